@@ -1,0 +1,150 @@
+# skiff: plain GNU make build (see README.md).
+#
+#   make                 build every binary into $(B)/bin
+#   make check           unit tests (Check) + integration tests (prove t/)
+#   make check SANITIZE=1  the same, built with ASan+UBSan into build-san/
+#   make install PREFIX=/usr/local DESTDIR=
+#   make bench | run | format | format-check | clean
+#
+# Build dependencies are checked (and installed, as root) by scripts/deps
+# before anything is compiled; their flags come from pkg-config and are
+# cached in $(B)/config.mk.
+
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+B ?= build-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+else
+B ?= build
+SAN_FLAGS :=
+endif
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/skiff
+SYSCONFDIR ?= /etc
+
+PKGS := libseccomp libcap libmnl inih jansson yaml-0.1 libnftables libarchive libcrypto
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+	-Wno-unused-parameter
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Werror -I. $(PKG_CFLAGS) $(SAN_FLAGS) $(CFLAGS) \
+	-MMD -MP
+ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
+
+# Link order: dependencies point cmd -> modules -> lib.
+MODULES := kubelet ctrl sched api net runtime store lib
+BUILT_MODULES := $(foreach m,$(MODULES),$(if $(wildcard $(m)/*.c),$(m)))
+MODULE_LIBS := $(foreach m,$(BUILT_MODULES),$(B)/libskiff-$(m).a)
+
+BINS := skiff skiffd skiff-runtime
+BIN_PATHS := $(addprefix $(B)/bin/,$(BINS))
+UNIT_SRCS := $(wildcard t/unit/test_*.c)
+UNIT_BINS := $(patsubst t/unit/%.c,$(B)/t/unit/%,$(UNIT_SRCS))
+UNIT_HELPERS := $(filter-out $(UNIT_SRCS),$(wildcard t/unit/*.c))
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
+INTEGRATION_TESTS := $(sort $(wildcard t/t[0-9][0-9][0-9][0-9]-*.sh))
+
+NODEPS_GOALS := clean format format-check deps
+ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+include $(B)/config.mk
+endif
+
+.PHONY: all check unit integration install bench run clean format format-check deps
+.DEFAULT_GOAL := all
+# Keep intermediate objects so a rebuild does not recompile everything.
+.SECONDARY:
+
+all: $(BIN_PATHS) $(BENCH_BINS)
+
+deps:
+	@scripts/deps
+
+$(B)/config.mk: scripts/deps Makefile
+	@scripts/deps
+	@mkdir -p $(B)
+	@{ echo "PKG_CFLAGS := $$(pkg-config --cflags $(PKGS))"; \
+	   echo "PKG_LIBS := $$(pkg-config --libs $(PKGS))"; \
+	   echo "CHECK_CFLAGS := $$(pkg-config --cflags check)"; \
+	   echo "CHECK_LIBS := $$(pkg-config --libs check)"; } > $@.tmp && mv $@.tmp $@
+
+$(B)/%.o: %.c $(B)/config.mk
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+define module_rule
+$(B)/libskiff-$(1).a: $$(patsubst %.c,$(B)/%.o,$$(wildcard $(1)/*.c))
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach m,$(BUILT_MODULES),$(eval $(call module_rule,$(m))))
+
+LINK_LIBS = -Wl,--start-group $(MODULE_LIBS) -Wl,--end-group $(PKG_LIBS) -lm
+
+$(B)/bin/%: $(B)/cmd/%.o $(MODULE_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
+
+$(B)/t/unit/%.o: t/unit/%.c $(B)/config.mk
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
+
+$(B)/t/unit/test_%: $(B)/t/unit/test_%.o $(patsubst %.c,$(B)/%.o,$(UNIT_HELPERS)) $(MODULE_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) $(CHECK_LIBS)
+
+$(B)/bench/%: $(B)/bench/%.o $(MODULE_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
+
+check: unit integration
+
+# Each unit suite is its own program; every one runs even if one fails.
+unit: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do \
+	    echo "== $$t"; $$t || fail=1; \
+	done; \
+	if [ $$fail -ne 0 ]; then echo "unit tests FAILED" >&2; exit 1; fi
+
+integration: $(BIN_PATHS)
+	@if [ -n "$(INTEGRATION_TESTS)" ]; then \
+	    SKIFF_BUILD=$(abspath $(B)) prove $(PROVE_FLAGS) $(INTEGRATION_TESTS); \
+	fi
+
+bench: all
+	@for b in bench/*; do \
+	    [ -f "$$b" ] && [ -x "$$b" ] || continue; \
+	    SKIFF_BUILD=$(abspath $(B)) "$$b" $(BENCH_FLAGS) || exit 1; \
+	done
+
+run: all
+	@scripts/run-demo
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DOCDIR)/examples
+	install -m 755 $(B)/bin/skiff $(DESTDIR)$(BINDIR)/skiff
+	install -m 755 $(B)/bin/skiffd $(DESTDIR)$(SBINDIR)/skiffd
+	install -m 755 $(B)/bin/skiff-runtime $(DESTDIR)$(SBINDIR)/skiff-runtime
+	for page in man/*.[1-8]; do \
+	    sec=$${page##*.}; \
+	    install -d $(DESTDIR)$(MANDIR)/man$$sec; \
+	    install -m 644 $$page $(DESTDIR)$(MANDIR)/man$$sec/; \
+	done
+	cp -R etc/. $(DESTDIR)$(DOCDIR)/examples/
+	install -d $(DESTDIR)$(SYSCONFDIR)/skiff
+	[ -e $(DESTDIR)$(SYSCONFDIR)/skiff/skiffd.conf ] || \
+	    install -m 644 etc/skiffd.conf $(DESTDIR)$(SYSCONFDIR)/skiff/skiffd.conf
+
+FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]')
+
+format:
+	clang-format -i $(FORMAT_SRCS)
+
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_SRCS)
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
