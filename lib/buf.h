@@ -15,7 +15,10 @@ struct sk_buf {
     size_t cap;
 };
 
-#define SK_BUF_INIT {NULL, 0, 0}
+#define SK_BUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void sk_buf_init(struct sk_buf *buf);
 void sk_buf_release(struct sk_buf *buf);
@@ -42,7 +45,8 @@ char *sk_buf_detach(struct sk_buf *buf, size_t *len);
 int sk_strlcpy(char *dst, const char *src, size_t dstsz);
 /* snprintf that reports truncation: returns 0, or -1 when the output did
  * not fit (dst is still terminated). */
-int sk_snprintf(char *dst, size_t dstsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int sk_snprintf(char *dst, size_t dstsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* True if s starts with prefix. */
 int sk_startswith(const char *s, const char *prefix);
 

@@ -50,8 +50,8 @@ void sk_logv(enum sk_log_level level, const char *component, const char *fmt, va
     __attribute__((format(printf, 3, 0)));
 
 #define sk_error(comp, ...) sk_log(SK_LOG_ERROR, comp, __VA_ARGS__)
-#define sk_warn(comp, ...) sk_log(SK_LOG_WARN, comp, __VA_ARGS__)
-#define sk_info(comp, ...) sk_log(SK_LOG_INFO, comp, __VA_ARGS__)
+#define sk_warn(comp, ...)  sk_log(SK_LOG_WARN, comp, __VA_ARGS__)
+#define sk_info(comp, ...)  sk_log(SK_LOG_INFO, comp, __VA_ARGS__)
 #define sk_debug(comp, ...)                                                                        \
     do {                                                                                           \
         if (sk_log_enabled(SK_LOG_DEBUG))                                                          \
