@@ -48,12 +48,12 @@ BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 INTEGRATION_TESTS := $(sort $(wildcard t/t[0-9][0-9][0-9][0-9]-*.sh))
 
-NODEPS_GOALS := clean format format-check deps
+NODEPS_GOALS := clean format format-check deps man-check
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 include $(B)/config.mk
 endif
 
-.PHONY: all check unit integration install bench run clean format format-check deps
+.PHONY: all check unit integration install bench run clean format format-check deps man-check
 .DEFAULT_GOAL := all
 # Keep intermediate objects so a rebuild does not recompile everything.
 .SECONDARY:
@@ -143,6 +143,11 @@ format:
 
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_SRCS)
+
+# Manual pages must be free of mandoc warnings (style notes such as
+# "referenced manual not found" for uninstalled pages are allowed).
+man-check:
+	mandoc -T lint -W warning man/*.[1-8]
 
 clean:
 	rm -rf build build-san
