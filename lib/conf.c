@@ -177,8 +177,7 @@ sk_conf_find(const struct sk_conf_opt *opts, const char *name)
 }
 
 static int
-parse_integer(const struct sk_conf_opt *opt, const char *s, union conf_value *v,
-              struct sk_err *err)
+parse_integer(const struct sk_conf_opt *opt, const char *s, union conf_value *v, struct sk_err *err)
 {
     char show[SK_CONF_SHOW_MAX + 8], *end;
 
@@ -408,8 +407,8 @@ struct conf_load {
     void *target;
     const char *name; /* file name for messages */
     const char *pos, *end;
-    unsigned lineno;    /* physical line last handed to inih */
-    bool skip_section;  /* current section is unknown or bad: ignore its keys */
+    unsigned lineno;   /* physical line last handed to inih */
+    bool skip_section; /* current section is unknown or bad: ignore its keys */
     char section[CONF_NAME_MAX + 1];
     struct sk_buf line; /* the current line, NUL-terminated */
     struct sk_buf value;
@@ -538,7 +537,7 @@ lex_section(struct conf_load *st, char *p, char *out, int num)
 static void
 lex_key(struct conf_load *st, char *p, char *out, int num)
 {
-    char show[SK_CONF_SHOW_MAX + 8], *sep, *name;
+    char show[SK_CONF_SHOW_MAX + 8], *sep, *name, sepc;
 
     for (sep = p; *sep && *sep != '=' && *sep != ':'; sep++)
         if (starts_comment(sep, p))
@@ -547,10 +546,11 @@ lex_key(struct conf_load *st, char *p, char *out, int num)
         load_problem(st, "expected 'key = value', '[section]' or a comment");
         return;
     }
+    sepc = *sep;
     name = trim_end(p, sep);
     sk_conf_show(name, show, sizeof(show));
     if (!*name) {
-        load_problem(st, "missing key name before '%c'", *sep);
+        load_problem(st, "missing key name before '%c'", sepc);
         return;
     }
     if (strlen(name) > CONF_NAME_MAX) {
@@ -593,7 +593,8 @@ conf_read_line(char *out, int num, void *stream)
     /* Canonical lines are at most CONF_NAME_MAX + 4 bytes. */
     if (num < CONF_NAME_MAX + 8)
         SK_BUG("inih line buffer of %d bytes is too small", num);
-    if (st->diag->full || !next_line(st))
+    /* Stop at the first problem this load could not record. */
+    if ((st->diag->full && st->problems) || !next_line(st))
         return NULL;
     memcpy(out, "\n", 2);
     p = st->line.data;
@@ -641,8 +642,8 @@ conf_on_key(void *user, const char *section, const char *name, const char *value
     }
     i = (size_t)(opt - st->opts);
     if (st->seen[i]) {
-        load_problem(st, "duplicate key '%s' in section [%s] (first set on line %u)", show,
-                     section, st->seen[i]);
+        load_problem(st, "duplicate key '%s' in section [%s] (first set on line %u)", show, section,
+                     st->seen[i]);
         return 1;
     }
     st->seen[i] = st->lineno;

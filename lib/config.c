@@ -312,8 +312,8 @@ sk_config_validate(const struct sk_config *cfg, struct sk_err *err)
         cidr_parse(cfg->agent.service_cidr, &n2, &m2) == 0 && (n1 & m1 & m2) == (n2 & m1 & m2)) {
         sk_strlcpy(a, cfg->agent.cluster_cidr, sizeof(a));
         sk_strlcpy(b, cfg->agent.service_cidr, sizeof(b));
-        return sk_err_set(err, EINVAL, "agent.cluster-cidr %s and agent.service-cidr %s overlap",
-                          a, b);
+        return sk_err_set(err, EINVAL, "agent.cluster-cidr %s and agent.service-cidr %s overlap", a,
+                          b);
     }
     if (check_name(cfg->server.name, err) < 0)
         return sk_err_wrap(err, "server.name (the host name unless set)");
