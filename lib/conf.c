@@ -618,6 +618,9 @@ conf_read_line(char *out, int num, void *stream)
     return out;
 }
 
+/* inih's handler. value is the reader's placeholder; the decoded value
+ * is in st->value. Always returns 1: problems go to the diag, not to
+ * inih's first-error line number. */
 static int
 conf_on_key(void *user, const char *section, const char *name, const char *value)
 {

@@ -101,7 +101,9 @@ size_t sk_conf_diag_count(const struct sk_conf_diag *diag);
 /* Problem i (i < count), owned by diag. */
 const struct sk_conf_problem *sk_conf_diag_get(const struct sk_conf_diag *diag, size_t i);
 /* Record a problem in file at line (0 = none). Messages are lowercase and
- * quote the object. Silently drops it once the diag is full. */
+ * quote the object. The problem after SK_CONF_DIAG_MAX is recorded as
+ * "too many problems; stopped here" and sets full; later ones are
+ * dropped. */
 void sk_conf_diag_add(struct sk_conf_diag *diag, const char *file, unsigned line, const char *fmt,
                       ...) __attribute__((format(printf, 4, 5)));
 /* Write one problem per line to f. */

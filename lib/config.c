@@ -293,48 +293,96 @@ cidr_parse(const char *s, uint32_t *net, uint32_t *mask)
     return 0;
 }
 
-int
-sk_config_validate(const struct sk_config *cfg, struct sk_err *err)
+static int
+check_timeouts(const struct sk_config *cfg, struct sk_err *err)
 {
-    char a[64], b[64];
+    /* Raft §5.6: broadcast time << election timeout; followers must hear
+     * heartbeats within an election timeout or they start needless
+     * elections. */
+    if (cfg->store.election_timeout_ms > cfg->store.heartbeat_interval_ms)
+        return 0;
+    return sk_err_set(err, EINVAL,
+                      "store.election-timeout (%llums) must be longer than "
+                      "store.heartbeat-interval (%llums)",
+                      (unsigned long long)cfg->store.election_timeout_ms,
+                      (unsigned long long)cfg->store.heartbeat_interval_ms);
+}
+
+static int
+check_networks(const struct sk_config *cfg, struct sk_err *err)
+{
+    char a[SK_CONF_SHOW_MAX + 8], b[SK_CONF_SHOW_MAX + 8];
     uint32_t n1, m1, n2, m2;
 
-    if (cfg->store.election_timeout_ms <= cfg->store.heartbeat_interval_ms) {
-        return sk_err_set(err, EINVAL,
-                          "store.election-timeout (%llums) must be longer than "
-                          "store.heartbeat-interval (%llums)",
-                          (unsigned long long)cfg->store.election_timeout_ms,
-                          (unsigned long long)cfg->store.heartbeat_interval_ms);
-    }
     /* Two prefixes either nest or are disjoint: they overlap when they
      * agree on the shorter one. */
-    if (cidr_parse(cfg->agent.cluster_cidr, &n1, &m1) == 0 &&
-        cidr_parse(cfg->agent.service_cidr, &n2, &m2) == 0 && (n1 & m1 & m2) == (n2 & m1 & m2)) {
-        sk_strlcpy(a, cfg->agent.cluster_cidr, sizeof(a));
-        sk_strlcpy(b, cfg->agent.service_cidr, sizeof(b));
-        return sk_err_set(err, EINVAL, "agent.cluster-cidr %s and agent.service-cidr %s overlap", a,
-                          b);
-    }
+    if (cidr_parse(cfg->agent.cluster_cidr, &n1, &m1) < 0 ||
+        cidr_parse(cfg->agent.service_cidr, &n2, &m2) < 0 || (n1 & m1 & m2) != (n2 & m1 & m2))
+        return 0;
+    return sk_err_set(err, EINVAL, "agent.cluster-cidr %s and agent.service-cidr %s overlap",
+                      SHOW(cfg->agent.cluster_cidr, a), SHOW(cfg->agent.service_cidr, b));
+}
+
+static int
+check_server_name(const struct sk_config *cfg, struct sk_err *err)
+{
     if (check_name(cfg->server.name, err) < 0)
         return sk_err_wrap(err, "server.name (the host name unless set)");
+    return 0;
+}
+
+static int
+check_node_name(const struct sk_config *cfg, struct sk_err *err)
+{
     if (check_name(cfg->agent.node_name, err) < 0)
         return sk_err_wrap(err, "agent.node-name (the host name unless set)");
     return 0;
 }
 
+static int (*const cross_checks[])(const struct sk_config *, struct sk_err *) = {
+    check_timeouts,
+    check_networks,
+    check_server_name,
+    check_node_name,
+};
+
+/* Run every cross check; each problem goes to diag (if not NULL) as a
+ * whole-file problem of file, the first one to first. */
+static int
+validate(const struct sk_config *cfg, const char *file, struct sk_conf_diag *diag,
+         struct sk_err *first)
+{
+    struct sk_err err;
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < sizeof(cross_checks) / sizeof(cross_checks[0]); i++) {
+        sk_err_init(&err);
+        if (cross_checks[i](cfg, &err) >= 0)
+            continue;
+        if (rc == 0)
+            sk_err_copy(first, &err);
+        if (diag)
+            sk_conf_diag_add(diag, file, 0, "%s", err.msg);
+        rc = -EINVAL;
+    }
+    return rc;
+}
+
+int
+sk_config_validate(const struct sk_config *cfg, struct sk_err *err)
+{
+    return validate(cfg, NULL, NULL, err);
+}
+
+/* The cross checks run even after a bad line so that --check-config
+ * shows every problem at once. */
 static int
 finish_load(struct sk_config *cfg, const char *name, int rc, struct sk_conf_diag *diag)
 {
-    struct sk_err err;
+    int vrc = validate(cfg, name, diag, NULL);
 
-    if (rc < 0)
-        return rc;
-    sk_err_init(&err);
-    if (sk_config_validate(cfg, &err) < 0) {
-        sk_conf_diag_add(diag, name, 0, "%s", err.msg);
-        return -EINVAL;
-    }
-    return 0;
+    return rc < 0 ? rc : vrc;
 }
 
 int

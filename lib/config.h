@@ -70,9 +70,10 @@ void sk_config_init(struct sk_config *cfg);
 /* Free the strings; cfg can be re-initialized afterwards. */
 void sk_config_release(struct sk_config *cfg);
 
-/* Load the file at path over cfg (call sk_config_init first) and then
- * sk_config_validate(). Every problem goes to diag as
- * "PATH:LINE: message". Returns 0, or <0 if any problem was found (cfg
+/* Load the file at path over cfg (call sk_config_init first), then run
+ * the checks of sk_config_validate(), all of them even after bad lines.
+ * Every problem goes to diag as "PATH:LINE: message" ("PATH: message"
+ * for the cross checks). Returns 0, or <0 if any problem was found (cfg
  * may then be partly updated). */
 int sk_config_load(struct sk_config *cfg, const char *path, struct sk_conf_diag *diag);
 
@@ -85,10 +86,11 @@ int sk_config_load_string(struct sk_config *cfg, const char *name, const char *t
  * sk_config_validate() once all overrides are applied. */
 int sk_config_set(struct sk_config *cfg, const char *name, const char *value, struct sk_err *err);
 
-/* Checks that involve more than one key: the Raft election timeout must
- * exceed the heartbeat interval, the cluster and service networks must
- * not overlap, and peer names must differ from each other. Returns 0 or
- * -EINVAL with the first problem in err. */
+/* Checks that involve more than one key or a computed default: the Raft
+ * election timeout must exceed the heartbeat interval, the cluster and
+ * service networks must not overlap, and server.name and agent.node-name
+ * (the host name unless set) must be valid names. Returns 0 or -EINVAL
+ * with the first problem in err. */
 int sk_config_validate(const struct sk_config *cfg, struct sk_err *err);
 
 /* Write the effective configuration in INI form (--print-config). */

@@ -434,10 +434,13 @@ START_TEST(bad_file_reports_every_problem)
                                            "listen = 1.2.3.4:99999\n"
                                            "[store]\n"
                                            "fsync = maybe\n"
-                                           "[agnet]\n",
+                                           "election-timeout = 50ms\n"
+                                           "[agnet]\n"
+                                           "[agent]\n"
+                                           "service-cidr = 10.244.16.0/20\n",
                                            &diag),
                      -EINVAL);
-    ck_assert_uint_eq(sk_conf_diag_count(&diag), 4);
+    ck_assert_uint_eq(sk_conf_diag_count(&diag), 6);
     ck_assert_str_eq(sk_conf_diag_get(&diag, 0)->text,
                      "skiffd.conf:2: unknown key 'lisen' in section [server]");
     ck_assert_str_eq(sk_conf_diag_get(&diag, 1)->text,
@@ -445,7 +448,13 @@ START_TEST(bad_file_reports_every_problem)
     ck_assert_str_eq(sk_conf_diag_get(&diag, 2)->text,
                      "skiffd.conf:5: store.fsync: bad boolean 'maybe' (use true/false, yes/no, "
                      "on/off or 1/0)");
-    ck_assert_str_eq(sk_conf_diag_get(&diag, 3)->text, "skiffd.conf:6: unknown section [agnet]");
+    ck_assert_str_eq(sk_conf_diag_get(&diag, 3)->text, "skiffd.conf:7: unknown section [agnet]");
+    ck_assert_str_eq(sk_conf_diag_get(&diag, 4)->text,
+                     "skiffd.conf: store.election-timeout (50ms) must be longer than "
+                     "store.heartbeat-interval (100ms)");
+    ck_assert_str_eq(sk_conf_diag_get(&diag, 5)->text,
+                     "skiffd.conf: agent.cluster-cidr 10.244.0.0/16 and agent.service-cidr "
+                     "10.244.16.0/20 overlap");
 }
 END_TEST
 
