@@ -1,0 +1,411 @@
+/* skiffd's configuration schema; see config.h and skiffd.conf(5). */
+#include "config.h"
+#include "conf_int.h"
+#include "alloc.h"
+#include "buf.h"
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SHOW(s, buf) (sk_conf_show((s), (buf), sizeof(buf)), (buf))
+
+/* Kubernetes node names: a lowercase RFC 1123 subdomain. */
+static int
+check_name(const char *s, struct sk_err *err)
+{
+    char show[SK_CONF_SHOW_MAX + 8];
+    size_t i, len = strlen(s), label = 0;
+
+    for (i = 0; i < len; i++) {
+        if (s[i] == '.' && label > 0 && s[i - 1] != '-') {
+            label = 0;
+            continue;
+        }
+        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) ||
+              (s[i] == '-' && label > 0)) ||
+            ++label > 63)
+            goto bad;
+    }
+    if (len > 0 && len <= 253 && label > 0 && s[len - 1] != '-')
+        return 0;
+bad:
+    return sk_err_set(err, EINVAL,
+                      "bad name '%s' (lowercase letters, digits, '-' and '.', like a DNS name)",
+                      SHOW(s, show));
+}
+
+static int
+check_mode(const char *s, struct sk_err *err)
+{
+    char show[SK_CONF_SHOW_MAX + 8];
+    size_t len = strlen(s);
+
+    /* Only permission bits: setuid/setgid/sticky mean nothing on a socket. */
+    if ((len == 3 || (len == 4 && s[0] == '0')) && strspn(s, "01234567") == len)
+        return 0;
+    return sk_err_set(err, EINVAL, "bad mode '%s' (octal permission bits, e.g. 0660)",
+                      SHOW(s, show));
+}
+
+/* What shadow's useradd accepts, plus plain numeric gids. */
+static int
+check_group(const char *s, struct sk_err *err)
+{
+    char show[SK_CONF_SHOW_MAX + 8];
+    size_t len = strlen(s), n;
+
+    n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
+    if (s[0] != '-' && len <= 32 && (n == len || (n == len - 1 && s[n] == '$')))
+        return 0;
+    return sk_err_set(err, EINVAL, "bad group name '%s'", SHOW(s, show));
+}
+
+/* A cgroup path below the daemon's own cgroup: never absolute and never
+ * climbing out with "..", so the agent stays inside what systemd
+ * delegated to it (Delegate=yes). */
+static int
+check_cgroup(const char *s, struct sk_err *err)
+{
+    char show[SK_CONF_SHOW_MAX + 8];
+    const char *p = s, *slash, *end;
+
+    SHOW(s, show);
+    if (s[0] == '/')
+        return sk_err_set(err, EINVAL, "'%s' must be relative to skiffd's own cgroup", show);
+    for (;;) {
+        slash = strchr(p, '/');
+        end = slash ? slash : p + strlen(p);
+        if (end == p || (end - p == 1 && p[0] == '.') || (end - p == 2 && strncmp(p, "..", 2) == 0))
+            return sk_err_set(err, EINVAL, "bad cgroup path '%s'", show);
+        for (; p < end; p++)
+            if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p))
+                return sk_err_set(err, EINVAL, "bad cgroup path '%s'", show);
+        if (!slash)
+            return 0;
+        p = slash + 1;
+    }
+}
+
+/* Linux interface names: 1-15 bytes (IFNAMSIZ - 1), no '/', ':' or
+ * blanks (dev_valid_name() in net/core/dev.c). */
+static int
+check_ifname(const char *s, struct sk_err *err)
+{
+    char show[SK_CONF_SHOW_MAX + 8];
+    size_t len = strlen(s), i;
+    bool ok = len > 0 && len <= 15 && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+
+    for (i = 0; ok && i < len; i++)
+        ok = s[i] != '/' && s[i] != ':' && isgraph((unsigned char)s[i]);
+    if (ok)
+        return 0;
+    return sk_err_set(err, EINVAL, "bad interface name '%s' (1-15 characters, no '/' or ':')",
+                      SHOW(s, show));
+}
+
+/* Check one "name=host:port" item of s, len bytes, and that its name is
+ * not among the names of the items before it. */
+static int
+check_peer(const char *s, const char *item, size_t len, struct sk_err *err)
+{
+    char show[SK_CONF_SHOW_MAX + 8], *copy = sk_strndup(item, len), *eq, *start, *end;
+    const char *p;
+    size_t nlen;
+    int rc = -EINVAL;
+
+    for (start = copy; isspace((unsigned char)*start); start++)
+        ;
+    for (end = start + strlen(start); end > start && isspace((unsigned char)end[-1]); end--)
+        *(end - 1) = '\0';
+    eq = strchr(start, '=');
+    if (!eq) {
+        sk_err_set(err, EINVAL, "peer '%s': expected name=host:port", SHOW(start, show));
+        goto out_free;
+    }
+    *eq = '\0';
+    if (check_name(start, err) < 0 || sk_conf_check_hostport(eq + 1, err) < 0) {
+        sk_err_wrap(err, "peer '%s'", SHOW(start, show));
+        goto out_free;
+    }
+    nlen = strlen(start);
+    for (p = s; p < item; p = strchr(p, ',') + 1) {
+        while (isspace((unsigned char)*p))
+            p++;
+        if (strncmp(p, start, nlen) == 0 && (p[nlen] == '=' || isspace((unsigned char)p[nlen]))) {
+            sk_err_set(err, EINVAL, "peer '%s' is listed twice", SHOW(start, show));
+            goto out_free;
+        }
+    }
+    rc = 0;
+out_free:
+    free(copy);
+    return rc;
+}
+
+static int
+check_peers(const char *s, struct sk_err *err)
+{
+    const char *item = s, *comma;
+    size_t len;
+
+    for (;;) {
+        comma = strchr(item, ',');
+        len = comma ? (size_t)(comma - item) : strlen(item);
+        if (check_peer(s, item, len, err) < 0)
+            return -EINVAL;
+        if (!comma)
+            return 0;
+        item = comma + 1;
+    }
+}
+
+static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
+static const char *const log_formats[] = {"text", "json", NULL};
+
+#define OFF(f) offsetof(struct sk_config, f)
+
+/* clang-format off */
+static const struct sk_conf_opt options[] = {
+    {"server", "name", SK_CONF_STRING, OFF(server.name), NULL, NULL, 0, 0,
+     "name of this server, unique in the cluster (default: the host name)", 0, check_name},
+    {"server", "data-dir", SK_CONF_PATH, OFF(server.data_dir), "/var/lib/skiff", NULL, 0, 0,
+     "directory of the store (Raft log, snapshots) and other state", 0, NULL},
+    {"server", "socket", SK_CONF_PATH, OFF(server.socket), "/run/skiff/api.sock", NULL, 0, 0,
+     "UNIX socket of the API", 0, NULL},
+    {"server", "socket-mode", SK_CONF_STRING, OFF(server.socket_mode), "0660", NULL, 0, 0,
+     "permissions of the API socket, octal", 0, check_mode},
+    {"server", "socket-group", SK_CONF_STRING, OFF(server.socket_group), "skiff", NULL, 0, 0,
+     "group owning the API socket; empty keeps skiffd's group", SK_CONF_EMPTY_OK, check_group},
+    {"server", "listen", SK_CONF_HOSTPORT, OFF(server.listen), "127.0.0.1:6443", NULL, 0, 0,
+     "TCP address of the API; empty turns TCP off", SK_CONF_EMPTY_OK, NULL},
+    {"server", "peer-listen", SK_CONF_HOSTPORT, OFF(server.peer_listen), "127.0.0.1:2380", NULL,
+     0, 0, "TCP address for Raft traffic from the other servers; empty turns it off",
+     SK_CONF_EMPTY_OK, NULL},
+    {"server", "peers", SK_CONF_STRING, OFF(server.peers), "", NULL, 0, 0,
+     "the other servers, as name=host:port,...; empty for a single server",
+     SK_CONF_EMPTY_OK, check_peers},
+    {"server", "cluster-secret-file", SK_CONF_PATH, OFF(server.cluster_secret_file),
+     "/etc/skiff/cluster-secret", NULL, 0, 0,
+     "file holding the secret that servers and agents share; empty for none",
+     SK_CONF_EMPTY_OK, NULL},
+    {"server", "token-file", SK_CONF_PATH, OFF(server.token_file), "/etc/skiff/tokens.csv",
+     NULL, 0, 0, "API tokens of TCP clients, one token,user,uid,\"groups\" a line; empty for none",
+     SK_CONF_EMPTY_OK, NULL},
+
+    {"store", "snapshot-every", SK_CONF_UINT, OFF(store.snapshot_every), "10000", NULL,
+     1, 1000000000, "log entries between two snapshots", 0, NULL},
+    {"store", "election-timeout", SK_CONF_DURATION, OFF(store.election_timeout_ms), "1s", NULL,
+     10, 600000, "Raft election timeout (randomized between it and twice it)", 0, NULL},
+    {"store", "heartbeat-interval", SK_CONF_DURATION, OFF(store.heartbeat_interval_ms), "100ms",
+     NULL, 1, 60000, "interval of the Raft leader's heartbeats", 0, NULL},
+    {"store", "fsync", SK_CONF_BOOL, OFF(store.fsync), "true", NULL, 0, 0,
+     "fsync the log before acknowledging a write; turn off only for tests", 0, NULL},
+
+    {"agent", "node-name", SK_CONF_STRING, OFF(agent.node_name), NULL, NULL, 0, 0,
+     "name of this node's Node object (default: the host name)", 0, check_name},
+    {"agent", "runtime-root", SK_CONF_PATH, OFF(agent.runtime_root), "/var/lib/skiff/runtime",
+     NULL, 0, 0, "state of the containers: bundles, exit statuses, logs", 0, NULL},
+    {"agent", "cgroup-root", SK_CONF_STRING, OFF(agent.cgroup_root), "skiff", NULL, 0, 0,
+     "cgroup of the pods, relative to skiffd's own cgroup", 0, check_cgroup},
+    {"agent", "cluster-cidr", SK_CONF_CIDR, OFF(agent.cluster_cidr), "10.244.0.0/16", NULL, 0, 0,
+     "IPv4 network of pod addresses; each node gets a part of it", 0, NULL},
+    {"agent", "service-cidr", SK_CONF_CIDR, OFF(agent.service_cidr), "10.96.0.0/12", NULL, 0, 0,
+     "IPv4 network of Service cluster IPs", 0, NULL},
+    {"agent", "bridge", SK_CONF_STRING, OFF(agent.bridge), "skiff0", NULL, 0, 0,
+     "bridge device that pods are attached to", 0, check_ifname},
+    {"agent", "heartbeat-interval", SK_CONF_DURATION, OFF(agent.heartbeat_interval_ms), "10s",
+     NULL, 1000, 3600000, "interval of the node's status updates to the API", 0, NULL},
+
+    {"log", "level", SK_CONF_ENUM, OFF(log.level), "info", log_levels, 0, 0,
+     "least severe messages logged", 0, NULL},
+    {"log", "format", SK_CONF_ENUM, OFF(log.format), "text", log_formats, 0, 0,
+     "text lines or one JSON object a line", 0, NULL},
+
+    {NULL, NULL, 0, 0, NULL, NULL, 0, 0, NULL, 0, NULL},
+};
+/* clang-format on */
+
+/* The enum fields hold enum sk_log_* values by index. */
+_Static_assert(SK_LOG_ERROR == 0 && SK_LOG_WARN == 1 && SK_LOG_INFO == 2 && SK_LOG_DEBUG == 3,
+               "log.level choices follow enum sk_log_level");
+_Static_assert(SK_LOG_TEXT == 0 && SK_LOG_JSON == 1, "log.format choices follow sk_log_format");
+
+const struct sk_conf_opt *
+sk_config_options(void)
+{
+    return options;
+}
+
+static char *
+host_name(void)
+{
+    char buf[256];
+    size_t i;
+
+    if (gethostname(buf, sizeof(buf)) < 0 || !buf[0])
+        return sk_strdup("localhost");
+    buf[sizeof(buf) - 1] = '\0';
+    for (i = 0; buf[i]; i++)
+        buf[i] = (char)tolower((unsigned char)buf[i]);
+    return sk_strdup(buf);
+}
+
+void
+sk_config_init(struct sk_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    sk_conf_defaults(options, cfg);
+    free(cfg->server.name);
+    cfg->server.name = host_name();
+    free(cfg->agent.node_name);
+    cfg->agent.node_name = sk_strdup(cfg->server.name);
+}
+
+void
+sk_config_release(struct sk_config *cfg)
+{
+    sk_conf_release(options, cfg);
+}
+
+static int
+cidr_parse(const char *s, uint32_t *net, uint32_t *mask)
+{
+    char addr[INET_ADDRSTRLEN];
+    const char *slash = strchr(s, '/');
+    struct in_addr in;
+    unsigned len;
+
+    if (!slash || (size_t)(slash - s) >= sizeof(addr))
+        return -1;
+    memcpy(addr, s, (size_t)(slash - s));
+    addr[slash - s] = '\0';
+    if (inet_pton(AF_INET, addr, &in) != 1)
+        return -1;
+    len = (unsigned)atoi(slash + 1);
+    *mask = len == 0 ? 0 : ~0U << (32 - (len > 32 ? 32 : len));
+    *net = ntohl(in.s_addr) & *mask;
+    return 0;
+}
+
+static int
+check_timeouts(const struct sk_config *cfg, struct sk_err *err)
+{
+    /* Raft §5.6: broadcast time << election timeout; followers must hear
+     * heartbeats within an election timeout or they start needless
+     * elections. */
+    if (cfg->store.election_timeout_ms > cfg->store.heartbeat_interval_ms)
+        return 0;
+    return sk_err_set(err, EINVAL,
+                      "store.election-timeout (%llums) must be longer than "
+                      "store.heartbeat-interval (%llums)",
+                      (unsigned long long)cfg->store.election_timeout_ms,
+                      (unsigned long long)cfg->store.heartbeat_interval_ms);
+}
+
+static int
+check_networks(const struct sk_config *cfg, struct sk_err *err)
+{
+    char a[SK_CONF_SHOW_MAX + 8], b[SK_CONF_SHOW_MAX + 8];
+    uint32_t n1, m1, n2, m2;
+
+    /* Two prefixes either nest or are disjoint: they overlap when they
+     * agree on the shorter one. */
+    if (cidr_parse(cfg->agent.cluster_cidr, &n1, &m1) < 0 ||
+        cidr_parse(cfg->agent.service_cidr, &n2, &m2) < 0 || (n1 & m1 & m2) != (n2 & m1 & m2))
+        return 0;
+    return sk_err_set(err, EINVAL, "agent.cluster-cidr %s and agent.service-cidr %s overlap",
+                      SHOW(cfg->agent.cluster_cidr, a), SHOW(cfg->agent.service_cidr, b));
+}
+
+static int
+check_server_name(const struct sk_config *cfg, struct sk_err *err)
+{
+    if (check_name(cfg->server.name, err) < 0)
+        return sk_err_wrap(err, "server.name (the host name unless set)");
+    return 0;
+}
+
+static int
+check_node_name(const struct sk_config *cfg, struct sk_err *err)
+{
+    if (check_name(cfg->agent.node_name, err) < 0)
+        return sk_err_wrap(err, "agent.node-name (the host name unless set)");
+    return 0;
+}
+
+static int (*const cross_checks[])(const struct sk_config *, struct sk_err *) = {
+    check_timeouts,
+    check_networks,
+    check_server_name,
+    check_node_name,
+};
+
+/* Run every cross check; each problem goes to diag (if not NULL) as a
+ * whole-file problem of file, the first one to first. */
+static int
+validate(const struct sk_config *cfg, const char *file, struct sk_conf_diag *diag,
+         struct sk_err *first)
+{
+    struct sk_err err;
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < sizeof(cross_checks) / sizeof(cross_checks[0]); i++) {
+        sk_err_init(&err);
+        if (cross_checks[i](cfg, &err) >= 0)
+            continue;
+        if (rc == 0)
+            sk_err_copy(first, &err);
+        if (diag)
+            sk_conf_diag_add(diag, file, 0, "%s", err.msg);
+        rc = -EINVAL;
+    }
+    return rc;
+}
+
+int
+sk_config_validate(const struct sk_config *cfg, struct sk_err *err)
+{
+    return validate(cfg, NULL, NULL, err);
+}
+
+/* The cross checks run even after a bad line so that --check-config
+ * shows every problem at once. */
+static int
+finish_load(struct sk_config *cfg, const char *name, int rc, struct sk_conf_diag *diag)
+{
+    int vrc = validate(cfg, name, diag, NULL);
+
+    return rc < 0 ? rc : vrc;
+}
+
+int
+sk_config_load(struct sk_config *cfg, const char *path, struct sk_conf_diag *diag)
+{
+    return finish_load(cfg, path, sk_conf_load_file(options, cfg, path, diag), diag);
+}
+
+int
+sk_config_load_string(struct sk_config *cfg, const char *name, const char *text,
+                      struct sk_conf_diag *diag)
+{
+    return finish_load(cfg, name, sk_conf_load_string(options, cfg, name, text, diag), diag);
+}
+
+int
+sk_config_set(struct sk_config *cfg, const char *name, const char *value, struct sk_err *err)
+{
+    return sk_conf_set(options, cfg, name, value, err);
+}
+
+void
+sk_config_print(const struct sk_config *cfg, FILE *f)
+{
+    sk_conf_print(options, cfg, f);
+}

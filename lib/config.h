@@ -1,0 +1,99 @@
+#ifndef SK_CONFIG_H
+#define SK_CONFIG_H
+
+/* The schema of /etc/skiff/skiffd.conf: the one configuration loader of
+ * skiffd (server and agent). skiffd.conf(5) documents every key, and
+ * t/unit/test_config.c checks that the man page and etc/skiffd.conf
+ * name every option of the table below, so adding a key means adding it
+ * to config.c, the struct, the man page and the example file.
+ *
+ * Order of precedence: built-in defaults, then the file, then
+ * command-line flags (sk_config_set) in the order given. A daemon that
+ * reloads on SIGHUP loads into a fresh struct and keeps the old one
+ * when the new file has problems.
+ *
+ * String fields are heap strings owned by the struct, never NULL after
+ * sk_config_init(); "" means the feature is off where the key allows an
+ * empty value. */
+
+#include "conf.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define SK_CONFIG_PATH "/etc/skiff/skiffd.conf"
+
+struct sk_config {
+    struct {
+        char *name;                /* member name (default: host name) */
+        char *data_dir;            /* absolute path */
+        char *socket;              /* API UNIX socket path */
+        char *socket_mode;         /* octal, validated: strtoul(s, NULL, 8) is safe */
+        char *socket_group;        /* group name; "" = keep the daemon's group */
+        char *listen;              /* TCP API host:port; "" = no TCP */
+        char *peer_listen;         /* Raft peer host:port; "" = single server */
+        char *peers;               /* "name=host:port,..." validated; "" = none */
+        char *cluster_secret_file; /* absolute path or "" */
+        char *token_file;          /* absolute path or "" */
+    } server;
+    struct {
+        uint64_t snapshot_every;        /* log entries between snapshots */
+        uint64_t election_timeout_ms;   /* Raft election timeout */
+        uint64_t heartbeat_interval_ms; /* Raft leader heartbeat */
+        bool fsync;
+    } store;
+    struct {
+        char *node_name;    /* default: host name */
+        char *runtime_root; /* absolute path */
+        char *cgroup_root;  /* relative to the daemon's own cgroup */
+        char *cluster_cidr; /* IPv4 network, pod addresses */
+        char *service_cidr; /* IPv4 network, ClusterIPs */
+        char *bridge;       /* interface name, at most 15 bytes */
+        uint64_t heartbeat_interval_ms;
+    } agent;
+    struct {
+        int level;  /* enum sk_log_level */
+        int format; /* enum sk_log_format */
+    } log;
+};
+
+/* The option table (ended by an entry with section == NULL), in the
+ * order the man page and example file list the keys. */
+const struct sk_conf_opt *sk_config_options(void);
+
+/* Set every field to its default; server.name and agent.node-name get
+ * the host name (lower-cased; "localhost" if gethostname fails).
+ * Allocates: call sk_config_release(). */
+void sk_config_init(struct sk_config *cfg);
+
+/* Free the strings; cfg can be re-initialized afterwards. */
+void sk_config_release(struct sk_config *cfg);
+
+/* Load the file at path over cfg (call sk_config_init first), then run
+ * the checks of sk_config_validate(), all of them even after bad lines.
+ * Every problem goes to diag as "PATH:LINE: message" ("PATH: message"
+ * for the cross checks). Returns 0, or <0 if any problem was found (cfg
+ * may then be partly updated). */
+int sk_config_load(struct sk_config *cfg, const char *path, struct sk_conf_diag *diag);
+
+/* The same for text in memory; name stands for the file in messages. */
+int sk_config_load_string(struct sk_config *cfg, const char *name, const char *text,
+                          struct sk_conf_diag *diag);
+
+/* Apply a command-line override, name = "section.key". Fails with
+ * -ENOENT (unknown option) or -EINVAL (bad value), cfg unchanged. Call
+ * sk_config_validate() once all overrides are applied. */
+int sk_config_set(struct sk_config *cfg, const char *name, const char *value, struct sk_err *err);
+
+/* Checks that involve more than one key or a computed default: the Raft
+ * election timeout must exceed the heartbeat interval, the cluster and
+ * service networks must not overlap, and server.name and agent.node-name
+ * (the host name unless set) must be valid names. Returns 0 or -EINVAL
+ * with the first problem in err. */
+int sk_config_validate(const struct sk_config *cfg, struct sk_err *err);
+
+/* Write the effective configuration in INI form (--print-config). */
+void sk_config_print(const struct sk_config *cfg, FILE *f);
+
+#endif
