@@ -473,6 +473,7 @@ static const struct {
      "metadata.name: must be an object"},
     {"{\"s\":{\"c\":{}}}", "s.c[0]", -EINVAL, "s.c: must be an array"},
     {"[]", "a", -EINVAL, "(root): must be an object"},
+    {"{}", "a.\xff", -EINVAL, "field path 'a.\xff': cannot store at offset 1"},
 };
 
 START_TEST(set_creates_objects_on_the_way)
