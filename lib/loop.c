@@ -462,8 +462,7 @@ loop_signal_read(struct sk_loop *loop, int fd, unsigned events, void *arg)
 }
 
 int
-sk_loop_signal_add(struct sk_loop *loop, int signo, sk_signal_cb cb, void *arg,
-                   struct sk_err *err)
+sk_loop_signal_add(struct sk_loop *loop, int signo, sk_signal_cb cb, void *arg, struct sk_err *err)
 {
     sigset_t one;
     int fd, rc;
@@ -528,8 +527,8 @@ sk_loop_run_once(struct sk_loop *loop, int timeout_ms, struct sk_err *err)
     int n, ran = 0;
 
     loop_update_now(loop);
-    n = sk_loop_backend_poll(loop->be, loop_timeout(loop, timeout_ms), loop->fired,
-                             LOOP_MAX_FIRED, err);
+    n = sk_loop_backend_poll(loop->be, loop_timeout(loop, timeout_ms), loop->fired, LOOP_MAX_FIRED,
+                             err);
     if (n < 0)
         return n;
     loop_update_now(loop);

@@ -56,8 +56,8 @@ epoll_mask(unsigned events)
 }
 
 int
-sk_loop_backend_set(struct sk_loop_backend *be, int fd, uint32_t gen, unsigned old,
-                    unsigned events, struct sk_err *err)
+sk_loop_backend_set(struct sk_loop_backend *be, int fd, uint32_t gen, unsigned old, unsigned events,
+                    struct sk_err *err)
 {
     struct epoll_event ev = {0};
     int op;

@@ -319,9 +319,8 @@ START_TEST(more_ready_fds_than_one_wait_returns_are_all_served)
 
     for (i = 0; i < N; i++) {
         make_pipe(&w[i]);
-        ck_assert_int_eq(sk_loop_fd_add(loop, w[i].fds[0], SK_EV_READ, on_readable_delete_self,
-                                        &w[i], NULL),
-                         0);
+        ck_assert_int_eq(
+            sk_loop_fd_add(loop, w[i].fds[0], SK_EV_READ, on_readable_delete_self, &w[i], NULL), 0);
         ck_assert_int_eq(write(w[i].fds[1], "x", 1), 1);
     }
     total = 0;
