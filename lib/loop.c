@@ -87,6 +87,7 @@ struct sk_loop {
     int sigfd;
     struct sk_loop_fired fired[LOOP_MAX_FIRED];
     uint64_t now;
+    bool dispatching; /* inside sk_loop_run_once: now is cached */
     bool stop;
 };
 
@@ -348,6 +349,8 @@ sk_loop_timer_add(struct sk_loop *loop, uint64_t delay_ms, sk_timer_cb cb, void 
     struct loop_slot *s = &loop->slots[i];
     struct loop_node node;
 
+    if (!loop->dispatching)
+        loop_update_now(loop);
     s->gen++;
     s->id = ((uint64_t)s->gen << 32) | ((uint64_t)i + 1);
     s->cb = cb;
@@ -499,6 +502,9 @@ sk_loop_signal_add(struct sk_loop *loop, int signo, sk_signal_cb cb, void *arg, 
 uint64_t
 sk_loop_now_ms(struct sk_loop *loop)
 {
+    /* Outside an iteration (start-up code), the cache may be old. */
+    if (!loop->dispatching)
+        loop_update_now(loop);
     return loop->now;
 }
 
@@ -532,9 +538,11 @@ sk_loop_run_once(struct sk_loop *loop, int timeout_ms, struct sk_err *err)
     if (n < 0)
         return n;
     loop_update_now(loop);
+    loop->dispatching = true;
     loop_dispatch_fds(loop, n, &ran);
     loop_fire_timers(loop, &ran);
     loop_run_deferred(loop, &ran);
+    loop->dispatching = false;
     return ran;
 }
 

@@ -68,7 +68,7 @@ int sk_loop_fd_mod(struct sk_loop *loop, int fd, unsigned events, struct sk_err 
  * this iteration: they are dropped. */
 void sk_loop_fd_del(struct sk_loop *loop, int fd);
 
-/* Call cb(loop, arg) once, delay_ms after the loop's cached now. Returns
+/* Call cb(loop, arg) once, delay_ms after sk_loop_now_ms(). Returns
  * the timer's id (> 0, never reused while the timer is pending). Timers
  * with the same deadline fire in the order they were added; a timer added
  * by a timer callback never fires in the same iteration, even with delay
@@ -95,8 +95,10 @@ int sk_loop_signal_add(struct sk_loop *loop, int signo, sk_signal_cb cb, void *a
  * cannot starve the fds. */
 void sk_loop_defer(struct sk_loop *loop, sk_timer_cb cb, void *arg);
 
-/* CLOCK_MONOTONIC in milliseconds, read once per iteration (before and
- * after waiting) so every callback of an iteration sees the same time. */
+/* CLOCK_MONOTONIC in milliseconds. Inside callbacks it is read once per
+ * iteration (after waiting), so every callback of an iteration sees the
+ * same time and timers added together expire together; outside the loop
+ * (start-up code) it is read afresh. */
 uint64_t sk_loop_now_ms(struct sk_loop *loop);
 
 /* Run iterations until sk_loop_stop() is called (the current iteration is
