@@ -1,15 +1,8 @@
-/* skiff: placeholder main until its module lands. */
-#include "lib/version.h"
-
-#include <stdio.h>
-#include <string.h>
+/* skiff(1): the command-line client. */
+#include "api/cli.h"
 
 int
 main(int argc, char **argv)
 {
-    if (argc > 1 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0)) {
-        printf("skiff %s\n", SKIFF_VERSION);
-        return 0;
-    }
-    return 0;
+    return skiff_cli_main(argc, argv);
 }

@@ -1,15 +1,294 @@
-/* skiffd: placeholder main until its module lands. */
+/* skiffd(8): the daemon's composition root. Parses options and the
+ * configuration, then wires the modules onto one event loop. Everything
+ * with logic of its own lives in the modules. */
+#include "api/basic.h"
+#include "api/server.h"
+#include "lib/config.h"
+#include "lib/log.h"
+#include "lib/loop.h"
+#include "lib/notify.h"
 #include "lib/version.h"
 
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#define MAX_SETS 64
+
+struct opts {
+    const char *mode; /* "server" */
+    const char *config_path;
+    bool config_given;
+    bool check_config;
+    bool print_config;
+    const char *sets[MAX_SETS]; /* "section.key=value", in order */
+    int nsets;
+};
+
+struct daemon {
+    struct opts opts;
+    struct sk_config cfg;
+    struct sk_loop *loop;
+    struct api_server *api;
+};
+
+static void
+usage(FILE *f)
+{
+    fprintf(f, "usage: skiffd server [-c FILE] [--socket PATH] [--listen HOST:PORT]\n"
+               "                     [--data-dir DIR] [--log-level LEVEL] [--log-format FMT]\n"
+               "                     [--set SECTION.KEY=VALUE]...\n"
+               "       skiffd --check-config [-c FILE] [--set ...]\n"
+               "       skiffd --print-config [-c FILE] [--set ...]\n"
+               "       skiffd --version\n"
+               "see skiffd(8) and skiffd.conf(5)\n");
+}
+
+static int
+add_set(struct opts *o, const char *key, const char *value)
+{
+    char *s;
+
+    if (o->nsets == MAX_SETS) {
+        fprintf(stderr, "skiffd: too many overrides\n");
+        return -1;
+    }
+    if (!key) {
+        o->sets[o->nsets++] = value;
+        return 0;
+    }
+    if (asprintf(&s, "%s=%s", key, value) < 0)
+        return -1;
+    o->sets[o->nsets++] = s; /* lives until exit */
+    return 0;
+}
+
+/* Returns 0 to go on, or an exit status + 1000 to stop now. */
+static int
+parse_opts(struct opts *o, int argc, char **argv)
+{
+    enum {
+        OPT_CHECK = 256,
+        OPT_PRINT,
+        OPT_SOCKET,
+        OPT_LISTEN,
+        OPT_DATA,
+        OPT_LEVEL,
+        OPT_FORMAT,
+        OPT_SET,
+        OPT_VERSION
+    };
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"check-config", no_argument, NULL, OPT_CHECK},
+        {"print-config", no_argument, NULL, OPT_PRINT},
+        {"socket", required_argument, NULL, OPT_SOCKET},
+        {"listen", required_argument, NULL, OPT_LISTEN},
+        {"data-dir", required_argument, NULL, OPT_DATA},
+        {"log-level", required_argument, NULL, OPT_LEVEL},
+        {"log-format", required_argument, NULL, OPT_FORMAT},
+        {"set", required_argument, NULL, OPT_SET},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    static const char *const keys[] = {
+        [OPT_SOCKET - OPT_SOCKET] = "server.socket", [OPT_LISTEN - OPT_SOCKET] = "server.listen",
+        [OPT_DATA - OPT_SOCKET] = "server.data-dir", [OPT_LEVEL - OPT_SOCKET] = "log.level",
+        [OPT_FORMAT - OPT_SOCKET] = "log.format",
+    };
+    int c;
+
+    o->config_path = SK_CONFIG_PATH;
+    while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            o->config_path = optarg;
+            o->config_given = true;
+            break;
+        case OPT_CHECK:
+            o->check_config = true;
+            break;
+        case OPT_PRINT:
+            o->print_config = true;
+            break;
+        case OPT_SOCKET:
+        case OPT_LISTEN:
+        case OPT_DATA:
+        case OPT_LEVEL:
+        case OPT_FORMAT:
+            if (add_set(o, keys[c - OPT_SOCKET], optarg) < 0)
+                return 1000 + 2;
+            break;
+        case OPT_SET:
+            if (add_set(o, NULL, optarg) < 0)
+                return 1000 + 2;
+            break;
+        case OPT_VERSION:
+            printf("skiffd %s (protocol %d)\n", SKIFF_VERSION, SKIFF_PROTOCOL_VERSION);
+            return 1000 + 0;
+        case 'h':
+            usage(stdout);
+            return 1000 + 0;
+        default:
+            usage(stderr);
+            return 1000 + 2;
+        }
+    }
+    if (optind < argc)
+        o->mode = argv[optind++];
+    if (optind < argc || (!o->mode && !o->check_config && !o->print_config) ||
+        (o->mode && strcmp(o->mode, "server") != 0)) {
+        if (o->mode && strcmp(o->mode, "server") != 0)
+            fprintf(stderr, "skiffd: unknown mode '%s'\n", o->mode);
+        usage(stderr);
+        return 1000 + 2;
+    }
+    return 0;
+}
+
+/* Load the file (a missing default file is fine), then apply overrides.
+ * Every problem is printed; returns 0 or -1. */
+static int
+load_config(const struct opts *o, struct sk_config *cfg)
+{
+    struct sk_conf_diag diag;
+    struct sk_err err;
+    int i, bad = 0;
+
+    sk_config_init(cfg);
+    sk_conf_diag_init(&diag);
+    if ((o->config_given || access(o->config_path, F_OK) == 0) &&
+        sk_config_load(cfg, o->config_path, &diag) < 0) {
+        sk_conf_diag_print(&diag, stderr);
+        bad = 1;
+    }
+    sk_conf_diag_release(&diag);
+    for (i = 0; i < o->nsets; i++) {
+        char name[128];
+        const char *eq = strchr(o->sets[i], '=');
+
+        sk_err_init(&err);
+        if (!eq || (size_t)(eq - o->sets[i]) >= sizeof(name)) {
+            fprintf(stderr, "skiffd: --set '%s': expected SECTION.KEY=VALUE\n", o->sets[i]);
+            bad = 1;
+            continue;
+        }
+        memcpy(name, o->sets[i], (size_t)(eq - o->sets[i]));
+        name[eq - o->sets[i]] = '\0';
+        if (sk_config_set(cfg, name, eq + 1, &err) < 0) {
+            fprintf(stderr, "skiffd: --set '%s': %s\n", o->sets[i], err.msg);
+            bad = 1;
+        }
+    }
+    sk_err_init(&err);
+    if (!bad && sk_config_validate(cfg, &err) < 0) {
+        fprintf(stderr, "skiffd: %s\n", err.msg);
+        bad = 1;
+    }
+    return bad ? -1 : 0;
+}
+
+static void
+apply_logging(const struct sk_config *cfg)
+{
+    sk_log_set_level((enum sk_log_level)cfg->log.level);
+    sk_log_set_format((enum sk_log_format)cfg->log.format);
+}
+
+static void
+on_stop_signal(struct sk_loop *loop, int signo, void *arg)
+{
+    sk_info("skiffd", "%s: shutting down", strsignal(signo));
+    sk_notify("STOPPING=1", NULL);
+    sk_loop_stop(loop);
+}
+
+/* SIGHUP: parse and validate the new configuration first; keep the old
+ * one when it is bad. Only settings that can change live are applied. */
+static void
+on_reload_signal(struct sk_loop *loop, int signo, void *arg)
+{
+    struct daemon *d = arg;
+    struct sk_config fresh;
+
+    sk_notify("RELOADING=1", NULL);
+    if (load_config(&d->opts, &fresh) < 0) {
+        sk_error("skiffd", "reload: configuration has problems; keeping the running one");
+        sk_config_release(&fresh);
+    } else {
+        sk_config_release(&d->cfg);
+        d->cfg = fresh;
+        apply_logging(&d->cfg);
+        sk_info("skiffd", "reload: configuration re-read");
+    }
+    sk_notify("READY=1\nSTATUS=serving", NULL);
+}
+
+static int
+run_server(struct daemon *d)
+{
+    struct api_server_config acfg = {
+        .socket_path = d->cfg.server.socket,
+        .socket_mode = (mode_t)strtoul(d->cfg.server.socket_mode, NULL, 8),
+        .socket_group = d->cfg.server.socket_group,
+        .listen = d->cfg.server.listen,
+    };
+    struct sk_err err;
+    int rc = 1;
+
+    sk_err_init(&err);
+    if (sk_loop_new(&d->loop, &err) < 0)
+        goto out;
+    if (sk_loop_signal_add(d->loop, SIGTERM, on_stop_signal, d, &err) < 0 ||
+        sk_loop_signal_add(d->loop, SIGINT, on_stop_signal, d, &err) < 0 ||
+        sk_loop_signal_add(d->loop, SIGHUP, on_reload_signal, d, &err) < 0)
+        goto out_free_loop;
+    signal(SIGPIPE, SIG_IGN);
+    if (api_server_start(d->loop, &acfg, &d->api, &err) < 0)
+        goto out_free_loop;
+    api_basic_register(d->api);
+    sk_info("skiffd", "skiffd %s server '%s' ready", SKIFF_VERSION, d->cfg.server.name);
+    if (sk_notify("READY=1\nSTATUS=serving", &err) < 0)
+        sk_warn("skiffd", "%s", err.msg);
+    rc = sk_loop_run(d->loop, &err) < 0 ? 1 : 0;
+    api_server_stop(d->api);
+    /* Let closing connections finish their last callbacks. */
+    sk_loop_run_once(d->loop, 0, NULL);
+out_free_loop:
+    sk_loop_free(d->loop);
+out:
+    if (err.code)
+        sk_error("skiffd", "%s", err.msg);
+    return err.code ? 1 : rc;
+}
 
 int
 main(int argc, char **argv)
 {
-    if (argc > 1 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0)) {
-        printf("skiffd %s\n", SKIFF_VERSION);
+    struct daemon d;
+    int rc;
+
+    memset(&d, 0, sizeof(d));
+    rc = parse_opts(&d.opts, argc, argv);
+    if (rc >= 1000)
+        return rc - 1000;
+    if (load_config(&d.opts, &d.cfg) < 0) {
+        sk_config_release(&d.cfg);
+        return 1;
+    }
+    if (d.opts.check_config || d.opts.print_config) {
+        if (d.opts.print_config)
+            sk_config_print(&d.cfg, stdout);
+        sk_config_release(&d.cfg);
         return 0;
     }
-    return 0;
+    apply_logging(&d.cfg);
+    rc = run_server(&d);
+    sk_config_release(&d.cfg);
+    return rc;
 }

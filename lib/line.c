@@ -182,6 +182,8 @@ struct sk_conn {
     bool throttled;   /* output went over the high watermark */
     bool eof;         /* the peer will send nothing more */
     bool closing;     /* flushing before close */
+    bool linger;      /* after a framing error: discard input until EOF */
+    bool draining_in; /* output done, write side shut, reading to EOF */
     bool dead;        /* fd closed; on_close and free are deferred */
     bool drain_queued;
     bool has_why;
@@ -243,7 +245,7 @@ conn_update(struct sk_conn *c)
 
     if (c->dead)
         return;
-    if (conn_can_read(c) && !c->eof)
+    if ((conn_can_read(c) || c->draining_in) && !c->eof)
         want |= SK_EV_READ;
     if (sk_conn_pending(c))
         want |= SK_EV_WRITE;
@@ -290,6 +292,49 @@ conn_close_timeout(struct sk_loop *loop, void *arg)
     conn_kill(c, &err);
 }
 
+/* The output is flushed: close now, or, after a framing error on a
+ * socket, shut the write side and read the peer's remaining input to EOF
+ * first. Closing with unread input makes the kernel send a reset, which
+ * can destroy the error response before the peer reads it. */
+static void
+conn_finish_close(struct sk_conn *c)
+{
+    if (!c->linger || !c->is_sock || c->eof) {
+        conn_kill(c, NULL);
+        return;
+    }
+    if (c->draining_in)
+        return;
+    c->draining_in = true;
+    shutdown(c->fd, SHUT_WR);
+    if (!c->close_timer)
+        c->close_timer = sk_loop_timer_add(c->loop, SK_CONN_CLOSE_MS, conn_close_timeout, c);
+}
+
+/* Read and drop input until EOF (see conn_finish_close). */
+static void
+conn_discard_input(struct sk_conn *c)
+{
+    char buf[CONN_READ_CHUNK];
+    size_t budget = CONN_READ_BUDGET;
+    ssize_t n;
+
+    while (budget) {
+        n = read(c->fd, buf, sizeof(buf));
+        if (n > 0) {
+            budget -= (size_t)n < budget ? (size_t)n : budget;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        c->eof = true;
+        conn_kill(c, NULL);
+        return;
+    }
+}
+
 static void
 conn_close_with(struct sk_conn *c, const struct sk_err *why)
 {
@@ -300,11 +345,12 @@ conn_close_with(struct sk_conn *c, const struct sk_err *why)
         sk_err_copy(&c->why, why);
         c->has_why = true;
     }
-    if (sk_conn_pending(c) == 0) {
-        conn_kill(c, NULL);
-        return;
-    }
     c->close_timer = sk_loop_timer_add(c->loop, SK_CONN_CLOSE_MS, conn_close_timeout, c);
+    if (sk_conn_pending(c) == 0) {
+        conn_finish_close(c);
+        if (c->dead)
+            return;
+    }
     conn_update(c);
 }
 
@@ -366,7 +412,7 @@ conn_flush(struct sk_conn *c)
         conn_schedule_drain(c);
     }
     if (c->closing && sk_conn_pending(c) == 0)
-        conn_kill(c, NULL);
+        conn_finish_close(c);
 }
 
 /* A framing error: tell the peer in the protocol's words, then close. */
@@ -377,6 +423,7 @@ conn_reject(struct sk_conn *c, const struct sk_err *why)
         sk_conn_printf(c, "error 413 RequestTooLarge %s\n", why->msg);
     else
         sk_conn_printf(c, "error 400 BadRequest %s\n", why->msg);
+    c->linger = true;
     conn_close_with(c, why);
 }
 
@@ -446,6 +493,8 @@ conn_on_event(struct sk_loop *loop, int fd, unsigned events, void *arg)
         conn_flush(c);
     if ((events & (SK_EV_READ | SK_EV_ERROR)) && conn_can_read(c) && !c->eof)
         conn_read(c);
+    else if ((events & (SK_EV_READ | SK_EV_ERROR)) && c->draining_in && !c->dead)
+        conn_discard_input(c);
     conn_update(c);
 }
 

@@ -1,0 +1,449 @@
+/* The line-protocol server: listeners, connections, ordered responses.
+ *
+ * Each connection keeps its requests in a FIFO. A handler answers now or
+ * later; an answer is written only once every earlier request of that
+ * connection has been answered, so pipelined responses come in order. A
+ * connection with API_MAX_PIPELINE requests in progress is paused (no
+ * more lines read) until answers drain: memory stays bounded whatever a
+ * client sends. */
+#include "api/server.h"
+#include "lib/alloc.h"
+#include "lib/buf.h"
+#include "lib/line.h"
+#include "lib/log.h"
+#include "lib/sock.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define API_MAX_VERBS 64
+
+struct api_verb {
+    char name[32];
+    api_handler_fn fn;
+    void *arg;
+    bool allow_unauthenticated;
+};
+
+struct api_conn;
+
+struct api_req {
+    struct api_conn *conn; /* NULL once the connection is gone */
+    struct api_req *next;
+    struct api_peer peer; /* copied so it outlives the connection */
+    struct sk_buf out;
+    bool done;
+};
+
+struct api_conn {
+    struct api_server *srv;
+    struct sk_conn *conn;
+    struct api_peer peer;
+    struct api_req *head, *tail;
+    unsigned inflight;
+    bool paused;
+    struct api_conn *prev, *next;
+};
+
+struct api_server {
+    struct sk_loop *loop;
+    struct sk_listener *unix_listener;
+    struct sk_listener *tcp_listener;
+    int tcp_port;
+    char *socket_path;
+    size_t max_line;
+    struct api_verb verbs[API_MAX_VERBS];
+    size_t nverbs;
+    api_auth_fn auth_fn;
+    void *auth_arg;
+    struct api_conn *conns;
+};
+
+static void conn_on_line(struct sk_conn *c, char *line, size_t len, void *arg);
+static void conn_on_close(struct sk_conn *c, const struct sk_err *why, void *arg);
+
+static const struct sk_conn_ops conn_ops = {
+    .on_line = conn_on_line,
+    .on_close = conn_on_close,
+};
+
+/* --- responses --- */
+
+static void
+req_free(struct api_req *req)
+{
+    sk_buf_release(&req->out);
+    free(req);
+}
+
+/* Write every answered request at the head of the FIFO, in order. */
+static void
+conn_flush(struct api_conn *ac)
+{
+    struct api_req *req;
+
+    while ((req = ac->head) && req->done) {
+        ac->head = req->next;
+        if (!ac->head)
+            ac->tail = NULL;
+        sk_conn_write(ac->conn, req->out.data, req->out.len);
+        req_free(req);
+        ac->inflight--;
+    }
+    if (ac->paused && ac->inflight < API_MAX_PIPELINE / 2) {
+        ac->paused = false;
+        sk_conn_resume(ac->conn);
+    }
+}
+
+static void
+req_finish(struct api_req *req)
+{
+    req->done = true;
+    if (!req->conn) {
+        req_free(req);
+        return;
+    }
+    conn_flush(req->conn);
+}
+
+void
+api_req_reply(struct api_req *req, const char *text, size_t len)
+{
+    sk_buf_append(&req->out, text, len);
+    req_finish(req);
+}
+
+void
+api_req_ok(struct api_req *req, size_t nlines, const char *body, const char *fmt, ...)
+{
+    va_list ap;
+
+    sk_buf_printf(&req->out, "ok %zu", nlines);
+    if (fmt && *fmt) {
+        sk_buf_putc(&req->out, ' ');
+        va_start(ap, fmt);
+        sk_buf_vprintf(&req->out, fmt, ap);
+        va_end(ap);
+    }
+    sk_buf_putc(&req->out, '\n');
+    if (body)
+        sk_buf_puts(&req->out, body);
+    req_finish(req);
+}
+
+void
+api_req_error(struct api_req *req, int code, const char *reason, const char *fmt, ...)
+{
+    size_t start;
+    va_list ap;
+
+    sk_buf_printf(&req->out, "error %d %s ", code, reason);
+    start = req->out.len;
+    va_start(ap, fmt);
+    sk_buf_vprintf(&req->out, fmt, ap);
+    va_end(ap);
+    sk_buf_truncate(&req->out, start + strcspn(req->out.data + start, "\r\n"));
+    sk_buf_putc(&req->out, '\n');
+    req_finish(req);
+}
+
+const struct api_peer *
+api_req_peer(const struct api_req *req)
+{
+    return &req->peer;
+}
+
+/* --- dispatch --- */
+
+static const struct api_verb *
+verb_find(const struct api_server *srv, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < srv->nverbs; i++)
+        if (strcmp(srv->verbs[i].name, name) == 0)
+            return &srv->verbs[i];
+    return NULL;
+}
+
+static struct api_req *
+req_new(struct api_conn *ac)
+{
+    struct api_req *req = sk_calloc(1, sizeof(*req));
+
+    req->conn = ac;
+    req->peer = ac->peer;
+    sk_buf_init(&req->out);
+    if (ac->tail)
+        ac->tail->next = req;
+    else
+        ac->head = req;
+    ac->tail = req;
+    if (++ac->inflight >= API_MAX_PIPELINE && !ac->paused) {
+        ac->paused = true;
+        sk_conn_pause(ac->conn);
+    }
+    return req;
+}
+
+static void
+conn_on_line(struct sk_conn *c, char *line, size_t len, void *arg)
+{
+    struct api_conn *ac = arg;
+    const struct api_verb *verb;
+    struct api_req *req;
+    char *args;
+
+    if (len == 0)
+        return; /* blank lines are ignored, as a courtesy to nc users */
+    args = line + strcspn(line, " ");
+    if (*args)
+        *args++ = '\0';
+    req = req_new(ac);
+    verb = verb_find(ac->srv, line);
+    /* Unauthenticated peers learn nothing, not even which verbs exist. */
+    if (!ac->peer.authenticated && (!verb || !verb->allow_unauthenticated)) {
+        api_req_error(req, 401, "Unauthorized", "authenticate with 'auth <token>' first");
+        return;
+    }
+    if (!verb) {
+        api_req_error(req, 400, "BadRequest", "unknown verb '%.64s'", line);
+        return;
+    }
+    verb->fn(req, args, verb->arg);
+}
+
+static void
+conn_on_close(struct sk_conn *c, const struct sk_err *why, void *arg)
+{
+    struct api_conn *ac = arg;
+    struct api_req *req, *next;
+
+    if (why)
+        sk_debug("api", "connection of '%s' closed: %s", ac->peer.user, why->msg);
+    /* Requests still owned by handlers are freed when answered. */
+    for (req = ac->head; req; req = next) {
+        next = req->next;
+        req->conn = NULL;
+        if (req->done)
+            req_free(req);
+    }
+    if (ac->prev)
+        ac->prev->next = ac->next;
+    else if (ac->srv)
+        ac->srv->conns = ac->next;
+    if (ac->next)
+        ac->next->prev = ac->prev;
+    free(ac);
+}
+
+/* --- built-in verbs --- */
+
+static void
+verb_auth(struct api_req *req, char *args, void *arg)
+{
+    struct api_server *srv = arg;
+    struct api_conn *ac = req->conn;
+    struct api_peer peer;
+
+    if (!ac) {
+        api_req_error(req, 500, "InternalError", "connection gone");
+        return;
+    }
+    if (ac->peer.local) {
+        api_req_ok(req, 0, NULL, "user=%s", ac->peer.user);
+        return;
+    }
+    peer = ac->peer;
+    if (!srv->auth_fn || !*args || srv->auth_fn(args, &peer, srv->auth_arg) < 0) {
+        api_req_error(req, 401, "Unauthorized", "invalid token");
+        return;
+    }
+    peer.authenticated = true;
+    ac->peer = peer;
+    api_req_ok(req, 0, NULL, "user=%s", peer.user);
+}
+
+/* --- listeners --- */
+
+static void
+on_accept(struct sk_loop *loop, int fd, void *arg, bool local)
+{
+    struct api_server *srv = arg;
+    struct api_conn *ac = sk_calloc(1, sizeof(*ac));
+    struct sk_err err;
+
+    ac->srv = srv;
+    ac->peer.local = local;
+    if (local) {
+        if (sk_sock_peercred(fd, &ac->peer.uid, &ac->peer.gid, &ac->peer.pid, &err) < 0) {
+            sk_warn("api", "refusing local peer: %s", err.msg);
+            close(fd);
+            free(ac);
+            return;
+        }
+        ac->peer.authenticated = true;
+        snprintf(ac->peer.user, sizeof(ac->peer.user), "uid:%u", (unsigned)ac->peer.uid);
+    } else {
+        sk_strlcpy(ac->peer.user, "anonymous", sizeof(ac->peer.user));
+    }
+    ac->conn = sk_conn_new(loop, fd, srv->max_line, &conn_ops, ac);
+    if (!ac->conn) {
+        free(ac);
+        return;
+    }
+    ac->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = ac;
+    srv->conns = ac;
+}
+
+static void
+on_accept_unix(struct sk_loop *loop, int fd, void *arg)
+{
+    on_accept(loop, fd, arg, true);
+}
+
+static void
+on_accept_tcp(struct sk_loop *loop, int fd, void *arg)
+{
+    on_accept(loop, fd, arg, false);
+}
+
+static void
+socket_set_group(const char *path, const char *group)
+{
+    struct group *gr;
+
+    if (!group || !*group)
+        return;
+    gr = getgrnam(group);
+    if (!gr) {
+        sk_warn("api", "socket '%s': group '%s' does not exist; keeping the daemon's group", path,
+                group);
+        return;
+    }
+    if (chown(path, (uid_t)-1, gr->gr_gid) < 0)
+        sk_warn("api", "socket '%s': chown to group '%s': %s", path, group, strerror(errno));
+}
+
+static int
+listen_tcp(struct api_server *srv, const char *listen, struct sk_err *err)
+{
+    char host[256];
+    int port, fd;
+
+    if (sk_sock_parse_hostport(listen, host, sizeof(host), &port, err) < 0)
+        return sk_err_wrap(err, "listen address '%s'", listen);
+    fd = sk_sock_listen_tcp(host[0] ? host : "*", port, err);
+    if (fd < 0)
+        return fd;
+    srv->tcp_port = sk_sock_local_port(fd);
+    srv->tcp_listener = sk_listener_new(srv->loop, fd, on_accept_tcp, srv);
+    if (!srv->tcp_listener)
+        return sk_err_sys(err, errno, "listen on '%s'", listen);
+    sk_info("api", "listening on tcp %s (port %d)", listen, srv->tcp_port);
+    return 0;
+}
+
+int
+api_server_start(struct sk_loop *loop, const struct api_server_config *cfg, struct api_server **out,
+                 struct sk_err *err)
+{
+    struct api_server *srv = sk_calloc(1, sizeof(*srv));
+    int fd, rc;
+
+    srv->loop = loop;
+    srv->tcp_port = -1;
+    srv->max_line = cfg->max_line ? cfg->max_line : API_MAX_LINE;
+    api_server_handle(srv, "auth", verb_auth, srv, true);
+    fd = sk_sock_listen_unix(cfg->socket_path, cfg->socket_mode, err);
+    if (fd < 0) {
+        rc = fd;
+        goto out_free;
+    }
+    srv->socket_path = sk_strdup(cfg->socket_path);
+    socket_set_group(cfg->socket_path, cfg->socket_group);
+    srv->unix_listener = sk_listener_new(loop, fd, on_accept_unix, srv);
+    if (!srv->unix_listener) {
+        rc = sk_err_sys(err, errno, "listen on '%s'", cfg->socket_path);
+        goto out_stop;
+    }
+    sk_info("api", "listening on unix %s", cfg->socket_path);
+    if (cfg->listen && *cfg->listen) {
+        rc = listen_tcp(srv, cfg->listen, err);
+        if (rc < 0)
+            goto out_stop;
+    }
+    *out = srv;
+    return 0;
+out_stop:
+    api_server_stop(srv);
+    return rc;
+out_free:
+    free(srv);
+    return rc;
+}
+
+void
+api_server_stop(struct api_server *srv)
+{
+    struct api_conn *ac, *next;
+
+    if (!srv)
+        return;
+    if (srv->unix_listener)
+        sk_listener_free(srv->unix_listener);
+    if (srv->tcp_listener)
+        sk_listener_free(srv->tcp_listener);
+    if (srv->socket_path) {
+        unlink(srv->socket_path);
+        free(srv->socket_path);
+    }
+    /* Connections finish closing later, from the loop: detach them from
+     * the server and from each other first. */
+    for (ac = srv->conns; ac; ac = next) {
+        next = ac->next;
+        ac->srv = NULL;
+        ac->prev = ac->next = NULL;
+        sk_conn_close(ac->conn);
+    }
+    free(srv);
+}
+
+int
+api_server_tcp_port(const struct api_server *srv)
+{
+    return srv->tcp_port;
+}
+
+void
+api_server_handle(struct api_server *srv, const char *verb, api_handler_fn fn, void *arg,
+                  bool allow_unauthenticated)
+{
+    struct api_verb *v = (struct api_verb *)verb_find(srv, verb);
+
+    if (!v) {
+        if (srv->nverbs == API_MAX_VERBS)
+            SK_BUG("too many verbs registered");
+        v = &srv->verbs[srv->nverbs++];
+        if (sk_strlcpy(v->name, verb, sizeof(v->name)) < 0)
+            SK_BUG("verb name '%s' too long", verb);
+    }
+    v->fn = fn;
+    v->arg = arg;
+    v->allow_unauthenticated = allow_unauthenticated;
+}
+
+void
+api_server_set_auth(struct api_server *srv, api_auth_fn fn, void *arg)
+{
+    srv->auth_fn = fn;
+    srv->auth_arg = arg;
+}

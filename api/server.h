@@ -1,0 +1,100 @@
+#ifndef SK_API_SERVER_H
+#define SK_API_SERVER_H
+
+/* The line-protocol server (skiff-protocol(7)): listens on a UNIX socket
+ * and optionally TCP, reads one request per line, dispatches on the first
+ * word (the verb) and writes responses in request order, also when
+ * handlers answer later (pipelining).
+ *
+ * A response is the status line plus the lines it announces:
+ *
+ *     ok <count> [word...]        followed by <count> lines
+ *     error <code> <Reason> <message>
+ *
+ * Peers on the UNIX socket are identified by SO_PEERCRED; TCP peers may
+ * only `ping` and `auth` until an authenticator accepted their token. */
+
+#include "lib/err.h"
+#include "lib/loop.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define API_MAX_LINE (1u << 20)
+/* Requests of one connection in progress at once; past that the server
+ * stops reading from it until answers go out (bounded memory). */
+#define API_MAX_PIPELINE 64
+
+struct api_server;
+struct api_req;
+
+/* Who sent a request. */
+struct api_peer {
+    bool local;         /* UNIX socket */
+    bool authenticated; /* local peers always; TCP after `auth` */
+    uid_t uid;          /* local peers */
+    gid_t gid;
+    pid_t pid;
+    char user[64]; /* "uid:0" locally, or the token's user */
+};
+
+/* A verb handler. args is the rest of the line after the verb and one
+ * space ("" if none); the handler may modify it in place. It must
+ * answer exactly once, now or later, with api_req_reply/_ok/_error. */
+typedef void (*api_handler_fn)(struct api_req *req, char *args, void *arg);
+
+/* Decides a TCP peer's `auth <token>`: fill peer->user and return 0, or
+ * return <0 to refuse. */
+typedef int (*api_auth_fn)(const char *token, struct api_peer *peer, void *arg);
+
+struct api_server_config {
+    const char *socket_path;  /* required */
+    mode_t socket_mode;       /* e.g. 0660 */
+    const char *socket_group; /* "" or NULL: leave as is */
+    const char *listen;       /* TCP host:port; "" or NULL: none */
+    size_t max_line;          /* 0: API_MAX_LINE */
+};
+
+/* Open the listeners and serve on loop. A group that does not exist is a
+ * warning, not an error. Fails when a socket cannot be bound. */
+int api_server_start(struct sk_loop *loop, const struct api_server_config *cfg,
+                     struct api_server **out, struct sk_err *err);
+
+/* Close listeners and connections, remove the socket file, free. Requests
+ * still owned by handlers stay valid until answered (answers go nowhere). */
+void api_server_stop(struct api_server *srv);
+
+/* The TCP port bound (useful with port 0), or -1 without TCP. */
+int api_server_tcp_port(const struct api_server *srv);
+
+/* Register a verb. allow_unauthenticated: TCP peers may use it before
+ * `auth` (only ping and auth should). Re-registering replaces. */
+void api_server_handle(struct api_server *srv, const char *verb, api_handler_fn fn, void *arg,
+                       bool allow_unauthenticated);
+
+void api_server_set_auth(struct api_server *srv, api_auth_fn fn, void *arg);
+
+/* The peer of a request (valid until the request is answered). */
+const struct api_peer *api_req_peer(const struct api_req *req);
+
+/* Answer with complete response text (status line and body lines, each
+ * ending in "\n"). Ends the request. */
+void api_req_reply(struct api_req *req, const char *text, size_t len);
+
+/* Answer "ok <nlines> <status words>" followed by nlines body lines taken
+ * from body (already "\n"-terminated; may be NULL when nlines is 0). */
+void api_req_ok(struct api_req *req, size_t nlines, const char *body, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Answer "error <code> <reason> <message>"; the message is cut at the
+ * first newline so a response never breaks framing. */
+void api_req_error(struct api_req *req, int code, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Split args in place on runs of spaces into at most max words,
+ * percent-decoding each ("app%3Dweb" -> "app=web"). Returns the number of
+ * words, or -1 when there are more than max or an escape is malformed. */
+int api_args_split(char *args, char **argv, int max);
+
+#endif
