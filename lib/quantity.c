@@ -384,6 +384,8 @@ sk_quantity_from_json(const json_t *v, struct sk_quantity *q, struct sk_err *err
     char buf[64];
     const char *s;
     size_t len;
+    double d;
+    int rc;
 
     if (json_is_string(v)) {
         s = json_string_value(v);
@@ -397,8 +399,16 @@ sk_quantity_from_json(const json_t *v, struct sk_quantity *q, struct sk_err *err
         return 0;
     }
     if (json_is_real(v) && isfinite(json_real_value(v))) {
-        real_shortest(json_real_value(v), buf, sizeof(buf));
-        return sk_quantity_parse(buf, q, err);
+        d = json_real_value(v);
+        real_shortest(d, buf, sizeof(buf));
+        rc = sk_quantity_parse(buf, q, err);
+        if (rc < 0)
+            return rc;
+        /* Kubernetes sees the number as Go's encoding/json prints it: plain
+         * digits from 1e-6 up to 1e21, an exponent outside. */
+        if (fabs(d) >= 1e-6 && fabs(d) < 1e21)
+            q->fmt = SK_QUANTITY_DECIMAL_SI;
+        return 0;
     }
     return sk_err_set(err, EINVAL, "quantity: must be a string or a number");
 }

@@ -39,6 +39,12 @@
  *     is 1) and rejects exponents beyond int64; skiff uses the exponent's
  *     real value (a huge one is "too large", a hugely negative one rounds
  *     to 1n like any tiny value).
+ *   - Kubernetes' String() hands back the input text itself when a quick
+ *     test guesses it is canonical already; the test lets a few other
+ *     spellings through ("+1", "01", "1.500", "1E3", "1E-3" stay as
+ *     written). skiff always prints the computed canonical form ("1", "1",
+ *     "1500m", "1e3", "1e-3"), which is what Kubernetes prints for every
+ *     other input and for every value it computes.
  *
  * All functions are pure: no allocation, no global state. */
 
@@ -80,7 +86,9 @@ int sk_quantity_parse(const char *s, struct sk_quantity *q, struct sk_err *err);
 /* Parse a quantity as it appears in a JSON object: a string (parsed as
  * above) or a number, as Kubernetes accepts `cpu: 2` and `cpu: 0.5` in a
  * manifest. A real is read as the shortest decimal that converts back to
- * the same double, so 0.1 is "0.1", not 0.1000000000000000055. Fails with
+ * the same double, so 0.1 is "0.1", not 0.1000000000000000055, and gets
+ * the format Kubernetes gives the text Go prints for it (decimal SI from
+ * 1e-6 to 1e21: 129e6 is "129M"; decimal exponent outside). Fails with
  * -EINVAL for any other JSON type, like sk_quantity_parse() otherwise. */
 int sk_quantity_from_json(const json_t *v, struct sk_quantity *q, struct sk_err *err);
 
