@@ -14,9 +14,9 @@
  *     key>5  key<5                            integer comparison
  *
  * Blanks (space, tab, CR, LF) may surround any token. A value may be empty
- * ("key=", "key in (a,)"; "key in ()" is the set of the empty value). In
- * value position "in" and "notin" are plain words ("key in (in,notin)").
- * An empty string selects everything.
+ * ("key=", "key in (a,)"; "key in ()" is the set of the empty value).
+ * Where a key or a value stands, "in" and "notin" are plain words ("in in
+ * (in,notin)" is valid). An empty string selects everything.
  *
  * Keys: an optional prefix (a DNS subdomain: lowercase alphanumerics, '-'
  * and '.', at most 253 bytes) and '/', then a name of 1 to 63 bytes of
@@ -96,8 +96,9 @@ int sk_selector_parse(const char *s, struct sk_selector *sel, struct sk_err *err
  * null selector matches nothing and {} matches everything, as Kubernetes'
  * LabelSelectorAsSelector. Validation as Kubernetes': In/NotIn need
  * values, Exists/DoesNotExist must have none, keys and values are checked,
- * and (unlike Kubernetes, which ignores them) unknown fields are errors, as
- * a misspelt "matchLabel" would otherwise select every object. Errors name
+ * and unknown fields are errors (Kubernetes' decoder drops them or only
+ * warns), as a misspelt "matchLabel" would otherwise select every object,
+ * and the JSON types are checked (a string for each value). Errors name
  * the field under path (NULL: "selector"): "spec.selector.matchExpressions
  * [0].values: must be empty for operator Exists". sel is overwritten; on
  * failure it is left empty and -EINVAL returned. */
