@@ -844,8 +844,7 @@ map_to_reqs(const json_t *map, struct sk_selector *sel, const char *path, struct
 
     if (!json_is_object(map))
         return sk_err_set(err, EINVAL, "%s: must be an object, not %s", path, json_type_name(map));
-    json_object_foreach((json_t *)map, key, v)
-    {
+    json_object_foreach ((json_t *)map, key, v) {
         memset(&r, 0, sizeof(r));
         if (key_check(key, strlen(key), err) < 0)
             return sk_err_wrap(err, "%s", path);
@@ -952,8 +951,7 @@ expr_to_req(const json_t *e, struct sk_selector *sel, const char *path, struct s
     memset(&r, 0, sizeof(r));
     if (!json_is_object(e))
         return sk_err_set(err, EINVAL, "%s: must be an object, not %s", path, json_type_name(e));
-    json_object_foreach((json_t *)e, field, v)
-    {
+    json_object_foreach ((json_t *)e, field, v) {
         if (strcmp(field, "key") && strcmp(field, "operator") && strcmp(field, "values")) {
             sk_quote_input(q, sizeof(q), field, strlen(field), QUOTE_MAX);
             return sk_err_set(err, EINVAL, "%s.%s: unknown field", path, q);
@@ -1026,8 +1024,7 @@ sk_selector_from_json(const json_t *label_selector, struct sk_selector *sel, con
     if (!json_is_object(label_selector))
         return sk_err_set(err, EINVAL, "%s: must be an object, not %s", path,
                           json_type_name(label_selector));
-    json_object_foreach((json_t *)label_selector, field, v)
-    {
+    json_object_foreach ((json_t *)label_selector, field, v) {
         if (selector_field(field, v, sel, path, err) < 0) {
             sk_selector_release(sel);
             return -EINVAL;
