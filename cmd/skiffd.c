@@ -3,6 +3,7 @@
  * with logic of its own lives in the modules. */
 #include "api/basic.h"
 #include "api/server.h"
+#include "lib/alloc.h"
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/loop.h"
@@ -25,7 +26,7 @@ struct opts {
     bool config_given;
     bool check_config;
     bool print_config;
-    const char *sets[MAX_SETS]; /* "section.key=value", in order */
+    char *sets[MAX_SETS]; /* "section.key=value", in order; owned */
     int nsets;
 };
 
@@ -51,19 +52,11 @@ usage(FILE *f)
 static int
 add_set(struct opts *o, const char *key, const char *value)
 {
-    char *s;
-
     if (o->nsets == MAX_SETS) {
         fprintf(stderr, "skiffd: too many overrides\n");
         return -1;
     }
-    if (!key) {
-        o->sets[o->nsets++] = value;
-        return 0;
-    }
-    if (asprintf(&s, "%s=%s", key, value) < 0)
-        return -1;
-    o->sets[o->nsets++] = s; /* lives until exit */
+    o->sets[o->nsets++] = key ? sk_asprintf("%s=%s", key, value) : sk_strdup(value);
     return 0;
 }
 
@@ -267,6 +260,27 @@ out:
     return err.code ? 1 : rc;
 }
 
+static void
+opts_release(struct opts *o)
+{
+    while (o->nsets > 0)
+        free(o->sets[--o->nsets]);
+}
+
+static int
+run(struct daemon *d)
+{
+    if (load_config(&d->opts, &d->cfg) < 0)
+        return 1;
+    if (d->opts.check_config || d->opts.print_config) {
+        if (d->opts.print_config)
+            sk_config_print(&d->cfg, stdout);
+        return 0;
+    }
+    apply_logging(&d->cfg);
+    return run_server(d);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -275,20 +289,13 @@ main(int argc, char **argv)
 
     memset(&d, 0, sizeof(d));
     rc = parse_opts(&d.opts, argc, argv);
-    if (rc >= 1000)
-        return rc - 1000;
-    if (load_config(&d.opts, &d.cfg) < 0) {
-        sk_config_release(&d.cfg);
-        return 1;
+    if (rc >= 1000) {
+        rc -= 1000;
+        goto out;
     }
-    if (d.opts.check_config || d.opts.print_config) {
-        if (d.opts.print_config)
-            sk_config_print(&d.cfg, stdout);
-        sk_config_release(&d.cfg);
-        return 0;
-    }
-    apply_logging(&d.cfg);
-    rc = run_server(&d);
+    rc = run(&d);
     sk_config_release(&d.cfg);
+out:
+    opts_release(&d.opts);
     return rc;
 }

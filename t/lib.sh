@@ -145,8 +145,13 @@ _finish_step() {
 	else
 		test_failed=$((test_failed + 1))
 		echo "not ok $test_count - $desc"
-		_show_output "$out"
-		_dump_daemon_logs
+		# On stderr too: prove shows stderr even when not verbose, so a
+		# CI log tells why a step failed.
+		# (Not tee /dev/stderr: reopening stderr truncates it when it
+		# is a regular file.)
+		local report
+		report=$(_show_output "$out"; _dump_daemon_logs)
+		[ -n "$report" ] && printf '%s\n' "$report" && printf '%s\n' "$report" >&2
 		if [ -n "$immediate" ]; then
 			echo "1..$test_count"
 			exit 1
