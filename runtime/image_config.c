@@ -41,6 +41,7 @@ manifest_layers(json_t *layers, struct rt_image_manifest *out, struct sk_err *er
     size_t i;
     json_t *l;
     char what[64];
+    int rc;
 
     if (!json_is_array(layers))
         return sk_err_set(err, EBADMSG, "manifest: 'layers' is not an array");
@@ -52,8 +53,9 @@ manifest_layers(json_t *layers, struct rt_image_manifest *out, struct sk_err *er
         const char *mt = json_string_value(json_object_get(l, "mediaType"));
 
         snprintf(what, sizeof(what), "manifest: layer %zu", i);
-        if (desc_parse(l, what, out->layers[i], &out->layer_sizes[i], err) < 0)
-            return -1;
+        rc = desc_parse(l, what, out->layers[i], &out->layer_sizes[i], err);
+        if (rc < 0)
+            return rc;
         if (!layer_media_type_ok(mt))
             return sk_err_set(err, EBADMSG, "%s: unsupported media type '%s'", what,
                               mt ? mt : "");
@@ -67,6 +69,7 @@ rt_image_manifest_parse(json_t *m, struct rt_image_manifest *out, struct sk_err 
 {
     const char *mt = json_string_value(json_object_get(m, "mediaType"));
     int64_t csize;
+    int rc;
 
     memset(out, 0, sizeof(*out));
     if (!json_is_object(m))
@@ -76,15 +79,14 @@ rt_image_manifest_parse(json_t *m, struct rt_image_manifest *out, struct sk_err 
     if (mt && strcmp(mt, "application/vnd.oci.image.manifest.v1+json") != 0 &&
         strcmp(mt, "application/vnd.docker.distribution.manifest.v2+json") != 0)
         return sk_err_set(err, EBADMSG, "manifest: unsupported media type '%s'", mt);
-    if (desc_parse(json_object_get(m, "config"), "manifest: config", out->config, &csize, err) <
-        0)
-        return -1;
+    rc = desc_parse(json_object_get(m, "config"), "manifest: config", out->config, &csize, err);
+    if (rc < 0)
+        return rc;
     out->size = csize;
-    if (manifest_layers(json_object_get(m, "layers"), out, err) < 0) {
+    rc = manifest_layers(json_object_get(m, "layers"), out, err);
+    if (rc < 0)
         rt_image_manifest_release(out);
-        return -1;
-    }
-    return 0;
+    return rc < 0 ? rc : 0;
 }
 
 void
@@ -197,22 +199,24 @@ int
 rt_image_config_fill(json_t *config, struct rt_image_info *info, struct sk_err *err)
 {
     json_t *c = json_object_get(config, "config");
+    int rc;
 
     if (!json_is_object(config))
         return sk_err_set(err, EBADMSG, "config: not a JSON object");
-    if (config_str(config, "created", &info->created, err) < 0 ||
-        config_str(config, "os", &info->os, err) < 0 ||
-        config_str(config, "architecture", &info->architecture, err) < 0)
-        return -1;
+    if ((rc = config_str(config, "created", &info->created, err)) < 0 ||
+        (rc = config_str(config, "os", &info->os, err)) < 0 ||
+        (rc = config_str(config, "architecture", &info->architecture, err)) < 0)
+        return rc;
     if (!c || json_is_null(c))
         return 0;
     if (!json_is_object(c))
         return sk_err_set(err, EBADMSG, "config: 'config' is not an object");
-    if (config_strv(c, "Entrypoint", &info->entrypoint, err) < 0 ||
-        config_strv(c, "Cmd", &info->cmd, err) < 0 || config_strv(c, "Env", &info->env, err) < 0 ||
-        config_str(c, "WorkingDir", &info->working_dir, err) < 0 ||
-        config_str(c, "User", &info->user, err) < 0)
-        return -1;
+    if ((rc = config_strv(c, "Entrypoint", &info->entrypoint, err)) < 0 ||
+        (rc = config_strv(c, "Cmd", &info->cmd, err)) < 0 ||
+        (rc = config_strv(c, "Env", &info->env, err)) < 0 ||
+        (rc = config_str(c, "WorkingDir", &info->working_dir, err)) < 0 ||
+        (rc = config_str(c, "User", &info->user, err)) < 0)
+        return rc;
     return config_ports_labels(c, info, err);
 }
 
