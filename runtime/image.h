@@ -40,8 +40,8 @@ struct rt_image_store {
  * bare "sha256:<hex>" (name empty). A missing tag means "latest". */
 struct rt_image_ref {
     char name[RT_IMAGE_NAME_MAX + 1];
-    char tag[RT_IMAGE_TAG_MAX + 1];      /* empty when digest is set */
-    char digest[RT_IMAGE_DIGEST_LEN];   /* empty unless given by digest */
+    char tag[RT_IMAGE_TAG_MAX + 1];   /* empty when digest is set */
+    char digest[RT_IMAGE_DIGEST_LEN]; /* empty unless given by digest */
 };
 
 struct rt_image_label {
@@ -59,9 +59,9 @@ struct rt_image_info {
     size_t n_layers;
     char **entrypoint;
     char **cmd;
-    char **env; /* "KEY=value" */
-    char *working_dir; /* NULL when unset */
-    char *user;        /* NULL when unset */
+    char **env;           /* "KEY=value" */
+    char *working_dir;    /* NULL when unset */
+    char *user;           /* NULL when unset */
     char **exposed_ports; /* "80/tcp" */
     struct rt_image_label *labels;
     size_t n_labels;

@@ -127,8 +127,8 @@ cli_list_table(const struct rt_image_list *l)
 
         cli_human_size(e->size, size, sizeof(size));
         cli_human_age(e->created, age, sizeof(age));
-        printf("%-*s   %-*s   sha256:%.12s   %-8s   %s\n", wn, e->name, wt, e->tag,
-               e->digest + 7, size, age);
+        printf("%-*s   %-*s   sha256:%.12s   %-8s   %s\n", wn, e->name, wt, e->tag, e->digest + 7,
+               size, age);
     }
 }
 
@@ -148,9 +148,8 @@ cli_list_json(const struct rt_image_list *l)
         if (e->created > 0 && gmtime_r(&t, &tm))
             strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
         json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:I,s:s?}", "repository", e->name, "tag",
-                                           e->tag, "digest", e->digest, "size",
-                                           (json_int_t)e->size, "created",
-                                           created[0] ? created : NULL));
+                                           e->tag, "digest", e->digest, "size", (json_int_t)e->size,
+                                           "created", created[0] ? created : NULL));
     }
     json_dumpf(a, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     putchar('\n');
@@ -248,8 +247,8 @@ rt_image_cli(int argc, char **argv, const char *root)
     static const struct {
         const char *verb;
         int (*fn)(struct rt_image_store *, int, char **);
-    } verbs[] = {{"import", cli_import}, {"list", cli_list},       {"ls", cli_list},
-                 {"rm", cli_rm},         {"gc", cli_gc},           {"inspect", cli_inspect}};
+    } verbs[] = {{"import", cli_import}, {"list", cli_list}, {"ls", cli_list},
+                 {"rm", cli_rm},         {"gc", cli_gc},     {"inspect", cli_inspect}};
     struct rt_image_store s;
     struct sk_err err;
     size_t i;

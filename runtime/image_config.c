@@ -57,8 +57,7 @@ manifest_layers(json_t *layers, struct rt_image_manifest *out, struct sk_err *er
         if (rc < 0)
             return rc;
         if (!layer_media_type_ok(mt))
-            return sk_err_set(err, EBADMSG, "%s: unsupported media type '%s'", what,
-                              mt ? mt : "");
+            return sk_err_set(err, EBADMSG, "%s: unsupported media type '%s'", what, mt ? mt : "");
         out->size += out->layer_sizes[i];
     }
     return 0;

@@ -94,7 +94,7 @@ gc_mark(struct rt_image_store *s, const char *digest, struct digest_set *blobs,
         struct digest_set *layers, struct sk_err *err)
 {
     struct rt_image_manifest m;
-    char (*diffids)[RT_IMAGE_DIGEST_LEN] = NULL;
+    char(*diffids)[RT_IMAGE_DIGEST_LEN] = NULL;
     json_t *mj = NULL, *config = NULL;
     size_t i, n = 0;
     int rc = -1;
@@ -125,7 +125,7 @@ static int
 gc_roots(struct rt_image_store *s, struct digest_set *blobs, struct digest_set *layers,
          struct sk_err *err)
 {
-    char (*pins)[RT_IMAGE_DIGEST_LEN] = NULL;
+    char(*pins)[RT_IMAGE_DIGEST_LEN] = NULL;
     struct rt_image_index idx;
     size_t i, n_pins = 0;
     int rc = 0;
@@ -187,8 +187,10 @@ rt_image_gc(struct rt_image_store *s, struct rt_image_gc_stats *stats, struct sk
         return -1;
     rc = gc_roots(s, &blobs, &layers, err);
     if (rc == 0) {
-        qsort(blobs.items, blobs.n, sizeof(*blobs.items), set_cmp);
-        qsort(layers.items, layers.n, sizeof(*layers.items), set_cmp);
+        if (blobs.n)
+            qsort(blobs.items, blobs.n, sizeof(*blobs.items), set_cmp);
+        if (layers.n)
+            qsort(layers.items, layers.n, sizeof(*layers.items), set_cmp);
         rc = gc_sweep(s, "blobs/sha256", &blobs, &st.blobs_removed, &st.bytes_freed, err);
     }
     if (rc == 0)

@@ -126,8 +126,8 @@ src_json(int src_fd, const char *rel, json_t **out, char *got, struct sk_err *er
 
 /* Copy a source file into blobs/; want may be NULL (digest unknown). */
 static int
-src_blob(struct rt_image_store *s, int src_fd, const char *rel, const char *want,
-         int64_t want_size, char *got, struct sk_err *err)
+src_blob(struct rt_image_store *s, int src_fd, const char *rel, const char *want, int64_t want_size,
+         char *got, struct sk_err *err)
 {
     int64_t size = -1;
     int fd, rc;
@@ -176,7 +176,7 @@ import_diffids(struct rt_image_store *s, const char *config, size_t n,
 static int
 oci_manifest_blobs(struct rt_image_store *s, int src_fd, json_t *mj, struct sk_err *err)
 {
-    char (*diffids)[RT_IMAGE_DIGEST_LEN] = NULL, rel[128];
+    char(*diffids)[RT_IMAGE_DIGEST_LEN] = NULL, rel[128];
     struct rt_image_manifest m;
     size_t i;
     int rc = -1;
@@ -212,8 +212,8 @@ oci_manifest(struct rt_image_store *s, int src_fd, const char *digest, struct sk
         return sk_err_wrap(err, "manifest '%s'", digest);
     if (strcmp(got, digest) != 0) {
         json_decref(mj);
-        return sk_err_set(err, EBADMSG, "manifest '%s': digest mismatch: content is '%s'",
-                          digest, got);
+        return sk_err_set(err, EBADMSG, "manifest '%s': digest mismatch: content is '%s'", digest,
+                          got);
     }
     rc = oci_manifest_blobs(s, src_fd, mj, err);
     json_decref(mj);
@@ -252,8 +252,8 @@ oci_desc_name(json_t *desc)
     return NULL;
 }
 
-static int oci_desc(struct rt_image_store *s, int src_fd, json_t *desc, const char *name,
-                    int depth, struct pending *p, struct sk_err *err);
+static int oci_desc(struct rt_image_store *s, int src_fd, json_t *desc, const char *name, int depth,
+                    struct pending *p, struct sk_err *err);
 
 /* A nested index (multi-platform image): take the host's platform. */
 static int
@@ -272,8 +272,7 @@ oci_nested_index(struct rt_image_store *s, int src_fd, const char *digest, const
         return sk_err_wrap(err, "index '%s'", digest);
     rc = sk_err_set(err, ENOENT, "index '%s': no manifest for linux/%s", digest, HOST_ARCH);
     if (strcmp(got, digest) != 0)
-        rc = sk_err_set(err, EBADMSG, "index '%s': digest mismatch: content is '%s'", digest,
-                        got);
+        rc = sk_err_set(err, EBADMSG, "index '%s': digest mismatch: content is '%s'", digest, got);
     else
         json_array_foreach(json_object_get(ij, "manifests"), i, d)
         {
@@ -319,8 +318,7 @@ oci_import(struct rt_image_store *s, int src_fd, struct pending *p, struct sk_er
         return -1;
     ver = json_string_value(json_object_get(layout, "imageLayoutVersion"));
     if (!ver || !sk_startswith(ver, "1.")) {
-        sk_err_set(err, EBADMSG, "oci-layout: unsupported imageLayoutVersion '%s'",
-                   ver ? ver : "");
+        sk_err_set(err, EBADMSG, "oci-layout: unsupported imageLayoutVersion '%s'", ver ? ver : "");
         goto out;
     }
     if (src_json(src_fd, "index.json", &index, NULL, err) < 0)
@@ -390,13 +388,12 @@ docker_layers(struct rt_image_store *s, int src_fd, json_t *layers,
 
 /* Store one docker save image and write the OCI manifest it lacks. */
 static int
-docker_image(struct rt_image_store *s, int src_fd, json_t *item, char *digest,
-             struct sk_err *err)
+docker_image(struct rt_image_store *s, int src_fd, json_t *item, char *digest, struct sk_err *err)
 {
     const char *crel = json_string_value(json_object_get(item, "Config"));
     json_t *layers = json_object_get(item, "Layers"), *descs = json_array(), *m;
     char want[RT_IMAGE_DIGEST_LEN], config[RT_IMAGE_DIGEST_LEN];
-    char (*diffids)[RT_IMAGE_DIGEST_LEN] = NULL;
+    char(*diffids)[RT_IMAGE_DIGEST_LEN] = NULL;
     struct stat st;
     char *text = NULL;
     int fd, rc = -1;
@@ -405,8 +402,8 @@ docker_image(struct rt_image_store *s, int src_fd, json_t *item, char *digest,
         sk_err_set(err, EBADMSG, "no 'Config' or 'Layers'");
         goto out;
     }
-    if (src_blob(s, src_fd, crel, docker_name_digest(crel, want) ? want : NULL, -1, config,
-                 err) < 0 ||
+    if (src_blob(s, src_fd, crel, docker_name_digest(crel, want) ? want : NULL, -1, config, err) <
+            0 ||
         import_diffids(s, config, json_array_size(layers), &diffids, err) < 0 ||
         docker_layers(s, src_fd, layers, diffids, descs, err) < 0)
         goto out;
@@ -509,6 +506,7 @@ import_open_source(struct rt_image_store *s, const char *path, char *stage, size
 static int
 import_names(struct pending *p, const char *name, struct sk_err *err)
 {
+    char keep[RT_IMAGE_DIGEST_LEN];
     struct rt_image_ref ref;
     const char *digest;
     size_t i;
@@ -532,8 +530,9 @@ import_names(struct pending *p, const char *name, struct sk_err *err)
     for (i = 0; i < p->named.n; i++)
         if (strcmp(p->named.items[i].digest, digest) != 0)
             goto many;
+    sk_strlcpy(keep, digest, sizeof(keep));
     rt_image_index_release(&p->named);
-    rt_image_index_set(&p->named, ref.name, ref.tag, digest);
+    rt_image_index_set(&p->named, ref.name, ref.tag, keep);
     return 0;
 many:
     return sk_err_set(err, EINVAL, "the archive holds several images; --name needs exactly one");

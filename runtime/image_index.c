@@ -129,9 +129,9 @@ rt_image_index_write(int root_fd, struct rt_image_index *idx, struct sk_err *err
 {
     int fd, dfd, rc;
 
-    qsort(idx->items, idx->n, sizeof(*idx->items), index_cmp);
-    fd = openat(root_fd, "index.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-                0600);
+    if (idx->n)
+        qsort(idx->items, idx->n, sizeof(*idx->items), index_cmp);
+    fd = openat(root_fd, "index.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return sk_err_sys(err, errno, "create 'index.tmp'");
     rc = index_write_file(fd, idx, err);

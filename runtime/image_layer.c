@@ -316,8 +316,8 @@ out_close:
 }
 
 static int
-unpack_dir(struct unpack *u, struct archive_entry *e, int pfd, const char *base,
-           const char *path, struct sk_err *err)
+unpack_dir(struct unpack *u, struct archive_entry *e, int pfd, const char *base, const char *path,
+           struct sk_err *err)
 {
     struct dir_time *d;
     int fd, rc;
@@ -347,8 +347,7 @@ unpack_dir(struct unpack *u, struct archive_entry *e, int pfd, const char *base,
 }
 
 static int
-unpack_hardlink(struct unpack *u, const char *target, int pfd, const char *base,
-                struct sk_err *err)
+unpack_hardlink(struct unpack *u, const char *target, int pfd, const char *base, struct sk_err *err)
 {
     char clean[PATH_MAX], *slash;
     const char *tbase;

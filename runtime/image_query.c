@@ -85,7 +85,7 @@ static int
 query_fill(struct rt_image_store *s, const char *digest, struct rt_image_info *out,
            struct sk_err *err)
 {
-    char (*diffids)[RT_IMAGE_DIGEST_LEN];
+    char(*diffids)[RT_IMAGE_DIGEST_LEN];
     struct rt_image_manifest m;
     json_t *config;
     size_t i;
@@ -205,18 +205,16 @@ query_inspect_json(struct rt_image_store *s, const char *digest, json_t *config,
     if (rt_image_index_read(s->root_fd, &idx, NULL) == 0) {
         for (i = 0; i < idx.n; i++)
             if (strcmp(idx.items[i].digest, digest) == 0)
-                json_array_append_new(tags, json_pack("s++", idx.items[i].name, ":",
-                                                      idx.items[i].tag));
+                json_array_append_new(tags,
+                                      json_pack("s++", idx.items[i].name, ":", idx.items[i].tag));
         rt_image_index_release(&idx);
     }
     layers = json_array();
     for (i = 0; i < m->n_layers; i++) {
-        json_array_append_new(layers, json_pack("{s:s,s:s,s:I}", "digest", m->layers[i],
-                                                "diffId", diffids[i], "size",
-                                                (json_int_t)m->layer_sizes[i]));
-        json_array_insert_new(dirs, 0,
-                              json_pack("s+++", s->root, "/layers/",
-                                        rt_image_digest_hex(diffids[i]), ""));
+        json_array_append_new(layers, json_pack("{s:s,s:s,s:I}", "digest", m->layers[i], "diffId",
+                                                diffids[i], "size", (json_int_t)m->layer_sizes[i]));
+        json_array_insert_new(
+            dirs, 0, json_pack("s+++", s->root, "/layers/", rt_image_digest_hex(diffids[i]), ""));
     }
     json_object_set_new(doc, "Id", json_string(m->config));
     json_object_set_new(doc, "Digest", json_string(digest));

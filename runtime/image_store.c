@@ -145,8 +145,7 @@ rt_image_store_open(struct rt_image_store *s, const char *root, struct sk_err *e
     s->root = NULL;
     s->root_fd = s->lock_fd = -1;
     if (!root || root[0] != '/')
-        return sk_err_set(err, EINVAL, "image store root '%s' is not absolute",
-                          root ? root : "");
+        return sk_err_set(err, EINVAL, "image store root '%s' is not absolute", root ? root : "");
     if (store_mkdirs(root, err) < 0)
         goto fail;
     s->root = sk_strdup(root);
@@ -353,8 +352,7 @@ rt_image_blob_open(struct rt_image_store *s, const char *digest, struct sk_err *
 }
 
 int
-rt_image_blob_json(struct rt_image_store *s, const char *digest, json_t **out,
-                   struct sk_err *err)
+rt_image_blob_json(struct rt_image_store *s, const char *digest, json_t **out, struct sk_err *err)
 {
     struct sk_buf buf = SK_BUF_INIT;
     char got[RT_IMAGE_DIGEST_LEN], chunk[65536];

@@ -112,8 +112,7 @@ write_archive(const char *path, const struct tent *ents, size_t n, int filter)
 
 /* Unpack archive file into dir/root (created); returns the rc. */
 static int
-unpack_into(const char *archive, const char *dir, unsigned flags, char *diffid,
-            struct sk_err *err)
+unpack_into(const char *archive, const char *dir, unsigned flags, char *diffid, struct sk_err *err)
 {
     char *root = sk_asprintf("%s/root", dir);
     int fd, dfd, rc;
@@ -265,12 +264,8 @@ START_TEST(unpack_keeps_xattrs_including_file_capabilities)
 END_TEST
 
 static const struct tent whiteout_layer[] = {
-    {'d', "etc/", NULL},
-    {'f', "etc/.wh.passwd", ""},
-    {'f', ".wh..profile", ""},
-    {'d', "opaque/", NULL},
-    {'f', "opaque/.wh..wh..opq", ""},
-    {'f', "opaque/new", "n"},
+    {'d', "etc/", NULL},       {'f', "etc/.wh.passwd", ""},      {'f', ".wh..profile", ""},
+    {'d', "opaque/", NULL},    {'f', "opaque/.wh..wh..opq", ""}, {'f', "opaque/new", "n"},
     {'f', ".wh..wh.plnk", ""},
 };
 
@@ -280,8 +275,7 @@ START_TEST(unpack_converts_oci_whiteouts_to_overlay_form)
     struct sk_err err;
     struct stat st;
 
-    write_archive(tar, whiteout_layer, sizeof(whiteout_layer) / sizeof(whiteout_layer[0]),
-                  F_NONE);
+    write_archive(tar, whiteout_layer, sizeof(whiteout_layer) / sizeof(whiteout_layer[0]), F_NONE);
     ck_assert_msg(unpack_into(tar, dir, RT_IMAGE_UNPACK_LAYER, NULL, &err) == 0, "%s", err.msg);
     lstat_in(dir, "etc/passwd", &st);
     ck_assert(S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0));
@@ -325,8 +319,7 @@ START_TEST(unpack_gzip_and_zstd_hash_the_uncompressed_stream)
     } else {
         sub = sk_asprintf("%s/zst", dir);
         ck_assert_int_eq(mkdir(sub, 0755), 0);
-        ck_assert_msg(unpack_into(zst, sub, RT_IMAGE_UNPACK_LAYER, got, &err) == 0, "%s",
-                      err.msg);
+        ck_assert_msg(unpack_into(zst, sub, RT_IMAGE_UNPACK_LAYER, got, &err) == 0, "%s", err.msg);
         ck_assert_str_eq(got, want);
         assert_content(sub, "opaque/new", "n");
         free(sub);
@@ -371,11 +364,7 @@ static const struct hostile hostile[] = {
      1,
      "entry 'h': hard link target '../outside/secret': '..' component",
      NULL},
-    {"hardlink-absolute",
-     {{'h', "h", "@OUT@/secret"}},
-     1,
-     "entry 'h': hard link target",
-     NULL},
+    {"hardlink-absolute", {{'h', "h", "@OUT@/secret"}}, 1, "entry 'h': hard link target", NULL},
     {"hardlink-through-symlink",
      {{'l', "evil", "@OUT@"}, {'h', "h", "evil/secret"}},
      2,

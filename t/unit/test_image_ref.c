@@ -32,8 +32,8 @@ START_TEST(ref_parse_accepts_docker_style_references)
     struct sk_err err;
 
     sk_err_init(&err);
-    ck_assert_msg(rt_image_ref_parse(good_refs[_i].in, &ref, &err) == 0, "%s: %s",
-                  good_refs[_i].in, err.msg);
+    ck_assert_msg(rt_image_ref_parse(good_refs[_i].in, &ref, &err) == 0, "%s: %s", good_refs[_i].in,
+                  err.msg);
     ck_assert_str_eq(ref.name, good_refs[_i].name);
     ck_assert_str_eq(ref.tag, good_refs[_i].tag);
     ck_assert_str_eq(ref.digest, good_refs[_i].digest);
@@ -55,7 +55,9 @@ static const struct {
     {"app@sha256:abc", "bad digest"},
     {"app@md5:" HEX64, "bad digest"},
     {"sha256:" HEX64 "0", "bad digest"},
-    {"sha256:" "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef", "bad digest"},
+    {"sha256:"
+     "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
+     "bad digest"},
     {"a\nb:1", "bad name"},
     {"a:b c", "bad tag"},
 };
@@ -108,22 +110,10 @@ END_TEST
 static const struct {
     const char *in, *out; /* out NULL: refused */
 } paths[] = {
-    {"a", "a"},
-    {"./a/b/", "a/b"},
-    {"a//b/./c", "a/b/c"},
-    {".", "."},
-    {"./", "."},
-    {"...", "..."},
-    {"a/..b", "a/..b"},
-    {"..a", "..a"},
-    {"..", NULL},
-    {"../a", NULL},
-    {"a/../../b", NULL},
-    {"a/..", NULL},
-    {"./../a", NULL},
-    {"/etc/passwd", NULL},
-    {"//x", NULL},
-    {"", NULL},
+    {"a", "a"},       {"./a/b/", "a/b"},     {"a//b/./c", "a/b/c"}, {".", "."},
+    {"./", "."},      {"...", "..."},        {"a/..b", "a/..b"},    {"..a", "..a"},
+    {"..", NULL},     {"../a", NULL},        {"a/../../b", NULL},   {"a/..", NULL},
+    {"./../a", NULL}, {"/etc/passwd", NULL}, {"//x", NULL},         {"", NULL},
 };
 
 START_TEST(path_clean_table)

@@ -25,8 +25,7 @@
 
 static char fx[256]; /* fixtures, built once in main() */
 
-static void
-sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void
 sh(const char *fmt, ...)
@@ -54,26 +53,27 @@ build_fixtures(void)
     if (!realpath(srcdir, src))
         return -1;
     if (access("/bin/busybox", X_OK) != 0) {
-        printf("note: /bin/busybox missing (apt-get install busybox-static); store tests skipped\n");
+        printf(
+            "note: /bin/busybox missing (apt-get install busybox-static); store tests skipped\n");
         return -1;
     }
     snprintf(fx, sizeof(fx), "%s/fx", unit_tmpdir());
-    snprintf(
-        cmd, sizeof(cmd),
-        "set -e; mk=%s/t/mkimage; mkdir -p %s && cd %s && "
-        "$mk busybox-rootfs rootfs && echo low > rootfs/var/lowerfile && "
-        "mkdir -p top/etc top/var && echo 'hello from top' > top/hello && "
-        ": > top/etc/.wh.group && : > top/var/.wh..wh..opq && echo new > top/var/new && "
-        "mkdir top2 && echo two > top2/two && "
-        "$mk -t busybox:base -o base-oci --oci-tar base.tar --docker-tar base-docker.tar "
-        "  --cmd '[\"sh\"]' --env PATH=/bin:/usr/bin --workdir / rootfs >/dev/null && "
-        "$mk -t app:1 -z zstd -o app-oci --docker-tar app-docker.tar --entrypoint '[\"/bin/sh\",\"-c\"]' "
-        "  --cmd '[\"echo hi\"]' --env A=1 --env 'B=two words' --user nobody --workdir /var "
-        "  --label org.example.team=infra rootfs top >/dev/null && "
-        "$mk -t other:1 -o other-oci rootfs top2 >/dev/null && "
-        "mkdir -p bad/dev && mknod bad/dev/sda b 8 0 && "
-        "$mk -t bad:1 -o bad-oci bad >/dev/null",
-        src, fx, fx);
+    snprintf(cmd, sizeof(cmd),
+             "set -e; mk=%s/t/mkimage; mkdir -p %s && cd %s && "
+             "$mk busybox-rootfs rootfs && echo low > rootfs/var/lowerfile && "
+             "mkdir -p top/etc top/var && echo 'hello from top' > top/hello && "
+             ": > top/etc/.wh.group && : > top/var/.wh..wh..opq && echo new > top/var/new && "
+             "mkdir top2 && echo two > top2/two && "
+             "$mk -t busybox:base -o base-oci --oci-tar base.tar --docker-tar base-docker.tar "
+             "  --cmd '[\"sh\"]' --env PATH=/bin:/usr/bin --workdir / rootfs >/dev/null && "
+             "$mk -t app:1 -z zstd -o app-oci --docker-tar app-docker.tar --entrypoint "
+             "'[\"/bin/sh\",\"-c\"]' "
+             "  --cmd '[\"echo hi\"]' --env A=1 --env 'B=two words' --user nobody --workdir /var "
+             "  --label org.example.team=infra rootfs top >/dev/null && "
+             "$mk -t other:1 -o other-oci rootfs top2 >/dev/null && "
+             "mkdir -p bad/dev && mknod bad/dev/sda b 8 0 && "
+             "$mk -t bad:1 -o bad-oci bad >/dev/null",
+             src, fx, fx);
     return system(cmd) == 0 ? 0 : -1;
 }
 
@@ -444,11 +444,11 @@ START_TEST(import_refuses_a_layer_whose_diff_id_differs)
     sk_err_init(&err);
     ck_assert_int_eq(rt_image_blob_put_fd(&s, fd, NULL, blob, NULL, &err), 0);
     close(fd);
-    ck_assert_int_eq(
-        rt_image_layer_put(&s, blob,
-                           "sha256:0000000000000000000000000000000000000000000000000000000000000000",
-                           &err),
-        -EBADMSG);
+    ck_assert_int_eq(rt_image_layer_put(
+                         &s, blob,
+                         "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+                         &err),
+                     -EBADMSG);
     ck_assert_msg(strstr(err.msg, "diff_id") != NULL, "%s", err.msg);
     ck_assert_uint_eq(count_dir(&s, "layers"), 0);
     ck_assert_uint_eq(count_dir(&s, "tmp"), 0);
@@ -491,7 +491,8 @@ START_TEST(import_refuses_bad_sources_with_clear_errors)
     assert_import_fails(&s, junk, NULL, EBADMSG, "unpack");
     assert_import_fails(&s, noname, NULL, EINVAL, "has no name; give one with --name");
     assert_import_fails(&s, noname, "bad name", EINVAL, "bad name");
-    assert_import_fails(&s, noname, "x@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+    assert_import_fails(&s, noname,
+                        "x@sha256:0000000000000000000000000000000000000000000000000000000000000000",
                         EINVAL, "a digest cannot name");
     /* A symlink in an outer tar resolves inside the staging dir only. */
     assert_import_fails(&s, evil, NULL, EINVAL, "neither an OCI image layout");
@@ -640,8 +641,7 @@ START_TEST(cli_imports_lists_inspects_removes_and_collects)
     ck_assert_int_eq(CLI(root, &out, &err, "image", "list", "--format", "json"), 0);
     j = json_loads(out, 0, NULL);
     ck_assert_msg(json_array_size(j) == 2, "%s", out);
-    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(j, 1), "repository")),
-                     "web");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(j, 1), "repository")), "web");
     ck_assert(json_integer_value(json_object_get(json_array_get(j, 1), "size")) > 0);
     json_decref(j);
     free(out);
@@ -649,10 +649,9 @@ START_TEST(cli_imports_lists_inspects_removes_and_collects)
     ck_assert_int_eq(CLI(root, &out, &err, "image", "inspect", "web:2"), 0);
     j = json_loads(out, 0, NULL);
     ck_assert_ptr_nonnull(j);
-    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "RepoTags"), 0)),
-                     "web:2");
-    ck_assert_str_eq(
-        json_string_value(json_object_get(json_object_get(j, "Config"), "User")), "nobody");
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "RepoTags"), 0)), "web:2");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "Config"), "User")),
+                     "nobody");
     ck_assert_uint_eq(json_array_size(json_object_get(j, "LayerDirs")), 2);
     json_decref(j);
     free(out);
