@@ -13,10 +13,13 @@
  * rt_image_resolve() returns, top first. The on-disk layout is described
  * at the top of runtime/image_store.c and in skiff-runtime(8).
  *
- * Concurrency: writers (import, rm, gc, pin) take an exclusive flock on
- * <root>/lock, readers a shared one, per call. A layer directory stays
- * usable while an image references it or a pin names it (see
- * rt_image_pin()); only rt_image_gc() deletes anything. */
+ * Concurrency: every call takes a shared flock on <root>/lock except
+ * rt_image_gc(), the only one that deletes anything, which takes it
+ * exclusively; so imports, container starts and listings run side by
+ * side, and gc waits for them. Updates of the reference index are
+ * serialised by a second lock, <root>/index.lock. A layer directory
+ * stays while an image references it or a pin names it (see
+ * rt_image_pin()). */
 
 #include "lib/err.h"
 
@@ -31,9 +34,10 @@
 #define RT_IMAGE_TAG_MAX    128
 
 struct rt_image_store {
-    char *root;  /* absolute path of the store root */
-    int root_fd; /* O_PATH|O_DIRECTORY fd on root, -1 when closed */
-    int lock_fd; /* <root>/lock, -1 when closed */
+    char *root;        /* absolute path of the store root */
+    int root_fd;       /* O_PATH|O_DIRECTORY fd on root, -1 when closed */
+    int lock_fd;       /* <root>/lock, -1 when closed */
+    int index_lock_fd; /* <root>/index.lock, -1 when closed */
 };
 
 /* A parsed image reference: "name[:tag]" or "name@sha256:<hex>", or a
@@ -129,6 +133,11 @@ int rt_image_remove(struct rt_image_store *s, const char *ref, struct sk_err *er
 /* Delete blobs and layer directories that no reference and no pin reach.
  * stats may be NULL. */
 int rt_image_gc(struct rt_image_store *s, struct rt_image_gc_stats *stats, struct sk_err *err);
+
+/* rt_image_resolve() and rt_image_pin(id) in one step, so that no gc can
+ * run between them: what a runtime calls before mounting a rootfs. */
+int rt_image_resolve_pinned(struct rt_image_store *s, const char *ref, const char *id,
+                            struct rt_image_info *out, struct sk_err *err);
 
 /* Keep the image with manifest digest alive for a user (a container id,
  * [A-Za-z0-9_.-]+) even if its reference is removed, so gc never deletes

@@ -48,9 +48,11 @@ rt_image_remove(struct rt_image_store *s, const char *refstr, struct sk_err *err
 
     if (rt_image_ref_parse(refstr, &ref, err) < 0)
         return -1;
-    if (rt_image_lock(s, LOCK_EX, err) < 0)
+    if (rt_image_lock(s, LOCK_SH, err) < 0)
         return -1;
-    rc = rt_image_index_read(s->root_fd, &idx, err);
+    rc = rt_image_index_lock(s, err);
+    if (rc == 0)
+        rc = rt_image_index_read(s->root_fd, &idx, err);
     if (rc == 0) {
         if (index_drop(&idx, &ref) == 0)
             rc = sk_err_set(err, ENOENT, "image '%s' not found", refstr);
@@ -58,6 +60,7 @@ rt_image_remove(struct rt_image_store *s, const char *refstr, struct sk_err *err
             rc = rt_image_index_write(s->root_fd, &idx, err);
         rt_image_index_release(&idx);
     }
+    rt_image_index_unlock(s);
     rt_image_unlock(s);
     return rc;
 }

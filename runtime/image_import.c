@@ -14,7 +14,9 @@
  * file name (<hex>.json or blobs/sha256/<hex>) is its digest, and an OCI
  * manifest is written for the image so that the store holds one kind.
  * References are written only after every image of the archive is
- * complete, in one atomic update of the index. */
+ * complete, in one atomic update of the index. The store lock is held
+ * shared throughout (gc cannot delete what is being written); only the
+ * index update is exclusive. */
 #include "runtime/image_int.h"
 
 #include "lib/alloc.h"
@@ -546,12 +548,15 @@ import_commit(struct rt_image_store *s, struct pending *p, struct rt_image_list 
     size_t i;
     int rc;
 
-    if (rt_image_index_read(s->root_fd, &idx, err) < 0)
+    if (rt_image_index_lock(s, err) < 0)
         return -1;
-    for (i = 0; i < p->named.n; i++)
+    rc = rt_image_index_read(s->root_fd, &idx, err);
+    for (i = 0; rc == 0 && i < p->named.n; i++)
         rt_image_index_set(&idx, p->named.items[i].name, p->named.items[i].tag,
                            p->named.items[i].digest);
-    rc = rt_image_index_write(s->root_fd, &idx, err);
+    if (rc == 0)
+        rc = rt_image_index_write(s->root_fd, &idx, err);
+    rt_image_index_unlock(s);
     rt_image_index_release(&idx);
     if (rc < 0 || !out)
         return rc;
@@ -579,7 +584,8 @@ rt_image_import(struct rt_image_store *s, const char *path, const char *name,
         out->items = NULL;
         out->n = 0;
     }
-    if (rt_image_lock(s, LOCK_EX, err) < 0)
+    /* Shared: other imports and container starts go on; gc waits. */
+    if (rt_image_lock(s, LOCK_SH, err) < 0)
         return -1;
     src_fd = import_open_source(s, path, stage, sizeof(stage), err);
     if (src_fd < 0) {

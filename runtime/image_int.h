@@ -59,6 +59,12 @@ int rt_image_unpack(int fd, int dest_fd, unsigned flags, char *diffid, struct sk
 /* Take the store lock (LOCK_SH or LOCK_EX) / drop it. */
 int rt_image_lock(struct rt_image_store *s, int how, struct sk_err *err);
 void rt_image_unlock(struct rt_image_store *s);
+/* Serialise read-modify-write of the index (store lock held). */
+int rt_image_index_lock(struct rt_image_store *s, struct sk_err *err);
+void rt_image_index_unlock(struct rt_image_store *s);
+/* Write pins/<id> (store lock held; id and digest checked). */
+int rt_image_pin_write(struct rt_image_store *s, const char *id, const char *digest,
+                       struct sk_err *err);
 
 /* Make a fresh directory under <root>/tmp; its name (relative to root)
  * goes to out. */

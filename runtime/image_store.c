@@ -2,8 +2,11 @@
  *
  * Layout under the root (default /var/lib/skiff/images):
  *
- *     lock                  flock(2)ed: LOCK_EX by import, rm, gc, pin,
- *                           unpin; LOCK_SH by resolve, list, inspect
+ *     lock                  flock(2)ed: LOCK_EX by gc (the only deleter)
+ *                           and by the cleaning of tmp/; LOCK_SH by all
+ *                           others, so only gc waits
+ *     index.lock            flock(2)ed LOCK_EX around each read-modify-
+ *                           write of index (import, rm)
  *     index                 the references (below)
  *     blobs/sha256/<hex>    content-addressed blobs exactly as imported:
  *                           manifests, configs, (compressed) layer tars.
@@ -31,9 +34,11 @@
  * digest and renamed into blobs/sha256/. A layer is unpacked into a
  * directory in tmp/, synced (syncfs) and renamed to layers/<hex> only
  * when complete and its diff_id checked, so a crash never leaves a half
- * layer that looks complete. Blobs and layers are written before the
- * index names them, and gc deletes only what no index line and no pin
- * reaches, so every reference always resolves. */
+ * layer that looks complete. Two imports may unpack the same layer at
+ * once; the second rename finds the first one's directory and drops its
+ * own copy. Blobs and layers are written before the index names them,
+ * and gc deletes only what no index line and no pin reaches, under the
+ * exclusive lock, so every reference always resolves. */
 #include "runtime/image_int.h"
 
 #include "lib/alloc.h"
@@ -143,7 +148,7 @@ rt_image_store_open(struct rt_image_store *s, const char *root, struct sk_err *e
     size_t i;
 
     s->root = NULL;
-    s->root_fd = s->lock_fd = -1;
+    s->root_fd = s->lock_fd = s->index_lock_fd = -1;
     if (!root || root[0] != '/')
         return sk_err_set(err, EINVAL, "image store root '%s' is not absolute", root ? root : "");
     if (store_mkdirs(root, err) < 0)
@@ -164,6 +169,11 @@ rt_image_store_open(struct rt_image_store *s, const char *root, struct sk_err *e
         sk_err_sys(err, errno, "open '%s/lock'", root);
         goto fail;
     }
+    s->index_lock_fd = openat(s->root_fd, "index.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (s->index_lock_fd < 0) {
+        sk_err_sys(err, errno, "open '%s/index.lock'", root);
+        goto fail;
+    }
     /* Leftovers of a crashed import; skip if another process works. */
     if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0) {
         int rc = store_clean_tmp(s, err);
@@ -181,13 +191,15 @@ fail:
 void
 rt_image_store_release(struct rt_image_store *s)
 {
+    if (s->index_lock_fd >= 0)
+        close(s->index_lock_fd);
     if (s->lock_fd >= 0)
         close(s->lock_fd);
     if (s->root_fd >= 0)
         close(s->root_fd);
     free(s->root);
     s->root = NULL;
-    s->root_fd = s->lock_fd = -1;
+    s->root_fd = s->lock_fd = s->index_lock_fd = -1;
 }
 
 int
@@ -203,6 +215,21 @@ void
 rt_image_unlock(struct rt_image_store *s)
 {
     flock(s->lock_fd, LOCK_UN);
+}
+
+int
+rt_image_index_lock(struct rt_image_store *s, struct sk_err *err)
+{
+    while (flock(s->index_lock_fd, LOCK_EX) < 0)
+        if (errno != EINTR)
+            return sk_err_sys(err, errno, "lock '%s/index.lock'", s->root);
+    return 0;
+}
+
+void
+rt_image_index_unlock(struct rt_image_store *s)
+{
+    flock(s->index_lock_fd, LOCK_UN);
 }
 
 int
@@ -445,6 +472,11 @@ rt_image_layer_put(struct rt_image_store *s, const char *blob, const char *diffi
         goto fail;
     }
     if (renameat(s->root_fd, tmp, s->root_fd, dst) < 0) {
+        /* Another import finished the same layer first: same content. */
+        if (errno == EEXIST || errno == ENOTEMPTY) {
+            rt_image_rmtree(s->root_fd, tmp, &ignore);
+            return 0;
+        }
         sk_err_sys(err, errno, "rename into '%s'", dst);
         goto fail;
     }
@@ -473,13 +505,15 @@ pin_id_valid(const char *id)
     return 1;
 }
 
-static int
-pin_write(struct rt_image_store *s, const char *id, const char *digest, struct sk_err *err)
+int
+rt_image_pin_write(struct rt_image_store *s, const char *id, const char *digest, struct sk_err *err)
 {
     char tmp[PATH_MAX], dst[PATH_MAX], line[RT_IMAGE_DIGEST_LEN + 1];
     int fd, len;
 
-    snprintf(tmp, sizeof(tmp), "pins/.%s.tmp", id);
+    if (!pin_id_valid(id))
+        return sk_err_set(err, EINVAL, "pin '%s': bad id", id);
+    snprintf(tmp, sizeof(tmp), "pins/.%s.%d.tmp", id, (int)getpid());
     snprintf(dst, sizeof(dst), "pins/%s", id);
     fd = openat(s->root_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
@@ -509,12 +543,12 @@ rt_image_pin(struct rt_image_store *s, const char *id, const char *digest, struc
         return sk_err_set(err, EINVAL, "pin '%s': bad id", id);
     if (!rt_image_digest_valid(digest))
         return sk_err_set(err, EINVAL, "pin '%s': bad digest '%s'", id, digest);
-    if (rt_image_lock(s, LOCK_EX, err) < 0)
+    if (rt_image_lock(s, LOCK_SH, err) < 0)
         return -1;
     if (!blob_exists(s, digest))
         rc = sk_err_set(err, ENOENT, "pin '%s': no image '%s'", id, digest);
     else
-        rc = pin_write(s, id, digest, err);
+        rc = rt_image_pin_write(s, id, digest, err);
     rt_image_unlock(s);
     return rc;
 }
@@ -528,7 +562,7 @@ rt_image_unpin(struct rt_image_store *s, const char *id, struct sk_err *err)
     if (!pin_id_valid(id))
         return sk_err_set(err, EINVAL, "pin '%s': bad id", id);
     snprintf(path, sizeof(path), "pins/%s", id);
-    if (rt_image_lock(s, LOCK_EX, err) < 0)
+    if (rt_image_lock(s, LOCK_SH, err) < 0)
         return -1;
     if (unlinkat(s->root_fd, path, 0) < 0 && errno != ENOENT)
         rc = sk_err_sys(err, errno, "unpin '%s'", id);

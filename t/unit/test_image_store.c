@@ -311,6 +311,84 @@ START_TEST(a_pin_keeps_layers_of_a_removed_image)
 }
 END_TEST
 
+START_TEST(resolve_pinned_pins_in_the_same_step)
+{
+    struct rt_image_info info;
+    struct rt_image_store s;
+    struct sk_err err;
+
+    open_store(&s, "resolve-pinned");
+    import_ok(&s, "app-oci", NULL);
+    sk_err_init(&err);
+    ck_assert_msg(rt_image_resolve_pinned(&s, "app:1", "ctr-2", &info, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(rt_image_remove(&s, "app:1", &err), 0);
+    ck_assert_int_eq(rt_image_gc(&s, NULL, &err), 0);
+    ck_assert_uint_eq(count_dir(&s, "layers"), 2);
+    ck_assert_int_eq(access(info.layers[0], F_OK), 0);
+    rt_image_info_release(&info);
+    ck_assert_int_eq(rt_image_resolve_pinned(&s, "app:1", "ctr-3", &info, &err), -ENOENT);
+    ck_assert_int_eq(rt_image_resolve_pinned(&s, info.digest, "bad/id", &info, &err), -EINVAL);
+    rt_image_store_release(&s);
+}
+END_TEST
+
+/* Child of the concurrency test: its own store handle, one operation. */
+static int
+race_child(int what)
+{
+    struct rt_image_store s;
+    char name[32], *path = sk_asprintf("%s/app-oci", fx);
+    struct sk_err err;
+    int i, rc = 0;
+
+    sk_err_init(&err);
+    open_store(&s, "race");
+    if (what == 0) {
+        for (i = 0; rc == 0 && i < 5; i++)
+            rc = rt_image_gc(&s, NULL, &err);
+    } else {
+        snprintf(name, sizeof(name), "app:race%d", what);
+        rc = rt_image_import(&s, path, name, NULL, &err);
+    }
+    if (rc < 0)
+        fprintf(stderr, "race child %d: %s\n", what, err.msg);
+    rt_image_store_release(&s);
+    free(path);
+    return rc < 0 ? 1 : 0;
+}
+
+START_TEST(concurrent_imports_and_gc_keep_the_store_consistent)
+{
+    struct rt_image_info a, b;
+    struct rt_image_store s;
+    char *root = new_root("race");
+    pid_t pids[4];
+    int i, status;
+
+    ck_assert_int_eq(mkdir(root, 0700), 0);
+    for (i = 0; i < 4; i++) {
+        pids[i] = fork();
+        ck_assert_int_ge(pids[i], 0);
+        if (pids[i] == 0)
+            _exit(race_child(i % 3));
+    }
+    for (i = 0; i < 4; i++) {
+        ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d failed", i);
+    }
+    open_store(&s, "race");
+    resolve_ok(&s, "app:race1", &a);
+    resolve_ok(&s, "app:race2", &b);
+    ck_assert_str_eq(a.layers[0], b.layers[0]);
+    ck_assert_uint_eq(count_dir(&s, "layers"), 2);
+    ck_assert_uint_eq(count_dir(&s, "tmp"), 0);
+    rt_image_info_release(&a);
+    rt_image_info_release(&b);
+    rt_image_store_release(&s);
+    free(root);
+}
+END_TEST
+
 /* In a child with its own mount namespace: mount the image's layers as
  * a read-only overlay and check what a container would see. */
 static int
@@ -727,6 +805,8 @@ main(void)
     tcase_add_test(tc, rm_and_gc_remove_only_what_nothing_references);
     tcase_add_test(tc, rm_by_digest_removes_every_reference);
     tcase_add_test(tc, a_pin_keeps_layers_of_a_removed_image);
+    tcase_add_test(tc, resolve_pinned_pins_in_the_same_step);
+    tcase_add_test(tc, concurrent_imports_and_gc_keep_the_store_consistent);
     tcase_add_test(tc, overlay_of_resolved_layers_applies_whiteouts_and_opaque_dirs);
     tcase_add_test(tc, import_refuses_a_blob_with_a_wrong_digest);
     tcase_add_test(tc, import_refuses_a_layer_whose_diff_id_differs);
