@@ -153,7 +153,7 @@ int rt_image_inspect(struct rt_image_store *s, const char *ref, char **json, str
  * (import, list, rm, gc, inspect). root is the store root (NULL: the
  * $SKIFF_IMAGE_ROOT environment variable, else RT_IMAGE_ROOT_DEFAULT).
  * Prints results on stdout, errors on stderr ("skiff-runtime: ...").
- * Returns the exit status: 0 success, 1 failure, 2 usage. */
+ * Returns the exit status: 0 success, 1 failure (usage errors too). */
 int rt_image_cli(int argc, char **argv, const char *root);
 
 #endif

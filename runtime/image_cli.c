@@ -7,7 +7,8 @@
  *     image inspect REF
  *
  * Results go to stdout; errors to stderr as one line starting
- * "skiff-runtime: ". Exit status 0 success, 1 failure, 2 usage. */
+ * "skiff-runtime: ". Exit status 0 on success, 1 on any failure, usage errors
+ * included (skiff-runtime(8) exits 0 or 1 only, like runc). */
 #include "runtime/image.h"
 
 #include "lib/alloc.h"

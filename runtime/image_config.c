@@ -81,6 +81,7 @@ rt_image_manifest_parse(json_t *m, struct rt_image_manifest *out, struct sk_err 
     rc = desc_parse(json_object_get(m, "config"), "manifest: config", out->config, &csize, err);
     if (rc < 0)
         return rc;
+    out->config_size = csize;
     out->size = csize;
     rc = manifest_layers(json_object_get(m, "layers"), out, err);
     if (rc < 0)

@@ -186,7 +186,7 @@ oci_manifest_blobs(struct rt_image_store *s, int src_fd, json_t *mj, struct sk_e
     if (rt_image_manifest_parse(mj, &m, err) < 0)
         return -1;
     blob_rel(m.config, rel, sizeof(rel));
-    if (src_blob(s, src_fd, rel, m.config, -1, NULL, err) < 0 ||
+    if (src_blob(s, src_fd, rel, m.config, m.config_size, NULL, err) < 0 ||
         import_diffids(s, m.config, m.n_layers, &diffids, err) < 0)
         goto out;
     for (i = 0; i < m.n_layers; i++) {
@@ -203,7 +203,8 @@ out:
 }
 
 static int
-oci_manifest(struct rt_image_store *s, int src_fd, const char *digest, struct sk_err *err)
+oci_manifest(struct rt_image_store *s, int src_fd, const char *digest, int64_t size,
+             struct sk_err *err)
 {
     char rel[128], got[RT_IMAGE_DIGEST_LEN];
     json_t *mj = NULL;
@@ -220,7 +221,7 @@ oci_manifest(struct rt_image_store *s, int src_fd, const char *digest, struct sk
     rc = oci_manifest_blobs(s, src_fd, mj, err);
     json_decref(mj);
     if (rc == 0)
-        rc = src_blob(s, src_fd, rel, digest, -1, NULL, err);
+        rc = src_blob(s, src_fd, rel, digest, size, NULL, err);
     return rc < 0 ? sk_err_wrap(err, "manifest '%s'", digest) : 0;
 }
 
@@ -297,12 +298,15 @@ oci_desc(struct rt_image_store *s, int src_fd, json_t *desc, const char *name, i
 {
     const char *mt = json_string_value(json_object_get(desc, "mediaType"));
     const char *digest = json_string_value(json_object_get(desc, "digest"));
+    json_t *size = json_object_get(desc, "size");
 
     if (!rt_image_digest_valid(digest))
         return sk_err_set(err, EBADMSG, "descriptor with a missing or unsupported digest");
+    if (!json_is_integer(size) || json_integer_value(size) < 0)
+        return sk_err_set(err, EBADMSG, "descriptor '%s': missing or bad size", digest);
     if (mt && (strcmp(mt, MT_OCI_INDEX) == 0 || strcmp(mt, MT_DOCKER_LST) == 0))
         return oci_nested_index(s, src_fd, digest, name, depth, p, err);
-    if (oci_manifest(s, src_fd, digest, err) < 0)
+    if (oci_manifest(s, src_fd, digest, json_integer_value(size), err) < 0)
         return -1;
     pending_add(p, name, digest);
     return 0;

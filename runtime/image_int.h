@@ -119,6 +119,7 @@ void rt_image_index_set(struct rt_image_index *idx, const char *name, const char
 /* A validated image manifest: config and layer blob digests. */
 struct rt_image_manifest {
     char config[RT_IMAGE_DIGEST_LEN];
+    int64_t config_size;
     char (*layers)[RT_IMAGE_DIGEST_LEN];
     int64_t *layer_sizes;
     size_t n_layers;
