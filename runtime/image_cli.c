@@ -36,7 +36,7 @@ cli_usage(const char *msg)
     if (msg)
         fprintf(stderr, "skiff-runtime: image: %s\n", msg);
     fputs(CLI_USAGE, stderr);
-    return 2;
+    return 1;
 }
 
 static int
@@ -277,5 +277,5 @@ rt_image_cli(int argc, char **argv, const char *root)
     }
     fprintf(stderr, "skiff-runtime: image: unknown command '%s'\n", argv[1]);
     fputs(CLI_USAGE, stderr);
-    return 2;
+    return 1;
 }
