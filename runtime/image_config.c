@@ -48,8 +48,7 @@ manifest_layers(json_t *layers, struct rt_image_manifest *out, struct sk_err *er
     out->n_layers = json_array_size(layers);
     out->layers = sk_calloc(out->n_layers + 1, sizeof(*out->layers));
     out->layer_sizes = sk_calloc(out->n_layers + 1, sizeof(*out->layer_sizes));
-    json_array_foreach(layers, i, l)
-    {
+    json_array_foreach (layers, i, l) {
         const char *mt = json_string_value(json_object_get(l, "mediaType"));
 
         snprintf(what, sizeof(what), "manifest: layer %zu", i);
@@ -115,8 +114,7 @@ rt_image_config_diffids(json_t *config, char (**out)[RT_IMAGE_DIGEST_LEN], size_
     if (!json_is_array(ids))
         return sk_err_set(err, EBADMSG, "config: rootfs.diff_ids is not an array");
     *out = sk_calloc(json_array_size(ids) + 1, sizeof(**out));
-    json_array_foreach(ids, i, d)
-    {
+    json_array_foreach (ids, i, d) {
         if (!rt_image_digest_valid(json_string_value(d))) {
             free(*out);
             *out = NULL;
@@ -142,8 +140,7 @@ config_strv(json_t *obj, const char *key, char ***out, struct sk_err *err)
     if (!json_is_array(a))
         return sk_err_set(err, EBADMSG, "config: '%s' is not an array", key);
     *out = sk_calloc(json_array_size(a) + 1, sizeof(char *));
-    json_array_foreach(a, i, v)
-    {
+    json_array_foreach (a, i, v) {
         if (!json_is_string(v))
             return sk_err_set(err, EBADMSG, "config: '%s[%zu]' is not a string", key, i);
         (*out)[i] = sk_strdup(json_string_value(v));
@@ -176,14 +173,14 @@ config_ports_labels(json_t *c, struct rt_image_info *info, struct sk_err *err)
 
     if (json_is_object(ports)) {
         info->exposed_ports = sk_calloc(json_object_size(ports) + 1, sizeof(char *));
-        json_object_foreach(ports, key, v) info->exposed_ports[i++] = sk_strdup(key);
+        json_object_foreach (ports, key, v)
+            info->exposed_ports[i++] = sk_strdup(key);
     } else if (ports && !json_is_null(ports)) {
         return sk_err_set(err, EBADMSG, "config: 'ExposedPorts' is not an object");
     }
     if (json_is_object(labels)) {
         info->labels = sk_calloc(json_object_size(labels) + 1, sizeof(*info->labels));
-        json_object_foreach(labels, key, v)
-        {
+        json_object_foreach (labels, key, v) {
             if (!json_is_string(v))
                 return sk_err_set(err, EBADMSG, "config: label '%s' is not a string", key);
             info->labels[info->n_labels].key = sk_strdup(key);

@@ -277,8 +277,7 @@ oci_nested_index(struct rt_image_store *s, int src_fd, const char *digest, const
     if (strcmp(got, digest) != 0)
         rc = sk_err_set(err, EBADMSG, "index '%s': digest mismatch: content is '%s'", digest, got);
     else
-        json_array_foreach(json_object_get(ij, "manifests"), i, d)
-        {
+        json_array_foreach (json_object_get(ij, "manifests"), i, d) {
             json_t *plat = json_object_get(d, "platform");
             const char *os = json_string_value(json_object_get(plat, "os"));
             const char *arch = json_string_value(json_object_get(plat, "architecture"));
@@ -333,8 +332,7 @@ oci_import(struct rt_image_store *s, int src_fd, struct pending *p, struct sk_er
         sk_err_set(err, EBADMSG, "index.json: no 'manifests' array");
         goto out;
     }
-    json_array_foreach(json_object_get(index, "manifests"), i, d)
-    {
+    json_array_foreach (json_object_get(index, "manifests"), i, d) {
         if (oci_desc(s, src_fd, d, oci_desc_name(d), 0, p, err) < 0) {
             sk_err_wrap(err, "index.json: manifests[%zu]", i);
             goto out;
@@ -371,8 +369,7 @@ docker_layers(struct rt_image_store *s, int src_fd, json_t *layers,
     size_t i;
     int fd, rc;
 
-    json_array_foreach(layers, i, l)
-    {
+    json_array_foreach (layers, i, l) {
         const char *rel = json_string_value(l);
 
         if (!rel)
@@ -450,8 +447,7 @@ docker_import(struct rt_image_store *s, int src_fd, struct pending *p, struct sk
         sk_err_set(err, EBADMSG, "manifest.json: not an array");
         goto out;
     }
-    json_array_foreach(manifest, i, item)
-    {
+    json_array_foreach (manifest, i, item) {
         json_t *tags = json_object_get(item, "RepoTags");
 
         if (docker_image(s, src_fd, item, digest, err) < 0) {
@@ -460,7 +456,8 @@ docker_import(struct rt_image_store *s, int src_fd, struct pending *p, struct sk
         }
         if (json_array_size(tags) == 0)
             pending_add(p, NULL, digest);
-        json_array_foreach(tags, j, tag) pending_add(p, json_string_value(tag), digest);
+        json_array_foreach (tags, j, tag)
+            pending_add(p, json_string_value(tag), digest);
     }
     rc = 0;
 out:
