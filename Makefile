@@ -1,7 +1,8 @@
 # skiff: plain GNU make build (see README.md).
 #
 #   make                 build every binary into $(B)/bin
-#   make check           unit tests (Check) + integration tests (prove t/)
+#   make check           unit tests (Check) + integration tests (prove t/);
+#                        t/helpers/*.c are programs those tests run
 #   make check SANITIZE=1  the same, built with ASan+UBSan into build-san/
 #   make install PREFIX=/usr/local DESTDIR=
 #   make bench | run | format | format-check | clean
@@ -44,6 +45,8 @@ BIN_PATHS := $(addprefix $(B)/bin/,$(BINS))
 UNIT_SRCS := $(wildcard t/unit/test_*.c)
 UNIT_BINS := $(patsubst t/unit/%.c,$(B)/t/unit/%,$(UNIT_SRCS))
 UNIT_HELPERS := $(filter-out $(UNIT_SRCS),$(wildcard t/unit/*.c))
+HELPER_SRCS := $(wildcard t/helpers/*.c)
+HELPER_BINS := $(patsubst t/helpers/%.c,$(B)/t/helpers/%,$(HELPER_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 INTEGRATION_TESTS := $(sort $(wildcard t/t[0-9][0-9][0-9][0-9]-*.sh))
@@ -58,7 +61,7 @@ endif
 # Keep intermediate objects so a rebuild does not recompile everything.
 .SECONDARY:
 
-all: $(BIN_PATHS) $(BENCH_BINS)
+all: $(BIN_PATHS) $(BENCH_BINS) $(HELPER_BINS)
 
 deps:
 	@scripts/deps
@@ -98,6 +101,10 @@ $(B)/t/unit/test_%: $(B)/t/unit/test_%.o $(patsubst %.c,$(B)/%.o,$(UNIT_HELPERS)
 $(B)/bench/%: $(B)/bench/%.o $(MODULE_LIBS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
 
+# Test helper programs (drivers and checkers the shell tests run).
+$(B)/t/helpers/%: $(B)/t/helpers/%.o $(MODULE_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
+
 check: unit integration
 
 # Each unit suite is its own program; every one runs even if one fails.
@@ -107,7 +114,7 @@ unit: $(UNIT_BINS)
 	done; \
 	if [ $$fail -ne 0 ]; then echo "unit tests FAILED" >&2; exit 1; fi
 
-integration: $(BIN_PATHS)
+integration: $(BIN_PATHS) $(HELPER_BINS)
 	@if [ -n "$(INTEGRATION_TESTS)" ]; then \
 	    SKIFF_BUILD=$(abspath $(B)) prove $(PROVE_FLAGS) $(INTEGRATION_TESTS); \
 	fi

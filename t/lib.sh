@@ -47,7 +47,7 @@ if [ ! -x "$SKIFF_BUILD/bin/skiffd" ]; then
 	echo "Bail out! no binaries in '$SKIFF_BUILD/bin' (run make, or set SKIFF_BUILD)"
 	exit 1
 fi
-PATH=$SKIFF_BUILD/bin:$PATH
+PATH=$SKIFF_BUILD/bin:$SKIFF_BUILD/t/helpers:$PATH
 export PATH SKIFF_BUILD
 # Sanitizer builds: fail loudly on the first report.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
