@@ -14,6 +14,7 @@
  * callbacks on the stack above do with it. */
 #include "line.h"
 #include "alloc.h"
+#include "clock.h"
 #include "buf.h"
 #include "sock.h"
 
@@ -658,15 +659,6 @@ sk_lineclient_release(struct sk_lineclient *lc)
     sk_linebuf_release(&lc->lb);
 }
 
-static int64_t
-mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait until fd is ready for events or the deadline (-1: none) passes.
  * Returns 1, 0 on timeout, or -errno. */
 static int
@@ -678,7 +670,7 @@ wait_fd(int fd, short events, int64_t deadline)
     do {
         wait = -1;
         if (deadline >= 0) {
-            int64_t left = deadline - mono_ms();
+            int64_t left = deadline - sk_clock_mono_ms();
 
             wait = left <= 0 ? 0 : (left > 1000000 ? 1000000 : (int)left);
         }
@@ -729,7 +721,7 @@ int
 sk_lineclient_recv(struct sk_lineclient *lc, char **line, size_t *len, int timeout_ms,
                    struct sk_err *err)
 {
-    int64_t deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? -1 : sk_clock_mono_ms() + timeout_ms;
     char buf[CONN_READ_CHUNK];
     ssize_t n;
     int rc;

@@ -1,6 +1,7 @@
 /* Process-wide logger: see log.h. */
 #include "log.h"
 #include "buf.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -110,14 +111,7 @@ want_timestamps(void)
 static void
 format_time(char *out, size_t outsz)
 {
-    struct timespec ts;
-    struct tm tm;
-    size_t n;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    n = strftime(out, outsz, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, outsz - n, ".%03dZ", (int)(ts.tv_nsec / 1000000));
+    sk_clock_rfc3339(sk_clock_real_ns(), 3, out, outsz);
 }
 
 /* JSON string escaping for the json format; kept here so logging has no

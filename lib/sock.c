@@ -1,6 +1,7 @@
 /* Socket helpers and the loop listener: see sock.h. */
 #include "sock.h"
 #include "alloc.h"
+#include "clock.h"
 #include "buf.h"
 #include "log.h"
 
@@ -274,15 +275,6 @@ sk_sock_local_port(int fd)
     return -EAFNOSUPPORT;
 }
 
-static int64_t
-mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Clear O_NONBLOCK; returns 0 or a positive errno. */
 static int
 fd_set_blocking(int fd)
@@ -310,7 +302,7 @@ tcp_connect_wait(int fd, const struct addrinfo *ai, int64_t deadline_ms)
     do {
         wait = -1;
         if (deadline_ms >= 0) {
-            int64_t left = deadline_ms - mono_ms();
+            int64_t left = deadline_ms - sk_clock_mono_ms();
 
             wait = left <= 0 ? 0 : (left > 1000000 ? 1000000 : (int)left);
         }
@@ -329,7 +321,7 @@ int
 sk_sock_connect_tcp(const char *host, int port, int timeout_ms, struct sk_err *err)
 {
     struct addrinfo hints = {0}, *res, *ai;
-    int64_t deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? -1 : sk_clock_mono_ms() + timeout_ms;
     char portstr[8], what[300];
     int fd = -1, e = EADDRNOTAVAIL, gai;
 

@@ -135,7 +135,8 @@ int rt_image_remove(struct rt_image_store *s, const char *ref, struct sk_err *er
 int rt_image_gc(struct rt_image_store *s, struct rt_image_gc_stats *stats, struct sk_err *err);
 
 /* rt_image_resolve() and rt_image_pin(id) in one step, so that no gc can
- * run between them: what a runtime calls before mounting a rootfs. */
+ * run between them: what a runtime calls before mounting a rootfs. A
+ * NULL id resolves without pinning (that is rt_image_resolve()). */
 int rt_image_resolve_pinned(struct rt_image_store *s, const char *ref, const char *id,
                             struct rt_image_info *out, struct sk_err *err);
 

@@ -121,21 +121,7 @@ int
 rt_image_resolve(struct rt_image_store *s, const char *ref, struct rt_image_info *out,
                  struct sk_err *err)
 {
-    char digest[RT_IMAGE_DIGEST_LEN];
-    int rc;
-
-    memset(out, 0, sizeof(*out));
-    if (rt_image_lock(s, LOCK_SH, err) < 0)
-        return -1;
-    rc = query_lookup(s, ref, digest, err);
-    if (rc == 0)
-        rc = query_fill(s, digest, out, err);
-    rt_image_unlock(s);
-    if (rc < 0) {
-        rt_image_info_release(out);
-        return sk_err_wrap(err, "image '%s'", ref);
-    }
-    return 0;
+    return rt_image_resolve_pinned(s, ref, NULL, out, err);
 }
 
 int
@@ -151,7 +137,7 @@ rt_image_resolve_pinned(struct rt_image_store *s, const char *ref, const char *i
     rc = query_lookup(s, ref, digest, err);
     if (rc == 0)
         rc = query_fill(s, digest, out, err);
-    if (rc == 0)
+    if (rc == 0 && id)
         rc = rt_image_pin_write(s, id, digest, err);
     rt_image_unlock(s);
     if (rc < 0) {
