@@ -514,6 +514,11 @@ mvcc_compact(struct mvcc *s, int64_t rev, struct sk_err *err)
     }
     memmove(s->hist, s->hist + end, (s->nhist - end) * sizeof(*s->hist));
     s->nhist -= end;
+    /* Give memory back after a big compaction (hysteresis: quarter full). */
+    if (s->caphist > 1024 && s->nhist < s->caphist / 4) {
+        s->caphist = s->nhist * 2 > 1024 ? s->nhist * 2 : 1024;
+        s->hist = sk_reallocarray(s->hist, s->caphist, sizeof(*s->hist));
+    }
     for (i = 0; i < ndead; i++)
         sl_remove(s, dead[i]);
     free(dead);
