@@ -419,6 +419,18 @@ mvcc_check_read_rev(const struct mvcc *s, int64_t rev, struct sk_err *err)
 }
 
 int
+mvcc_check_key(const char *what, uint32_t key_len, uint32_t end_len, struct sk_err *err)
+{
+    if (key_len == 0 || key_len > MVCC_KEY_MAX)
+        return sk_err_set(err, EINVAL, "%s: key of %u bytes not in [1, %u]", what, key_len,
+                          MVCC_KEY_MAX);
+    if (end_len > MVCC_KEY_MAX)
+        return sk_err_set(err, EINVAL, "%s: range end of %u bytes exceeds %u", what, end_len,
+                          MVCC_KEY_MAX);
+    return 0;
+}
+
+int
 mvcc_range(struct mvcc *s, const struct mvcc_op *req, struct mvcc_op_result *out,
            struct sk_err *err)
 {
@@ -426,9 +438,9 @@ mvcc_range(struct mvcc *s, const struct mvcc_op *req, struct mvcc_op_result *out
 
     mvcc_op_result_release(out);
     out->type = MVCC_OP_RANGE;
-    if (req->key_len == 0 || req->key_len > MVCC_KEY_MAX || req->end_len > MVCC_KEY_MAX)
-        return sk_err_set(err, EINVAL, "range: key of %u bytes not in [1, %u]", req->key_len,
-                          MVCC_KEY_MAX);
+    rc = mvcc_check_key("range", req->key_len, req->end_len, err);
+    if (rc < 0)
+        return rc;
     if (req->limit < 0)
         return sk_err_set(err, EINVAL, "range: negative limit");
     rc = mvcc_check_read_rev(s, req->rev, err);

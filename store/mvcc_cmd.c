@@ -420,24 +420,12 @@ bytes_cmp(const char *a, uint32_t alen, const char *b, uint32_t blen)
 }
 
 static int
-check_key(const char *what, uint32_t key_len, uint32_t end_len, struct sk_err *err)
-{
-    if (key_len == 0 || key_len > MVCC_KEY_MAX)
-        return sk_err_set(err, EINVAL, "%s: key of %u bytes not in [1, %u]", what, key_len,
-                          MVCC_KEY_MAX);
-    if (end_len > MVCC_KEY_MAX)
-        return sk_err_set(err, EINVAL, "%s: range end of %u bytes exceeds %u", what, end_len,
-                          MVCC_KEY_MAX);
-    return 0;
-}
-
-static int
 check_op(const struct mvcc *s, const struct mvcc_op *op, struct sk_err *err)
 {
     static const char *const names[] = {"", "range", "put", "delete"};
     int rc;
 
-    rc = check_key(names[op->type], op->key_len, op->end_len, err);
+    rc = mvcc_check_key(names[op->type], op->key_len, op->end_len, err);
     if (rc < 0)
         return rc;
     if (op->type == MVCC_OP_PUT && op->value_len > MVCC_VALUE_MAX)
@@ -539,7 +527,7 @@ check_txn(const struct mvcc *s, const struct cmd *c, struct sk_err *err)
     if (c->ncmps > MVCC_TXN_MAX_OPS)
         return sk_err_set(err, EINVAL, "txn: %zu compares exceed %u", c->ncmps, MVCC_TXN_MAX_OPS);
     for (i = 0; i < c->ncmps && rc == 0; i++)
-        rc = check_key("compare", c->cmps[i].key_len, c->cmps[i].end_len, err);
+        rc = mvcc_check_key("compare", c->cmps[i].key_len, c->cmps[i].end_len, err);
     if (rc == 0)
         rc = check_branch(s, c->then, c->nthen, err);
     if (rc == 0)

@@ -95,6 +95,9 @@ void mvcc_span_begin(struct mvcc_span_it *it, struct mvcc *s, const char *key, u
                      const char *end, uint32_t end_len);
 struct mvcc_key *mvcc_span_next(struct mvcc_span_it *it);
 
+/* EINVAL unless 1 <= key_len <= MVCC_KEY_MAX and end_len <= MVCC_KEY_MAX;
+ * what names the operation in the message. */
+int mvcc_check_key(const char *what, uint32_t key_len, uint32_t end_len, struct sk_err *err);
 /* MVCC_ECOMPACTED / MVCC_EFUTURE for a read revision (0 = latest is ok). */
 int mvcc_check_read_rev(const struct mvcc *s, int64_t rev, struct sk_err *err);
 

@@ -338,6 +338,23 @@ START_TEST(segment_shorter_than_its_header_is_refused)
 }
 END_TEST
 
+/* Which byte of the 5th of 10 records to damage, and the bit. */
+static const struct {
+    const char *name;
+    unsigned off;
+    unsigned bit;
+    const char *why;
+} mid_flip_cases[] = {
+    {"length grows past the end of file", 2, 0, "runs past end of file"},
+    {"length grows past any record", 3, 6, "impossible length"},
+    {"length shrinks", 0, 2, "crc mismatch"},
+    {"crc", 5, 0, "crc mismatch"},
+    {"term", 9, 1, "crc mismatch"},
+    {"index", 16, 0, "crc mismatch"},
+    {"type", 24, 7, "crc mismatch"},
+    {"payload", 27, 3, "crc mismatch"},
+};
+
 START_TEST(bit_flip_in_middle_record_is_an_error_naming_file_and_offset)
 {
     char *dir = fresh_datadir("midflip");
@@ -346,21 +363,21 @@ START_TEST(bit_flip_in_middle_record_is_an_error_naming_file_and_offset)
     uint64_t offs[32], size;
     struct sk_err err;
     char want[128];
-    size_t n;
 
     append_range(log, 1, 11, 10);
     segment_log_free(log);
     size = file_size(seg);
-    n = record_offsets(seg, 1, offs, 32);
-    flip_bit(seg, offs[4] + SEGMENT_RECORD_HEADER + 2, 3);
+    ck_assert_uint_eq(record_offsets(seg, 1, offs, 32), 10);
+    flip_bit(seg, offs[4] + mid_flip_cases[_i].off, mid_flip_cases[_i].bit);
     ck_assert_int_eq(open_expect_error(dir, &err), -EBADMSG);
-    snprintf(want, sizeof(want), "00000000000000000001.seg': record at offset %llu: crc mismatch",
-             (unsigned long long)offs[4]);
-    ck_assert_msg(strstr(err.msg, want) != NULL, "got: %s", err.msg);
+    snprintf(want, sizeof(want),
+             "00000000000000000001.seg': record at offset %llu: ", (unsigned long long)offs[4]);
+    ck_assert_msg(strstr(err.msg, want) != NULL, "%s: got: %s", mid_flip_cases[_i].name, err.msg);
+    ck_assert_msg(strstr(err.msg, mid_flip_cases[_i].why) != NULL, "%s: got: %s",
+                  mid_flip_cases[_i].name, err.msg);
     ck_assert_ptr_nonnull(strstr(err.msg, "followed by a valid record"));
     /* Refusing to start changes nothing on disk. */
     ck_assert_uint_eq(file_size(seg), size);
-    ck_assert_uint_eq(n, 10);
     free(seg);
     free(dir);
 }
@@ -771,7 +788,8 @@ main(void)
     tcase_add_test(tc, append_rejects_gaps_and_decreasing_terms);
     tcase_add_test(tc, torn_tail_at_every_byte_offset_keeps_earlier_records);
     tcase_add_test(tc, segment_shorter_than_its_header_is_refused);
-    tcase_add_test(tc, bit_flip_in_middle_record_is_an_error_naming_file_and_offset);
+    tcase_add_loop_test(tc, bit_flip_in_middle_record_is_an_error_naming_file_and_offset, 0,
+                        (int)(sizeof(mid_flip_cases) / sizeof(mid_flip_cases[0])));
     tcase_add_test(tc, bit_flip_in_tail_record_is_truncated);
     tcase_add_test(tc, bad_record_in_a_non_last_segment_is_an_error);
     tcase_add_test(tc, missing_middle_segment_is_a_gap_error);
