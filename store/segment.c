@@ -45,9 +45,16 @@
  *   record in any other segment, or one followed by a valid record, means
  *   data that may have been acknowledged is damaged: opening fails with
  *   "segment '<path>': record at offset N: <what>", the server refuses
- *   to start, and nothing on disk is changed. A bad segment header is
- *   always an error: headers are made durable before the file gets its
- *   name (see below), so a torn header cannot be seen.
+ *   to start, and nothing on disk is changed. (The price: after a power
+ *   loss in the middle of an unsynced batch, a file system that writes
+ *   pages back out of order can leave a hole followed by intact records
+ *   of that same batch; this too refuses to start, and the operator cuts
+ *   the file at the offset `skiffd store verify` reports. A false alarm
+ *   is preferred to dropping acknowledged data silently.)
+ *
+ *   A bad segment header is always an error: headers are made durable
+ *   before the file gets its name (see below), so a torn header cannot
+ *   be seen.
  *
  * WRITE AND FSYNC ORDER
  *
