@@ -26,7 +26,6 @@ struct nl_ctx {
     void *data;
     int code;      /* errno from an error reply, 0 if none */
     bool cb_failed; /* the data callback refused a message */
-    bool intr;     /* NLM_F_DUMP_INTR: the dump saw concurrent changes */
     char ext[256]; /* NLMSGERR_ATTR_MSG, "" if none */
 };
 
@@ -178,8 +177,6 @@ on_data_msg(const struct nlmsghdr *nlh, void *data)
     struct nl_ctx *ctx = data;
     int rc;
 
-    if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-        ctx->intr = true;
     if (!ctx->cb)
         return MNL_CB_OK;
     errno = 0;
@@ -212,21 +209,30 @@ nl_reply_run(const void *buf, size_t len, unsigned seq, unsigned portid, mnl_cb_
         [NLMSG_DONE] = on_done_msg,
         [NLMSG_OVERRUN] = on_overrun_msg,
     };
-    const struct nlmsghdr *first = buf;
+    const struct nlmsghdr *first = buf, *nlh;
     struct nl_ctx ctx = {.cb = cb, .data = data};
-    int rc;
+    int rc, left = (int)len;
 
     /* A datagram left over from an earlier exchange that ended early
      * (our callback refused part of a dump): skip it whole, since the
      * kernel never mixes two requests' answers in one datagram. */
     if (mnl_nlmsg_ok(first, (int)len) && first->nlmsg_seq != seq)
         return 1;
+    /* mnl_cb_run2 stops quietly at a message whose length runs past the
+     * datagram; a cut message is an error, not the end of a reply. */
+    for (nlh = buf; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
+        ;
+    if (left != 0)
+        return sk_err_set(err, EBADMSG, "%s: bad netlink reply: truncated message", what);
     rc = mnl_cb_run2(buf, len, seq, portid, on_data_msg, &ctx, (mnl_cb_t *)ctl, NLMSG_MIN_TYPE);
-    if (rc == MNL_CB_ERROR)
-        return report(&ctx, errno, what, err);
-    if (ctx.intr && rc == MNL_CB_STOP)
+    if (rc != MNL_CB_ERROR)
+        return rc == MNL_CB_STOP ? 0 : 1;
+    /* libmnl refuses a message flagged NLM_F_DUMP_INTR (the dump raced
+     * with a change and may be inconsistent) with EINTR, before any
+     * callback runs: the caller starts the dump again. */
+    if (errno == EINTR && !ctx.code && !ctx.cb_failed)
         return sk_err_set(err, EAGAIN, "%s: dump interrupted by concurrent changes", what);
-    return rc == MNL_CB_STOP ? 0 : 1;
+    return report(&ctx, errno, what, err);
 }
 
 int

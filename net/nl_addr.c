@@ -52,10 +52,11 @@ nl_addr_add(struct nl_sock *nl, const char *dev, const struct net_cidr *addr,
 {
     char what[WHAT_MAX], cidr[NET_CIDR_STRLEN];
     struct nlmsghdr *nlh;
-    int index;
+    int index, rc;
 
-    if (addr_check(addr, dev, err) < 0)
-        return -EINVAL;
+    rc = addr_check(addr, dev, err);
+    if (rc < 0)
+        return rc;
     snprintf(what, sizeof(what), "address %s on '%s'",
              net_cidr_format(addr, cidr, sizeof(cidr)), dev);
     index = nl_link_index(nl, dev, err);
@@ -74,10 +75,11 @@ nl_addr_del(struct nl_sock *nl, const char *dev, const struct net_cidr *addr, st
 {
     char what[WHAT_MAX], cidr[NET_CIDR_STRLEN];
     struct nlmsghdr *nlh;
-    int index;
+    int index, rc;
 
-    if (addr_check(addr, dev, err) < 0)
-        return -EINVAL;
+    rc = addr_check(addr, dev, err);
+    if (rc < 0)
+        return rc;
     snprintf(what, sizeof(what), "delete address %s on '%s'",
              net_cidr_format(addr, cidr, sizeof(cidr)), dev);
     index = nl_link_index(nl, dev, err);

@@ -122,11 +122,12 @@ nl_route_add(struct nl_sock *nl, const struct nl_route *r, unsigned flags, struc
 {
     char what[WHAT_MAX];
     struct nlmsghdr *nlh;
-    int index;
+    int index, rc;
 
     route_describe(r, "", what, sizeof(what));
-    if (route_check(r, what, err) < 0)
-        return -EINVAL;
+    rc = route_check(r, what, err);
+    if (rc < 0)
+        return rc;
     if (r->type == NL_ROUTE_UNICAST && !r->gw.family && !r->ifindex && !r->dev[0])
         return sk_err_set(err, EINVAL, "%s: needs a gateway or a device", what);
     index = route_index(nl, r, what, err);
@@ -143,11 +144,12 @@ nl_route_del(struct nl_sock *nl, const struct nl_route *r, struct sk_err *err)
 {
     char what[WHAT_MAX];
     struct nlmsghdr *nlh;
-    int index;
+    int index, rc;
 
     route_describe(r, "delete ", what, sizeof(what));
-    if (route_check(r, what, err) < 0)
-        return -EINVAL;
+    rc = route_check(r, what, err);
+    if (rc < 0)
+        return rc;
     index = route_index(nl, r, what, err);
     if (index < 0)
         return index;
