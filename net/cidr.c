@@ -243,13 +243,13 @@ net_cidr_carve(const struct net_cidr *cluster, unsigned node_prefix, uint64_t in
         return sk_err_set(err, EAFNOSUPPORT, "cluster cidr: unknown address family");
     net_cidr_format(cluster, show, sizeof(show));
     if (node_prefix <= cluster->prefix || node_prefix > max)
-        return sk_err_set(err, EINVAL, "node prefix /%u does not fit in cluster cidr %s", node_prefix,
-                          show);
+        return sk_err_set(err, EINVAL, "node prefix /%u does not fit in cluster cidr %s",
+                          node_prefix, show);
     bits = node_prefix - cluster->prefix;
     if (bits < 64 && index >> bits)
-        return sk_err_set(err, ERANGE,
-                          "cluster cidr %s has only %llu /%u node ranges; index %llu is beyond", show,
-                          (unsigned long long)1 << bits, node_prefix, (unsigned long long)index);
+        return sk_err_set(
+            err, ERANGE, "cluster cidr %s has only %llu /%u node ranges; index %llu is beyond",
+            show, (unsigned long long)1 << bits, node_prefix, (unsigned long long)index);
     *out = net_cidr_network(cluster);
     out->prefix = node_prefix;
     add_shifted(out->ip.a, len, index, (unsigned)len * 8 - node_prefix);

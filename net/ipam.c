@@ -296,8 +296,7 @@ state_format(const struct ipam *ipam, struct ipam_state *st, struct sk_buf *out)
                   net_cidr_format(&ipam->pool, cidr, sizeof(cidr)),
                   net_ip_format(&last, ip, sizeof(ip)));
     for (i = 0; i < st->n; i++)
-        sk_buf_printf(out, "%s %s\n", net_ip_format(&st->v[i].ip, ip, sizeof(ip)),
-                      st->v[i].owner);
+        sk_buf_printf(out, "%s %s\n", net_ip_format(&st->v[i].ip, ip, sizeof(ip)), st->v[i].owner);
 }
 
 static int
@@ -376,8 +375,9 @@ out_free:
 
 /* Lock, load, run op, save if op changed the state, unlock. */
 static int
-with_state(struct ipam *ipam, int (*op)(struct ipam *, struct ipam_state *, void *, struct sk_err *),
-           void *arg, struct sk_err *err)
+with_state(struct ipam *ipam,
+           int (*op)(struct ipam *, struct ipam_state *, void *, struct sk_err *), void *arg,
+           struct sk_err *err)
 {
     struct ipam_state st;
     int lock, rc;

@@ -89,7 +89,7 @@ void nl_sock_free(struct nl_sock *nl);
 struct nl_link {
     int index;
     char name[IF_NAMESIZE];
-    char kind[16]; /* "veth", "bridge", ...; "" for a plain device */
+    char kind[16];  /* "veth", "bridge", ...; "" for a plain device */
     unsigned flags; /* IFF_UP, IFF_LOOPBACK, ... */
     unsigned mtu;
     int master; /* ifindex of the bridge it is enslaved to, or 0 */
@@ -109,18 +109,15 @@ int nl_link_del(struct nl_sock *nl, const char *name, struct sk_err *err);
 /* Move a link into the netns netns_fd. */
 int nl_link_set_netns(struct nl_sock *nl, const char *name, int netns_fd, struct sk_err *err);
 /* Rename; the link must be down (kernel refuses with EBUSY otherwise). */
-int nl_link_rename(struct nl_sock *nl, const char *name, const char *newname,
-                   struct sk_err *err);
+int nl_link_rename(struct nl_sock *nl, const char *name, const char *newname, struct sk_err *err);
 int nl_link_set_up(struct nl_sock *nl, const char *name, bool up, struct sk_err *err);
 int nl_link_set_mtu(struct nl_sock *nl, const char *name, unsigned mtu, struct sk_err *err);
-int nl_link_set_mac(struct nl_sock *nl, const char *name, const uint8_t mac[6],
-                    struct sk_err *err);
+int nl_link_set_mac(struct nl_sock *nl, const char *name, const uint8_t mac[6], struct sk_err *err);
 /* Enslave to bridge master; master NULL releases it. */
 int nl_link_set_master(struct nl_sock *nl, const char *name, const char *master,
                        struct sk_err *err);
 /* Set the interface alias (IFLA_IFALIAS); "" removes it. */
-int nl_link_set_alias(struct nl_sock *nl, const char *name, const char *alias,
-                      struct sk_err *err);
+int nl_link_set_alias(struct nl_sock *nl, const char *name, const char *alias, struct sk_err *err);
 /* The ifindex of name (> 0), or -ENODEV ("link 'x': No such device"). */
 int nl_link_index(struct nl_sock *nl, const char *name, struct sk_err *err);
 /* Look up one link by name; -ENODEV when absent. */
@@ -131,7 +128,7 @@ int nl_link_dump(struct nl_sock *nl, struct nl_link **out, size_t *n, struct sk_
 /* One interface address, as dumped. */
 struct nl_addr {
     int ifindex;
-    struct net_cidr local; /* the address with its prefix length */
+    struct net_cidr local;   /* the address with its prefix length */
     struct net_ip broadcast; /* family 0 if none */
     char label[IF_NAMESIZE];
 };
@@ -161,9 +158,9 @@ enum nl_route_type {
 /* One route. For add/del set dst, and gw and/or dev/ifindex for unicast;
  * table 0 means main, protocol 0 means NET_RTPROT_SKIFF. */
 struct nl_route {
-    struct net_cidr dst; /* prefix 0 = default route */
-    struct net_ip gw;    /* family 0 = no gateway */
-    int ifindex;         /* output device; 0 = none (or use dev) */
+    struct net_cidr dst;   /* prefix 0 = default route */
+    struct net_ip gw;      /* family 0 = no gateway */
+    int ifindex;           /* output device; 0 = none (or use dev) */
     char dev[IF_NAMESIZE]; /* resolved to ifindex when ifindex is 0 */
     enum nl_route_type type;
     bool onlink; /* gateway is on the link even without a covering address */
@@ -173,8 +170,7 @@ struct nl_route {
 };
 
 /* Add a route; flags: NL_F_REPLACE to replace the route to the same dst. */
-int nl_route_add(struct nl_sock *nl, const struct nl_route *r, unsigned flags,
-                 struct sk_err *err);
+int nl_route_add(struct nl_sock *nl, const struct nl_route *r, unsigned flags, struct sk_err *err);
 /* Delete the route to r->dst with r's table, type and protocol. */
 int nl_route_del(struct nl_sock *nl, const struct nl_route *r, struct sk_err *err);
 /* Routes of one family in every table (callers filter on table and
@@ -218,8 +214,7 @@ struct ipam_entry {
 
 /* Set up an allocator for the IPv4 pool (a network of /16 to /30) in
  * the file path (created on first allocation). No I/O. */
-int ipam_init(struct ipam *ipam, const char *path, const struct net_cidr *pool,
-              struct sk_err *err);
+int ipam_init(struct ipam *ipam, const char *path, const struct net_cidr *pool, struct sk_err *err);
 void ipam_release(struct ipam *ipam);
 /* The address for owner (a pod sandbox id: 1-253 bytes of
  * [A-Za-z0-9._:/-]). Returns 1 with a new address, 0 with the address
@@ -238,8 +233,7 @@ int ipam_list(struct ipam *ipam, struct ipam_entry **out, size_t *n, struct sk_e
 void ipam_entries_free(struct ipam_entry *e, size_t n);
 /* After a restart: release every allocation whose owner is not in live.
  * Returns how many were released. */
-int ipam_reconcile(struct ipam *ipam, const char *const *live, size_t nlive,
-                   struct sk_err *err);
+int ipam_reconcile(struct ipam *ipam, const char *const *live, size_t nlive, struct sk_err *err);
 /* The gateway address of the pool (its first host address). */
 struct net_ip ipam_gateway(const struct ipam *ipam);
 
@@ -265,13 +259,13 @@ struct net_pod_spec {
     const char *pod_id;     /* IPAM owner, hashed into the veth name */
     const char *netns_path; /* the sandbox netns, or NULL to use netns_fd */
     int netns_fd;
-    const char *bridge;     /* NULL: NET_BRIDGE_DEFAULT */
-    unsigned mtu;           /* 0: leave the kernel default */
+    const char *bridge;         /* NULL: NET_BRIDGE_DEFAULT */
+    unsigned mtu;               /* 0: leave the kernel default */
     const char *const *sysctls; /* "key=value" for the pod netns, NULL-ended; may be NULL */
 };
 
 struct net_pod_result {
-    struct net_cidr addr;    /* the pod's address with the pool's prefix */
+    struct net_cidr addr; /* the pod's address with the pool's prefix */
     struct net_ip gateway;
     char host_if[IF_NAMESIZE];
 };
@@ -285,8 +279,7 @@ int net_pod_setup(struct nl_sock *nl, struct ipam *ipam, const struct net_pod_sp
                   struct net_pod_result *res, struct sk_err *err);
 /* Remove the pod's veth (if any) and release its address. Idempotent;
  * works when the pod netns is already gone. */
-int net_pod_teardown(struct nl_sock *nl, struct ipam *ipam, const char *pod_id,
-                     struct sk_err *err);
+int net_pod_teardown(struct nl_sock *nl, struct ipam *ipam, const char *pod_id, struct sk_err *err);
 
 /* host-gw: route the peer node's podCIDR via its node address. Replaces
  * an existing route to the same podCIDR. */
@@ -296,9 +289,7 @@ int net_route_peer_del(struct nl_sock *nl, const struct net_cidr *podcidr, struc
 /* An `unreachable` route for a cluster or service CIDR, so a packet to
  * an address nobody owns fails at once instead of following a default
  * route. Idempotent. */
-int net_route_unreachable_add(struct nl_sock *nl, const struct net_cidr *cidr,
-                              struct sk_err *err);
-int net_route_unreachable_del(struct nl_sock *nl, const struct net_cidr *cidr,
-                              struct sk_err *err);
+int net_route_unreachable_add(struct nl_sock *nl, const struct net_cidr *cidr, struct sk_err *err);
+int net_route_unreachable_del(struct nl_sock *nl, const struct net_cidr *cidr, struct sk_err *err);
 
 #endif

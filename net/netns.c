@@ -48,8 +48,7 @@ netns_thread(void *p)
 }
 
 int
-net_netns_run(int netns_fd, int (*fn)(void *arg, struct sk_err *err), void *arg,
-              struct sk_err *err)
+net_netns_run(int netns_fd, int (*fn)(void *arg, struct sk_err *err), void *arg, struct sk_err *err)
 {
     struct netns_job job = {netns_fd, fn, arg, err, 0};
     sigset_t all, old;

@@ -24,9 +24,9 @@
 struct nl_ctx {
     mnl_cb_t cb;
     void *data;
-    int code;      /* errno from an error reply, 0 if none */
+    int code;       /* errno from an error reply, 0 if none */
     bool cb_failed; /* the data callback refused a message */
-    char ext[256]; /* NLMSGERR_ATTR_MSG, "" if none */
+    char ext[256];  /* NLMSGERR_ATTR_MSG, "" if none */
 };
 
 int

@@ -57,8 +57,8 @@ nl_addr_add(struct nl_sock *nl, const char *dev, const struct net_cidr *addr,
     rc = addr_check(addr, dev, err);
     if (rc < 0)
         return rc;
-    snprintf(what, sizeof(what), "address %s on '%s'",
-             net_cidr_format(addr, cidr, sizeof(cidr)), dev);
+    snprintf(what, sizeof(what), "address %s on '%s'", net_cidr_format(addr, cidr, sizeof(cidr)),
+             dev);
     index = nl_link_index(nl, dev, err);
     if (index < 0)
         return sk_err_wrap(err, "add %s", what);

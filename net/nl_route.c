@@ -258,8 +258,7 @@ route_dump_cb(const struct nlmsghdr *nlh, void *data)
 }
 
 int
-nl_route_dump(struct nl_sock *nl, int family, struct nl_route **out, size_t *n,
-              struct sk_err *err)
+nl_route_dump(struct nl_sock *nl, int family, struct nl_route **out, size_t *n, struct sk_err *err)
 {
     struct route_list l = {0};
     struct nlmsghdr *nlh;

@@ -175,8 +175,8 @@ veth_find(struct pod_ctx *c, struct sk_err *err)
         return sk_err_copy(err, &lerr);
     if (strcmp(host.kind, "veth") != 0 || strcmp(host.alias, c->spec->pod_id) != 0)
         return sk_err_set(err, EEXIST, "link '%s' exists and belongs to %s%s%s", c->host_if,
-                          host.alias[0] ? "pod '" : "someone else",
-                          host.alias[0] ? host.alias : "", host.alias[0] ? "'" : "");
+                          host.alias[0] ? "pod '" : "someone else", host.alias[0] ? host.alias : "",
+                          host.alias[0] ? "'" : "");
     rc = pod_has_veth(c, POD_IF, err);
     if (rc == 0)
         rc = pod_has_veth(c, c->tmp_if, err);
@@ -404,8 +404,8 @@ out:
 /* ---- node routes ---- */
 
 int
-net_route_peer_add(struct nl_sock *nl, const struct net_cidr *podcidr,
-                   const struct net_ip *node_ip, struct sk_err *err)
+net_route_peer_add(struct nl_sock *nl, const struct net_cidr *podcidr, const struct net_ip *node_ip,
+                   struct sk_err *err)
 {
     struct nl_route r = {.dst = *podcidr, .gw = *node_ip, .type = NL_ROUTE_UNICAST};
 

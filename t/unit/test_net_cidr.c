@@ -54,8 +54,8 @@ START_TEST(cidr_parse_table)
             ck_assert_str_eq(net_cidr_format(&c, buf, sizeof(buf)), parse_cases[i].out);
         } else {
             ck_assert_msg(rc == -EINVAL, "'%s' parsed", parse_cases[i].in);
-            ck_assert_msg(strstr(err.msg, parse_cases[i].msg), "'%s': got '%s'",
-                          parse_cases[i].in, err.msg);
+            ck_assert_msg(strstr(err.msg, parse_cases[i].msg), "'%s': got '%s'", parse_cases[i].in,
+                          err.msg);
         }
     }
 }
@@ -145,18 +145,12 @@ static const struct {
     const char *out; /* NULL: must fail */
     int code;
 } carve_cases[] = {
-    {"10.244.0.0/16", 24, 0, "10.244.0.0/24", 0},
-    {"10.244.0.0/16", 24, 1, "10.244.1.0/24", 0},
-    {"10.244.0.0/16", 24, 255, "10.244.255.0/24", 0},
-    {"10.244.0.0/16", 24, 256, NULL, ERANGE},
-    {"10.244.0.0/16", 26, 5, "10.244.1.64/26", 0},
-    {"10.0.0.0/8", 24, 257, "10.1.1.0/24", 0},
-    {"10.0.0.0/8", 24, 65536, NULL, ERANGE},
-    {"10.244.0.0/16", 16, 0, NULL, EINVAL},
-    {"10.244.0.0/16", 31, 0, NULL, EINVAL},
-    {"10.244.0.0/16", 12, 0, NULL, EINVAL},
-    {"fd00:10::/56", 64, 3, "fd00:10:0:3::/64", 0},
-    {"fd00:10::/56", 64, 256, NULL, ERANGE},
+    {"10.244.0.0/16", 24, 0, "10.244.0.0/24", 0},     {"10.244.0.0/16", 24, 1, "10.244.1.0/24", 0},
+    {"10.244.0.0/16", 24, 255, "10.244.255.0/24", 0}, {"10.244.0.0/16", 24, 256, NULL, ERANGE},
+    {"10.244.0.0/16", 26, 5, "10.244.1.64/26", 0},    {"10.0.0.0/8", 24, 257, "10.1.1.0/24", 0},
+    {"10.0.0.0/8", 24, 65536, NULL, ERANGE},          {"10.244.0.0/16", 16, 0, NULL, EINVAL},
+    {"10.244.0.0/16", 31, 0, NULL, EINVAL},           {"10.244.0.0/16", 12, 0, NULL, EINVAL},
+    {"fd00:10::/56", 64, 3, "fd00:10:0:3::/64", 0},   {"fd00:10::/56", 64, 256, NULL, ERANGE},
 };
 
 START_TEST(carve_node_ranges)
@@ -181,8 +175,8 @@ START_TEST(carve_node_ranges)
     }
     cl = cidr("10.244.0.0/16");
     net_cidr_carve(&cl, 24, 256, &out, &err);
-    ck_assert_str_eq(err.msg,
-                     "cluster cidr 10.244.0.0/16 has only 256 /24 node ranges; index 256 is beyond");
+    ck_assert_str_eq(
+        err.msg, "cluster cidr 10.244.0.0/16 has only 256 /24 node ranges; index 256 is beyond");
 }
 END_TEST
 

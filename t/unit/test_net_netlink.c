@@ -209,8 +209,7 @@ START_TEST(data_messages_reach_the_callback)
     /* a dump that raced with changes is to be started again */
     nlh->nlmsg_flags |= NLM_F_DUMP_INTR;
     sk_err_init(&err);
-    ck_assert_int_eq(nl_reply_run(buf, len, SEQ, PORT, count_cb, &n, "dump links", &err),
-                     -EAGAIN);
+    ck_assert_int_eq(nl_reply_run(buf, len, SEQ, PORT, count_cb, &n, "dump links", &err), -EAGAIN);
     ck_assert_str_eq(err.msg, "dump links: dump interrupted by concurrent changes");
 }
 END_TEST
@@ -403,7 +402,8 @@ addr_present(struct nl_sock *nl, const char *cidr, int ifindex, const char *brd)
 
     OK(nl_addr_dump(nl, AF_INET, &v, &n, &err));
     for (i = 0; i < n; i++) {
-        if (v[i].ifindex == ifindex && !strcmp(net_cidr_format(&v[i].local, buf, sizeof(buf)), cidr))
+        if (v[i].ifindex == ifindex &&
+            !strcmp(net_cidr_format(&v[i].local, buf, sizeof(buf)), cidr))
             found = !brd || !strcmp(net_ip_format(&v[i].broadcast, bbuf, sizeof(bbuf)), brd);
     }
     free(v);
@@ -457,7 +457,8 @@ route_find(struct nl_sock *nl, const char *dst, struct nl_route *out)
 
     OK(nl_route_dump(nl, AF_INET, &v, &n, &err));
     for (i = 0; i < n; i++) {
-        if (v[i].table == RT_TABLE_MAIN && !strcmp(net_cidr_format(&v[i].dst, buf, sizeof(buf)), dst)) {
+        if (v[i].table == RT_TABLE_MAIN &&
+            !strcmp(net_cidr_format(&v[i].dst, buf, sizeof(buf)), dst)) {
             *out = v[i];
             found = true;
         }
@@ -585,8 +586,9 @@ START_TEST(sysctls_are_per_netns)
     ck_assert_int_eq(net_sysctl_set(fd, "net.ipv4/../../x", "1", &err), -EINVAL);
     sk_err_init(&err);
     ck_assert_int_eq(net_sysctl_get(fd, "net.ipv4.no_such_key", v, sizeof(v), &err), -ENOENT);
-    ck_assert_str_eq(err.msg, "sysctl 'net.ipv4.no_such_key': open '/proc/sys/net/ipv4/no_such_key': "
-                              "No such file or directory");
+    ck_assert_str_eq(err.msg,
+                     "sysctl 'net.ipv4.no_such_key': open '/proc/sys/net/ipv4/no_such_key': "
+                     "No such file or directory");
     sk_err_init(&err);
     ck_assert_int_eq(net_netns_open("/proc/self/ns/uts", &err), -EINVAL);
     ck_assert_str_eq(err.msg, "'/proc/self/ns/uts' is not a network namespace");
