@@ -291,7 +291,8 @@ state_format(const struct ipam *ipam, struct ipam_state *st, struct sk_buf *out)
     struct net_ip last = st->last.family ? st->last : ipam_gateway(ipam);
     size_t i;
 
-    qsort(st->v, st->n, sizeof(*st->v), cmp_entry);
+    if (st->n > 1)
+        qsort(st->v, st->n, sizeof(*st->v), cmp_entry);
     sk_buf_printf(out, IPAM_MAGIC "\npool %s\nlast %s\n",
                   net_cidr_format(&ipam->pool, cidr, sizeof(cidr)),
                   net_ip_format(&last, ip, sizeof(ip)));
@@ -529,7 +530,8 @@ list_op(struct ipam *ipam, struct ipam_state *st, void *p, struct sk_err *err)
 {
     struct list_arg *arg = p;
 
-    qsort(st->v, st->n, sizeof(*st->v), cmp_entry);
+    if (st->n > 1)
+        qsort(st->v, st->n, sizeof(*st->v), cmp_entry);
     *arg->out = st->v;
     *arg->n = st->n;
     st->v = NULL; /* handed to the caller */

@@ -95,9 +95,16 @@ START_TEST(first_addresses_skip_network_and_gateway)
     char *path = tmp_path("ipam");
     struct ipam ipam;
     char gw[NET_IP_STRLEN];
+    struct ipam_entry *e;
     struct net_ip g;
+    size_t n;
 
     open_pool(&ipam, path, "10.244.1.0/24");
+    /* no file yet: an empty pool, and listing does not create one */
+    ck_assert_int_eq(ipam_list(&ipam, &e, &n, NULL), 0);
+    ck_assert_uint_eq(n, 0);
+    ipam_entries_free(e, n);
+    ck_assert_int_eq(access(path, F_OK), -1);
     g = ipam_gateway(&ipam);
     ck_assert_str_eq(net_ip_format(&g, gw, sizeof(gw)), "10.244.1.1");
     ck_assert_str_eq(alloc_str(&ipam, "pod-a", 1), "10.244.1.2");
