@@ -232,6 +232,32 @@ net_cidr_broadcast(const struct net_cidr *c)
 }
 
 int
+net_cidr_check_cluster(const struct net_cidr *cluster, const struct net_cidr *service,
+                       struct sk_err *err)
+{
+    const struct {
+        const struct net_cidr *c;
+        const char *what;
+    } nets[] = {{cluster, "cluster"}, {service, "service"}};
+    char a[NET_CIDR_STRLEN], b[NET_CIDR_STRLEN];
+    size_t i;
+
+    for (i = 0; i < 2; i++) {
+        net_cidr_format(nets[i].c, a, sizeof(a));
+        if (nets[i].c->ip.family != AF_INET)
+            return sk_err_set(err, EAFNOSUPPORT, "%s cidr %s: only IPv4 is supported", nets[i].what,
+                              a);
+        if (has_host_bits(&nets[i].c->ip, nets[i].c->prefix))
+            return sk_err_set(err, EINVAL, "%s cidr %s has host bits set", nets[i].what, a);
+    }
+    if (net_cidr_overlaps(cluster, service))
+        return sk_err_set(err, EINVAL, "cluster cidr %s overlaps service cidr %s",
+                          net_cidr_format(cluster, a, sizeof(a)),
+                          net_cidr_format(service, b, sizeof(b)));
+    return 0;
+}
+
+int
 net_cidr_carve(const struct net_cidr *cluster, unsigned node_prefix, uint64_t index,
                struct net_cidr *out, struct sk_err *err)
 {

@@ -62,6 +62,11 @@ int net_cidr_host(const struct net_cidr *c, uint64_t n, struct net_ip *out, stru
 uint64_t net_cidr_offset(const struct net_cidr *c, const struct net_ip *ip);
 /* The broadcast (last) address of an IPv4 network. */
 struct net_ip net_cidr_broadcast(const struct net_cidr *c);
+/* Check the cluster (pod) and service CIDRs of a cluster: both IPv4
+ * networks without host bits, not overlapping. "cluster cidr
+ * 10.96.0.0/16 overlaps service cidr 10.96.0.0/12". */
+int net_cidr_check_cluster(const struct net_cidr *cluster, const struct net_cidr *service,
+                           struct sk_err *err);
 /* Carve the index-th subnet of length node_prefix out of cluster: the
  * control plane gives node i the podCIDR net_cidr_carve(cluster, 24, i).
  * -EINVAL when node_prefix is not longer than cluster's (or > 30 for
@@ -76,7 +81,8 @@ int net_cidr_carve(const struct net_cidr *cluster, unsigned node_prefix, uint64_
  * opened inside a pod's netns configures that pod from any thread). */
 struct nl_sock;
 
-/* Open in the calling thread's netns. */
+/* A socket serves one request at a time: use it from one thread at a
+ * time. Open in the calling thread's netns. */
 int nl_sock_open(struct nl_sock **out, struct sk_err *err);
 /* Open inside the netns referred to by netns_fd (see net_netns_run). */
 int nl_sock_open_netns(struct nl_sock **out, int netns_fd, struct sk_err *err);
@@ -256,9 +262,9 @@ int net_bridge_ensure(struct nl_sock *nl, const char *bridge, const struct net_c
 void net_pod_ifname(const char *pod_id, char out[IF_NAMESIZE]);
 
 struct net_pod_spec {
-    const char *pod_id;     /* IPAM owner, hashed into the veth name */
-    const char *netns_path; /* the sandbox netns, or NULL to use netns_fd */
-    int netns_fd;
+    const char *pod_id;         /* IPAM owner, hashed into the veth name */
+    const char *netns_path;     /* the sandbox netns, or NULL to use netns_fd */
+    int netns_fd;               /* used when netns_path is NULL; not closed */
     const char *bridge;         /* NULL: NET_BRIDGE_DEFAULT */
     unsigned mtu;               /* 0: leave the kernel default */
     const char *const *sysctls; /* "key=value" for the pod netns, NULL-ended; may be NULL */

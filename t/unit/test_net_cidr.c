@@ -194,6 +194,40 @@ START_TEST(carved_ranges_never_overlap)
 }
 END_TEST
 
+static const struct {
+    const char *cluster, *service, *msg; /* msg NULL: accepted */
+} cluster_cases[] = {
+    {"10.244.0.0/16", "10.96.0.0/12", NULL},
+    {"10.96.0.0/16", "10.96.0.0/12",
+     "cluster cidr 10.96.0.0/16 overlaps service cidr 10.96.0.0/12"},
+    {"10.0.0.0/8", "10.96.0.0/12", "cluster cidr 10.0.0.0/8 overlaps service cidr 10.96.0.0/12"},
+    {"10.244.0.0/16", "10.244.0.0/16", "overlaps"},
+    {"10.244.1.0/16", "10.96.0.0/12", "cluster cidr 10.244.1.0/16 has host bits set"},
+    {"fd00::/48", "10.96.0.0/12", "cluster cidr fd00::/48: only IPv4 is supported"},
+};
+
+START_TEST(cluster_and_service_cidrs_must_not_overlap)
+{
+    struct net_cidr c, s;
+    struct sk_err err;
+    size_t i;
+
+    for (i = 0; i < sizeof(cluster_cases) / sizeof(cluster_cases[0]); i++) {
+        c = cidr(cluster_cases[i].cluster);
+        s = cidr(cluster_cases[i].service);
+        sk_err_init(&err);
+        int rc = net_cidr_check_cluster(&c, &s, &err);
+
+        if (!cluster_cases[i].msg) {
+            ck_assert_msg(rc == 0, "case %zu: %s", i, err.msg);
+        } else {
+            ck_assert_int_lt(rc, 0);
+            ck_assert_msg(strstr(err.msg, cluster_cases[i].msg), "case %zu: %s", i, err.msg);
+        }
+    }
+}
+END_TEST
+
 int
 main(void)
 {
@@ -206,6 +240,7 @@ main(void)
     tcase_add_test(tc, host_offset_broadcast);
     tcase_add_test(tc, carve_node_ranges);
     tcase_add_test(tc, carved_ranges_never_overlap);
+    tcase_add_test(tc, cluster_and_service_cidrs_must_not_overlap);
     suite_add_tcase(s, tc);
     return unit_main(s);
 }
