@@ -179,9 +179,9 @@ struct nl_route {
 int nl_route_add(struct nl_sock *nl, const struct nl_route *r, unsigned flags, struct sk_err *err);
 /* Delete the route to r->dst with r's table, type and protocol. */
 int nl_route_del(struct nl_sock *nl, const struct nl_route *r, struct sk_err *err);
-/* Routes of one family in every table (callers filter on table and
- * protocol); unsupported types are returned with type UNICAST only if
- * they are unicast, others are skipped. */
+/* Routes of one family (or AF_UNSPEC) in every table, callers filter
+ * on table and protocol. Only unicast, unreachable and blackhole routes
+ * are returned; local, broadcast and multicast ones are skipped. */
 int nl_route_dump(struct nl_sock *nl, int family, struct nl_route **out, size_t *n,
                   struct sk_err *err);
 
