@@ -203,7 +203,7 @@ veth_ensure(struct pod_ctx *c, struct sk_err *err)
 }
 
 static int
-pod_sysctls(struct pod_ctx *c, const char *const *list, struct sk_err *err)
+sysctl_list(const char *const *list, struct sk_err *err)
 {
     char key[128];
     const char *eq;
@@ -215,11 +215,24 @@ pod_sysctls(struct pod_ctx *c, const char *const *list, struct sk_err *err)
             return sk_err_set(err, EINVAL, "sysctl '%.64s': want key=value", *list);
         memcpy(key, *list, (size_t)(eq - *list));
         key[eq - *list] = '\0';
-        rc = net_sysctl_set(c->netns_fd, key, eq + 1, err);
+        rc = net_sysctl_set(-1, key, eq + 1, err);
         if (rc < 0)
             return rc;
     }
     return 0;
+}
+
+/* Runs inside the pod netns (one thread for all the writes). */
+static int
+pod_sysctls_fn(void *arg, struct sk_err *err)
+{
+    struct pod_ctx *c = arg;
+    int rc;
+
+    rc = sysctl_list(pod_default_sysctls, err);
+    if (rc >= 0)
+        rc = sysctl_list(c->spec->sysctls, err);
+    return rc;
 }
 
 /* A MAC derived from the IPv4 address (0a:58 + address, locally
@@ -265,8 +278,7 @@ pod_side(struct pod_ctx *c, struct sk_err *err)
         return rc;
     if ((rc = nl_link_set_up(c->pod, POD_IF, true, err)) < 0)
         return rc;
-    if ((rc = pod_sysctls(c, pod_default_sysctls, err)) < 0 ||
-        (rc = pod_sysctls(c, c->spec->sysctls, err)) < 0)
+    if ((rc = net_netns_run(c->netns_fd, pod_sysctls_fn, c, err)) < 0)
         return rc;
     def.dst.ip.family = c->gw.family;
     sk_strlcpy(def.dev, POD_IF, sizeof(def.dev));
