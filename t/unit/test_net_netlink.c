@@ -536,6 +536,52 @@ START_TEST(routes_add_dump_replace_delete)
 }
 END_TEST
 
+/* The same code paths with AF_INET6: the layer is family-neutral. */
+START_TEST(ipv6_addresses_and_routes)
+{
+    char buf[NET_CIDR_STRLEN], gw[NET_IP_STRLEN];
+    struct nl_route r = {0}, *v;
+    struct nl_addr *a;
+    struct net_cidr addr;
+    struct nl_sock *nl;
+    struct sk_err err;
+    size_t n, i;
+    bool found = false;
+
+    if (!enter_private_netns("ipv6_addresses_and_routes"))
+        return;
+    nl = open_nl();
+    OK(nl_link_add_veth(nl, "v6a", "v6b", -1, &err));
+    OK(nl_link_set_up(nl, "v6a", true, &err));
+    OK(nl_link_set_up(nl, "v6b", true, &err));
+    ck_assert_int_eq(net_cidr_parse("fd00:1::1/64", true, &addr, NULL), 0);
+    OK(nl_addr_add(nl, "v6a", &addr, NULL, 0, &err));
+    OK(nl_addr_dump(nl, AF_INET6, &a, &n, &err));
+    for (i = 0; i < n; i++)
+        found |= !strcmp(net_cidr_format(&a[i].local, buf, sizeof(buf)), "fd00:1::1/64");
+    free(a);
+    ck_assert(found);
+    ck_assert_int_eq(net_cidr_parse("fd00:2::/64", false, &r.dst, NULL), 0);
+    ck_assert_int_eq(net_ip_parse("fd00:1::2", &r.gw, NULL), 0);
+    sk_strlcpy(r.dev, "v6a", sizeof(r.dev));
+    OK(nl_route_add(nl, &r, 0, &err));
+    OK(nl_route_dump(nl, AF_INET6, &v, &n, &err));
+    found = false;
+    for (i = 0; i < n; i++) {
+        if (!strcmp(net_cidr_format(&v[i].dst, buf, sizeof(buf)), "fd00:2::/64")) {
+            found = true;
+            ck_assert_str_eq(net_ip_format(&v[i].gw, gw, sizeof(gw)), "fd00:1::2");
+            ck_assert_uint_eq(v[i].protocol, NET_RTPROT_SKIFF);
+        }
+    }
+    free(v);
+    ck_assert(found);
+    OK(nl_route_del(nl, &r, &err));
+    OK(nl_addr_del(nl, "v6a", &addr, &err));
+    nl_sock_free(nl);
+}
+END_TEST
+
 START_TEST(bad_route_requests_are_refused_before_sending)
 {
     struct nl_route r = {0};
@@ -614,6 +660,7 @@ main(void)
     tcase_add_test(kern, veth_peer_created_in_and_moved_to_other_netns);
     tcase_add_test(kern, addresses_add_dump_replace_delete);
     tcase_add_test(kern, routes_add_dump_replace_delete);
+    tcase_add_test(kern, ipv6_addresses_and_routes);
     tcase_add_test(kern, bad_route_requests_are_refused_before_sending);
     tcase_add_test(kern, sysctls_are_per_netns);
     suite_add_tcase(s, dec);
