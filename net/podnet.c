@@ -15,7 +15,9 @@
  * is created directly inside the pod netns under a temporary name
  * ("skp" + the same hash) and renamed to eth0 there, so the pod netns
  * never sees a half-made eth0 and a re-run can tell "created but not
- * renamed yet" apart from "done". */
+ * renamed yet" apart from "done" (and adopt a pair created just before
+ * a crash, before its alias was set: the kernel ignores IFLA_IFALIAS
+ * in RTM_NEWLINK, so that takes a second request). */
 #include "net/nl_int.h"
 
 #include "lib/buf.h"
@@ -139,52 +141,93 @@ struct pod_ctx {
     bool new_ip;
 };
 
-/* 1 if the pod netns has link name (of kind veth), 0 if not. */
+/* Look up name in the pod netns: 1 (filled in) if it is a veth, 0 if
+ * absent, an error if it is something else. */
 static int
-pod_has_veth(struct pod_ctx *c, const char *name, struct sk_err *err)
+pod_get_veth(struct pod_ctx *c, const char *name, struct nl_link *out, struct sk_err *err)
 {
-    struct nl_link link;
     struct sk_err lerr;
     int rc;
 
     sk_err_init(&lerr);
-    rc = nl_link_get(c->pod, name, &link, &lerr);
+    rc = nl_link_get(c->pod, name, out, &lerr);
     if (rc == -ENODEV)
         return 0;
     if (rc < 0)
         return sk_err_copy(err, &lerr);
-    if (strcmp(link.kind, "veth") != 0)
+    if (strcmp(out->kind, "veth") != 0)
         return sk_err_set(err, EEXIST, "the pod netns already has a link '%s' of kind '%s'", name,
-                          link.kind);
+                          out->kind[0] ? out->kind : "plain device");
     return 1;
 }
 
-/* Find the pod's existing veth (1) or learn there is none usable (0). */
+/* The pod side of a veth: eth0, or the temporary name before rename. */
+static int
+pod_side_link(struct pod_ctx *c, struct nl_link *out, struct sk_err *err)
+{
+    int rc = pod_get_veth(c, POD_IF, out, err);
+
+    return rc != 0 ? rc : pod_get_veth(c, c->tmp_if, out, err);
+}
+
+/* Is the host link ours? A veth with the pod id as alias is; one with
+ * no alias whose peer is still under the temporary name in this pod's
+ * netns is what a crash between creating the pair and setting the alias
+ * leaves, and is adopted. 1 ours, <0 someone else's. */
+static int
+host_link_is_ours(struct pod_ctx *c, const struct nl_link *host, struct sk_err *err)
+{
+    struct nl_link peer;
+    int rc;
+
+    if (!strcmp(host->kind, "veth") && !strcmp(host->alias, c->spec->pod_id))
+        return 1;
+    if (!strcmp(host->kind, "veth") && !host->alias[0]) {
+        rc = pod_get_veth(c, c->tmp_if, &peer, err);
+        if (rc < 0)
+            return rc;
+        if (rc == 1 && peer.index == host->link)
+            return nl_link_set_alias(c->nl, c->host_if, c->spec->pod_id, err) < 0 ? -EIO : 1;
+    }
+    if (host->alias[0])
+        return sk_err_set(err, EEXIST, "link '%s' exists and belongs to pod '%s'", c->host_if,
+                          host->alias);
+    return sk_err_set(err, EEXIST, "link '%s' exists and belongs to someone else", c->host_if);
+}
+
+/* Find the pod's complete veth pair (1), or clear the way for a new
+ * one (0): a host end whose peer is not in this netns is left from an
+ * earlier sandbox of the same pod, and a veth in the pod netns that is
+ * not paired with our host end is stale; both are removed. (IFLA_LINK
+ * of a veth is its peer's ifindex, in the peer's netns.) */
 static int
 veth_find(struct pod_ctx *c, struct sk_err *err)
 {
-    struct nl_link host;
+    struct nl_link host, peer;
     struct sk_err lerr;
     int rc;
 
     sk_err_init(&lerr);
     rc = nl_link_get(c->nl, c->host_if, &host, &lerr);
-    if (rc == -ENODEV)
-        return 0;
-    if (rc < 0)
+    if (rc < 0 && rc != -ENODEV)
         return sk_err_copy(err, &lerr);
-    if (strcmp(host.kind, "veth") != 0 || strcmp(host.alias, c->spec->pod_id) != 0)
-        return sk_err_set(err, EEXIST, "link '%s' exists and belongs to %s%s%s", c->host_if,
-                          host.alias[0] ? "pod '" : "someone else", host.alias[0] ? host.alias : "",
-                          host.alias[0] ? "'" : "");
-    rc = pod_has_veth(c, POD_IF, err);
-    if (rc == 0)
-        rc = pod_has_veth(c, c->tmp_if, err);
-    if (rc != 0)
+    if (rc == 0) {
+        rc = host_link_is_ours(c, &host, err);
+        if (rc < 0)
+            return rc;
+        rc = pod_side_link(c, &peer, err);
+        if (rc < 0)
+            return rc;
+        if (rc == 1 && peer.index == host.link)
+            return 1;
+        rc = nl_link_del(c->nl, c->host_if, err);
+        if (rc < 0 && rc != -ENODEV)
+            return rc;
+    }
+    rc = pod_side_link(c, &peer, err);
+    if (rc <= 0)
         return rc;
-    /* Our host end, but its peer is not in this netns: left from an
-     * earlier sandbox of the same pod. Start over. */
-    rc = nl_link_del(c->nl, c->host_if, err);
+    rc = nl_link_del(c->pod, peer.name, err);
     return rc == -ENODEV ? 0 : rc;
 }
 
@@ -260,10 +303,11 @@ static int
 pod_side(struct pod_ctx *c, struct sk_err *err)
 {
     struct nl_route def = {.gw = c->gw, .type = NL_ROUTE_UNICAST};
+    struct nl_link tmp;
     struct net_ip brd = net_cidr_broadcast(&c->addr);
     int rc;
 
-    rc = pod_has_veth(c, c->tmp_if, err);
+    rc = pod_get_veth(c, c->tmp_if, &tmp, err);
     if (rc > 0)
         rc = nl_link_rename(c->pod, c->tmp_if, POD_IF, err);
     if (rc < 0)

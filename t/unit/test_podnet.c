@@ -398,11 +398,11 @@ START_TEST(setup_interrupted_before_rename_is_completed_by_a_rerun)
     node_init(&n, -1, "10.244.1.0/24");
     pa = make_netns();
     pb = make_netns();
-    /* what a crash right after creating the veth leaves behind */
+    /* what a crash right after creating the veth leaves behind: the
+     * pair, the peer under its temporary name, no alias yet */
     net_pod_ifname("ns/crashed", host);
     snprintf(tmp, sizeof(tmp), "skp%s", host + 3);
     OK(nl_link_add_veth(n.nl, host, tmp, pa, &err));
-    OK(nl_link_set_alias(n.nl, host, "ns/crashed", &err));
     pod_setup(&n, "ns/crashed", pa, &r);
     OK(nl_sock_open_netns(&pod, pa, &err));
     ck_assert(link_exists(pod, "eth0"));
@@ -412,6 +412,43 @@ START_TEST(setup_interrupted_before_rename_is_completed_by_a_rerun)
     assert_ping(pb, &r.addr.ip);
     close(pa);
     close(pb);
+    node_release(&n);
+}
+END_TEST
+
+START_TEST(new_sandbox_and_stale_eth0_are_replaced)
+{
+    char host[IF_NAMESIZE];
+    struct net_pod_result r1, r2;
+    struct nl_sock *pod;
+    struct node n;
+    struct sk_err err;
+    int old, fresh, other;
+
+    if (!enter_private_netns("new_sandbox_and_stale_eth0_are_replaced"))
+        return;
+    node_init(&n, -1, "10.244.1.0/24");
+    old = make_netns();
+    fresh = make_netns();
+    other = make_netns();
+    /* the pod's sandbox is recreated: same pod id, new netns */
+    pod_setup(&n, "ns/re", old, &r1);
+    pod_setup(&n, "ns/re", fresh, &r2);
+    ck_assert(net_ip_equal(&r1.addr.ip, &r2.addr.ip));
+    OK(nl_sock_open_netns(&pod, old, &err));
+    ck_assert(!link_exists(pod, "eth0"));
+    nl_sock_free(pod);
+    pod_setup(&n, "ns/other", other, NULL);
+    assert_ping(other, &r2.addr.ip);
+    /* an eth0 in the pod netns paired with something else is replaced */
+    OK(nl_link_add_veth(n.nl, "junk0", "eth0", old, &err));
+    pod_setup(&n, "ns/stale", old, NULL);
+    ck_assert(!link_exists(n.nl, "junk0"));
+    net_pod_ifname("ns/stale", host);
+    ck_assert(link_exists(n.nl, host));
+    close(old);
+    close(fresh);
+    close(other);
     node_release(&n);
 }
 END_TEST
@@ -598,6 +635,7 @@ main(void)
     tcase_add_test(tc, host_check_names_what_to_change);
     tcase_add_test(tc, two_pods_on_one_node_reach_each_other_and_the_gateway);
     tcase_add_test(tc, setup_interrupted_before_rename_is_completed_by_a_rerun);
+    tcase_add_test(tc, new_sandbox_and_stale_eth0_are_replaced);
     tcase_add_test(tc, failed_setup_leaves_nothing_behind);
     tcase_add_test(tc, exhausted_pool_fails_cleanly);
     tcase_add_test(tc, pods_on_two_nodes_reach_each_other_via_host_gw_routes);
