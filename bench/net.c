@@ -36,8 +36,25 @@
 
 struct bench {
     struct ipam ipam;
-    char dir[64];
+    const char *dir;
 };
+
+/* The scratch dir, removed at exit also when die() ends the run. */
+static char scratch[64];
+static pid_t scratch_owner;
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static void
+remove_scratch(void)
+{
+    if (scratch[0] && scratch_owner == getpid())
+        nftw(scratch, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
 
 static double
 now_ms(void)
@@ -279,19 +296,16 @@ enter_private_node(struct bench *b, struct nl_sock **nl)
     net_cidr_parse(PODCIDR, false, &pool, NULL);
     if (net_bridge_ensure(*nl, NET_BRIDGE_DEFAULT, &pool, &err) < 0)
         die("bridge", &err);
-    snprintf(b->dir, sizeof(b->dir), "/tmp/skiff-bench-net-XXXXXX");
-    if (!mkdtemp(b->dir))
+    snprintf(scratch, sizeof(scratch), "/tmp/skiff-bench-net-XXXXXX");
+    if (!mkdtemp(scratch))
         die("mkdtemp", NULL);
+    scratch_owner = getpid();
+    atexit(remove_scratch);
+    b->dir = scratch;
     path = sk_asprintf("%s/ipam", b->dir);
     if (ipam_init(&b->ipam, path, &pool, &err) < 0)
         die("ipam", &err);
     free(path);
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
 }
 
 int
@@ -346,6 +360,5 @@ main(int argc, char **argv)
     }
     nl_sock_free(nl);
     ipam_release(&b.ipam);
-    nftw(b.dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
     return 0;
 }
