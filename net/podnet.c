@@ -1,0 +1,509 @@
+/* net/podnet.c: a pod's network (bridge, veth pair, address, routes),
+ * node routes to other nodes' pods, and host checks.
+ *
+ * Layout on a node with podCIDR 10.244.1.0/24:
+ *
+ *     node netns                               pod netns
+ *     skiff0 (bridge) 10.244.1.1/24
+ *       +-- skf1a2b3c4d (veth) <------------> eth0 10.244.1.7/24
+ *                                             default via 10.244.1.1
+ *
+ * The host end's name is derived from the pod id, and its alias
+ * (IFLA_IFALIAS) carries the pod id itself: a setup re-run after a
+ * crash recognises its own veth by the alias, and a hash collision
+ * between two pods is an error instead of a stolen interface. The peer
+ * is created directly inside the pod netns under a temporary name
+ * ("skp" + the same hash) and renamed to eth0 there, so the pod netns
+ * never sees a half-made eth0 and a re-run can tell "created but not
+ * renamed yet" apart from "done" (and adopt a pair created just before
+ * a crash, before its alias was set: the kernel ignores IFLA_IFALIAS
+ * in RTM_NEWLINK, so that takes a second request). */
+#include "net/nl_int.h"
+
+#include "lib/buf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define POD_IF "eth0"
+
+/* Sysctls every pod netns gets, the defaults of Docker and containerd:
+ * unprivileged ICMP echo sockets (ping without CAP_NET_RAW) and binding
+ * ports below 1024 without CAP_NET_BIND_SERVICE, both safe inside a
+ * netns of its own (moby#41030). spec->sysctls come after and win. */
+static const char *const pod_default_sysctls[] = {
+    "net.ipv4.ping_group_range=0 2147483647",
+    "net.ipv4.ip_unprivileged_port_start=0",
+    NULL,
+};
+
+/* ---- host checks ---- */
+
+int
+net_host_check(int netns_fd, struct sk_err *err)
+{
+    char v[16];
+
+    if (net_sysctl_get(netns_fd, "net.ipv4.ip_forward", v, sizeof(v), err) < 0)
+        return sk_err_wrap(err, "host check");
+    if (strcmp(v, "1") != 0)
+        return sk_err_set(err, EOPNOTSUPP,
+                          "host check: IPv4 forwarding is off (net.ipv4.ip_forward = %s), so pods "
+                          "cannot reach other nodes; enable it with 'sysctl -w "
+                          "net.ipv4.ip_forward=1' (and in /etc/sysctl.d/ to keep it)",
+                          v);
+    /* The bridge driver declares MODULE_VERSION, so /sys/module/bridge
+     * exists whether it is a loaded module or built in. */
+    if (access("/sys/module/bridge", F_OK) < 0)
+        return sk_err_set(err, EOPNOTSUPP,
+                          "host check: the kernel's bridge driver is not loaded "
+                          "(/sys/module/bridge is missing); load it with 'modprobe bridge' "
+                          "(and list it in /etc/modules-load.d/ to keep it)");
+    return 0;
+}
+
+/* ---- the node bridge ---- */
+
+int
+net_bridge_ensure(struct nl_sock *nl, const char *bridge, const struct net_cidr *podcidr,
+                  struct sk_err *err)
+{
+    struct net_cidr gw = {.prefix = podcidr->prefix};
+    struct net_ip brd;
+    struct nl_link link;
+    struct sk_err lerr;
+    int rc;
+
+    sk_err_init(&lerr);
+    rc = nl_link_get(nl, bridge, &link, &lerr);
+    if (rc == -ENODEV) {
+        rc = nl_link_add_bridge(nl, bridge, err);
+        if (rc == -EOPNOTSUPP)
+            return sk_err_wrap(err, "the kernel has no bridge support (modprobe bridge)");
+        if (rc < 0 && rc != -EEXIST) /* EEXIST: another agent was quicker */
+            return rc;
+    } else if (rc < 0) {
+        return sk_err_copy(err, &lerr);
+    } else if (strcmp(link.kind, "bridge") != 0) {
+        return sk_err_set(err, EEXIST, "link '%s' exists and is a %s, not a bridge", bridge,
+                          link.kind[0] ? link.kind : "plain device");
+    }
+    rc = net_cidr_host(podcidr, 1, &gw.ip, err);
+    if (rc < 0)
+        return sk_err_wrap(err, "bridge '%s'", bridge);
+    brd = net_cidr_broadcast(podcidr);
+    rc = nl_addr_add(nl, bridge, &gw, podcidr->ip.family == AF_INET ? &brd : NULL, NL_F_REPLACE,
+                     err);
+    if (rc < 0)
+        return rc;
+    return nl_link_set_up(nl, bridge, true, err);
+}
+
+/* ---- pod setup ---- */
+
+static uint32_t
+fnv1a(const char *s)
+{
+    uint32_t h = 2166136261u;
+
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+void
+net_pod_ifname(const char *pod_id, char out[IF_NAMESIZE])
+{
+    snprintf(out, IF_NAMESIZE, "skf%08x", fnv1a(pod_id));
+}
+
+static void
+pod_tmpname(const char *pod_id, char out[IF_NAMESIZE])
+{
+    snprintf(out, IF_NAMESIZE, "skp%08x", fnv1a(pod_id));
+}
+
+/* Everything one setup needs, so the steps stay small. */
+struct pod_ctx {
+    const struct net_pod_spec *spec;
+    struct nl_sock *nl;  /* node netns */
+    struct nl_sock *pod; /* pod netns */
+    int netns_fd;
+    bool own_fd;
+    char host_if[IF_NAMESIZE];
+    char tmp_if[IF_NAMESIZE];
+    struct net_cidr addr;
+    struct net_ip gw;
+    bool new_link; /* created by this call: removed again on failure */
+    bool new_ip;
+};
+
+/* Look up name in the pod netns: 1 (filled in) if it is a veth, 0 if
+ * absent, an error if it is something else. */
+static int
+pod_get_veth(struct pod_ctx *c, const char *name, struct nl_link *out, struct sk_err *err)
+{
+    struct sk_err lerr;
+    int rc;
+
+    sk_err_init(&lerr);
+    rc = nl_link_get(c->pod, name, out, &lerr);
+    if (rc == -ENODEV)
+        return 0;
+    if (rc < 0)
+        return sk_err_copy(err, &lerr);
+    if (strcmp(out->kind, "veth") != 0)
+        return sk_err_set(err, EEXIST, "the pod netns already has a link '%s' of kind '%s'", name,
+                          out->kind[0] ? out->kind : "plain device");
+    return 1;
+}
+
+/* The pod side of a veth: eth0, or the temporary name before rename. */
+static int
+pod_side_link(struct pod_ctx *c, struct nl_link *out, struct sk_err *err)
+{
+    int rc = pod_get_veth(c, POD_IF, out, err);
+
+    return rc != 0 ? rc : pod_get_veth(c, c->tmp_if, out, err);
+}
+
+/* Is the host link ours? A veth with the pod id as alias is; one with
+ * no alias whose peer is still under the temporary name in this pod's
+ * netns is what a crash between creating the pair and setting the alias
+ * leaves, and is adopted. 1 ours, <0 someone else's. */
+static int
+host_link_is_ours(struct pod_ctx *c, const struct nl_link *host, struct sk_err *err)
+{
+    struct nl_link peer;
+    int rc;
+
+    if (!strcmp(host->kind, "veth") && !strcmp(host->alias, c->spec->pod_id))
+        return 1;
+    if (!strcmp(host->kind, "veth") && !host->alias[0]) {
+        rc = pod_get_veth(c, c->tmp_if, &peer, err);
+        if (rc < 0)
+            return rc;
+        if (rc == 1 && peer.index == host->link)
+            return nl_link_set_alias(c->nl, c->host_if, c->spec->pod_id, err) < 0 ? -EIO : 1;
+    }
+    if (host->alias[0])
+        return sk_err_set(err, EEXIST, "link '%s' exists and belongs to pod '%s'", c->host_if,
+                          host->alias);
+    return sk_err_set(err, EEXIST, "link '%s' exists and belongs to someone else", c->host_if);
+}
+
+/* Find the pod's complete veth pair (1), or clear the way for a new
+ * one (0): a host end whose peer is not in this netns is left from an
+ * earlier sandbox of the same pod, and a veth in the pod netns that is
+ * not paired with our host end is stale; both are removed. (IFLA_LINK
+ * of a veth is its peer's ifindex, in the peer's netns.) */
+static int
+veth_find(struct pod_ctx *c, struct sk_err *err)
+{
+    struct nl_link host, peer;
+    struct sk_err lerr;
+    int rc;
+
+    sk_err_init(&lerr);
+    rc = nl_link_get(c->nl, c->host_if, &host, &lerr);
+    if (rc < 0 && rc != -ENODEV)
+        return sk_err_copy(err, &lerr);
+    if (rc == 0) {
+        rc = host_link_is_ours(c, &host, err);
+        if (rc < 0)
+            return rc;
+        rc = pod_side_link(c, &peer, err);
+        if (rc < 0)
+            return rc;
+        if (rc == 1 && peer.index == host.link)
+            return 1;
+        rc = nl_link_del(c->nl, c->host_if, err);
+        if (rc < 0 && rc != -ENODEV)
+            return rc;
+    }
+    rc = pod_side_link(c, &peer, err);
+    if (rc <= 0)
+        return rc;
+    rc = nl_link_del(c->pod, peer.name, err);
+    return rc == -ENODEV ? 0 : rc;
+}
+
+static int
+veth_ensure(struct pod_ctx *c, struct sk_err *err)
+{
+    int rc = veth_find(c, err);
+
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    rc = nl_link_add_veth(c->nl, c->host_if, c->tmp_if, c->netns_fd, err);
+    if (rc < 0)
+        return rc;
+    c->new_link = true;
+    return nl_link_set_alias(c->nl, c->host_if, c->spec->pod_id, err);
+}
+
+static int
+sysctl_list(const char *const *list, struct sk_err *err)
+{
+    char key[128];
+    const char *eq;
+    int rc;
+
+    for (; list && *list; list++) {
+        eq = strchr(*list, '=');
+        if (!eq || (size_t)(eq - *list) >= sizeof(key))
+            return sk_err_set(err, EINVAL, "sysctl '%.64s': want key=value", *list);
+        memcpy(key, *list, (size_t)(eq - *list));
+        key[eq - *list] = '\0';
+        rc = net_sysctl_set(-1, key, eq + 1, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Runs inside the pod netns (one thread for all the writes). */
+static int
+pod_sysctls_fn(void *arg, struct sk_err *err)
+{
+    struct pod_ctx *c = arg;
+    int rc;
+
+    rc = sysctl_list(pod_default_sysctls, err);
+    if (rc >= 0)
+        rc = sysctl_list(c->spec->sysctls, err);
+    return rc;
+}
+
+/* A MAC derived from the IPv4 address (0a:58 + address, locally
+ * administered): a reused address keeps its MAC, so neighbours' ARP
+ * caches stay right. */
+static int
+pod_set_mac(struct pod_ctx *c, struct sk_err *err)
+{
+    uint8_t mac[6] = {0x0a, 0x58};
+    struct nl_link link;
+    int rc;
+
+    if (c->addr.ip.family != AF_INET)
+        return 0;
+    memcpy(mac + 2, c->addr.ip.a, 4);
+    rc = nl_link_get(c->pod, POD_IF, &link, err);
+    if (rc < 0)
+        return rc;
+    if (link.mac_len == 6 && !memcmp(link.mac, mac, 6))
+        return 0;
+    return nl_link_set_mac(c->pod, POD_IF, mac, err);
+}
+
+static int
+pod_side(struct pod_ctx *c, struct sk_err *err)
+{
+    struct nl_route def = {.gw = c->gw, .type = NL_ROUTE_UNICAST};
+    struct nl_link tmp;
+    struct net_ip brd = net_cidr_broadcast(&c->addr);
+    int rc;
+
+    rc = pod_get_veth(c, c->tmp_if, &tmp, err);
+    if (rc > 0)
+        rc = nl_link_rename(c->pod, c->tmp_if, POD_IF, err);
+    if (rc < 0)
+        return rc;
+    if ((rc = pod_set_mac(c, err)) < 0)
+        return rc;
+    if (c->spec->mtu && (rc = nl_link_set_mtu(c->pod, POD_IF, c->spec->mtu, err)) < 0)
+        return rc;
+    if ((rc = nl_addr_add(c->pod, POD_IF, &c->addr, &brd, NL_F_REPLACE, err)) < 0)
+        return rc;
+    if ((rc = nl_link_set_up(c->pod, "lo", true, err)) < 0)
+        return rc;
+    if ((rc = nl_link_set_up(c->pod, POD_IF, true, err)) < 0)
+        return rc;
+    if ((rc = net_netns_run(c->netns_fd, pod_sysctls_fn, c, err)) < 0)
+        return rc;
+    def.dst.ip.family = c->gw.family;
+    sk_strlcpy(def.dev, POD_IF, sizeof(def.dev));
+    return nl_route_add(c->pod, &def, NL_F_REPLACE, err);
+}
+
+static int
+host_side(struct pod_ctx *c, struct sk_err *err)
+{
+    const char *bridge = c->spec->bridge ? c->spec->bridge : NET_BRIDGE_DEFAULT;
+    int rc;
+
+    if (c->spec->mtu && (rc = nl_link_set_mtu(c->nl, c->host_if, c->spec->mtu, err)) < 0)
+        return rc;
+    if ((rc = nl_link_set_master(c->nl, c->host_if, bridge, err)) < 0)
+        return rc;
+    return nl_link_set_up(c->nl, c->host_if, true, err);
+}
+
+static int
+pod_open(struct pod_ctx *c, struct sk_err *err)
+{
+    int rc;
+
+    if (c->spec->netns_path) {
+        c->netns_fd = net_netns_open(c->spec->netns_path, err);
+        if (c->netns_fd < 0)
+            return c->netns_fd;
+        c->own_fd = true;
+    } else if (c->spec->netns_fd < 0) {
+        return sk_err_set(err, EBADF, "no network namespace given");
+    } else {
+        c->netns_fd = c->spec->netns_fd;
+    }
+    rc = nl_sock_open_netns(&c->pod, c->netns_fd, err);
+    if (rc < 0 && c->spec->netns_path)
+        sk_err_wrap(err, "network namespace '%s'", c->spec->netns_path);
+    return rc;
+}
+
+static int
+pod_address(struct pod_ctx *c, struct ipam *ipam, struct sk_err *err)
+{
+    int rc = ipam_alloc(ipam, c->spec->pod_id, &c->addr.ip, err);
+
+    if (rc < 0)
+        return rc;
+    c->new_ip = rc == 1;
+    c->addr.prefix = ipam->pool.prefix;
+    c->gw = ipam_gateway(ipam);
+    return 0;
+}
+
+/* Undo what this call created; errors here are logged into nothing:
+ * the caller reports the original failure. */
+static void
+pod_rollback(struct pod_ctx *c, struct ipam *ipam)
+{
+    if (c->new_link)
+        nl_link_del(c->nl, c->host_if, NULL);
+    if (c->new_ip)
+        ipam_release_owner(ipam, c->spec->pod_id, NULL);
+}
+
+int
+net_pod_setup(struct nl_sock *nl, struct ipam *ipam, const struct net_pod_spec *spec,
+              struct net_pod_result *res, struct sk_err *err)
+{
+    struct pod_ctx c;
+    int rc;
+
+    memset(&c, 0, sizeof(c));
+    c.spec = spec;
+    c.nl = nl;
+    c.netns_fd = -1;
+    net_pod_ifname(spec->pod_id, c.host_if);
+    pod_tmpname(spec->pod_id, c.tmp_if);
+    rc = pod_open(&c, err);
+    if (rc < 0)
+        goto out;
+    rc = pod_address(&c, ipam, err);
+    if (rc < 0)
+        goto out;
+    rc = veth_ensure(&c, err);
+    if (rc >= 0)
+        rc = pod_side(&c, err);
+    if (rc >= 0)
+        rc = host_side(&c, err);
+    if (rc < 0) {
+        pod_rollback(&c, ipam);
+        goto out;
+    }
+    if (res) {
+        res->addr = c.addr;
+        res->gateway = c.gw;
+        sk_strlcpy(res->host_if, c.host_if, sizeof(res->host_if));
+    }
+out:
+    if (rc < 0)
+        sk_err_wrap(err, "pod '%s': network setup", spec->pod_id);
+    nl_sock_free(c.pod);
+    if (c.own_fd)
+        close(c.netns_fd);
+    return rc < 0 ? rc : 0;
+}
+
+int
+net_pod_teardown(struct nl_sock *nl, struct ipam *ipam, const char *pod_id, struct sk_err *err)
+{
+    char host_if[IF_NAMESIZE];
+    struct nl_link link;
+    struct sk_err lerr;
+    int rc;
+
+    net_pod_ifname(pod_id, host_if);
+    sk_err_init(&lerr);
+    rc = nl_link_get(nl, host_if, &link, &lerr);
+    if (rc < 0 && rc != -ENODEV) {
+        sk_err_copy(err, &lerr);
+        goto out;
+    }
+    /* A link of another pod (hash collision) is left alone. */
+    if (rc == 0 && !strcmp(link.alias, pod_id)) {
+        rc = nl_link_del(nl, host_if, err);
+        if (rc < 0 && rc != -ENODEV)
+            goto out;
+    }
+    rc = ipam_release_owner(ipam, pod_id, err);
+out:
+    if (rc < 0)
+        return sk_err_wrap(err, "pod '%s': network teardown", pod_id);
+    return 0;
+}
+
+/* ---- node routes ---- */
+
+int
+net_route_peer_add(struct nl_sock *nl, const struct net_cidr *podcidr, const struct net_ip *node_ip,
+                   struct sk_err *err)
+{
+    struct nl_route r = {.dst = *podcidr, .gw = *node_ip, .type = NL_ROUTE_UNICAST};
+
+    return nl_route_add(nl, &r, NL_F_REPLACE, err);
+}
+
+/* Deleting a route that is not there answers ESRCH: already done. */
+static int
+route_del_idempotent(struct nl_sock *nl, const struct nl_route *r, struct sk_err *err)
+{
+    struct sk_err lerr;
+    int rc;
+
+    sk_err_init(&lerr);
+    rc = nl_route_del(nl, r, &lerr);
+    if (rc == -ESRCH)
+        return 0;
+    if (rc < 0)
+        return sk_err_copy(err, &lerr);
+    return 0;
+}
+
+int
+net_route_peer_del(struct nl_sock *nl, const struct net_cidr *podcidr, struct sk_err *err)
+{
+    struct nl_route r = {.dst = *podcidr, .type = NL_ROUTE_UNICAST};
+
+    return route_del_idempotent(nl, &r, err);
+}
+
+int
+net_route_unreachable_add(struct nl_sock *nl, const struct net_cidr *cidr, struct sk_err *err)
+{
+    struct nl_route r = {.dst = *cidr, .type = NL_ROUTE_UNREACHABLE};
+
+    return nl_route_add(nl, &r, NL_F_REPLACE, err);
+}
+
+int
+net_route_unreachable_del(struct nl_sock *nl, const struct net_cidr *cidr, struct sk_err *err)
+{
+    struct nl_route r = {.dst = *cidr, .type = NL_ROUTE_UNREACHABLE};
+
+    return route_del_idempotent(nl, &r, err);
+}
