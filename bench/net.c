@@ -2,12 +2,12 @@
  * pair, address, routes), N times one after another and M at once,
  * next to the same steps done by iproute2's `ip` in a shell loop.
  *
- *     bench/net [--pods N] [--concurrent M] [--no-ip]
+ *     bench/net [--quick] [--pods N] [--concurrent M] [--no-ip]
  *
  * Needs root. Everything happens in a private network and mount
  * namespace of this process (the `ip netns` names live on a tmpfs over
  * /run there), so the host sees nothing and all of it vanishes on exit.
- * Prints "result net <name> <value>" lines: setup_ms and teardown_ms
+ * Prints "result net <name> <value> <unit>" lines: setup_ms and teardown_ms
  * per pod one after another, concurrent_* the wall time of M at once
  * divided by M, ipam_alloc_release_ms the allocation file's share (two
  * fsync'ed rewrites; the file lives in /tmp, TMPDIR is not used), the
@@ -321,10 +321,13 @@ main(int argc, char **argv)
             n = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--concurrent") && i + 1 < argc)
             m = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--no-ip"))
+        else if (!strcmp(argv[i], "--quick")) {
+            n = 50;
+            m = 20;
+        } else if (!strcmp(argv[i], "--no-ip"))
             ip = 0;
         else {
-            fprintf(stderr, "usage: %s [--pods N] [--concurrent M] [--no-ip]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick] [--pods N] [--concurrent M] [--no-ip]\n", argv[0]);
             return 2;
         }
     }
@@ -344,19 +347,19 @@ main(int argc, char **argv)
     enter_private_node(&b, &nl);
     run_sequential(&b, nl, n, &s, &t);
     run_concurrent(&b, m, &cs, &ct);
-    printf("result net setup_ms %.3f\n", s / n);
-    printf("result net teardown_ms %.3f\n", t / n);
-    printf("result net concurrent_setup_ms %.3f\n", cs / m);
-    printf("result net concurrent_teardown_ms %.3f\n", ct / m);
-    printf("result net ipam_alloc_release_ms %.3f\n", run_ipam(&b, n));
+    printf("result net setup_ms %.3f ms\n", s / n);
+    printf("result net teardown_ms %.3f ms\n", t / n);
+    printf("result net concurrent_setup_ms %.3f ms\n", cs / m);
+    printf("result net concurrent_teardown_ms %.3f ms\n", ct / m);
+    printf("result net ipam_alloc_release_ms %.3f ms\n", run_ipam(&b, n));
     if (ip && run_ip_loop(&b, n, &is, &it) != 0) {
         fprintf(stderr, "bench net: the ip loop failed\n");
         ip = 0;
     }
     if (ip) {
-        printf("result net ip_setup_ms %.3f\n", is / n);
-        printf("result net ip_teardown_ms %.3f\n", it / n);
-        printf("result net ratio_vs_ip %.4f\n", (s + t) / (is + it));
+        printf("result net ip_setup_ms %.3f ms\n", is / n);
+        printf("result net ip_teardown_ms %.3f ms\n", it / n);
+        printf("result net ratio_vs_ip %.4f x\n", (s + t) / (is + it));
     }
     nl_sock_free(nl);
     ipam_release(&b.ipam);
