@@ -62,8 +62,8 @@ pull_policy_for(const char *image)
     const char *slash = strrchr(image, '/'), *name = slash ? slash + 1 : image;
     const char *colon = strrchr(name, ':');
 
-    if (strchr(name, '@'))
-        return "IfNotPresent";
+    if (!*image || strchr(name, '@'))
+        return "IfNotPresent"; /* unparsable: Kubernetes finds no tag "latest" */
     if (!colon || !strcmp(colon + 1, "latest"))
         return "Always";
     return "IfNotPresent";
@@ -111,8 +111,7 @@ def_container(json_t *ctr, bool host_network)
     const char *image = json_string_value(field(ctr, "image"));
     size_t i;
 
-    if (image)
-        def_str(ctr, "imagePullPolicy", pull_policy_for(image));
+    def_str(ctr, "imagePullPolicy", pull_policy_for(image ? image : ""));
     def_str(ctr, "terminationMessagePath", "/dev/termination-log");
     def_str(ctr, "terminationMessagePolicy", "File");
     def_obj(ctr, "resources");
@@ -230,7 +229,7 @@ def_service(json_t *obj)
     type = json_string_value(field(spec, "type"));
     json_array_foreach (field(spec, "ports"), i, p) {
         def_str(p, "protocol", "TCP");
-        if (json_is_object(p) && field(p, "port") && !field(p, "targetPort"))
+        if (json_is_object(p) && json_is_integer(field(p, "port")) && !field(p, "targetPort"))
             json_object_set(p, "targetPort", field(p, "port"));
     }
     if (!type || strcmp(type, "ExternalName")) {
@@ -347,7 +346,7 @@ def_namespace(json_t *obj)
 static void
 def_pod(json_t *obj)
 {
-    api_pod_spec_default(field(obj, "spec"));
+    api_pod_spec_default(def_obj(obj, "spec"));
 }
 
 void

@@ -63,6 +63,17 @@ vpath_str(const struct vctx *v)
     return v->path.data ? v->path.data : "";
 }
 
+/* A field of the wrong type was reported already; "Required value" for
+ * it too would only repeat that. */
+static bool
+already_reported(const struct api_errors *errs, const char *field)
+{
+    for (size_t i = 0; i < errs->n; i++)
+        if (!strcmp(errs->items[i].field, field))
+            return true;
+    return false;
+}
+
 static void
 v_err_va(struct vctx *v, enum api_field_error_type type, const char *child, const json_t *value,
          const char *fmt, va_list ap)
@@ -72,6 +83,10 @@ v_err_va(struct vctx *v, enum api_field_error_type type, const char *child, cons
 
     if (child)
         vpath_child(v, child);
+    if (type == API_FE_REQUIRED && already_reported(v->errs, vpath_str(v))) {
+        vpath_pop(v, mark);
+        return;
+    }
     if (fmt)
         sk_buf_vprintf(&detail, fmt, ap);
     api_errors_add(v->errs, type, vpath_str(v), value, detail.data);

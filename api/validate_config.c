@@ -110,14 +110,12 @@ v_secret_requires(struct vctx *v, const json_t *data, const char *const *keys, b
 
     for (size_t i = 0; keys[i]; i++)
         found += json_object_get(data, keys[i]) != NULL;
-    for (size_t i = 0; keys[i] && (any ? found == 0 : true); i++) {
+    for (size_t i = 0; keys[i] && !(any && found); i++) {
         if (json_object_get(data, keys[i]))
             continue;
         kmark = vpath_key(v, keys[i]);
         v_err(v, API_FE_REQUIRED, NULL, NULL, NULL);
         vpath_pop(v, kmark);
-        if (any)
-            break;
     }
     vpath_pop(v, mark);
 }

@@ -2,6 +2,7 @@
  * (pkg/apis/core/validation) for the fields skiff supports. */
 #include "validate_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Context of one pod spec: the names seen so far (jansson objects used as
@@ -184,7 +185,8 @@ static void
 v_resources(struct vctx *v, const json_t *ctr)
 {
     json_t *res = v_obj(v, ctr, "resources"), *limits, *requests, *q, *lim;
-    const char *name;
+    const char *name, *limit_text;
+    char *num = NULL;
     int64_t req_m, lim_m;
     size_t mark;
 
@@ -203,10 +205,18 @@ v_resources(struct vctx *v, const json_t *ctr)
         if (!v_quantity(v, name, q, &req_m))
             continue;
         lim = json_object_get(limits, name);
-        if (!lim || ext_quantity_milli(lim, &lim_m, NULL) < 0 || req_m <= lim_m)
+        if (!lim || ext_quantity_milli(lim, &lim_m, NULL) < 0 || req_m == lim_m)
             continue;
-        v_err(v, API_FE_INVALID, NULL, q, "must be less than or equal to %s limit of %s", name,
-              json_is_string(lim) ? json_string_value(lim) : "the limit");
+        limit_text =
+            json_is_string(lim) ? json_string_value(lim) : (num = json_dumps(lim, JSON_ENCODE_ANY));
+        /* extended resources and hugepages cannot be overcommitted */
+        if (strchr(name, '/') || sk_startswith(name, "hugepages-"))
+            v_err(v, API_FE_INVALID, NULL, q, "must be equal to %s limit of %s", name, limit_text);
+        else if (req_m > lim_m)
+            v_err(v, API_FE_INVALID, NULL, q, "must be less than or equal to %s limit of %s", name,
+                  limit_text);
+        free(num);
+        num = NULL;
     }
     vpath_pop(v, mark);
 }
@@ -330,10 +340,11 @@ v_container_name(struct vctx *v, const json_t *ctr, struct podv *pv)
 static void
 v_container(struct vctx *v, const json_t *ctr, struct podv *pv, bool init)
 {
-    const char *image = v_str(v, ctr, "image");
+    const char *image;
     size_t n;
 
     v_container_name(v, ctr, pv);
+    image = v_str(v, ctr, "image");
     if (!image || !*image)
         v_err(v, API_FE_REQUIRED, "image", NULL, NULL);
     else if ((n = strlen(image)) &&
