@@ -255,6 +255,10 @@ api_meta_prepare_update(const json_t *old, json_t *obj, const struct api_kind *k
     orv = json_string_value(json_object_get(ometa, "resourceVersion"));
     if (rv && *rv && (!orv || strcmp(rv, orv)))
         return meta_conflict(k, api_meta_name(old), err);
+    /* the namespace comes from the request when the body has none, as
+     * Kubernetes fills it from the URL */
+    if (!json_string_length(json_object_get(api_meta_obj(obj), "namespace")))
+        copy_field(api_meta_obj(obj), ometa, "namespace");
     if (mode == API_UPDATE_STATUS)
         meta_keep_only_status(old, obj);
     else if (k->has_status)

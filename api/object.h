@@ -230,7 +230,8 @@ enum api_update_mode {
  * -ESTALE and Kubernetes's message: `Operation cannot be fulfilled on
  * pods "web": the object has been modified; please apply your changes to
  * the latest version and try again`; no resourceVersion is an
- * unconditional update. Then: uid, creationTimestamp, deletionTimestamp,
+ * unconditional update. A body without a namespace takes old's. Then:
+ * uid, creationTimestamp, deletionTimestamp,
  * deletionGracePeriodSeconds and generation come from old; for
  * API_UPDATE_MAIN on a kind with a status subresource, status comes from
  * old; for API_UPDATE_STATUS everything but status comes from old. The
