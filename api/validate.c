@@ -74,6 +74,10 @@ already_reported(const struct api_errors *errs, const char *field)
     return false;
 }
 
+static void v_err_va(struct vctx *v, enum api_field_error_type type, const char *child,
+                     const json_t *value, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+
 static void
 v_err_va(struct vctx *v, enum api_field_error_type type, const char *child, const json_t *value,
          const char *fmt, va_list ap)
