@@ -94,11 +94,30 @@ v_pod_tolerations(struct vctx *v, const json_t *ospec, const json_t *nspec)
     }
 }
 
+/* Everything but images, activeDeadlineSeconds and tolerations (checked
+ * on their own) must stay as it was. */
+static void
+v_pod_spec_rest(struct vctx *v, const json_t *ospec, const json_t *nspec)
+{
+    json_t *munged = json_deep_copy(ospec), *cmp = json_deep_copy(nspec);
+
+    munge_images(munged, nspec, "containers");
+    munge_images(munged, nspec, "initContainers");
+    json_object_del(munged, "activeDeadlineSeconds");
+    json_object_del(munged, "tolerations");
+    json_object_del(cmp, "activeDeadlineSeconds");
+    json_object_del(cmp, "tolerations");
+    if (!json_equal(munged, cmp))
+        v_err(v, API_FE_FORBIDDEN, "spec", NULL, POD_UPDATE_MSG);
+    json_decref(cmp);
+    json_decref(munged);
+}
+
 static void
 v_pod_update(struct vctx *v, const json_t *old, const json_t *obj)
 {
     const json_t *ospec = json_object_get(old, "spec"), *nspec = json_object_get(obj, "spec");
-    json_t *munged, *ads;
+    json_t *ads;
     int64_t o, n;
 
     if (!json_is_object(ospec) || !json_is_object(nspec))
@@ -118,23 +137,9 @@ v_pod_update(struct vctx *v, const json_t *old, const json_t *obj)
                       "must be less than or equal to previous value");
     }
     v_pod_tolerations(v, ospec, nspec);
-    munged = json_deep_copy(ospec);
-    munge_images(munged, nspec, "containers");
-    munge_images(munged, nspec, "initContainers");
-    json_object_del(munged, "activeDeadlineSeconds");
-    json_object_del(munged, "tolerations");
-    {
-        json_t *cmp = json_deep_copy(nspec);
-
-        json_object_del(cmp, "activeDeadlineSeconds");
-        json_object_del(cmp, "tolerations");
-        if (json_array_size(json_object_get(ospec, "containers")) ==
-                json_array_size(json_object_get(nspec, "containers")) &&
-            !json_equal(munged, cmp))
-            v_err(v, API_FE_FORBIDDEN, "spec", NULL, POD_UPDATE_MSG);
-        json_decref(cmp);
-    }
-    json_decref(munged);
+    if (json_array_size(json_object_get(ospec, "containers")) ==
+        json_array_size(json_object_get(nspec, "containers")))
+        v_pod_spec_rest(v, ospec, nspec);
 }
 
 static void

@@ -201,7 +201,7 @@ v_strategy(struct vctx *v, const json_t *spec)
 void
 v_deployment(struct vctx *v, const json_t *obj)
 {
-    json_t *empty, *spec;
+    json_t *empty, *spec, *mrs;
     int64_t deadline, min_ready = 0;
     size_t mark;
     bool paused;
@@ -212,13 +212,14 @@ v_deployment(struct vctx *v, const json_t *obj)
     v_strategy(v, spec);
     v_nonneg(v, spec, "revisionHistoryLimit");
     v_bool(v, spec, "paused", &paused);
+    mrs = json_object_get(spec, "minReadySeconds");
+    if (json_is_integer(mrs))
+        min_ready = json_integer_value(mrs);
     if (v_int(v, spec, "progressDeadlineSeconds", &deadline)) {
         if (deadline < 0)
             v_err_int(v, API_FE_INVALID, "progressDeadlineSeconds", deadline,
                       "must be greater than or equal to 0");
-        else if (json_is_integer(json_object_get(spec, "minReadySeconds")) &&
-                 (min_ready = json_integer_value(json_object_get(spec, "minReadySeconds")), 1) &&
-                 deadline <= min_ready)
+        else if (deadline <= min_ready)
             v_err_int(v, API_FE_INVALID, "progressDeadlineSeconds", deadline,
                       "must be greater than minReadySeconds");
     }
