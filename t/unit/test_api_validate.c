@@ -866,6 +866,104 @@ START_TEST(deep_objects_are_fine)
 }
 END_TEST
 
+static char *
+big_string(size_t n, char c)
+{
+    char *s = malloc(n + 1);
+
+    memset(s, c, n);
+    s[n] = '\0';
+    return s;
+}
+
+static char *
+validate_obj_text(const char *kind, json_t *obj)
+{
+    const struct api_kind *k = api_kind_lookup(kind);
+    struct api_errors errs;
+    char *text;
+
+    api_errors_init(&errs);
+    api_object_default(obj, k);
+    api_object_validate(obj, k, &errs);
+    text = errors_text(&errs);
+    api_errors_release(&errs);
+    return text;
+}
+
+START_TEST(annotations_are_limited_to_256_kib_in_total)
+{
+    json_t *obj = base_object("Pod", NULL), *ann = json_object();
+    char *value = big_string(128 * 1024, 'x'), *text;
+
+    json_object_set_new(ann, "a", json_string(value));
+    json_object_set_new(ann, "b", json_string(value));
+    json_object_set_new(json_object_get(obj, "metadata"), "annotations", ann);
+    text = validate_obj_text("Pod", obj);
+    ck_assert_str_eq(text, "metadata.annotations: Too long: must have at most 262144 bytes");
+    free(text);
+    /* exactly at the limit is fine: 2 keys of 1 byte plus the values */
+    value[128 * 1024 - 1] = '\0';
+    json_object_set_new(ann, "a", json_string(value));
+    json_object_set_new(ann, "b", json_string(value));
+    text = validate_obj_text("Pod", obj);
+    ck_assert_str_eq(text, "");
+    free(text);
+    free(value);
+    json_decref(obj);
+}
+END_TEST
+
+START_TEST(configmap_and_secret_data_are_limited_to_1_mib)
+{
+    json_t *cm = base_object("ConfigMap", NULL), *secret = base_object("Secret", NULL);
+    char *value = big_string(1024 * 1024, 'A'), *text;
+
+    json_object_set_new(json_object_get(cm, "data"), "big", json_string(value));
+    text = validate_obj_text("ConfigMap", cm);
+    ck_assert_str_eq(text, "data: Too long: must have at most 1048576 bytes");
+    free(text);
+    /* base64 of 1 MiB + 3 bytes decodes past the limit */
+    free(value);
+    value = big_string((1024 * 1024 / 3 + 1) * 4, 'A');
+    json_object_set_new(json_object_get(secret, "data"), "big", json_string(value));
+    text = validate_obj_text("Secret", secret);
+    ck_assert_str_eq(text, "data: Too long: must have at most 1048576 bytes");
+    free(text);
+    free(value);
+    json_decref(cm);
+    json_decref(secret);
+}
+END_TEST
+
+START_TEST(names_at_their_length_limits)
+{
+    json_t *pod = base_object("Pod", NULL), *svc = base_object("Service", NULL);
+    char *name = big_string(253, 'a'), *text;
+
+    json_object_set_new(json_object_get(pod, "metadata"), "name", json_string(name));
+    text = validate_obj_text("Pod", pod);
+    ck_assert_str_eq(text, "");
+    free(text);
+    free(name);
+    name = big_string(254, 'a');
+    json_object_set_new(json_object_get(pod, "metadata"), "name", json_string(name));
+    text = validate_obj_text("Pod", pod);
+    ck_assert(sk_startswith(text, "metadata.name: Invalid value: \"aaaa"));
+    ck_assert_msg(strstr(text, "aa\": must be no more than 253 characters") != NULL, "%s", text);
+    free(text);
+    free(name);
+    name = big_string(63, 'a');
+    json_object_set_new(json_object_get(svc, "metadata"), "name", json_string(name));
+    text = validate_obj_text("Service", svc);
+    ck_assert_str_eq(text, "");
+    free(text);
+    free(name);
+    json_decref(pod);
+    json_decref(svc);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -882,6 +980,9 @@ main(void)
     tcase_add_test(tc, all_errors_are_collected_into_one_line);
     tcase_add_test(tc, huge_objects_stay_bounded);
     tcase_add_test(tc, deep_objects_are_fine);
+    tcase_add_test(tc, annotations_are_limited_to_256_kib_in_total);
+    tcase_add_test(tc, configmap_and_secret_data_are_limited_to_1_mib);
+    tcase_add_test(tc, names_at_their_length_limits);
     suite_add_tcase(s, tc);
     return unit_main(s);
 }
