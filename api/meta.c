@@ -170,7 +170,10 @@ api_meta_prepare_create(json_t *obj, const struct api_kind *k, const struct api_
         return meta_fail(errs, err, API_FE_REQUIRED, "metadata.name",
                          "name or generateName is required", k->kind, "");
     ns = json_string_value(json_object_get(meta, "namespace"));
-    if (k->namespaced && (!ns || !*ns))
+    /* a namespace of the wrong type stays for validation to report */
+    if (k->namespaced && (ns ? !*ns
+                             : json_is_null(json_object_get(meta, "namespace")) ||
+                                   !json_object_get(meta, "namespace")))
         json_object_set_new(meta, "namespace", json_string("default"));
     if (!k->namespaced && ns && *ns)
         return meta_fail(errs, err, API_FE_FORBIDDEN, "metadata.namespace",
