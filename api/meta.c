@@ -251,6 +251,8 @@ api_meta_prepare_update(const json_t *old, json_t *obj, const struct api_kind *k
 
     if (!ometa)
         return sk_err_set(err, EINVAL, "stored %s has no metadata", k->kind);
+    if (mode == API_UPDATE_STATUS && !k->has_status)
+        return sk_err_set(err, EBADMSG, "%s have no status subresource", k->resource);
     if (!json_is_object(json_object_get(obj, "metadata")))
         return sk_err_set(err, EINVAL, "%s \"%s\" is invalid: metadata: Required value", k->kind,
                           api_meta_name(old));

@@ -236,7 +236,8 @@ enum api_update_mode {
  * API_UPDATE_MAIN on a kind with a status subresource, status comes from
  * old; for API_UPDATE_STATUS everything but status comes from old. The
  * generation is bumped when spec changed. resourceVersion becomes
- * ctx->rev. Returns 1 when the object must now be removed from the
+ * ctx->rev. A status update of a kind without a status subresource fails
+ * with -EBADMSG. Returns 1 when the object must now be removed from the
  * store (it was being deleted, grace period over, and its finalizers are
  * now empty), else 0. */
 int api_meta_prepare_update(const json_t *old, json_t *obj, const struct api_kind *k,
@@ -289,6 +290,30 @@ void api_meta_set_revision(json_t *obj, uint64_t rev);
 /* Borrowed metadata.name / metadata.namespace, or "" when absent. */
 const char *api_meta_name(const json_t *obj);
 const char *api_meta_namespace(const json_t *obj);
+
+/* ---- field labels and bindings (fields.c) ---- */
+
+/* The value of a field label of obj, as `--field-selector` compares it:
+ * metadata.name and metadata.namespace for every kind; for pods
+ * spec.nodeName, spec.restartPolicy, spec.schedulerName,
+ * spec.serviceAccountName, status.phase, status.podIP,
+ * status.nominatedNodeName; nodes spec.unschedulable ("true"/"false");
+ * namespaces status.phase; secrets type; replicasets status.replicas;
+ * events involvedObject.{kind,namespace,name,uid,apiVersion,
+ * resourceVersion,fieldPath}, reason, reportingComponent, source, type.
+ * An absent field reads as "". Writes into out (cut to outsz). Fails
+ * with -EINVAL "field label not supported: <label>" for other labels. */
+int api_field_label_value(const json_t *obj, const struct api_kind *k, const char *label, char *out,
+                          size_t outsz, struct sk_err *err);
+
+/* The pods/binding subresource (the scheduler's bind): set
+ * spec.nodeName of pod (the stored Pod, changed in place) from a Binding
+ * object ({"target":{"kind":"Node","name":"node-1"}}). Fails with
+ * -EINVAL for a Binding without target.name or with another target
+ * kind, and -ESTALE (409) when the pod is already bound ("pod web is
+ * already assigned to node \"node-1\"") or is being deleted. The
+ * caller then writes the pod with api_meta_set_revision(). */
+int api_pod_bind(json_t *pod, const json_t *binding, struct sk_err *err);
 
 /* ---- whole pipelines ---- */
 

@@ -333,6 +333,8 @@ START_TEST(configmap_update_has_no_generation)
     ck_assert_int_eq(update(old, new, API_UPDATE_MAIN, 3, NULL), 0);
     ck_assert_ptr_null(json_object_get(json_object_get(new, "metadata"), "generation"));
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(new, "data"), "a")), "2");
+    /* and it has no status subresource */
+    ck_assert_int_eq(update(old, new, API_UPDATE_STATUS, 4, NULL), -EBADMSG);
     json_decref(old);
     json_decref(new);
 }

@@ -288,6 +288,77 @@ START_TEST(status_codes_and_reasons)
 }
 END_TEST
 
+static const struct {
+    const char *kind, *label, *want; /* want NULL: unsupported */
+} label_cases[] = {
+    {"pods", "metadata.name", "web"},
+    {"pods", "metadata.namespace", "default"},
+    {"pods", "spec.nodeName", "node-1"},
+    {"pods", "status.phase", "Running"},
+    {"pods", "status.podIP", ""},
+    {"pods", "spec.containers", NULL},
+    {"nodes", "spec.unschedulable", "false"},
+    {"events", "involvedObject.name", "web"},
+    {"events", "source", "kubelet"},
+    {"events", "metadata.name", "web"},
+    {"configmaps", "data", NULL},
+};
+
+START_TEST(field_labels_read_the_object)
+{
+    json_t *pod = json_loads("{\"metadata\":{\"name\":\"web\",\"namespace\":\"default\"},"
+                             "\"spec\":{\"nodeName\":\"node-1\"},\"status\":{\"phase\":"
+                             "\"Running\"}}",
+                             0, NULL);
+    json_t *ev = json_loads("{\"metadata\":{\"name\":\"web\"},\"involvedObject\":{\"name\":"
+                            "\"web\"},\"source\":{\"component\":\"kubelet\"}}",
+                            0, NULL);
+    const struct api_kind *k = api_kind_lookup(label_cases[_i].kind);
+    char out[64];
+    struct sk_err err;
+    int rc;
+
+    sk_err_init(&err);
+    rc = api_field_label_value(!strcmp(k->kind, "Event") ? ev : pod, k, label_cases[_i].label, out,
+                               sizeof(out), &err);
+    if (label_cases[_i].want) {
+        ck_assert_int_eq(rc, 0);
+        ck_assert_str_eq(out, label_cases[_i].want);
+    } else {
+        ck_assert_int_eq(rc, -EINVAL);
+        ck_assert(sk_startswith(err.msg, "field label not supported: "));
+    }
+    json_decref(pod);
+    json_decref(ev);
+}
+END_TEST
+
+START_TEST(binding_sets_node_name_once)
+{
+    json_t *pod = json_loads("{\"metadata\":{\"name\":\"web\"},\"spec\":{}}", 0, NULL);
+    json_t *b1 = json_loads("{\"target\":{\"kind\":\"Node\",\"name\":\"node-1\"}}", 0, NULL);
+    json_t *b2 = json_loads("{\"target\":{\"name\":\"node-2\"}}", 0, NULL);
+    json_t *bad = json_loads("{\"target\":{\"kind\":\"Pod\",\"name\":\"x\"}}", 0, NULL);
+    struct sk_err err;
+
+    sk_err_init(&err);
+    ck_assert_int_eq(api_pod_bind(pod, bad, &err), -EINVAL);
+    ck_assert_str_eq(err.msg, "Binding \"web\" is invalid: target.kind: Unsupported value: "
+                              "\"Pod\": supported values: \"Node\"");
+    ck_assert_int_eq(api_pod_bind(pod, json_object_get(bad, "nothing"), &err), -EINVAL);
+    ck_assert_int_eq(api_pod_bind(pod, b1, &err), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(pod, "spec"), "nodeName")),
+                     "node-1");
+    ck_assert_int_eq(api_pod_bind(pod, b2, &err), -ESTALE);
+    ck_assert_str_eq(err.msg, "Operation cannot be fulfilled on pods/binding \"web\": pod web is "
+                              "already assigned to node \"node-1\"");
+    json_decref(pod);
+    json_decref(b1);
+    json_decref(b2);
+    json_decref(bad);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -303,6 +374,8 @@ main(void)
     tcase_add_test(tc, field_errors_format_like_kubernetes);
     tcase_add_test(tc, error_list_is_bounded_and_values_are_cut);
     tcase_add_test(tc, status_codes_and_reasons);
+    tcase_add_loop_test(tc, field_labels_read_the_object, 0, N(label_cases));
+    tcase_add_test(tc, binding_sets_node_name_once);
     suite_add_tcase(s, tc);
     return unit_main(s);
 }
