@@ -102,25 +102,25 @@ local_quantity_milli(const char *s, int64_t *milli, struct sk_err *err)
     return 0;
 }
 
+/* YAML turns "cpu: 1" and "cpu: 0.5" into numbers; Kubernetes accepts
+ * them as quantities, so they are read through their decimal text. */
 int
 ext_quantity_milli(const json_t *q, int64_t *milli, struct sk_err *err)
 {
     char num[64];
+    const char *text = num;
 
-    if (json_is_integer(q)) {
+    if (json_is_integer(q))
         snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(q));
-        /* MERGE: struct sk_quantity x; sk_quantity_parse(num, &x, err); *milli =
-         * sk_quantity_milli(&x); */
-        return local_quantity_milli(num, milli, err);
-    }
-    if (json_is_real(q)) {
+    else if (json_is_real(q))
         snprintf(num, sizeof(num), "%.15g", json_real_value(q));
-        return local_quantity_milli(num, milli, err);
-    }
-    if (!json_is_string(q))
+    else if (json_is_string(q))
+        text = json_string_value(q);
+    else
         return sk_err_set(err, EINVAL, "must be a string or a number");
-    /* MERGE: as above with json_string_value(q) */
-    return local_quantity_milli(json_string_value(q), milli, err);
+    /* MERGE: struct sk_quantity x; if (sk_quantity_parse(text, &x, err) < 0) return
+     * -EINVAL; *milli = sk_quantity_milli(&x); return 0; */
+    return local_quantity_milli(text, milli, err);
 }
 
 /* ---- label keys and values ---- */
