@@ -5,8 +5,8 @@
  *   - Election Safety: a node grants at most one vote per term, and the
  *     grant is announced only once stored (RAFT_DEP_HS);
  *   - a PreVote round changes neither term nor vote, on either side;
- *   - only voters of the node's own configuration campaign; learners
- *     and removed servers never do. */
+ *   - only voters campaign (raft_promotable()); learners and servers
+ *     whose removal is committed never do. */
 #include "lib/log.h"
 #include "raft_int.h"
 
@@ -154,7 +154,7 @@ request_votes(struct raft *r, int pre, int transfer)
 void
 raft_campaign(struct raft *r, int pre, int transfer)
 {
-    if (!raft_is_voter(r, r->id))
+    if (!raft_promotable(r))
         return;
     if (pre)
         become_precandidate(r);
@@ -236,7 +236,7 @@ void
 raft_tick_election(struct raft *r)
 {
     r->election_elapsed++;
-    if (r->election_elapsed >= r->timeout && raft_is_voter(r, r->id)) {
+    if (r->election_elapsed >= r->timeout && raft_promotable(r)) {
         r->election_elapsed = 0;
         raft_campaign(r, 1, 0);
     }

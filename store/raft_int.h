@@ -233,6 +233,7 @@ void raft_tick_snapshots(struct raft *r);
 const struct raft_conf *raft_conf_cur(const struct raft *r);
 uint64_t raft_conf_index(const struct raft *r);
 int raft_is_voter(const struct raft *r, uint64_t id);
+int raft_promotable(const struct raft *r);
 uint32_t raft_voter_count(const struct raft *r);
 int raft_conf_validate(const struct raft_conf *conf, struct sk_err *err);
 void raft_conf_reset(struct raft *r, const struct raft_conf *conf, uint64_t index);

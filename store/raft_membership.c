@@ -118,6 +118,24 @@ raft_is_voter(const struct raft *r, uint64_t id)
     return raft_conf_role(raft_conf_cur(r), id) == RAFT_VOTER;
 }
 
+/* May this node start an election? A voter of its latest configuration
+ * may, and so may a voter of the configuration before it while the
+ * latest is not known to be committed: "a server that is not part of its
+ * own latest configuration should still start new elections, as it might
+ * still be needed until the Cnew entry is committed" (§4.2.2). Its own
+ * vote then does not count; it needs a quorum of the new configuration.
+ * The previous one, not the last known committed one: after a restart
+ * the commit index may lag far behind (it is stored lazily), while the
+ * server before the latest change was committed when it was proposed.
+ * A server whose removal did commit may thus campaign in vain; leader
+ * stickiness makes the others ignore it (§4.2.3). */
+int
+raft_promotable(const struct raft *r)
+{
+    return raft_is_voter(r, r->id) ||
+           (r->n_confs > 1 && raft_conf_role(&r->confs[r->n_confs - 2].conf, r->id) == RAFT_VOTER);
+}
+
 uint32_t
 raft_voter_count(const struct raft *r)
 {
