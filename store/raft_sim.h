@@ -77,6 +77,9 @@ void rsim_link(struct rsim *s, uint64_t from, uint64_t to, int up);
 void rsim_isolate(struct rsim *s, uint64_t id);
 void rsim_heal(struct rsim *s);
 void rsim_crash(struct rsim *s, uint64_t id);
+/* While held, node id sends its readies' messages but writes nothing
+ * (a stalled disk); releasing lets the writes complete. */
+void rsim_hold_writes(struct rsim *s, uint64_t id, int hold);
 int rsim_restart(struct rsim *s, uint64_t id);
 
 /* Client calls on node id (through the core's API, errors as the core

@@ -473,6 +473,10 @@ node_process(struct rsim *s, struct rsim_node *n)
                 return -1;
         if (!n->up)
             return rsim_check(s);
+        if (n->hold) {
+            n->rd_due = UINT64_MAX;
+            break;
+        }
         if (rsim_rand(s, 100) < s->cfg.async_pct) {
             n->rd_due = s->now + 1 + rsim_rand(s, s->cfg.max_async_slots + 1);
             break;
@@ -787,6 +791,19 @@ rsim_crash(struct rsim *s, uint64_t id)
 
     if (n)
         node_crash(s, n, "killed");
+}
+
+void
+rsim_hold_writes(struct rsim *s, uint64_t id, int hold)
+{
+    struct rsim_node *n = node_of(s, id);
+
+    if (!n)
+        return;
+    n->hold = hold;
+    if (!hold && n->rd_out)
+        n->rd_due = s->now + 1;
+    rsim_tracef(s, "node %llu disk %s", (unsigned long long)id, hold ? "stalls" : "resumes");
 }
 
 int

@@ -41,7 +41,7 @@ struct rsim_node {
     struct raft_storage st;
     struct rsim_disk disk;
     struct raft_ready rd;
-    int rd_out;
+    int rd_out, hold;
     uint64_t rd_due;
     /* state machine (volatile: rebuilt from the snapshot on restart) */
     uint64_t sm_index, sm_term, sm_hash;

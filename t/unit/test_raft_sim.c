@@ -25,7 +25,18 @@
 
 #define CHAOS_TICKS    200
 #define LIVENESS_TICKS 400 /* after healing, 40 election timeouts at most */
-#define DEFAULT_SEEDS  700
+/* Seeds per kind: about 2 s in total, and under ASan/UBSan (several
+ * times slower) a quarter of them. */
+#if defined(__SANITIZE_ADDRESS__)
+#define DEFAULT_SEEDS 400
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DEFAULT_SEEDS 400
+#endif
+#endif
+#ifndef DEFAULT_SEEDS
+#define DEFAULT_SEEDS 2000
+#endif
 
 enum sim_kind {
     SIM_THREE = 0,
@@ -77,8 +88,8 @@ chaos_setup(uint64_t seed, enum sim_kind kind, struct rsim_config *cfg, struct c
     cfg->disk_fail_pct = (unsigned)chaos_rand(c, 4);
     c->partition_pm = (unsigned)chaos_rand(c, 40);
     c->crash_pm = (unsigned)chaos_rand(c, 25);
-    c->restart_pct = 2 + (unsigned)chaos_rand(c, 10);
-    c->snapshot_pct = (unsigned)chaos_rand(c, 8);
+    c->restart_pct = 2 + (unsigned)chaos_rand(c, 40);
+    c->snapshot_pct = (unsigned)chaos_rand(c, 15);
     c->transfer_pm = (unsigned)chaos_rand(c, 20);
     c->member_pm = kind == SIM_MEMBERSHIP ? 10 + (unsigned)chaos_rand(c, 40) : 0;
 }
@@ -155,8 +166,16 @@ chaos_tick(struct rsim *s, struct chaos *c)
         rsim_propose(s, random_node(s, c), NULL, &err);
     if (leader && chaos_rand(c, 100) < 15)
         rsim_read(s, leader, &err);
-    if (chaos_rand(c, 1000) < c->crash_pm)
-        rsim_crash(s, random_node(s, c));
+    /* Also at whoever believes it leads: a deposed leader must not
+     * answer a read with a stale index. */
+    if (chaos_rand(c, 100) < 15)
+        rsim_read(s, random_node(s, c), &err);
+    if (chaos_rand(c, 1000) < c->crash_pm) {
+        id = random_node(s, c);
+        rsim_crash(s, id);
+        if (chaos_rand(c, 2)) /* a supervisor restarts it at once */
+            rsim_restart(s, id);
+    }
     for (i = 1; i <= rsim_nodes(s); i++)
         if (!rsim_up(s, i) && chaos_rand(c, 100) < c->restart_pct)
             rsim_restart(s, i);
@@ -166,6 +185,8 @@ chaos_tick(struct rsim *s, struct chaos *c)
         rsim_heal(s);
     if (chaos_rand(c, 100) < c->snapshot_pct)
         rsim_snapshot(s, random_node(s, c), &err);
+    if (leader && chaos_rand(c, 100) < c->snapshot_pct)
+        rsim_snapshot(s, leader, &err); /* lagging peers then need it */
     id = random_node(s, c);
     if (leader && chaos_rand(c, 1000) < c->transfer_pm)
         rsim_transfer(s, leader, id, &err);
