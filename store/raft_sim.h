@@ -42,6 +42,9 @@ struct rsim_config {
      * later at most, and percent of writes that fail */
     unsigned async_pct, max_async_slots;
     unsigned disk_fail_pct;
+    /* percent of commit advances at which the leader crashes at once:
+     * the worst moment, when followers may hold what it just counted */
+    unsigned crash_on_commit_pct;
     int trace; /* keep a ring of recent events for rsim_trace_dump() */
 };
 
@@ -53,7 +56,8 @@ struct rsim_stats {
 
 struct rsim;
 
-/* Messages for which filter returns 0 are dropped (scenario tests). */
+/* Messages for which filter returns 0 are dropped on arrival, when the
+ * receiver's state can be looked at (scenario tests). */
 typedef int (*rsim_filter_fn)(void *ud, const struct raft_msg *m);
 
 /* Defaults: 3 voters, no faults, delay 1..2 slots, T = 10, H = 1. */
@@ -61,7 +65,8 @@ void rsim_config_default(struct rsim_config *cfg);
 struct rsim *rsim_new(uint64_t seed, const struct rsim_config *cfg);
 void rsim_free(struct rsim *s);
 /* Change network/disk fault settings mid-run. */
-void rsim_set_faults(struct rsim *s, unsigned loss_pct, unsigned dup_pct, unsigned disk_fail_pct);
+void rsim_set_faults(struct rsim *s, unsigned loss_pct, unsigned dup_pct, unsigned disk_fail_pct,
+                     unsigned crash_on_commit_pct);
 void rsim_set_filter(struct rsim *s, rsim_filter_fn fn, void *ud);
 
 /* Advance time; returns -1 as soon as an invariant is violated. */

@@ -272,7 +272,7 @@ net_send(struct rsim *s, const struct raft_msg *m)
     unsigned span = s->cfg.max_delay - s->cfg.min_delay + 1, copies = 1, i;
 
     s->stats.sent++;
-    if ((s->filter && !s->filter(s->filter_ud, m)) || rsim_rand(s, 100) < s->cfg.loss_pct) {
+    if (rsim_rand(s, 100) < s->cfg.loss_pct) {
         s->stats.dropped++;
         msg_trace(s, "lost", m);
         return snapshot_lost(s, m);
@@ -457,12 +457,30 @@ ready_trace(struct rsim *s, struct rsim_node *n)
                 (unsigned long long)rd->soft.leader);
 }
 
+/* The adversary: a leader whose commit index moved may crash at once,
+ * before telling anyone (checked first, so the commit is on record). */
+static int
+crash_on_commit(struct rsim *s, struct rsim_node *n)
+{
+    uint64_t commit = n->up ? n->r->log.committed : 0;
+
+    if (!n->up || commit == n->crash_commit)
+        return 0;
+    n->crash_commit = commit;
+    if (n->r->role != RAFT_LEADER || rsim_rand(s, 100) >= s->cfg.crash_on_commit_pct)
+        return 0;
+    node_crash(s, n, "at commit");
+    return 1;
+}
+
 static int
 node_process(struct rsim *s, struct rsim_node *n)
 {
     struct sk_err err;
     size_t i;
 
+    if (rsim_check(s) < 0 || crash_on_commit(s, n))
+        return rsim_check(s);
     while (n->up && !n->rd_out && raft_has_ready(n->r)) {
         if (raft_ready(n->r, &n->rd, &err) < 0)
             return rsim_fail(s, "node %llu: ready: %s", (unsigned long long)n->id, err.msg);
@@ -523,6 +541,7 @@ node_start(struct rsim *s, struct rsim_node *n)
     n->up = 1;
     n->epoch++;
     n->commit_seen = n->r->log.committed;
+    n->crash_commit = n->r->log.committed;
     n->lead_term = 0;
     n->lc_checked = 0;
     rsim_tracef(s, "node %llu starts: term %llu vote %llu commit %llu log [%llu, %llu]",
@@ -601,8 +620,10 @@ rsim_free(struct rsim *s)
 }
 
 void
-rsim_set_faults(struct rsim *s, unsigned loss_pct, unsigned dup_pct, unsigned disk_fail_pct)
+rsim_set_faults(struct rsim *s, unsigned loss_pct, unsigned dup_pct, unsigned disk_fail_pct,
+                unsigned crash_on_commit_pct)
 {
+    s->cfg.crash_on_commit_pct = crash_on_commit_pct;
     s->cfg.loss_pct = loss_pct;
     s->cfg.dup_pct = dup_pct;
     s->cfg.disk_fail_pct = disk_fail_pct;
@@ -623,7 +644,7 @@ deliver(struct rsim *s, struct raft_msg *m)
     struct rsim_node *to = node_of(s, m->to);
     struct sk_err err;
 
-    if (!to || !to->up || s->cut[m->from][m->to]) {
+    if (!to || !to->up || s->cut[m->from][m->to] || (s->filter && !s->filter(s->filter_ud, m))) {
         s->stats.dropped++;
         msg_trace(s, "drop", m);
         return snapshot_lost(s, m);

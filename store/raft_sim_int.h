@@ -50,6 +50,7 @@ struct rsim_node {
     size_t n_reads, cap_reads;
     /* checker */
     uint64_t commit_seen, lead_term, lead_last, lead_last_term, lc_checked;
+    uint64_t crash_commit;
 };
 
 struct rsim_msg {

@@ -65,7 +65,7 @@ chaos_rand(struct chaos *c, uint64_t n)
 static void
 chaos_setup(uint64_t seed, enum sim_kind kind, struct rsim_config *cfg, struct chaos *c)
 {
-    static const uint32_t msg_bytes[] = {0, 40, 120, 400};
+    static const uint32_t msg_bytes[] = {0, 1, 40, 400};
     static const uint32_t inflight[] = {1, 2, 4, 64};
     static const uint64_t trailing[] = {1, 3, 10, 100};
 
@@ -86,6 +86,7 @@ chaos_setup(uint64_t seed, enum sim_kind kind, struct rsim_config *cfg, struct c
     cfg->async_pct = (unsigned)chaos_rand(c, 60);
     cfg->max_async_slots = 1 + (unsigned)chaos_rand(c, 8);
     cfg->disk_fail_pct = (unsigned)chaos_rand(c, 4);
+    cfg->crash_on_commit_pct = (unsigned)chaos_rand(c, 4);
     c->partition_pm = (unsigned)chaos_rand(c, 40);
     c->crash_pm = (unsigned)chaos_rand(c, 25);
     c->restart_pct = 2 + (unsigned)chaos_rand(c, 40);
@@ -160,10 +161,18 @@ chaos_tick(struct rsim *s, struct chaos *c)
     struct sk_err err;
     unsigned i;
 
-    if (leader && chaos_rand(c, 100) < 40)
-        rsim_propose(s, leader, NULL, &err);
-    if (chaos_rand(c, 100) < 5)
-        rsim_propose(s, random_node(s, c), NULL, &err);
+    /* Clients write to every node that believes it leads: a deposed
+     * leader's log then diverges, which is what Figure 8 is made of. */
+    for (i = 1; i <= rsim_nodes(s); i++) {
+        struct raft *r = rsim_raft(s, i);
+        struct raft_status st;
+
+        if (!r)
+            continue;
+        raft_status(r, &st);
+        if (st.role == RAFT_LEADER && chaos_rand(c, 100) < 40)
+            rsim_propose(s, i, NULL, &err);
+    }
     if (leader && chaos_rand(c, 100) < 15)
         rsim_read(s, leader, &err);
     /* Also at whoever believes it leads: a deposed leader must not
@@ -171,7 +180,8 @@ chaos_tick(struct rsim *s, struct chaos *c)
     if (chaos_rand(c, 100) < 15)
         rsim_read(s, random_node(s, c), &err);
     if (chaos_rand(c, 1000) < c->crash_pm) {
-        id = random_node(s, c);
+        /* Leader churn is what makes logs diverge: aim at it half the time. */
+        id = leader && chaos_rand(c, 2) ? leader : random_node(s, c);
         rsim_crash(s, id);
         if (chaos_rand(c, 2)) /* a supervisor restarts it at once */
             rsim_restart(s, id);
@@ -203,7 +213,7 @@ liveness(struct rsim *s, char *why, size_t whysz)
     unsigned i;
 
     rsim_heal(s);
-    rsim_set_faults(s, 0, 0, 0);
+    rsim_set_faults(s, 0, 0, 0, 0);
     for (i = 1; i <= rsim_nodes(s); i++)
         rsim_restart(s, i);
     for (t = 0; t < LIVENESS_TICKS; t++) {
