@@ -62,7 +62,21 @@
  *      advance) and restart it from what is on disk.
  *
  * All memory referenced by rd is owned by the core and valid until
- * raft_advance() (or raft_free()).
+ * raft_advance() (or raft_free()). After raft_advance(), messages that
+ * were waiting for this ready are released: check raft_has_ready().
+ *
+ * Storage may change while a ready is outstanding, but only by that
+ * ready's writes (and by compaction after raft_snapshot_taken()); the
+ * core copes with seeing them done or not. Each storage call must see a
+ * consistent state: a driver writing from another thread locks.
+ *
+ * The core is not thread-safe: call it from one thread (the driver's
+ * event loop). It never blocks and never fails for lack of memory
+ * (lib/alloc.h aborts).
+ *
+ * Membership: when the driver applies a CONF entry that no longer lists
+ * this node, the node has been removed; it may be stopped (a removed
+ * leader hands over by itself first, §4.2.2).
  *
  * Errors follow lib/err.h: negative errno-style return, message in err.
  * Codes the driver acts on:

@@ -41,6 +41,8 @@ struct raft_log {
     uint64_t committed, applied;
 };
 
+#define RAFT_LOG_MAX_BATCH 4096 /* entries read at once */
+
 enum {
     RAFT_LOG_COMPACTED = -1,   /* index is behind the first available */
     RAFT_LOG_UNAVAILABLE = -2, /* index is past the last entry */

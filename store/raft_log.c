@@ -297,17 +297,23 @@ log_stored_entries(const struct raft_log *l, uint64_t lo, uint64_t hi, uint64_t 
 }
 
 /* Copies of entries [lo, hi), at least one, then more while the payload
- * stays <= max_bytes. Requires first_index <= lo < hi <= last + 1. The
- * caller frees *out with raft_entries_free(). */
+ * stays <= max_bytes (and at most RAFT_LOG_MAX_BATCH, so that a peer far
+ * behind does not make us allocate for its whole gap). Requires
+ * first_index <= lo < hi <= last + 1. The caller frees *out with
+ * raft_entries_free(). */
 int
 raft_log_entries(const struct raft_log *l, uint64_t lo, uint64_t hi, uint64_t max_bytes,
                  struct raft_entry **out, size_t *n, struct sk_err *err)
 {
     const struct raft_unstable *u = &l->u;
-    struct raft_entry *ents = sk_calloc(hi - lo, sizeof(*ents));
+    struct raft_entry *ents;
     uint64_t bytes = 0, i;
     size_t k = 0;
     int rc;
+
+    if (hi - lo > RAFT_LOG_MAX_BATCH)
+        hi = lo + RAFT_LOG_MAX_BATCH;
+    ents = sk_calloc(hi - lo, sizeof(*ents));
 
     if (lo < u->offset) {
         uint64_t shi = hi < u->offset ? hi : u->offset;
