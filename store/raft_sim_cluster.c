@@ -358,6 +358,7 @@ node_crash(struct rsim *s, struct rsim_node *n, const char *why)
     n->r = NULL;
     n->up = 0;
     n->rd_out = 0;
+    memset(&n->rd, 0, sizeof(n->rd));
     n->n_reads = 0;
     s->stats.crashes++;
     rsim_tracef(s, "node %llu crashes (%s)", (unsigned long long)n->id, why);
@@ -486,7 +487,9 @@ node_process(struct rsim *s, struct rsim_node *n)
             return rsim_fail(s, "node %llu: ready: %s", (unsigned long long)n->id, err.msg);
         n->rd_out = 1;
         ready_trace(s, n);
-        for (i = 0; i < n->rd.n_msgs; i++)
+        /* Sending may report a lost snapshot back to n, which may then
+         * crash: stop using rd at once if so. */
+        for (i = 0; i < n->rd.n_msgs && n->up; i++)
             if (net_send(s, &n->rd.msgs[i]) < 0)
                 return -1;
         if (!n->up)
