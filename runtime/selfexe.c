@@ -1,0 +1,77 @@
+/* CVE-2019-5736: a process inside a container could re-open the
+ * runtime's binary through /proc/PID/exe and overwrite it on the host.
+ * The runtime therefore runs from a sealed, private memfd copy of itself
+ * whenever it enters a container: the copy cannot be written (F_SEAL_*),
+ * and the host binary is never the exe of a process inside.
+ *
+ * Cost: one copy of the binary (copy_file_range within the kernel, no
+ * user-space buffer) and one execve, paid once per CLI invocation of
+ * create/run/exec (the copy is then the exe of the monitor and all
+ * processes it forks: "cached per process"). An agent calls it once at
+ * start-up. The memfd's pages are freed with the last process using it. */
+#include "runtime/rt_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+static int
+is_sealed(void)
+{
+    int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    int seals;
+
+    if (fd < 0)
+        return 0;
+    seals = fcntl(fd, F_GET_SEALS);
+    close(fd);
+    return seals >= 0 && (seals & SEALS) == SEALS;
+}
+
+int
+rt_selfexe_ensure_sealed(char **argv, char **envp, struct sk_err *err)
+{
+    int exe = -1, mfd = -1, rc;
+    struct stat st;
+    off_t left;
+
+    if (is_sealed())
+        return 0;
+    exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (exe < 0 || fstat(exe, &st) < 0) {
+        rc = sk_err_sys(err, errno, "open '/proc/self/exe'");
+        goto out;
+    }
+    mfd = memfd_create("skiff-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (mfd < 0) {
+        rc = sk_err_sys(err, errno, "memfd_create");
+        goto out;
+    }
+    for (left = st.st_size; left > 0;) {
+        ssize_t n = copy_file_range(exe, NULL, mfd, NULL, (size_t)left, 0);
+
+        if (n <= 0) {
+            rc = sk_err_sys(err, n < 0 ? errno : EIO, "copy '/proc/self/exe' to memfd");
+            goto out;
+        }
+        left -= n;
+    }
+    if (fchmod(mfd, 0500) < 0 || fcntl(mfd, F_ADD_SEALS, SEALS) < 0) {
+        rc = sk_err_sys(err, errno, "seal memfd");
+        goto out;
+    }
+    syscall(SYS_execveat, mfd, "", argv, envp, AT_EMPTY_PATH);
+    rc = sk_err_sys(err, errno, "execveat sealed memfd");
+out:
+    if (exe >= 0)
+        close(exe);
+    if (mfd >= 0)
+        close(mfd);
+    return rc;
+}
