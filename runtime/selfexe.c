@@ -4,7 +4,7 @@
  * whenever it enters a container: the copy cannot be written (F_SEAL_*),
  * and the host binary is never the exe of a process inside.
  *
- * Cost: one copy of the binary (copy_file_range within the kernel, no
+ * Cost: one copy of the binary (sendfile within the kernel, no
  * user-space buffer) and one execve, paid once per CLI invocation of
  * create/run/exec (the copy is then the exe of the monitor and all
  * processes it forks: "cached per process"). An agent calls it once at
@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -54,7 +55,9 @@ rt_selfexe_ensure_sealed(char **argv, char **envp, struct sk_err *err)
         goto out;
     }
     for (left = st.st_size; left > 0;) {
-        ssize_t n = copy_file_range(exe, NULL, mfd, NULL, (size_t)left, 0);
+        /* sendfile: in-kernel copy (copy_file_range refuses tmpfs targets
+         * across filesystems with EXDEV) */
+        ssize_t n = sendfile(mfd, exe, NULL, (size_t)left);
 
         if (n <= 0) {
             rc = sk_err_sys(err, n < 0 ? errno : EIO, "copy '/proc/self/exe' to memfd");
