@@ -2,7 +2,12 @@
  *
  * v2 first: a controller (memory, cpu, pids) is used in the v2 tree when
  * the caller's own v2 cgroup lists it in cgroup.controllers; otherwise
- * the v1 hierarchy where it is mounted enforces it (hybrid hosts). The
+ * the v1 hierarchy where it is mounted enforces it (hybrid hosts). A v1
+ * hierarchy is only joined for a controller with a requested limit (and
+ * devices when seccomp is off: the default profile already refuses
+ * device nodes), because moving a process into a v1 cgroup costs an RCU
+ * grace period (see container.c); in v2 the init is born in its cgroup.
+ * The
  * container's cgroup is "<own cgroup>/<cgroup root>/<id>" in every
  * hierarchy used, never directly at a hierarchy's root. A limit that no
  * hierarchy can enforce is an error, never silently dropped. The v2
@@ -69,10 +74,10 @@ own_path(const char *ctrl)
 
         if (!c2)
             continue;
+        *c1 = '\0';
         *c2 = '\0';
-        line[strcspn(line, "\n")] = '\0';
         c2[1 + strcspn(c2 + 1, "\n")] = '\0';
-        if (!*ctrl ? (strcmp(line, "0") == 0 && c1 + 1 == c2) : 0) {
+        if (!*ctrl && strcmp(line, "0") == 0 && c1 + 1 == c2) {
             res = sk_strdup(c2 + 1);
             break;
         }
@@ -186,7 +191,19 @@ mkdir_p(const char *path, struct sk_err *err)
 }
 
 static int
-resolve(struct rt_cgroup *cg, const char *cgroot, const char *name)
+wanted_v1(int c, const struct rt_resources *r, int need_devices)
+{
+    switch (c) {
+    case RT_CG_MEMORY: return r->mem_limit > 0 || r->mem_swap > 0;
+    case RT_CG_CPU: return r->cpu_quota > 0 || r->cpu_period > 0 || r->cpu_shares > 0;
+    case RT_CG_PIDS: return r->pids_limit > 0;
+    default: return need_devices;
+    }
+}
+
+static int
+resolve(struct rt_cgroup *cg, const char *cgroot, const char *name, const struct rt_resources *r,
+        int need_devices)
 {
     char *v2mnt = mount_point(""), *v2own = own_path(""), ctrls[512] = "";
 
@@ -202,7 +219,7 @@ resolve(struct rt_cgroup *cg, const char *cgroot, const char *name)
         if (cg->path[RT_CG_UNIFIED] && c != RT_CG_DEVICES && has_word(ctrls, ctrl_names[c])) {
             cg->path[c] = sk_strdup(cg->path[RT_CG_UNIFIED]);
             cg->v2[c] = 1;
-        } else {
+        } else if (wanted_v1(c, r, need_devices)) {
             char *mnt = mount_point(ctrl_names[c]), *own = own_path(ctrl_names[c]);
 
             if (mnt && own)
@@ -211,7 +228,7 @@ resolve(struct rt_cgroup *cg, const char *cgroot, const char *name)
             free(own);
         }
         sk_debug("runtime", "cgroup controller '%s': %s %s", ctrl_names[c],
-                 cg->path[c] ? (cg->v2[c] ? "v2" : "v1") : "unavailable",
+                 cg->path[c] ? (cg->v2[c] ? "v2" : "v1") : "unused or unavailable",
                  cg->path[c] ? cg->path[c] : "");
     }
     free(v2mnt);
@@ -261,12 +278,12 @@ check_enforceable(const struct rt_cgroup *cg, const struct rt_resources *r, stru
 
 int
 rt_cgroup_create(struct rt_cgroup *cg, const char *cgroot, const char *name,
-                 const struct rt_resources *res, struct sk_err *err)
+                 const struct rt_resources *res, int need_devices, struct sk_err *err)
 {
     int rc;
 
     memset(cg, 0, sizeof(*cg));
-    resolve(cg, cgroot, name);
+    resolve(cg, cgroot, name, res, need_devices);
     rc = check_enforceable(cg, res, err);
     if (rc < 0)
         goto out_release;
@@ -289,13 +306,13 @@ out_release:
 }
 
 int
-rt_cgroup_enter(const struct rt_cgroup *cg, pid_t pid, struct sk_err *err)
+rt_cgroup_enter(const struct rt_cgroup *cg, pid_t pid, int with_v2, struct sk_err *err)
 {
     char val[32];
 
     snprintf(val, sizeof(val), "%d", (int)pid);
     for (int c = 0; c < RT_CG_NCTRL; c++) {
-        if (!cg->path[c] || (cg->v2[c] && c != RT_CG_UNIFIED))
+        if (!cg->path[c] || (cg->v2[c] && c != RT_CG_UNIFIED) || (c == RT_CG_UNIFIED && !with_v2))
             continue;
         if (rt_cg_write(cg->path[c], "cgroup.procs", val, err) < 0)
             return -EIO;

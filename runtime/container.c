@@ -49,7 +49,17 @@ struct job {
     int sync_fd;   /* M <-> C */
     int log_out[2], log_err[2];
     int userns;
+    struct rt_bpf bpf;
 };
+
+/* clone3's argument (linux/sched.h clashes with sched.h). */
+struct clone3_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+        set_tid_size, cgroup;
+};
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
 
 static int
 msg_send(int fd, char tag, const char *text)
@@ -129,7 +139,7 @@ init_setup(struct job *j, char *exe, size_t exesz, int *fifo, struct sk_err *err
         return sk_err_sys(err, errno, "sethostname '%s'", spec->hostname);
     if (rt_rootfs_finish(spec, err) < 0)
         return -1;
-    return rt_process_prepare(spec, &spec->process, exe, exesz, err);
+    return rt_process_prepare(&j->bpf, &spec->process, exe, exesz, err);
 }
 
 static _Noreturn void
@@ -240,15 +250,43 @@ write_state(const struct job *j, pid_t pid, const struct rt_cgroup *cg, struct s
     return rc;
 }
 
+/* Born into the v2 cgroup with CLONE_INTO_CGROUP: moving a process
+ * between cgroups afterwards takes the global cgroup_threadgroup_rwsem
+ * for writing, which costs an RCU grace period (~10 ms). v1 hierarchies
+ * still need the move; it runs while the init builds its rootfs. */
+static pid_t
+clone_init(const struct job *j, const struct rt_cgroup *cg, int *in_v2)
+{
+    struct clone3_args args = {0};
+    int flags = clone_flags(j->spec), cgfd = -1;
+    pid_t pid;
+
+    *in_v2 = 0;
+    if (cg->path[RT_CG_UNIFIED])
+        cgfd = open(cg->path[RT_CG_UNIFIED], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cgfd >= 0) {
+        args.flags = (uint64_t)(unsigned)flags | CLONE_INTO_CGROUP;
+        args.exit_signal = SIGCHLD;
+        args.cgroup = (uint64_t)cgfd;
+        pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+        close(cgfd);
+        if (pid >= 0) {
+            *in_v2 = 1;
+            return pid;
+        }
+    }
+    return (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
+}
+
 static pid_t
 launch(struct job *j, const struct rt_cgroup *cg, struct sk_err *err)
 {
-    int sv[2], flags = clone_flags(j->spec);
+    int sv[2], in_v2;
     pid_t pid;
 
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         return sk_err_sys(err, errno, "socketpair");
-    pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
+    pid = clone_init(j, cg, &in_v2);
     if (pid < 0) {
         close(sv[0]);
         close(sv[1]);
@@ -262,7 +300,7 @@ launch(struct job *j, const struct rt_cgroup *cg, struct sk_err *err)
     close(sv[1]);
     if ((j->userns && (write_idmap(pid, "uid_map", j->spec->uid_maps, j->spec->nuid_maps, err) < 0 ||
                        write_idmap(pid, "gid_map", j->spec->gid_maps, j->spec->ngid_maps, err) < 0)) ||
-        rt_cgroup_enter(cg, pid, err) < 0 || write(sv[0], "G", 1) != 1 ||
+        write(sv[0], "G", 1) != 1 || rt_cgroup_enter(cg, pid, !in_v2, err) < 0 ||
         wait_ready(sv[0], err) < 0) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
@@ -300,7 +338,7 @@ monitor_main(struct job *j)
     signal(SIGPIPE, SIG_IGN);
     if (rt_cgroup_create(&cg, j->ctx->cgroup_root,
                          j->spec->cgroups_path ? j->spec->cgroups_path : j->id,
-                         &j->spec->resources, &err) < 0)
+                         &j->spec->resources, j->spec->seccomp == NULL, &err) < 0)
         goto fail;
     pid = launch(j, &cg, &err);
     if (pid < 0 || write_state(j, pid, &cg, &err) < 0) {
@@ -328,6 +366,7 @@ monitor_main(struct job *j)
     }
     /* The creator's memory is ours now: give back what we do not need. */
     rt_spec_release(j->spec);
+    free(j->bpf.prog);
     malloc_trim(0);
     detach_stdio();
     rt_monitor_run(&a);
@@ -450,7 +489,7 @@ rt_container_create(const struct rt_ctx *ctx, const char *id, struct rt_spec *sp
     struct job *j = sk_calloc(1, sizeof(*j));
     int rc;
 
-    *j = (struct job){ctx, id, spec, opts, "", "", "", -1, -1, {-1, -1}, {-1, -1}, 0};
+    *j = (struct job){ctx, id, spec, opts, "", "", "", -1, -1, {-1, -1}, {-1, -1}, 0, {NULL, 0}};
     for (size_t i = 0; i < spec->nnamespaces; i++)
         if (spec->namespaces[i].type == CLONE_NEWUSER)
             j->userns = 1;
@@ -462,6 +501,8 @@ rt_container_create(const struct rt_ctx *ctx, const char *id, struct rt_spec *sp
             rt_rmtree(j->dir);
         goto out_free;
     }
+    if ((rc = rt_seccomp_compile(spec->seccomp, ctx->root, &j->bpf, err)) < 0)
+        goto out_rmdir;
     if (opts->cri_log && (pipe2(j->log_out, O_CLOEXEC) < 0 || pipe2(j->log_err, O_CLOEXEC) < 0)) {
         rc = sk_err_sys(err, errno, "pipe");
         goto out_rmdir;
@@ -477,6 +518,7 @@ out_rmdir:
     if (rc < 0)
         rt_rmtree(j->dir);
 out_free:
+    free(j->bpf.prog);
     free(j);
     if (rc < 0)
         sk_err_wrap(err, "create '%s'", id);

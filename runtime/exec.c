@@ -59,14 +59,14 @@ open_namespaces(pid_t pid, int *fds, struct sk_err *err)
 }
 
 static _Noreturn void
-exec_child(const struct rt_spec *spec, const struct rt_process *proc, int errfd)
+exec_child(const struct rt_bpf *bpf, const struct rt_process *proc, int errfd)
 {
     struct sk_err err;
     char exe[4096];
     char **argv, **envp;
 
     sk_err_init(&err);
-    if (rt_process_prepare(spec, proc, exe, sizeof(exe), &err) < 0) {
+    if (rt_process_prepare(bpf, proc, exe, sizeof(exe), &err) < 0) {
         rt_write_all(errfd, err.msg, strlen(err.msg));
         _exit(255);
     }
@@ -80,7 +80,7 @@ exec_child(const struct rt_spec *spec, const struct rt_process *proc, int errfd)
 }
 
 static _Noreturn void
-exec_intermediate(const struct rt_spec *spec, const struct rt_process *proc,
+exec_intermediate(const struct rt_bpf *bpf, const struct rt_process *proc,
                   const struct rt_cgroup *cg, const int *nsfds, int errfd)
 {
     struct sk_err err;
@@ -88,7 +88,7 @@ exec_intermediate(const struct rt_spec *spec, const struct rt_process *proc,
     pid_t pid;
 
     sk_err_init(&err);
-    if (rt_cgroup_enter(cg, getpid(), &err) < 0)
+    if (rt_cgroup_enter(cg, getpid(), 1, &err) < 0)
         goto fail;
     for (size_t i = 0; i < NNS; i++) {
         if (nsfds[i] >= 0 && setns(nsfds[i], ns_order[i].type) < 0) {
@@ -102,7 +102,7 @@ exec_intermediate(const struct rt_spec *spec, const struct rt_process *proc,
         goto fail;
     }
     if (pid == 0)
-        exec_child(spec, proc, errfd);
+        exec_child(bpf, proc, errfd);
     close(errfd);
     /* Forward the usual termination signals to the process inside. */
     while (waitpid(pid, &status, 0) < 0)
@@ -154,6 +154,7 @@ rt_container_exec(const struct rt_ctx *ctx, const char *id, const struct rt_proc
                   struct sk_err *err)
 {
     int nsfds[NNS], pfd[2] = {-1, -1}, rc;
+    struct rt_bpf bpf = {NULL, 0};
     struct rt_spec spec;
     struct rt_cgroup cg;
     struct rt_state st;
@@ -175,7 +176,8 @@ rt_container_exec(const struct rt_ctx *ctx, const char *id, const struct rt_proc
     rt_cgroup_from_json(&cg, st.cgroup_paths);
     if ((rc = load_spec(dir, &spec, err)) < 0)
         goto out_cg;
-    if ((rc = open_namespaces(st.pid, nsfds, err)) < 0)
+    if ((rc = open_namespaces(st.pid, nsfds, err)) < 0 ||
+        (rc = rt_seccomp_compile(spec.seccomp, ctx->root, &bpf, err)) < 0)
         goto out_spec;
     if (pipe2(pfd, O_CLOEXEC) < 0) {
         rc = sk_err_sys(err, errno, "pipe");
@@ -188,7 +190,7 @@ rt_container_exec(const struct rt_ctx *ctx, const char *id, const struct rt_proc
     }
     if (pid == 0) {
         close(pfd[0]);
-        exec_intermediate(&spec, proc, &cg, nsfds, pfd[1]);
+        exec_intermediate(&bpf, proc, &cg, nsfds, pfd[1]);
     }
     close(pfd[1]);
     pfd[1] = -1;
@@ -201,6 +203,7 @@ out_spec:
         if (pfd[i] >= 0)
             close(pfd[i]);
     rt_spec_release(&spec);
+    free(bpf.prog);
 out_cg:
     rt_cgroup_release(&cg);
     rt_state_release(&st);

@@ -190,6 +190,8 @@ mount_one(int rootfd, const char *root, const struct rt_mount *m, struct sk_err 
     return rc;
 }
 
+static unsigned long kept_flags(const char *path);
+
 static int
 has_mount(const struct rt_spec *spec, const char *dest)
 {
@@ -226,6 +228,10 @@ rt_rootfs_setup(const struct rt_spec *spec, const char *rootfs, int userns, stru
         return sk_err_sys(err, errno, "make mount tree private");
     if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
         return sk_err_sys(err, errno, "bind rootfs '%s'", rootfs);
+    /* nodev: device nodes shipped in an image are unusable; the only
+     * nodes are the ones dev.c makes on the /dev tmpfs. */
+    if (mount(NULL, rootfs, NULL, MS_REMOUNT | MS_BIND | MS_NODEV | kept_flags(rootfs), NULL) < 0)
+        return sk_err_sys(err, errno, "remount rootfs '%s' nodev", rootfs);
     rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0)
         return sk_err_sys(err, errno, "open rootfs '%s'", rootfs);

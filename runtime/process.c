@@ -153,7 +153,7 @@ set_limits(const struct rt_process *proc, struct sk_err *err)
 }
 
 int
-rt_process_prepare(const struct rt_spec *spec, const struct rt_process *proc, char *exe,
+rt_process_prepare(const struct rt_bpf *bpf, const struct rt_process *proc, char *exe,
                    size_t exesz, struct sk_err *err)
 {
     uint32_t uid = proc->uid, gid = proc->gid;
@@ -168,13 +168,13 @@ rt_process_prepare(const struct rt_spec *spec, const struct rt_process *proc, ch
         return -EPERM;
     /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it
      * before the capabilities go (the profile allows what follows). */
-    if (spec->seccomp && !proc->no_new_privs && rt_seccomp_load(spec->seccomp, err) < 0)
+    if (!proc->no_new_privs && rt_seccomp_install(bpf, err) < 0)
         return -EPERM;
     if (set_identity(proc, uid, gid, err) < 0 || rt_caps_apply(proc, err) < 0)
         return -EPERM;
     if (proc->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return sk_err_sys(err, errno, "prctl no_new_privs");
-    if (spec->seccomp && proc->no_new_privs && rt_seccomp_load(spec->seccomp, err) < 0)
+    if (proc->no_new_privs && rt_seccomp_install(bpf, err) < 0)
         return -EPERM;
     umask(proc->umask != RT_UNSET ? (mode_t)proc->umask : 022);
     return 0;

@@ -16,8 +16,18 @@ int rt_caps_apply(const struct rt_process *proc, struct sk_err *err);
 /* seccomp.c */
 struct rt_seccomp *rt_seccomp_default(uint64_t bounding_caps);
 void rt_seccomp_free(struct rt_seccomp *sc);
-/* Compile and load into the calling thread. */
-int rt_seccomp_load(const struct rt_seccomp *sc, struct sk_err *err);
+/* A compiled filter (struct sock_filter array). */
+struct rt_bpf {
+    void *prog;
+    size_t len;
+};
+uint64_t rt_seccomp_hash(const struct rt_seccomp *sc);
+/* Compile (or read from the cache in cache_dir, may be NULL); sc NULL
+ * gives an empty program. */
+int rt_seccomp_compile(const struct rt_seccomp *sc, const char *cache_dir, struct rt_bpf *out,
+                       struct sk_err *err);
+/* Install into the calling thread (no-op for an empty program). */
+int rt_seccomp_install(const struct rt_bpf *bpf, struct sk_err *err);
 /* Compile only (tests): returns the number of rules added. */
 int rt_seccomp_check(const struct rt_seccomp *sc, struct sk_err *err);
 int rt_seccomp_action_parse(const char *name, uint32_t errno_ret, uint32_t *out);
@@ -47,9 +57,12 @@ struct rt_cgroup {
 };
 /* Pure: "<mount><own>/<root>/<name>" with slashes normalised. */
 char *rt_cgroup_path_join(const char *mount, const char *own, const char *root, const char *name);
+/* v1 hierarchies are used only for controllers with a requested limit
+ * (devices: when need_devices); see cgroup.c. */
 int rt_cgroup_create(struct rt_cgroup *cg, const char *cgroot, const char *name,
-                     const struct rt_resources *res, struct sk_err *err);
-int rt_cgroup_enter(const struct rt_cgroup *cg, pid_t pid, struct sk_err *err);
+                     const struct rt_resources *res, int need_devices, struct sk_err *err);
+/* Move pid into the v1 cgroups, and into the v2 one when with_v2. */
+int rt_cgroup_enter(const struct rt_cgroup *cg, pid_t pid, int with_v2, struct sk_err *err);
 void rt_cgroup_kill(const struct rt_cgroup *cg);
 int rt_cgroup_destroy(const struct rt_cgroup *cg, struct sk_err *err);
 void rt_cgroup_release(struct rt_cgroup *cg);
@@ -88,7 +101,7 @@ struct rt_monitor_args {
 _Noreturn void rt_monitor_run(const struct rt_monitor_args *a);
 
 /* process.c: the last steps before execve, shared by create and exec */
-int rt_process_prepare(const struct rt_spec *spec, const struct rt_process *proc, char *exe,
+int rt_process_prepare(const struct rt_bpf *bpf, const struct rt_process *proc, char *exe,
                        size_t exesz, struct sk_err *err);
 /* NULL-terminated copies for execve (malloc'd). */
 char **rt_strv_nul(char **v, size_t n);
