@@ -81,17 +81,22 @@ set_flags(cap_t caps, cap_flag_t flag, uint64_t bits)
     return 0;
 }
 
-/* Called after setuid with PR_SET_KEEPCAPS (so permitted survived) and
- * before seccomp: bounding first (needs CAP_SETPCAP), then the process
- * sets, then ambient (which must be a subset of permitted+inheritable). */
+/* The bounding set is dropped first, while still root (it needs
+ * CAP_SETPCAP in the effective set, which setuid to a non-root user
+ * clears). The process sets follow after setuid with PR_SET_KEEPCAPS (so
+ * permitted survived), then ambient (a subset of permitted+inheritable). */
+int
+rt_caps_drop_bounding(const struct rt_process *proc, struct sk_err *err)
+{
+    return drop_bounding(proc->caps[RT_CAP_BOUNDING], err);
+}
+
 int
 rt_caps_apply(const struct rt_process *proc, struct sk_err *err)
 {
     cap_t caps;
     int rc = 0;
 
-    if (drop_bounding(proc->caps[RT_CAP_BOUNDING], err) < 0)
-        return -EPERM;
     caps = cap_init();
     if (!caps)
         return sk_err_sys(err, errno, "cap_init");

@@ -170,7 +170,8 @@ rt_process_prepare(const struct rt_bpf *bpf, const struct rt_process *proc, char
      * before the capabilities go (the profile allows what follows). */
     if (!proc->no_new_privs && rt_seccomp_install(bpf, err) < 0)
         return -EPERM;
-    if (set_identity(proc, uid, gid, err) < 0 || rt_caps_apply(proc, err) < 0)
+    if (rt_caps_drop_bounding(proc, err) < 0 || set_identity(proc, uid, gid, err) < 0 ||
+        rt_caps_apply(proc, err) < 0)
         return -EPERM;
     if (proc->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return sk_err_sys(err, errno, "prctl no_new_privs");

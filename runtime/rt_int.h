@@ -11,6 +11,7 @@
 extern const uint64_t rt_caps_default;
 int rt_cap_from_name(const char *name);
 const char *rt_cap_name(int cap);
+int rt_caps_drop_bounding(const struct rt_process *proc, struct sk_err *err);
 int rt_caps_apply(const struct rt_process *proc, struct sk_err *err);
 
 /* seccomp.c */
