@@ -46,6 +46,8 @@ struct job {
     char rootfs[4096];
     char bundle[4096];
     int report_fd; /* M -> P */
+    int fifo_fd;   /* O_PATH of exec.fifo, opened by M: the state dir is
+                      not searchable from a user namespace */
     int sync_fd;   /* M <-> C */
     int log_out[2], log_err[2];
     int userns;
@@ -119,19 +121,14 @@ setup_stdio(const struct job *j, struct sk_err *err)
 }
 
 static int
-init_setup(struct job *j, char *exe, size_t exesz, int *fifo, struct sk_err *err)
+init_setup(struct job *j, char *exe, size_t exesz, struct sk_err *err)
 {
     struct rt_spec *spec = j->spec;
-    char path[4200];
 
     if (j->userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
         return sk_err_sys(err, errno, "become root in the user namespace");
     if (join_namespaces(spec, err) < 0 || setup_stdio(j, err) < 0)
         return -1;
-    snprintf(path, sizeof(path), "%s/exec.fifo", j->dir);
-    *fifo = open(path, O_PATH | O_CLOEXEC);
-    if (*fifo < 0)
-        return sk_err_sys(err, errno, "open '%s'", path);
     umask(0);
     if (rt_rootfs_setup(spec, j->rootfs, j->userns, err) < 0)
         return -1;
@@ -147,7 +144,7 @@ init_main(struct job *j)
 {
     struct sk_err err;
     char exe[4096], go, path[64];
-    int fifo = -1, fd;
+    int fd;
     char **argv, **envp;
 
     sk_err_init(&err);
@@ -160,7 +157,7 @@ init_main(struct job *j)
     }
     if (read(j->sync_fd, &go, 1) != 1)
         _exit(1); /* the monitor gave up */
-    if (init_setup(j, exe, sizeof(exe), &fifo, &err) < 0) {
+    if (init_setup(j, exe, sizeof(exe), &err) < 0) {
         msg_send(j->sync_fd, 'E', err.msg);
         _exit(1);
     }
@@ -168,7 +165,7 @@ init_main(struct job *j)
     envp = rt_strv_nul(j->spec->process.env, j->spec->process.nenv);
     msg_send(j->sync_fd, 'R', "");
     /* Blocks until `start` opens the fifo for reading. */
-    snprintf(path, sizeof(path), "/proc/self/fd/%d", fifo);
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", j->fifo_fd);
     fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0 || write(fd, "0", 1) != 1)
         _exit(1);
@@ -281,9 +278,14 @@ clone_init(const struct job *j, const struct rt_cgroup *cg, int *in_v2)
 static pid_t
 launch(struct job *j, const struct rt_cgroup *cg, struct sk_err *err)
 {
+    char path[4200];
     int sv[2], in_v2;
     pid_t pid;
 
+    snprintf(path, sizeof(path), "%s/exec.fifo", j->dir);
+    j->fifo_fd = open(path, O_PATH | O_CLOEXEC);
+    if (j->fifo_fd < 0)
+        return sk_err_sys(err, errno, "open '%s'", path);
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         return sk_err_sys(err, errno, "socketpair");
     pid = clone_init(j, cg, &in_v2);
@@ -298,6 +300,7 @@ launch(struct job *j, const struct rt_cgroup *cg, struct sk_err *err)
         init_main(j);
     }
     close(sv[1]);
+    close(j->fifo_fd);
     if ((j->userns && (write_idmap(pid, "uid_map", j->spec->uid_maps, j->spec->nuid_maps, err) < 0 ||
                        write_idmap(pid, "gid_map", j->spec->gid_maps, j->spec->ngid_maps, err) < 0)) ||
         write(sv[0], "G", 1) != 1 || rt_cgroup_enter(cg, pid, !in_v2, err) < 0 ||
@@ -489,7 +492,7 @@ rt_container_create(const struct rt_ctx *ctx, const char *id, struct rt_spec *sp
     struct job *j = sk_calloc(1, sizeof(*j));
     int rc;
 
-    *j = (struct job){ctx, id, spec, opts, "", "", "", -1, -1, {-1, -1}, {-1, -1}, 0, {NULL, 0}};
+    *j = (struct job){ctx, id, spec, opts, "", "", "", -1, -1, -1, {-1, -1}, {-1, -1}, 0, {NULL, 0}};
     for (size_t i = 0; i < spec->nnamespaces; i++)
         if (spec->namespaces[i].type == CLONE_NEWUSER)
             j->userns = 1;
