@@ -194,10 +194,14 @@ static int
 wanted_v1(int c, const struct rt_resources *r, int need_devices)
 {
     switch (c) {
-    case RT_CG_MEMORY: return r->mem_limit > 0 || r->mem_swap > 0;
-    case RT_CG_CPU: return r->cpu_quota > 0 || r->cpu_period > 0 || r->cpu_shares > 0;
-    case RT_CG_PIDS: return r->pids_limit > 0;
-    default: return need_devices;
+    case RT_CG_MEMORY:
+        return r->mem_limit > 0 || r->mem_swap > 0;
+    case RT_CG_CPU:
+        return r->cpu_quota > 0 || r->cpu_period > 0 || r->cpu_shares > 0;
+    case RT_CG_PIDS:
+        return r->pids_limit > 0;
+    default:
+        return need_devices;
     }
 }
 
@@ -268,7 +272,8 @@ static int
 check_enforceable(const struct rt_cgroup *cg, const struct rt_resources *r, struct sk_err *err)
 {
     if ((r->mem_limit > 0 || r->mem_swap > 0) && !cg->path[RT_CG_MEMORY])
-        return sk_err_set(err, ENOTSUP, "memory limit: no cgroup hierarchy has the memory controller");
+        return sk_err_set(err, ENOTSUP,
+                          "memory limit: no cgroup hierarchy has the memory controller");
     if ((r->cpu_quota > 0 || r->cpu_shares > 0) && !cg->path[RT_CG_CPU])
         return sk_err_set(err, ENOTSUP, "cpu limit: no cgroup hierarchy has the cpu controller");
     if (r->pids_limit > 0 && !cg->path[RT_CG_PIDS])
@@ -342,7 +347,8 @@ kill_procs(const char *dir)
 void
 rt_cgroup_kill(const struct rt_cgroup *cg)
 {
-    if (cg->path[RT_CG_UNIFIED] && rt_cg_write(cg->path[RT_CG_UNIFIED], "cgroup.kill", "1", NULL) == 0)
+    if (cg->path[RT_CG_UNIFIED] &&
+        rt_cg_write(cg->path[RT_CG_UNIFIED], "cgroup.kill", "1", NULL) == 0)
         return;
     for (int c = 0; c < RT_CG_NCTRL; c++)
         if (cg->path[c])

@@ -12,8 +12,8 @@
 /* Nodes a container may use: the ones dev.c creates plus pts. Anything
  * else (disks...) stays out of reach even with CAP_MKNOD. */
 static const char *const allowed_devices[] = {
-    "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
-    "c 5:0 rwm", "c 5:2 rwm", "c 136:* rwm", "c *:* m", "b *:* m",
+    "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",   "c 1:8 rwm", "c 1:9 rwm",
+    "c 5:0 rwm", "c 5:2 rwm", "c 136:* rwm", "c *:* m",   "b *:* m",
 };
 
 static int

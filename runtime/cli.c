@@ -76,12 +76,15 @@ struct create_args {
 static int
 parse_create(const struct cli *c, int argc, char **argv, struct create_args *a, const char **id)
 {
-    static const struct option opts[] = {
-        {"bundle", required_argument, NULL, 'b'},   {"pid-file", required_argument, NULL, 'p'},
-        {"console-socket", required_argument, NULL, 'c'}, {"detach", no_argument, NULL, 'd'},
-        {"cri-log", required_argument, NULL, 'l'},  {"cri-log-max-size", required_argument, NULL, 'm'},
-        {"no-pivot", no_argument, NULL, 'P'},       {"no-new-keyring", no_argument, NULL, 'k'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"bundle", required_argument, NULL, 'b'},
+                                         {"pid-file", required_argument, NULL, 'p'},
+                                         {"console-socket", required_argument, NULL, 'c'},
+                                         {"detach", no_argument, NULL, 'd'},
+                                         {"cri-log", required_argument, NULL, 'l'},
+                                         {"cri-log-max-size", required_argument, NULL, 'm'},
+                                         {"no-pivot", no_argument, NULL, 'P'},
+                                         {"no-new-keyring", no_argument, NULL, 'k'},
+                                         {NULL, 0, NULL, 0}};
     int o;
 
     memset(a, 0, sizeof(*a));
@@ -89,15 +92,29 @@ parse_create(const struct cli *c, int argc, char **argv, struct create_args *a, 
     optind = 1;
     while ((o = getopt_long(argc, argv, "+b:d", opts, NULL)) != -1) {
         switch (o) {
-        case 'b': a->bundle = optarg; break;
-        case 'p': a->pid_file = optarg; break;
-        case 'd': a->detach = 1; break;
-        case 'l': a->cri_log = optarg; break;
-        case 'm': a->cri_max = atoll(optarg); break;
-        case 'k': break; /* skiff never joins a session keyring */
-        case 'c': return usage_error(c, "--console-socket: terminals are not supported");
-        case 'P': return usage_error(c, "--no-pivot: not supported (pivot_root is always used)");
-        default: return usage_error(c, "usage: %s [--bundle DIR] [--pid-file F] ID", argv[0]);
+        case 'b':
+            a->bundle = optarg;
+            break;
+        case 'p':
+            a->pid_file = optarg;
+            break;
+        case 'd':
+            a->detach = 1;
+            break;
+        case 'l':
+            a->cri_log = optarg;
+            break;
+        case 'm':
+            a->cri_max = atoll(optarg);
+            break;
+        case 'k':
+            break; /* skiff never joins a session keyring */
+        case 'c':
+            return usage_error(c, "--console-socket: terminals are not supported");
+        case 'P':
+            return usage_error(c, "--no-pivot: not supported (pivot_root is always used)");
+        default:
+            return usage_error(c, "usage: %s [--bundle DIR] [--pid-file F] ID", argv[0]);
         }
     }
     if (optind != argc - 1)
@@ -374,11 +391,13 @@ exec_overrides(struct rt_process *p, int argc, char **argv, const char *cwd, con
 static int
 cmd_exec(const struct cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"process", required_argument, NULL, 'p'}, {"env", required_argument, NULL, 'e'},
-        {"cwd", required_argument, NULL, 'w'},     {"user", required_argument, NULL, 'u'},
-        {"tty", no_argument, NULL, 't'},           {"detach", no_argument, NULL, 'd'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"process", required_argument, NULL, 'p'},
+                                         {"env", required_argument, NULL, 'e'},
+                                         {"cwd", required_argument, NULL, 'w'},
+                                         {"user", required_argument, NULL, 'u'},
+                                         {"tty", no_argument, NULL, 't'},
+                                         {"detach", no_argument, NULL, 'd'},
+                                         {NULL, 0, NULL, 0}};
     const char *procfile = NULL, *cwd = NULL, *user = NULL, *id;
     struct rt_process base, proc;
     char *text = NULL, **envs = sk_calloc((size_t)argc + 1, sizeof(char *));
@@ -390,13 +409,27 @@ cmd_exec(const struct cli *c, int argc, char **argv)
     optind = 1;
     while ((o = getopt_long(argc, argv, "+p:e:w:u:td", opts, NULL)) != -1) {
         switch (o) {
-        case 'p': procfile = optarg; break;
-        case 'e': envs[nenvs++] = optarg; break;
-        case 'w': cwd = optarg; break;
-        case 'u': user = optarg; break;
-        case 't': free(envs); return usage_error(c, "exec --tty: terminals are not supported");
-        case 'd': free(envs); return usage_error(c, "exec --detach: not supported");
-        default: free(envs); return usage_error(c, "usage: %s [--process FILE] ID [CMD...]", argv[0]);
+        case 'p':
+            procfile = optarg;
+            break;
+        case 'e':
+            envs[nenvs++] = optarg;
+            break;
+        case 'w':
+            cwd = optarg;
+            break;
+        case 'u':
+            user = optarg;
+            break;
+        case 't':
+            free(envs);
+            return usage_error(c, "exec --tty: terminals are not supported");
+        case 'd':
+            free(envs);
+            return usage_error(c, "exec --detach: not supported");
+        default:
+            free(envs);
+            return usage_error(c, "usage: %s [--process FILE] ID [CMD...]", argv[0]);
         }
     }
     if (optind >= argc || (!procfile && optind + 1 >= argc)) {
@@ -548,18 +581,19 @@ static const struct verb {
     int (*fn)(const struct cli *c, int argc, char **argv);
     int sealed; /* enters a container: run from a sealed memfd (CVE-2019-5736) */
 } verbs[] = {
-    {"create", cmd_create, 1}, {"run", cmd_run, 1},       {"exec", cmd_exec, 1},
-    {"start", cmd_start, 0},   {"state", cmd_state, 0},   {"kill", cmd_kill, 0},
-    {"delete", cmd_delete, 0}, {"list", cmd_list, 0},     {"ps", NULL, 0},
+    {"create", cmd_create, 1}, {"run", cmd_run, 1},     {"exec", cmd_exec, 1},
+    {"start", cmd_start, 0},   {"state", cmd_state, 0}, {"kill", cmd_kill, 0},
+    {"delete", cmd_delete, 0}, {"list", cmd_list, 0},   {"ps", NULL, 0},
     {"spec", cmd_spec, 0},
 };
 
 static int
 usage(int fd)
 {
-    dprintf(fd, "usage: skiff-runtime [--root DIR] [--log FILE] [--log-format text|json] [--debug]\n"
-                "                     [--cgroup-root NAME] VERB ...\n"
-                "verbs: create start state kill delete run exec list spec\n");
+    dprintf(fd,
+            "usage: skiff-runtime [--root DIR] [--log FILE] [--log-format text|json] [--debug]\n"
+            "                     [--cgroup-root NAME] VERB ...\n"
+            "verbs: create start state kill delete run exec list spec\n");
     return 1;
 }
 
@@ -581,12 +615,15 @@ set_log(struct cli *c, const char *file)
 int
 rt_cli_main(int argc, char **argv, char **envp)
 {
-    static const struct option opts[] = {
-        {"root", required_argument, NULL, 'r'},       {"log", required_argument, NULL, 'l'},
-        {"log-format", required_argument, NULL, 'f'}, {"debug", no_argument, NULL, 'd'},
-        {"systemd-cgroup", no_argument, NULL, 's'},   {"cgroup-root", required_argument, NULL, 'c'},
-        {"version", no_argument, NULL, 'v'},          {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"root", required_argument, NULL, 'r'},
+                                         {"log", required_argument, NULL, 'l'},
+                                         {"log-format", required_argument, NULL, 'f'},
+                                         {"debug", no_argument, NULL, 'd'},
+                                         {"systemd-cgroup", no_argument, NULL, 's'},
+                                         {"cgroup-root", required_argument, NULL, 'c'},
+                                         {"version", no_argument, NULL, 'v'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     struct cli c = {{RT_DEFAULT_ROOT, RT_DEFAULT_CGROUP_ROOT}, 2};
     enum sk_log_format fmt;
     struct sk_err err;
@@ -598,19 +635,34 @@ rt_cli_main(int argc, char **argv, char **envp)
     sk_log_set_level(SK_LOG_WARN);
     while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
         switch (o) {
-        case 'r': c.ctx.root = optarg; break;
-        case 'l': if (set_log(&c, optarg) < 0) return 1; break;
+        case 'r':
+            c.ctx.root = optarg;
+            break;
+        case 'l':
+            if (set_log(&c, optarg) < 0)
+                return 1;
+            break;
         case 'f':
             if (sk_log_format_parse(optarg, &fmt) < 0)
                 return usage_error(&c, "--log-format '%s': want text or json", optarg);
             sk_log_set_format(fmt);
             break;
-        case 'd': sk_log_set_level(SK_LOG_DEBUG); break;
-        case 's': return usage_error(&c, "--systemd-cgroup: not supported");
-        case 'c': c.ctx.cgroup_root = optarg; break;
-        case 'v': printf("skiff-runtime %s\nspec: 1.0.2\n", SKIFF_VERSION); return 0;
-        case 'h': usage(1); return 0;
-        default: return usage(c.err_fd);
+        case 'd':
+            sk_log_set_level(SK_LOG_DEBUG);
+            break;
+        case 's':
+            return usage_error(&c, "--systemd-cgroup: not supported");
+        case 'c':
+            c.ctx.cgroup_root = optarg;
+            break;
+        case 'v':
+            printf("skiff-runtime %s\nspec: 1.0.2\n", SKIFF_VERSION);
+            return 0;
+        case 'h':
+            usage(1);
+            return 0;
+        default:
+            return usage(c.err_fd);
         }
     }
     if (optind >= argc)

@@ -117,11 +117,11 @@ reject_nonempty(json_t *obj, const char *key, const char *path, struct sk_err *e
 
     if (!v || json_is_null(v) || json_is_false(v))
         return 0;
-    if ((json_is_string(v) && !*json_string_value(v)) || (json_is_array(v) && !json_array_size(v)) ||
-        (json_is_object(v) && !json_object_size(v)))
+    if ((json_is_string(v) && !*json_string_value(v)) ||
+        (json_is_array(v) && !json_array_size(v)) || (json_is_object(v) && !json_object_size(v)))
         return 0;
-    return sk_err_set(err, ENOTSUP, "%s%s%s: not supported by skiff-runtime", path, *path ? "." : "",
-                      key);
+    return sk_err_set(err, ENOTSUP, "%s%s%s: not supported by skiff-runtime", path,
+                      *path ? "." : "", key);
 }
 
 static int
@@ -177,8 +177,8 @@ parse_caps(json_t *c, struct rt_process *proc, struct sk_err *err)
 {
     static const char *const names[RT_CAP_NSETS] = {"bounding", "effective", "permitted",
                                                     "inheritable", "ambient"};
-    static const char *const keys[] = {"bounding", "effective", "permitted", "inheritable",
-                                       "ambient", NULL};
+    static const char *const keys[] = {"bounding",    "effective", "permitted",
+                                       "inheritable", "ambient",   NULL};
 
     if (want_type(c, JSON_OBJECT, "process.capabilities", "an object", err) < 0 ||
         check_keys(c, "process.capabilities", keys, err) < 0)
@@ -197,8 +197,9 @@ parse_caps(json_t *c, struct rt_process *proc, struct sk_err *err)
             int cap = json_is_string(e) ? rt_cap_from_name(json_string_value(e)) : -1;
 
             if (cap < 0)
-                return sk_err_set(err, EINVAL, "process.capabilities.%s[%zu]: unknown capability '%s'",
-                                  names[s], i, json_is_string(e) ? json_string_value(e) : "?");
+                return sk_err_set(err, EINVAL,
+                                  "process.capabilities.%s[%zu]: unknown capability '%s'", names[s],
+                                  i, json_is_string(e) ? json_string_value(e) : "?");
             proc->caps[s] |= 1ULL << cap;
         }
     }
@@ -209,14 +210,22 @@ static const struct {
     const char *name;
     int res;
 } rlimit_names[] = {
-    {"RLIMIT_AS", RLIMIT_AS},         {"RLIMIT_CORE", RLIMIT_CORE},
-    {"RLIMIT_CPU", RLIMIT_CPU},       {"RLIMIT_DATA", RLIMIT_DATA},
-    {"RLIMIT_FSIZE", RLIMIT_FSIZE},   {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-    {"RLIMIT_NICE", RLIMIT_NICE},     {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-    {"RLIMIT_NPROC", RLIMIT_NPROC},   {"RLIMIT_RSS", RLIMIT_RSS},
-    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO}, {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+    {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_CORE", RLIMIT_CORE},
+    {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},
+    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+    {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_STACK", RLIMIT_STACK},
 };
 
 static int
@@ -250,10 +259,12 @@ parse_rlimits(json_t *arr, struct rt_process *proc, struct sk_err *err)
             return sk_err_set(err, EINVAL, "%s.type: unknown rlimit '%s'", p, json_string_value(t));
         rl->resource = rlimit_names[k].res;
         P(p, "process.rlimits[%zu].soft", i);
-        if (!json_object_get(e, "soft") || get_u64(json_object_get(e, "soft"), p, &rl->soft, err) < 0)
+        if (!json_object_get(e, "soft") ||
+            get_u64(json_object_get(e, "soft"), p, &rl->soft, err) < 0)
             return sk_err_set(err, EINVAL, "%s: required non-negative integer", p);
         P(p, "process.rlimits[%zu].hard", i);
-        if (!json_object_get(e, "hard") || get_u64(json_object_get(e, "hard"), p, &rl->hard, err) < 0)
+        if (!json_object_get(e, "hard") ||
+            get_u64(json_object_get(e, "hard"), p, &rl->hard, err) < 0)
             return sk_err_set(err, EINVAL, "%s: required non-negative integer", p);
         if (rl->soft > rl->hard)
             return sk_err_set(err, EINVAL, "process.rlimits[%zu]: soft limit above hard limit", i);
@@ -265,9 +276,20 @@ parse_rlimits(json_t *arr, struct rt_process *proc, struct sk_err *err)
 static int
 parse_process_obj(json_t *p, struct rt_process *proc, int require_args, struct sk_err *err)
 {
-    static const char *const keys[] = {
-        "terminal", "consoleSize", "user", "args", "env", "cwd", "capabilities", "rlimits",
-        "noNewPrivileges", "apparmorProfile", "oomScoreAdj", "selinuxLabel", "commandLine", NULL};
+    static const char *const keys[] = {"terminal",
+                                       "consoleSize",
+                                       "user",
+                                       "args",
+                                       "env",
+                                       "cwd",
+                                       "capabilities",
+                                       "rlimits",
+                                       "noNewPrivileges",
+                                       "apparmorProfile",
+                                       "oomScoreAdj",
+                                       "selinuxLabel",
+                                       "commandLine",
+                                       NULL};
     json_t *v;
 
     if (want_type(p, JSON_OBJECT, "process", "an object", err) < 0 ||
@@ -341,7 +363,7 @@ parse_root(json_t *r, struct rt_spec *spec, struct sk_err *err)
 static int
 parse_mount(json_t *e, const char *p, struct rt_mount *m, struct sk_err *err)
 {
-    static const char *const keys[] = {"destination", "type", "source", "options",
+    static const char *const keys[] = {"destination", "type",        "source", "options",
                                        "uidMappings", "gidMappings", NULL};
     struct sk_buf data = SK_BUF_INIT;
     json_t *v, *o;
@@ -349,7 +371,8 @@ parse_mount(json_t *e, const char *p, struct rt_mount *m, struct sk_err *err)
     size_t i;
 
     if (want_type(e, JSON_OBJECT, p, "an object", err) < 0 || check_keys(e, p, keys, err) < 0 ||
-        reject_nonempty(e, "uidMappings", p, err) < 0 || reject_nonempty(e, "gidMappings", p, err) < 0)
+        reject_nonempty(e, "uidMappings", p, err) < 0 ||
+        reject_nonempty(e, "gidMappings", p, err) < 0)
         return -EINVAL;
     P(q, "%s.destination", p);
     if (!(v = json_object_get(e, "destination")))
@@ -435,8 +458,8 @@ static const struct {
     const char *name;
     int flag;
 } ns_names[] = {
-    {"pid", CLONE_NEWPID},     {"mount", CLONE_NEWNS},       {"uts", CLONE_NEWUTS},
-    {"ipc", CLONE_NEWIPC},     {"network", CLONE_NEWNET},    {"cgroup", CLONE_NEWCGROUP},
+    {"pid", CLONE_NEWPID},   {"mount", CLONE_NEWNS},    {"uts", CLONE_NEWUTS},
+    {"ipc", CLONE_NEWIPC},   {"network", CLONE_NEWNET}, {"cgroup", CLONE_NEWCGROUP},
     {"user", CLONE_NEWUSER},
 };
 
@@ -549,13 +572,21 @@ parse_devices(json_t *arr, struct sk_err *err)
 static int
 parse_resources(json_t *r, struct rt_resources *res, struct sk_err *err)
 {
-    static const char *const keys[] = {"memory", "cpu", "pids", "devices", "blockIO",
+    static const char *const keys[] = {"memory",         "cpu",     "pids", "devices", "blockIO",
                                        "hugepageLimits", "network", "rdma", "unified", NULL};
-    static const char *const mkeys[] = {"limit", "swap", "reservation", "kernel", "kernelTCP",
-                                        "swappiness", "disableOOMKiller", "useHierarchy",
-                                        "checkBeforeUpdate", NULL};
-    static const char *const ckeys[] = {"shares", "quota", "period", "realtimeRuntime",
-                                        "realtimePeriod", "cpus", "mems", "idle", "burst", NULL};
+    static const char *const mkeys[] = {"limit",
+                                        "swap",
+                                        "reservation",
+                                        "kernel",
+                                        "kernelTCP",
+                                        "swappiness",
+                                        "disableOOMKiller",
+                                        "useHierarchy",
+                                        "checkBeforeUpdate",
+                                        NULL};
+    static const char *const ckeys[] = {"shares",         "quota", "period", "realtimeRuntime",
+                                        "realtimePeriod", "cpus",  "mems",   "idle",
+                                        "burst",          NULL};
     json_t *m, *c, *p, *v;
 
     if (want_type(r, JSON_OBJECT, "linux.resources", "an object", err) < 0 ||
@@ -621,8 +652,8 @@ parse_resources(json_t *r, struct rt_resources *res, struct sk_err *err)
 static int
 parse_seccomp_rule(json_t *e, const char *p, struct rt_seccomp_rule *rule, struct sk_err *err)
 {
-    static const char *const keys[] = {"names", "action", "errnoRet", "args", "comment",
-                                       "includes", "excludes", NULL};
+    static const char *const keys[] = {"names",   "action",   "errnoRet", "args",
+                                       "comment", "includes", "excludes", NULL};
     static const char *const akeys[] = {"index", "value", "valueTwo", "op", NULL};
     json_t *v, *a;
     uint64_t eret = EPERM;
@@ -640,8 +671,8 @@ parse_seccomp_rule(json_t *e, const char *p, struct rt_seccomp_rule *rule, struc
     if ((v = json_object_get(e, "errnoRet")) && get_u64(v, q, &eret, err) < 0)
         return -EINVAL;
     v = json_object_get(e, "action");
-    if (!json_is_string(v) || rt_seccomp_action_parse(json_string_value(v), (uint32_t)eret,
-                                                      &rule->action) < 0)
+    if (!json_is_string(v) ||
+        rt_seccomp_action_parse(json_string_value(v), (uint32_t)eret, &rule->action) < 0)
         return sk_err_set(err, EINVAL, "%s.action: unknown or unsupported action '%s'", p,
                           json_is_string(v) ? json_string_value(v) : "");
     if (!(v = json_object_get(e, "args")))
@@ -659,11 +690,12 @@ parse_seccomp_rule(json_t *e, const char *p, struct rt_seccomp_rule *rule, struc
         P(q, "%s.args[%zu]", p, i);
         if (want_type(a, JSON_OBJECT, q, "an object", err) < 0 || check_keys(a, q, akeys, err) < 0)
             return -EINVAL;
-        if (!json_object_get(a, "index") || get_u64(json_object_get(a, "index"), q, &idx, err) < 0 ||
-            idx > 5)
+        if (!json_object_get(a, "index") ||
+            get_u64(json_object_get(a, "index"), q, &idx, err) < 0 || idx > 5)
             return sk_err_set(err, EINVAL, "%s.index: required, 0 to 5", q);
         arg->index = (unsigned)idx;
-        if (json_object_get(a, "value") && get_u64(json_object_get(a, "value"), q, &arg->value, err) < 0)
+        if (json_object_get(a, "value") &&
+            get_u64(json_object_get(a, "value"), q, &arg->value, err) < 0)
             return -EINVAL;
         if (json_object_get(a, "valueTwo") &&
             get_u64(json_object_get(a, "valueTwo"), q, &arg->value_two, err) < 0)
@@ -679,9 +711,9 @@ parse_seccomp_rule(json_t *e, const char *p, struct rt_seccomp_rule *rule, struc
 static int
 parse_seccomp(json_t *s, struct rt_seccomp **out, struct sk_err *err)
 {
-    static const char *const keys[] = {"defaultAction", "defaultErrnoRet", "architectures",
-                                       "flags", "listenerPath", "listenerMetadata", "syscalls",
-                                       NULL};
+    static const char *const keys[] = {
+        "defaultAction", "defaultErrnoRet",  "architectures", "flags",
+        "listenerPath",  "listenerMetadata", "syscalls",      NULL};
     struct rt_seccomp *sc;
     uint64_t eret = EPERM;
     json_t *v, *e;
@@ -707,9 +739,10 @@ parse_seccomp(json_t *s, struct rt_seccomp **out, struct sk_err *err)
         sc->arches = sk_calloc(json_array_size(v) + 1, sizeof(uint32_t));
         json_array_foreach(v, i, e)
         {
-            if (!json_is_string(e) || rt_seccomp_arch_parse(json_string_value(e), &sc->arches[i]) < 0)
-                return sk_err_set(err, EINVAL, "linux.seccomp.architectures[%zu]: unknown architecture",
-                                  i);
+            if (!json_is_string(e) ||
+                rt_seccomp_arch_parse(json_string_value(e), &sc->arches[i]) < 0)
+                return sk_err_set(err, EINVAL,
+                                  "linux.seccomp.architectures[%zu]: unknown architecture", i);
             sc->narches++;
         }
     }
@@ -766,9 +799,10 @@ static int
 parse_linux(json_t *l, struct rt_spec *spec, struct sk_err *err)
 {
     static const char *const keys[] = {
-        "namespaces", "uidMappings", "gidMappings", "resources", "cgroupsPath", "seccomp",
-        "maskedPaths", "readonlyPaths", "sysctl", "rootfsPropagation", "devices", "mountLabel",
-        "intelRdt", "personality", "timeOffsets", NULL};
+        "namespaces",  "uidMappings",       "gidMappings", "resources",
+        "cgroupsPath", "seccomp",           "maskedPaths", "readonlyPaths",
+        "sysctl",      "rootfsPropagation", "devices",     "mountLabel",
+        "intelRdt",    "personality",       "timeOffsets", NULL};
     json_t *v;
 
     if (want_type(l, JSON_OBJECT, "linux", "an object", err) < 0 ||
@@ -807,7 +841,8 @@ parse_linux(json_t *l, struct rt_spec *spec, struct sk_err *err)
         parse_kv(v, "linux.sysctl", &spec->sysctl, &spec->nsysctl, err) < 0)
         return -EINVAL;
     if ((v = json_object_get(l, "rootfsPropagation"))) {
-        if (!json_is_string(v) || parse_propagation(json_string_value(v), &spec->rootfs_propagation) < 0)
+        if (!json_is_string(v) ||
+            parse_propagation(json_string_value(v), &spec->rootfs_propagation) < 0)
             return sk_err_set(err, EINVAL, "linux.rootfsPropagation: unknown propagation");
     }
     return 0;
@@ -848,8 +883,9 @@ validate(struct rt_spec *spec, struct sk_err *err)
 static int
 parse_top(json_t *root, struct rt_spec *spec, struct sk_err *err)
 {
-    static const char *const keys[] = {"ociVersion", "process", "root", "hostname", "domainname",
-                                       "mounts", "linux", "annotations", "hooks", NULL};
+    static const char *const keys[] = {"ociVersion", "process", "root",  "hostname",
+                                       "domainname", "mounts",  "linux", "annotations",
+                                       "hooks",      NULL};
     json_t *v;
 
     if (want_type(root, JSON_OBJECT, "config", "an object", err) < 0 ||
@@ -869,7 +905,8 @@ parse_top(json_t *root, struct rt_spec *spec, struct sk_err *err)
         return -EINVAL;
     free(spec->hostname);
     spec->hostname = NULL;
-    if ((v = json_object_get(root, "hostname")) && get_string(v, "hostname", &spec->hostname, err) < 0)
+    if ((v = json_object_get(root, "hostname")) &&
+        get_string(v, "hostname", &spec->hostname, err) < 0)
         return -EINVAL;
     if ((v = json_object_get(root, "mounts")) && parse_mounts(v, spec, err) < 0)
         return -EINVAL;

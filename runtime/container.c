@@ -301,8 +301,9 @@ launch(struct job *j, const struct rt_cgroup *cg, struct sk_err *err)
     }
     close(sv[1]);
     close(j->fifo_fd);
-    if ((j->userns && (write_idmap(pid, "uid_map", j->spec->uid_maps, j->spec->nuid_maps, err) < 0 ||
-                       write_idmap(pid, "gid_map", j->spec->gid_maps, j->spec->ngid_maps, err) < 0)) ||
+    if ((j->userns &&
+         (write_idmap(pid, "uid_map", j->spec->uid_maps, j->spec->nuid_maps, err) < 0 ||
+          write_idmap(pid, "gid_map", j->spec->gid_maps, j->spec->ngid_maps, err) < 0)) ||
         write(sv[0], "G", 1) != 1 || rt_cgroup_enter(cg, pid, !in_v2, err) < 0 ||
         wait_ready(sv[0], err) < 0) {
         kill(pid, SIGKILL);
@@ -340,8 +341,8 @@ monitor_main(struct job *j)
     sk_err_init(&err);
     signal(SIGPIPE, SIG_IGN);
     if (rt_cgroup_create(&cg, j->ctx->cgroup_root,
-                         j->spec->cgroups_path ? j->spec->cgroups_path : j->id,
-                         &j->spec->resources, j->spec->seccomp == NULL, &err) < 0)
+                         j->spec->cgroups_path ? j->spec->cgroups_path : j->id, &j->spec->resources,
+                         j->spec->seccomp == NULL, &err) < 0)
         goto fail;
     pid = launch(j, &cg, &err);
     if (pid < 0 || write_state(j, pid, &cg, &err) < 0) {
@@ -492,7 +493,8 @@ rt_container_create(const struct rt_ctx *ctx, const char *id, struct rt_spec *sp
     struct job *j = sk_calloc(1, sizeof(*j));
     int rc;
 
-    *j = (struct job){ctx, id, spec, opts, "", "", "", -1, -1, -1, {-1, -1}, {-1, -1}, 0, {NULL, 0}};
+    *j =
+        (struct job){ctx, id, spec, opts, "", "", "", -1, -1, -1, {-1, -1}, {-1, -1}, 0, {NULL, 0}};
     for (size_t i = 0; i < spec->nnamespaces; i++)
         if (spec->namespaces[i].type == CLONE_NEWUSER)
             j->userns = 1;
@@ -697,8 +699,7 @@ out:
 }
 
 int
-rt_container_wait(const struct rt_ctx *ctx, const char *id, struct rt_exit *ex,
-                  struct sk_err *err)
+rt_container_wait(const struct rt_ctx *ctx, const char *id, struct rt_exit *ex, struct sk_err *err)
 {
     struct rt_state st;
     char dir[4096];

@@ -31,8 +31,8 @@ static const struct {
     const char *name;
     int type;
 } ns_order[] = {
-    {"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC},       {"uts", CLONE_NEWUTS},
-    {"net", CLONE_NEWNET},   {"pid", CLONE_NEWPID},       {"cgroup", CLONE_NEWCGROUP},
+    {"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
+    {"net", CLONE_NEWNET},   {"pid", CLONE_NEWPID}, {"cgroup", CLONE_NEWCGROUP},
     {"mnt", CLONE_NEWNS},
 };
 #define NNS (sizeof(ns_order) / sizeof(ns_order[0]))

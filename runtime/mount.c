@@ -83,8 +83,7 @@ rt_mount_options_parse(const char *opt, struct rt_mount *m, char **data)
     }
     if (strcmp(opt, "tmpcopyup") == 0 || strcmp(opt, "idmap") == 0 || strcmp(opt, "ridmap") == 0 ||
         strcmp(opt, "rro") == 0 || strcmp(opt, "rnosuid") == 0 || strcmp(opt, "rnodev") == 0 ||
-        strcmp(opt, "rnoexec") == 0 ||
-        strcmp(opt, "remount") == 0 || strchr(opt, '"'))
+        strcmp(opt, "rnoexec") == 0 || strcmp(opt, "remount") == 0 || strchr(opt, '"'))
         return -1;
     *data = (char *)opt;
     return 0;
@@ -126,7 +125,8 @@ make_target(int rootfd, const char *root, const char *path, int is_file, struct 
             *base = '/';
             if (dfd >= 0) {
                 if (last && is_file) {
-                    int f = openat(dfd, base + 1, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+                    int f =
+                        openat(dfd, base + 1, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
                     if (f >= 0)
                         close(f);
                 } else {
@@ -220,8 +220,8 @@ pivot(const char *rootfs, struct sk_err *err)
 int
 rt_rootfs_setup(const struct rt_spec *spec, const char *rootfs, int userns, struct sk_err *err)
 {
-    static const struct rt_mount devtmp = {"/dev", "tmpfs", "tmpfs", "mode=755,size=65536k",
-                                           MS_NOSUID | MS_STRICTATIME, 0, 0};
+    static const struct rt_mount devtmp = {
+        "/dev", "tmpfs", "tmpfs", "mode=755,size=65536k", MS_NOSUID | MS_STRICTATIME, 0, 0};
     int rootfd, rc = 0;
 
     if (mount(NULL, "/", NULL, spec->rootfs_propagation, NULL) < 0)

@@ -61,8 +61,7 @@ env_get(char **env, size_t nenv, const char *key)
 }
 
 int
-rt_find_exec(const char *file, char **env, size_t nenv, char *out, size_t outsz,
-             struct sk_err *err)
+rt_find_exec(const char *file, char **env, size_t nenv, char *out, size_t outsz, struct sk_err *err)
 {
     const char *path = env_get(env, nenv, "PATH");
 
@@ -153,8 +152,8 @@ set_limits(const struct rt_process *proc, struct sk_err *err)
 }
 
 int
-rt_process_prepare(const struct rt_bpf *bpf, const struct rt_process *proc, char *exe,
-                   size_t exesz, struct sk_err *err)
+rt_process_prepare(const struct rt_bpf *bpf, const struct rt_process *proc, char *exe, size_t exesz,
+                   struct sk_err *err)
 {
     uint32_t uid = proc->uid, gid = proc->gid;
 

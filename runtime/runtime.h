@@ -99,8 +99,8 @@ struct rt_process {
     struct rt_rlimit *rlimits;
     size_t nrlimits;
     int no_new_privs;
-    long long umask;      /* RT_UNSET: keep 022 */
-    long long oom_score;  /* RT_UNSET: inherit */
+    long long umask;     /* RT_UNSET: keep 022 */
+    long long oom_score; /* RT_UNSET: inherit */
     uint64_t caps[RT_CAP_NSETS];
 };
 
@@ -132,7 +132,7 @@ struct rt_spec {
     size_t nsysctl;
     struct rt_kv *annotations;
     size_t nannotations;
-    char *cgroups_path;         /* beneath the runtime's cgroup root */
+    char *cgroups_path; /* beneath the runtime's cgroup root */
     unsigned long rootfs_propagation;
 };
 
@@ -168,7 +168,7 @@ struct rt_create_opts {
     const char *cri_log;  /* CRI-format log file instead of stdio */
     long long cri_log_max;
     const char *config_json; /* stored for exec; NULL: defaults */
-    int exit_fd; /* run: monitor writes "code signal oom\n" here at exit, -1 none */
+    int exit_fd;             /* run: monitor writes "code signal oom\n" here at exit, -1 none */
 };
 
 enum rt_status {
@@ -228,7 +228,7 @@ int rt_container_wait(const struct rt_ctx *ctx, const char *id, struct rt_exit *
  * security settings) with the caller's stdio; returns the exit status
  * (128+N for a signal) or <0. */
 int rt_container_exec(const struct rt_ctx *ctx, const char *id, const struct rt_process *proc,
-                       struct sk_err *err);
+                      struct sk_err *err);
 /* The ids in the state dir (malloc'd array of malloc'd strings). */
 int rt_container_list(const struct rt_ctx *ctx, char ***ids, size_t *n, struct sk_err *err);
 

@@ -10,9 +10,17 @@
 #include <sys/resource.h>
 
 static const char *const default_masked[] = {
-    "/proc/acpi",       "/proc/asound",      "/proc/kcore",         "/proc/keys",
-    "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-    "/proc/scsi",       "/sys/firmware",     "/sys/devices/virtual/powercap",
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
 };
 static const char *const default_readonly[] = {
     "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
@@ -70,7 +78,8 @@ rt_spec_init_default(struct rt_spec *spec)
     spec->process.umask = RT_UNSET;
     spec->process.oom_score = RT_UNSET;
     for (int i = 0; i < RT_CAP_NSETS; i++)
-        spec->process.caps[i] = i == RT_CAP_INHERITABLE || i == RT_CAP_AMBIENT ? 0 : rt_caps_default;
+        spec->process.caps[i] =
+            i == RT_CAP_INHERITABLE || i == RT_CAP_AMBIENT ? 0 : rt_caps_default;
     spec->process.rlimits = sk_calloc(1, sizeof(struct rt_rlimit));
     spec->process.rlimits[0] = (struct rt_rlimit){RLIMIT_NOFILE, 1024, 1024};
     spec->process.nrlimits = 1;
@@ -91,8 +100,8 @@ rt_spec_init_default(struct rt_spec *spec)
     add_mount(spec, "/sys", "sysfs", "sysfs", MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY, NULL);
     add_mount(spec, "/sys/fs/cgroup", "cgroup", "cgroup",
               MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RELATIME | MS_RDONLY, NULL);
-    spec->resources = (struct rt_resources){RT_UNSET, RT_UNSET, RT_UNSET,
-                                            RT_UNSET, RT_UNSET, RT_UNSET};
+    spec->resources =
+        (struct rt_resources){RT_UNSET, RT_UNSET, RT_UNSET, RT_UNSET, RT_UNSET, RT_UNSET};
     spec->seccomp = rt_seccomp_default(rt_caps_default);
     spec->masked_paths = strv_dup(default_masked, sizeof(default_masked) / sizeof(char *));
     spec->nmasked_paths = sizeof(default_masked) / sizeof(char *);

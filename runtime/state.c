@@ -132,7 +132,8 @@ rt_proc_start_time(pid_t pid)
     p = strrchr(buf, ')');
     if (!p || p[2] == 'Z' || p[2] == 'X')
         return 0; /* a zombie is as good as gone */
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+    if (sscanf(p + 2,
+               "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
                &start) != 1)
         return 0;
     return start;
@@ -177,7 +178,8 @@ rt_state_write(const char *dir, const struct rt_state *st, struct sk_err *err)
     json_object_set_new(o, "annotations", ann);
     json_object_set_new(sk, "pidStartTime", json_integer((json_int_t)st->pid_start));
     json_object_set_new(sk, "monitorPid", json_integer(st->monitor_pid));
-    json_object_set_new(sk, "cgroups", json_loads(st->cgroup_paths ? st->cgroup_paths : "{}", 0, NULL));
+    json_object_set_new(sk, "cgroups",
+                        json_loads(st->cgroup_paths ? st->cgroup_paths : "{}", 0, NULL));
     json_object_set_new(o, "skiff", sk);
     text = json_dumps(o, JSON_INDENT(2));
     json_decref(o);
@@ -207,8 +209,7 @@ rt_state_read(const char *dir, struct rt_state *st, struct sk_err *err)
     snprintf(path, sizeof(path), "%s/state.json", dir);
     o = json_load_file(path, 0, &jerr);
     if (!o)
-        return errno == ENOENT ? -ENOENT
-                               : sk_err_set(err, EIO, "state '%s': %s", path, jerr.text);
+        return errno == ENOENT ? -ENOENT : sk_err_set(err, EIO, "state '%s': %s", path, jerr.text);
     copy_str(st->id, sizeof(st->id), json_object_get(o, "id"));
     copy_str(st->bundle, sizeof(st->bundle), json_object_get(o, "bundle"));
     copy_str(st->rootfs, sizeof(st->rootfs), json_object_get(o, "rootfs"));

@@ -9,7 +9,8 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 
-#define MIN_PROC "\"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {\"path\": \"rootfs\"}"
+#define MIN_PROC                                                                                   \
+    "\"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}, \"root\": {\"path\": \"rootfs\"}"
 
 static int
 parse(const char *json, struct rt_spec *spec, struct sk_err *err)
@@ -34,15 +35,18 @@ static const struct {
     {"args not strings", "{\"process\": {\"args\": [1]}, \"root\": {\"path\": \"r\"}}",
      "process.args[0]: must be a string"},
     {"missing root", "{\"process\": {\"args\": [\"sh\"]}}", "root: required"},
-    {"relative cwd", "{\"process\": {\"args\": [\"sh\"], \"cwd\": \"tmp\"}, \"root\": {\"path\": \"r\"}}",
+    {"relative cwd",
+     "{\"process\": {\"args\": [\"sh\"], \"cwd\": \"tmp\"}, \"root\": {\"path\": \"r\"}}",
      "process.cwd: must be an absolute path"},
-    {"terminal", "{\"process\": {\"args\": [\"sh\"], \"terminal\": true}, \"root\": {\"path\": \"r\"}}",
+    {"terminal",
+     "{\"process\": {\"args\": [\"sh\"], \"terminal\": true}, \"root\": {\"path\": \"r\"}}",
      "process.terminal"},
     {"unknown top-level field", "{" MIN_PROC ", \"bogus\": 1}", "bogus: unsupported field"},
     {"unknown process field",
      "{\"process\": {\"args\": [\"sh\"], \"evil\": 1}, \"root\": {\"path\": \"r\"}}",
      "process.evil: unsupported field"},
-    {"apparmor", "{\"process\": {\"args\": [\"sh\"], \"apparmorProfile\": \"x\"}, \"root\": {\"path\": \"r\"}}",
+    {"apparmor",
+     "{\"process\": {\"args\": [\"sh\"], \"apparmorProfile\": \"x\"}, \"root\": {\"path\": \"r\"}}",
      "process.apparmorProfile: not supported"},
     {"hooks", "{" MIN_PROC ", \"hooks\": {\"prestart\": [{\"path\": \"/bin/x\"}]}}",
      "hooks: not supported"},
@@ -84,10 +88,12 @@ static const struct {
      "[\"tmpcopyup\"]}]}",
      "mounts[0].options[0]: unsupported option 'tmpcopyup'"},
     {"relative bind source",
-     "{" MIN_PROC ", \"mounts\": [{\"destination\": \"/x\", \"type\": \"bind\", \"source\": \"a\"}]}",
+     "{" MIN_PROC
+     ", \"mounts\": [{\"destination\": \"/x\", \"type\": \"bind\", \"source\": \"a\"}]}",
      "mounts[0].source: bind source must be an absolute path"},
     {"devices allow rule",
-     "{" MIN_PROC ", \"linux\": {\"resources\": {\"devices\": [{\"allow\": true, \"access\": \"rwm\"}]}}}",
+     "{" MIN_PROC
+     ", \"linux\": {\"resources\": {\"devices\": [{\"allow\": true, \"access\": \"rwm\"}]}}}",
      "linux.resources.devices[0]: only deny rules are supported"},
     {"blockIO", "{" MIN_PROC ", \"linux\": {\"resources\": {\"blockIO\": {\"weight\": 10}}}}",
      "linux.resources.blockIO: not supported"},
@@ -114,8 +120,9 @@ static const struct {
      "\"syscalls\": [{\"names\": [\"kill\"], \"action\": \"SCMP_ACT_ERRNO\", \"args\": "
      "[{\"index\": 0, \"value\": 1, \"op\": \"SCMP_CMP_ISH\"}]}]}}}",
      "linux.seccomp.syscalls[0].args[0].op: unknown operator"},
-    {"seccomp listener", "{" MIN_PROC ", \"linux\": {\"seccomp\": {\"defaultAction\": "
-                         "\"SCMP_ACT_ALLOW\", \"listenerPath\": \"/run/x.sock\"}}}",
+    {"seccomp listener",
+     "{" MIN_PROC ", \"linux\": {\"seccomp\": {\"defaultAction\": "
+     "\"SCMP_ACT_ALLOW\", \"listenerPath\": \"/run/x.sock\"}}}",
      "linux.seccomp.listenerPath: not supported"},
     {"uid mappings without userns",
      "{" MIN_PROC ", \"linux\": {\"uidMappings\": [{\"containerID\": 0, \"hostID\": 1000, "
@@ -231,9 +238,10 @@ START_TEST(unconfined_annotation_turns_seccomp_off)
     struct rt_spec spec;
     struct sk_err err;
 
-    ck_assert_int_eq(
-        parse("{" MIN_PROC ", \"annotations\": {\"run.skiff.seccomp\": \"unconfined\"}}", &spec, &err),
-        0);
+    ck_assert_int_eq(parse("{" MIN_PROC
+                           ", \"annotations\": {\"run.skiff.seccomp\": \"unconfined\"}}",
+                           &spec, &err),
+                     0);
     ck_assert(spec.seccomp == NULL);
     rt_spec_release(&spec);
 }

@@ -16,10 +16,14 @@ static const struct {
     const char *in;
     int want;
 } sigs[] = {
-    {"KILL", SIGKILL}, {"SIGKILL", SIGKILL}, {"kill", SIGKILL}, {"sigterm", SIGTERM},
-    {"9", 9},          {"15", 15},           {"HUP", SIGHUP},   {"USR1", SIGUSR1},
-    {"", -1},          {"0", -1},            {"99", -1},        {"9x", -1},
-    {"SIGFOO", -1},    {"-9", -1},           {"RTMAX+1", -1},
+    {"KILL", SIGKILL}, {"SIGKILL", SIGKILL},
+    {"kill", SIGKILL}, {"sigterm", SIGTERM},
+    {"9", 9},          {"15", 15},
+    {"HUP", SIGHUP},   {"USR1", SIGUSR1},
+    {"", -1},          {"0", -1},
+    {"99", -1},        {"9x", -1},
+    {"SIGFOO", -1},    {"-9", -1},
+    {"RTMAX+1", -1},
 };
 
 START_TEST(signal_names_and_numbers)
@@ -64,14 +68,15 @@ static const struct {
     {"/sys/fs/cgroup/memory", "/", "skiff", "c1", "/sys/fs/cgroup/memory/skiff/c1"},
     {"/sys/fs/cgroup/memory/", "/process_api/abc", "skiff", "c1",
      "/sys/fs/cgroup/memory/process_api/abc/skiff/c1"},
-    {"/sys/fs/cgroup", "/user.slice//x/", "/t/", "pod1/app", "/sys/fs/cgroup/user.slice/x/t/pod1/app"},
+    {"/sys/fs/cgroup", "/user.slice//x/", "/t/", "pod1/app",
+     "/sys/fs/cgroup/user.slice/x/t/pod1/app"},
     {"/sys/fs/cgroup/unified", "", "skiff", "id", "/sys/fs/cgroup/unified/skiff/id"},
 };
 
 START_TEST(cgroup_path_is_beneath_own_cgroup)
 {
-    char *p = rt_cgroup_path_join(cgpaths[_i].mnt, cgpaths[_i].own, cgpaths[_i].root,
-                                  cgpaths[_i].name);
+    char *p =
+        rt_cgroup_path_join(cgpaths[_i].mnt, cgpaths[_i].own, cgpaths[_i].root, cgpaths[_i].name);
 
     ck_assert_str_eq(p, cgpaths[_i].want);
     free(p);
