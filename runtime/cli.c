@@ -588,6 +588,15 @@ static const struct verb {
 };
 
 static int
+monitor_exe(void)
+{
+    const char *exe = getenv("SKIFF_RUNTIME_EXE");
+    struct stat st;
+
+    return exe && exe[0] == '/' && stat(exe, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int
 usage(int fd)
 {
     dprintf(fd,
@@ -624,12 +633,16 @@ rt_cli_main(int argc, char **argv, char **envp)
                                          {"version", no_argument, NULL, 'v'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    struct cli c = {{RT_DEFAULT_ROOT, RT_DEFAULT_CGROUP_ROOT}, 2};
+    struct cli c = {{RT_DEFAULT_ROOT, RT_DEFAULT_CGROUP_ROOT, NULL}, 2};
     enum sk_log_format fmt;
     struct sk_err err;
     int o;
 
     sk_err_init(&err);
+    if (argc == 9 && strcmp(argv[1], "_monitor") == 0)
+        return rt_monitor_exec_main(argc - 1, argv + 1);
+    if (monitor_exe())
+        c.ctx.monitor_exe = getenv("SKIFF_RUNTIME_EXE");
     if (getenv("SKIFF_RUNTIME_CGROUP_ROOT"))
         c.ctx.cgroup_root = getenv("SKIFF_RUNTIME_CGROUP_ROOT");
     sk_log_set_level(SK_LOG_WARN);

@@ -315,6 +315,20 @@ launch(struct job *j, const struct rt_cgroup *cg, struct sk_err *err)
     return pid;
 }
 
+/* The monitor keeps only what it needs: whatever the caller's shell
+ * left open (pipes of a $(...) capture...) must not stay open for the
+ * lifetime of the container. */
+static void
+close_other_fds(const struct rt_monitor_args *a)
+{
+    int keep[3] = {a->out_fd, a->err_fd, a->exit_fd};
+    int maxfd = (int)sysconf(_SC_OPEN_MAX);
+
+    for (int fd = 3; fd < maxfd && fd < 65536; fd++)
+        if (fd != keep[0] && fd != keep[1] && fd != keep[2] && fcntl(fd, F_GETFD) >= 0)
+            close(fd);
+}
+
 static void
 detach_stdio(void)
 {
@@ -327,6 +341,31 @@ detach_stdio(void)
     dup2(null, 2);
     if (null > 2)
         close(null);
+}
+
+/* Become a fresh process of the on-disk binary: the monitor then holds
+ * no copy of the creator's heap, relocations or memfd. Only fds the
+ * monitor needs survive the exec. */
+static void
+exec_monitor(const char *exe, const struct rt_monitor_args *a)
+{
+    char pid[16], out[16], errfd[16], ex[16], max[32];
+    int fds[3] = {a->out_fd, a->err_fd, a->exit_fd};
+
+    syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+    for (int i = 0; i < 3; i++)
+        if (fds[i] >= 0)
+            fcntl(fds[i], F_SETFD, 0);
+    snprintf(pid, sizeof(pid), "%d", (int)a->child);
+    snprintf(out, sizeof(out), "%d", a->out_fd);
+    snprintf(errfd, sizeof(errfd), "%d", a->err_fd);
+    snprintf(ex, sizeof(ex), "%d", a->exit_fd);
+    snprintf(max, sizeof(max), "%lld", a->cri_log_max);
+    execl(exe, "skiff-runtime", "_monitor", a->dir, pid, out, errfd, ex, max,
+          a->cri_log ? a->cri_log : "-", (char *)NULL);
+    for (int i = 0; i < 3; i++)
+        if (fds[i] >= 0)
+            fcntl(fds[i], F_SETFD, FD_CLOEXEC);
 }
 
 static _Noreturn void
@@ -373,6 +412,9 @@ monitor_main(struct job *j)
     free(j->bpf.prog);
     malloc_trim(0);
     detach_stdio();
+    if (j->ctx->monitor_exe)
+        exec_monitor(j->ctx->monitor_exe, &a);
+    close_other_fds(&a);
     rt_monitor_run(&a);
 fail:
     msg_send(j->report_fd, 'E', err.msg);

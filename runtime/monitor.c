@@ -10,8 +10,12 @@
  *
  * It must stay tiny (under 256 KiB private memory, measured in
  * bench/runtime): the code path is plain syscalls and fixed stack
- * buffers, and the creator's heap is freed and trimmed before it gets
- * here (container.c). */
+ * buffers. The CLI re-executes the monitor from the on-disk binary
+ * (verb "_monitor", rt_ctx.monitor_exe) once the container is created,
+ * so it keeps neither the creator's heap nor the sealed memfd copy of
+ * the binary (~450 KiB of RAM per container otherwise); a library
+ * caller without monitor_exe gets a fork whose heap is freed and
+ * trimmed (container.c). */
 #include "runtime/rt_int.h"
 
 #include <errno.h>
@@ -19,6 +23,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -135,6 +140,26 @@ copy_logs(const struct rt_monitor_args *a)
         close(l.fd);
 }
 
+static int
+oom_killed(const struct rt_monitor_args *a)
+{
+    struct rt_cgroup cg;
+    struct rt_state st;
+    int oom;
+
+    if (a->cg)
+        return rt_cgroup_oom_killed(a->cg);
+    /* exec'd monitor: the cgroups are in state.json */
+    memset(&st, 0, sizeof(st));
+    if (rt_state_read(a->dir, &st, NULL) < 0)
+        return 0;
+    rt_cgroup_from_json(&cg, st.cgroup_paths);
+    oom = rt_cgroup_oom_killed(&cg);
+    rt_cgroup_release(&cg);
+    rt_state_release(&st);
+    return oom;
+}
+
 _Noreturn void
 rt_monitor_run(const struct rt_monitor_args *a)
 {
@@ -157,7 +182,7 @@ rt_monitor_run(const struct rt_monitor_args *a)
     } else {
         ex.code = WEXITSTATUS(status);
     }
-    ex.oom_killed = rt_cgroup_oom_killed(a->cg);
+    ex.oom_killed = oom_killed(a);
     clock_gettime(CLOCK_REALTIME, &ts);
     rt_time_rfc3339(ex.finished, sizeof(ex.finished), &ts);
     rt_exit_write(a->dir, &ex);
@@ -168,4 +193,27 @@ rt_monitor_run(const struct rt_monitor_args *a)
         rt_write_all(a->exit_fd, line, (size_t)n);
     }
     _exit(0);
+}
+
+int
+rt_monitor_exec_main(int argc, char **argv)
+{
+    struct rt_monitor_args a = {0};
+
+    if (argc != 8)
+        return 1;
+    /* Nothing in a container may open our exe through /proc. */
+    prctl(PR_SET_DUMPABLE, 0);
+    a.dir = argv[1];
+    a.child = (pid_t)atoi(argv[2]);
+    a.out_fd = atoi(argv[3]);
+    a.err_fd = atoi(argv[4]);
+    a.exit_fd = atoi(argv[5]);
+    a.cri_log_max = atoll(argv[6]);
+    a.cri_log = strcmp(argv[7], "-") ? argv[7] : NULL;
+    for (int fd = 0; fd < 3; fd++)
+        fcntl(fd, F_SETFD, 0);
+    if (a.child <= 0)
+        return 1;
+    rt_monitor_run(&a);
 }

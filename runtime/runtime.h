@@ -159,6 +159,10 @@ char *rt_spec_default_json(void);
 struct rt_ctx {
     const char *root;        /* state directory */
     const char *cgroup_root; /* name beneath the caller's own cgroups */
+    /* A skiff-runtime binary the monitor re-executes as (hidden verb
+     * "_monitor"), so it does not keep the caller's memory (nor the
+     * sealed memfd copy of the CLI) alive; NULL: it stays a fork. */
+    const char *monitor_exe;
 };
 
 struct rt_create_opts {
@@ -253,6 +257,9 @@ int rt_signal_parse(const char *s);
  * written into out (outsz must be >= len + 64). */
 size_t rt_cri_format(char *out, size_t outsz, const struct timespec *ts, const char *stream,
                      int partial, const char *line, size_t len);
+
+/* The "_monitor" verb: argv as built by rt_container_create. */
+int rt_monitor_exec_main(int argc, char **argv);
 
 /* CLI entry point of skiff-runtime(8). */
 int rt_cli_main(int argc, char **argv, char **envp);

@@ -11,7 +11,10 @@
  * start-up. The memfd's pages are freed with the last process using it. */
 #include "runtime/rt_int.h"
 
+#include "lib/alloc.h"
+
 #include <errno.h>
+#include <string.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -35,9 +38,29 @@ is_sealed(void)
     return seals >= 0 && (seals & SEALS) == SEALS;
 }
 
+/* envp plus SKIFF_RUNTIME_EXE=<the on-disk binary>, for the monitor
+ * (see monitor.c). */
+static char **
+env_with_exe(char **envp, const char *exe)
+{
+    size_t n = 0, k = 0;
+    char **out;
+
+    while (envp[n])
+        n++;
+    out = sk_calloc(n + 2, sizeof(char *));
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(envp[i], "SKIFF_RUNTIME_EXE=", 18) != 0)
+            out[k++] = envp[i];
+    out[k] = sk_asprintf("SKIFF_RUNTIME_EXE=%s", exe);
+    return out;
+}
+
 int
 rt_selfexe_ensure_sealed(char **argv, char **envp, struct sk_err *err)
 {
+    char path[4096];
+    ssize_t plen;
     int exe = -1, mfd = -1, rc;
     struct stat st;
     off_t left;
@@ -69,7 +92,10 @@ rt_selfexe_ensure_sealed(char **argv, char **envp, struct sk_err *err)
         rc = sk_err_sys(err, errno, "seal memfd");
         goto out;
     }
-    syscall(SYS_execveat, mfd, "", argv, envp, AT_EMPTY_PATH);
+    plen = readlink("/proc/self/exe", path, sizeof(path) - 1);
+    path[plen > 0 ? plen : 0] = '\0';
+    syscall(SYS_execveat, mfd, "", argv, plen > 0 ? env_with_exe(envp, path) : envp,
+            AT_EMPTY_PATH);
     rc = sk_err_sys(err, errno, "execveat sealed memfd");
 out:
     if (exe >= 0)
