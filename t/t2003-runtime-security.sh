@@ -80,12 +80,19 @@ test_expect_success 'exec gets the same security settings' '
 	printf "0 1 2 3 " >expect && test_cmp expect out
 '
 
-test_expect_success 'CVE-2019-5736: runtime processes run from a sealed memfd copy' '
-	mon=$(jq -r .skiff.monitorPid "$RT_STATE/e1/state.json") &&
-	readlink /proc/$mon/exe | grep "^/memfd:skiff-runtime" &&
-	test_must_fail sh -c "echo x >>/proc/$mon/exe" 2>err &&
+test_expect_success 'CVE-2019-5736: the process entering the container runs from a sealed memfd' '
+	rt exec e1 sleep 30 &
+	cli=$! &&
+	wait_for "readlink /proc/$cli/exe | grep -q ^/memfd:skiff-runtime" 5 &&
+	test_must_fail sh -c "echo x >>/proc/$cli/exe" 2>err &&
 	cat err &&
-	cmp "$SKIFF_BUILD/bin/skiff-runtime" /proc/$mon/exe
+	cmp "$SKIFF_BUILD/bin/skiff-runtime" /proc/$cli/exe &&
+	kill $cli && wait $cli; true
+'
+
+test_expect_success 'the monitor is invisible inside the container' '
+	rt exec e1 ps -o comm >out &&
+	! grep skiff out
 '
 
 test_expect_success 'the host binary is never the exe of an exec process' '
