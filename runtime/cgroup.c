@@ -172,9 +172,13 @@ has_word(const char *list, const char *word)
 static int
 mkdir_p(const char *path, struct sk_err *err)
 {
-    char *copy = sk_strdup(path);
+    char *copy;
     int rc = 0;
 
+    /* Usually only the last component is missing. */
+    if (mkdir(path, 0755) == 0 || errno == EEXIST)
+        return 0;
+    copy = sk_strdup(path);
     for (char *p = copy + 1; rc == 0; p++) {
         if (*p != '/' && *p)
             continue;

@@ -86,7 +86,7 @@ test_expect_success 'CVE-2019-5736: the process entering the container runs from
 	wait_for "readlink /proc/$cli/exe | grep -q ^/memfd:skiff-runtime" 5 &&
 	test_must_fail sh -c "echo x >>/proc/$cli/exe" 2>err &&
 	cat err &&
-	cmp "$SKIFF_BUILD/bin/skiff-runtime" /proc/$cli/exe &&
+	cmp -n $(stat -L -c %s /proc/$cli/exe) "$SKIFF_BUILD/bin/skiff-runtime" /proc/$cli/exe &&
 	kill $cli && wait $cli; true
 '
 
