@@ -189,6 +189,29 @@ cmd_create(const struct cli *c, int argc, char **argv)
     return 0;
 }
 
+static volatile sig_atomic_t pending_signal;
+
+static void
+on_signal(int sig)
+{
+    pending_signal = sig;
+}
+
+/* No SA_RESTART: the blocking read returns EINTR and the signal is
+ * passed on to the container. */
+static void
+forward_signals(int on)
+{
+    static const int sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH};
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on ? on_signal : SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigaction(sigs[i], &sa, NULL);
+}
+
 static int
 cmd_run(const struct cli *c, int argc, char **argv)
 {
@@ -215,9 +238,17 @@ cmd_run(const struct cli *c, int argc, char **argv)
     }
     close(p[1]);
     p[1] = -1;
-    /* The monitor writes "code signal oom" when the container exits. */
-    while ((n = read(p[0], line, sizeof(line) - 1)) < 0 && errno == EINTR)
-        ;
+    /* The monitor writes "code signal oom" when the container exits;
+     * signals sent to us meanwhile are forwarded, as runc does. */
+    forward_signals(1);
+    while ((n = read(p[0], line, sizeof(line) - 1)) < 0 && errno == EINTR) {
+        int s = pending_signal;
+
+        pending_signal = 0;
+        if (s)
+            rt_container_kill(&c->ctx, id, s, NULL);
+    }
+    forward_signals(0);
     line[n > 0 ? n : 0] = '\0';
     if (n <= 0 || sscanf(line, "%d %d %d", &code, &sig, &oom) != 3) {
         struct rt_exit ex;

@@ -24,6 +24,12 @@ test_expect_success 'run reports death by signal as 128+N' '
 	test_expect_code 137 rt run --bundle "$B" r2
 '
 
+test_expect_success 'run forwards signals to the container' '
+	set_args "$B" sh -c "trap \"exit 9\" TERM; touch /dev/shm/ready; while :; do sleep 0.05; done" &&
+	{ (wait_for "rt exec r4 test -e /dev/shm/ready" 5 && pkill -TERM -f -- "--root $RT_STATE run --bundle $B r4") & } &&
+	test_expect_code 9 rt run --bundle "$B" r4
+'
+
 test_expect_success 'run shows the container output on the caller stdio' '
 	set_args "$B" echo hello from inside &&
 	rt run --bundle "$B" r3 >out &&
