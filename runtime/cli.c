@@ -309,6 +309,24 @@ cmd_state(const struct cli *c, int argc, char **argv)
 }
 
 static int
+cmd_stats(const struct cli *c, int argc, char **argv)
+{
+    struct rt_stats st;
+    struct sk_err err;
+    const char *id = NULL;
+
+    sk_err_init(&err);
+    if (one_id(c, argc, argv, &id))
+        return 1;
+    if (rt_container_stats(&c->ctx, id, &st, &err) < 0)
+        return report(c, &err), 1;
+    printf("{\"id\": \"%s\", \"cpuUsageNs\": %llu, \"memoryCurrent\": %llu, "
+           "\"memoryPeak\": %llu, \"pidsCurrent\": %llu}\n",
+           id, st.cpu_usage_ns, st.mem_current, st.mem_peak, st.pids_current);
+    return 0;
+}
+
+static int
 cmd_kill(const struct cli *c, int argc, char **argv)
 {
     struct sk_err err;
@@ -615,7 +633,7 @@ static const struct verb {
     {"create", cmd_create, 1}, {"run", cmd_run, 1},     {"exec", cmd_exec, 1},
     {"start", cmd_start, 0},   {"state", cmd_state, 0}, {"kill", cmd_kill, 0},
     {"delete", cmd_delete, 0}, {"list", cmd_list, 0},   {"ps", NULL, 0},
-    {"spec", cmd_spec, 0},
+    {"spec", cmd_spec, 0},     {"stats", cmd_stats, 0},
 };
 
 static int

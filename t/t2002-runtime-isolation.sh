@@ -90,6 +90,14 @@ test_expect_success 'the working directory is the configured one' '
 	edit_config "$B" ".process.cwd = \"/\""
 '
 
+test_expect_success 'sysctls are written in the container namespaces' '
+	edit_config "$B" ".linux.sysctl = {\"kernel.domainname\": \"pod.example\"}" &&
+	inside "cat /proc/sys/kernel/domainname" >out &&
+	echo pod.example >expect && test_cmp expect out &&
+	test "$(cat /proc/sys/kernel/domainname)" != pod.example &&
+	edit_config "$B" "del(.linux.sysctl)"
+'
+
 test_expect_success 'environment and rlimits are applied' '
 	edit_config "$B" ".process.env += [\"GREETING=hi\"] | .process.rlimits = [{type: \"RLIMIT_NOFILE\", soft: 100, hard: 200}]" &&
 	inside "echo \$GREETING; ulimit -n; ulimit -Hn" >out &&

@@ -42,6 +42,15 @@ test_expect_success 'memory limit: the hierarchy is reported and the limit writt
 	no_cgroup_left g2 && test ! -d "$mem"
 '
 
+test_expect_success 'stats report cpu, memory and pids usage' '
+	set_args "$B" sh -c "i=0; while [ \$i -lt 20000 ]; do i=\$((i+1)); done; sleep 60" &&
+	edit_config "$B" ".linux.resources.pids = {limit: 100}" &&
+	rt run -d --bundle "$B" st1 &&
+	wait_for "rt stats st1 | jq -e \".cpuUsageNs > 0 and .memoryCurrent > 0 and .memoryPeak >= .memoryCurrent and .pidsCurrent >= 1\"" 10 &&
+	rt delete --force st1 &&
+	edit_config "$B" "del(.linux.resources.pids)"
+'
+
 test_expect_success 'memory limit exceeded: OOMKilled with exit 137' '
 	edit_config "$B" ".linux.resources.memory = {limit: 16777216}" &&
 	set_args "$B" sh -c "x=\$(head -c 100000000 /dev/zero | tr \"\\\\0\" a); echo survived" &&

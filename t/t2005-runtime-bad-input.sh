@@ -138,6 +138,13 @@ test_expect_success 'unsupported global flag and verb' '
 	test_must_fail rt frobnicate 2>err && grep "unknown verb" err
 '
 
+test_expect_success '--log keeps errors in a file, --log-format json too' '
+	test_must_fail rt --log "$TEST_DIR/rt.log" --log-format json state nosuch 2>err &&
+	grep "container .nosuch. does not exist" err &&
+	jq -e "select(.level == \"error\") | .msg | test(\"nosuch\")" "$TEST_DIR/rt.log" &&
+	test_must_fail rt --log-format yaml list 2>err && grep "want text or json" err
+'
+
 test_expect_success 'nothing is left in the state root' '
 	test -z "$(rt list -q)"
 '
