@@ -249,6 +249,8 @@ cmd_run(const struct cli *c, int argc, char **argv)
             rt_container_kill(&c->ctx, id, s, NULL);
     }
     forward_signals(0);
+    if (pending_signal)
+        rt_container_kill(&c->ctx, id, pending_signal, NULL);
     line[n > 0 ? n : 0] = '\0';
     if (n <= 0 || sscanf(line, "%d %d %d", &code, &sig, &oom) != 3) {
         struct rt_exit ex;

@@ -148,6 +148,7 @@ init_main(struct job *j)
     char **argv, **envp;
 
     sk_err_init(&err);
+    rt_signals_reset();
     close(j->report_fd);
     if (j->opts->exit_fd >= 0)
         close(j->opts->exit_fd);
@@ -412,7 +413,9 @@ monitor_main(struct job *j)
     free(j->bpf.prog);
     malloc_trim(0);
     detach_stdio();
-    if (j->ctx->monitor_exe)
+    /* A foreground run keeps its caller (and so the memfd copy) alive
+     * anyway: the exec would only cost time there. */
+    if (j->ctx->monitor_exe && a.exit_fd < 0)
         exec_monitor(j->ctx->monitor_exe, &a);
     close_other_fds(&a);
     rt_monitor_run(&a);

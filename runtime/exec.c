@@ -66,6 +66,7 @@ exec_child(const struct rt_bpf *bpf, const struct rt_process *proc, int errfd)
     char **argv, **envp;
 
     sk_err_init(&err);
+    rt_signals_reset();
     if (rt_process_prepare(bpf, proc, exe, sizeof(exe), &err) < 0) {
         rt_write_all(errfd, err.msg, strlen(err.msg));
         _exit(255);

@@ -11,7 +11,8 @@
  * It must stay tiny (under 256 KiB private memory, measured in
  * bench/runtime): the code path is plain syscalls and fixed stack
  * buffers. The CLI re-executes the monitor from the on-disk binary
- * (verb "_monitor", rt_ctx.monitor_exe) once the container is created,
+ * (verb "_monitor", rt_ctx.monitor_exe) once the container is created
+ * (not for a foreground `run`, whose caller stays alive anyway),
  * so it keeps neither the creator's heap nor the sealed memfd copy of
  * the binary (~450 KiB of RAM per container otherwise); a library
  * caller without monitor_exe gets a fork whose heap is freed and
@@ -140,6 +141,17 @@ copy_logs(const struct rt_monitor_args *a)
         close(l.fd);
 }
 
+/* Only SIGKILL may end the monitor: a stray TERM (pkill, a shutdown
+ * script) must not lose the container's exit status. */
+static void
+ignore_signals(void)
+{
+    static const int sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGUSR1, SIGUSR2};
+
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        signal(sigs[i], SIG_IGN);
+}
+
 static int
 oom_killed(const struct rt_monitor_args *a)
 {
@@ -169,6 +181,7 @@ rt_monitor_run(const struct rt_monitor_args *a)
     pid_t pid;
 
     prctl(PR_SET_CHILD_SUBREAPER, 1);
+    ignore_signals();
     if (a->out_fd >= 0)
         copy_logs(a);
     /* Reap everything (we are a subreaper) until the init is gone. */

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,4 +191,19 @@ rt_strv_nul(char **v, size_t n)
     for (size_t i = 0; i < n; i++)
         out[i] = v[i];
     return out;
+}
+
+/* Ignored signals and the signal mask survive execve: the container's
+ * process starts with the defaults whatever the runtime did (the
+ * monitor ignores SIGPIPE, for one). */
+void
+rt_signals_reset(void)
+{
+    sigset_t all;
+
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL);
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
 }

@@ -104,6 +104,7 @@ _Noreturn void rt_monitor_run(const struct rt_monitor_args *a);
 /* process.c: the last steps before execve, shared by create and exec */
 int rt_process_prepare(const struct rt_bpf *bpf, const struct rt_process *proc, char *exe,
                        size_t exesz, struct sk_err *err);
+void rt_signals_reset(void);
 /* NULL-terminated copies for execve (malloc'd). */
 char **rt_strv_nul(char **v, size_t n);
 int rt_process_lookup_user(const char *name, uint32_t *uid, uint32_t *gid, struct sk_err *err);

@@ -98,6 +98,11 @@ test_expect_success 'sysctls are written in the container namespaces' '
 	edit_config "$B" "del(.linux.sysctl)"
 '
 
+test_expect_success 'the process starts with default signal dispositions' '
+	set_args "$B" grep -E "^Sig(Ign|Blk)" /proc/self/status && rt run --bundle "$B" sig1 >out &&
+	printf "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n" >expect && test_cmp expect out
+'
+
 test_expect_success 'environment and rlimits are applied' '
 	edit_config "$B" ".process.env += [\"GREETING=hi\"] | .process.rlimits = [{type: \"RLIMIT_NOFILE\", soft: 100, hard: 200}]" &&
 	inside "echo \$GREETING; ulimit -n; ulimit -Hn" >out &&
