@@ -194,16 +194,24 @@ rt_strv_nul(char **v, size_t n)
 }
 
 /* Ignored signals and the signal mask survive execve: the container's
- * process starts with the defaults whatever the runtime did (the
- * monitor ignores SIGPIPE, for one). */
+ * process starts with the defaults whatever the runtime or its caller
+ * did (the monitor ignores SIGPIPE; make ignores glibc's internal
+ * signals 32 and 33, which sigaction() refuses to touch, hence the raw
+ * system call). */
 void
 rt_signals_reset(void)
 {
-    sigset_t all;
+    struct {
+        void (*handler)(int);
+        unsigned long flags;
+        void (*restorer)(void);
+        uint64_t mask;
+    } dfl = {SIG_DFL, 0, NULL, 0};
+    sigset_t none;
 
     for (int sig = 1; sig < NSIG; sig++)
         if (sig != SIGKILL && sig != SIGSTOP)
-            signal(sig, SIG_DFL);
-    sigemptyset(&all);
-    sigprocmask(SIG_SETMASK, &all, NULL);
+            syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
 }
