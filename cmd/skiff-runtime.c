@@ -1,15 +1,8 @@
-/* skiff-runtime: placeholder main until its module lands. */
-#include "lib/version.h"
-
-#include <stdio.h>
-#include <string.h>
+/* skiff-runtime(8): thin main; the CLI lives in runtime/cli.c. */
+#include "runtime/runtime.h"
 
 int
-main(int argc, char **argv)
+main(int argc, char **argv, char **envp)
 {
-    if (argc > 1 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0)) {
-        printf("skiff-runtime %s\n", SKIFF_VERSION);
-        return 0;
-    }
-    return 0;
+    return rt_cli_main(argc, argv, envp);
 }

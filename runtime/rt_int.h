@@ -1,0 +1,116 @@
+#ifndef RT_INT_H
+#define RT_INT_H
+
+/* Private interfaces between the files of runtime/. */
+
+#include "runtime/runtime.h"
+
+#include <stdint.h>
+
+/* caps.c */
+extern const uint64_t rt_caps_default;
+int rt_cap_from_name(const char *name);
+const char *rt_cap_name(int cap);
+int rt_caps_drop_bounding(const struct rt_process *proc, struct sk_err *err);
+int rt_caps_apply(const struct rt_process *proc, struct sk_err *err);
+
+/* seccomp.c */
+struct rt_seccomp *rt_seccomp_default(uint64_t bounding_caps);
+void rt_seccomp_free(struct rt_seccomp *sc);
+/* A compiled filter (struct sock_filter array). */
+struct rt_bpf {
+    void *prog;
+    size_t len;
+};
+uint64_t rt_seccomp_hash(const struct rt_seccomp *sc);
+/* Compile (or read from the cache in cache_dir, may be NULL); sc NULL
+ * gives an empty program. */
+int rt_seccomp_compile(const struct rt_seccomp *sc, const char *cache_dir, struct rt_bpf *out,
+                       struct sk_err *err);
+/* Install into the calling thread (no-op for an empty program). */
+int rt_seccomp_install(const struct rt_bpf *bpf, struct sk_err *err);
+/* Compile only (tests): returns the number of rules added. */
+int rt_seccomp_check(const struct rt_seccomp *sc, struct sk_err *err);
+int rt_seccomp_action_parse(const char *name, uint32_t errno_ret, uint32_t *out);
+int rt_seccomp_op_parse(const char *name, int *out);
+int rt_seccomp_arch_parse(const char *name, uint32_t *out);
+
+/* mount.c */
+int rt_mount_options_parse(const char *opt, struct rt_mount *m, char **data);
+int rt_rootfs_setup(const struct rt_spec *spec, const char *rootfs, int userns, struct sk_err *err);
+int rt_rootfs_finish(const struct rt_spec *spec, struct sk_err *err);
+
+/* dev.c */
+int rt_dev_setup(const char *rootfs, int userns, struct sk_err *err);
+
+/* cgroup.c */
+enum rt_cg_ctrl {
+    RT_CG_MEMORY = 0,
+    RT_CG_CPU,
+    RT_CG_PIDS,
+    RT_CG_DEVICES,
+    RT_CG_UNIFIED, /* the v2 cgroup of the container (membership, kill) */
+    RT_CG_NCTRL,
+};
+struct rt_cgroup {
+    char *path[RT_CG_NCTRL]; /* absolute dirs, NULL when unused */
+    int v2[RT_CG_NCTRL];     /* 1 if enforced in the v2 tree */
+};
+/* Pure: "<mount><own>/<root>/<name>" with slashes normalised. */
+char *rt_cgroup_path_join(const char *mount, const char *own, const char *root, const char *name);
+/* v1 hierarchies are used only for controllers with a requested limit
+ * (devices: when need_devices); see cgroup.c. */
+int rt_cgroup_create(struct rt_cgroup *cg, const char *cgroot, const char *name,
+                     const struct rt_resources *res, int need_devices, struct sk_err *err);
+/* Move pid into the v1 cgroups, and into the v2 one when with_v2. */
+int rt_cgroup_enter(const struct rt_cgroup *cg, pid_t pid, int with_v2, struct sk_err *err);
+void rt_cgroup_kill(const struct rt_cgroup *cg);
+int rt_cgroup_destroy(const struct rt_cgroup *cg, struct sk_err *err);
+void rt_cgroup_release(struct rt_cgroup *cg);
+int rt_cgroup_oom_killed(const struct rt_cgroup *cg);
+int rt_cgroup_stats(const struct rt_cgroup *cg, struct rt_stats *st);
+char *rt_cgroup_to_json(const struct rt_cgroup *cg);
+int rt_cgroup_from_json(struct rt_cgroup *cg, const char *json);
+/* cgroup_v1.c / cgroup_v2.c */
+int rt_cgv1_apply(const struct rt_cgroup *cg, const struct rt_resources *res, struct sk_err *err);
+int rt_cgv2_apply(const struct rt_cgroup *cg, const struct rt_resources *res, struct sk_err *err);
+int rt_cg_write(const char *dir, const char *file, const char *val, struct sk_err *err);
+int rt_cg_read(const char *dir, const char *file, char *buf, size_t bufsz);
+
+/* state.c */
+int rt_state_dir(const struct rt_ctx *ctx, const char *id, char *out, size_t outsz,
+                 struct sk_err *err);
+int rt_state_write(const char *dir, const struct rt_state *st, struct sk_err *err);
+int rt_state_read(const char *dir, struct rt_state *st, struct sk_err *err);
+int rt_exit_write(const char *dir, const struct rt_exit *ex);
+int rt_exit_read(const char *dir, struct rt_exit *ex);
+unsigned long long rt_proc_start_time(pid_t pid);
+void rt_time_rfc3339(char *out, size_t outsz, const struct timespec *ts);
+int rt_id_valid(const char *id);
+int rt_rmtree(const char *path);
+
+/* monitor.c */
+struct rt_monitor_args {
+    const char *dir;
+    const struct rt_cgroup *cg;
+    pid_t child;
+    int out_fd, err_fd; /* pipes to copy into the CRI log, or -1 */
+    const char *cri_log;
+    long long cri_log_max;
+    int exit_fd;
+};
+_Noreturn void rt_monitor_run(const struct rt_monitor_args *a);
+
+/* process.c: the last steps before execve, shared by create and exec */
+int rt_process_prepare(const struct rt_bpf *bpf, const struct rt_process *proc, char *exe,
+                       size_t exesz, struct sk_err *err);
+void rt_signals_reset(void);
+/* NULL-terminated copies for execve (malloc'd). */
+char **rt_strv_nul(char **v, size_t n);
+int rt_process_lookup_user(const char *name, uint32_t *uid, uint32_t *gid, struct sk_err *err);
+int rt_find_exec(const char *file, char **env, size_t nenv, char *out, size_t outsz,
+                 struct sk_err *err);
+int rt_write_all(int fd, const void *buf, size_t len);
+int rt_read_file(const char *path, char **out, size_t *len, struct sk_err *err);
+
+#endif

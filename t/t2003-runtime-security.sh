@@ -1,0 +1,104 @@
+#!/bin/bash
+test_description='skiff-runtime security defaults: capabilities, seccomp, no_new_privs, users, CVE-2019-5736'
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-runtime.sh"
+
+B=$TEST_DIR/bundle
+DEFAULT_CAPS=00000000a80425fb
+
+inside() {
+	set_args "$B" sh -c "$1" && rt run --bundle "$B" "s$test_count"
+}
+
+test_expect_success 'setup bundle' '
+	make_bundle "$B"
+'
+
+test_expect_success 'capabilities are the 14 defaults, inheritable and ambient empty' '
+	inside "grep ^Cap /proc/self/status" >out &&
+	grep -x "CapEff:	$DEFAULT_CAPS" out &&
+	grep -x "CapPrm:	$DEFAULT_CAPS" out &&
+	grep -x "CapBnd:	$DEFAULT_CAPS" out &&
+	grep -x "CapInh:	0000000000000000" out &&
+	grep -x "CapAmb:	0000000000000000" out
+'
+
+test_expect_success 'seccomp filter and no_new_privs are on' '
+	inside "grep -E \"^(Seccomp|NoNewPrivs):\" /proc/self/status" >out &&
+	grep -x "Seccomp:	2" out &&
+	grep -x "NoNewPrivs:	1" out
+'
+
+test_expect_success 'namespace creation and mounts are refused by seccomp' '
+	inside "unshare -n true 2>&1; unshare -U true 2>&1; mount -t tmpfs t /tmp 2>&1; true" >out &&
+	test $(grep -c "unshare(.*Operation not permitted" out) = 2 &&
+	grep "mount: permission denied" out
+'
+
+test_expect_success 'device nodes cannot be made, fifos can' '
+	inside "mknod /dev/shm/sda b 8 0 2>&1; mknod /dev/shm/mem c 1 1 2>&1; mknod /dev/shm/p p && echo fifo-ok" >out &&
+	test $(grep -c "Operation not permitted" out) = 2 &&
+	grep fifo-ok out
+'
+
+test_expect_success 'a configured user and groups are used' '
+	edit_config "$B" ".process.user = {uid: 65534, gid: 65534, additionalGids: [5]}" &&
+	inside "id -u; id -g; id -G; grep ^CapEff /proc/self/status" >out &&
+	printf "65534\n65534\n65534 5\nCapEff:\t0000000000000000\n" >expect && test_cmp expect out
+'
+
+test_expect_success 'a user name is resolved in the container /etc/passwd' '
+	edit_config "$B" ".process.user = {uid: 0, gid: 0, username: \"nobody\"}" &&
+	inside "id -u" >out &&
+	echo 65534 >expect && test_cmp expect out &&
+	edit_config "$B" ".process.user = {uid: 0, gid: 0}"
+'
+
+test_expect_success 'a reduced capability set is applied exactly' '
+	edit_config "$B" ".process.capabilities = {bounding: [\"CAP_KILL\", \"CAP_NET_BIND_SERVICE\"], effective: [\"CAP_KILL\"], permitted: [\"CAP_KILL\"]}" &&
+	inside "grep -E \"^Cap(Eff|Bnd)\" /proc/self/status" >out &&
+	grep -x "CapEff:	0000000000000020" out &&
+	grep -x "CapBnd:	0000000000000420" out
+'
+
+test_expect_success 'seccomp from config.json: a denied syscall fails with the errno asked' '
+	edit_config "$B" "del(.process.capabilities) | .linux.seccomp = {defaultAction: \"SCMP_ACT_ALLOW\", syscalls: [{names: [\"mkdirat\", \"mkdir\"], action: \"SCMP_ACT_ERRNO\", errnoRet: 13}]}" &&
+	inside "mkdir /dev/shm/d 2>&1; true" >out &&
+	grep "Permission denied" out &&
+	edit_config "$B" "del(.linux.seccomp)"
+'
+
+test_expect_success 'exec gets the same security settings' '
+	set_args "$B" sleep 60 &&
+	rt run -d --bundle "$B" e1 &&
+	rt exec e1 grep -E "^(CapEff|CapBnd|Seccomp|NoNewPrivs):" /proc/self/status >out &&
+	grep -x "CapEff:	$DEFAULT_CAPS" out &&
+	grep -x "CapBnd:	$DEFAULT_CAPS" out &&
+	grep -x "Seccomp:	2" out &&
+	grep -x "NoNewPrivs:	1" out &&
+	rt exec e1 sh -c "ls /proc/self/fd | tr \"\n\" \" \"" >out &&
+	printf "0 1 2 3 " >expect && test_cmp expect out
+'
+
+test_expect_success 'CVE-2019-5736: the process entering the container runs from a sealed memfd' '
+	rt exec e1 sleep 30 &
+	cli=$! &&
+	wait_for "readlink /proc/$cli/exe | grep -q ^/memfd:skiff-runtime" 5 &&
+	test_must_fail sh -c "echo x >>/proc/$cli/exe" 2>err &&
+	cat err &&
+	cmp -n $(stat -L -c %s /proc/$cli/exe) "$SKIFF_BUILD/bin/skiff-runtime" /proc/$cli/exe &&
+	kill $cli && wait $cli; true
+'
+
+test_expect_success 'the monitor is invisible inside the container' '
+	rt exec e1 ps -o comm >out &&
+	! grep skiff out
+'
+
+test_expect_success 'the host binary is never the exe of an exec process' '
+	rt exec e1 sh -c "cat /proc/\$PPID/cmdline >/dev/null; readlink /proc/self/exe" >out &&
+	grep -x /bin/busybox out &&
+	rt delete --force e1
+'
+
+test_done
