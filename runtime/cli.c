@@ -3,6 +3,7 @@
  * Global flags come before the verb (runc's grammar). Exit status: 0
  * success, 1 failure; `run` without -d and `exec` pass the container
  * process's status through (128+N for a signal). */
+#include "runtime/image.h"
 #include "runtime/rt_int.h"
 
 #include "lib/alloc.h"
@@ -16,6 +17,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -627,6 +629,14 @@ cmd_spec(const struct cli *c, int argc, char **argv)
     return rc;
 }
 
+/* image import|list|rm|gc|inspect: the image store, under
+ * $SKIFF_IMAGE_ROOT or /var/lib/skiff/images (runtime/image.h). */
+static int
+cmd_image(const struct cli *c, int argc, char **argv)
+{
+    return rt_image_cli(argc, argv, NULL);
+}
+
 static const struct verb {
     const char *name;
     int (*fn)(const struct cli *c, int argc, char **argv);
@@ -635,16 +645,34 @@ static const struct verb {
     {"create", cmd_create, 1}, {"run", cmd_run, 1},     {"exec", cmd_exec, 1},
     {"start", cmd_start, 0},   {"state", cmd_state, 0}, {"kill", cmd_kill, 0},
     {"delete", cmd_delete, 0}, {"list", cmd_list, 0},   {"ps", NULL, 0},
-    {"spec", cmd_spec, 0},     {"stats", cmd_stats, 0},
+    {"spec", cmd_spec, 0},     {"stats", cmd_stats, 0}, {"image", cmd_image, 0},
 };
 
-static int
-monitor_exe(void)
+static bool
+is_regular_file(const char *path)
 {
-    const char *exe = getenv("SKIFF_RUNTIME_EXE");
     struct stat st;
 
-    return exe && exe[0] == '/' && stat(exe, &st) == 0 && S_ISREG(st.st_mode);
+    return path && path[0] == '/' && stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The program a container's monitor runs from: skiff-monitor next to the
+ * on-disk runtime binary (it maps only libc and libjansson, keeping each
+ * monitor small), else the runtime binary itself (verb "_monitor").
+ * NULL when neither is known: the library then forks without exec. */
+static const char *
+monitor_exe(char *buf, size_t bufsz)
+{
+    const char *exe = getenv("SKIFF_RUNTIME_EXE");
+    const char *slash;
+
+    if (!is_regular_file(exe))
+        return NULL;
+    slash = strrchr(exe, '/');
+    if (snprintf(buf, bufsz, "%.*s/skiff-monitor", (int)(slash - exe), exe) < (int)bufsz &&
+        is_regular_file(buf))
+        return buf;
+    return exe;
 }
 
 static int
@@ -653,7 +681,7 @@ usage(int fd)
     dprintf(fd,
             "usage: skiff-runtime [--root DIR] [--log FILE] [--log-format text|json] [--debug]\n"
             "                     [--cgroup-root NAME] VERB ...\n"
-            "verbs: create start state kill delete run exec list spec\n");
+            "verbs: create start state kill delete run exec list spec stats image\n");
     return 1;
 }
 
@@ -685,6 +713,7 @@ rt_cli_main(int argc, char **argv, char **envp)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     struct cli c = {{RT_DEFAULT_ROOT, RT_DEFAULT_CGROUP_ROOT, NULL}, 2};
+    char monitor_path[4096];
     enum sk_log_format fmt;
     struct sk_err err;
     int o;
@@ -692,8 +721,7 @@ rt_cli_main(int argc, char **argv, char **envp)
     sk_err_init(&err);
     if (argc == 9 && strcmp(argv[1], "_monitor") == 0)
         return rt_monitor_exec_main(argc - 1, argv + 1);
-    if (monitor_exe())
-        c.ctx.monitor_exe = getenv("SKIFF_RUNTIME_EXE");
+    c.ctx.monitor_exe = monitor_exe(monitor_path, sizeof(monitor_path));
     if (getenv("SKIFF_RUNTIME_CGROUP_ROOT"))
         c.ctx.cgroup_root = getenv("SKIFF_RUNTIME_CGROUP_ROOT");
     sk_log_set_level(SK_LOG_WARN);

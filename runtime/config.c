@@ -28,8 +28,7 @@ check_keys(json_t *obj, const char *path, const char *const *known, struct sk_er
     const char *key;
     json_t *val;
 
-    json_object_foreach(obj, key, val)
-    {
+    json_object_foreach (obj, key, val) {
         size_t i;
 
         for (i = 0; known[i]; i++)
@@ -100,8 +99,7 @@ get_strv(json_t *v, const char *path, char ***out, size_t *n, struct sk_err *err
     free(*out);
     *out = sk_calloc(json_array_size(v) + 1, sizeof(char *));
     *n = 0;
-    json_array_foreach(v, i, e)
-    {
+    json_array_foreach (v, i, e) {
         if (!json_is_string(e))
             return sk_err_set(err, EINVAL, "%s[%zu]: must be a string", path, i);
         (*out)[(*n)++] = sk_strdup(json_string_value(e));
@@ -159,8 +157,7 @@ parse_user(json_t *u, struct rt_process *proc, struct sk_err *err)
         free(proc->add_gids);
         proc->add_gids = sk_calloc(json_array_size(v) + 1, sizeof(gid_t));
         proc->nadd_gids = 0;
-        json_array_foreach(v, i, e)
-        {
+        json_array_foreach (v, i, e) {
             char p[64];
 
             P(p, "process.user.additionalGids[%zu]", i);
@@ -192,8 +189,7 @@ parse_caps(json_t *c, struct rt_process *proc, struct sk_err *err)
             continue;
         if (!json_is_array(arr))
             return sk_err_set(err, EINVAL, "process.capabilities.%s: must be an array", names[s]);
-        json_array_foreach(arr, i, e)
-        {
+        json_array_foreach (arr, i, e) {
             int cap = json_is_string(e) ? rt_cap_from_name(json_string_value(e)) : -1;
 
             if (cap < 0)
@@ -240,8 +236,7 @@ parse_rlimits(json_t *arr, struct rt_process *proc, struct sk_err *err)
     free(proc->rlimits);
     proc->rlimits = sk_calloc(json_array_size(arr) + 1, sizeof(*proc->rlimits));
     proc->nrlimits = 0;
-    json_array_foreach(arr, i, e)
-    {
+    json_array_foreach (arr, i, e) {
         struct rt_rlimit *rl = &proc->rlimits[proc->nrlimits];
         json_t *t = json_object_get(e, "type");
         char p[64];
@@ -393,8 +388,7 @@ parse_mount(json_t *e, const char *p, struct rt_mount *m, struct sk_err *err)
         P(q, "%s.options", p);
         if (want_type(v, JSON_ARRAY, q, "an array of strings", err) < 0)
             return -EINVAL;
-        json_array_foreach(v, i, o)
-        {
+        json_array_foreach (v, i, o) {
             char *extra = NULL;
 
             if (!json_is_string(o))
@@ -442,8 +436,7 @@ parse_mounts(json_t *arr, struct rt_spec *spec, struct sk_err *err)
     free(spec->mounts);
     spec->mounts = sk_calloc(json_array_size(arr) + 1, sizeof(*spec->mounts));
     spec->nmounts = 0;
-    json_array_foreach(arr, i, e)
-    {
+    json_array_foreach (arr, i, e) {
         char p[32];
 
         P(p, "mounts[%zu]", i);
@@ -477,8 +470,7 @@ parse_namespaces(json_t *arr, struct rt_spec *spec, struct sk_err *err)
     free(spec->namespaces);
     spec->namespaces = sk_calloc(json_array_size(arr) + 1, sizeof(*spec->namespaces));
     spec->nnamespaces = 0;
-    json_array_foreach(arr, i, e)
-    {
+    json_array_foreach (arr, i, e) {
         struct rt_namespace *ns = &spec->namespaces[spec->nnamespaces];
         json_t *t = json_object_get(e, "type"), *v;
         char p[48];
@@ -528,8 +520,7 @@ parse_idmaps(json_t *arr, const char *p, struct rt_idmap **out, size_t *n, struc
         return -EINVAL;
     *out = sk_calloc(json_array_size(arr) + 1, sizeof(**out));
     *n = 0;
-    json_array_foreach(arr, i, e)
-    {
+    json_array_foreach (arr, i, e) {
         uint64_t c = 0, h = 0, s = 0;
         char q[64];
 
@@ -560,8 +551,7 @@ parse_devices(json_t *arr, struct sk_err *err)
      * (cgroup_v1.c); only rules that deny more are accepted. */
     if (want_type(arr, JSON_ARRAY, "linux.resources.devices", "an array", err) < 0)
         return -EINVAL;
-    json_array_foreach(arr, i, e)
-    {
+    json_array_foreach (arr, i, e) {
         if (!json_is_object(e) || !json_is_false(json_object_get(e, "allow")))
             return sk_err_set(err, ENOTSUP,
                               "linux.resources.devices[%zu]: only deny rules are supported", i);
@@ -681,8 +671,7 @@ parse_seccomp_rule(json_t *e, const char *p, struct rt_seccomp_rule *rule, struc
     if (want_type(v, JSON_ARRAY, q, "an array", err) < 0)
         return -EINVAL;
     rule->args = sk_calloc(json_array_size(v) + 1, sizeof(*rule->args));
-    json_array_foreach(v, i, a)
-    {
+    json_array_foreach (v, i, a) {
         struct rt_seccomp_arg *arg = &rule->args[i];
         uint64_t idx = 0;
         json_t *op;
@@ -737,8 +726,7 @@ parse_seccomp(json_t *s, struct rt_seccomp **out, struct sk_err *err)
         if (want_type(v, JSON_ARRAY, "linux.seccomp.architectures", "an array", err) < 0)
             return -EINVAL;
         sc->arches = sk_calloc(json_array_size(v) + 1, sizeof(uint32_t));
-        json_array_foreach(v, i, e)
-        {
+        json_array_foreach (v, i, e) {
             if (!json_is_string(e) ||
                 rt_seccomp_arch_parse(json_string_value(e), &sc->arches[i]) < 0)
                 return sk_err_set(err, EINVAL,
@@ -751,8 +739,7 @@ parse_seccomp(json_t *s, struct rt_seccomp **out, struct sk_err *err)
     if (want_type(v, JSON_ARRAY, "linux.seccomp.syscalls", "an array", err) < 0)
         return -EINVAL;
     sc->rules = sk_calloc(json_array_size(v) + 1, sizeof(*sc->rules));
-    json_array_foreach(v, i, e)
-    {
+    json_array_foreach (v, i, e) {
         char p[48];
 
         P(p, "linux.seccomp.syscalls[%zu]", i);
@@ -773,8 +760,7 @@ parse_kv(json_t *o, const char *p, struct rt_kv **out, size_t *n, struct sk_err 
         return -EINVAL;
     *out = sk_calloc(json_object_size(o) + 1, sizeof(**out));
     *n = 0;
-    json_object_foreach(o, key, v)
-    {
+    json_object_foreach (o, key, v) {
         if (!json_is_string(v))
             return sk_err_set(err, EINVAL, "%s.%s: must be a string", p, key);
         (*out)[*n].key = sk_strdup(key);

@@ -222,8 +222,7 @@ rt_state_read(const char *dir, struct rt_state *st, struct sk_err *err)
     st->cgroup_paths = json_dumps(json_object_get(sk, "cgroups"), JSON_COMPACT | JSON_ENCODE_ANY);
     ann = json_object_get(o, "annotations");
     st->annotations = sk_calloc(json_object_size(ann) + 1, sizeof(struct rt_kv));
-    json_object_foreach(ann, key, v)
-    {
+    json_object_foreach (ann, key, v) {
         st->annotations[st->nannotations].key = sk_strdup(key);
         st->annotations[st->nannotations++].value =
             sk_strdup(json_is_string(v) ? json_string_value(v) : "");
