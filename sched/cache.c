@@ -1,0 +1,292 @@
+/* The scheduler cache: every node with the pods counted against it,
+ * whether the API confirmed them (bound) or the scheduler only assumed
+ * them while their binding is in flight.
+ *
+ * Pod lifecycle, as kube-scheduler's cache (pkg/scheduler/internal/cache):
+ *
+ *     assume --(informer sees it bound)--> bound --(deleted)--> gone
+ *       |  \--(bind failed: forget)--> gone
+ *       \--(ttl passed unconfirmed: expire)--> gone
+ *
+ * Assuming is what lets many pods be placed per second without waiting
+ * for each bind to round-trip: the next attempt already sees the node's
+ * resources, ports and pods as taken. forget subtracts exactly what
+ * assume added (sums are integers), so a failed bind leaves no trace. */
+#include "lib/alloc.h"
+#include "lib/json.h"
+#include "sched/sched_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sched_cache *
+sched_cache_new(int64_t assume_ttl_ms)
+{
+    struct sched_cache *c = sk_calloc(1, sizeof(*c));
+
+    sched_map_init(&c->node_by_name);
+    sched_map_init(&c->pod_by_key);
+    c->ttl_ms = assume_ttl_ms;
+    return c;
+}
+
+static void
+free_cached_pod(struct sched_cached_pod *cp)
+{
+    sched_pod_free(cp->pod);
+    free(cp);
+}
+
+void
+sched_cache_free(struct sched_cache *c)
+{
+    struct sched_map_ent *e;
+    size_t i = 0;
+
+    if (!c)
+        return;
+    while ((e = sched_map_next(&c->pod_by_key, &i)))
+        free_cached_pod(e->ptr);
+    for (i = 0; i < c->nnodes; i++) {
+        struct sched_node_info *ni = c->nodes[i];
+
+        sched_node_info_clear(ni);
+        free(ni->pods);
+        free(ni->ports);
+        free(ni->name);
+        free(ni);
+    }
+    free(c->nodes);
+    sched_map_release(&c->node_by_name);
+    sched_map_release(&c->pod_by_key);
+    free(c);
+}
+
+static struct sched_node_info *
+find_node(const struct sched_cache *c, const char *name)
+{
+    struct sched_map_ent *e = sched_map_get(&c->node_by_name, name);
+
+    return e ? e->ptr : NULL;
+}
+
+/* The info for name, created empty (no object) when missing: a pod may
+ * be seen bound before its node is. */
+static struct sched_node_info *
+get_node(struct sched_cache *c, const char *name)
+{
+    struct sched_node_info *ni = find_node(c, name);
+
+    if (ni)
+        return ni;
+    ni = sk_calloc(1, sizeof(*ni));
+    ni->name = sk_strdup(name);
+    if (c->nnodes == c->nodes_cap) {
+        c->nodes_cap = c->nodes_cap ? c->nodes_cap * 2 : 16;
+        c->nodes = sk_reallocarray(c->nodes, c->nodes_cap, sizeof(*c->nodes));
+    }
+    ni->index = c->nnodes;
+    c->nodes[c->nnodes++] = ni;
+    sched_map_put(&c->node_by_name, name)->ptr = ni;
+    return ni;
+}
+
+/* Drop an info that has neither an object nor pods. */
+static void
+maybe_drop_node(struct sched_cache *c, struct sched_node_info *ni)
+{
+    if (ni->obj || ni->npods)
+        return;
+    sched_map_del(&c->node_by_name, ni->name);
+    c->nodes[ni->index] = c->nodes[--c->nnodes];
+    c->nodes[ni->index]->index = ni->index;
+    free(ni->pods);
+    free(ni->ports);
+    free(ni->name);
+    free(ni);
+}
+
+int
+sched_cache_node_set(struct sched_cache *c, const json_t *node, struct sk_err *err)
+{
+    struct sched_node_info *ni;
+    const char *name;
+    bool had;
+
+    if (!json_is_object(node))
+        return sk_err_set(err, EINVAL, "node: must be an object");
+    if (sk_json_get_string(node, "metadata.name", &name, err) < 0)
+        return sk_err_wrap(err, "node");
+    if (!*name)
+        return sk_err_set(err, EINVAL, "node: metadata.name: required");
+    ni = get_node(c, name);
+    had = ni->obj != NULL;
+    if (sched_node_info_update(ni, node, err) < 0) {
+        maybe_drop_node(c, ni);
+        return sk_err_wrap(err, "node '%s'", name);
+    }
+    c->nlive += !had;
+    return 0;
+}
+
+int
+sched_cache_node_remove(struct sched_cache *c, const char *name)
+{
+    struct sched_node_info *ni = find_node(c, name);
+
+    if (!ni || !ni->obj)
+        return -ENOENT;
+    sched_node_info_clear(ni);
+    c->nlive--;
+    maybe_drop_node(c, ni);
+    return 0;
+}
+
+static void
+remove_pod(struct sched_cache *c, struct sched_cached_pod *cp)
+{
+    struct sched_node_info *ni = cp->node;
+    char key[SCHED_KEY_MAX];
+
+    sched_map_del(&c->pod_by_key,
+                  sched_pod_key(key, sizeof(key), cp->pod->ns, cp->pod->name));
+    sched_node_info_remove_pod(ni, cp);
+    maybe_drop_node(c, ni);
+    free_cached_pod(cp);
+}
+
+static struct sched_cached_pod *
+find_pod(const struct sched_cache *c, const char *ns, const char *name)
+{
+    char key[SCHED_KEY_MAX];
+    struct sched_map_ent *e = sched_map_get(&c->pod_by_key, sched_pod_key(key, sizeof(key), ns, name));
+
+    return e ? e->ptr : NULL;
+}
+
+int
+sched_cache_pod_set(struct sched_cache *c, const json_t *obj, struct sk_err *err)
+{
+    struct sched_cached_pod *cp;
+    struct sched_pod *p;
+    char key[SCHED_KEY_MAX];
+
+    if (sched_pod_parse(obj, &p, err) < 0)
+        return -EINVAL;
+    cp = find_pod(c, p->ns, p->name);
+    if (!p->node_name || p->terminal) {
+        /* An unbound update of an assumed pod is the informer lagging
+         * behind our bind: keep the assumption. */
+        if (cp && (!cp->assumed || p->terminal))
+            remove_pod(c, cp);
+        sched_pod_free(p);
+        return 0;
+    }
+    if (cp) {
+        sched_node_info_remove_pod(cp->node, cp);
+        maybe_drop_node(c, cp->node);
+        sched_pod_free(cp->pod);
+    } else {
+        cp = sk_calloc(1, sizeof(*cp));
+        sched_map_put(&c->pod_by_key, sched_pod_key(key, sizeof(key), p->ns, p->name))->ptr = cp;
+    }
+    cp->pod = p;
+    cp->assumed = false;
+    cp->deadline_ms = INT64_MAX;
+    sched_node_info_add_pod(get_node(c, p->node_name), cp);
+    return 0;
+}
+
+int
+sched_cache_pod_remove(struct sched_cache *c, const char *ns, const char *name)
+{
+    struct sched_cached_pod *cp = find_pod(c, ns, name);
+
+    if (!cp)
+        return -ENOENT;
+    remove_pod(c, cp);
+    return 0;
+}
+
+int
+sched_cache_assume(struct sched_cache *c, const json_t *obj, const char *node_name, int64_t now_ms,
+                   struct sk_err *err)
+{
+    struct sched_node_info *ni = find_node(c, node_name);
+    struct sched_cached_pod *cp;
+    struct sched_pod *p;
+    char key[SCHED_KEY_MAX];
+
+    if (!ni || !ni->obj)
+        return sk_err_set(err, ENOENT, "node '%s': not found", node_name);
+    if (sched_pod_parse(obj, &p, err) < 0)
+        return -EINVAL;
+    if (find_pod(c, p->ns, p->name)) {
+        sk_err_set(err, EEXIST, "pod '%s/%s': already in the cache", p->ns, p->name);
+        sched_pod_free(p);
+        return -EEXIST;
+    }
+    cp = sk_calloc(1, sizeof(*cp));
+    cp->pod = p;
+    cp->assumed = true;
+    cp->deadline_ms = c->ttl_ms > 0 && now_ms <= INT64_MAX - c->ttl_ms ? now_ms + c->ttl_ms
+                                                                       : INT64_MAX;
+    sched_map_put(&c->pod_by_key, sched_pod_key(key, sizeof(key), p->ns, p->name))->ptr = cp;
+    sched_node_info_add_pod(ni, cp);
+    return 0;
+}
+
+int
+sched_cache_forget(struct sched_cache *c, const char *ns, const char *name, struct sk_err *err)
+{
+    struct sched_cached_pod *cp = find_pod(c, ns, name);
+
+    if (!cp)
+        return sk_err_set(err, ENOENT, "pod '%s/%s': not in the cache", ns, name);
+    if (!cp->assumed)
+        return sk_err_set(err, EINVAL, "pod '%s/%s': bound, not assumed", ns, name);
+    remove_pod(c, cp);
+    return 0;
+}
+
+size_t
+sched_cache_expire(struct sched_cache *c, int64_t now_ms)
+{
+    struct sched_cached_pod **dead = NULL;
+    struct sched_map_ent *e;
+    size_t i = 0, n = 0;
+
+    while ((e = sched_map_next(&c->pod_by_key, &i))) {
+        struct sched_cached_pod *cp = e->ptr;
+
+        if (cp->assumed && cp->deadline_ms <= now_ms) {
+            dead = sk_reallocarray(dead, n + 1, sizeof(*dead));
+            dead[n++] = cp;
+        }
+    }
+    for (i = 0; i < n; i++)
+        remove_pod(c, dead[i]);
+    free(dead);
+    return n;
+}
+
+size_t
+sched_cache_node_count(const struct sched_cache *c)
+{
+    return c->nlive;
+}
+
+const struct sched_node_info *
+sched_cache_node(const struct sched_cache *c, const char *name)
+{
+    return find_node(c, name);
+}
+
+int
+sched_cache_pod_state(const struct sched_cache *c, const char *ns, const char *name)
+{
+    struct sched_cached_pod *cp = find_pod(c, ns, name);
+
+    return cp ? (cp->assumed ? 1 : 2) : 0;
+}

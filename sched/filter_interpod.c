@@ -1,0 +1,244 @@
+/* InterPodAffinity: required pod affinity and anti-affinity of the
+ * incoming pod, the required anti-affinity of the pods already placed
+ * (the symmetric rule: an existing pod that refuses the incoming one in
+ * its topology domain keeps it out), and the preferred terms as a score.
+ * Topology domains are node label values of any topologyKey, hostname
+ * being the common case. The counting over existing pods is done once
+ * per attempt (prepare), the per-node checks are map lookups. Semantics
+ * follow pkg/scheduler/framework/plugins/interpodaffinity. */
+#include "lib/alloc.h"
+#include "lib/buf.h"
+#include "sched/sched_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PAIR_MAX 512
+
+static const char *
+pair(char *buf, const char *key, const char *value)
+{
+    sk_snprintf(buf, PAIR_MAX, "%s\n%s", key, value);
+    return buf;
+}
+
+bool
+sched_pod_term_matches(const struct sched_pod_term *t, const struct sched_pod *owner,
+                       const struct sched_pod *p)
+{
+    bool ns_ok = t->all_namespaces;
+
+    for (size_t i = 0; !ns_ok && i < t->nnamespaces; i++)
+        ns_ok = strcmp(t->namespaces[i], p->ns) == 0;
+    /* No list and no namespaceSelector: the owner's own namespace. */
+    if (!ns_ok && t->nnamespaces == 0 && !t->ns_selector)
+        ns_ok = strcmp(owner->ns, p->ns) == 0;
+    return ns_ok && sk_selector_matches_json(&t->sel, p->labels);
+}
+
+static void
+count_pair(struct sched_map *m, const char *key, const struct sched_node_info *ni, int64_t n)
+{
+    const char *v = sched_node_label(ni, key);
+    char buf[PAIR_MAX];
+
+    if (v)
+        sched_map_put(m, pair(buf, key, v))->num += n;
+}
+
+static void
+add_key(const char ***keys, size_t *n, const char *key)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp((*keys)[i], key) == 0)
+            return;
+    }
+    *keys = sk_reallocarray(*keys, *n + 1, sizeof(**keys));
+    (*keys)[(*n)++] = key;
+}
+
+static bool
+matches_all(const struct sched_pod_term *t, size_t n, const struct sched_pod *owner,
+            const struct sched_pod *p)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!sched_pod_term_matches(&t[i], owner, p))
+            return false;
+    }
+    return true;
+}
+
+/* The incoming pod's required terms against one existing pod. */
+static void
+count_incoming(struct sched_interpod *st, const struct sched_pod *pod,
+               const struct sched_node_info *ni, const struct sched_pod *ep)
+{
+    if (pod->naff_req && matches_all(pod->aff_req, pod->naff_req, pod, ep)) {
+        for (size_t i = 0; i < pod->naff_req; i++)
+            count_pair(&st->aff, pod->aff_req[i].topology_key, ni, 1);
+    }
+    for (size_t i = 0; i < pod->nanti_req; i++) {
+        if (sched_pod_term_matches(&pod->anti_req[i], pod, ep))
+            count_pair(&st->anti, pod->anti_req[i].topology_key, ni, 1);
+    }
+}
+
+/* An existing pod's required anti-affinity against the incoming pod. */
+static void
+count_existing(struct sched_interpod *st, const struct sched_pod *pod,
+               const struct sched_node_info *ni, const struct sched_pod *ep)
+{
+    for (size_t i = 0; i < ep->nanti_req; i++) {
+        const struct sched_pod_term *t = &ep->anti_req[i];
+
+        if (!sched_pod_term_matches(t, ep, pod) || !sched_node_label(ni, t->topology_key))
+            continue;
+        count_pair(&st->existing, t->topology_key, ni, 1);
+        add_key(&st->existing_keys, &st->nexisting_keys, t->topology_key);
+    }
+}
+
+void
+sched_interpod_prepare(struct sched_interpod *st, const struct sched_cache *cache,
+                       const struct sched_pod *pod)
+{
+    bool own = pod->naff_req || pod->nanti_req;
+
+    memset(st, 0, sizeof(*st));
+    sched_map_init(&st->aff);
+    sched_map_init(&st->anti);
+    sched_map_init(&st->existing);
+    sched_map_init(&st->score);
+    st->self_match = matches_all(pod->aff_req, pod->naff_req, pod, pod);
+    for (size_t n = 0; n < cache->nnodes; n++) {
+        const struct sched_node_info *ni = cache->nodes[n];
+
+        if (!ni->obj || (!own && ni->nanti == 0))
+            continue;
+        for (size_t k = 0; k < ni->npods; k++) {
+            const struct sched_pod *ep = ni->pods[k]->pod;
+
+            if (own)
+                count_incoming(st, pod, ni, ep);
+            if (ep->nanti_req)
+                count_existing(st, pod, ni, ep);
+        }
+    }
+}
+
+void
+sched_interpod_release(struct sched_interpod *st)
+{
+    sched_map_release(&st->aff);
+    sched_map_release(&st->anti);
+    sched_map_release(&st->existing);
+    sched_map_release(&st->score);
+    free(st->existing_keys);
+    free(st->score_keys);
+}
+
+static int64_t
+pair_count(const struct sched_map *m, const char *key, const struct sched_node_info *ni)
+{
+    const char *v = sched_node_label(ni, key);
+    struct sched_map_ent *e;
+    char buf[PAIR_MAX];
+
+    if (!v)
+        return -1;
+    e = sched_map_get(m, pair(buf, key, v));
+    return e ? e->num : 0;
+}
+
+/* Every affinity term needs a matching pod in the node's domain, except
+ * for the first pod of a group: when no pod anywhere matches and the
+ * pod matches its own terms, any node with the topology keys will do. */
+static bool
+satisfies_affinity(const struct sched_interpod *st, const struct sched_pod *pod,
+                   const struct sched_node_info *ni)
+{
+    bool all = true;
+
+    for (size_t i = 0; i < pod->naff_req; i++) {
+        int64_t c = pair_count(&st->aff, pod->aff_req[i].topology_key, ni);
+
+        if (c < 0)
+            return false;
+        if (c == 0)
+            all = false;
+    }
+    return all || (st->aff.len == 0 && st->self_match);
+}
+
+const char *
+sched_filter_interpod(const struct sched_interpod *st, const struct sched_pod *pod,
+                      const struct sched_node_info *ni)
+{
+    if (pod->naff_req && !satisfies_affinity(st, pod, ni))
+        return "node(s) didn't match pod affinity rules";
+    for (size_t i = 0; i < pod->nanti_req; i++) {
+        if (pair_count(&st->anti, pod->anti_req[i].topology_key, ni) > 0)
+            return "node(s) didn't match pod anti-affinity rules";
+    }
+    for (size_t i = 0; i < st->nexisting_keys; i++) {
+        if (pair_count(&st->existing, st->existing_keys[i], ni) > 0)
+            return "node(s) didn't satisfy existing pods anti-affinity rules";
+    }
+    return NULL;
+}
+
+static void
+score_terms(struct sched_interpod *st, const struct sched_pod_term *t, size_t n, int sign,
+            const struct sched_pod *owner, const struct sched_pod *p,
+            const struct sched_node_info *ni)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!sched_pod_term_matches(&t[i], owner, p))
+            continue;
+        count_pair(&st->score, t[i].topology_key, ni, sign * t[i].weight);
+        add_key(&st->score_keys, &st->nscore_keys, t[i].topology_key);
+    }
+}
+
+/* PreScore: the incoming pod's preferred terms against every placed pod,
+ * and the placed pods' terms against the incoming one (their required
+ * affinity with Kubernetes' hardPodAffinityWeight 1, their preferred
+ * terms with their weights). */
+void
+sched_interpod_prepare_score(struct sched_interpod *st, const struct sched_cache *cache,
+                             const struct sched_pod *pod)
+{
+    bool own = pod->naff_pref || pod->nanti_pref;
+
+    for (size_t n = 0; n < cache->nnodes; n++) {
+        const struct sched_node_info *ni = cache->nodes[n];
+
+        if (!ni->obj || (!own && ni->naffinity == 0))
+            continue;
+        for (size_t k = 0; k < ni->npods; k++) {
+            const struct sched_pod *ep = ni->pods[k]->pod;
+
+            score_terms(st, pod->aff_pref, pod->naff_pref, 1, pod, ep, ni);
+            score_terms(st, pod->anti_pref, pod->nanti_pref, -1, pod, ep, ni);
+            score_terms(st, ep->aff_req, ep->naff_req, 1, ep, pod, ni);
+            score_terms(st, ep->aff_pref, ep->naff_pref, 1, ep, pod, ni);
+            score_terms(st, ep->anti_pref, ep->nanti_pref, -1, ep, pod, ni);
+        }
+    }
+}
+
+int64_t
+sched_score_interpod(const struct sched_interpod *st, const struct sched_node_info *ni)
+{
+    int64_t s = 0;
+
+    for (size_t i = 0; i < st->nscore_keys; i++) {
+        const char *v = sched_node_label(ni, st->score_keys[i]);
+        struct sched_map_ent *e;
+        char buf[PAIR_MAX];
+
+        if (v && (e = sched_map_get(&st->score, pair(buf, st->score_keys[i], v))))
+            s += e->num;
+    }
+    return s;
+}
