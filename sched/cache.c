@@ -149,8 +149,7 @@ remove_pod(struct sched_cache *c, struct sched_cached_pod *cp)
     struct sched_node_info *ni = cp->node;
     char key[SCHED_KEY_MAX];
 
-    sched_map_del(&c->pod_by_key,
-                  sched_pod_key(key, sizeof(key), cp->pod->ns, cp->pod->name));
+    sched_map_del(&c->pod_by_key, sched_pod_key(key, sizeof(key), cp->pod->ns, cp->pod->name));
     sched_node_info_remove_pod(ni, cp);
     maybe_drop_node(c, ni);
     free_cached_pod(cp);
@@ -160,7 +159,8 @@ static struct sched_cached_pod *
 find_pod(const struct sched_cache *c, const char *ns, const char *name)
 {
     char key[SCHED_KEY_MAX];
-    struct sched_map_ent *e = sched_map_get(&c->pod_by_key, sched_pod_key(key, sizeof(key), ns, name));
+    struct sched_map_ent *e =
+        sched_map_get(&c->pod_by_key, sched_pod_key(key, sizeof(key), ns, name));
 
     return e ? e->ptr : NULL;
 }
@@ -230,8 +230,8 @@ sched_cache_assume(struct sched_cache *c, const json_t *obj, const char *node_na
     cp = sk_calloc(1, sizeof(*cp));
     cp->pod = p;
     cp->assumed = true;
-    cp->deadline_ms = c->ttl_ms > 0 && now_ms <= INT64_MAX - c->ttl_ms ? now_ms + c->ttl_ms
-                                                                       : INT64_MAX;
+    cp->deadline_ms =
+        c->ttl_ms > 0 && now_ms <= INT64_MAX - c->ttl_ms ? now_ms + c->ttl_ms : INT64_MAX;
     sched_map_put(&c->pod_by_key, sched_pod_key(key, sizeof(key), p->ns, p->name))->ptr = cp;
     sched_node_info_add_pod(ni, cp);
     return 0;

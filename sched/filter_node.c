@@ -164,8 +164,7 @@ sched_node_affinity_match(const struct sched_pod *pod, const struct sched_node_i
         const char *k;
         json_t *v;
 
-        json_object_foreach(pod->node_selector, k, v)
-        {
+        json_object_foreach (pod->node_selector, k, v) {
             const char *have = sched_node_label(ni, k);
 
             if (!have || strcmp(have, json_string_value(v)) != 0)

@@ -47,8 +47,7 @@ parse_taints(const json_t *node, struct sched_taint **out, size_t *nout, struct 
     if (!arr || json_array_size(arr) == 0)
         return 0;
     *out = sk_calloc(json_array_size(arr), sizeof(**out));
-    json_array_foreach(arr, i, t)
-    {
+    json_array_foreach (arr, i, t) {
         struct sched_taint *x = &(*out)[i];
         const char *effect;
 
@@ -58,8 +57,8 @@ parse_taints(const json_t *node, struct sched_taint **out, size_t *nout, struct 
                 0 ||
             sched_path_get(node, SCHED_GET_STRING, "", &x->value, err, "spec.taints[%zu].value",
                            i) < 0 ||
-            sched_path_get(node, SCHED_GET_STRING, "", &effect, err, "spec.taints[%zu].effect",
-                           i) < 0)
+            sched_path_get(node, SCHED_GET_STRING, "", &effect, err, "spec.taints[%zu].effect", i) <
+                0)
             return -EINVAL;
         if (!*x->key)
             return sk_err_set(err, EINVAL, "spec.taints[%zu].key: required", i);
@@ -85,8 +84,7 @@ parse_ready(const json_t *node, bool *not_ready, struct sk_err *err)
     *not_ready = false;
     if (sk_json_opt_array(node, "status.conditions", &arr, err) < 0)
         return -EINVAL;
-    json_array_foreach(arr, i, c)
-    {
+    json_array_foreach (arr, i, c) {
         const char *type, *status;
 
         if (!json_is_object(c))
@@ -206,8 +204,8 @@ sched_node_info_remove_pod(struct sched_node_info *ni, struct sched_cached_pod *
     }
     for (size_t k = 0; k < p->nports; k++) {
         for (size_t i = 0; i < ni->nports; i++) {
-            if (ni->ports[i].protocol == p->ports[k].protocol && ni->ports[i].ip == p->ports[k].ip &&
-                ni->ports[i].port == p->ports[k].port) {
+            if (ni->ports[i].protocol == p->ports[k].protocol &&
+                ni->ports[i].ip == p->ports[k].ip && ni->ports[i].port == p->ports[k].port) {
                 ni->ports[i] = ni->ports[--ni->nports];
                 break;
             }

@@ -142,8 +142,7 @@ each_container(const json_t *pod, const char *list, size_t *n, struct sk_err *er
         return -EINVAL;
     if (!arr)
         return 0;
-    json_array_foreach(arr, i, c)
-    {
+    json_array_foreach (arr, i, c) {
         if (!json_is_object(c))
             return sk_err_set(err, EINVAL, "spec.%s[%zu]: must be an object", list, i);
     }
@@ -254,11 +253,10 @@ parse_ports(struct sched_pod *p, struct sk_err *err)
         json_t *ports, *v;
         size_t pi;
 
-        if (sched_path_get(p->obj, SCHED_GET_ARRAY, NULL, &ports, err,
-                           "spec.containers[%zu].ports", ci) < 0)
+        if (sched_path_get(p->obj, SCHED_GET_ARRAY, NULL, &ports, err, "spec.containers[%zu].ports",
+                           ci) < 0)
             return -EINVAL;
-        json_array_foreach(ports, pi, v)
-        {
+        json_array_foreach (ports, pi, v) {
             if (parse_port(p, ci, pi, err) < 0)
                 return -EINVAL;
         }
@@ -290,14 +288,14 @@ parse_toleration(struct sched_pod *p, size_t i, struct sk_err *err)
 
     if (!json_is_object(json_array_get(sk_json_get(p->obj, "spec.tolerations"), i)))
         return sk_err_set(err, EINVAL, "spec.tolerations[%zu]: must be an object", i);
-    if (sched_path_get(p->obj, SCHED_GET_STRING, "", &t->key, err, "spec.tolerations[%zu].key",
+    if (sched_path_get(p->obj, SCHED_GET_STRING, "", &t->key, err, "spec.tolerations[%zu].key", i) <
+            0 ||
+        sched_path_get(p->obj, SCHED_GET_STRING, "", &t->value, err, "spec.tolerations[%zu].value",
                        i) < 0 ||
-        sched_path_get(p->obj, SCHED_GET_STRING, "", &t->value, err,
-                       "spec.tolerations[%zu].value", i) < 0 ||
         sched_path_get(p->obj, SCHED_GET_STRING, "", &op, err, "spec.tolerations[%zu].operator",
                        i) < 0 ||
-        sched_path_get(p->obj, SCHED_GET_STRING, "", &effect, err,
-                       "spec.tolerations[%zu].effect", i) < 0)
+        sched_path_get(p->obj, SCHED_GET_STRING, "", &effect, err, "spec.tolerations[%zu].effect",
+                       i) < 0)
         return -EINVAL;
     if (strcmp(op, "Exists") == 0)
         t->exists = true;
@@ -362,8 +360,7 @@ parse_identity(struct sched_pod *p, struct sk_err *err)
         const char *k;
         json_t *v;
 
-        json_object_foreach(sel, k, v)
-        {
+        json_object_foreach (sel, k, v) {
             if (!json_is_string(v))
                 return sk_err_set(err, EINVAL, "spec.nodeSelector[\"%s\"]: must be a string", k);
         }

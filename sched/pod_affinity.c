@@ -25,12 +25,9 @@ parse_op(const char *s, bool field, enum sk_selector_op *op)
         enum sk_selector_op op;
         bool field_ok;
     } ops[] = {
-        {"In", SK_SELECTOR_IN, true},
-        {"NotIn", SK_SELECTOR_NOT_IN, true},
-        {"Exists", SK_SELECTOR_EXISTS, false},
-        {"DoesNotExist", SK_SELECTOR_DOES_NOT_EXIST, false},
-        {"Gt", SK_SELECTOR_GT, false},
-        {"Lt", SK_SELECTOR_LT, false},
+        {"In", SK_SELECTOR_IN, true},          {"NotIn", SK_SELECTOR_NOT_IN, true},
+        {"Exists", SK_SELECTOR_EXISTS, false}, {"DoesNotExist", SK_SELECTOR_DOES_NOT_EXIST, false},
+        {"Gt", SK_SELECTOR_GT, false},         {"Lt", SK_SELECTOR_LT, false},
     };
 
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
@@ -52,8 +49,7 @@ parse_values(const json_t *obj, const char *base, struct sched_node_req *r, stru
         return -EINVAL;
     r->nvalues = arr ? json_array_size(arr) : 0;
     r->values = r->nvalues ? sk_calloc(r->nvalues, sizeof(*r->values)) : NULL;
-    json_array_foreach(arr, i, v)
-    {
+    json_array_foreach (arr, i, v) {
         if (!json_is_string(v))
             return sk_err_set(err, EINVAL, "%s.values[%zu]: must be a string", base, i);
         r->values[i] = json_string_value(v);
@@ -85,13 +81,11 @@ check_values(const char *base, struct sched_node_req *r, struct sk_err *err)
         break;
     }
     if (r->nvalues != 1)
-        return sk_err_set(err, EINVAL, "%s.values: must have one element for operator Gt/Lt",
-                          base);
+        return sk_err_set(err, EINVAL, "%s.values: must have one element for operator Gt/Lt", base);
     errno = 0;
     r->num = strtoll(r->values[0], &end, 10);
     if (errno || end == r->values[0] || *end)
-        return sk_err_set(err, EINVAL, "%s.values[0]: must be an integer for operator Gt/Lt",
-                          base);
+        return sk_err_set(err, EINVAL, "%s.values[0]: must be an integer for operator Gt/Lt", base);
     return 0;
 }
 
@@ -228,13 +222,11 @@ parse_namespaces(const json_t *obj, const char *base, struct sched_pod_term *t, 
     size_t i;
 
     if (sched_path_get(obj, SCHED_GET_ARRAY, NULL, &arr, err, "%s.namespaces", base) < 0 ||
-        sched_path_get(obj, SCHED_GET_OBJECT, NULL, &nssel, err, "%s.namespaceSelector", base) <
-            0)
+        sched_path_get(obj, SCHED_GET_OBJECT, NULL, &nssel, err, "%s.namespaceSelector", base) < 0)
         return -EINVAL;
     t->nnamespaces = arr ? json_array_size(arr) : 0;
     t->namespaces = t->nnamespaces ? sk_calloc(t->nnamespaces, sizeof(char *)) : NULL;
-    json_array_foreach(arr, i, v)
-    {
+    json_array_foreach (arr, i, v) {
         if (!json_is_string(v))
             return sk_err_set(err, EINVAL, "%s.namespaces[%zu]: must be a string", base, i);
         t->namespaces[i] = json_string_value(v);
@@ -267,8 +259,8 @@ parse_pod_term(const json_t *obj, const char *base, struct sched_pod_term *t, st
     t->weight = 1;
     if (!json_is_object(sk_json_get(obj, base)))
         return sk_err_set(err, EINVAL, "%s: must be an object", base);
-    if (sched_path_get(obj, SCHED_GET_STRING, "", &t->topology_key, err, "%s.topologyKey",
-                       base) < 0 ||
+    if (sched_path_get(obj, SCHED_GET_STRING, "", &t->topology_key, err, "%s.topologyKey", base) <
+            0 ||
         sched_path_get(obj, SCHED_GET_OBJECT, NULL, &sel, err, "%s.labelSelector", base) < 0)
         return -EINVAL;
     if (!*t->topology_key)
@@ -345,8 +337,8 @@ parse_spread_one(struct sched_pod *p, size_t i, struct sched_spread *c, struct s
                        base) < 0 ||
         sched_path_get(p->obj, SCHED_GET_STRING, "", &when, err, "%s.whenUnsatisfiable", base) <
             0 ||
-        sched_path_get(p->obj, SCHED_GET_INT, &zero, &c->min_domains, err, "%s.minDomains",
-                       base) < 0 ||
+        sched_path_get(p->obj, SCHED_GET_INT, &zero, &c->min_domains, err, "%s.minDomains", base) <
+            0 ||
         sched_path_get(p->obj, SCHED_GET_OBJECT, NULL, &sel, err, "%s.labelSelector", base) < 0)
         return -EINVAL;
     if (c->max_skew < 1)
@@ -373,8 +365,8 @@ sched_pod_parse_spread(struct sched_pod *p, struct sk_err *err)
     json_t *arr;
     size_t n;
 
-    if (sched_path_get(p->obj, SCHED_GET_ARRAY, NULL, &arr, err,
-                       "spec.topologySpreadConstraints") < 0)
+    if (sched_path_get(p->obj, SCHED_GET_ARRAY, NULL, &arr, err, "spec.topologySpreadConstraints") <
+        0)
         return -EINVAL;
     n = arr ? json_array_size(arr) : 0;
     p->spread = n ? sk_calloc(n, sizeof(*p->spread)) : NULL;

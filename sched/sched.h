@@ -151,11 +151,11 @@ struct sched_node_score {
  * to get every feasible node's scores (tests, debugging). */
 struct sched_result {
     int want_scores;
-    const char *node;      /* chosen node (borrowed from the cache), NULL if none */
-    size_t nodes;          /* nodes considered */
-    size_t feasible;       /* nodes that passed every filter */
-    unsigned failed;       /* enum sched_plugin bits that rejected a node */
-    char *message;         /* when none is feasible: "0/5 nodes are available: ..." */
+    const char *node;                /* chosen node (borrowed from the cache), NULL if none */
+    size_t nodes;                    /* nodes considered */
+    size_t feasible;                 /* nodes that passed every filter */
+    unsigned failed;                 /* enum sched_plugin bits that rejected a node */
+    char *message;                   /* when none is feasible: "0/5 nodes are available: ..." */
     struct sched_node_score *scores; /* want_scores: one per feasible node */
 };
 

@@ -88,7 +88,7 @@ struct sched_pod_term {
     size_t nnamespaces;
     bool all_namespaces; /* namespaceSelector {} */
     bool ns_selector;    /* namespaceSelector given at all */
-    int64_t weight; /* preferred terms; 1 for required ones */
+    int64_t weight;      /* preferred terms; 1 for required ones */
 };
 
 struct sched_spread {
@@ -102,11 +102,11 @@ struct sched_spread {
 struct sched_pod {
     json_t *obj; /* a reference */
     const char *ns, *name;
-    json_t *labels; /* borrowed from obj, may be NULL */
+    json_t *labels;        /* borrowed from obj, may be NULL */
     const char *node_name; /* spec.nodeName, NULL when unset */
     int64_t priority;
-    bool terminating; /* metadata.deletionTimestamp set */
-    bool terminal;    /* status.phase Succeeded or Failed */
+    bool terminating;               /* metadata.deletionTimestamp set */
+    bool terminal;                  /* status.phase Succeeded or Failed */
     struct sched_resources req;     /* Kubernetes' requests */
     struct sched_resources nonzero; /* with 100m / 200Mi for unset requests */
     struct sched_port *ports;
@@ -220,7 +220,7 @@ struct sched_interpod {
     struct sched_map existing; /* pairs existing pods' anti-affinity forbids */
     const char **existing_keys;
     size_t nexisting_keys;
-    bool self_match; /* the pod matches all its own affinity terms */
+    bool self_match;        /* the pod matches all its own affinity terms */
     struct sched_map score; /* preferred terms: pair -> weight sum */
     const char **score_keys;
     size_t nscore_keys;
@@ -255,8 +255,7 @@ void sched_spread_score(struct sched_spread_state *st, const struct sched_pod *p
                         struct sched_node_info *const *feasible, size_t n, int64_t *raw);
 
 /* Raw scores (score_*.c). */
-int64_t sched_score_least_allocated(const struct sched_pod *pod,
-                                    const struct sched_node_info *ni);
+int64_t sched_score_least_allocated(const struct sched_pod *pod, const struct sched_node_info *ni);
 int64_t sched_score_balanced(const struct sched_pod *pod, const struct sched_node_info *ni);
 int64_t sched_score_node_affinity(const struct sched_pod *pod, const struct sched_node_info *ni);
 int64_t sched_score_taints(const struct sched_pod *pod, const struct sched_node_info *ni);
