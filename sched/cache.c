@@ -116,8 +116,12 @@ sched_cache_node_set(struct sched_cache *c, const json_t *node, struct sk_err *e
 
     if (!json_is_object(node))
         return sk_err_set(err, EINVAL, "node: must be an object");
-    if (sk_json_get_string(node, "metadata.name", &name, err) < 0)
-        return sk_err_wrap(err, "node");
+    if (sk_json_get_string(node, "metadata.name", &name, err) < 0) {
+        sk_err_wrap(err, "node");
+        if (err)
+            err->code = EINVAL; /* a missing name is a malformed node */
+        return -EINVAL;
+    }
     if (!*name)
         return sk_err_set(err, EINVAL, "node: metadata.name: required");
     ni = get_node(c, name);
