@@ -188,8 +188,10 @@ sched_cache_pod_set(struct sched_cache *c, const json_t *obj, struct sk_err *err
         return 0;
     }
     if (cp) {
-        sched_node_info_remove_pod(cp->node, cp);
-        maybe_drop_node(c, cp->node);
+        struct sched_node_info *old = cp->node;
+
+        sched_node_info_remove_pod(old, cp);
+        maybe_drop_node(c, old);
         sched_pod_free(cp->pod);
     } else {
         cp = sk_calloc(1, sizeof(*cp));
@@ -264,7 +266,7 @@ sched_cache_expire(struct sched_cache *c, int64_t now_ms)
     while ((e = sched_map_next(&c->pod_by_key, &i))) {
         struct sched_cached_pod *cp = e->ptr;
 
-        if (cp->assumed && cp->deadline_ms <= now_ms) {
+        if (cp->assumed && cp->deadline_ms != INT64_MAX && cp->deadline_ms <= now_ms) {
             dead = sk_reallocarray(dead, n + 1, sizeof(*dead));
             dead[n++] = cp;
         }
