@@ -53,8 +53,8 @@ static const struct {
     {"limits stand in for missing requests",
      "{'containers':[{'resources':{'limits':{'cpu':'2','memory':'1Gi'},'requests':{'cpu':'1'}}}]}",
      1000, 1024 * MI, 0},
-    {"numbers are quantities", "{'containers':[{'resources':{'requests':{'cpu':0.5,'memory':1000}}}]}",
-     500, 1000, 0},
+    {"numbers are quantities",
+     "{'containers':[{'resources':{'requests':{'cpu':0.5,'memory':1000}}}]}", 500, 1000, 0},
     {"tiny cpu rounds up to a milli", "{'containers':[{'resources':{'requests':{'cpu':'1n'}}}]}", 1,
      0, 0},
 };
@@ -90,8 +90,10 @@ cluster(int64_t ttl)
 {
     struct sched_cache *c = sched_cache_new(ttl);
     const char *nodes[] = {
-        "{'metadata':{'name':'n1'},'status':{'allocatable':{'cpu':'2','memory':'4Gi','pods':'10'}}}",
-        "{'metadata':{'name':'n2'},'status':{'allocatable':{'cpu':'2','memory':'4Gi','pods':'10'}}}",
+        "{'metadata':{'name':'n1'},'status':{'allocatable':{'cpu':'2','memory':'4Gi','pods':'10'}}"
+        "}",
+        "{'metadata':{'name':'n2'},'status':{'allocatable':{'cpu':'2','memory':'4Gi','pods':'10'}}"
+        "}",
     };
 
     for (size_t i = 0; i < 2; i++) {
@@ -104,13 +106,13 @@ cluster(int64_t ttl)
 }
 
 #define BIG_POD(name, node)                                                                        \
-    "{'metadata':{'name':'" name "','namespace':'ns'},'spec':{'nodeName':'" node "',"             \
-    "'containers':[{'resources':{'requests':{'cpu':'1500m','memory':'1Gi'}},'ports':[{"         \
+    "{'metadata':{'name':'" name "','namespace':'ns'},'spec':{'nodeName':'" node "',"              \
+    "'containers':[{'resources':{'requests':{'cpu':'1500m','memory':'1Gi'}},'ports':[{"            \
     "'hostPort':8080}]}]}}"
 
 static void
-node_state(const struct sched_cache *c, const char *name, struct sched_resources *req,
-           size_t *pods, size_t *ports)
+node_state(const struct sched_cache *c, const char *name, struct sched_resources *req, size_t *pods,
+           size_t *ports)
 {
     const struct sched_node_info *ni = sched_cache_node(c, name);
 
@@ -295,7 +297,8 @@ START_TEST(many_pods_and_nodes_round_trip)
         json_t *n;
 
         snprintf(text, sizeof(text),
-                 "{'metadata':{'name':'n%d'},'status':{'allocatable':{'cpu':'8','pods':'100'}}}", i);
+                 "{'metadata':{'name':'n%d'},'status':{'allocatable':{'cpu':'8','pods':'100'}}}",
+                 i);
         n = J(text);
         ck_assert_int_eq(sched_cache_node_set(c, n, NULL), 0);
         json_decref(n);
