@@ -13,12 +13,22 @@
  * resources, ports and pods as taken. forget subtracts exactly what
  * assume added (sums are integers), so a failed bind leaves no trace. */
 #include "lib/alloc.h"
+#include "lib/buf.h"
 #include "lib/json.h"
 #include "sched/sched_int.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define INDEX_KEY_MAX 1024
+
+/* A bucket of the label index (below). */
+struct pod_list {
+    struct sched_cached_pod **v;
+    size_t n, cap;
+};
+
 
 struct sched_cache *
 sched_cache_new(int64_t assume_ttl_ms)
@@ -27,6 +37,7 @@ sched_cache_new(int64_t assume_ttl_ms)
 
     sched_map_init(&c->node_by_name);
     sched_map_init(&c->pod_by_key);
+    sched_map_init(&c->label_index);
     c->ttl_ms = assume_ttl_ms;
     return c;
 }
@@ -48,6 +59,14 @@ sched_cache_free(struct sched_cache *c)
         return;
     while ((e = sched_map_next(&c->pod_by_key, &i)))
         free_cached_pod(e->ptr);
+    i = 0;
+    while ((e = sched_map_next(&c->label_index, &i))) {
+        struct pod_list *l = e->ptr;
+
+        free(l->v);
+        free(l);
+    }
+    sched_map_release(&c->label_index);
     for (i = 0; i < c->nnodes; i++) {
         struct sched_node_info *ni = c->nodes[i];
 
@@ -147,6 +166,118 @@ sched_cache_node_remove(struct sched_cache *c, const char *name)
     return 0;
 }
 
+/* The label index: "namespace\x01key\x01value" -> the pods carrying
+ * that label, so that affinity and spread count the few pods a selector
+ * can match instead of every pod in the cluster. */
+static const char *
+index_key(char *buf, size_t size, const char *ns, const char *k, const char *v)
+{
+    sk_snprintf(buf, size, "%s\x01%s\x01%s", ns, k, v);
+    return buf;
+}
+
+static void
+index_update(struct sched_cache *c, struct sched_cached_pod *cp, bool add)
+{
+    const char *k;
+    json_t *v;
+
+    json_object_foreach(cp->pod->labels, k, v)
+    {
+        char key[INDEX_KEY_MAX];
+        struct sched_map_ent *e;
+        struct pod_list *l;
+
+        if (!json_is_string(v))
+            continue;
+        index_key(key, sizeof(key), cp->pod->ns, k, json_string_value(v));
+        e = add ? sched_map_put(&c->label_index, key) : sched_map_get(&c->label_index, key);
+        if (!e)
+            continue;
+        if (!e->ptr)
+            e->ptr = sk_calloc(1, sizeof(struct pod_list));
+        l = e->ptr;
+        if (add) {
+            if (l->n == l->cap) {
+                l->cap = l->cap ? l->cap * 2 : 4;
+                l->v = sk_reallocarray(l->v, l->cap, sizeof(*l->v));
+            }
+            l->v[l->n++] = cp;
+            continue;
+        }
+        for (size_t i = 0; i < l->n; i++) {
+            if (l->v[i] == cp) {
+                l->v[i] = l->v[--l->n];
+                break;
+            }
+        }
+        if (l->n == 0) {
+            free(l->v);
+            free(sched_map_del(&c->label_index, key));
+        }
+    }
+}
+
+static void
+attach(struct sched_cache *c, struct sched_node_info *ni, struct sched_cached_pod *cp)
+{
+    sched_node_info_add_pod(ni, cp);
+    if (cp->pod->labels)
+        index_update(c, cp, true);
+}
+
+static void
+detach(struct sched_cache *c, struct sched_cached_pod *cp)
+{
+    if (cp->pod->labels)
+        index_update(c, cp, false);
+    sched_node_info_remove_pod(cp->node, cp);
+}
+
+/* The requirement of sel that narrows the search most cheaply: the
+ * first "=", "==" or "in" (a matching pod must carry one of its values). */
+static const struct sk_selector_req *
+index_req(const struct sk_selector *sel)
+{
+    for (size_t i = 0; i < sel->nreqs; i++) {
+        enum sk_selector_op op = sel->reqs[i].op;
+
+        if (op == SK_SELECTOR_EQUALS || op == SK_SELECTOR_DOUBLE_EQUALS || op == SK_SELECTOR_IN)
+            return &sel->reqs[i];
+    }
+    return NULL;
+}
+
+void
+sched_cache_each_pod(const struct sched_cache *c, const char *ns, const struct sk_selector *sel,
+                     void (*fn)(void *ctx, struct sched_cached_pod *cp), void *ctx)
+{
+    const struct sk_selector_req *r = index_req(sel);
+
+    if (sel->nothing)
+        return;
+    if (ns && r) {
+        for (size_t i = 0; i < r->nvalues; i++) {
+            char key[INDEX_KEY_MAX];
+            struct sched_map_ent *e =
+                sched_map_get(&c->label_index, index_key(key, sizeof(key), ns, r->key, r->values[i]));
+            struct pod_list *l = e ? e->ptr : NULL;
+
+            for (size_t k = 0; l && k < l->n; k++) {
+                if (l->v[k]->node->obj)
+                    fn(ctx, l->v[k]);
+            }
+        }
+        return;
+    }
+    for (size_t n = 0; n < c->nnodes; n++) {
+        const struct sched_node_info *ni = c->nodes[n];
+
+        for (size_t k = 0; ni->obj && k < ni->npods; k++)
+            fn(ctx, ni->pods[k]);
+    }
+}
+
 static void
 remove_pod(struct sched_cache *c, struct sched_cached_pod *cp)
 {
@@ -154,7 +285,7 @@ remove_pod(struct sched_cache *c, struct sched_cached_pod *cp)
     char key[SCHED_KEY_MAX];
 
     sched_map_del(&c->pod_by_key, sched_pod_key(key, sizeof(key), cp->pod->ns, cp->pod->name));
-    sched_node_info_remove_pod(ni, cp);
+    detach(c, cp);
     maybe_drop_node(c, ni);
     free_cached_pod(cp);
 }
@@ -190,7 +321,7 @@ sched_cache_pod_set(struct sched_cache *c, const json_t *obj, struct sk_err *err
     if (cp) {
         struct sched_node_info *old = cp->node;
 
-        sched_node_info_remove_pod(old, cp);
+        detach(c, cp);
         maybe_drop_node(c, old);
         sched_pod_free(cp->pod);
     } else {
@@ -200,7 +331,7 @@ sched_cache_pod_set(struct sched_cache *c, const json_t *obj, struct sk_err *err
     cp->pod = p;
     cp->assumed = false;
     cp->deadline_ms = INT64_MAX;
-    sched_node_info_add_pod(get_node(c, p->node_name), cp);
+    attach(c, get_node(c, p->node_name), cp);
     return 0;
 }
 
@@ -239,7 +370,7 @@ sched_cache_assume(struct sched_cache *c, const json_t *obj, const char *node_na
     cp->deadline_ms =
         c->ttl_ms > 0 && now_ms <= INT64_MAX - c->ttl_ms ? now_ms + c->ttl_ms : INT64_MAX;
     sched_map_put(&c->pod_by_key, sched_pod_key(key, sizeof(key), p->ns, p->name))->ptr = cp;
-    sched_node_info_add_pod(ni, cp);
+    attach(c, ni, cp);
     return 0;
 }
 

@@ -68,19 +68,62 @@ matches_all(const struct sched_pod_term *t, size_t n, const struct sched_pod *ow
     return true;
 }
 
-/* The incoming pod's required terms against one existing pod. */
-static void
-count_incoming(struct sched_interpod *st, const struct sched_pod *pod,
-               const struct sched_node_info *ni, const struct sched_pod *ep)
+/* The single namespace a term can match, for the label index; NULL
+ * when it may match several (the caller then scans). */
+static const char *
+term_namespace(const struct sched_pod_term *t, const struct sched_pod *owner)
 {
-    if (pod->naff_req && matches_all(pod->aff_req, pod->naff_req, pod, ep)) {
-        for (size_t i = 0; i < pod->naff_req; i++)
-            count_pair(&st->aff, pod->aff_req[i].topology_key, ni, 1);
-    }
-    for (size_t i = 0; i < pod->nanti_req; i++) {
-        if (sched_pod_term_matches(&pod->anti_req[i], pod, ep))
-            count_pair(&st->anti, pod->anti_req[i].topology_key, ni, 1);
-    }
+    if (t->all_namespaces)
+        return NULL;
+    if (t->nnamespaces == 1)
+        return t->namespaces[0];
+    if (t->nnamespaces == 0 && !t->ns_selector)
+        return owner->ns;
+    return NULL;
+}
+
+struct incoming {
+    struct sched_interpod *st;
+    const struct sched_pod *pod;
+    size_t term;
+};
+
+/* Kubernetes counts an existing pod for affinity only when it matches
+ * all of the incoming pod's affinity terms. */
+static void
+count_affinity(void *ctx, struct sched_cached_pod *cp)
+{
+    struct incoming *in = ctx;
+    const struct sched_pod *pod = in->pod;
+
+    if (!matches_all(pod->aff_req, pod->naff_req, pod, cp->pod))
+        return;
+    for (size_t i = 0; i < pod->naff_req; i++)
+        count_pair(&in->st->aff, pod->aff_req[i].topology_key, cp->node, 1);
+}
+
+static void
+count_anti(void *ctx, struct sched_cached_pod *cp)
+{
+    struct incoming *in = ctx;
+    const struct sched_pod_term *t = &in->pod->anti_req[in->term];
+
+    if (sched_pod_term_matches(t, in->pod, cp->pod))
+        count_pair(&in->st->anti, t->topology_key, cp->node, 1);
+}
+
+static void
+count_incoming(struct sched_interpod *st, const struct sched_cache *cache,
+               const struct sched_pod *pod)
+{
+    struct incoming in = {st, pod, 0};
+
+    if (pod->naff_req)
+        sched_cache_each_pod(cache, term_namespace(&pod->aff_req[0], pod), &pod->aff_req[0].sel,
+                             count_affinity, &in);
+    for (in.term = 0; in.term < pod->nanti_req; in.term++)
+        sched_cache_each_pod(cache, term_namespace(&pod->anti_req[in.term], pod),
+                             &pod->anti_req[in.term].sel, count_anti, &in);
 }
 
 /* An existing pod's required anti-affinity against the incoming pod. */
@@ -102,24 +145,19 @@ void
 sched_interpod_prepare(struct sched_interpod *st, const struct sched_cache *cache,
                        const struct sched_pod *pod)
 {
-    bool own = pod->naff_req || pod->nanti_req;
-
     memset(st, 0, sizeof(*st));
     sched_map_init(&st->aff);
     sched_map_init(&st->anti);
     sched_map_init(&st->existing);
     sched_map_init(&st->score);
     st->self_match = matches_all(pod->aff_req, pod->naff_req, pod, pod);
+    count_incoming(st, cache, pod);
     for (size_t n = 0; n < cache->nnodes; n++) {
         const struct sched_node_info *ni = cache->nodes[n];
 
-        if (!ni->obj || (!own && ni->nanti == 0))
-            continue;
-        for (size_t k = 0; k < ni->npods; k++) {
+        for (size_t k = 0; ni->obj && ni->nanti && k < ni->npods; k++) {
             const struct sched_pod *ep = ni->pods[k]->pod;
 
-            if (own)
-                count_incoming(st, pod, ni, ep);
             if (ep->nanti_req)
                 count_existing(st, pod, ni, ep);
         }

@@ -39,20 +39,42 @@ eligible(const struct sched_pod *pod, const struct sched_node_info *ni, bool fil
     return true;
 }
 
-static int64_t
-count_matching(const struct sched_spread *c, const struct sched_pod *pod,
-               const struct sched_node_info *ni)
+struct counting {
+    struct sched_map *counts;
+    const struct sched_spread *c;
+    const struct sched_pod *pod;
+    bool filtering;
+};
+
+/* One more matching pod in its node's domain, if that node counts. */
+static void
+count_pod(void *ctx, struct sched_cached_pod *cp)
 {
-    int64_t n = 0;
+    struct counting *k = ctx;
+    const struct sched_pod *ep = cp->pod;
 
-    for (size_t k = 0; k < ni->npods; k++) {
-        const struct sched_pod *ep = ni->pods[k]->pod;
+    if (ep->terminating || strcmp(ep->ns, k->pod->ns) != 0 ||
+        !sk_selector_matches_json(&k->c->sel, ep->labels) ||
+        !eligible(k->pod, cp->node, k->filtering))
+        return;
+    sched_map_put(k->counts, sched_node_label(cp->node, k->c->topology_key))->num++;
+}
 
-        if (!ep->terminating && strcmp(ep->ns, pod->ns) == 0 &&
-            sk_selector_matches_json(&c->sel, ep->labels))
-            n++;
+/* Matching pods per domain for constraint i; every domain of an
+ * eligible node is present, with 0 when it holds no matching pod. */
+static void
+count_constraint(struct sched_spread_state *st, size_t i, const struct sched_cache *cache,
+                 const struct sched_pod *pod, bool filtering)
+{
+    struct counting k = {&st->counts[i], &pod->spread[i], pod, filtering};
+
+    for (size_t n = 0; n < cache->nnodes; n++) {
+        const struct sched_node_info *ni = cache->nodes[n];
+
+        if (eligible(pod, ni, filtering))
+            sched_map_put(&st->counts[i], sched_node_label(ni, k.c->topology_key));
     }
-    return n;
+    sched_cache_each_pod(cache, pod->ns, &k.c->sel, count_pod, &k);
 }
 
 void
@@ -63,20 +85,10 @@ sched_spread_prepare(struct sched_spread_state *st, const struct sched_cache *ca
     st->counts = st->n ? sk_calloc(st->n, sizeof(*st->counts)) : NULL;
     st->min = st->n ? sk_calloc(st->n, sizeof(*st->min)) : NULL;
     st->weight = st->n ? sk_calloc(st->n, sizeof(*st->weight)) : NULL;
-    for (size_t i = 0; i < st->n; i++)
+    for (size_t i = 0; i < st->n; i++) {
         sched_map_init(&st->counts[i]);
-    for (size_t n = 0; n < cache->nnodes; n++) {
-        const struct sched_node_info *ni = cache->nodes[n];
-
-        if (!eligible(pod, ni, filtering))
-            continue;
-        for (size_t i = 0; i < st->n; i++) {
-            const struct sched_spread *c = &pod->spread[i];
-
-            if (relevant(c, filtering))
-                sched_map_put(&st->counts[i], sched_node_label(ni, c->topology_key))->num +=
-                    count_matching(c, pod, ni);
-        }
+        if (relevant(&pod->spread[i], filtering))
+            count_constraint(st, i, cache, pod, filtering);
     }
     for (size_t i = 0; i < st->n; i++) {
         struct sched_map_ent *e;

@@ -159,6 +159,7 @@ struct sched_cache {
     size_t nlive; /* nodes with an object */
     struct sched_map node_by_name;
     struct sched_map pod_by_key; /* "ns/name" -> sched_cached_pod */
+    struct sched_map label_index; /* "ns\x01key\x01value" -> pods (cache.c) */
     int64_t ttl_ms;
 };
 
@@ -172,6 +173,13 @@ int sched_effect_parse(const char *s, enum sched_taint_effect *out);
 int sched_pod_parse_affinity(struct sched_pod *p, struct sk_err *err);
 int sched_pod_parse_spread(struct sched_pod *p, struct sk_err *err);
 void sched_pod_release_affinity(struct sched_pod *p);
+
+/* Call fn for every pod on a node with an object that may be in
+ * namespace ns (NULL: any) and match sel: a superset, fn checks. Uses
+ * the label index when ns is given and sel has an equality or "in". */
+void sched_cache_each_pod(const struct sched_cache *c, const char *ns,
+                          const struct sk_selector *sel,
+                          void (*fn)(void *ctx, struct sched_cached_pod *cp), void *ctx);
 
 /* "ns/name" into buf; returns buf. */
 const char *sched_pod_key(char *buf, size_t size, const char *ns, const char *name);
