@@ -23,6 +23,17 @@
 
 #define INDEX_KEY_MAX 1024
 
+/* A bucket of the anti-affinity term index (below). */
+struct term_ref {
+    struct sched_cached_pod *cp;
+    size_t term;
+};
+
+struct sched_term_list {
+    struct term_ref *v;
+    size_t n, cap;
+};
+
 /* A bucket of the label index (below). */
 struct pod_list {
     struct sched_cached_pod **v;
@@ -38,6 +49,8 @@ sched_cache_new(int64_t assume_ttl_ms)
     sched_map_init(&c->node_by_name);
     sched_map_init(&c->pod_by_key);
     sched_map_init(&c->label_index);
+    sched_map_init(&c->anti_index);
+    c->anti_scan = sk_calloc(1, sizeof(*c->anti_scan));
     c->ttl_ms = assume_ttl_ms;
     return c;
 }
@@ -67,6 +80,16 @@ sched_cache_free(struct sched_cache *c)
         free(l);
     }
     sched_map_release(&c->label_index);
+    i = 0;
+    while ((e = sched_map_next(&c->anti_index, &i))) {
+        struct sched_term_list *l = e->ptr;
+
+        free(l->v);
+        free(l);
+    }
+    sched_map_release(&c->anti_index);
+    free(c->anti_scan->v);
+    free(c->anti_scan);
     for (i = 0; i < c->nnodes; i++) {
         struct sched_node_info *ni = c->nodes[i];
 
@@ -218,12 +241,115 @@ index_update(struct sched_cache *c, struct sched_cached_pod *cp, bool add)
     }
 }
 
+/* The reverse index of required anti-affinity terms: each term is filed
+ * under the labels its selector requires (first "=" or "in"), so that
+ * an incoming pod finds the terms that may refuse it through its own
+ * labels instead of checking every such term in the cluster. */
+static void
+term_list_add(struct sched_term_list *l, struct sched_cached_pod *cp, size_t term)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 4;
+        l->v = sk_reallocarray(l->v, l->cap, sizeof(*l->v));
+    }
+    l->v[l->n].cp = cp;
+    l->v[l->n++].term = term;
+}
+
+static void
+term_list_remove(struct sched_term_list *l, struct sched_cached_pod *cp)
+{
+    for (size_t i = 0; i < l->n;) {
+        if (l->v[i].cp == cp)
+            l->v[i] = l->v[--l->n];
+        else
+            i++;
+    }
+}
+
+static const struct sk_selector_req *index_req(const struct sk_selector *sel);
+
+static void
+anti_update(struct sched_cache *c, struct sched_cached_pod *cp, bool add)
+{
+    const struct sched_pod *p = cp->pod;
+
+    for (size_t t = 0; t < p->nanti_req; t++) {
+        const char *ns = sched_pod_term_namespace(&p->anti_req[t], p);
+        const struct sk_selector_req *r = index_req(&p->anti_req[t].sel);
+
+        if (p->anti_req[t].sel.nothing)
+            continue;
+        if (!ns || !r) {
+            if (add)
+                term_list_add(c->anti_scan, cp, t);
+            else
+                term_list_remove(c->anti_scan, cp);
+            continue;
+        }
+        for (size_t v = 0; v < r->nvalues; v++) {
+            char key[INDEX_KEY_MAX];
+            struct sched_map_ent *e;
+
+            index_key(key, sizeof(key), ns, r->key, r->values[v]);
+            e = add ? sched_map_put(&c->anti_index, key) : sched_map_get(&c->anti_index, key);
+            if (!e)
+                continue;
+            if (!e->ptr)
+                e->ptr = sk_calloc(1, sizeof(struct sched_term_list));
+            if (add) {
+                term_list_add(e->ptr, cp, t);
+                continue;
+            }
+            term_list_remove(e->ptr, cp);
+            if (((struct sched_term_list *)e->ptr)->n == 0) {
+                free(((struct sched_term_list *)e->ptr)->v);
+                free(sched_map_del(&c->anti_index, key));
+            }
+        }
+    }
+}
+
+void
+sched_cache_each_anti_term(const struct sched_cache *c, const struct sched_pod *pod,
+                           void (*fn)(void *ctx, struct sched_cached_pod *cp, size_t term),
+                           void *ctx)
+{
+    const char *k;
+    json_t *v;
+
+    for (size_t i = 0; i < c->anti_scan->n; i++) {
+        if (c->anti_scan->v[i].cp->node->obj)
+            fn(ctx, c->anti_scan->v[i].cp, c->anti_scan->v[i].term);
+    }
+    if (c->anti_index.len == 0 || !pod->labels)
+        return;
+    json_object_foreach(pod->labels, k, v)
+    {
+        char key[INDEX_KEY_MAX];
+        struct sched_map_ent *e;
+        struct sched_term_list *l;
+
+        if (!json_is_string(v))
+            continue;
+        e = sched_map_get(&c->anti_index,
+                          index_key(key, sizeof(key), pod->ns, k, json_string_value(v)));
+        l = e ? e->ptr : NULL;
+        for (size_t i = 0; l && i < l->n; i++) {
+            if (l->v[i].cp->node->obj)
+                fn(ctx, l->v[i].cp, l->v[i].term);
+        }
+    }
+}
+
 static void
 attach(struct sched_cache *c, struct sched_node_info *ni, struct sched_cached_pod *cp)
 {
     sched_node_info_add_pod(ni, cp);
     if (cp->pod->labels)
         index_update(c, cp, true);
+    if (cp->pod->nanti_req)
+        anti_update(c, cp, true);
 }
 
 static void
@@ -231,6 +357,8 @@ detach(struct sched_cache *c, struct sched_cached_pod *cp)
 {
     if (cp->pod->labels)
         index_update(c, cp, false);
+    if (cp->pod->nanti_req)
+        anti_update(c, cp, false);
     sched_node_info_remove_pod(cp->node, cp);
 }
 

@@ -68,10 +68,8 @@ matches_all(const struct sched_pod_term *t, size_t n, const struct sched_pod *ow
     return true;
 }
 
-/* The single namespace a term can match, for the label index; NULL
- * when it may match several (the caller then scans). */
-static const char *
-term_namespace(const struct sched_pod_term *t, const struct sched_pod *owner)
+const char *
+sched_pod_term_namespace(const struct sched_pod_term *t, const struct sched_pod *owner)
 {
     if (t->all_namespaces)
         return NULL;
@@ -119,32 +117,33 @@ count_incoming(struct sched_interpod *st, const struct sched_cache *cache,
     struct incoming in = {st, pod, 0};
 
     if (pod->naff_req)
-        sched_cache_each_pod(cache, term_namespace(&pod->aff_req[0], pod), &pod->aff_req[0].sel,
+        sched_cache_each_pod(cache, sched_pod_term_namespace(&pod->aff_req[0], pod), &pod->aff_req[0].sel,
                              count_affinity, &in);
     for (in.term = 0; in.term < pod->nanti_req; in.term++)
-        sched_cache_each_pod(cache, term_namespace(&pod->anti_req[in.term], pod),
+        sched_cache_each_pod(cache, sched_pod_term_namespace(&pod->anti_req[in.term], pod),
                              &pod->anti_req[in.term].sel, count_anti, &in);
 }
 
-/* An existing pod's required anti-affinity against the incoming pod. */
+/* An existing pod's required anti-affinity term against the incoming
+ * pod: its domain is closed to the pod. */
 static void
-count_existing(struct sched_interpod *st, const struct sched_pod *pod,
-               const struct sched_node_info *ni, const struct sched_pod *ep)
+count_existing(void *ctx, struct sched_cached_pod *cp, size_t term)
 {
-    for (size_t i = 0; i < ep->nanti_req; i++) {
-        const struct sched_pod_term *t = &ep->anti_req[i];
+    struct incoming *in = ctx;
+    const struct sched_pod_term *t = &cp->pod->anti_req[term];
 
-        if (!sched_pod_term_matches(t, ep, pod) || !sched_node_label(ni, t->topology_key))
-            continue;
-        count_pair(&st->existing, t->topology_key, ni, 1);
-        add_key(&st->existing_keys, &st->nexisting_keys, t->topology_key);
-    }
+    if (!sched_pod_term_matches(t, cp->pod, in->pod) || !sched_node_label(cp->node, t->topology_key))
+        return;
+    count_pair(&in->st->existing, t->topology_key, cp->node, 1);
+    add_key(&in->st->existing_keys, &in->st->nexisting_keys, t->topology_key);
 }
 
 void
 sched_interpod_prepare(struct sched_interpod *st, const struct sched_cache *cache,
                        const struct sched_pod *pod)
 {
+    struct incoming in = {st, pod, 0};
+
     memset(st, 0, sizeof(*st));
     sched_map_init(&st->aff);
     sched_map_init(&st->anti);
@@ -152,16 +151,7 @@ sched_interpod_prepare(struct sched_interpod *st, const struct sched_cache *cach
     sched_map_init(&st->score);
     st->self_match = matches_all(pod->aff_req, pod->naff_req, pod, pod);
     count_incoming(st, cache, pod);
-    for (size_t n = 0; n < cache->nnodes; n++) {
-        const struct sched_node_info *ni = cache->nodes[n];
-
-        for (size_t k = 0; ni->obj && ni->nanti && k < ni->npods; k++) {
-            const struct sched_pod *ep = ni->pods[k]->pod;
-
-            if (ep->nanti_req)
-                count_existing(st, pod, ni, ep);
-        }
-    }
+    sched_cache_each_anti_term(cache, pod, count_existing, &in);
 }
 
 void

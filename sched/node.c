@@ -160,10 +160,12 @@ res_add(struct sched_resources *a, const struct sched_resources *b, int sign)
     a->pods += sign * b->pods;
 }
 
+/* Pods whose terms can score an incoming pod (required anti-affinity
+ * only filters, it is counted in nanti). */
 static bool
 has_affinity(const struct sched_pod *p)
 {
-    return p->naff_req || p->nanti_req || p->naff_pref || p->nanti_pref;
+    return p->naff_req || p->naff_pref || p->nanti_pref;
 }
 
 void

@@ -148,7 +148,7 @@ struct sched_node_info {
     size_t nports, ports_cap;
     struct sched_cached_pod **pods;
     size_t npods, pods_cap;
-    size_t naffinity; /* pods with any pod (anti-)affinity term */
+    size_t naffinity; /* pods with affinity or preferred anti-affinity */
     size_t nanti;     /* pods with required anti-affinity */
     size_t index;     /* in cache->nodes */
 };
@@ -160,6 +160,8 @@ struct sched_cache {
     struct sched_map node_by_name;
     struct sched_map pod_by_key; /* "ns/name" -> sched_cached_pod */
     struct sched_map label_index; /* "ns\x01key\x01value" -> pods (cache.c) */
+    struct sched_map anti_index;  /* same key -> anti-affinity terms selecting it */
+    struct sched_term_list *anti_scan; /* anti-affinity terms not indexable */
     int64_t ttl_ms;
 };
 
@@ -180,6 +182,17 @@ void sched_pod_release_affinity(struct sched_pod *p);
 void sched_cache_each_pod(const struct sched_cache *c, const char *ns,
                           const struct sk_selector *sel,
                           void (*fn)(void *ctx, struct sched_cached_pod *cp), void *ctx);
+
+/* Call fn for every required anti-affinity term of a pod on a node with
+ * an object that may select pod (a superset, fn checks): terms indexed
+ * under one of pod's labels, and those the index cannot hold. */
+void sched_cache_each_anti_term(const struct sched_cache *c, const struct sched_pod *pod,
+                                void (*fn)(void *ctx, struct sched_cached_pod *cp, size_t term),
+                                void *ctx);
+/* The single namespace a term can match, for the label index; NULL
+ * when it may match several. */
+const char *sched_pod_term_namespace(const struct sched_pod_term *t,
+                                     const struct sched_pod *owner);
 
 /* "ns/name" into buf; returns buf. */
 const char *sched_pod_key(char *buf, size_t size, const char *ns, const char *name);
