@@ -7,7 +7,6 @@
  * per attempt (prepare), the per-node checks are map lookups. Semantics
  * follow pkg/scheduler/framework/plugins/interpodaffinity. */
 #include "lib/alloc.h"
-#include "lib/buf.h"
 #include "sched/sched_int.h"
 
 #include <stdlib.h>
@@ -15,10 +14,22 @@
 
 #define PAIR_MAX 512
 
+/* "key\nvalue" into buf (PAIR_MAX bytes; label keys and values are far
+ * shorter, a longer pair is cut). Hot: once per node and term, so no
+ * printf. */
 static const char *
 pair(char *buf, const char *key, const char *value)
 {
-    sk_snprintf(buf, PAIR_MAX, "%s\n%s", key, value);
+    size_t k = strlen(key), v = strlen(value);
+
+    if (k > PAIR_MAX / 2 - 1)
+        k = PAIR_MAX / 2 - 1;
+    if (v > PAIR_MAX / 2 - 1)
+        v = PAIR_MAX / 2 - 1;
+    memcpy(buf, key, k);
+    buf[k] = '\n';
+    memcpy(buf + k + 1, value, v);
+    buf[k + 1 + v] = '\0';
     return buf;
 }
 
