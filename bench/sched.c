@@ -43,8 +43,8 @@ make_node(int i)
 
     snprintf(name, sizeof(name), "node-%05d", i);
     snprintf(zone, sizeof(zone), "zone-%d", i % 10);
-    return json_pack("{s:{s:s,s:{s:s,s:s}},s:{},s:{s:{s:s,s:s,s:s,s:s},s:[{s:s,s:s}]}}",
-                     "metadata", "name", name, "labels", "kubernetes.io/hostname", name,
+    return json_pack("{s:{s:s,s:{s:s,s:s}},s:{},s:{s:{s:s,s:s,s:s,s:s},s:[{s:s,s:s}]}}", "metadata",
+                     "name", name, "labels", "kubernetes.io/hostname", name,
                      "topology.kubernetes.io/zone", zone, "spec", "status", "allocatable", "cpu",
                      "32", "memory", "128Gi", "pods", "110", "ephemeral-storage", "500Gi",
                      "conditions", "type", "Ready", "status", "True");
@@ -64,8 +64,8 @@ spread(const char *app)
     return json_pack("[{s:i,s:s,s:s,s:{s:{s:s}}},{s:i,s:s,s:s,s:{s:{s:s}}}]", "maxSkew", 1,
                      "topologyKey", "topology.kubernetes.io/zone", "whenUnsatisfiable",
                      "DoNotSchedule", "labelSelector", "matchLabels", "app", app, "maxSkew", 1,
-                     "topologyKey", "kubernetes.io/hostname", "whenUnsatisfiable",
-                     "ScheduleAnyway", "labelSelector", "matchLabels", "app", app);
+                     "topologyKey", "kubernetes.io/hostname", "whenUnsatisfiable", "ScheduleAnyway",
+                     "labelSelector", "matchLabels", "app", app);
 }
 
 static json_t *
@@ -79,9 +79,8 @@ make_pod(int i, enum kind kind)
     snprintf(cpu, sizeof(cpu), "%dm", 100 * (1 + i % 4));
     snprintf(mem, sizeof(mem), "%dMi", 128 * (1 + i % 4));
     pod = json_pack("{s:{s:s,s:s,s:{s:s}},s:{s:[{s:s,s:s,s:{s:{s:s,s:s}}}]}}", "metadata", "name",
-                    name, "namespace", "bench", "labels", "app", app, "spec", "containers",
-                    "name", "c", "image", "busybox", "resources", "requests", "cpu", cpu,
-                    "memory", mem);
+                    name, "namespace", "bench", "labels", "app", app, "spec", "containers", "name",
+                    "c", "image", "busybox", "resources", "requests", "cpu", cpu, "memory", mem);
     spec = json_object_get(pod, "spec");
     if (kind == ANTI)
         json_object_set_new(spec, "affinity", anti_affinity(app));

@@ -40,7 +40,6 @@ struct pod_list {
     size_t n, cap;
 };
 
-
 struct sched_cache *
 sched_cache_new(int64_t assume_ttl_ms)
 {
@@ -205,8 +204,7 @@ index_update(struct sched_cache *c, struct sched_cached_pod *cp, bool add)
     const char *k;
     json_t *v;
 
-    json_object_foreach(cp->pod->labels, k, v)
-    {
+    json_object_foreach (cp->pod->labels, k, v) {
         char key[INDEX_KEY_MAX];
         struct sched_map_ent *e;
         struct pod_list *l;
@@ -324,8 +322,7 @@ sched_cache_each_anti_term(const struct sched_cache *c, const struct sched_pod *
     }
     if (c->anti_index.len == 0 || !pod->labels)
         return;
-    json_object_foreach(pod->labels, k, v)
-    {
+    json_object_foreach (pod->labels, k, v) {
         char key[INDEX_KEY_MAX];
         struct sched_map_ent *e;
         struct sched_term_list *l;
@@ -387,8 +384,8 @@ sched_cache_each_pod(const struct sched_cache *c, const char *ns, const struct s
     if (ns && r) {
         for (size_t i = 0; i < r->nvalues; i++) {
             char key[INDEX_KEY_MAX];
-            struct sched_map_ent *e =
-                sched_map_get(&c->label_index, index_key(key, sizeof(key), ns, r->key, r->values[i]));
+            struct sched_map_ent *e = sched_map_get(
+                &c->label_index, index_key(key, sizeof(key), ns, r->key, r->values[i]));
             struct pod_list *l = e ? e->ptr : NULL;
 
             for (size_t k = 0; l && k < l->n; k++) {

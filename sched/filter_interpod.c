@@ -128,8 +128,8 @@ count_incoming(struct sched_interpod *st, const struct sched_cache *cache,
     struct incoming in = {st, pod, 0};
 
     if (pod->naff_req)
-        sched_cache_each_pod(cache, sched_pod_term_namespace(&pod->aff_req[0], pod), &pod->aff_req[0].sel,
-                             count_affinity, &in);
+        sched_cache_each_pod(cache, sched_pod_term_namespace(&pod->aff_req[0], pod),
+                             &pod->aff_req[0].sel, count_affinity, &in);
     for (in.term = 0; in.term < pod->nanti_req; in.term++)
         sched_cache_each_pod(cache, sched_pod_term_namespace(&pod->anti_req[in.term], pod),
                              &pod->anti_req[in.term].sel, count_anti, &in);
@@ -143,7 +143,8 @@ count_existing(void *ctx, struct sched_cached_pod *cp, size_t term)
     struct incoming *in = ctx;
     const struct sched_pod_term *t = &cp->pod->anti_req[term];
 
-    if (!sched_pod_term_matches(t, cp->pod, in->pod) || !sched_node_label(cp->node, t->topology_key))
+    if (!sched_pod_term_matches(t, cp->pod, in->pod) ||
+        !sched_node_label(cp->node, t->topology_key))
         return;
     count_pair(&in->st->existing, t->topology_key, cp->node, 1);
     add_key(&in->st->existing_keys, &in->st->nexisting_keys, t->topology_key);

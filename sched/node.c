@@ -178,11 +178,12 @@ sched_node_info_add_pod(struct sched_node_info *ni, struct sched_cached_pod *cp)
         ni->pods = sk_reallocarray(ni->pods, ni->pods_cap, sizeof(*ni->pods));
     }
     ni->pods[ni->npods++] = cp;
-    if (ni->nports + p->nports > ni->ports_cap) {
+    if (p->nports && ni->nports + p->nports > ni->ports_cap) {
         ni->ports_cap = (ni->nports + p->nports) * 2;
         ni->ports = sk_reallocarray(ni->ports, ni->ports_cap, sizeof(*ni->ports));
     }
-    memcpy(ni->ports + ni->nports, p->ports, p->nports * sizeof(*p->ports));
+    if (p->nports)
+        memcpy(ni->ports + ni->nports, p->ports, p->nports * sizeof(*p->ports));
     ni->nports += p->nports;
     res_add(&ni->requested, &p->req, 1);
     res_add(&ni->nonzero, &p->nonzero, 1);

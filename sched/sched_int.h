@@ -158,9 +158,9 @@ struct sched_cache {
     size_t nnodes, nodes_cap;
     size_t nlive; /* nodes with an object */
     struct sched_map node_by_name;
-    struct sched_map pod_by_key; /* "ns/name" -> sched_cached_pod */
-    struct sched_map label_index; /* "ns\x01key\x01value" -> pods (cache.c) */
-    struct sched_map anti_index;  /* same key -> anti-affinity terms selecting it */
+    struct sched_map pod_by_key;       /* "ns/name" -> sched_cached_pod */
+    struct sched_map label_index;      /* "ns\x01key\x01value" -> pods (cache.c) */
+    struct sched_map anti_index;       /* same key -> anti-affinity terms selecting it */
     struct sched_term_list *anti_scan; /* anti-affinity terms not indexable */
     int64_t ttl_ms;
 };
@@ -191,8 +191,7 @@ void sched_cache_each_anti_term(const struct sched_cache *c, const struct sched_
                                 void *ctx);
 /* The single namespace a term can match, for the label index; NULL
  * when it may match several. */
-const char *sched_pod_term_namespace(const struct sched_pod_term *t,
-                                     const struct sched_pod *owner);
+const char *sched_pod_term_namespace(const struct sched_pod_term *t, const struct sched_pod *owner);
 
 /* "ns/name" into buf; returns buf. */
 const char *sched_pod_key(char *buf, size_t size, const char *ns, const char *name);

@@ -58,7 +58,7 @@ START_TEST(histogram_counts_descending_then_reason)
 END_TEST
 
 #define NODE(name, extra)                                                                          \
-    "{'metadata':{'name':'" name "'},'spec':{" extra "},'status':{'allocatable':{'cpu':'1',"     \
+    "{'metadata':{'name':'" name "'},'spec':{" extra "},'status':{'allocatable':{'cpu':'1',"       \
     "'memory':'1Gi','pods':'10'}}}"
 #define GPU "'taints':[{'key':'dedicated','value':'gpu','effect':'NoSchedule'}]"
 
@@ -86,8 +86,7 @@ START_TEST(five_nodes_three_short_two_tainted)
     ck_assert_uint_eq(res.feasible, 0);
     ck_assert_str_eq(res.message, "0/5 nodes are available: 3 Insufficient cpu, 2 node(s) had "
                                   "untolerated taint {dedicated: gpu}.");
-    ck_assert_uint_eq(res.failed,
-                      SCHED_PLUGIN_NODE_RESOURCES_FIT | SCHED_PLUGIN_TAINT_TOLERATION);
+    ck_assert_uint_eq(res.failed, SCHED_PLUGIN_NODE_RESOURCES_FIT | SCHED_PLUGIN_TAINT_TOLERATION);
     sched_result_release(&res);
     json_decref(pod);
     sched_cache_free(c);
