@@ -223,7 +223,8 @@ enum sched_event {
 struct sched_queue *sched_queue_new(const struct sched_queue_config *cfg);
 void sched_queue_free(struct sched_queue *q);
 
-/* A pending pod was added or updated. A pod not queued yet goes to the
+/* A pending pod (no spec.nodeName: the caller filters bound ones out)
+ * was added or updated. A pod not queued yet goes to the
  * active queue; a queued one gets the new object, and a parked one is
  * given another chance (to backoff or active). A pod being scheduled
  * (popped, not yet reported back) keeps its place and the new object is

@@ -716,6 +716,127 @@ START_TEST(malformed_nodes_name_the_field)
 }
 END_TEST
 
+/* Every value of a pod and a node using every feature, replaced in turn
+ * by each JSON type: the result is a decision or an error, never a
+ * crash (run under ASan/UBSan with SANITIZE=1). */
+static const char *full_pod =
+    "{'metadata':{'name':'p','namespace':'ns','labels':{'app':'web'}},'spec':{'priority':5,"
+    "'nodeSelector':{'zone':'a'},'overhead':{'cpu':'10m'},"
+    "'initContainers':[{'resources':{'requests':{'cpu':'1'},'limits':{'memory':'1Gi'}}}],"
+    "'containers':[{'resources':{'requests':{'cpu':'100m','memory':'1Mi','ephemeral-storage':'1'"
+    "}},'ports':[{'hostPort':80,'protocol':'TCP','hostIP':'1.2.3.4'}]}],"
+    "'tolerations':[{'key':'k','operator':'Equal','value':'v','effect':'NoSchedule'}],"
+    "'affinity':{'nodeAffinity':{'requiredDuringSchedulingIgnoredDuringExecution':{"
+    "'nodeSelectorTerms':[{'matchExpressions':[{'key':'zone','operator':'In','values':['a']}],"
+    "'matchFields':[{'key':'metadata.name','operator':'In','values':['n1']}]}]},"
+    "'preferredDuringSchedulingIgnoredDuringExecution':[{'weight':5,'preference':{"
+    "'matchExpressions':[{'key':'g','operator':'Gt','values':['1']}]}}]},"
+    "'podAffinity':{'requiredDuringSchedulingIgnoredDuringExecution':[{'labelSelector':{"
+    "'matchLabels':{'app':'web'}},'namespaces':['ns'],'topologyKey':'zone'}],"
+    "'preferredDuringSchedulingIgnoredDuringExecution':[{'weight':3,'podAffinityTerm':{"
+    "'labelSelector':{'matchExpressions':[{'key':'app','operator':'Exists'}]},"
+    "'namespaceSelector':{},'topologyKey':'zone'}}]},"
+    "'podAntiAffinity':{'requiredDuringSchedulingIgnoredDuringExecution':[{'labelSelector':{"
+    "'matchLabels':{'app':'db'}},'topologyKey':'kubernetes.io/hostname'}]}},"
+    "'topologySpreadConstraints':[{'maxSkew':1,'topologyKey':'zone','whenUnsatisfiable':"
+    "'DoNotSchedule','minDomains':1,'labelSelector':{'matchLabels':{'app':'web'}}}]}}";
+
+static const char *full_node =
+    "{'metadata':{'name':'n1','labels':{'zone':'a','g':'2'}},'spec':{'unschedulable':false,"
+    "'taints':[{'key':'k','value':'v','effect':'NoSchedule'}]},'status':{'allocatable':{"
+    "'cpu':'4','memory':'8Gi','ephemeral-storage':'1Gi','pods':'10'},'conditions':[{'type':"
+    "'Ready','status':'True'}]}}";
+
+static size_t mutations;
+
+static void
+try_pod(struct sched_cache *cache, json_t *root)
+{
+    struct sched_result res;
+    struct sched_rng rng;
+    struct sk_err err;
+    int rc;
+
+    sched_rng_seed(&rng, 1);
+    sched_result_init(&res);
+    rc = sched_schedule_one(cache, root, &rng, &res, &err);
+    ck_assert_int_ge(rc, -EINVAL);
+    if (rc < 0)
+        ck_assert_msg(err.msg[0] != '\0', "an error without a message");
+    sched_result_release(&res);
+    mutations++;
+}
+
+static void
+try_node(struct sched_cache *cache, json_t *root)
+{
+    struct sk_err err;
+    int rc = sched_cache_node_set(cache, root, &err);
+
+    ck_assert_int_ge(rc, -EINVAL);
+    if (rc == 0)
+        ck_assert_int_eq(
+            sched_cache_node_remove(cache, json_string_value(sk_json_get(root, "metadata.name"))),
+            0);
+    mutations++;
+}
+
+/* Replace each value under v by each type and call check(root). */
+static void
+mutate(json_t *root, json_t *v, struct sched_cache *cache,
+       void (*check)(struct sched_cache *, json_t *))
+{
+    json_t *subs[] = {json_integer(42), json_string("x"), json_array(),   json_object(),
+                      json_true(),      json_null(),      json_real(-1.5)};
+    size_t nsubs = sizeof(subs) / sizeof(subs[0]);
+
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *child;
+        void *tmp;
+
+        json_object_foreach_safe (v, tmp, k, child) {
+            json_t *keep = json_incref(child);
+
+            mutate(root, child, cache, check);
+            for (size_t i = 0; i < nsubs; i++) {
+                json_object_set(v, k, subs[i]);
+                check(cache, root);
+            }
+            json_object_set_new(v, k, keep);
+        }
+    } else if (json_is_array(v)) {
+        for (size_t idx = 0; idx < json_array_size(v); idx++) {
+            json_t *keep = json_incref(json_array_get(v, idx));
+
+            mutate(root, keep, cache, check);
+            for (size_t i = 0; i < nsubs; i++) {
+                json_array_set(v, idx, subs[i]);
+                check(cache, root);
+            }
+            json_array_set_new(v, idx, keep);
+        }
+    }
+    for (size_t i = 0; i < nsubs; i++)
+        json_decref(subs[i]);
+}
+
+START_TEST(every_field_of_every_type_never_crashes)
+{
+    struct sched_cache *cache = sched_cache_new(0);
+    json_t *node = J(full_node), *pod = J(full_pod);
+
+    ck_assert_int_eq(sched_cache_node_set(cache, node, NULL), 0);
+    mutate(pod, pod, cache, try_pod);
+    ck_assert_int_eq(sched_cache_node_remove(cache, "n1"), 0);
+    mutate(node, node, cache, try_node);
+    ck_assert_uint_gt(mutations, 500);
+    json_decref(node);
+    json_decref(pod);
+    sched_cache_free(cache);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -733,6 +854,7 @@ main(void)
     tcase_add_test(tc, pod_topology_spread);
     tcase_add_test(tc, malformed_pods_name_the_field);
     tcase_add_test(tc, malformed_nodes_name_the_field);
+    tcase_add_test(tc, every_field_of_every_type_never_crashes);
     suite_add_tcase(s, tc);
     return unit_main(s);
 }
