@@ -1,0 +1,219 @@
+/* One scheduling attempt: filter every node, score the feasible ones,
+ * pick the best (kube-scheduler's schedulePod without extenders, node
+ * sampling or preemption). The pod is parsed once and the per-attempt
+ * state of inter-pod affinity and topology spread is computed once, so
+ * the per-node work is a handful of comparisons and map lookups. */
+#include "lib/alloc.h"
+#include "sched/sched_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+const int sched_score_default_weights[SCHED_SCORE_COUNT] = {1, 1, 2, 2, 2, 3};
+
+void
+sched_result_init(struct sched_result *res)
+{
+    memset(res, 0, sizeof(*res));
+}
+
+void
+sched_result_release(struct sched_result *res)
+{
+    int want = res->want_scores;
+
+    free(res->message);
+    free(res->scores);
+    sched_result_init(res);
+    res->want_scores = want;
+}
+
+struct attempt {
+    const struct sched_pod *pod;
+    struct sched_interpod interpod;
+    struct sched_spread_state spread;
+    struct sched_explain *ex;
+    unsigned failed;
+};
+
+/* Record why the node failed; returns false for the caller to pass on. */
+static bool
+reject(struct attempt *a, unsigned plugin, const char *reason)
+{
+    a->failed |= plugin;
+    if (!a->ex)
+        a->ex = sched_explain_new();
+    sched_explain_add(a->ex, reason);
+    return false;
+}
+
+/* Kubernetes' default filter order; the first plugin that fails names
+ * the node's reasons. Returns true when the node passes. */
+static bool
+filter_node(struct attempt *a, const struct sched_node_info *ni)
+{
+    const struct sched_pod *pod = a->pod;
+    const char *why, *many[4];
+    char buf[600];
+    size_t n;
+
+    if ((why = sched_filter_unschedulable(pod, ni)))
+        return reject(a, SCHED_PLUGIN_NODE_UNSCHEDULABLE, why);
+    if ((why = sched_filter_ready(pod, ni)))
+        return reject(a, SCHED_PLUGIN_NODE_READY, why);
+    if ((why = sched_filter_node_name(pod, ni)))
+        return reject(a, SCHED_PLUGIN_NODE_NAME, why);
+    if ((why = sched_filter_taints(pod, ni, buf, sizeof(buf))))
+        return reject(a, SCHED_PLUGIN_TAINT_TOLERATION, why);
+    if ((why = sched_filter_node_affinity(pod, ni)))
+        return reject(a, SCHED_PLUGIN_NODE_AFFINITY, why);
+    if (pod->nports && (why = sched_filter_ports(pod, ni)))
+        return reject(a, SCHED_PLUGIN_NODE_PORTS, why);
+    if ((n = sched_filter_resources(pod, ni, many)) > 0) {
+        for (size_t i = 1; i < n; i++)
+            reject(a, SCHED_PLUGIN_NODE_RESOURCES_FIT, many[i]);
+        return reject(a, SCHED_PLUGIN_NODE_RESOURCES_FIT, many[0]);
+    }
+    if (a->spread.n && (why = sched_filter_spread(&a->spread, pod, ni)))
+        return reject(a, SCHED_PLUGIN_POD_TOPOLOGY_SPREAD, why);
+    if ((why = sched_filter_interpod(&a->interpod, pod, ni)))
+        return reject(a, SCHED_PLUGIN_INTER_POD_AFFINITY, why);
+    return true;
+}
+
+static bool
+has_schedule_anyway(const struct sched_pod *pod)
+{
+    for (size_t i = 0; i < pod->nspread; i++) {
+        if (!pod->spread[i].do_not_schedule)
+            return true;
+    }
+    return false;
+}
+
+/* Every plugin's normalized scores for the feasible nodes, into
+ * sc[plugin][node]. */
+static void
+score_nodes(struct attempt *a, const struct sched_cache *cache, struct sched_node_info **feas,
+            size_t n, int64_t *sc[SCHED_SCORE_COUNT])
+{
+    const struct sched_pod *pod = a->pod;
+
+    sched_interpod_prepare_score(&a->interpod, cache, pod);
+    for (size_t i = 0; i < n; i++) {
+        sc[SCHED_SCORE_LEAST_ALLOCATED][i] = sched_score_least_allocated(pod, feas[i]);
+        sc[SCHED_SCORE_BALANCED_ALLOCATION][i] = sched_score_balanced(pod, feas[i]);
+        sc[SCHED_SCORE_NODE_AFFINITY][i] = sched_score_node_affinity(pod, feas[i]);
+        sc[SCHED_SCORE_INTER_POD_AFFINITY][i] = sched_score_interpod(&a->interpod, feas[i]);
+        sc[SCHED_SCORE_TAINT_TOLERATION][i] = sched_score_taints(pod, feas[i]);
+        sc[SCHED_SCORE_TOPOLOGY_SPREAD][i] = 0;
+    }
+    sched_normalize_default(sc[SCHED_SCORE_NODE_AFFINITY], n, false);
+    sched_normalize_minmax(sc[SCHED_SCORE_INTER_POD_AFFINITY], n);
+    sched_normalize_default(sc[SCHED_SCORE_TAINT_TOLERATION], n, true);
+    if (has_schedule_anyway(pod)) {
+        struct sched_spread_state st;
+
+        sched_spread_prepare(&st, cache, pod, false);
+        sched_spread_score(&st, pod, feas, n, sc[SCHED_SCORE_TOPOLOGY_SPREAD]);
+        sched_normalize_spread(sc[SCHED_SCORE_TOPOLOGY_SPREAD], n);
+        sched_spread_release(&st);
+    }
+}
+
+/* The highest total wins; among equal ones each is equally likely
+ * (reservoir sampling, as kube-scheduler's selectHost). */
+static size_t
+pick(const int64_t *total, size_t n, struct sched_rng *rng)
+{
+    size_t best = 0, ties = 1;
+
+    for (size_t i = 1; i < n; i++) {
+        if (total[i] > total[best]) {
+            best = i;
+            ties = 1;
+        } else if (total[i] == total[best] && sched_rng_below(rng, ++ties) == 0) {
+            best = i;
+        }
+    }
+    return best;
+}
+
+static void
+choose(struct attempt *a, const struct sched_cache *cache, const int *w,
+       struct sched_node_info **feas, size_t n, struct sched_rng *rng, struct sched_result *res)
+{
+    int64_t *buf = sk_calloc((SCHED_SCORE_COUNT + 1) * n, sizeof(*buf));
+    int64_t *sc[SCHED_SCORE_COUNT], *total = buf + SCHED_SCORE_COUNT * n;
+
+    for (size_t p = 0; p < SCHED_SCORE_COUNT; p++)
+        sc[p] = buf + p * n;
+    score_nodes(a, cache, feas, n, sc);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t p = 0; p < SCHED_SCORE_COUNT; p++)
+            total[i] += w[p] * sc[p][i];
+    }
+    res->node = feas[pick(total, n, rng)]->name;
+    if (res->want_scores) {
+        res->scores = sk_calloc(n, sizeof(*res->scores));
+        for (size_t i = 0; i < n; i++) {
+            res->scores[i].node = feas[i]->name;
+            for (size_t p = 0; p < SCHED_SCORE_COUNT; p++)
+                res->scores[i].scores[p] = sc[p][i];
+            res->scores[i].total = total[i];
+        }
+    }
+    free(buf);
+}
+
+int
+sched_schedule_parsed(const struct sched_cache *cache, const struct sched_pod *pod,
+                      const struct sched_config *cfg, struct sched_rng *rng,
+                      struct sched_result *res, struct sk_err *err)
+{
+    const int *w = cfg ? cfg->weights : sched_score_default_weights;
+    struct sched_node_info **feas = sk_calloc(cache->nnodes + 1, sizeof(*feas));
+    struct attempt a = {.pod = pod};
+    size_t n = 0;
+
+    sched_result_release(res);
+    sched_interpod_prepare(&a.interpod, cache, pod);
+    sched_spread_prepare(&a.spread, cache, pod, true);
+    for (size_t i = 0; i < cache->nnodes; i++) {
+        struct sched_node_info *ni = cache->nodes[i];
+
+        if (!ni->obj)
+            continue;
+        res->nodes++;
+        if (filter_node(&a, ni))
+            feas[n++] = ni;
+    }
+    res->feasible = n;
+    res->failed = a.failed;
+    if (n == 0)
+        res->message = sched_explain_message(a.ex, res->nodes);
+    else if (n == 1 && !res->want_scores)
+        res->node = feas[0]->name; /* nothing to compare, as kube-scheduler */
+    else
+        choose(&a, cache, w, feas, n, rng, res);
+    sched_explain_free(a.ex);
+    sched_spread_release(&a.spread);
+    sched_interpod_release(&a.interpod);
+    free(feas);
+    return n == 0 ? 1 : 0;
+}
+
+int
+sched_schedule_one(const struct sched_cache *cache, const json_t *obj, struct sched_rng *rng,
+                   struct sched_result *res, struct sk_err *err)
+{
+    struct sched_pod *pod;
+    int rc;
+
+    if (sched_pod_parse(obj, &pod, err) < 0)
+        return -EINVAL;
+    rc = sched_schedule_parsed(cache, pod, NULL, rng, res, err);
+    sched_pod_free(pod);
+    return rc;
+}
