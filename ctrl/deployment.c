@@ -128,7 +128,7 @@ read_spec(struct dctx *c, struct sk_err *err)
         (rc = ctrl_get_count(dp, "spec.revisionHistoryLimit", 10, &c->rev_limit, err)) < 0 ||
         (rc = ctrl_get_count(dp, "spec.progressDeadlineSeconds", 600, &c->deadline, err)) < 0 ||
         (rc = sk_json_opt_int(dp, "metadata.generation", 0, &c->generation, err)) < 0 ||
-        (rc = ctrl_get_count(dp, "status.collisionCount", -1, &c->collision, err)) < 0 ||
+        (rc = sk_json_opt_int(dp, "status.collisionCount", -1, &c->collision, err)) < 0 ||
         (rc = sk_json_opt_bool(dp, "spec.paused", false, &paused, err)) < 0 ||
         (rc = sk_json_opt_string(dp, "spec.strategy.type", "RollingUpdate", &type, err)) < 0 ||
         (rc = sk_json_get_object(dp, "spec.template", &c->tmpl, err)) < 0 ||
@@ -137,6 +137,11 @@ read_spec(struct dctx *c, struct sk_err *err)
         return rc;
     if (sk_selector_empty(&c->sel))
         return sk_err_set(err, EINVAL, "spec.selector: must not be empty");
+    if (c->collision > INT32_MAX ||
+        (c->collision < 0 && !json_is_null(sk_json_get(dp, "status.collisionCount")) &&
+         sk_json_get(dp, "status.collisionCount")))
+        return sk_err_set(err, EINVAL, "status.collisionCount: must be between 0 and %d",
+                          INT32_MAX);
     c->paused = paused;
     if (c->deadline == INT32_MAX)
         c->deadline = -1;
