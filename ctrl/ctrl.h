@@ -40,9 +40,9 @@
 struct ctrl_queue;
 
 #define CTRL_QUEUE_BASE_DELAY_NS (5 * 1000 * 1000LL)
-#define CTRL_QUEUE_MAX_DELAY_NS (1000 * 1000 * 1000 * 1000LL)
-#define CTRL_QUEUE_QPS 10
-#define CTRL_QUEUE_BURST 100
+#define CTRL_QUEUE_MAX_DELAY_NS  (1000 * 1000 * 1000 * 1000LL)
+#define CTRL_QUEUE_QPS           10
+#define CTRL_QUEUE_BURST         100
 
 /* A new, empty queue; the token bucket starts full at now_ns. */
 struct ctrl_queue *ctrl_queue_new(int64_t now_ns);
@@ -97,8 +97,7 @@ void ctrl_expectations_lower_creations(struct ctrl_expectations *e, const char *
 /* Forget key (the controller object was deleted). */
 void ctrl_expectations_delete(struct ctrl_expectations *e, const char *key);
 /* 1 when key may sync: no record, all observed, or the record expired. */
-int ctrl_expectations_satisfied(const struct ctrl_expectations *e, const char *key,
-                                int64_t now_ns);
+int ctrl_expectations_satisfied(const struct ctrl_expectations *e, const char *key, int64_t now_ns);
 
 /* Slow start (Kubernetes' slowStartBatch): creations are sent in batches
  * of 1, 2, 4, ... and stop at the first batch with a failure, so a
@@ -177,7 +176,7 @@ int ctrl_pod_template_hash(const json_t *template, int64_t collision_count, char
 
 struct ctrl_rs_input {
     const json_t *rs;
-    const json_t *pods; /* every pod of the namespace, array */
+    const json_t *pods;                  /* every pod of the namespace, array */
     const struct ctrl_expectations *exp; /* NULL: always satisfied */
     int64_t now_ns;
     /* Outcome of the previous manage step (NULL when it succeeded):
@@ -188,15 +187,15 @@ struct ctrl_rs_input {
 
 /* All JSON members are new references owned by the decision. */
 struct ctrl_rs_decision {
-    char key[256];        /* "namespace/name" */
-    int satisfied;        /* expectations were satisfied: creates/deletes computed */
-    int64_t create;       /* pods to create from pod (0..500) */
-    json_t *pod;          /* the pod to create `create` times (generateName) */
-    json_t *deletes;      /* pods to delete, most deletable first */
-    json_t *adopt;        /* [{"pod": pod, "patch": merge patch}] */
-    json_t *release;      /* same shape */
-    json_t *status;       /* the new status */
-    int status_changed;   /* differs from rs.status */
+    char key[256];            /* "namespace/name" */
+    int satisfied;            /* expectations were satisfied: creates/deletes computed */
+    int64_t create;           /* pods to create from pod (0..500) */
+    json_t *pod;              /* the pod to create `create` times (generateName) */
+    json_t *deletes;          /* pods to delete, most deletable first */
+    json_t *adopt;            /* [{"pod": pod, "patch": merge patch}] */
+    json_t *release;          /* same shape */
+    json_t *status;           /* the new status */
+    int status_changed;       /* differs from rs.status */
     int64_t requeue_after_ns; /* > 0: sync again after (minReadySeconds) */
 };
 
@@ -218,9 +217,9 @@ void ctrl_pods_sort_for_deletion(json_t *pods);
  * Deployment reconcile. */
 
 #define CTRL_ANN_REVISION "deployment.kubernetes.io/revision"
-#define CTRL_ANN_DESIRED "deployment.kubernetes.io/desired-replicas"
-#define CTRL_ANN_MAX "deployment.kubernetes.io/max-replicas"
-#define CTRL_LABEL_HASH "pod-template-hash"
+#define CTRL_ANN_DESIRED  "deployment.kubernetes.io/desired-replicas"
+#define CTRL_ANN_MAX      "deployment.kubernetes.io/max-replicas"
+#define CTRL_LABEL_HASH   "pod-template-hash"
 
 struct ctrl_deploy_input {
     const json_t *deploy;
@@ -285,8 +284,7 @@ int ctrl_deployment_rollback(const json_t *deploy, const json_t *rss, int64_t to
  * subsets by their resolved ports; everything sorted. Returns 0 and
  * *out, or 1 with *out NULL when svc has no selector (its Endpoints are
  * managed by hand). */
-int ctrl_endpoints_compute(const json_t *svc, const json_t *pods, json_t **out,
-                           struct sk_err *err);
+int ctrl_endpoints_compute(const json_t *svc, const json_t *pods, json_t **out, struct sk_err *err);
 
 /* ---------------------------------------------------------------------
  * Garbage collector. */

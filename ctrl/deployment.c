@@ -148,8 +148,10 @@ read_spec(struct dctx *c, struct sk_err *err)
     if (strcmp(type, "Recreate") == 0)
         c->recreate = 1;
     else if (strcmp(type, "RollingUpdate") != 0)
-        return sk_err_set(err, EINVAL, "spec.strategy.type: '%.32s': must be RollingUpdate or "
-                                       "Recreate", type);
+        return sk_err_set(err, EINVAL,
+                          "spec.strategy.type: '%.32s': must be RollingUpdate or "
+                          "Recreate",
+                          type);
     if (!c->recreate)
         return ctrl_deploy_fenceposts(dp, c->replicas, &c->surge, &c->unavail, err);
     return 0;
@@ -158,7 +160,8 @@ read_spec(struct dctx *c, struct sk_err *err)
 static int
 drs_read(struct drs *r, json_t *obj, struct sk_err *err)
 {
-    const char *rev = json_string_value(sk_json_get(obj, "metadata.annotations[\"" CTRL_ANN_REVISION "\"]"));
+    const char *rev =
+        json_string_value(sk_json_get(obj, "metadata.annotations[\"" CTRL_ANN_REVISION "\"]"));
     const char *ts = json_string_value(sk_json_get(obj, "metadata.creationTimestamp"));
     int rc;
 
@@ -200,7 +203,8 @@ claim(struct dctx *c, const json_t *rss, struct sk_err *err)
         if (cl != CTRL_CLAIM_OWNED && cl != CTRL_CLAIM_ADOPT)
             continue;
         if (cl == CTRL_CLAIM_ADOPT) {
-            if (!ref && (rc = ctrl_owner_ref_build(c->deploy, "apps/v1", "Deployment", &ref, err)) < 0)
+            if (!ref &&
+                (rc = ctrl_owner_ref_build(c->deploy, "apps/v1", "Deployment", &ref, err)) < 0)
                 return rc;
             patch = ctrl_owner_adopt_patch(rs, ref);
             write_add(c->d, CTRL_RS_ADOPT, json_incref(rs), patch);
@@ -208,7 +212,8 @@ claim(struct dctx *c, const json_t *rss, struct sk_err *err)
         rc = drs_read(&c->rs[c->nrs], json_deep_copy(rs), err);
         c->nrs++;
         if (rc < 0) {
-            sk_err_wrap(err, "replicaset '%s'", json_string_value(sk_json_get(rs, "metadata.name")));
+            sk_err_wrap(err, "replicaset '%s'",
+                        json_string_value(sk_json_get(rs, "metadata.name")));
             break;
         }
         if (patch)
@@ -253,8 +258,8 @@ paused_conditions(struct dctx *c)
         ctrl_cond_set(conds, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused",
                       c->now, 1);
     else if (!c->paused && paused_cond)
-        ctrl_cond_set(conds, "Progressing", "Unknown", "DeploymentResumed",
-                      "Deployment is resumed", c->now, 1);
+        ctrl_cond_set(conds, "Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed",
+                      c->now, 1);
 }
 
 /* A ReplicaSet whose desired-replicas annotation differs from the

@@ -376,7 +376,8 @@ ctrl_deployment_rollback(const json_t *deploy, const json_t *rss, int64_t to_rev
     if (!json_is_object(cur))
         return sk_err_set(err, EINVAL, "spec.template: must be an object");
     if (to_revision < 0)
-        return sk_err_set(err, EINVAL, "revision %lld: must not be negative", (long long)to_revision);
+        return sk_err_set(err, EINVAL, "revision %lld: must not be negative",
+                          (long long)to_revision);
     json_array_foreach (rss, i, rs) {
         int64_t rev = rs_revision(rs);
 

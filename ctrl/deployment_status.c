@@ -151,8 +151,7 @@ requeue_stuck(struct dctx *c, const json_t *st)
     at = deadline_at(c, cond);
     if (at < 0)
         return;
-    c->d->requeue_after_ns =
-        at - c->now < 1000000000LL ? 1 : at - c->now + 1000000000LL;
+    c->d->requeue_after_ns = at - c->now < 1000000000LL ? 1 : at - c->now + 1000000000LL;
 }
 
 void

@@ -119,8 +119,10 @@ pod_ports(const json_t *svc, const json_t *pod, json_t **out, struct sk_err *err
             num = named_port(pod, json_string_value(tp), proto);
         else {
             json_decref(res);
-            return sk_err_set(err, EINVAL, "spec.ports[%zu].targetPort: must be an integer or a "
-                                           "string", i);
+            return sk_err_set(err, EINVAL,
+                              "spec.ports[%zu].targetPort: must be an integer or a "
+                              "string",
+                              i);
         }
         if (num <= 0)
             continue;
@@ -278,7 +280,8 @@ ctrl_endpoints_compute(const json_t *svc, const json_t *pods, json_t **out, stru
             break;
         }
         pns = str_or(sk_json_get(pod, "metadata.namespace"), ns);
-        if (strcmp(pns, ns) || !sk_selector_matches_json(&sel, sk_json_get(pod, "metadata.labels")) ||
+        if (strcmp(pns, ns) ||
+            !sk_selector_matches_json(&sel, sk_json_get(pod, "metadata.labels")) ||
             !pod_eligible(pod, publish))
             continue;
         rc = add_pod(svc, pod, publish || ctrl_pod_ready(pod), groups, err);

@@ -83,8 +83,8 @@ ctrl_time_parse(const char *s, int64_t *ns, struct sk_err *err)
     *ns = (int64_t)timegm(&tm) * 1000000000LL + frac;
     if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
         return 0;
-    if ((*p != '+' && *p != '-') || digits(p + 1, 2, &oh) || p[3] != ':' ||
-        digits(p + 4, 2, &om) || p[6] != '\0')
+    if ((*p != '+' && *p != '-') || digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om) ||
+        p[6] != '\0')
         goto bad;
     sign = *p == '+' ? 1 : -1;
     *ns -= sign * (oh * 3600LL + om * 60LL) * 1000000000LL;

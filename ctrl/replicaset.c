@@ -165,10 +165,10 @@ rs_status(const json_t *rs, const struct rs_spec *s, const json_t *owned,
                       in->failure_message ? in->failure_message : "", in->now_ns, 0);
     else if (!in->failure_reason)
         ctrl_cond_remove(conds, "ReplicaFailure");
-    d->status = json_pack("{s:I, s:I, s:I, s:I, s:I}", "replicas", (json_int_t)json_array_size(owned),
-                          "fullyLabeledReplicas", (json_int_t)full, "readyReplicas",
-                          (json_int_t)ready, "availableReplicas", (json_int_t)avail,
-                          "observedGeneration", (json_int_t)s->generation);
+    d->status = json_pack("{s:I, s:I, s:I, s:I, s:I}", "replicas",
+                          (json_int_t)json_array_size(owned), "fullyLabeledReplicas",
+                          (json_int_t)full, "readyReplicas", (json_int_t)ready, "availableReplicas",
+                          (json_int_t)avail, "observedGeneration", (json_int_t)s->generation);
     if (json_array_size(conds) > 0)
         json_object_set(d->status, "conditions", conds);
     json_decref(conds);

@@ -15,10 +15,10 @@ struct world {
     json_t *pods; /* pods */
     int64_t now;
     int serial;
-    int graceful;        /* deleted pods linger one step as terminating */
-    int ready_per_step;  /* pods turned ready per step (-1: all) */
+    int graceful;       /* deleted pods linger one step as terminating */
+    int ready_per_step; /* pods turned ready per step (-1: all) */
     int64_t surge, unavail;
-    int converged_once;  /* availability invariant checked from then on */
+    int converged_once;    /* availability invariant checked from then on */
     const char *old_image; /* Recreate: no pod of it may overlap another */
     int violations;
 };
@@ -109,8 +109,8 @@ deploy_step(struct world *w)
             ck_assert_int_lt(at_i, 0);
             obj = json_deep_copy(wr->obj);
             sk_json_set(obj, "metadata.uid", json_sprintf("rs-uid-%d", ++w->serial), NULL);
-            sk_json_set(obj, "metadata.creationTimestamp", json_string(at((w->now - T0) / NS_PER_S)),
-                        NULL);
+            sk_json_set(obj, "metadata.creationTimestamp",
+                        json_string(at((w->now - T0) / NS_PER_S)), NULL);
             sk_json_set(obj, "metadata.generation", json_integer(1), NULL);
             json_array_append_new(w->rss, obj);
             break;
@@ -143,8 +143,8 @@ pod_create(struct world *w, const json_t *tmpl)
     json_t *p = json_deep_copy(tmpl);
 
     w->serial++;
-    sk_json_set(p, "metadata.name", json_sprintf("%s%d", gets(p, "metadata.generateName"), w->serial),
-                NULL);
+    sk_json_set(p, "metadata.name",
+                json_sprintf("%s%d", gets(p, "metadata.generateName"), w->serial), NULL);
     sk_json_set(p, "metadata.uid", json_sprintf("pod-uid-%d", w->serial), NULL);
     sk_json_set(p, "metadata.creationTimestamp", json_string(at((w->now - T0) / NS_PER_S)), NULL);
     sk_json_set(p, "status", J("{'phase':'Pending'}"), NULL);
@@ -230,7 +230,8 @@ count_pods(struct world *w, int ready_only)
     int64_t n = 0;
 
     json_array_foreach (w->pods, i, p)
-        if (!sk_json_get(p, "metadata.deletionTimestamp") && (!ready_only || geti(p, "status.ready")) &&
+        if (!sk_json_get(p, "metadata.deletionTimestamp") &&
+            (!ready_only || geti(p, "status.ready")) &&
             !strcmp(gets(p, "metadata.labels.app"), "web"))
             n++;
     return n;
@@ -297,8 +298,8 @@ converged(struct world *w)
     int64_t n = geti(w->deploy, "spec.replicas");
 
     return geti(st, "updatedReplicas") == n && geti(st, "replicas") == n &&
-           geti(st, "availableReplicas") == n && count_pods(w, 0) == n &&
-           count_pods(w, 1) == n && !strcmp(condition_reason(w, "Progressing"), "NewReplicaSetAvailable");
+           geti(st, "availableReplicas") == n && count_pods(w, 0) == n && count_pods(w, 1) == n &&
+           !strcmp(condition_reason(w, "Progressing"), "NewReplicaSetAvailable");
 }
 
 static int
@@ -360,15 +361,9 @@ START_TEST(rolling_update_never_violates_surge_or_unavailable)
         int64_t want_surge, want_unavail;
         int ready_per_step;
     } cases[] = {
-        {10, "3", "2", 3, 2, -1},
-        {10, "3", "2", 3, 2, 1},
-        {10, "'25%'", "'25%'", 3, 2, 2},
-        {10, "0", "1", 0, 1, 1},
-        {10, "1", "0", 1, 0, 1},
-        {5, "'10%'", "'10%'", 1, 0, 1},
-        {3, "'0%'", "'10%'", 0, 1, -1},
-        {1, "1", "0", 1, 0, -1},
-        {7, "'100%'", "0", 7, 0, 3},
+        {10, "3", "2", 3, 2, -1},       {10, "3", "2", 3, 2, 1}, {10, "'25%'", "'25%'", 3, 2, 2},
+        {10, "0", "1", 0, 1, 1},        {10, "1", "0", 1, 0, 1}, {5, "'10%'", "'10%'", 1, 0, 1},
+        {3, "'0%'", "'10%'", 0, 1, -1}, {1, "1", "0", 1, 0, -1}, {7, "'100%'", "0", 7, 0, 3},
     };
     size_t i;
 
@@ -799,9 +794,8 @@ START_TEST(orphan_replicasets_are_adopted_and_mismatching_released)
     /* the orphan with the same template became the new ReplicaSet */
     ck_assert_uint_eq(json_array_size(w.rss), 2);
     ck_assert_str_eq(gets(json_array_get(w.rss, 0), "metadata.ownerReferences[0].uid"), D_UID);
-    ck_assert_uint_eq(json_array_size(sk_json_get(json_array_get(w.rss, 1),
-                                                  "metadata.ownerReferences")),
-                      0);
+    ck_assert_uint_eq(
+        json_array_size(sk_json_get(json_array_get(w.rss, 1), "metadata.ownerReferences")), 0);
     world_release(&w);
 }
 END_TEST
@@ -916,8 +910,8 @@ START_TEST(hostile_replicasets_are_errors_not_crashes)
         "[3]",
         "[{'metadata':{'name':'x','labels':{'app':'web'}},'spec':{'replicas':'many'}}]",
         "[{'metadata':{'name':'x','labels':{'app':'web'}},'spec':{'replicas':1}}]",
-        "[{'metadata':{'name':'x','labels':{'app':'web'}},'spec':{'template':{}},"
-        "'status':{'availableReplicas':-1}}]",
+        ("[{'metadata':{'name':'x','labels':{'app':'web'}},'spec':{'template':{}},"
+         "'status':{'availableReplicas':-1}}]"),
     };
     size_t i;
 

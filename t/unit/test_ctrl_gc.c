@@ -127,7 +127,8 @@ START_TEST(claim_table)
          0, CTRL_CLAIM_RELEASE},
         {"{'metadata':{'labels':{'app':'db'},'ownerReferences':[{'uid':'me','controller':true}]}}",
          1, CTRL_CLAIM_IGNORE},
-        {"{'metadata':{'labels':{'app':'web'},'ownerReferences':[{'uid':'you','controller':true}]}}",
+        {"{'metadata':{'labels':{'app':'web'},'ownerReferences':[{'uid':'you','controller':true}]}"
+         "}",
          0, CTRL_CLAIM_IGNORE},
         /* a non-controller reference does not make it owned */
         {"{'metadata':{'labels':{'app':'web'},'ownerReferences':[{'uid':'you'}]}}", 0,
@@ -163,8 +164,7 @@ START_TEST(adopt_and_release_patches_keep_other_references)
     json_decref(p);
     p = ctrl_owner_release_patch(obj, "me");
     ck_assert_uint_eq(json_array_size(sk_json_get(p, "metadata.ownerReferences")), 1);
-    ck_assert_str_eq(json_string_value(sk_json_get(p, "metadata.ownerReferences[0].uid")),
-                     "other");
+    ck_assert_str_eq(json_string_value(sk_json_get(p, "metadata.ownerReferences[0].uid")), "other");
     ck_assert_str_eq(json_string_value(sk_json_get(p, "metadata.uid")), "p");
     json_decref(p);
     json_decref(obj);

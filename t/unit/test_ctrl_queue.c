@@ -6,7 +6,7 @@
 #include <string.h>
 
 #define MS (1000 * 1000LL)
-#define S (1000 * MS)
+#define S  (1000 * MS)
 
 static const char *
 get(struct ctrl_queue *q, int64_t now)

@@ -126,11 +126,19 @@ END_TEST
 START_TEST(scale_down_deletes_least_valuable_first)
 {
     static const struct podspec ps[] = {
-        {.name = "old-ready", .owner = RS_UID, .node = "n1", .ready = 1, .ready_at = -500,
+        {.name = "old-ready",
+         .owner = RS_UID,
+         .node = "n1",
+         .ready = 1,
+         .ready_at = -500,
          .created = -1000},
         {.name = "pending", .owner = RS_UID, .phase = "Pending", .node = "n1", .created = -900},
         {.name = "unassigned", .owner = RS_UID, .phase = "Pending", .created = -800},
-        {.name = "new-ready", .owner = RS_UID, .node = "n1", .ready = 1, .ready_at = -10,
+        {.name = "new-ready",
+         .owner = RS_UID,
+         .node = "n1",
+         .ready = 1,
+         .ready_at = -10,
          .created = -700},
         {.name = "not-ready", .owner = RS_UID, .node = "n1", .created = -600},
     };
@@ -158,19 +166,26 @@ START_TEST(deletion_ranking_follows_active_pods_order)
         const char *why;
         struct podspec first, second;
     } cases[] = {
-        {"unassigned before assigned", {.name = "a", .phase = "Running"},
+        {"unassigned before assigned",
+         {.name = "a", .phase = "Running"},
          {.name = "b", .node = "n", .phase = "Running"}},
-        {"pending before unknown", {.name = "b", .node = "n", .phase = "Pending"},
+        {"pending before unknown",
+         {.name = "b", .node = "n", .phase = "Pending"},
          {.name = "a", .node = "n", .phase = "Unknown"}},
-        {"unknown before running", {.name = "b", .node = "n", .phase = "Unknown"},
+        {"unknown before running",
+         {.name = "b", .node = "n", .phase = "Unknown"},
          {.name = "a", .node = "n", .phase = "Running"}},
-        {"not ready before ready", {.name = "b", .node = "n"},
+        {"not ready before ready",
+         {.name = "b", .node = "n"},
          {.name = "a", .node = "n", .ready = 1}},
-        {"ready for shorter time first", {.name = "b", .node = "n", .ready = 1, .ready_at = -5},
+        {"ready for shorter time first",
+         {.name = "b", .node = "n", .ready = 1, .ready_at = -5},
          {.name = "a", .node = "n", .ready = 1, .ready_at = -50}},
-        {"more restarts first", {.name = "b", .node = "n", .restarts = 7},
+        {"more restarts first",
+         {.name = "b", .node = "n", .restarts = 7},
          {.name = "a", .node = "n", .restarts = 1}},
-        {"newer first", {.name = "b", .node = "n", .created = -1},
+        {"newer first",
+         {.name = "b", .node = "n", .created = -1},
          {.name = "a", .node = "n", .created = -100}},
         {"then by name", {.name = "a", .node = "n"}, {.name = "b", .node = "n"}},
     };
@@ -182,9 +197,9 @@ START_TEST(deletion_ranking_follows_active_pods_order)
         json_array_append_new(a, pod(&cases[i].second));
         json_array_append_new(a, pod(&cases[i].first));
         ctrl_pods_sort_for_deletion(a);
-        ck_assert_msg(!strcmp(json_string_value(sk_json_get(a, "[0].metadata.name")),
-                              cases[i].first.name),
-                      "%s", cases[i].why);
+        ck_assert_msg(
+            !strcmp(json_string_value(sk_json_get(a, "[0].metadata.name")), cases[i].first.name),
+            "%s", cases[i].why);
         json_decref(a);
     }
 }
@@ -205,16 +220,16 @@ START_TEST(adopts_matching_orphans_and_releases_non_matching)
     reconcile(r, pods, NULL, T0, &d);
     ck_assert_uint_eq(json_array_size(d.adopt), 1);
     ck_assert_str_eq(json_string_value(sk_json_get(d.adopt, "[0].pod.metadata.name")), "orphan");
-    ck_assert_str_eq(json_string_value(
-                         sk_json_get(d.adopt, "[0].patch.metadata.ownerReferences[0].uid")),
-                     RS_UID);
+    ck_assert_str_eq(
+        json_string_value(sk_json_get(d.adopt, "[0].patch.metadata.ownerReferences[0].uid")),
+        RS_UID);
     ck_assert_str_eq(json_string_value(sk_json_get(d.adopt, "[0].patch.metadata.uid")),
                      "uid-orphan");
     ck_assert_uint_eq(json_array_size(d.release), 1);
     ck_assert_str_eq(json_string_value(sk_json_get(d.release, "[0].pod.metadata.name")),
                      "mine-mismatch");
-    ck_assert_uint_eq(
-        json_array_size(sk_json_get(d.release, "[0].patch.metadata.ownerReferences")), 0);
+    ck_assert_uint_eq(json_array_size(sk_json_get(d.release, "[0].patch.metadata.ownerReferences")),
+                      0);
     /* the adopted orphan counts: replicas 1 is met */
     ck_assert_int_eq(d.create, 0);
     ck_assert_uint_eq(json_array_size(d.deletes), 0);
