@@ -126,8 +126,10 @@ pod_ports(const json_t *svc, const json_t *pod, json_t **out, struct sk_err *err
         }
         if (num <= 0)
             continue;
-        ep = json_pack("{s:s, s:I, s:s}", "name", str_or(json_object_get(sp, "name"), ""), "port",
-                       (json_int_t)num, "protocol", proto);
+        ep = json_pack("{s:I, s:s}", "port", (json_int_t)num, "protocol", proto);
+        /* omitted when empty, as the API server writes it */
+        if (*str_or(json_object_get(sp, "name"), ""))
+            json_object_set(ep, "name", json_object_get(sp, "name"));
         if (json_is_string(json_object_get(sp, "appProtocol")))
             json_object_set(ep, "appProtocol", json_object_get(sp, "appProtocol"));
         json_array_append_new(res, ep);
@@ -187,8 +189,10 @@ add_pod(const json_t *svc, const json_t *pod, int ready, json_t *groups, struct 
     if (rc < 0)
         return rc;
     /* Pods that resolve none of the ports serve nothing, unless the
-     * Service has no ports at all (headless, DNS only). */
-    if (json_array_size(ports) == 0 && json_array_size(sk_json_get(svc, "spec.ports")) > 0) {
+     * Service is headless without ports (DNS only), as Kubernetes. */
+    if (json_array_size(ports) == 0 &&
+        (json_array_size(sk_json_get(svc, "spec.ports")) > 0 ||
+         strcmp(str_or(sk_json_get(svc, "spec.clusterIP"), ""), "None") != 0)) {
         json_decref(ports);
         return 0;
     }

@@ -177,6 +177,30 @@ START_TEST(headless_service_publishes_hostnames_without_ports)
 }
 END_TEST
 
+START_TEST(portless_service_with_cluster_ip_has_no_endpoints)
+{
+    json_t *pods = json_array(), *ep;
+
+    json_array_append_new(pods, pod("a", "10.0.0.1", 1, 1));
+    ep = compute(service("[]", ",'clusterIP':'10.96.0.10'"), pods);
+    ck_assert_uint_eq(json_array_size(json_object_get(ep, "subsets")), 0);
+    json_decref(ep);
+}
+END_TEST
+
+START_TEST(unnamed_port_has_no_name_member)
+{
+    json_t *pods = json_array(), *ep;
+
+    json_array_append_new(pods, pod("a", "10.0.0.1", 1, 1));
+    ep = compute(service("[{'port':80,'protocol':'UDP','appProtocol':'dns'}]", NULL), pods);
+    ck_assert_ptr_null(sk_json_get(ep, "subsets[0].ports[0].name"));
+    ck_assert_str_eq(s(ep, "subsets[0].ports[0].protocol"), "UDP");
+    ck_assert_str_eq(s(ep, "subsets[0].ports[0].appProtocol"), "dns");
+    json_decref(ep);
+}
+END_TEST
+
 START_TEST(no_matching_pods_gives_empty_subsets)
 {
     json_t *ep = compute(service("[{'port':80}]", NULL), json_array());
@@ -272,6 +296,8 @@ main(void)
     tcase_add_test(tc, pods_that_cannot_serve_are_skipped);
     tcase_add_test(tc, publish_not_ready_addresses_lists_all_as_ready);
     tcase_add_test(tc, headless_service_publishes_hostnames_without_ports);
+    tcase_add_test(tc, portless_service_with_cluster_ip_has_no_endpoints);
+    tcase_add_test(tc, unnamed_port_has_no_name_member);
     tcase_add_test(tc, no_matching_pods_gives_empty_subsets);
     tcase_add_test(tc, service_without_selector_is_not_managed);
     tcase_add_test(tc, output_is_deterministic_whatever_the_pod_order);
