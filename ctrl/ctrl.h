@@ -15,7 +15,28 @@
  *
  * Hostile input (a wrong type, a missing required field) fails with
  * -EINVAL or -ENOENT and a message naming the field path, e.g.
- * "replicaset 'default/web': spec.replicas: must be an integer". */
+ * "replicaset 'default/web': spec.replicas: must be an integer"..
+ *
+ * The wiring, per controller (what the informer/worker code does):
+ *
+ *   informer event -> ctrl_queue_add(key of the owner: the pod's
+ *       controller ref, the Service of an Endpoints...); pod add/delete
+ *       events also call ctrl_expectations_creation_observed /
+ *       _deletion_observed for the owning ReplicaSet's key.
+ *   worker: ctrl_queue_get -> read the objects from the informer cache
+ *       -> ctrl_*_reconcile -> writes: ReplicaSet: adopt/release
+ *       patches, then ctrl_expect_creations(create) and create d.pod
+ *       in ctrl_slow_start_batch() batches (on a failed batch:
+ *       ctrl_expectations_lower_creations(the skipped count) and pass
+ *       "FailedCreate" and the error as failure_* next time), or
+ *       ctrl_expect_deletions(deletes) and delete them; then the status
+ *       if status_changed. Deployment: the writes in order, the
+ *       annotations (if any) and the status with one status update.
+ *   -> on error ctrl_queue_add_rate_limited, else ctrl_queue_forget;
+ *       requeue_after_ns > 0 -> ctrl_queue_add_after; ctrl_queue_done.
+ *   The reconciles are level-triggered: they read only the current
+ *   objects (plus expectations), so a missed event, a restart or a new
+ *   leader is repaired by the next sync of the key. */
 
 #include "lib/err.h"
 

@@ -17,6 +17,7 @@ struct world {
     int serial;
     int graceful;       /* deleted pods linger one step as terminating */
     int ready_per_step; /* pods turned ready per step (-1: all) */
+    uint32_t seed;      /* != 0: ready_per_step drawn from 0..3 each step */
     int64_t surge, unavail;
     int converged_once;    /* availability invariant checked from then on */
     const char *old_image; /* Recreate: no pod of it may overlap another */
@@ -197,6 +198,11 @@ static void
 kubelet_step(struct world *w)
 {
     int budget = w->ready_per_step;
+
+    if (w->seed) {
+        w->seed = w->seed * 1103515245u + 12345u;
+        budget = (int)((w->seed >> 16) % 4);
+    }
     size_t i = 0;
 
     while (i < json_array_size(w->pods)) {
@@ -389,6 +395,42 @@ START_TEST(rolling_update_never_violates_surge_or_unavailable)
         ck_assert_int_eq(geti(w.deploy, "status.observedGeneration"), 2);
         ck_assert_int_eq(geti(w.deploy, "status.unavailableReplicas"), 0);
         ck_assert_str_eq(condition_reason(&w, "Available"), "MinimumReplicasAvailable");
+        world_release(&w);
+    }
+}
+END_TEST
+
+/* Seeded worlds: random sizes and fenceposts, pods turning ready at a
+ * random pace, and a second update arriving mid-rollout. */
+START_TEST(random_rollouts_with_mid_rollout_updates_keep_invariants)
+{
+    static const char *surges[] = {"0", "1", "2", "'25%'", "'50%'"};
+    static const char *unavails[] = {"0", "1", "'25%'", "'30%'"};
+    uint32_t seed;
+
+    for (seed = 1; seed <= 300; seed++) {
+        uint32_t r = seed * 2654435761u;
+        int replicas = 1 + (int)(r % 12), k;
+        const char *su = surges[(r >> 8) % 5], *un = unavails[(r >> 12) % 4];
+        struct world w;
+
+        if (!strcmp(su, "0") && !strcmp(un, "0"))
+            un = "1";
+        world_init(&w, deployment(replicas, su, un, "v1"));
+        ck_assert_int_eq(ctrl_deploy_fenceposts(w.deploy, replicas, &w.surge, &w.unavail, NULL), 0);
+        if (w.unavail > replicas)
+            w.unavail = replicas;
+        w.graceful = (int)((r >> 16) & 1);
+        ck_assert_msg(run_until_converged(&w, 100) > 0, "seed %u: initial", seed);
+        w.seed = seed;
+        set_image(&w, "v2");
+        for (k = 0; k < (int)((r >> 20) % 6); k++)
+            step(&w);
+        set_image(&w, "v3");
+        ck_assert_msg(run_until_converged(&w, 400) > 0, "seed %u: no convergence", seed);
+        ck_assert_msg(w.violations == 0, "seed %u (%d, %s, %s): %d violations", seed, replicas, su,
+                      un, w.violations);
+        ck_assert_int_eq(rs_replicas_with_image(&w, "v3"), replicas);
         world_release(&w);
     }
 }
@@ -938,6 +980,7 @@ main(void)
 
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, rolling_update_never_violates_surge_or_unavailable);
+    tcase_add_test(tc, random_rollouts_with_mid_rollout_updates_keep_invariants);
     tcase_add_test(tc, new_replicaset_is_named_by_template_hash_and_labelled);
     tcase_add_test(tc, recreate_waits_for_old_pods_to_be_gone);
     tcase_add_test(tc, scaling_mid_rollout_is_proportional);
