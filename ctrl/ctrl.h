@@ -208,7 +208,7 @@ struct ctrl_rs_input {
 
 /* All JSON members are new references owned by the decision. */
 struct ctrl_rs_decision {
-    char key[256];            /* "namespace/name" */
+    char key[320];            /* "namespace/name" */
     int satisfied;            /* expectations were satisfied: creates/deletes computed */
     int64_t create;           /* pods to create from pod (0..500) */
     json_t *pod;              /* the pod to create `create` times (generateName) */
@@ -264,7 +264,7 @@ struct ctrl_rs_write {
 };
 
 struct ctrl_deploy_decision {
-    char key[256];
+    char key[320];                /* "namespace/name" */
     struct ctrl_rs_write *writes; /* in the order to apply */
     size_t nwrites;
     json_t *annotations; /* new metadata.annotations, or NULL if unchanged */

@@ -119,7 +119,7 @@ read_spec(struct dctx *c, struct sk_err *err)
 {
     const json_t *dp = c->deploy;
     const char *type;
-    json_t *selector;
+    json_t *selector, *labels;
     bool paused;
     int rc;
 
@@ -132,6 +132,7 @@ read_spec(struct dctx *c, struct sk_err *err)
         (rc = sk_json_opt_bool(dp, "spec.paused", false, &paused, err)) < 0 ||
         (rc = sk_json_opt_string(dp, "spec.strategy.type", "RollingUpdate", &type, err)) < 0 ||
         (rc = sk_json_get_object(dp, "spec.template", &c->tmpl, err)) < 0 ||
+        (rc = sk_json_opt_object(dp, "spec.template.metadata.labels", &labels, err)) < 0 ||
         (rc = sk_json_get_object(dp, "spec.selector", &selector, err)) < 0 ||
         (rc = sk_selector_from_json(selector, &c->sel, "spec.selector", err)) < 0)
         return rc;

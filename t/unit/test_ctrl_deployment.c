@@ -921,6 +921,8 @@ START_TEST(hostile_input_names_the_field)
         {"spec.strategy", "{'rollingUpdate':{'maxSurge':0,'maxUnavailable':0}}",
          "deployment 'prod/web': spec.strategy.rollingUpdate.maxUnavailable: may not be 0"},
         {"spec.paused", "'yes'", "deployment 'prod/web': spec.paused: must be a boolean"},
+        {"spec.template.metadata.labels", "'app=web'",
+         "deployment 'prod/web': spec.template.metadata.labels: must be an object"},
         {"spec.revisionHistoryLimit", "-3", "deployment 'prod/web': spec.revisionHistoryLimit"},
         {"status", "{'collisionCount':'a'}", "deployment 'prod/web': status.collisionCount"},
         {"metadata", "{'namespace':'prod'}", "deployment: metadata.name: required"},
