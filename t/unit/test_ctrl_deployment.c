@@ -243,12 +243,31 @@ count_pods(struct world *w, int ready_only)
     return n;
 }
 
+static int64_t
+sum_rs_replicas(struct world *w)
+{
+    json_t *rs;
+    size_t i;
+    int64_t n = 0;
+
+    json_array_foreach (w->rss, i, rs)
+        n += geti(rs, "spec.replicas");
+    return n;
+}
+
+/* Surge: the ReplicaSets' sizes the controller asks for, at every step,
+ * and the pods once the ReplicaSets acted (a scale-down is not done the
+ * instant it is decided). Availability: at every point. */
+enum { AFTER_DEPLOY, AFTER_RS, AFTER_STEP };
+
 static void
-check_invariants(struct world *w)
+check_invariants(struct world *w, int when)
 {
     int64_t replicas = geti(w->deploy, "spec.replicas");
 
-    if (count_pods(w, 0) > replicas + w->surge)
+    if (when == AFTER_DEPLOY && sum_rs_replicas(w) > replicas + w->surge)
+        w->violations++;
+    if (when == AFTER_STEP && count_pods(w, 0) > replicas + w->surge)
         w->violations++;
     if (w->converged_once && count_pods(w, 1) < replicas - w->unavail)
         w->violations++;
@@ -276,13 +295,13 @@ step(struct world *w)
 
     w->now += NS_PER_S;
     deploy_step(w);
-    check_invariants(w);
+    check_invariants(w, AFTER_DEPLOY);
     for (i = 0; i < json_array_size(w->rss); i++) {
         rs_sync(w, i);
-        check_invariants(w);
+        check_invariants(w, AFTER_RS);
     }
     kubelet_step(w);
-    check_invariants(w);
+    check_invariants(w, AFTER_STEP);
 }
 
 static const char *
@@ -433,6 +452,35 @@ START_TEST(random_rollouts_with_mid_rollout_updates_keep_invariants)
         ck_assert_int_eq(rs_replicas_with_image(&w, "v3"), replicas);
         world_release(&w);
     }
+}
+END_TEST
+
+START_TEST(scale_to_zero_mid_rollout_and_back)
+{
+    struct world w;
+
+    world_init(&w, deployment(5, "2", "1", "v1"));
+    w.surge = 2;
+    w.unavail = 1;
+    ck_assert_int_gt(run_until_converged(&w, 50), 0);
+    w.ready_per_step = 0;
+    set_image(&w, "v2");
+    step(&w);
+    step(&w);
+    w.converged_once = 0;
+    w.ready_per_step = -1;
+    sk_json_set(w.deploy, "spec.replicas", json_integer(0), NULL);
+    step(&w);
+    ck_assert_int_eq(rs_replicas_with_image(&w, "v1"), 0);
+    ck_assert_int_eq(rs_replicas_with_image(&w, "v2"), 0);
+    ck_assert_int_gt(run_until_converged(&w, 50), 0);
+    ck_assert_int_eq(count_pods(&w, 0), 0);
+    w.converged_once = 0; /* scaling up starts from no available pod */
+    sk_json_set(w.deploy, "spec.replicas", json_integer(3), NULL);
+    ck_assert_int_gt(run_until_converged(&w, 50), 0);
+    ck_assert_int_eq(rs_replicas_with_image(&w, "v2"), 3);
+    ck_assert_int_eq(w.violations, 0);
+    world_release(&w);
 }
 END_TEST
 
@@ -983,6 +1031,7 @@ main(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, rolling_update_never_violates_surge_or_unavailable);
     tcase_add_test(tc, random_rollouts_with_mid_rollout_updates_keep_invariants);
+    tcase_add_test(tc, scale_to_zero_mid_rollout_and_back);
     tcase_add_test(tc, new_replicaset_is_named_by_template_hash_and_labelled);
     tcase_add_test(tc, recreate_waits_for_old_pods_to_be_gone);
     tcase_add_test(tc, scaling_mid_rollout_is_proportional);

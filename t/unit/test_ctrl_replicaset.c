@@ -110,6 +110,24 @@ START_TEST(scale_up_creates_from_template_with_controller_ref)
 }
 END_TEST
 
+START_TEST(longest_names_fit_the_key)
+{
+    json_t *r = rs(1, 0), *pods = json_array();
+    struct ctrl_rs_decision d;
+    char name[254], key[400];
+
+    memset(name, 'n', 253);
+    name[253] = '\0';
+    sk_json_set(r, "metadata.name", json_string(name), NULL);
+    reconcile(r, pods, NULL, T0, &d);
+    snprintf(key, sizeof(key), "prod/%s", name);
+    ck_assert_str_eq(d.key, key);
+    ctrl_rs_decision_release(&d);
+    json_decref(r);
+    json_decref(pods);
+}
+END_TEST
+
 START_TEST(burst_limits_creations_to_500_per_sync)
 {
     json_t *r = rs(1200, 0), *pods = json_array();
@@ -473,6 +491,7 @@ main(void)
     TCase *tc = tcase_create("core");
 
     tcase_add_test(tc, scale_up_creates_from_template_with_controller_ref);
+    tcase_add_test(tc, longest_names_fit_the_key);
     tcase_add_test(tc, burst_limits_creations_to_500_per_sync);
     tcase_add_test(tc, scale_down_deletes_least_valuable_first);
     tcase_add_test(tc, deletion_ranking_follows_active_pods_order);
