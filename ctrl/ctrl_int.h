@@ -32,4 +32,8 @@ json_t *ctrl_time_json(int64_t now_ns);
 int ctrl_get_count(const json_t *obj, const char *path, int64_t def, int64_t *out,
                    struct sk_err *err);
 
+/* The non-negative decimal string at path (an annotation), or def when
+ * missing or not such a number. */
+int64_t ctrl_ann_int(const json_t *obj, const char *path, int64_t def);
+
 #endif

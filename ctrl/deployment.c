@@ -161,8 +161,6 @@ read_spec(struct dctx *c, struct sk_err *err)
 static int
 drs_read(struct drs *r, json_t *obj, struct sk_err *err)
 {
-    const char *rev =
-        json_string_value(sk_json_get(obj, "metadata.annotations[\"" CTRL_ANN_REVISION "\"]"));
     const char *ts = json_string_value(sk_json_get(obj, "metadata.creationTimestamp"));
     int rc;
 
@@ -176,7 +174,7 @@ drs_read(struct drs *r, json_t *obj, struct sk_err *err)
         return rc;
     if (!json_is_object(sk_json_get(obj, "spec.template")))
         return sk_err_set(err, EINVAL, "spec.template: must be an object");
-    r->revision = rev ? strtoll(rev, NULL, 10) : 0;
+    r->revision = ctrl_ann_int(obj, "metadata.annotations[\"" CTRL_ANN_REVISION "\"]", 0);
     if (ts && ctrl_time_parse(ts, &r->created, NULL) < 0)
         r->created = 0;
     return 0;
@@ -271,10 +269,10 @@ scaling_event(struct dctx *c)
     size_t i;
 
     for (i = 0; i < c->nrs; i++) {
-        const char *v = json_string_value(
-            sk_json_get(c->rs[i].obj, "metadata.annotations[\"" CTRL_ANN_DESIRED "\"]"));
+        int64_t v =
+            ctrl_ann_int(c->rs[i].obj, "metadata.annotations[\"" CTRL_ANN_DESIRED "\"]", -1);
 
-        if (c->rs[i].replicas > 0 && v && strtoll(v, NULL, 10) != c->replicas)
+        if (c->rs[i].replicas > 0 && v >= 0 && v != c->replicas)
             return 1;
     }
     return 0;

@@ -1,7 +1,6 @@
 /* Deployment scaling and strategies on the working state of
  * deployment.c, after Kubernetes' pkg/controller/deployment (sync.go
- * scale, rolling.go, recreate.go, cleanupDeployment), and the rollback
- * template lookup of `skiff rollout undo`.
+ * scale, rolling.go, recreate.go, cleanupDeployment).
  *
  * Invariants of a RollingUpdate step, which the tests check at every
  * step of a simulated rollout: the sum of spec.replicas never exceeds
@@ -16,19 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int64_t
-ann_int(const json_t *obj, const char *path, int64_t def)
-{
-    const char *s = json_string_value(sk_json_get(obj, path));
-    char *end;
-    long long v;
-
-    if (!s)
-        return def;
-    v = strtoll(s, &end, 10);
-    return end == s || *end || v < 0 ? def : v;
-}
-
 /* How many pods r gains (loses) when the Deployment grows by to_add,
  * proportionally to its share (Kubernetes' GetProportion). */
 static int64_t
@@ -41,7 +27,7 @@ proportion(struct dctx *c, struct drs *r, int64_t to_add, int64_t added)
     if (c->replicas == 0) {
         size = -r->replicas;
     } else {
-        annotated = ann_int(r->obj, "metadata.annotations[\"" CTRL_ANN_MAX "\"]", -1);
+        annotated = ctrl_ann_int(r->obj, "metadata.annotations[\"" CTRL_ANN_MAX "\"]", -1);
         if (annotated < 0)
             sk_json_opt_int(c->deploy, "status.replicas", 0, &annotated, NULL);
         if (annotated <= 0)
@@ -110,7 +96,8 @@ saturated(struct dctx *c)
     struct drs *r = c->newi >= 0 ? &c->rs[c->newi] : NULL;
 
     return r && r->replicas == c->replicas && r->st_avail == c->replicas &&
-           ann_int(r->obj, "metadata.annotations[\"" CTRL_ANN_DESIRED "\"]", -1) == c->replicas;
+           ctrl_ann_int(r->obj, "metadata.annotations[\"" CTRL_ANN_DESIRED "\"]", -1) ==
+               c->replicas;
 }
 
 /* Kubernetes' scale(): one active (or the latest) ReplicaSet takes the
@@ -342,62 +329,4 @@ dctx_cleanup(struct dctx *c)
         r->del = 1;
     }
     free(idx);
-}
-
-/* ReplicaSets controlled by deploy (all of them when it has no uid). */
-static int
-controlled(const json_t *deploy, const json_t *rs)
-{
-    const char *uid = json_string_value(sk_json_get(deploy, "metadata.uid"));
-    const json_t *ref = ctrl_owner_controller_ref(rs);
-    const char *ruid = json_string_value(json_object_get(ref, "uid"));
-
-    return !uid || (ruid && strcmp(uid, ruid) == 0);
-}
-
-static int64_t
-rs_revision(const json_t *rs)
-{
-    return ann_int(rs, "metadata.annotations[\"" CTRL_ANN_REVISION "\"]", 0);
-}
-
-int
-ctrl_deployment_rollback(const json_t *deploy, const json_t *rss, int64_t to_revision,
-                         json_t **template, struct sk_err *err)
-{
-    int64_t max = 0, second = 0;
-    const json_t *cur = sk_json_get(deploy, "spec.template");
-    json_t *rs, *found = NULL;
-    size_t i;
-
-    *template = NULL;
-    if (!json_is_array(rss))
-        return sk_err_set(err, EINVAL, "replicasets: must be an array");
-    if (!json_is_object(cur))
-        return sk_err_set(err, EINVAL, "spec.template: must be an object");
-    if (to_revision < 0)
-        return sk_err_set(err, EINVAL, "revision %lld: must not be negative",
-                          (long long)to_revision);
-    json_array_foreach (rss, i, rs) {
-        int64_t rev = rs_revision(rs);
-
-        if (!controlled(deploy, rs))
-            continue;
-        if (rev > max) {
-            second = max;
-            max = rev;
-        } else if (rev > second && rev < max) {
-            second = rev;
-        }
-    }
-    if (to_revision == 0 && (to_revision = second) == 0)
-        return sk_err_set(err, ENOENT, "no rollout history found");
-    json_array_foreach (rss, i, rs)
-        if (controlled(deploy, rs) && rs_revision(rs) == to_revision)
-            found = rs;
-    if (!found || !json_is_object(sk_json_get(found, "spec.template")))
-        return sk_err_set(err, ENOENT, "revision %lld not found", (long long)to_revision);
-    *template = json_deep_copy(sk_json_get(found, "spec.template"));
-    json_object_del(sk_json_get(*template, "metadata.labels"), CTRL_LABEL_HASH);
-    return ctrl_template_equal(*template, cur) ? 1 : 0;
 }

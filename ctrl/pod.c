@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -208,4 +209,17 @@ ctrl_pod_active(const json_t *pod)
     if (ctrl_obj_deleting(pod))
         return 0;
     return !str_eq(phase, "Succeeded") && !str_eq(phase, "Failed");
+}
+
+int64_t
+ctrl_ann_int(const json_t *obj, const char *path, int64_t def)
+{
+    const char *s = json_string_value(sk_json_get(obj, path));
+    char *end;
+    long long v;
+
+    if (!s)
+        return def;
+    v = strtoll(s, &end, 10);
+    return end == s || *end || v < 0 ? def : v;
 }
