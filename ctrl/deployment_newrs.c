@@ -75,16 +75,27 @@ drs_scale(struct dctx *c, struct drs *r, int64_t replicas, int always_annotate)
     return changed;
 }
 
+/* Drop the hash label, and labels left empty by that: Kubernetes'
+ * semantic equality holds an empty map equal to none. */
+static void
+drop_hash_label(json_t *tmpl)
+{
+    json_t *meta = json_object_get(tmpl, "metadata");
+    json_t *l = json_object_get(meta, "labels");
+
+    json_object_del(l, CTRL_LABEL_HASH);
+    if (json_is_object(l) && json_object_size(l) == 0)
+        json_object_del(meta, "labels");
+}
+
 int
 ctrl_template_equal(const json_t *a, const json_t *b)
 {
-    json_t *x = json_deep_copy(a), *y = json_deep_copy(b), *l;
+    json_t *x = json_deep_copy(a), *y = json_deep_copy(b);
     int eq;
 
-    l = sk_json_get(x, "metadata.labels");
-    json_object_del(l, CTRL_LABEL_HASH);
-    l = sk_json_get(y, "metadata.labels");
-    json_object_del(l, CTRL_LABEL_HASH);
+    drop_hash_label(x);
+    drop_hash_label(y);
     eq = json_equal(x, y);
     json_decref(x);
     json_decref(y);
