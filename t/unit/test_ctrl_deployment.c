@@ -316,6 +316,18 @@ condition_reason(struct world *w, const char *type)
     return "";
 }
 
+static json_t *
+status_condition(const json_t *status, const char *type)
+{
+    json_t *c;
+    size_t i;
+
+    json_array_foreach (json_object_get(status, "conditions"), i, c)
+        if (!strcmp(gets(c, "type"), type))
+            return c;
+    return NULL;
+}
+
 static int
 converged(struct world *w)
 {
@@ -804,6 +816,37 @@ START_TEST(available_condition_follows_min_availability)
 }
 END_TEST
 
+START_TEST(replica_failure_of_a_replicaset_shows_on_the_deployment)
+{
+    struct world w;
+    struct ctrl_deploy_input in;
+    struct ctrl_deploy_decision d;
+    struct sk_err err;
+    json_t *c;
+
+    world_init(&w, deployment(2, "1", "1", "v1"));
+    ck_assert_int_gt(run_until_converged(&w, 50), 0);
+    sk_json_set(json_array_get(w.rss, 0), "status.conditions",
+                J("[{'type':'ReplicaFailure','status':'True','reason':'FailedCreate',"
+                  "'message':'quota exceeded'}]"),
+                NULL);
+    in = (struct ctrl_deploy_input){w.deploy, w.rss, w.pods, w.now};
+    sk_err_init(&err);
+    ck_assert_int_eq(ctrl_deploy_reconcile(&in, &d, &err), 0);
+    c = status_condition(d.status, "ReplicaFailure");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_str_eq(gets(c, "reason"), "FailedCreate");
+    ck_assert_str_eq(gets(c, "message"), "quota exceeded");
+    ck_assert(d.status_changed);
+    ctrl_deploy_decision_release(&d);
+    /* gone from the ReplicaSet: gone from the Deployment */
+    json_object_del(sk_json_get(json_array_get(w.rss, 0), "status"), "conditions");
+    step(&w);
+    ck_assert_str_eq(condition_reason(&w, "ReplicaFailure"), "");
+    world_release(&w);
+}
+END_TEST
+
 START_TEST(hash_is_stable_and_sensitive)
 {
     json_t *a = J("{'metadata':{'labels':{'app':'web','x':'y'}},'spec':{'containers':[{'name':'c',"
@@ -1043,6 +1086,7 @@ main(void)
     tcase_add_test(tc, progress_deadline_exceeded_without_progress);
     tcase_add_test(tc, progress_condition_keeps_transition_time_while_progressing);
     tcase_add_test(tc, available_condition_follows_min_availability);
+    tcase_add_test(tc, replica_failure_of_a_replicaset_shows_on_the_deployment);
     tcase_add_test(tc, hash_is_stable_and_sensitive);
     tcase_add_test(tc, name_collision_bumps_collision_count);
     tcase_add_test(tc, orphan_replicasets_are_adopted_and_mismatching_released);
