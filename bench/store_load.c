@@ -550,6 +550,11 @@ quantile_ms(const int64_t *sorted, size_t n, double q)
 static void
 report(struct bench *b, double elapsed_s)
 {
+    double sum = 0;
+    size_t i;
+
+    for (i = 0; i < b->nlat; i++)
+        sum += (double)b->lat[i];
     qsort(b->lat, b->nlat, sizeof(*b->lat), cmp_i64);
     printf("backend %s\n", b->o.backend == BACKEND_SKIFF ? "skiff" : "etcd");
     printf("clients %d\n", b->o.clients);
@@ -557,6 +562,7 @@ report(struct bench *b, double elapsed_s)
     printf("errors %llu\n", (unsigned long long)b->errors);
     printf("elapsed_s %.3f\n", elapsed_s);
     printf("writes_per_s %.1f\n", elapsed_s > 0 ? (double)b->ok_ops / elapsed_s : 0.0);
+    printf("mean_ms %.3f\n", b->nlat ? sum / (double)b->nlat / 1e6 : 0.0);
     printf("p50_ms %.3f\n", quantile_ms(b->lat, b->nlat, 0.50));
     printf("p99_ms %.3f\n", quantile_ms(b->lat, b->nlat, 0.99));
     printf("p999_ms %.3f\n", quantile_ms(b->lat, b->nlat, 0.999));
