@@ -506,7 +506,7 @@ client_start(struct bench *b, struct client *c, struct sk_err *err)
 {
     c->fd = target_connect(&b->o, b->host, sizeof(b->host), &b->port, err);
     if (c->fd < 0)
-        return sk_err_wrap(err, "client %d: connect to '%s'", c->id, b->o.target);
+        return sk_err_wrap(err, "client %d", c->id);
     if (sk_sock_set_nonblock(c->fd, err) < 0 ||
         sk_loop_fd_add(b->loop, c->fd, SK_EV_READ, on_client_event, c, err) < 0) {
         close(c->fd);
@@ -557,7 +557,8 @@ report(struct bench *b, double elapsed_s)
 
     for (i = 0; i < b->nlat; i++)
         sum += (double)b->lat[i];
-    qsort(b->lat, b->nlat, sizeof(*b->lat), cmp_i64);
+    if (b->nlat > 0)
+        qsort(b->lat, b->nlat, sizeof(*b->lat), cmp_i64);
     printf("backend %s\n", b->o.backend == BACKEND_SKIFF ? "skiff" : "etcd");
     printf("clients %d\n", b->o.clients);
     printf("ops %llu\n", (unsigned long long)b->ok_ops);
@@ -695,7 +696,7 @@ request_main(const struct opts *o)
     sk_err_init(&err);
     fd = target_connect(o, host, sizeof(host), &port, &err);
     if (fd < 0) {
-        fprintf(stderr, "store_load: connect to '%s': %s\n", o->target, err.msg);
+        fprintf(stderr, "store_load: %s\n", err.msg);
         return 1;
     }
     sk_lineclient_init(&lc, fd, 1u << 20);
