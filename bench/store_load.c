@@ -79,6 +79,7 @@ struct client {
     int id;
     int fd;
     bool busy, authed, dead;
+    bool want_write; /* SK_EV_WRITE is being watched */
     struct sk_buf out;
     size_t out_off;
     struct sk_buf in;
@@ -284,6 +285,39 @@ make_key(const struct bench *b, const struct client *c, uint64_t index, char *ke
         snprintf(key, keysz, "%s/c%04d/%010llu", b->o.key_prefix, c->id, (unsigned long long)index);
 }
 
+/* `kv put KEY VALUE`, both percent-encoded. */
+static void
+make_line_request(struct sk_buf *out, const char *key, const char *value, size_t vlen)
+{
+    sk_buf_puts(out, "kv put ");
+    pct_encode(out, key, strlen(key));
+    sk_buf_putc(out, ' ');
+    pct_encode(out, value, vlen);
+    sk_buf_putc(out, '\n');
+}
+
+/* POST /v3/kv/put with the key and value base64-encoded in JSON, as the
+ * gateway maps the protobuf `bytes` fields. */
+static void
+make_http_request(struct sk_buf *out, const struct bench *b, const char *key, const char *value,
+                  size_t vlen)
+{
+    struct sk_buf body = SK_BUF_INIT;
+
+    sk_buf_puts(&body, "{\"key\":\"");
+    b64_encode(&body, key, strlen(key));
+    sk_buf_puts(&body, "\",\"value\":\"");
+    b64_encode(&body, value, vlen);
+    sk_buf_puts(&body, "\"}");
+    sk_buf_printf(out,
+                  "POST /v3/kv/put HTTP/1.1\r\nHost: %s:%d\r\n"
+                  "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+                  "Connection: keep-alive\r\n\r\n",
+                  b->host, b->port, body.len);
+    sk_buf_append(out, body.data, body.len);
+    sk_buf_release(&body);
+}
+
 /* Write the request for key into c->out; the value starts with the key's
  * last 10 characters so no two values are the same. */
 static void
@@ -296,27 +330,10 @@ make_request(struct bench *b, struct client *c, const char *key)
         memcpy(b->value, key + klen - stamp, stamp);
     sk_buf_reset(&c->out);
     c->out_off = 0;
-    if (b->o.backend == BACKEND_SKIFF) {
-        sk_buf_puts(&c->out, "kv put ");
-        pct_encode(&c->out, key, klen);
-        sk_buf_putc(&c->out, ' ');
-        pct_encode(&c->out, b->value, b->o.value_size);
-        sk_buf_putc(&c->out, '\n');
-        return;
-    }
-    struct sk_buf body = SK_BUF_INIT;
-    sk_buf_puts(&body, "{\"key\":\"");
-    b64_encode(&body, key, klen);
-    sk_buf_puts(&body, "\",\"value\":\"");
-    b64_encode(&body, b->value, b->o.value_size);
-    sk_buf_puts(&body, "\"}");
-    sk_buf_printf(&c->out,
-                  "POST /v3/kv/put HTTP/1.1\r\nHost: %s:%d\r\n"
-                  "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-                  "Connection: keep-alive\r\n\r\n",
-                  b->host, b->port, body.len);
-    sk_buf_append(&c->out, body.data, body.len);
-    sk_buf_release(&body);
+    if (b->o.backend == BACKEND_SKIFF)
+        make_line_request(&c->out, key, b->value, b->o.value_size);
+    else
+        make_http_request(&c->out, b, key, b->value, b->o.value_size);
 }
 
 static void client_kill(struct client *c, const char *why);
@@ -332,7 +349,9 @@ client_flush(struct client *c)
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            sk_loop_fd_mod(c->b->loop, c->fd, SK_EV_READ | SK_EV_WRITE, NULL);
+            if (!c->want_write)
+                sk_loop_fd_mod(c->b->loop, c->fd, SK_EV_READ | SK_EV_WRITE, NULL);
+            c->want_write = true;
             return;
         }
         if (w < 0) {
@@ -341,7 +360,11 @@ client_flush(struct client *c)
         }
         c->out_off += (size_t)w;
     }
-    sk_loop_fd_mod(c->b->loop, c->fd, SK_EV_READ, NULL);
+    /* Requests are small: usually written whole, so epoll is touched only
+     * when the socket was full. */
+    if (c->want_write)
+        sk_loop_fd_mod(c->b->loop, c->fd, SK_EV_READ, NULL);
+    c->want_write = false;
 }
 
 /* Send the next put, or go idle when the run is over (count reached or
@@ -431,7 +454,7 @@ client_parse(struct client *c)
 {
     struct bench *b = c->b;
 
-    while (c->in.len > 0) {
+    while (c->in.len > 0 && !c->dead) {
         bool ok = false;
         int status = 0;
         long n = b->o.backend == BACKEND_SKIFF ? parse_line_resp(c->in.data, c->in.len, &ok)
