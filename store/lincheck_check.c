@@ -32,6 +32,7 @@
 #include "store/lincheck.h"
 
 #include "lib/alloc.h"
+#include "lib/err.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -48,21 +49,34 @@ struct kop {
     enum lincheck_outcome outcome;
     uint32_t val; /* put/cas: value written; get: value read */
     uint32_t old; /* cas: value expected */
+    uint32_t bit; /* index among the definite or among the unknown ops */
+    int unknown;  /* outcome '?': no return entry, own candidate list */
+    int32_t twin; /* unknown: bit of the last earlier-invoked identical op, or -1 */
     size_t src;   /* index in the history */
 };
 
-struct cache_ent {
+/* A set of configurations seen, grouped by (linearized definite ops,
+ * state); each group holds the sets of unknown ops linearized with it. */
+struct cgroup {
     uint64_t hash;
-    uint32_t state;
+    uint64_t state; /* see search_state() */
+    uint32_t head;  /* first uent + 1, 0 when none */
 };
 
-/* Open-addressing set of (linearized bitset, state). */
+struct uent {
+    uint32_t next; /* next uent of the group + 1 */
+    uint32_t finished;
+};
+
 struct cache {
-    uint32_t *slots; /* 0 empty, else entry index + 1 */
+    uint32_t *slots; /* 0 empty, else group index + 1 */
     size_t nslots;
-    struct cache_ent *ents;
-    uint64_t *bits; /* words per entry each */
-    size_t n, cap, words;
+    struct cgroup *groups;
+    uint64_t *dbits; /* wd words per group */
+    size_t ng, gcap, wd;
+    struct uent *uents;
+    uint64_t *ubits; /* wu words per uent */
+    size_t nu, ucap, wu;
 };
 
 struct budget {
@@ -76,18 +90,21 @@ struct keycheck {
     const struct lincheck_history *h;
     const char *key;
     struct kop *ops;
-    size_t n;
+    size_t n, nd, nu;  /* all ops, definite ones, unknown ones */
     const char **vals; /* id - 1 -> string */
     size_t nvals;
     uint32_t init;
-    /* entries: node 0 is the head; node 1 + i is entry i */
+    /* definite ops' entries: node 0 is the head; node 1 + i is entry i */
     int64_t *etime;
-    uint32_t *eop;
+    uint32_t *eop; /* entry -> kop */
     uint8_t *eret;
     int32_t *prev, *next;
-    /* longest prefix reached */
+    /* unknown ops by invocation: node 0 is the head, node 1 + i op i */
+    uint32_t *uop;
+    int32_t *uprev, *unext;
+    /* longest prefix reached (most definite ops) */
     uint32_t *best;
-    size_t nbest;
+    size_t nbest, best_def;
 };
 
 enum search_end {
@@ -135,33 +152,48 @@ model_step(const struct kop *op, uint32_t state, uint32_t *next)
     return 0;
 }
 
-/* --- the cache ----------------------------------------------------------------- */
+/* --- the cache -------------------------------------------------------------------
+ *
+ * Exact memoization would keep every subset of unknown ops apart, and
+ * unknown ops stay candidates to the end of the history: 2^k sets for k
+ * of them. But a configuration (D, s, U) - definite ops D and unknown ops
+ * U linearized, state s - can do everything (D, s, U') can when U is a
+ * subset of U': the ops of U' \ U may still be placed later, or last
+ * where nobody sees them, and they block nothing (no return entry). So
+ * once (D, s, U) has been explored to the end without success, every
+ * (D, s, U') with U' a superset fails too and is pruned. Only finished
+ * entries prune that way; an entry still on the stack prunes only its
+ * exact twin, which cannot occur on one path. */
 
 static void
-cache_init(struct cache *c, size_t words)
+cache_init(struct cache *c, size_t wd, size_t wu)
 {
     memset(c, 0, sizeof(*c));
-    c->words = words;
+    c->wd = wd;
+    c->wu = wu;
 }
 
 static void
 cache_release(struct cache *c)
 {
     free(c->slots);
-    free(c->ents);
-    free(c->bits);
+    free(c->groups);
+    free(c->dbits);
+    free(c->uents);
+    free(c->ubits);
 }
 
 static size_t
 cache_bytes(const struct cache *c)
 {
-    return c->nslots * sizeof(*c->slots) + c->cap * (sizeof(*c->ents) + c->words * 8);
+    return c->nslots * sizeof(*c->slots) + c->gcap * (sizeof(*c->groups) + c->wd * 8) +
+           c->ucap * (sizeof(*c->uents) + c->wu * 8);
 }
 
 static uint64_t
-slot_hash(uint64_t hash, uint32_t state)
+slot_hash(uint64_t hash, uint64_t state)
 {
-    return mix64(hash ^ ((uint64_t)state << 32 | state));
+    return mix64(hash ^ mix64(state));
 }
 
 static void
@@ -172,8 +204,8 @@ cache_rehash(struct cache *c)
     free(c->slots);
     c->nslots = c->nslots ? 2 * c->nslots : 1024;
     c->slots = sk_calloc(c->nslots, sizeof(*c->slots));
-    for (i = 0; i < c->n; i++) {
-        size_t s = slot_hash(c->ents[i].hash, c->ents[i].state) & (c->nslots - 1);
+    for (i = 0; i < c->ng; i++) {
+        size_t s = slot_hash(c->groups[i].hash, c->groups[i].state) & (c->nslots - 1);
 
         while (c->slots[s])
             s = (s + 1) & (c->nslots - 1);
@@ -181,33 +213,68 @@ cache_rehash(struct cache *c)
     }
 }
 
-/* Add (bits, state) unless present: 1 added, 0 present. */
-static int
-cache_add(struct cache *c, uint64_t hash, uint32_t state, const uint64_t *bits)
+/* The group of (dbits, state), created when missing. */
+static size_t
+cache_group(struct cache *c, uint64_t hash, uint64_t state, const uint64_t *dbits)
 {
-    size_t s, i;
+    size_t s, g;
 
-    if (2 * (c->n + 1) > c->nslots)
+    if (2 * (c->ng + 1) > c->nslots)
         cache_rehash(c);
     s = slot_hash(hash, state) & (c->nslots - 1);
     for (; c->slots[s]; s = (s + 1) & (c->nslots - 1)) {
-        const struct cache_ent *e = &c->ents[c->slots[s] - 1];
+        g = c->slots[s] - 1;
+        if (c->groups[g].hash == hash && c->groups[g].state == state &&
+            memcmp(&c->dbits[g * c->wd], dbits, c->wd * 8) == 0)
+            return g;
+    }
+    if (c->ng == c->gcap) {
+        c->gcap = c->gcap ? 2 * c->gcap : 512;
+        c->groups = sk_reallocarray(c->groups, c->gcap, sizeof(*c->groups));
+        c->dbits = sk_reallocarray(c->dbits, c->gcap, c->wd * 8);
+    }
+    g = c->ng++;
+    c->groups[g] = (struct cgroup){hash, state, 0};
+    memcpy(&c->dbits[g * c->wd], dbits, c->wd * 8);
+    c->slots[s] = (uint32_t)(g + 1);
+    return g;
+}
 
-        if (e->hash == hash && e->state == state &&
-            memcmp(&c->bits[(size_t)(c->slots[s] - 1) * c->words], bits, c->words * 8) == 0)
+/* Does the stored set a prune the new set u (see above)? */
+static int
+prunes(const struct cache *c, const struct uent *e, const uint64_t *a, const uint64_t *u)
+{
+    size_t i;
+
+    for (i = 0; i < c->wu; i++) {
+        if (e->finished ? (a[i] & ~u[i]) != 0 : a[i] != u[i])
             return 0;
     }
-    if (c->n == c->cap) {
-        c->cap = c->cap ? 2 * c->cap : 512;
-        c->ents = sk_reallocarray(c->ents, c->cap, sizeof(*c->ents));
-        c->bits = sk_reallocarray(c->bits, c->cap, c->words * 8);
-    }
-    i = c->n++;
-    c->ents[i].hash = hash;
-    c->ents[i].state = state;
-    memcpy(&c->bits[i * c->words], bits, c->words * 8);
-    c->slots[s] = (uint32_t)(i + 1);
     return 1;
+}
+
+/* Record the configuration unless pruned: its uent + 1, or 0. */
+static uint32_t
+cache_visit(struct cache *c, uint64_t hash, uint64_t state, const uint64_t *dbits,
+            const uint64_t *ubits)
+{
+    size_t g = cache_group(c, hash, state, dbits), e;
+    uint32_t i;
+
+    for (i = c->groups[g].head; i; i = c->uents[i - 1].next) {
+        if (prunes(c, &c->uents[i - 1], &c->ubits[(i - 1) * c->wu], ubits))
+            return 0;
+    }
+    if (c->nu == c->ucap) {
+        c->ucap = c->ucap ? 2 * c->ucap : 512;
+        c->uents = sk_reallocarray(c->uents, c->ucap, sizeof(*c->uents));
+        c->ubits = sk_reallocarray(c->ubits, c->ucap, c->wu * 8);
+    }
+    e = c->nu++;
+    c->uents[e] = (struct uent){c->groups[g].head, 0};
+    memcpy(&c->ubits[e * c->wu], ubits, c->wu * 8);
+    c->groups[g].head = (uint32_t)(e + 1);
+    return (uint32_t)(e + 1);
 }
 
 /* --- building one key's problem ------------------------------------------------- */
@@ -279,30 +346,83 @@ cmp_entry(const void *a, const void *b)
 }
 
 static void
+links_init(int32_t *prev, int32_t *next, size_t nodes)
+{
+    size_t i;
+
+    for (i = 0; i < nodes; i++) {
+        prev[i] = (int32_t)i - 1;
+        next[i] = i + 1 == nodes ? -1 : (int32_t)i + 1;
+    }
+}
+
+static int
+same_effect(const struct kop *a, const struct kop *b)
+{
+    return a->kind == b->kind && a->val == b->val && a->old == b->old;
+}
+
+/* Link each unknown op to the previous identical one by invocation:
+ * the search applies identical unknown ops only in that order (swapping
+ * two of them in a linearization keeps it valid, as the earlier-invoked
+ * one may take the other's place), which cuts their 2^k subsets to k+1
+ * prefixes. */
+static void
+find_twins(struct keycheck *kc)
+{
+    size_t i, j;
+
+    for (i = 1; i <= kc->nu; i++) {
+        struct kop *k = &kc->ops[kc->uop[i]];
+
+        k->twin = -1;
+        for (j = i - 1; j >= 1; j--) {
+            if (same_effect(k, &kc->ops[kc->uop[j]])) {
+                k->twin = (int32_t)kc->ops[kc->uop[j]].bit;
+                break;
+            }
+        }
+    }
+}
+
+/* The call and return entries of the definite ops, and the unknown ops
+ * (calls only) in a list of their own, both in time order. */
+static void
 build_entries(struct keycheck *kc)
 {
-    size_t i, ne = 2 * kc->n;
-    struct entry *e = sk_reallocarray(NULL, ne, sizeof(*e));
+    size_t i, ne = 0, nu = 0;
+    struct entry *e = sk_reallocarray(NULL, 2 * kc->n + 1, sizeof(*e));
+    struct entry *u = sk_reallocarray(NULL, kc->n + 1, sizeof(*u));
 
     for (i = 0; i < kc->n; i++) {
-        e[2 * i] = (struct entry){kc->ops[i].invoke, 0, (uint32_t)i};
-        e[2 * i + 1] = (struct entry){kc->ops[i].ret, 1, (uint32_t)i};
+        if (kc->ops[i].unknown) {
+            u[nu++] = (struct entry){kc->ops[i].invoke, 0, (uint32_t)i};
+            continue;
+        }
+        e[ne++] = (struct entry){kc->ops[i].invoke, 0, (uint32_t)i};
+        e[ne++] = (struct entry){kc->ops[i].ret, 1, (uint32_t)i};
     }
     qsort(e, ne, sizeof(*e), cmp_entry);
+    qsort(u, nu, sizeof(*u), cmp_entry);
     kc->etime = sk_reallocarray(NULL, ne + 1, sizeof(*kc->etime));
     kc->eop = sk_reallocarray(NULL, ne + 1, sizeof(*kc->eop));
     kc->eret = sk_reallocarray(NULL, ne + 1, sizeof(*kc->eret));
     kc->prev = sk_reallocarray(NULL, ne + 1, sizeof(*kc->prev));
     kc->next = sk_reallocarray(NULL, ne + 1, sizeof(*kc->next));
-    for (i = 0; i <= ne; i++) {
-        kc->prev[i] = (int32_t)i - 1;
-        kc->next[i] = i == ne ? -1 : (int32_t)i + 1;
-        if (i == 0)
-            continue;
-        kc->etime[i] = e[i - 1].time;
-        kc->eop[i] = e[i - 1].op;
-        kc->eret[i] = (uint8_t)e[i - 1].is_ret;
+    links_init(kc->prev, kc->next, ne + 1);
+    for (i = 0; i < ne; i++) {
+        kc->etime[i + 1] = e[i].time;
+        kc->eop[i + 1] = e[i].op;
+        kc->eret[i + 1] = (uint8_t)e[i].is_ret;
     }
+    kc->uop = sk_reallocarray(NULL, nu + 1, sizeof(*kc->uop));
+    kc->uprev = sk_reallocarray(NULL, nu + 1, sizeof(*kc->uprev));
+    kc->unext = sk_reallocarray(NULL, nu + 1, sizeof(*kc->unext));
+    links_init(kc->uprev, kc->unext, nu + 1);
+    for (i = 0; i < nu; i++)
+        kc->uop[i + 1] = u[i].op;
+    find_twins(kc);
+    free(u);
     free(e);
 }
 
@@ -315,22 +435,23 @@ keycheck_build(struct keycheck *kc, const size_t *idx, size_t n, const char *ini
     kc->n = n;
     intern_values(kc, idx, init);
     kc->init = value_id(kc, init);
-    kc->ops = sk_reallocarray(NULL, n ? n : 1, sizeof(*kc->ops));
+    kc->ops = sk_reallocarray(NULL, n + 1, sizeof(*kc->ops));
     for (i = 0; i < n; i++) {
         const struct lincheck_op *op = &kc->h->ops[idx[i]];
         struct kop *k = &kc->ops[i];
 
         k->invoke = op->invoke;
-        k->ret = op->outcome == LINCHECK_UNKNOWN ? LINCHECK_NO_RETURN : op->ret;
+        k->unknown = op->outcome == LINCHECK_UNKNOWN;
+        k->ret = k->unknown ? LINCHECK_NO_RETURN : op->ret;
         k->kind = op->kind;
         k->outcome = op->outcome;
         k->val = value_id(kc, op->value);
         k->old = value_id(kc, op->old);
+        k->bit = (uint32_t)(k->unknown ? kc->nu++ : kc->nd++);
         k->src = idx[i];
     }
     build_entries(kc);
-    kc->best = sk_reallocarray(NULL, n ? n : 1, sizeof(*kc->best));
-    kc->nbest = 0;
+    kc->best = sk_reallocarray(NULL, n + 1, sizeof(*kc->best));
 }
 
 static void
@@ -343,31 +464,30 @@ keycheck_release(struct keycheck *kc)
     free(kc->eret);
     free(kc->prev);
     free(kc->next);
+    free(kc->uop);
+    free(kc->uprev);
+    free(kc->unext);
     free(kc->best);
 }
 
 /* --- the search ------------------------------------------------------------------ */
 
-/* Unlink a call entry and its return entry (dancing links: the removed
- * nodes keep their pointers, so relinking in reverse order restores). */
+/* Dancing links: an unlinked node keeps its pointers, so relinking in
+ * reverse order restores the list. */
 static void
-lift(struct keycheck *kc, int32_t call, int32_t ret)
+unlink_node(int32_t *prev, int32_t *next, int32_t node)
 {
-    kc->next[kc->prev[call]] = kc->next[call];
-    kc->prev[kc->next[call]] = kc->prev[call];
-    kc->next[kc->prev[ret]] = kc->next[ret];
-    if (kc->next[ret] >= 0)
-        kc->prev[kc->next[ret]] = kc->prev[ret];
+    next[prev[node]] = next[node];
+    if (next[node] >= 0)
+        prev[next[node]] = prev[node];
 }
 
 static void
-unlift(struct keycheck *kc, int32_t call, int32_t ret)
+relink_node(int32_t *prev, int32_t *next, int32_t node)
 {
-    kc->next[kc->prev[ret]] = ret;
-    if (kc->next[ret] >= 0)
-        kc->prev[kc->next[ret]] = ret;
-    kc->next[kc->prev[call]] = call;
-    kc->prev[kc->next[call]] = call;
+    next[prev[node]] = node;
+    if (next[node] >= 0)
+        prev[next[node]] = node;
 }
 
 static uint64_t
@@ -397,114 +517,255 @@ budget_spend(struct budget *b, const struct cache *c)
     return SEARCH_OK;
 }
 
+/* Where the scan for the next op is: pass 0 walks the definite ops'
+ * calls up to the first return entry (whose time is limit), pass 1 the
+ * unknown ops invoked by then. */
+struct scan {
+    int pass;
+    int32_t node;
+    int64_t limit;
+};
+
 struct frame {
-    int32_t call, ret;
-    uint32_t state;
+    struct scan at; /* the candidate that was taken */
+    uint32_t state; /* before it */
+    int unseen;     /* s->unseen and s->pre before it */
+    uint32_t pre;
+    uint32_t uent; /* its cache entry, finished when popped */
 };
 
 struct search {
     struct cache cache;
-    uint64_t *bits;
-    uint64_t *zobrist;
+    uint64_t *dbits, *ubits;
+    uint64_t *zobrist; /* per definite op */
     struct frame *stack;
-    int32_t *ret_node; /* op -> its return entry */
-    size_t depth;
+    int32_t *ret_node; /* definite op bit -> its return entry */
+    size_t depth, ndef;
     uint64_t hash;
+    uint32_t state;
+    int unseen;   /* an unknown write nobody has seen yet is in effect */
+    uint32_t pre; /* if unseen: the value before that write */
 };
 
 static void
 search_init(struct search *s, const struct keycheck *kc)
 {
-    size_t words = kc->n / 64 + 1, i;
+    size_t wd = kc->nd / 64 + 1, wu = kc->nu / 64 + 1, i;
 
-    cache_init(&s->cache, words);
-    s->bits = sk_calloc(words, sizeof(*s->bits));
-    s->zobrist = sk_reallocarray(NULL, kc->n + 1, sizeof(*s->zobrist));
+    memset(s, 0, sizeof(*s));
+    cache_init(&s->cache, wd, wu);
+    s->dbits = sk_calloc(wd, sizeof(*s->dbits));
+    s->ubits = sk_calloc(wu, sizeof(*s->ubits));
+    s->zobrist = sk_reallocarray(NULL, kc->nd + 1, sizeof(*s->zobrist));
     s->stack = sk_reallocarray(NULL, kc->n + 1, sizeof(*s->stack));
-    s->ret_node = sk_reallocarray(NULL, kc->n + 1, sizeof(*s->ret_node));
-    for (i = 0; i < kc->n; i++)
+    s->ret_node = sk_reallocarray(NULL, kc->nd + 1, sizeof(*s->ret_node));
+    for (i = 0; i < kc->nd; i++)
         s->zobrist[i] = mix64(i * 0x2545f4914f6cdd1dULL + 1);
-    for (i = 1; i <= 2 * kc->n; i++) {
+    for (i = 1; i <= 2 * kc->nd; i++) {
         if (kc->eret[i])
-            s->ret_node[kc->eop[i]] = (int32_t)i;
+            s->ret_node[kc->ops[kc->eop[i]].bit] = (int32_t)i;
     }
-    s->depth = 0;
-    s->hash = 0;
+    s->state = kc->init;
 }
 
 static void
 search_release(struct search *s)
 {
     cache_release(&s->cache);
-    free(s->bits);
+    free(s->dbits);
+    free(s->ubits);
     free(s->zobrist);
     free(s->stack);
     free(s->ret_node);
 }
 
-static void
-toggle(struct search *s, uint32_t op)
+static uint32_t
+scan_op(const struct keycheck *kc, const struct scan *at)
 {
-    s->bits[op / 64] ^= 1ULL << (op % 64);
-    s->hash ^= s->zobrist[op];
+    return at->pass == 0 ? kc->eop[at->node] : kc->uop[at->node];
 }
 
-/* Try to linearize the op of call entry node from state: 1 when it was
- * pushed (and *state updated), 0 when it does not fit or was seen. */
-static int
-try_linearize(struct keycheck *kc, struct search *s, int32_t node, uint32_t *state)
+static void
+toggle(struct search *s, const struct kop *k)
 {
-    uint32_t op = kc->eop[node], next;
+    if (k->unknown) {
+        s->ubits[k->bit / 64] ^= 1ULL << (k->bit % 64);
+        return;
+    }
+    s->dbits[k->bit / 64] ^= 1ULL << (k->bit % 64);
+    s->hash ^= s->zobrist[k->bit];
+}
 
-    if (!model_step(&kc->ops[op], *state, &next))
+/* Take the op out of the lists (call and return entry, or the unknown
+ * op's node), or put it back. */
+static void
+lift(struct keycheck *kc, struct search *s, const struct scan *at, int back)
+{
+    const struct kop *k = &kc->ops[scan_op(kc, at)];
+
+    if (at->pass == 1) {
+        (back ? relink_node : unlink_node)(kc->uprev, kc->unext, at->node);
+    } else if (!back) {
+        unlink_node(kc->prev, kc->next, at->node);
+        unlink_node(kc->prev, kc->next, s->ret_node[k->bit]);
+    } else {
+        relink_node(kc->prev, kc->next, s->ret_node[k->bit]);
+        relink_node(kc->prev, kc->next, at->node);
+    }
+}
+
+static void
+note_best(struct keycheck *kc, const struct search *s)
+{
+    size_t i;
+
+    if (s->ndef <= kc->best_def && kc->nbest)
+        return;
+    for (i = 0; i < s->depth; i++)
+        kc->best[i] = scan_op(kc, &s->stack[i].at);
+    kc->nbest = s->depth;
+    kc->best_def = s->ndef;
+}
+
+/* Blind writes set the value whatever it was. */
+static int
+blind_write(const struct kop *k)
+{
+    return k->kind == LINCHECK_PUT || k->kind == LINCHECK_DEL;
+}
+
+/* Placements of unknown ops that can never help: an unknown op that
+ * changes nothing, and a blind overwrite of an unknown write that nobody
+ * has seen (no get read it, no cas compared equal to it, no cmpfail cas
+ * needed it to differ from the value before it). Either way the unknown
+ * op can instead go last, where nobody sees it, which the search tries
+ * anyway; so every linearization has a counterpart that avoids these.
+ * Without this rule k unknown writes give 2^k useless combinations. */
+static int
+pointless(const struct search *s, const struct kop *k, uint32_t next)
+{
+    if (k->unknown && next == s->state)
+        return 1;
+    if (k->unknown && k->twin >= 0 && !(s->ubits[k->twin / 64] & 1ULL << (k->twin % 64)))
+        return 1;
+    return s->unseen && blind_write(k);
+}
+
+/* Whether an unknown write stays unseen after op k. */
+static void
+note_seen(struct search *s, const struct kop *k)
+{
+    if (k->unknown) {
+        s->unseen = 1;
+        s->pre = s->state;
+        return;
+    }
+    /* A cmpfail that would also have failed against the older value
+     * does not need the unknown write. */
+    if (s->unseen && k->outcome == LINCHECK_CMPFAIL && s->pre != k->old)
+        return;
+    s->unseen = 0;
+    s->pre = 0;
+}
+
+/* What the cache tells apart: the value and the unseen write, as the
+ * choices after them differ. */
+static uint64_t
+search_state(const struct search *s)
+{
+    return (uint64_t)(s->unseen ? s->pre + 1 : 0) << 32 | s->state;
+}
+
+/* Try to linearize the candidate at at: 1 when it was pushed, 0 when it
+ * does not fit or its configuration is known to lead nowhere. */
+static int
+try_linearize(struct keycheck *kc, struct search *s, const struct scan *at)
+{
+    const struct kop *k = &kc->ops[scan_op(kc, at)];
+    struct frame f = {*at, s->state, s->unseen, s->pre, 0};
+    uint32_t next;
+
+    if (!model_step(k, s->state, &next) || pointless(s, k, next))
         return 0;
-    toggle(s, op);
-    if (!cache_add(&s->cache, s->hash, next, s->bits)) {
-        toggle(s, op);
+    toggle(s, k);
+    note_seen(s, k);
+    s->state = next;
+    f.uent = cache_visit(&s->cache, s->hash, search_state(s), s->dbits, s->ubits);
+    if (!f.uent) {
+        toggle(s, k);
+        s->state = f.state;
+        s->unseen = f.unseen;
+        s->pre = f.pre;
         return 0;
     }
-    s->stack[s->depth++] = (struct frame){node, s->ret_node[op], *state};
-    lift(kc, node, s->ret_node[op]);
-    *state = next;
-    if (s->depth > kc->nbest) {
-        size_t i;
-
-        /* The whole prefix: below nbest it may differ from the last one. */
-        for (i = 0; i < s->depth; i++)
-            kc->best[i] = kc->eop[s->stack[i].call];
-        kc->nbest = s->depth;
-    }
+    s->stack[s->depth++] = f;
+    s->ndef += !k->unknown;
+    lift(kc, s, at, 0);
+    note_best(kc, s);
     return 1;
+}
+
+/* Undo the last push; returns the scan position after it. */
+static struct scan
+backtrack(struct keycheck *kc, struct search *s)
+{
+    struct frame *f = &s->stack[--s->depth];
+    const struct kop *k = &kc->ops[scan_op(kc, &f->at)];
+    struct scan at = f->at;
+
+    s->state = f->state;
+    s->unseen = f->unseen;
+    s->pre = f->pre;
+    s->ndef -= !k->unknown;
+    toggle(s, k);
+    lift(kc, s, &f->at, 1);
+    s->cache.uents[f->uent - 1].finished = 1;
+    at.node = at.pass == 0 ? kc->next[at.node] : kc->unext[at.node];
+    return at;
+}
+
+/* The next candidate from at (which may be a return entry or the end of
+ * the unknown list): 1 with at set, 0 when there is none left. */
+static int
+next_candidate(const struct keycheck *kc, struct scan *at)
+{
+    if (at->pass == 0 && kc->eret[at->node]) {
+        at->pass = 1;
+        at->limit = kc->etime[at->node];
+        at->node = kc->unext[0];
+    }
+    if (at->pass == 0)
+        return 1;
+    return at->node >= 0 && kc->ops[kc->uop[at->node]].invoke <= at->limit;
 }
 
 static enum search_end
 search_key(struct keycheck *kc, struct budget *b)
 {
     struct search s;
-    uint32_t state = kc->init;
-    int32_t node;
+    struct scan at = {0, 0, 0};
     enum search_end end = SEARCH_OK;
 
     search_init(&s, kc);
-    node = kc->next[0];
+    at.node = kc->next[0];
     while (kc->next[0] >= 0) {
         end = budget_spend(b, &s.cache);
         if (end != SEARCH_OK)
             break;
-        if (!kc->eret[node]) {
-            node = try_linearize(kc, &s, node, &state) ? kc->next[0] : kc->next[node];
+        if (!next_candidate(kc, &at)) {
+            /* The op of the first return entry had to be linearized. */
+            if (s.depth == 0) {
+                end = SEARCH_NOT;
+                break;
+            }
+            at = backtrack(kc, &s);
             continue;
         }
-        /* A return entry: its op had to be linearized by now. */
-        if (s.depth == 0) {
-            end = SEARCH_NOT;
-            break;
+        if (try_linearize(kc, &s, &at)) {
+            at = (struct scan){0, kc->next[0], 0};
+            continue;
         }
-        s.depth--;
-        state = s.stack[s.depth].state;
-        toggle(&s, kc->eop[s.stack[s.depth].call]);
-        unlift(kc, s.stack[s.depth].call, s.stack[s.depth].ret);
-        node = kc->next[s.stack[s.depth].call];
+        at.node = at.pass == 0 ? kc->next[at.node] : kc->unext[at.node];
     }
     search_release(&s);
     return end;
@@ -586,7 +847,7 @@ next_candidates(const struct keycheck *kc, const uint8_t *done, uint32_t *cand)
 {
     size_t i, n = 0;
 
-    for (i = 1; i <= 2 * kc->n; i++) {
+    for (i = 1; i <= 2 * kc->nd; i++) {
         uint32_t op = kc->eop[i];
 
         if (done[op])

@@ -849,7 +849,8 @@ START_TEST(provably_stale_reads_are_caught)
             mutated++;
             if (check_gen(&g, &res) != LINCHECK_NOT_LINEARIZABLE) {
                 dump_gen(&g);
-                ck_abort_msg("seed %llu: stale read not caught", (unsigned long long)seed);
+                ck_abort_msg("seed %llu: stale read not caught: %d %s", (unsigned long long)seed,
+                             res.verdict, res.explain.data);
             }
         }
         gen_release(&g);
