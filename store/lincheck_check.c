@@ -19,16 +19,36 @@
  * try the entry after it. An empty list is a linearization; backtracking
  * out of an empty stack proves there is none.
  *
- * Unknown ops ('?') return at +infinity. "Not applied" needs no separate
- * branch: such an op can always be linearized after every other op,
- * where its effect is seen by nobody, so a deterministic step (apply it
- * when it can apply) covers both possibilities. Ops that failed and gets
- * that saw nothing carry no information and are left out.
+ * Unknown ops ('?') never return. "Not applied" needs no separate branch:
+ * such an op can always be linearized after every other op, where its
+ * effect is seen by nobody, so a deterministic step (apply it when it can
+ * apply) covers both possibilities, and the search ends as soon as every
+ * definite op is placed. Their return entries would all sit at the end of
+ * the list, so they have none: unknown ops are a second list of calls,
+ * tried after the definite candidates (those invoked before the first
+ * pending return). Handled naively they make the search exponential -
+ * each can be placed at any point, or not at all - so three rules prune
+ * placements that cannot matter (see pointless() and the cache notes):
+ * an unknown op that changes nothing; a blind overwrite of an unknown
+ * write nobody has observed yet; identical unknown ops out of invocation
+ * order. And a configuration whose unknown set is a superset of one
+ * already refuted with the same definite set and state is refuted too.
+ * Each rule keeps at least one linearization when there is any: the
+ * pruned op can go last instead, or a twin can take its place. The unit
+ * tests check all this against a brute-force search on thousands of
+ * small histories.
+ *
+ * Ops that failed and gets that saw nothing carry no information and are
+ * left out.
  *
  * The state of a key is the id of its value: 0 absent, 1..n the distinct
  * strings that appear in the key's ops, so a step is integer compares.
- * The cache hashes the linearized set incrementally (XOR of one random
- * word per op, Zobrist style), so a step costs O(1) plus one probe. */
+ * The cache hashes the linearized definite set incrementally (XOR of one
+ * random word per op, Zobrist style), so a step costs O(1) plus a probe.
+ *
+ * Explanations come from the longest prefix found (most definite ops):
+ * at that point every definite op that could come next was tried, and
+ * none fits the state there. */
 #include "store/lincheck.h"
 
 #include "lib/alloc.h"
@@ -532,6 +552,7 @@ struct frame {
     int unseen;     /* s->unseen and s->pre before it */
     uint32_t pre;
     uint32_t uent; /* its cache entry, finished when popped */
+    int forced;    /* a read taken without trying anything else */
 };
 
 struct search {
@@ -682,7 +703,7 @@ static int
 try_linearize(struct keycheck *kc, struct search *s, const struct scan *at)
 {
     const struct kop *k = &kc->ops[scan_op(kc, at)];
-    struct frame f = {*at, s->state, s->unseen, s->pre, 0};
+    struct frame f = {*at, s->state, s->unseen, s->pre, 0, 0};
     uint32_t next;
 
     if (!model_step(k, s->state, &next) || pointless(s, k, next))
@@ -707,7 +728,7 @@ try_linearize(struct keycheck *kc, struct search *s, const struct scan *at)
 
 /* Undo the last push; returns the scan position after it. */
 static struct scan
-backtrack(struct keycheck *kc, struct search *s)
+backtrack(struct keycheck *kc, struct search *s, int *forced)
 {
     struct frame *f = &s->stack[--s->depth];
     const struct kop *k = &kc->ops[scan_op(kc, &f->at)];
@@ -720,23 +741,77 @@ backtrack(struct keycheck *kc, struct search *s)
     toggle(s, k);
     lift(kc, s, &f->at, 1);
     s->cache.uents[f->uent - 1].finished = 1;
+    *forced = f->forced;
     at.node = at.pass == 0 ? kc->next[at.node] : kc->unext[at.node];
     return at;
 }
 
-/* The next candidate from at (which may be a return entry or the end of
- * the unknown list): 1 with at set, 0 when there is none left. */
+/* Where the scan for the next op starts: a read that fits, if any (pass
+ * 2); else the unknown ops invoked before the first pending return (pass
+ * 1), then the definite calls before it (pass 0). Unknown ops go before
+ * definite ones because one that a read needs is otherwise found only
+ * after every order of the concurrent definite ops failed; one that is
+ * not needed dies at the next step (see pointless()). */
+static struct scan
+scan_start(const struct keycheck *kc)
+{
+    int32_t node = kc->next[0];
+
+    while (!kc->eret[node])
+        node = kc->next[node];
+    return (struct scan){2, 0, kc->etime[node]};
+}
+
+/* A read that fits now may be taken now, and nothing else need be tried
+ * in its place: in any linearization from here it can be moved to the
+ * front (it is a candidate, so every op that must precede it is placed;
+ * it changes nothing, so the others see the same values). A cas whose
+ * compare fails is a read too. Returns its call entry, or -1. */
+static int32_t
+fitting_read(const struct keycheck *kc, const struct search *s)
+{
+    int32_t node;
+    uint32_t next;
+
+    for (node = kc->next[0]; !kc->eret[node]; node = kc->next[node]) {
+        const struct kop *k = &kc->ops[kc->eop[node]];
+
+        if ((k->kind == LINCHECK_GET || k->outcome == LINCHECK_CMPFAIL) &&
+            model_step(k, s->state, &next))
+            return node;
+    }
+    return -1;
+}
+
+/* The candidate at at, or the next one (at may be past the unknown ops
+ * or on a return entry): 1 with at set, 0 when there is none left. */
 static int
 next_candidate(const struct keycheck *kc, struct scan *at)
 {
-    if (at->pass == 0 && kc->eret[at->node]) {
-        at->pass = 1;
-        at->limit = kc->etime[at->node];
-        at->node = kc->unext[0];
+    if (at->pass == 1) {
+        if (at->node >= 0 && kc->ops[kc->uop[at->node]].invoke <= at->limit)
+            return 1;
+        at->pass = 0;
+        at->node = kc->next[0];
     }
-    if (at->pass == 0)
-        return 1;
-    return at->node >= 0 && kc->ops[kc->uop[at->node]].invoke <= at->limit;
+    return !kc->eret[at->node];
+}
+
+/* Pass 2: take a fitting read (1), or go on to the other candidates (0);
+ * -1 when the read's configuration is known to fail, and so this one. */
+static int
+take_read(struct keycheck *kc, struct search *s, struct scan *at)
+{
+    struct scan rs = {0, fitting_read(kc, s), 0};
+
+    if (rs.node < 0) {
+        *at = (struct scan){1, kc->unext[0], at->limit};
+        return 0;
+    }
+    if (!try_linearize(kc, s, &rs))
+        return -1;
+    s->stack[s->depth - 1].forced = 1;
+    return 1;
 }
 
 static enum search_end
@@ -745,28 +820,38 @@ search_key(struct keycheck *kc, struct budget *b)
     struct search s;
     struct scan at = {0, 0, 0};
     enum search_end end = SEARCH_OK;
+    int forced = 0, rc;
 
     search_init(&s, kc);
-    at.node = kc->next[0];
+    if (kc->next[0] >= 0)
+        at = scan_start(kc);
     while (kc->next[0] >= 0) {
         end = budget_spend(b, &s.cache);
         if (end != SEARCH_OK)
             break;
-        if (!next_candidate(kc, &at)) {
-            /* The op of the first return entry had to be linearized. */
+        rc = at.pass == 2 ? take_read(kc, &s, &at) : next_candidate(kc, &at) ? 2 : -1;
+        if (rc == 1 || (rc == 2 && try_linearize(kc, &s, &at))) {
+            if (kc->next[0] >= 0)
+                at = scan_start(kc);
+            continue;
+        }
+        if (rc == 2) {
+            at.node = at.pass == 0 ? kc->next[at.node] : kc->unext[at.node];
+            continue;
+        }
+        if (rc == 0)
+            continue;
+        /* No candidate left here (or the op of the first return entry
+         * cannot be placed): back to the last choice that was a choice. */
+        do {
             if (s.depth == 0) {
                 end = SEARCH_NOT;
-                break;
+                goto out;
             }
-            at = backtrack(kc, &s);
-            continue;
-        }
-        if (try_linearize(kc, &s, &at)) {
-            at = (struct scan){0, kc->next[0], 0};
-            continue;
-        }
-        at.node = at.pass == 0 ? kc->next[at.node] : kc->unext[at.node];
+            at = backtrack(kc, &s, &forced);
+        } while (forced);
     }
+out:
     search_release(&s);
     return end;
 }
@@ -819,8 +904,13 @@ static void
 show_misfit(const struct keycheck *kc, uint32_t op, uint32_t state, struct sk_buf *buf)
 {
     const struct kop *k = &kc->ops[op];
-    uint32_t wanted = k->kind == LINCHECK_GET ? k->val : k->old;
+    uint32_t wanted = k->kind == LINCHECK_GET ? k->val : k->old, next;
 
+    if (model_step(k, state, &next)) {
+        /* Not expected at the longest prefix; say so rather than guess. */
+        sk_buf_puts(buf, "it fits, but no order of the ops after it does");
+        return;
+    }
     if (k->kind == LINCHECK_GET)
         sk_buf_puts(buf, "it read ");
     else if (k->outcome == LINCHECK_CMPFAIL)
