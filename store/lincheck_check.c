@@ -25,18 +25,21 @@
  * apply) covers both possibilities, and the search ends as soon as every
  * definite op is placed. Their return entries would all sit at the end of
  * the list, so they have none: unknown ops are a second list of calls,
- * tried after the definite candidates (those invoked before the first
+ * tried before the definite candidates (those invoked before the first
  * pending return). Handled naively they make the search exponential -
- * each can be placed at any point, or not at all - so three rules prune
- * placements that cannot matter (see pointless() and the cache notes):
- * an unknown op that changes nothing; a blind overwrite of an unknown
- * write nobody has observed yet; identical unknown ops out of invocation
- * order. And a configuration whose unknown set is a superset of one
- * already refuted with the same definite set and state is refuted too.
- * Each rule keeps at least one linearization when there is any: the
- * pruned op can go last instead, or a twin can take its place. The unit
- * tests check all this against a brute-force search on thousands of
- * small histories.
+ * each can be placed at any point, or not at all - so rules prune
+ * placements that cannot matter (see pointless(), unknown_wanted() and
+ * the cache notes): an unknown op that changes nothing; an unknown write
+ * that nothing observes before the next blind overwrite, or that no
+ * current candidate would observe right after it; identical unknown ops
+ * out of invocation order. A configuration whose unknown set is a
+ * superset of one already refuted with the same definite set and state
+ * is refuted too. Each rule keeps at least one linearization when there
+ * is any: the pruned op can go last instead, or a twin can take its
+ * place. Independently of unknown ops, a read that fits is taken at
+ * once with no alternative tried (fitting_read()), which removes most
+ * backtracking over concurrent clients. The unit tests check all this
+ * against a brute-force search on thousands of small histories.
  *
  * Ops that failed and gets that saw nothing carry no information and are
  * left out.
@@ -544,6 +547,8 @@ struct scan {
     int pass;
     int32_t node;
     int64_t limit;
+    uint32_t gen;  /* pass 1: the search's gen when wanted[] was filled */
+    int anychange; /* pass 1: a candidate cmpfail needs the value to change */
 };
 
 struct frame {
@@ -564,6 +569,8 @@ struct search {
     size_t depth, ndef;
     uint64_t hash;
     uint32_t state;
+    uint32_t *wanted; /* value -> gen when a candidate would observe it */
+    uint32_t gen;
     int unseen;   /* an unknown write nobody has seen yet is in effect */
     uint32_t pre; /* if unseen: the value before that write */
 };
@@ -580,6 +587,8 @@ search_init(struct search *s, const struct keycheck *kc)
     s->zobrist = sk_reallocarray(NULL, kc->nd + 1, sizeof(*s->zobrist));
     s->stack = sk_reallocarray(NULL, kc->n + 1, sizeof(*s->stack));
     s->ret_node = sk_reallocarray(NULL, kc->nd + 1, sizeof(*s->ret_node));
+    s->wanted = sk_calloc(kc->nvals + 1, sizeof(*s->wanted));
+    s->gen = 1; /* a scan's gen 0 is never current */
     for (i = 0; i < kc->nd; i++)
         s->zobrist[i] = mix64(i * 0x2545f4914f6cdd1dULL + 1);
     for (i = 1; i <= 2 * kc->nd; i++) {
@@ -598,6 +607,7 @@ search_release(struct search *s)
     free(s->zobrist);
     free(s->stack);
     free(s->ret_node);
+    free(s->wanted);
 }
 
 static uint32_t
@@ -759,7 +769,7 @@ scan_start(const struct keycheck *kc)
 
     while (!kc->eret[node])
         node = kc->next[node];
-    return (struct scan){2, 0, kc->etime[node]};
+    return (struct scan){2, 0, kc->etime[node], 0, 0};
 }
 
 /* A read that fits now may be taken now, and nothing else need be tried
@@ -783,14 +793,60 @@ fitting_read(const struct keycheck *kc, const struct search *s)
     return -1;
 }
 
+/* Which values the candidates here would observe right after an
+ * unknown write: reads and compares of them, or any change at all when
+ * a cmpfail needs the value to differ from the current one. */
+static void
+note_wanted(const struct keycheck *kc, struct search *s, struct scan *at)
+{
+    int32_t node;
+
+    at->gen = ++s->gen;
+    at->anychange = 0;
+    for (node = kc->next[0]; !kc->eret[node]; node = kc->next[node]) {
+        const struct kop *k = &kc->ops[kc->eop[node]];
+
+        if (k->kind == LINCHECK_GET)
+            s->wanted[k->val] = at->gen;
+        else if (k->outcome == LINCHECK_OK && k->kind == LINCHECK_CAS)
+            s->wanted[k->old] = at->gen;
+        else if (k->outcome == LINCHECK_CMPFAIL && k->old == s->state)
+            at->anychange = 1;
+    }
+    for (node = kc->unext[0]; node >= 0 && kc->ops[kc->uop[node]].invoke <= at->limit;
+         node = kc->unext[node]) {
+        const struct kop *k = &kc->ops[kc->uop[node]];
+
+        if (k->kind == LINCHECK_CAS)
+            s->wanted[k->old] = at->gen;
+    }
+}
+
+/* Pass 1 comes after pass 2 found no read that fits, so whatever comes
+ * right after an unknown write u must observe it (or u is pointless),
+ * and it must be one of the candidates here: u has no return entry, so
+ * placing it changes no other op's candidacy. Skip u when none would. */
+static int
+unknown_wanted(const struct keycheck *kc, const struct search *s, const struct scan *at)
+{
+    const struct kop *k = &kc->ops[kc->uop[at->node]];
+
+    return at->anychange || s->wanted[k->kind == LINCHECK_DEL ? ABSENT : k->val] == at->gen;
+}
+
 /* The candidate at at, or the next one (at may be past the unknown ops
  * or on a return entry): 1 with at set, 0 when there is none left. */
 static int
-next_candidate(const struct keycheck *kc, struct scan *at)
+next_candidate(const struct keycheck *kc, struct search *s, struct scan *at)
 {
     if (at->pass == 1) {
-        if (at->node >= 0 && kc->ops[kc->uop[at->node]].invoke <= at->limit)
-            return 1;
+        if (at->gen != s->gen)
+            note_wanted(kc, s, at);
+        while (at->node >= 0 && kc->ops[kc->uop[at->node]].invoke <= at->limit) {
+            if (unknown_wanted(kc, s, at))
+                return 1;
+            at->node = kc->unext[at->node];
+        }
         at->pass = 0;
         at->node = kc->next[0];
     }
@@ -802,10 +858,10 @@ next_candidate(const struct keycheck *kc, struct scan *at)
 static int
 take_read(struct keycheck *kc, struct search *s, struct scan *at)
 {
-    struct scan rs = {0, fitting_read(kc, s), 0};
+    struct scan rs = {0, fitting_read(kc, s), 0, 0, 0};
 
     if (rs.node < 0) {
-        *at = (struct scan){1, kc->unext[0], at->limit};
+        *at = (struct scan){1, kc->unext[0], at->limit, 0, 0};
         return 0;
     }
     if (!try_linearize(kc, s, &rs))
@@ -818,7 +874,7 @@ static enum search_end
 search_key(struct keycheck *kc, struct budget *b)
 {
     struct search s;
-    struct scan at = {0, 0, 0};
+    struct scan at = {0, 0, 0, 0, 0};
     enum search_end end = SEARCH_OK;
     int forced = 0, rc;
 
@@ -829,7 +885,7 @@ search_key(struct keycheck *kc, struct budget *b)
         end = budget_spend(b, &s.cache);
         if (end != SEARCH_OK)
             break;
-        rc = at.pass == 2 ? take_read(kc, &s, &at) : next_candidate(kc, &at) ? 2 : -1;
+        rc = at.pass == 2 ? take_read(kc, &s, &at) : next_candidate(kc, &s, &at) ? 2 : -1;
         if (rc == 1 || (rc == 2 && try_linearize(kc, &s, &at))) {
             if (kc->next[0] >= 0)
                 at = scan_start(kc);
