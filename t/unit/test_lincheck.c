@@ -1099,6 +1099,37 @@ START_TEST(ten_thousand_ops_check_quickly)
 }
 END_TEST
 
+/* One hot key (a counter-like workload) with timeouts: the checker must
+ * still find the linearization without exhausting its budget. */
+START_TEST(one_hot_key_with_timeouts_is_decided)
+{
+    struct gen_params p = {.nops = 2000,
+                           .nclients = 8,
+                           .nkeys = 1,
+                           .nvalues = 0,
+                           .p_unknown = 5,
+                           .p_fail = 3,
+                           .max_gap = 20,
+                           .max_dur = 100};
+    struct lincheck_result res;
+    uint64_t seed;
+
+    lincheck_result_init(&res);
+    for (seed = 1; seed <= 3; seed++) {
+        struct gen g;
+        double start = now_s();
+
+        gen_history(&g, &p, seed);
+        if (check_gen(&g, &res) != LINCHECK_LINEARIZABLE)
+            ck_abort_msg("seed %llu: %s", (unsigned long long)seed, res.explain.data);
+        fprintf(stderr, "lincheck: 2000 ops on one key, 8 clients: %.3f s, %llu steps\n",
+                now_s() - start, (unsigned long long)res.steps);
+        gen_release(&g);
+    }
+    lincheck_result_release(&res);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1127,6 +1158,7 @@ main(void)
     tcase_add_test(rnd_tc, reads_of_values_never_written_are_caught);
     tcase_add_test(rnd_tc, fast_checker_agrees_with_brute_force);
     tcase_add_test(rnd_tc, ten_thousand_ops_check_quickly);
+    tcase_add_test(rnd_tc, one_hot_key_with_timeouts_is_decided);
     suite_add_tcase(s, rnd_tc);
     return unit_main(s);
 }
