@@ -987,20 +987,28 @@ show_misfit(const struct keycheck *kc, uint32_t op, uint32_t state, struct sk_bu
 }
 
 /* The ops that could come after the longest prefix: calls before the
- * first return entry of an op outside it. Returns how many. */
+ * first return entry of an op outside it. That op, which had to come
+ * next at the latest, is listed first. Returns how many. */
 static size_t
 next_candidates(const struct keycheck *kc, const uint8_t *done, uint32_t *cand)
 {
-    size_t i, n = 0;
+    size_t i, j, n = 0;
 
     for (i = 1; i <= 2 * kc->nd; i++) {
         uint32_t op = kc->eop[i];
 
         if (done[op])
             continue;
-        if (kc->eret[i])
-            break;
-        cand[n++] = op;
+        if (!kc->eret[i]) {
+            cand[n++] = op;
+            continue;
+        }
+        for (j = 0; j < n && cand[j] != op; j++)
+            ;
+        for (; j > 0 && j < n; j--)
+            cand[j] = cand[j - 1];
+        cand[0] = op;
+        break;
     }
     return n;
 }

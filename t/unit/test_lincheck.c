@@ -158,6 +158,11 @@ static const struct classic classics[] = {
     {"escaped reserved words are values",
      "c1 0 10 put x %3Cnil%3E -> ok\nc2 20 30 get x -> <nil>\n", LINCHECK_NOT_LINEARIZABLE,
      "it read <nil>, the value is '%3Cnil>'"},
+    {"the op that had to come next is named first",
+     "c1 0 10 put x a -> ok\nc2 5 100 get x -> zz\nc1 20 30 put x b -> ok\nc3 40 50 get x -> a\n",
+     LINCHECK_NOT_LINEARIZABLE,
+     "no op can come next: line 4 `c3 40 50 get x -> a`: it read 'a', the value is 'b'; "
+     "line 2 `c2 5 100 get x -> zz`"},
     {"explanation names the longest prefix",
      "c1 0 10 put x a -> ok\nc1 20 30 put x b -> ok\nc1 40 50 put x c -> ok\n"
      "c2 60 70 get x -> b\n",
