@@ -94,6 +94,8 @@ st_snapshot(void *ud, struct raft_snapshot_meta *meta, struct sk_err *err)
     return 0;
 }
 
+_Static_assert(STORE_MEMBERS_MAX == RAFT_CONF_MAX, "store.h and raft.h disagree");
+
 /* ---- ids ---- */
 
 uint64_t

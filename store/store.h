@@ -105,6 +105,9 @@ struct store_status {
 
 void store_status(const struct store *s, struct store_status *st);
 
+/* Most members a cluster can have (the Raft core's RAFT_CONF_MAX). */
+#define STORE_MEMBERS_MAX 16
+
 struct store_member {
     char name[64];
     uint64_t id;
