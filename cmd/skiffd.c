@@ -284,11 +284,13 @@ run_server(struct daemon *d)
         sk_loop_signal_add(d->loop, SIGHUP, on_reload_signal, d, &err) < 0)
         goto out_free_loop;
     signal(SIGPIPE, SIG_IGN);
-    if (store_open(d->loop, &scfg, &d->store, &err) < 0)
-        goto out_free_loop;
+    /* Listeners first: a second server on the same socket is refused
+     * before it touches (and flock()s) the data directory. */
     if (api_server_start(d->loop, &acfg, &d->api, &err) < 0)
-        goto out_close_store;
+        goto out_free_loop;
     api_basic_register(d->api);
+    if (store_open(d->loop, &scfg, &d->store, &err) < 0)
+        goto out_stop_api;
     d->kv = api_kv_register(d->api, d->loop, d->store);
     sk_info("skiffd", "skiffd %s server '%s' ready", SKIFF_VERSION, d->cfg.server.name);
     if (sk_notify("READY=1\nSTATUS=serving", &err) < 0)
@@ -296,11 +298,11 @@ run_server(struct daemon *d)
     rc = sk_loop_run(d->loop, &err) < 0 ? 1 : 0;
     if (store_failed(d->store, &err))
         rc = 1;
+out_stop_api:
     api_server_stop(d->api);
     /* Let closing connections finish their last callbacks. */
     sk_loop_run_once(d->loop, 0, NULL);
     api_kv_free(d->kv);
-out_close_store:
     store_close(d->store);
 out_free_loop:
     sk_loop_free(d->loop);
