@@ -763,6 +763,34 @@ kv_members(struct api_kv *kv, struct api_req *req)
     sk_buf_release(&body);
 }
 
+/* kv member-add NAME HOST:PORT | member-promote NAME | member-remove NAME */
+static void
+on_member_done(void *arg, const struct mvcc_result *res, const struct sk_err *err)
+{
+    struct api_req *req = arg;
+
+    if (err)
+        reply_err(req, err, false);
+    else
+        api_req_reply(req, "ok 0\n", 5);
+}
+
+static void
+kv_member(struct api_kv *kv, struct api_req *req, char **argv, int argc)
+{
+    const char *op = argv[0] + 7;
+    bool add = strcmp(op, "add") == 0;
+
+    if ((!add && strcmp(op, "promote") != 0 && strcmp(op, "remove") != 0) ||
+        argc != (add ? 3 : 2)) {
+        api_req_error(req, 400, "BadRequest",
+                      "usage: kv member-add NAME HOST:PORT | member-promote NAME | member-remove "
+                      "NAME");
+        return;
+    }
+    store_member_change(kv->s, op, argv[1], add ? argv[2] : "", on_member_done, req);
+}
+
 /* ---- watch ---- */
 
 struct kv_watch {
@@ -977,8 +1005,7 @@ kv_handle(struct api_req *req, char *args, void *arg)
     else if (strcmp(argv[0], "members") == 0)
         kv_members(kv, req);
     else if (strncmp(argv[0], "member-", 7) == 0)
-        api_req_error(req, 501, "NotImplemented",
-                      "membership changes need the peer transport, not in this build");
+        kv_member(kv, req, argv, argc);
     else
         api_req_error(req, 400, "BadRequest", "unknown kv verb '%.64s'", argv[0]);
 }

@@ -31,6 +31,7 @@ struct opts {
     bool config_given;
     bool check_config;
     bool print_config;
+    bool join; /* --join: this server joins an existing cluster */
     char *sets[MAX_SETS]; /* "section.key=value", in order; owned */
     int nsets;
 };
@@ -48,7 +49,7 @@ struct daemon {
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: skiffd server [-c FILE] [--socket PATH] [--listen HOST:PORT]\n"
+    fprintf(f, "usage: skiffd server [-c FILE] [--socket PATH] [--listen HOST:PORT] [--join]\n"
                "                     [--data-dir DIR] [--log-level LEVEL] [--log-format FMT]\n"
                "                     [--set SECTION.KEY=VALUE]...\n"
                "       skiffd store dump|verify DATADIR\n"
@@ -82,7 +83,8 @@ parse_opts(struct opts *o, int argc, char **argv)
         OPT_LEVEL,
         OPT_FORMAT,
         OPT_SET,
-        OPT_VERSION
+        OPT_VERSION,
+        OPT_JOIN
     };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -95,6 +97,7 @@ parse_opts(struct opts *o, int argc, char **argv)
         {"log-format", required_argument, NULL, OPT_FORMAT},
         {"set", required_argument, NULL, OPT_SET},
         {"version", no_argument, NULL, OPT_VERSION},
+        {"join", no_argument, NULL, OPT_JOIN},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -129,6 +132,9 @@ parse_opts(struct opts *o, int argc, char **argv)
         case OPT_SET:
             if (add_set(o, NULL, optarg) < 0)
                 return 1000 + 2;
+            break;
+        case OPT_JOIN:
+            o->join = true;
             break;
         case OPT_VERSION:
             printf("skiffd %s (protocol %d)\n", SKIFF_VERSION, SKIFF_PROTOCOL_VERSION);
@@ -272,6 +278,7 @@ run_server(struct daemon *d)
         .election_timeout_ms = d->cfg.store.election_timeout_ms,
         .heartbeat_interval_ms = d->cfg.store.heartbeat_interval_ms,
         .fsync = d->cfg.store.fsync,
+        .join = d->opts.join,
     };
     struct sk_err err;
     int rc = 1;

@@ -193,6 +193,7 @@ apply_entry(struct store *s, const struct raft_entry *e)
             sk_warn("store", "configuration entry %" PRIu64 ": %s", e->index, err.msg);
         else if (!raft_conf_role(&s->conf, s->id))
             sk_info("store", "member '%s' was removed from the cluster", s->name);
+        node_conf_applied(s);
     }
     if (e->type != RAFT_ENTRY_NORMAL) {
         node_reqs_applied(s, e->index, e->term, NULL, NULL);
@@ -204,13 +205,21 @@ apply_entry(struct store *s, const struct raft_entry *e)
     mvcc_result_release(&res);
 }
 
+static void shutdown_finish(struct sk_loop *loop, void *arg);
+
 static void
 soft_changed(struct store *s, const struct raft_soft_state *soft)
 {
     if (soft->leader != s->soft.leader || soft->role != s->soft.role)
-        sk_info("store", "member '%s': %s, leader %" PRIx64, s->name, raft_role_name(soft->role),
-                soft->leader);
+        sk_info("store", "member '%s': %s, leader '%s'", s->name, raft_role_name(soft->role),
+                soft->leader ? node_peer_name(s, soft->leader) : "");
     s->soft = *soft;
+    /* A shutdown waiting for the leadership transfer: done. */
+    if (s->closing && s->shutdown_timer && soft->role != RAFT_LEADER) {
+        sk_loop_timer_cancel(s->loop, s->shutdown_timer);
+        s->shutdown_timer = 0;
+        sk_loop_defer(s->loop, shutdown_finish, s);
+    }
 }
 
 static int
@@ -218,10 +227,11 @@ handle_ready(struct store *s, struct raft_ready *rd, struct sk_err *err)
 {
     size_t i;
 
-    /* 1. Messages: none leave a single member; the peer transport is
-     * the place that would send them (see the report). */
-    if (rd->has_snapshot)
-        return sk_err_set(err, ENOTSUP, "installing a snapshot from a leader is not supported");
+    /* 1. Messages: the core holds back those that depend on state not
+     * yet durable, so they may leave now, overlapping the fsync. */
+    node_net_send(s, rd->msgs, rd->n_msgs);
+    if (rd->has_snapshot && node_snap_install(s, &rd->snapshot, err) < 0)
+        return -1;
     /* 2. Durable: entries with one sync, then term and vote. */
     if (persist_entries(s, rd, err) < 0 || persist_hard_state(s, rd, err) < 0)
         return -1;
@@ -296,6 +306,7 @@ on_tick(struct sk_loop *loop, void *arg)
         return;
     raft_tick(s->r);
     node_reqs_expire(s, sk_loop_now_ms(loop));
+    node_promote_learners(s);
     node_schedule(s);
 }
 
@@ -365,11 +376,8 @@ start_raft(struct store *s, const struct store_config *cfg, struct sk_err *err)
     struct raft_conf boot;
     uint64_t eticks;
 
-    if (load_meta(s, &hs, err) < 0)
+    if (load_meta(s, &hs, err) < 0 || node_net_start(s, cfg, &boot, err) < 0)
         return -1;
-    memset(&boot, 0, sizeof(boot));
-    boot.n = 1;
-    boot.servers[0] = (struct raft_server){s->id, RAFT_VOTER};
     eticks = cfg->election_timeout_ms / s->tick_ms;
     memset(&rc, 0, sizeof(rc));
     rc.id = s->id;
@@ -377,7 +385,7 @@ start_raft(struct store *s, const struct store_config *cfg, struct sk_err *err)
     rc.heartbeat_ticks = 1;
     rc.seed = s->id ^ sk_loop_now_ms(s->loop);
     rc.applied = s->applied;
-    rc.bootstrap = &boot;
+    rc.bootstrap = cfg->join ? NULL : &boot;
     s->storage = (struct raft_storage){s, st_first, st_last, st_term, st_entries, st_snapshot};
     if (raft_new(&rc, &s->storage, &hs, &s->r, err) < 0)
         return sk_err_wrap(err, "data dir '%s'", s->data_dir);
@@ -417,15 +425,9 @@ store_open(struct sk_loop *loop, const struct store_config *cfg, struct store **
         cfg->election_timeout_ms > s->tick_ms ? cfg->election_timeout_ms : 10 * s->tick_ms;
     s->proposal_ms = 5 * s->election_ms < 5000 ? 5000 : 5 * s->election_ms;
     s->fsync = cfg->fsync;
+    s->join = cfg->join;
     s->mvcc = mvcc_new();
     s->hub = watch_hub_new(s);
-    if (cfg->peers && *cfg->peers) {
-        sk_err_set(err, ENOTSUP,
-                   "store: peers '%s' configured, but this build serves single-member clusters "
-                   "only (no peer transport yet)",
-                   cfg->peers);
-        goto out_fail;
-    }
     if (store_io_mkdir(s->data_dir, err) < 0 || node_snap_load(s, err) < 0 ||
         open_log(s, err) < 0 || start_raft(s, cfg, err) < 0)
         goto out_fail;
@@ -456,7 +458,9 @@ store_close(struct store *s)
         sk_loop_timer_cancel(s->loop, s->tick_timer);
     if (s->shutdown_timer)
         sk_loop_timer_cancel(s->loop, s->shutdown_timer);
+    node_net_stop(s);
     raft_free(s->r);
+    s->r = NULL;
     watch_hub_free(s->hub);
     mvcc_free(s->mvcc);
     segment_log_free(s->log);
@@ -525,7 +529,7 @@ store_rev(const struct store *s)
 static const char *
 member_name(const struct store *s, uint64_t id)
 {
-    return id == s->id ? s->name : "";
+    return node_peer_name(s, id);
 }
 
 void
@@ -576,6 +580,9 @@ store_members(const struct store *s, struct store_member *out, size_t max)
         out[n].voter = rs.conf.servers[i].role == RAFT_VOTER;
         out[n].leader = rs.leader == out[n].id;
         out[n].match = out[n].id == s->id ? rs.last_index : 0;
+        for (size_t k = 0; k < s->npeers; k++)
+            if (s->peers[k].id == out[n].id)
+                sk_strlcpy(out[n].peer, s->peers[k].addr, sizeof(out[n].peer));
     }
     return n;
 }

@@ -18,6 +18,10 @@
  * in s->reads_wait with the round's ctx and, once known, its index. */
 struct node_req {
     struct node_req *next;
+    struct store *s;
+    uint64_t fwd_id;   /* forwarded to the leader: our request id */
+    uint64_t fwd_from; /* leader side: the follower that forwarded it */
+    int conf;          /* a membership change: done when its CONF entry applies */
     uint64_t deadline_ms;
     uint64_t term, index; /* write: the proposal's entry */
     uint64_t ctx;         /* read: ReadIndex round */
@@ -34,6 +38,21 @@ struct node_queue {
 };
 
 struct watch_hub;
+struct transport;
+struct snapshot_reader;
+struct snapshot_writer;
+
+/* What a member knows of another: name and peer address (from the
+ * configuration file, a member-add, or the peer's own hello), and the
+ * state of a snapshot being streamed to it. */
+struct node_peer {
+    uint64_t id;
+    char name[64];
+    char addr[128];
+    struct snapshot_reader *snap_rd; /* leader: InstallSnapshot in progress */
+    uint64_t snap_off;
+    struct raft_msg snap_msg;
+};
 
 struct store {
     struct sk_loop *loop;
@@ -73,6 +92,17 @@ struct store {
     size_t sents_cap;
     struct segment_batch batch; /* reused by storage reads */
 
+    /* Peers (node_net.c). */
+    struct transport *tr;
+    struct node_peer peers[RAFT_CONF_MAX];
+    size_t npeers;
+    bool join;
+    uint64_t fwd_seq;
+    struct node_queue fwd_wait; /* forwarded, waiting for the leader's answer */
+    struct snapshot_writer *rx_w; /* follower: snapshot being received */
+    uint64_t rx_term, rx_index, rx_total;
+    struct sk_buf scratch;
+
     void (*shutdown_done)(void *arg);
     void *shutdown_arg;
     uint64_t shutdown_timer;
@@ -96,8 +126,24 @@ void node_parked_retry(struct store *s);
 void node_reqs_expire(struct store *s, uint64_t now);
 void node_reqs_fail_all(struct store *s, int code, const char *msg);
 
+/* node_net.c */
+int node_net_start(struct store *s, const struct store_config *cfg, struct raft_conf *boot,
+                   struct sk_err *err);
+void node_net_stop(struct store *s);
+void node_net_send(struct store *s, const struct raft_msg *msgs, size_t n);
+struct node_peer *node_peer_find(struct store *s, uint64_t id);
+const char *node_peer_name(const struct store *s, uint64_t id);
+/* Forward a write or a batch of reads to the leader: 0, or <0 when the
+ * leader is unknown or unreachable (park instead). */
+int node_fwd_write(struct store *s, struct node_req *req, const void *cmd, size_t len);
+int node_fwd_reads(struct store *s, struct node_queue *reads);
+void node_fwd_read_answer(struct store *s, struct node_req *req, uint64_t index);
+void node_conf_applied(struct store *s);
+void node_promote_learners(struct store *s);
+
 /* node_snap.c */
 int node_snap_load(struct store *s, struct sk_err *err);
+int node_snap_install(struct store *s, const struct raft_snapshot_meta *meta, struct sk_err *err);
 void node_snap_maybe(struct store *s);
 
 /* watch.c */

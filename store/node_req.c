@@ -57,6 +57,11 @@ node_req_fail(struct node_req *req, int code, const char *msg)
 {
     struct sk_err err;
 
+    if (req->fwd_from) { /* a follower's read: tell it to retry */
+        node_fwd_read_answer(req->s, req, 0);
+        node_req_free(req);
+        return;
+    }
     sk_err_set(&err, code, "%s", msg);
     if (req->is_read)
         req->rcb(req->arg, &err);
@@ -89,6 +94,8 @@ try_propose(struct store *s, struct node_req *req, const void *cmd, size_t len)
         node_schedule(s);
         return;
     }
+    if (rc == -RAFT_ENOTLEADER && node_fwd_write(s, req, cmd, len) == 0)
+        return;
     if (rc == -RAFT_ENOTLEADER || rc == -EBUSY) {
         /* Wait (bounded by the election timeout) for a leader. */
         if (!req->cmd) {
@@ -107,6 +114,7 @@ req_new(struct store *s)
 {
     struct node_req *req = sk_calloc(1, sizeof(*req));
 
+    req->s = s;
     req->deadline_ms = sk_loop_now_ms(s->loop);
     return req;
 }
@@ -150,8 +158,17 @@ node_reqs_applied(struct store *s, uint64_t index, uint64_t term, const struct m
 
     while (s->props.head && s->props.head->index <= index) {
         req = node_queue_pop(&s->props);
+        if (!term) { /* a snapshot replaced the log: we cannot tell */
+            node_req_fail(req, ETIMEDOUT, "outcome unknown (a snapshot was installed)");
+            continue;
+        }
         if (req->index != index || req->term != term) {
             node_req_fail(req, EAGAIN, "proposal lost to a leader change; retry");
+            continue;
+        }
+        if (req->conf) {
+            req->wcb(req->arg, NULL, NULL);
+            node_req_free(req);
             continue;
         }
         if (!res && !err) { /* a NOOP or CONF entry cannot be a proposal of ours */
@@ -176,7 +193,14 @@ node_reads_issue(struct store *s)
         return;
     sk_err_init(&err);
     ctx = ++s->read_ctx;
-    if (s->soft.role != RAFT_LEADER || raft_read_index(s->r, ctx, &t, &err) < 0) {
+    if (s->soft.role != RAFT_LEADER) {
+        if (node_fwd_reads(s, &s->reads_new) == 0)
+            return;
+        while ((req = node_queue_pop(&s->reads_new)))
+            park(s, req);
+        return;
+    }
+    if (raft_read_index(s->r, ctx, &t, &err) < 0) {
         while ((req = node_queue_pop(&s->reads_new)))
             park(s, req);
         return;
@@ -195,6 +219,13 @@ node_reads_result(struct store *s, const struct raft_read *rd)
 
     s->reads_wait.tail = NULL;
     while ((req = *pp)) {
+        if (req->ctx == rd->ctx && req->fwd_from) {
+            /* A follower's read: it waits for the index itself. */
+            *pp = req->next;
+            node_fwd_read_answer(s, req, rd->index);
+            node_req_free(req);
+            continue;
+        }
         if (req->ctx == rd->ctx && rd->index == 0) {
             /* Leadership lost mid-round: retry with the next leader. */
             *pp = req->next;
@@ -232,7 +263,7 @@ node_parked_retry(struct store *s)
     struct node_queue q = s->parked;
     struct node_req *req;
 
-    if (s->soft.role != RAFT_LEADER || !q.head)
+    if ((s->soft.role != RAFT_LEADER && !s->soft.leader) || !q.head)
         return;
     memset(&s->parked, 0, sizeof(s->parked));
     while ((req = node_queue_pop(&q))) {
@@ -270,13 +301,16 @@ node_reqs_expire(struct store *s, uint64_t now)
     if (now > s->proposal_ms) {
         expire_queue(&s->props, now - s->proposal_ms, ETIMEDOUT, "proposal timed out");
         expire_queue(&s->reads_wait, now - s->proposal_ms, ETIMEDOUT, "read timed out");
+        expire_queue(&s->fwd_wait, now - s->proposal_ms, ETIMEDOUT,
+                     "no answer from the leader in time");
     }
 }
 
 void
 node_reqs_fail_all(struct store *s, int code, const char *msg)
 {
-    struct node_queue *qs[] = {&s->props, &s->parked, &s->reads_new, &s->reads_wait};
+    struct node_queue *qs[] = {&s->props, &s->parked, &s->reads_new, &s->reads_wait,
+                               &s->fwd_wait};
     struct node_req *req;
     size_t i;
 

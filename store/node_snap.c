@@ -118,3 +118,37 @@ node_snap_maybe(struct store *s)
         sk_strlcpy(s->last_error, err.msg, sizeof(s->last_error));
     }
 }
+
+/* Install a snapshot received from the leader (ready step 2a): replace
+ * the state machine, then discard the whole log (§5.3, InstallSnapshot
+ * step 7). A crash in between is repaired at start (open_log). */
+int
+node_snap_install(struct store *s, const struct raft_snapshot_meta *meta, struct sk_err *err)
+{
+    struct snapshot_reader *rd = NULL;
+    char *path = snapshot_path(s->data_dir, meta->term, meta->index);
+    int rc;
+
+    rc = snapshot_open(&rd, path, 0, err);
+    free(path);
+    if (rc < 0)
+        return -1;
+    rc = mvcc_snapshot_restore(s->mvcc, snapshot_reader_source, rd, err);
+    snapshot_reader_free(rd);
+    if (rc < 0 || segment_log_reset(s->log, meta->index + 1, err) < 0)
+        return -1;
+    s->first = meta->index + 1;
+    s->first_term = meta->term;
+    s->snap = *meta;
+    s->snap.handle = meta->index;
+    s->conf = meta->conf;
+    s->applied = meta->index;
+    s->snap_next = meta->index + s->snapshot_every;
+    node_reqs_applied(s, meta->index, 0, NULL, NULL);
+    node_conf_applied(s);
+    sk_info("store", "installed snapshot %" PRIu64 " from the leader (revision %lld)", meta->index,
+            (long long)mvcc_rev(s->mvcc));
+    if (snapshot_retain(s->data_dir, 0, err) < 0)
+        sk_warn("store", "%s", err->msg);
+    return 0;
+}

@@ -55,6 +55,8 @@ struct store_config {
     uint64_t election_timeout_ms;
     uint64_t heartbeat_interval_ms;
     bool fsync; /* false only for tests: writes are then not durable */
+    bool join;  /* joining an existing cluster: wait for the leader's log
+                 * instead of founding one with the members in peers */
 };
 
 /* Open the data directory (recovering meta, the newest snapshot and the
@@ -119,6 +121,14 @@ struct store_member {
 /* The members of the current configuration; returns how many were
  * written (at most max). */
 size_t store_members(const struct store *s, struct store_member *out, size_t max);
+
+/* Membership change (Raft thesis §4.1, one server at a time), on the
+ * leader: op "add" (NAME joins as a learner at ADDR, promoted by the
+ * leader once caught up), "promote" or "remove". cb runs when the
+ * configuration entry is applied (res NULL), or with an error (EAGAIN:
+ * not the leader, or a change is in progress). */
+void store_member_change(struct store *s, const char *op, const char *name, const char *addr,
+                         store_write_cb cb, void *arg);
 
 /* A member's id: derived from its name (stable, nonzero), so every
  * member computes the same ids without coordination. */

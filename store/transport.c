@@ -525,7 +525,9 @@ transport_add_peer(struct transport *t, uint64_t id, const char *addr)
 {
     struct tpeer *p = peer_find(t, id);
 
-    if (p && strcmp(p->addr, addr) == 0 && (p->conn || p->redial_timer))
+    /* Same address and a connection on its way: keep it. Waiting out a
+     * backoff: dial now (the peer just said hello, it is back). */
+    if (p && strcmp(p->addr, addr) == 0 && p->conn)
         return;
     if (!p) {
         p = peer_find(t, 0); /* a removed peer's slot */
