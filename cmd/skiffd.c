@@ -31,7 +31,7 @@ struct opts {
     bool config_given;
     bool check_config;
     bool print_config;
-    bool join; /* --join: this server joins an existing cluster */
+    bool join;            /* --join: this server joins an existing cluster */
     char *sets[MAX_SETS]; /* "section.key=value", in order; owned */
     int nsets;
 };

@@ -98,7 +98,7 @@ struct store {
     size_t npeers;
     bool join;
     uint64_t fwd_seq;
-    struct node_queue fwd_wait; /* forwarded, waiting for the leader's answer */
+    struct node_queue fwd_wait;   /* forwarded, waiting for the leader's answer */
     struct snapshot_writer *rx_w; /* follower: snapshot being received */
     uint64_t rx_term, rx_index, rx_total;
     struct sk_buf scratch;

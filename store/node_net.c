@@ -201,8 +201,7 @@ rx_chunk(struct store *s, const unsigned char *p, size_t len)
     sk_err_init(&err);
     if (off == 0) {
         rx_abort(s);
-        if (snapshot_writer_begin(&s->rx_w, s->data_dir, term, index, p + 33, conf_len, &err) <
-            0) {
+        if (snapshot_writer_begin(&s->rx_w, s->data_dir, term, index, p + 33, conf_len, &err) < 0) {
             sk_warn("store", "receiving snapshot %" PRIu64 ": %s", index, err.msg);
             return;
         }
@@ -630,8 +629,7 @@ read_secret(const char *path, unsigned char *buf, size_t max, size_t *len, struc
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
         n--;
     if (n < 16)
-        return sk_err_set(err, EINVAL, "cluster secret file '%s': at least 16 bytes needed",
-                          path);
+        return sk_err_set(err, EINVAL, "cluster secret file '%s': at least 16 bytes needed", path);
     *len = (size_t)n;
     return 0;
 }

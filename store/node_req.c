@@ -309,8 +309,7 @@ node_reqs_expire(struct store *s, uint64_t now)
 void
 node_reqs_fail_all(struct store *s, int code, const char *msg)
 {
-    struct node_queue *qs[] = {&s->props, &s->parked, &s->reads_new, &s->reads_wait,
-                               &s->fwd_wait};
+    struct node_queue *qs[] = {&s->props, &s->parked, &s->reads_new, &s->reads_wait, &s->fwd_wait};
     struct node_req *req;
     size_t i;
 

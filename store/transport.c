@@ -329,6 +329,11 @@ conn_read(struct tconn *c)
 
     sk_buf_grow(&c->in, READ_CHUNK);
     n = read(c->fd, c->in.data + c->in.len, READ_CHUNK);
+    if (n == 0 && !c->peer && c->state == C_AUTH)
+        sk_warn("store",
+                "refusing peer '%s' (%016llx): it left the handshake (does it have the "
+                "cluster secret?)",
+                c->theirs.name, (unsigned long long)c->theirs.id);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR && errno != EWOULDBLOCK)) {
         conn_free(c, n == 0 ? "closed by peer" : strerror(errno));
         return;
