@@ -199,13 +199,18 @@ cmd_version(const struct cli_opts *o, int argc, char **argv)
 /* ---- kv and cluster (the store's raw verbs, skiff-protocol(7)) ---- */
 
 /* Append word percent-encoded (space, %, and bytes outside printable
- * ASCII become %XX), after a space. */
+ * ASCII become %XX), after a space. "%00" stays as is: a range end
+ * meaning "every key from KEY on" (a NUL cannot be in argv). */
 static void
 put_word(struct sk_buf *line, const char *word)
 {
     const unsigned char *p = (const unsigned char *)word;
 
     sk_buf_putc(line, ' ');
+    if (strcmp(word, "%00") == 0) { /* the "every key from KEY on" end */
+        sk_buf_puts(line, word);
+        return;
+    }
     for (; *p; p++) {
         if (*p > 0x20 && *p < 0x7f && *p != '%')
             sk_buf_putc(line, (char)*p);

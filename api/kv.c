@@ -599,12 +599,14 @@ txn_op(json_t *o, struct mvcc_op *op, struct txn_parse *tp)
 {
     const char *kind;
     json_t *body;
+    void *it;
 
     memset(op, 0, sizeof(*op));
-    if (!json_is_object(o) || json_object_size(o) != 1)
+    it = json_is_object(o) && json_object_size(o) == 1 ? json_object_iter(o) : NULL;
+    if (!it)
         return sk_err_set(&tp->err, EINVAL, "each operation is one of put, get, del, range");
-    json_object_foreach (o, kind, body)
-        break;
+    kind = json_object_iter_key(it);
+    body = json_object_iter_value(it);
     if (!json_is_object(body))
         return sk_err_set(&tp->err, EINVAL, "operation \"%s\" must be an object", kind);
     if (strcmp(kind, "put") == 0) {
