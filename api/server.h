@@ -22,8 +22,10 @@
 #include <sys/types.h>
 
 #define API_MAX_LINE (1u << 20)
-/* Requests of one connection in progress at once; past that the server
- * stops reading from it until answers go out (bounded memory). */
+/* Requests of one connection in progress at once. Today the server
+ * stops reading a connection as soon as one request waits for a late
+ * answer (see server.c), so the bound is never reached; kept for the
+ * clients that size their pipelines by it. */
 #define API_MAX_PIPELINE 64
 
 struct api_server;

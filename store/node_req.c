@@ -180,6 +180,23 @@ node_reqs_applied(struct store *s, uint64_t index, uint64_t term, const struct m
     }
 }
 
+static void
+expire_forwarded(struct node_queue *q)
+{
+    struct node_req *req, **pp = &q->head;
+
+    q->tail = NULL;
+    while ((req = *pp)) {
+        if (req->fwd_from) {
+            *pp = req->next;
+            node_req_fail(req, EAGAIN, "leadership lost");
+            continue;
+        }
+        q->tail = req;
+        pp = &req->next;
+    }
+}
+
 /* Start one ReadIndex round for every read that has none. */
 void
 node_reads_issue(struct store *s)
@@ -194,6 +211,11 @@ node_reads_issue(struct store *s)
     sk_err_init(&err);
     ctx = ++s->read_ctx;
     if (s->soft.role != RAFT_LEADER) {
+        /* Reads other followers forwarded to us: we lost leadership
+         * meanwhile; they retry with the new leader. */
+        expire_forwarded(&s->reads_new);
+        if (!s->reads_new.head)
+            return;
         if (node_fwd_reads(s, &s->reads_new) == 0)
             return;
         while ((req = node_queue_pop(&s->reads_new)))
