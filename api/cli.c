@@ -46,7 +46,7 @@ usage(FILE *f)
                "  version   print client and server versions\n"
                "  ping      check that the server answers\n"
                "  kv        get|put|del|range|txn|watch|compact|status|members (admin)\n"
-               "  cluster   status [-o json] | member list | compact REV\n"
+               "  cluster   status [-o json] | member list | compact REV | snapshot save FILE\n"
                "see skiff(1)\n");
 }
 
@@ -332,6 +332,18 @@ cmd_cluster(const struct cli_opts *o, int argc, char **argv)
 
     if (argc >= 3 && strcmp(argv[1], "member") == 0 && strcmp(argv[2], "list") == 0)
         return cmd_kv(o, 2, (char *[]){"kv", "members", NULL});
+    if (argc == 4 && strcmp(argv[1], "snapshot") == 0 && strcmp(argv[2], "save") == 0) {
+        char cwd[4096], path[8192];
+
+        /* The server writes the file: give it an absolute path. */
+        if (argv[3][0] == '/')
+            snprintf(path, sizeof(path), "%s", argv[3]);
+        else if (getcwd(cwd, sizeof(cwd)))
+            snprintf(path, sizeof(path), "%s/%s", cwd, argv[3]);
+        else
+            return SKIFF_EXIT_ERROR;
+        return cmd_kv(o, 3, (char *[]){"kv", "snapshot-save", path, NULL});
+    }
     if (argc == 3 && strcmp(argv[1], "compact") == 0)
         return cmd_kv(o, 3, (char *[]){"kv", "compact", argv[2], NULL});
     if (argc < 2 || strcmp(argv[1], "status") != 0) {

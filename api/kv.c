@@ -793,6 +793,32 @@ kv_member(struct api_kv *kv, struct api_req *req, char **argv, int argc)
     store_member_change(kv->s, op, argv[1], add ? argv[2] : "", on_member_done, req);
 }
 
+/* kv snapshot-save PATH: local administrators only, the file is
+ * written on the server's file system. */
+static void
+kv_snapshot_save(struct api_kv *kv, struct api_req *req, char **argv, uint32_t *lens, int argc)
+{
+    const struct api_peer *peer = api_req_peer(req);
+    struct sk_err err;
+    int64_t rev;
+
+    if (argc != 2 || argv[1][0] != '/' || strlen(argv[1]) != lens[1]) {
+        api_req_error(req, 400, "BadRequest", "usage: kv snapshot-save /ABSOLUTE/PATH");
+        return;
+    }
+    if (!peer->local) {
+        api_req_error(req, 403, "Forbidden", "snapshot-save is for local administrators only");
+        return;
+    }
+    sk_err_init(&err);
+    rev = store_snapshot_save(kv->s, argv[1], &err);
+    if (rev < 0) {
+        api_req_error(req, 500, "InternalError", "%s", err.msg);
+        return;
+    }
+    api_req_ok(req, 0, NULL, "rev=%" PRId64 " path=%s", rev, argv[1]);
+}
+
 /* ---- watch ---- */
 
 struct kv_watch {
@@ -1008,6 +1034,8 @@ kv_handle(struct api_req *req, char *args, void *arg)
         kv_members(kv, req);
     else if (strncmp(argv[0], "member-", 7) == 0)
         kv_member(kv, req, argv, argc);
+    else if (strcmp(argv[0], "snapshot-save") == 0)
+        kv_snapshot_save(kv, req, argv, lens, argc);
     else
         api_req_error(req, 400, "BadRequest", "unknown kv verb '%.64s'", argv[0]);
 }

@@ -14,7 +14,15 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 
+#include "store/io.h"
+
+#include "lib/alloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,4 +159,54 @@ node_snap_install(struct store *s, const struct raft_snapshot_meta *meta, struct
     if (snapshot_retain(s->data_dir, 0, err) < 0)
         sk_warn("store", "%s", err->msg);
     return 0;
+}
+
+static int
+fd_sink(void *arg, const void *buf, size_t len, struct sk_err *err)
+{
+    int *fd = arg;
+    const char *p = buf;
+    ssize_t n;
+
+    while (len) {
+        n = write(*fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return sk_err_sys(err, errno, "write");
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int64_t
+store_snapshot_save(struct store *s, const char *path, struct sk_err *err)
+{
+    char *tmp = sk_asprintf("%s.tmp", path);
+    int64_t rev = mvcc_rev(s->mvcc);
+    int fd, rc = -1;
+
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        sk_err_sys(err, errno, "snapshot '%s'", tmp);
+        goto out;
+    }
+    if (mvcc_snapshot_save(s->mvcc, fd_sink, &fd, err) < 0 || store_io_fsync(fd, tmp, err) < 0) {
+        sk_err_wrap(err, "snapshot '%s'", path);
+        goto out_unlink;
+    }
+    if (rename(tmp, path) < 0) {
+        sk_err_sys(err, errno, "snapshot: rename '%s' to '%s'", tmp, path);
+        goto out_unlink;
+    }
+    rc = 0;
+    goto out_close;
+out_unlink:
+    unlink(tmp);
+out_close:
+    close(fd);
+out:
+    free(tmp);
+    return rc < 0 ? rc : rev;
 }

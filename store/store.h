@@ -130,6 +130,12 @@ size_t store_members(const struct store *s, struct store_member *out, size_t max
 void store_member_change(struct store *s, const char *op, const char *name, const char *addr,
                          store_write_cb cb, void *arg);
 
+/* Write a consistent copy of the state machine (every retained version,
+ * the mvcc snapshot format of skiff-store(5)'s payload) to path on this
+ * server: written to path.tmp, fsynced, renamed. Returns the revision
+ * saved, or <0. For backups and disaster recovery. */
+int64_t store_snapshot_save(struct store *s, const char *path, struct sk_err *err);
+
 /* A member's id: derived from its name (stable, nonzero), so every
  * member computes the same ids without coordination. */
 uint64_t store_member_id(const char *name);

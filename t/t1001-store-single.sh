@@ -151,6 +151,14 @@ test_expect_success 'cluster status shows one row per member; members lists m1' 
 	grep "\"name\":\"m1\".*\"voter\":true,\"leader\":true" out
 '
 
+test_expect_success 'cluster snapshot save writes a consistent copy on the server' '
+	skiff -s "$SOCK" cluster snapshot save backup.snap >out &&
+	grep "^rev=[0-9]* path=$TEST_DIR/backup.snap$" out &&
+	test -s backup.snap &&
+	! test -e backup.snap.tmp &&
+	head -c 7 backup.snap | grep -q SKFMVCC
+'
+
 test_expect_success 'kv verbs are admin-only over TCP without a token' '
 	stop_daemon skiffd &&
 	port=$(free_port) &&
