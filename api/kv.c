@@ -24,9 +24,12 @@
 #define KV_WATCH_MAX_QUEUED (4u << 20)
 #define KV_PROGRESS_MS      5000
 
+struct kv_watch;
+
 struct api_kv {
     struct store *s;
     struct sk_loop *loop;
+    struct kv_watch *watches; /* live watches, detached by api_kv_free */
 };
 
 /* One request waiting for the store. */
@@ -830,14 +833,32 @@ struct kv_watch {
     bool prev, cut, sent;
     int64_t last_rev;
     uint64_t timer;
+    struct kv_watch *prev_w, *next_w; /* in api_kv.watches */
 };
+
+static void
+watch_detach(struct kv_watch *kw)
+{
+    if (!kw->kv)
+        return;
+    if (kw->timer)
+        sk_loop_timer_cancel(kw->kv->loop, kw->timer);
+    kw->timer = 0;
+    store_watch_cancel(kw->w);
+    kw->w = NULL;
+    if (kw->prev_w)
+        kw->prev_w->next_w = kw->next_w;
+    else
+        kw->kv->watches = kw->next_w;
+    if (kw->next_w)
+        kw->next_w->prev_w = kw->prev_w;
+    kw->kv = NULL;
+}
 
 static void
 watch_free(struct kv_watch *kw)
 {
-    if (kw->timer)
-        sk_loop_timer_cancel(kw->kv->loop, kw->timer);
-    store_watch_cancel(kw->w);
+    watch_detach(kw);
     sk_buf_release(&kw->pre);
     sk_buf_release(&kw->line);
     free(kw);
@@ -954,6 +975,10 @@ kv_watch(struct api_kv *kv, struct api_req *req, char **argv, uint32_t *lens, in
     kw = sk_calloc(1, sizeof(*kw));
     kw->kv = kv;
     kw->prev = prev;
+    kw->next_w = kv->watches;
+    if (kv->watches)
+        kv->watches->prev_w = kw;
+    kv->watches = kw;
     sk_err_init(&err);
     rc = store_watch_start(kv->s, argv[1], lens[1], end, end_len, rev, on_watch_event, kw, &kw->w,
                            &resume, &err);
@@ -1054,5 +1079,11 @@ api_kv_register(struct api_server *srv, struct sk_loop *loop, struct store *s)
 void
 api_kv_free(struct api_kv *kv)
 {
+    /* Connections still flushing close later, maybe after the store is
+     * gone: cut their watches loose now. */
+    if (!kv)
+        return;
+    while (kv->watches)
+        watch_detach(kv->watches);
     free(kv);
 }
