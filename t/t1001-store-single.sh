@@ -130,6 +130,38 @@ test_expect_success 'watch: history from a revision, live events, prev, in order
 	test_cmp expect norm
 '
 
+test_expect_success 'a watcher that does not read is cut off with 410 and where to resume' '
+	if ! command -v python3 >/dev/null; then echo "no python3: skipped"; return 0; fi
+	cat >slow.py <<-\EOF &&
+	import socket, sys, time
+	s = socket.socket(socket.AF_UNIX)
+	s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+	s.connect(sys.argv[1])
+	s.sendall(b"kv watch big/ +\n")
+	time.sleep(0.3)
+	c = socket.socket(socket.AF_UNIX)
+	c.connect(sys.argv[1])
+	f = c.makefile("rb")
+	for i in range(30):
+	    c.sendall(("kv put big/%d %s\n" % (i, "y" * 500000)).encode())
+	    f.readline()
+	data = b""
+	s.settimeout(10)
+	while True:
+	    b = s.recv(1 << 20)
+	    if not b:
+	        break
+	    data += b
+	sys.stdout.write(data.decode())
+	EOF
+	timeout 30 python3 slow.py "$SOCK" >slow.out &&
+	head -n 1 slow.out | grep "^ok watch rev=" &&
+	tail -n 1 slow.out | grep "^error 410 Gone watcher too slow, resume rev=[0-9]*$" &&
+	n=$(grep -c "^PUT " slow.out) &&
+	test "$n" -ge 1 && test "$n" -lt 30 &&
+	kv del big/ + >/dev/null
+'
+
 test_expect_success 'compact: old revisions are gone, a watch from them gets 410' '
 	r=$(kv put c/k 1 | sed "s/rev=//") &&
 	kv put c/k 2 >/dev/null &&
