@@ -1,12 +1,14 @@
 /* skiff(1): option parsing, server selection and the verbs. */
 #include "api/cli.h"
 #include "api/client.h"
+#include "lib/buf.h"
 #include "lib/conf.h"
 #include "lib/json.h"
 #include "lib/version.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +45,8 @@ usage(FILE *f)
                "verbs:\n"
                "  version   print client and server versions\n"
                "  ping      check that the server answers\n"
+               "  kv        get|put|del|range|txn|watch|compact|status|members (admin)\n"
+               "  cluster   status [-o json] | member list | compact REV | snapshot save FILE\n"
                "see skiff(1)\n");
 }
 
@@ -192,6 +196,175 @@ cmd_version(const struct cli_opts *o, int argc, char **argv)
     return SKIFF_EXIT_OK;
 }
 
+/* ---- kv and cluster (the store's raw verbs, skiff-protocol(7)) ---- */
+
+/* Append word percent-encoded (space, %, and bytes outside printable
+ * ASCII become %XX), after a space. "%00" stays as is: a range end
+ * meaning "every key from KEY on" (a NUL cannot be in argv). */
+static void
+put_word(struct sk_buf *line, const char *word)
+{
+    const unsigned char *p = (const unsigned char *)word;
+
+    sk_buf_putc(line, ' ');
+    if (strcmp(word, "%00") == 0) { /* the "every key from KEY on" end */
+        sk_buf_puts(line, word);
+        return;
+    }
+    for (; *p; p++) {
+        if (*p > 0x20 && *p < 0x7f && *p != '%')
+            sk_buf_putc(line, (char)*p);
+        else
+            sk_buf_printf(line, "%%%02X", *p);
+    }
+}
+
+/* `skiff kv watch ...`: print every line of the stream until the server
+ * closes it; a 410 line ends it with status 1. */
+static int
+kv_watch_stream(const struct cli_opts *o, const char *line)
+{
+    struct api_client cl;
+    struct sk_err err;
+    char *l;
+    size_t len;
+    int rc;
+
+    sk_err_init(&err);
+    rc = api_client_connect(&cl, o->server, o->token, CLI_TIMEOUT_MS, &err);
+    if (rc < 0) {
+        fprintf(stderr, "skiff: %s\n", err.msg);
+        return exit_for_errno(rc);
+    }
+    rc = sk_lineclient_send(&cl.lc, line, &err);
+    while (rc >= 0 && (rc = sk_lineclient_recv(&cl.lc, &l, &len, -1, &err)) > 0) {
+        if (strncmp(l, "error ", 6) == 0) {
+            fprintf(stderr, "skiff: %s\n", l + 6);
+            api_client_close(&cl);
+            return strncmp(l, "error 404", 9) == 0 ? SKIFF_EXIT_NOT_FOUND : SKIFF_EXIT_ERROR;
+        }
+        if (strncmp(l, "ok ", 3) == 0)
+            continue;
+        printf("%s\n", l);
+        fflush(stdout);
+    }
+    api_client_close(&cl);
+    return err.code == ECONNRESET ? SKIFF_EXIT_OK : exit_for_errno(-err.code);
+}
+
+static int
+cmd_kv(const struct cli_opts *o, int argc, char **argv)
+{
+    struct sk_buf line = SK_BUF_INIT;
+    struct api_resp resp;
+    bool value_only, json = false;
+    size_t i;
+    int a, rc;
+
+    if (argc < 2) {
+        usage(stderr);
+        return SKIFF_EXIT_USAGE;
+    }
+    sk_buf_puts(&line, "kv");
+    for (a = 1; a < argc; a++) {
+        if (strcmp(argv[a], "-o") == 0 && a + 1 < argc && strcmp(argv[a + 1], "json") == 0) {
+            json = true;
+            a++;
+            continue;
+        }
+        put_word(&line, argv[a]);
+    }
+    if (strcmp(argv[1], "watch") == 0) {
+        rc = kv_watch_stream(o, line.data);
+        sk_buf_release(&line);
+        return rc;
+    }
+    rc = call(o, line.data, &resp);
+    sk_buf_release(&line);
+    if (rc != SKIFF_EXIT_OK)
+        return rc;
+    /* `kv get` prints the value, like etcdctl --print-value-only; -o json
+     * (and every other verb) prints the status words and the JSON lines. */
+    value_only = strcmp(argv[1], "get") == 0 && !json && resp.nlines == 1;
+    if (value_only) {
+        json_t *v = NULL;
+
+        if (sk_json_parse(resp.lines[0], strlen(resp.lines[0]), &v, NULL) == 0 &&
+            json_is_string(json_object_get(v, "value")))
+            printf("%s\n", json_string_value(json_object_get(v, "value")));
+        json_decref(v);
+    } else {
+        if (resp.status && *resp.status)
+            printf("%s\n", resp.status);
+        for (i = 0; i < resp.nlines; i++)
+            printf("%s\n", resp.lines[i]);
+    }
+    api_resp_release(&resp);
+    return SKIFF_EXIT_OK;
+}
+
+static void
+status_row(const json_t *st)
+{
+    const char *le = json_string_value(json_object_get(st, "last_error"));
+
+    printf("%-12s %-21s %-7s %-6lld %-8lld %-8lld %-9lld %s\n",
+           json_string_value(json_object_get(st, "name")), "local",
+           json_is_true(json_object_get(st, "leader")) ||
+                   (json_string_value(json_object_get(st, "leader")) &&
+                    strcmp(json_string_value(json_object_get(st, "leader")),
+                           json_string_value(json_object_get(st, "name"))) == 0)
+               ? "yes"
+               : "no",
+           (long long)json_integer_value(json_object_get(st, "term")),
+           (long long)json_integer_value(json_object_get(st, "commit")),
+           (long long)json_integer_value(json_object_get(st, "applied")),
+           (long long)json_integer_value(json_object_get(st, "db_size")), le && *le ? le : "-");
+}
+
+/* skiff cluster status [-o json] | member list | compact REV */
+static int
+cmd_cluster(const struct cli_opts *o, int argc, char **argv)
+{
+    struct api_resp resp;
+    json_t *st = NULL;
+    int rc;
+
+    if (argc >= 3 && strcmp(argv[1], "member") == 0 && strcmp(argv[2], "list") == 0)
+        return cmd_kv(o, 2, (char *[]){"kv", "members", NULL});
+    if (argc == 4 && strcmp(argv[1], "snapshot") == 0 && strcmp(argv[2], "save") == 0) {
+        char cwd[4096], path[8192];
+
+        /* The server writes the file: give it an absolute path. */
+        if (argv[3][0] == '/')
+            snprintf(path, sizeof(path), "%s", argv[3]);
+        else if (getcwd(cwd, sizeof(cwd)))
+            snprintf(path, sizeof(path), "%s/%s", cwd, argv[3]);
+        else
+            return SKIFF_EXIT_ERROR;
+        return cmd_kv(o, 3, (char *[]){"kv", "snapshot-save", path, NULL});
+    }
+    if (argc == 3 && strcmp(argv[1], "compact") == 0)
+        return cmd_kv(o, 3, (char *[]){"kv", "compact", argv[2], NULL});
+    if (argc < 2 || strcmp(argv[1], "status") != 0) {
+        usage(stderr);
+        return SKIFF_EXIT_USAGE;
+    }
+    rc = call(o, "kv status", &resp);
+    if (rc != SKIFF_EXIT_OK)
+        return rc;
+    if (argc == 4 && strcmp(argv[2], "-o") == 0 && strcmp(argv[3], "json") == 0) {
+        printf("[%s]\n", resp.nlines ? resp.lines[0] : "");
+    } else if (resp.nlines && sk_json_parse(resp.lines[0], strlen(resp.lines[0]), &st, NULL) == 0) {
+        printf("%-12s %-21s %-7s %-6s %-8s %-8s %-9s %s\n", "NAME", "ADDRESS", "LEADER", "TERM",
+               "COMMIT", "APPLIED", "SIZE", "LAST-ERROR");
+        status_row(st);
+        json_decref(st);
+    }
+    api_resp_release(&resp);
+    return SKIFF_EXIT_OK;
+}
+
 int
 skiff_cli_main(int argc, char **argv)
 {
@@ -234,6 +407,10 @@ skiff_cli_main(int argc, char **argv)
         rc = cmd_ping(&o, argc - optind, argv + optind);
     else if (strcmp(argv[optind], "version") == 0)
         rc = cmd_version(&o, argc - optind, argv + optind);
+    else if (strcmp(argv[optind], "kv") == 0)
+        rc = cmd_kv(&o, argc - optind, argv + optind);
+    else if (strcmp(argv[optind], "cluster") == 0)
+        rc = cmd_cluster(&o, argc - optind, argv + optind);
     else {
         fprintf(stderr, "skiff: unknown verb '%s'\n", argv[optind]);
         usage(stderr);

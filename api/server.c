@@ -3,9 +3,11 @@
  * Each connection keeps its requests in a FIFO. A handler answers now or
  * later; an answer is written only once every earlier request of that
  * connection has been answered, so pipelined responses come in order. A
- * connection with API_MAX_PIPELINE requests in progress is paused (no
- * more lines read) until answers drain: memory stays bounded whatever a
- * client sends. */
+ * connection whose handler answers later is paused (no more lines read)
+ * until every answer is out, so memory stays bounded whatever a client
+ * sends and an EOF cannot close the connection before its answers. A
+ * request can also become a stream (`kv watch`), which then owns the
+ * connection. */
 #include "api/server.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
@@ -38,6 +40,9 @@ struct api_req {
     struct api_peer peer; /* copied so it outlives the connection */
     struct sk_buf out;
     bool done;
+    bool stream; /* api_req_stream_begin: stays at the head, never freed by flush */
+    api_stream_close_fn on_close;
+    void *close_arg;
 };
 
 struct api_conn {
@@ -47,6 +52,7 @@ struct api_conn {
     struct api_req *head, *tail;
     unsigned inflight;
     bool paused;
+    bool streaming; /* a request became a stream: ignore further lines */
     struct api_conn *prev, *next;
 };
 
@@ -88,6 +94,11 @@ conn_flush(struct api_conn *ac)
     struct api_req *req;
 
     while ((req = ac->head) && req->done) {
+        if (req->stream) {
+            sk_conn_write(ac->conn, req->out.data, req->out.len);
+            sk_buf_reset(&req->out);
+            break;
+        }
         ac->head = req->next;
         if (!ac->head)
             ac->tail = NULL;
@@ -95,7 +106,7 @@ conn_flush(struct api_conn *ac)
         req_free(req);
         ac->inflight--;
     }
-    if (ac->paused && ac->inflight < API_MAX_PIPELINE / 2) {
+    if (ac->paused && (!ac->head || ac->streaming)) {
         ac->paused = false;
         sk_conn_resume(ac->conn);
     }
@@ -153,6 +164,47 @@ api_req_error(struct api_req *req, int code, const char *reason, const char *fmt
     req_finish(req);
 }
 
+void
+api_req_stream_begin(struct api_req *req, const char *text, size_t len,
+                     api_stream_close_fn on_close, void *arg)
+{
+    if (!req->conn) { /* the peer is already gone */
+        on_close(req, arg);
+        req_free(req);
+        return;
+    }
+    req->stream = true;
+    req->on_close = on_close;
+    req->close_arg = arg;
+    req->conn->streaming = true;
+    api_req_reply(req, text, len);
+}
+
+void
+api_req_stream_write(struct api_req *req, const char *text, size_t len)
+{
+    sk_buf_append(&req->out, text, len);
+    if (req->conn)
+        conn_flush(req->conn);
+}
+
+size_t
+api_req_stream_pending(const struct api_req *req)
+{
+    return req->out.len + (req->conn ? sk_conn_pending(req->conn->conn) : 0);
+}
+
+void
+api_req_stream_end(struct api_req *req)
+{
+    req->on_close = NULL;
+    if (!req->conn) {
+        req_free(req);
+        return;
+    }
+    sk_conn_close(req->conn->conn);
+}
+
 const struct api_peer *
 api_req_peer(const struct api_req *req)
 {
@@ -185,10 +237,7 @@ req_new(struct api_conn *ac)
     else
         ac->head = req;
     ac->tail = req;
-    if (++ac->inflight >= API_MAX_PIPELINE && !ac->paused) {
-        ac->paused = true;
-        sk_conn_pause(ac->conn);
-    }
+    ac->inflight++;
     return req;
 }
 
@@ -200,7 +249,7 @@ conn_on_line(struct sk_conn *c, char *line, size_t len, void *arg)
     struct api_req *req;
     char *args;
 
-    if (len == 0)
+    if (len == 0 || ac->streaming)
         return; /* blank lines are ignored, as a courtesy to nc users */
     args = line + strcspn(line, " ");
     if (*args)
@@ -217,6 +266,17 @@ conn_on_line(struct sk_conn *c, char *line, size_t len, void *arg)
         return;
     }
     verb->fn(req, args, verb->arg);
+    /* A request still in the FIFO waits for a handler that answers
+     * later. Stop reading until it is answered: sk_conn acts on EOF as
+     * soon as every line was delivered, and an answer written after
+     * that close would be lost (a client that half-closes after its
+     * requests, like `nc -N`). The price is that one connection's
+     * requests that wait for the store are served one at a time;
+     * concurrency comes from many connections. */
+    if (ac->head && !ac->paused && !ac->streaming) {
+        ac->paused = true;
+        sk_conn_pause(ac->conn);
+    }
 }
 
 static void
@@ -231,6 +291,8 @@ conn_on_close(struct sk_conn *c, const struct sk_err *why, void *arg)
     for (req = ac->head; req; req = next) {
         next = req->next;
         req->conn = NULL;
+        if (req->stream && req->on_close)
+            req->on_close(req, req->close_arg);
         if (req->done)
             req_free(req);
     }

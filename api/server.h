@@ -22,8 +22,10 @@
 #include <sys/types.h>
 
 #define API_MAX_LINE (1u << 20)
-/* Requests of one connection in progress at once; past that the server
- * stops reading from it until answers go out (bounded memory). */
+/* Requests of one connection in progress at once. Today the server
+ * stops reading a connection as soon as one request waits for a late
+ * answer (see server.c), so the bound is never reached; kept for the
+ * clients that size their pipelines by it. */
 #define API_MAX_PIPELINE 64
 
 struct api_server;
@@ -91,6 +93,28 @@ void api_req_ok(struct api_req *req, size_t nlines, const char *body, const char
  * first newline so a response never breaks framing. */
 void api_req_error(struct api_req *req, int code, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* ---- streaming responses (`kv watch`) ----
+ *
+ * A handler may turn its request into a stream instead of answering:
+ * the status line goes out in request order like any answer, then
+ * api_req_stream_write() adds lines for as long as the connection lives.
+ * A streaming connection serves nothing else: later request lines are
+ * ignored. on_close runs once when the connection goes away (the peer
+ * closed it, or an error); req is invalid after it returns. */
+typedef void (*api_stream_close_fn)(struct api_req *req, void *arg);
+
+/* Start the stream with text (the status line, "\n"-terminated). When
+ * the peer is already gone, on_close runs from inside this call. */
+void api_req_stream_begin(struct api_req *req, const char *text, size_t len,
+                          api_stream_close_fn on_close, void *arg);
+/* Add text (complete lines) to the stream. */
+void api_req_stream_write(struct api_req *req, const char *text, size_t len);
+/* Bytes of the stream not yet taken by the peer's socket. */
+size_t api_req_stream_pending(const struct api_req *req);
+/* End the stream from the server side: flush what is queued, close the
+ * connection, free req; on_close is not called. */
+void api_req_stream_end(struct api_req *req);
 
 /* Split args in place on runs of spaces into at most max words,
  * percent-decoding each ("app%3Dweb" -> "app=web"). Returns the number of

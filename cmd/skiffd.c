@@ -2,6 +2,7 @@
  * configuration, then wires the modules onto one event loop. Everything
  * with logic of its own lives in the modules. */
 #include "api/basic.h"
+#include "api/kv.h"
 #include "api/server.h"
 #include "lib/alloc.h"
 #include "lib/config.h"
@@ -9,6 +10,8 @@
 #include "lib/loop.h"
 #include "lib/notify.h"
 #include "lib/version.h"
+#include "store/store.h"
+#include "store/tool.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -21,11 +24,14 @@
 #define MAX_SETS 64
 
 struct opts {
-    const char *mode; /* "server" */
+    const char *mode; /* "server" or "store" */
+    const char *tool; /* store: "dump" or "verify" */
+    const char *tool_dir;
     const char *config_path;
     bool config_given;
     bool check_config;
     bool print_config;
+    bool join;            /* --join: this server joins an existing cluster */
     char *sets[MAX_SETS]; /* "section.key=value", in order; owned */
     int nsets;
 };
@@ -35,14 +41,18 @@ struct daemon {
     struct sk_config cfg;
     struct sk_loop *loop;
     struct api_server *api;
+    struct store *store;
+    struct api_kv *kv;
+    int stopping; /* stop signals received */
 };
 
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: skiffd server [-c FILE] [--socket PATH] [--listen HOST:PORT]\n"
+    fprintf(f, "usage: skiffd server [-c FILE] [--socket PATH] [--listen HOST:PORT] [--join]\n"
                "                     [--data-dir DIR] [--log-level LEVEL] [--log-format FMT]\n"
                "                     [--set SECTION.KEY=VALUE]...\n"
+               "       skiffd store dump|verify DATADIR\n"
                "       skiffd --check-config [-c FILE] [--set ...]\n"
                "       skiffd --print-config [-c FILE] [--set ...]\n"
                "       skiffd --version\n"
@@ -73,7 +83,8 @@ parse_opts(struct opts *o, int argc, char **argv)
         OPT_LEVEL,
         OPT_FORMAT,
         OPT_SET,
-        OPT_VERSION
+        OPT_VERSION,
+        OPT_JOIN
     };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -86,6 +97,7 @@ parse_opts(struct opts *o, int argc, char **argv)
         {"log-format", required_argument, NULL, OPT_FORMAT},
         {"set", required_argument, NULL, OPT_SET},
         {"version", no_argument, NULL, OPT_VERSION},
+        {"join", no_argument, NULL, OPT_JOIN},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -121,6 +133,9 @@ parse_opts(struct opts *o, int argc, char **argv)
             if (add_set(o, NULL, optarg) < 0)
                 return 1000 + 2;
             break;
+        case OPT_JOIN:
+            o->join = true;
+            break;
         case OPT_VERSION:
             printf("skiffd %s (protocol %d)\n", SKIFF_VERSION, SKIFF_PROTOCOL_VERSION);
             return 1000 + 0;
@@ -134,9 +149,15 @@ parse_opts(struct opts *o, int argc, char **argv)
     }
     if (optind < argc)
         o->mode = argv[optind++];
+    if (o->mode && strcmp(o->mode, "store") == 0 && argc - optind == 2 &&
+        (strcmp(argv[optind], "dump") == 0 || strcmp(argv[optind], "verify") == 0)) {
+        o->tool = argv[optind];
+        o->tool_dir = argv[optind + 1];
+        return 0;
+    }
     if (optind < argc || (!o->mode && !o->check_config && !o->print_config) ||
         (o->mode && strcmp(o->mode, "server") != 0)) {
-        if (o->mode && strcmp(o->mode, "server") != 0)
+        if (o->mode && strcmp(o->mode, "server") != 0 && strcmp(o->mode, "store") != 0)
             fprintf(stderr, "skiffd: unknown mode '%s'\n", o->mode);
         usage(stderr);
         return 1000 + 2;
@@ -194,11 +215,27 @@ apply_logging(const struct sk_config *cfg)
 }
 
 static void
+on_store_stopped(void *arg)
+{
+    struct daemon *d = arg;
+
+    sk_loop_stop(d->loop);
+}
+
+/* SIGTERM: a leader hands over first (bounded), so a rolling restart
+ * costs no election timeout; a second signal stops at once. */
+static void
 on_stop_signal(struct sk_loop *loop, int signo, void *arg)
 {
+    struct daemon *d = arg;
+
     sk_info("skiffd", "%s: shutting down", strsignal(signo));
     sk_notify("STOPPING=1", NULL);
-    sk_loop_stop(loop);
+    if (!d->store || d->stopping++) {
+        sk_loop_stop(loop);
+        return;
+    }
+    store_shutdown(d->store, on_store_stopped, d);
 }
 
 /* SIGHUP: parse and validate the new configuration first; keep the old
@@ -231,6 +268,18 @@ run_server(struct daemon *d)
         .socket_group = d->cfg.server.socket_group,
         .listen = d->cfg.server.listen,
     };
+    struct store_config scfg = {
+        .name = d->cfg.server.name,
+        .data_dir = d->cfg.server.data_dir,
+        .peer_listen = d->cfg.server.peer_listen,
+        .peers = d->cfg.server.peers,
+        .secret_file = d->cfg.server.cluster_secret_file,
+        .snapshot_every = d->cfg.store.snapshot_every,
+        .election_timeout_ms = d->cfg.store.election_timeout_ms,
+        .heartbeat_interval_ms = d->cfg.store.heartbeat_interval_ms,
+        .fsync = d->cfg.store.fsync,
+        .join = d->opts.join,
+    };
     struct sk_err err;
     int rc = 1;
 
@@ -242,16 +291,26 @@ run_server(struct daemon *d)
         sk_loop_signal_add(d->loop, SIGHUP, on_reload_signal, d, &err) < 0)
         goto out_free_loop;
     signal(SIGPIPE, SIG_IGN);
+    /* Listeners first: a second server on the same socket is refused
+     * before it touches (and flock()s) the data directory. */
     if (api_server_start(d->loop, &acfg, &d->api, &err) < 0)
         goto out_free_loop;
     api_basic_register(d->api);
+    if (store_open(d->loop, &scfg, &d->store, &err) < 0)
+        goto out_stop_api;
+    d->kv = api_kv_register(d->api, d->loop, d->store);
     sk_info("skiffd", "skiffd %s server '%s' ready", SKIFF_VERSION, d->cfg.server.name);
     if (sk_notify("READY=1\nSTATUS=serving", &err) < 0)
         sk_warn("skiffd", "%s", err.msg);
     rc = sk_loop_run(d->loop, &err) < 0 ? 1 : 0;
+    if (store_failed(d->store, &err))
+        rc = 1;
+out_stop_api:
     api_server_stop(d->api);
     /* Let closing connections finish their last callbacks. */
     sk_loop_run_once(d->loop, 0, NULL);
+    api_kv_free(d->kv);
+    store_close(d->store);
 out_free_loop:
     sk_loop_free(d->loop);
 out:
@@ -267,9 +326,31 @@ opts_release(struct opts *o)
         free(o->sets[--o->nsets]);
 }
 
+/* skiffd store dump|verify DATADIR: offline, no configuration needed. */
+static int
+run_store_tool(const struct opts *o)
+{
+    struct sk_err err;
+    int rc;
+
+    sk_err_init(&err);
+    if (strcmp(o->tool, "dump") == 0)
+        rc = store_tool_dump(o->tool_dir, stdout, &err);
+    else
+        rc = store_tool_verify(o->tool_dir, stdout, &err);
+    fflush(stdout);
+    if (rc < 0) {
+        fprintf(stderr, "skiffd: store %s: %s\n", o->tool, err.msg);
+        return 1;
+    }
+    return 0;
+}
+
 static int
 run(struct daemon *d)
 {
+    if (d->opts.tool)
+        return run_store_tool(&d->opts);
     if (load_config(&d->opts, &d->cfg) < 0)
         return 1;
     if (d->opts.check_config || d->opts.print_config) {

@@ -86,7 +86,8 @@ test_expect_success 'exit statuses: usage 2, unreachable 4, denied 5' '
 '
 
 test_expect_success 'a second server on the same socket is refused; the first goes on' '
-	test_must_fail skiffd server --socket "$SOCK" --listen "" 2>err &&
+	test_must_fail skiffd server --socket "$SOCK" --listen "" \
+		--data-dir "$TEST_DIR/data3" 2>err &&
 	grep -i "in use" err &&
 	skiff -s "$SOCK" ping
 '
@@ -124,12 +125,14 @@ test_expect_success 'SIGTERM stops the server cleanly and removes the socket' '
 '
 
 test_expect_success 'a stale socket left by a crash is replaced' '
-	start_daemon skiffd2 skiffd server --socket "$SOCK" --listen "" &&
+	start_daemon skiffd2 skiffd server --socket "$SOCK" --listen "" \
+		--data-dir "$TEST_DIR/data2" &&
 	wait_for "skiff -s \"$SOCK\" ping" 10 &&
 	kill -9 "$(daemon_pid skiffd2)" &&
 	wait_for "! kill -0 $(daemon_pid skiffd2)" 5 &&
 	test -S "$SOCK" &&
-	start_daemon skiffd3 skiffd server --socket "$SOCK" --listen "" &&
+	start_daemon skiffd3 skiffd server --socket "$SOCK" --listen "" \
+		--data-dir "$TEST_DIR/data2" &&
 	wait_for "skiff -s \"$SOCK\" ping" 10
 '
 

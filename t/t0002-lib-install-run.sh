@@ -39,7 +39,8 @@ test_expect_success 'skiffd tells systemd READY=1 once the socket answers' '
 	at_exit "kill $(cat nc.pid)" &&
 	wait_for "test -S \"$TEST_DIR/notify.sock\"" 5 &&
 	NOTIFY_SOCKET="$TEST_DIR/notify.sock" start_daemon notified \
-		skiffd server --socket "$TEST_DIR/n.sock" --listen "" &&
+		skiffd server --socket "$TEST_DIR/n.sock" --listen "" \
+		--data-dir "$TEST_DIR/ndata" &&
 	wait_for "grep -q READY=1 notify.out" 10 &&
 	skiff -s "$TEST_DIR/n.sock" ping
 '
