@@ -7,7 +7,8 @@
 #     . "$(dirname "$0")/lib.sh"
 #
 #     test_expect_success 'daemon starts' '
-#         start_daemon skiffd skiffd server --socket "$TEST_DIR/api.sock" &&
+#         start_daemon skiffd skiffd server --socket "$TEST_DIR/api.sock" \
+#             --data-dir "$TEST_DIR/data" &&
 #         wait_for "test -S \"$TEST_DIR/api.sock\"" 5
 #     '
 #     test_done

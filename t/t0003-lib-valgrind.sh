@@ -13,7 +13,8 @@ PORT=$(free_port)
 test_expect_success 'skiffd starts under valgrind' '
 	start_daemon vg valgrind --error-exitcode=9 --leak-check=full \
 		--errors-for-leak-kinds=definite,indirect \
-		skiffd server --socket "$SOCK" --listen "127.0.0.1:$PORT" &&
+		skiffd server --socket "$SOCK" --listen "127.0.0.1:$PORT" \
+		--data-dir "$TEST_DIR/data" &&
 	wait_for "skiff -s \"$SOCK\" ping" 60
 '
 
