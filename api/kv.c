@@ -1065,6 +1065,22 @@ kv_handle(struct api_req *req, char *args, void *arg)
         api_req_error(req, 400, "BadRequest", "unknown kv verb '%.64s'", argv[0]);
 }
 
+/* Writes go through the Raft log in submission order, so one
+ * connection's pipelined writes may be in flight together; reads,
+ * watches and membership changes wait for what came before them. */
+static bool
+kv_pipelinable(const char *args)
+{
+    static const char *const writes[] = {"put ", "del ", "txn ", "compact "};
+    size_t i;
+
+    args += strspn(args, " ");
+    for (i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
+        if (strncmp(args, writes[i], strlen(writes[i])) == 0)
+            return true;
+    return false;
+}
+
 struct api_kv *
 api_kv_register(struct api_server *srv, struct sk_loop *loop, struct store *s)
 {
@@ -1073,6 +1089,7 @@ api_kv_register(struct api_server *srv, struct sk_loop *loop, struct store *s)
     kv->s = s;
     kv->loop = loop;
     api_server_handle(srv, "kv", kv_handle, kv, false);
+    api_server_set_pipelinable(srv, "kv", kv_pipelinable);
     return kv;
 }
 

@@ -3,11 +3,13 @@
  * Each connection keeps its requests in a FIFO. A handler answers now or
  * later; an answer is written only once every earlier request of that
  * connection has been answered, so pipelined responses come in order. A
- * connection whose handler answers later is paused (no more lines read)
- * until every answer is out, so memory stays bounded whatever a client
- * sends and an EOF cannot close the connection before its answers. A
- * request can also become a stream (`kv watch`), which then owns the
- * connection. */
+ * connection with API_MAX_PIPELINE requests in progress is paused (no
+ * more lines read) until answers drain, so memory stays bounded whatever
+ * a client sends; pipelined writes of one connection share the store's
+ * group commit. Each unanswered request holds the connection
+ * (sk_conn_hold), so a peer's EOF after its last request cannot close it
+ * before the answers are out. A request can also become a stream (`kv
+ * watch`), which then owns the connection. */
 #include "api/server.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
@@ -30,6 +32,7 @@ struct api_verb {
     api_handler_fn fn;
     void *arg;
     bool allow_unauthenticated;
+    api_pipelinable_fn pipelinable;
 };
 
 struct api_conn;
@@ -40,6 +43,11 @@ struct api_req {
     struct api_peer peer; /* copied so it outlives the connection */
     struct sk_buf out;
     bool done;
+    bool held;                      /* holds the connection open until answered (sk_conn_hold) */
+    bool pipelinable;               /* may run while earlier pipelinable ones do */
+    bool serial;                    /* counted in the connection's serial tally */
+    const struct api_verb *waiting; /* dispatch deferred: verb to run */
+    char *waiting_args;             /* its arguments (owned) */
     bool stream; /* api_req_stream_begin: stays at the head, never freed by flush */
     api_stream_close_fn on_close;
     void *close_arg;
@@ -50,7 +58,10 @@ struct api_conn {
     struct sk_conn *conn;
     struct api_peer peer;
     struct api_req *head, *tail;
-    unsigned inflight;
+    unsigned inflight;       /* requests in the FIFO */
+    unsigned unanswered;     /* of which not answered yet */
+    unsigned serial;         /* of which unanswered and not pipelinable */
+    struct api_req *waiting; /* the one request waiting to be dispatched */
     bool paused;
     bool streaming; /* a request became a stream: ignore further lines */
     struct api_conn *prev, *next;
@@ -84,6 +95,7 @@ static void
 req_free(struct api_req *req)
 {
     sk_buf_release(&req->out);
+    free(req->waiting_args);
     free(req);
 }
 
@@ -106,21 +118,45 @@ conn_flush(struct api_conn *ac)
         req_free(req);
         ac->inflight--;
     }
-    if (ac->paused && (!ac->head || ac->streaming)) {
+    if (ac->paused && !ac->waiting && (ac->inflight < API_MAX_PIPELINE / 2 || ac->streaming)) {
         ac->paused = false;
         sk_conn_resume(ac->conn);
     }
 }
 
+/* The request no longer needs the connection kept open past the peer's
+ * EOF. */
+static void
+req_unhold(struct api_req *req)
+{
+    if (!req->held)
+        return;
+    req->held = false;
+    if (req->conn)
+        sk_conn_unhold(req->conn->conn);
+}
+
+static void conn_dispatch_waiting(struct api_conn *ac);
+
 static void
 req_finish(struct api_req *req)
 {
+    struct api_conn *ac = req->conn;
+
     req->done = true;
-    if (!req->conn) {
+    if (!ac) {
         req_free(req);
         return;
     }
-    conn_flush(req->conn);
+    ac->unanswered--;
+    if (req->serial)
+        ac->serial--;
+    /* A stream keeps its hold: a watcher that half-closed (nc -N) still
+     * wants the events. */
+    if (!req->stream)
+        req_unhold(req);
+    conn_flush(ac); /* may free req */
+    conn_dispatch_waiting(ac);
 }
 
 void
@@ -202,6 +238,7 @@ api_req_stream_end(struct api_req *req)
         req_free(req);
         return;
     }
+    req_unhold(req);
     sk_conn_close(req->conn->conn);
 }
 
@@ -237,8 +274,24 @@ req_new(struct api_conn *ac)
     else
         ac->head = req;
     ac->tail = req;
-    ac->inflight++;
+    ac->unanswered++;
+    /* Until answered, the peer's EOF must not close the connection. */
+    req->held = true;
+    sk_conn_hold(ac->conn);
+    if (++ac->inflight >= API_MAX_PIPELINE && !ac->paused) {
+        ac->paused = true;
+        sk_conn_pause(ac->conn);
+    }
     return req;
+}
+
+/* Whether req (unanswered, counted in ac's tallies) must wait for earlier
+ * requests: a pipelinable one for unanswered non-pipelinable ones, any
+ * other for every earlier one. */
+static bool
+req_must_wait(const struct api_conn *ac, const struct api_req *req)
+{
+    return req->pipelinable ? ac->serial > 0 : ac->unanswered > 1;
 }
 
 static void
@@ -265,18 +318,50 @@ conn_on_line(struct sk_conn *c, char *line, size_t len, void *arg)
         api_req_error(req, 400, "BadRequest", "unknown verb '%.64s'", line);
         return;
     }
-    verb->fn(req, args, verb->arg);
-    /* A request still in the FIFO waits for a handler that answers
-     * later. Stop reading until it is answered: sk_conn acts on EOF as
-     * soon as every line was delivered, and an answer written after
-     * that close would be lost (a client that half-closes after its
-     * requests, like `nc -N`). The price is that one connection's
-     * requests that wait for the store are served one at a time;
-     * concurrency comes from many connections. */
-    if (ac->head && !ac->paused && !ac->streaming) {
-        ac->paused = true;
-        sk_conn_pause(ac->conn);
+    req->pipelinable = verb->pipelinable && verb->pipelinable(args);
+    if (!req->pipelinable) {
+        req->serial = true;
+        ac->serial++;
     }
+    if (req_must_wait(ac, req)) {
+        /* Earlier requests must take effect first: park this one and
+         * read nothing more until it is dispatched. */
+        req->waiting = verb;
+        req->waiting_args = sk_strdup(args);
+        ac->waiting = req;
+        if (!ac->paused) {
+            ac->paused = true;
+            sk_conn_pause(ac->conn);
+        }
+        return;
+    }
+    verb->fn(req, args, verb->arg);
+}
+
+/* Run the parked request once everything before it has been answered
+ * (or, for a pipelinable one, everything non-pipelinable before it). */
+static void
+conn_dispatch_waiting(struct api_conn *ac)
+{
+    struct api_req *req = ac->waiting;
+    const struct api_verb *verb;
+    char *args;
+
+    if (!req)
+        return;
+    if (req_must_wait(ac, req))
+        return;
+    ac->waiting = NULL;
+    verb = req->waiting;
+    args = req->waiting_args;
+    req->waiting = NULL;
+    req->waiting_args = NULL;
+    if (ac->paused && ac->inflight < API_MAX_PIPELINE) {
+        ac->paused = false;
+        sk_conn_resume(ac->conn);
+    }
+    verb->fn(req, args, verb->arg);
+    free(args);
 }
 
 static void
@@ -293,7 +378,8 @@ conn_on_close(struct sk_conn *c, const struct sk_err *why, void *arg)
         req->conn = NULL;
         if (req->stream && req->on_close)
             req->on_close(req, req->close_arg);
-        if (req->done)
+        /* Parked requests were never handed to a handler. */
+        if (req->done || req->waiting)
             req_free(req);
     }
     if (ac->prev)
@@ -501,6 +587,16 @@ api_server_handle(struct api_server *srv, const char *verb, api_handler_fn fn, v
     v->fn = fn;
     v->arg = arg;
     v->allow_unauthenticated = allow_unauthenticated;
+}
+
+void
+api_server_set_pipelinable(struct api_server *srv, const char *verb, api_pipelinable_fn fn)
+{
+    struct api_verb *v = (struct api_verb *)verb_find(srv, verb);
+
+    if (!v)
+        SK_BUG("set_pipelinable for unknown verb '%s'", verb);
+    v->pipelinable = fn;
 }
 
 void

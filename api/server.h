@@ -77,6 +77,18 @@ void api_server_handle(struct api_server *srv, const char *verb, api_handler_fn 
 
 void api_server_set_auth(struct api_server *srv, api_auth_fn fn, void *arg);
 
+/* Requests of one connection take effect in the order they were sent.
+ * By default a request is dispatched only once every earlier request of
+ * its connection has been answered. A verb may declare some requests
+ * "pipelinable" (writes that the store applies in submission order):
+ * those are dispatched while earlier pipelinable requests are still in
+ * flight, so one connection's pipelined writes share a group commit. A
+ * non-pipelinable request (a read) still waits for everything before it,
+ * and everything after it waits for it. args is the text after the verb
+ * (not yet split). */
+typedef bool (*api_pipelinable_fn)(const char *args);
+void api_server_set_pipelinable(struct api_server *srv, const char *verb, api_pipelinable_fn fn);
+
 /* The peer of a request (valid until the request is answered). */
 const struct api_peer *api_req_peer(const struct api_req *req);
 

@@ -183,6 +183,7 @@ struct sk_conn {
     bool throttled;   /* output went over the high watermark */
     bool eof;         /* the peer will send nothing more */
     bool closing;     /* flushing before close */
+    unsigned holds;   /* sk_conn_hold(): answers still to come, EOF waits */
     bool linger;      /* after a framing error: discard input until EOF */
     bool draining_in; /* output done, write side shut, reading to EOF */
     bool dead;        /* fd closed; on_close and free are deferred */
@@ -440,8 +441,9 @@ conn_deliver(struct sk_conn *c)
     while (conn_can_read(c)) {
         rc = sk_linebuf_next(&c->in, &line, &len, &err);
         if (rc == 0) {
-            /* Every line the peer sent before EOF was handed over. */
-            if (c->eof)
+            /* Every line the peer sent before EOF was handed over; close
+             * once nobody holds the connection for a later answer. */
+            if (c->eof && c->holds == 0)
                 conn_close_with(c, NULL);
             return;
         }
@@ -609,6 +611,21 @@ sk_conn_resume(struct sk_conn *c)
     c->paused = false;
     conn_schedule_drain(c);
     conn_update(c);
+}
+
+void
+sk_conn_hold(struct sk_conn *c)
+{
+    c->holds++;
+}
+
+void
+sk_conn_unhold(struct sk_conn *c)
+{
+    if (c->holds == 0)
+        SK_BUG("sk_conn_unhold without sk_conn_hold");
+    if (--c->holds == 0 && c->eof)
+        conn_schedule_drain(c);
 }
 
 void

@@ -131,6 +131,15 @@ void sk_conn_set_watermarks(struct sk_conn *c, size_t high, size_t low);
 void sk_conn_pause(struct sk_conn *c);
 void sk_conn_resume(struct sk_conn *c);
 
+/* A handler that answers later holds the connection until it has
+ * answered: while held, a peer's EOF (after its last request line) does
+ * not close the connection, so answers written later still reach a
+ * client that half-closed (`nc -N`). Holds nest; the last unhold acts on
+ * an EOF that came meanwhile. Never needed for answers written inside
+ * on_line. */
+void sk_conn_hold(struct sk_conn *c);
+void sk_conn_unhold(struct sk_conn *c);
+
 /* Orderly close: stop reading, flush the queued output (for at most 5 s,
  * then give up with ETIMEDOUT), close the fd, call on_close, free. Safe
  * inside on_line; the conn stays valid until on_close returns. */

@@ -95,6 +95,17 @@ test_expect_success 'txn: compare then success or failure' '
 	test_expect_code 3 skiff -s "$SOCK" kv get t/y 2>/dev/null
 '
 
+test_expect_success 'one connection: pipelined writes, then a read that sees them all' '
+	{ for i in $(seq 1 200); do echo "kv put pipe/k $i"; done; echo "kv get pipe/k"; \
+	  echo "kv put pipe/k after"; echo "kv get pipe/k serializable"; } >preqs &&
+	raw preqs >pout &&
+	test "$(grep -c "^ok 0 rev=" pout)" = 201 &&
+	grep -q "\"key\":\"pipe/k\",\"value\":\"200\"" pout &&
+	tail -n 1 pout | grep -q "\"value\":\"after\"" &&
+	revs=$(grep -o "^ok 0 rev=[0-9]*" pout | cut -d= -f2) &&
+	test "$(echo "$revs" | sort -n | tr "\n" " ")" = "$(echo "$revs" | tr "\n" " ")"
+'
+
 test_expect_success 'malformed requests get 400 and the server goes on' '
 	cat >reqs <<-\EOF &&
 	kv put
