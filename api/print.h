@@ -35,6 +35,7 @@ struct api_print_opts {
     const char *tmpl;    /* jsonpath template or custom-columns spec */
     bool no_headers;     /* --no-headers */
     bool all_namespaces; /* -A: tables get a NAMESPACE column first */
+    bool as_list;        /* objects from a list: json/yaml/jsonpath see a List even for one */
     int64_t now;         /* unix seconds, for ages */
 };
 
@@ -46,7 +47,7 @@ int api_print_format_parse(const char *arg, struct api_print_opts *o, struct sk_
 
 /* Print n objects of kind (may be NULL: the generic table; or mixed kinds
  * for -o json/yaml/name) in format o->format. -o json/yaml print one
- * object as itself and several as a v1 List. jsonpath and custom-columns
+ * object as itself and several (or o->as_list) as a v1 List. jsonpath and custom-columns
  * see the same object or List. Fails (-EINVAL) only on a malformed
  * template, before anything is appended. */
 int api_print_objects(const struct api_kind *kind, json_t **objs, size_t n,

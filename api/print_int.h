@@ -58,6 +58,11 @@ json_t **pr_events_sorted(json_t *const *objs, size_t n);
 /* "pod/web" of an event's involvedObject. */
 void pr_event_object(const json_t *ev, char *out, size_t outsz);
 
+/* api_print_jsonpath() with the results of one expression joined by
+ * sep (custom columns join them with ","). */
+int pr_jsonpath_eval(const char *tmpl, const json_t *root, const char *sep, struct sk_buf *out,
+                     struct sk_err *err);
+
 /* Join the labels of an object as "a=b,c=d" (sorted by key) or "<none>". */
 void pr_labels(const json_t *labels, struct sk_buf *out);
 
