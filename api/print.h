@@ -122,4 +122,13 @@ int api_print_custom_columns(const char *spec, json_t **objs, size_t n, bool no_
 void api_print_describe(const struct api_kind *kind, const json_t *obj, const json_t *events,
                         int64_t now, struct sk_buf *out);
 
+/* describe with related objects (a JSON array, or NULL) the caller
+ * fetched: a Deployment's ReplicaSets (OldReplicaSets, NewReplicaSet),
+ * a Service's Endpoints (Endpoints line), the Pods bound to a Node
+ * (Non-terminated Pods, Allocated resources). Without them those lines
+ * read "<none>" / "<unknown>". */
+void api_print_describe_related(const struct api_kind *kind, const json_t *obj,
+                                const json_t *events, const json_t *related, int64_t now,
+                                struct sk_buf *out);
+
 #endif

@@ -66,4 +66,37 @@ int pr_jsonpath_eval(const char *tmpl, const json_t *root, const char *sep, stru
 /* Join the labels of an object as "a=b,c=d" (sorted by key) or "<none>". */
 void pr_labels(const json_t *labels, struct sk_buf *out);
 
+/* Align text (lines with tab-separated cells) like Go's text/tabwriter
+ * with the given minimum cell width and padding, appending to out. */
+void pr_tabify(const char *text, size_t len, size_t minwidth, size_t padding, struct sk_buf *out);
+
+/* ---- describe (print_describe*.c) ---- */
+
+/* Append "  " * level, then the formatted text (cells end with '\t'). */
+void pr_dw(struct sk_buf *b, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* "Title:\tk=v" then "\tk2=v2" per further entry (sorted), or
+ * "Title:\t<none>"; sep is "=" for labels, ": " for annotations. */
+void pr_dw_map(struct sk_buf *b, int level, const char *title, const json_t *map, const char *sep);
+/* RFC 1123 with numeric zone, as kubectl describe prints times:
+ * "Wed, 25 Nov 2026 19:30:00 +0000"; "<unknown>" when ts is malformed. */
+void pr_time_long(const char *ts, char *out, size_t outsz);
+/* The Events block of an object. */
+void pr_dw_events(struct sk_buf *b, const json_t *events, int64_t now);
+/* Containers of a pod spec ("Containers:" / "Init Containers:") with the
+ * matching statuses (may be NULL). */
+void pr_dw_containers(struct sk_buf *b, int level, const char *title, const json_t *containers,
+                      const json_t *statuses, int64_t now);
+/* "Volumes:" of a pod spec. */
+void pr_dw_volumes(struct sk_buf *b, int level, const json_t *volumes);
+/* A pod's QoS class: status.qosClass, else computed from resources. */
+const char *pr_pod_qos(const json_t *pod);
+
+void pr_describe_pod(const json_t *pod, const json_t *events, int64_t now, struct sk_buf *b);
+void pr_describe_deployment(const json_t *d, const json_t *events, const json_t *related,
+                            int64_t now, struct sk_buf *b);
+void pr_describe_service(const json_t *svc, const json_t *events, const json_t *related,
+                         int64_t now, struct sk_buf *b);
+void pr_describe_node(const json_t *node, const json_t *events, const json_t *related,
+                      int64_t now, struct sk_buf *b);
+
 #endif
