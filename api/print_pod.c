@@ -92,6 +92,8 @@ walk_init_containers(const json_t *pod, struct pod_walk *w)
         json_t *term = pr_obj(cs, "state.terminated");
         const char *reason;
 
+        if (!json_is_object(cs))
+            continue;
         w->restarts += pr_int(cs, "restartCount", 0);
         note_last_restart(cs, &w->last_restart);
         if (sidecar) {
