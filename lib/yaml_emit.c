@@ -36,6 +36,14 @@ is_reserved(const char *s)
 static bool
 looks_numeric(const char *s)
 {
+    size_t dots = 0, i;
+
+    /* A dotted quad ("10.244.1.5") is no number to any resolver, and
+     * kubectl prints addresses plain. */
+    for (i = 0; s[i] && (s[i] == '.' || (s[i] >= '0' && s[i] <= '9')); i++)
+        dots += s[i] == '.';
+    if (!s[i] && dots >= 2 && s[0] != '.' && s[i - 1] != '.' && !strstr(s, ".."))
+        return false;
     if (*s == '+' || *s == '-')
         s++;
     if (*s == '.')
