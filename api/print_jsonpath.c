@@ -5,6 +5,7 @@
  *     action    := "range" expr | "end" | '"' string '"' | expr
  *     expr      := ["$" | "@"] step*
  *     step      := "." name | ".*" | ".." name | "..*" | "[" sel "]"
+ *                  (in a name, "\." is a dot: labels.kubernetes\.io/name)
  *     sel       := int | [int] ":" [int] | "*" | 'key' | "key"
  *                | "?(" operand [op operand] ")"
  *     operand   := "@" step* | "$" step* | 'str' | "str" | number
@@ -297,6 +298,22 @@ parse_bracket(struct parser *p, struct jp_expr *e)
     return 0;
 }
 
+/* kubectl lets "\\." stand for a dot inside a name:
+ * {.metadata.labels.kubernetes\.io/name}. */
+static char *
+unescape_name(const char *s, size_t len)
+{
+    char *out = sk_malloc(len + 1), *o = out;
+
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '\\' && i + 1 < len && s[i + 1] == '.')
+            i++;
+        *o++ = s[i];
+    }
+    *o = '\0';
+    return out;
+}
+
 static int
 parse_dot(struct parser *p, struct jp_expr *e)
 {
@@ -318,8 +335,8 @@ parse_dot(struct parser *p, struct jp_expr *e)
         return 0;
     }
     start = p->pos;
-    while (is_name_char(peek(p)))
-        p->pos++;
+    while (is_name_char(peek(p)) || (peek(p) == '\\' && p->s[p->pos + 1] == '.'))
+        p->pos += peek(p) == '\\' ? 2 : 1;
     if (p->pos == start) {
         /* "{.}" names the current object, as in kubectl */
         if (type == ST_FIELD && (peek(p) == '}' || peek(p) == '\0' || peek(p) == ' ' ||
@@ -327,7 +344,7 @@ parse_dot(struct parser *p, struct jp_expr *e)
             return 0;
         return perr(p, "expected a field name");
     }
-    step_add(e, type)->name = sk_strndup(p->s + start, p->pos - start);
+    step_add(e, type)->name = unescape_name(p->s + start, p->pos - start);
     return 0;
 }
 
