@@ -298,7 +298,7 @@ parse_bracket(struct parser *p, struct jp_expr *e)
     return 0;
 }
 
-/* kubectl lets "\\." stand for a dot inside a name:
+/* kubectl lets "\." stand for a dot inside a name:
  * {.metadata.labels.kubernetes\.io/name}. */
 static char *
 unescape_name(const char *s, size_t len)
