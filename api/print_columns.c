@@ -9,10 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SET(s)                 pr_table_set(t, row, col++, (s))
-#define SETF(...)              pr_table_printf(t, row, col++, __VA_ARGS__)
-#define FILL_ARGS              const json_t *obj, int64_t now, bool wide, struct pr_table *t, size_t row, size_t col
-#define COLS(name, h, wh, fn)  static const struct pr_columns name = {h, wh, fn}
+#define SET(s)    pr_table_set(t, row, col++, (s))
+#define SETF(...) pr_table_printf(t, row, col++, __VA_ARGS__)
+#define FILL_ARGS                                                                                  \
+    const json_t *obj, int64_t now, bool wide, struct pr_table *t, size_t row, size_t col
+#define COLS(name, h, wh, fn) static const struct pr_columns name = {h, wh, fn}
 
 static void
 set_age(struct pr_table *t, size_t row, size_t col, const json_t *obj, const char *path,
@@ -64,12 +65,10 @@ pod_readiness_gates(const json_t *pod, struct pr_table *t, size_t row, size_t co
         return;
     }
     conds = pr_arr(pod, "status.conditions");
-    json_array_foreach(gates, i, g)
-    {
+    json_array_foreach (gates, i, g) {
         const char *type = pr_str(g, "conditionType");
 
-        json_array_foreach(conds, j, c)
-        {
+        json_array_foreach (conds, j, c) {
             const char *ct = pr_str(c, "type"), *st = pr_str(c, "status");
 
             if (type && ct && st && !strcmp(type, ct) && !strcmp(st, "True"))
@@ -110,8 +109,7 @@ node_status(const json_t *node, struct sk_buf *b)
     json_t *conds = pr_arr(node, "status.conditions"), *c;
     size_t i;
 
-    json_array_foreach(conds, i, c)
-    {
+    json_array_foreach (conds, i, c) {
         const char *type = pr_str(c, "type"), *st = pr_str(c, "status");
 
         if (!type || strcmp(type, "Ready") != 0)
@@ -140,12 +138,10 @@ node_roles(const json_t *node, struct sk_buf *b)
     const char *key, **roles = sk_calloc(json_object_size(labels) + 1, sizeof(char *));
     size_t n = 0;
 
-    json_object_foreach(labels, key, v)
-    {
+    json_object_foreach (labels, key, v) {
         if (sk_startswith(key, "node-role.kubernetes.io/") && key[24])
             roles[n++] = key + 24;
-        else if (!strcmp(key, "kubernetes.io/role") && json_is_string(v) &&
-                 *json_string_value(v))
+        else if (!strcmp(key, "kubernetes.io/role") && json_is_string(v) && *json_string_value(v))
             roles[n++] = json_string_value(v);
     }
     qsort(roles, n, sizeof(*roles), cmp_str);
@@ -163,8 +159,7 @@ node_address(const json_t *node, const char *type)
     json_t *addrs = pr_arr(node, "status.addresses"), *a;
     size_t i;
 
-    json_array_foreach(addrs, i, a)
-    {
+    json_array_foreach (addrs, i, a) {
         const char *ty = pr_str(a, "type");
 
         if (ty && !strcmp(ty, type))
@@ -212,8 +207,7 @@ workload_wide(const json_t *obj, struct pr_table *t, size_t row, size_t col)
     struct sk_buf names = SK_BUF_INIT, images = SK_BUF_INIT, s = SK_BUF_INIT;
     size_t i;
 
-    json_array_foreach(cs, i, c)
-    {
+    json_array_foreach (cs, i, c) {
         sk_buf_printf(&names, "%s%s", i ? "," : "", pr_none(pr_str(c, "name")));
         sk_buf_printf(&images, "%s%s", i ? "," : "", pr_none(pr_str(c, "image")));
     }
@@ -271,15 +265,13 @@ service_external_ip(const json_t *svc, struct sk_buf *b)
         sk_buf_puts(b, pr_none(pr_str(svc, "spec.externalName")));
         return;
     }
-    json_array_foreach(ips, i, v)
-    {
+    json_array_foreach (ips, i, v) {
         if (json_is_string(v))
             sk_buf_printf(b, "%s%s", b->len ? "," : "", json_string_value(v));
     }
     if (type && !strcmp(type, "LoadBalancer")) {
         ing = pr_arr(svc, "status.loadBalancer.ingress");
-        json_array_foreach(ing, i, v)
-        {
+        json_array_foreach (ing, i, v) {
             const char *ip = pr_str(v, "ip") ? pr_str(v, "ip") : pr_str(v, "hostname");
 
             if (ip)
@@ -298,8 +290,7 @@ service_ports(const json_t *svc, struct sk_buf *b)
     json_t *ports = pr_arr(svc, "spec.ports"), *p;
     size_t i;
 
-    json_array_foreach(ports, i, p)
-    {
+    json_array_foreach (ports, i, p) {
         const char *proto = pr_str(p, "protocol");
         int64_t np = pr_int(p, "nodePort", 0);
 
@@ -334,7 +325,7 @@ fill_service(FILL_ARGS)
     sk_buf_release(&b);
 }
 
-static const char *const svc_h[] = {"NAME",     "TYPE", "CLUSTER-IP", "EXTERNAL-IP",
+static const char *const svc_h[] = {"NAME",    "TYPE", "CLUSTER-IP", "EXTERNAL-IP",
                                     "PORT(S)", "AGE",  NULL};
 static const char *const svc_wh[] = {"SELECTOR", NULL};
 COLS(svc_cols, svc_h, svc_wh, fill_service);
@@ -366,20 +357,16 @@ endpoints_list(const json_t *ep, struct sk_buf *b)
     json_t *subsets = pr_arr(ep, "subsets"), *ss, *a, *p;
     size_t i, j, k, count = 0;
 
-    json_array_foreach(subsets, i, ss)
-    {
+    json_array_foreach (subsets, i, ss) {
         json_t *addrs = pr_arr(ss, "addresses"), *ports = pr_arr(ss, "ports");
 
         if (json_array_size(ports) == 0) {
-            json_array_foreach(addrs, j, a)
-            {
+            json_array_foreach (addrs, j, a) {
                 endpoints_add(b, &count, a, NULL);
             }
         }
-        json_array_foreach(ports, k, p)
-        {
-            json_array_foreach(addrs, j, a)
-            {
+        json_array_foreach (ports, k, p) {
+            json_array_foreach (addrs, j, a) {
                 endpoints_add(b, &count, a, p);
             }
         }
@@ -463,8 +450,7 @@ subjects_of(const json_t *rb, const char *kind, struct sk_buf *b)
     json_t *subs = pr_arr(rb, "subjects"), *s;
     size_t i;
 
-    json_array_foreach(subs, i, s)
-    {
+    json_array_foreach (subs, i, s) {
         const char *k = pr_str(s, "kind"), *ns = pr_str(s, "namespace");
 
         if (!k || strcmp(k, kind) != 0)
@@ -576,8 +562,7 @@ pr_labels(const json_t *labels, struct sk_buf *out)
         return;
     }
     keys = sk_calloc(json_object_size(labels), sizeof(*keys));
-    json_object_foreach((json_t *)labels, key, v)
-    {
+    json_object_foreach ((json_t *)labels, key, v) {
         keys[n++] = key;
     }
     qsort(keys, n, sizeof(*keys), cmp_str);

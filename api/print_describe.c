@@ -54,8 +54,7 @@ pr_dw_map(struct sk_buf *b, int level, const char *title, const json_t *map, con
         return;
     }
     keys = sk_calloc(json_object_size(map), sizeof(*keys));
-    json_object_foreach((json_t *)map, key, v)
-    {
+    json_object_foreach ((json_t *)map, key, v) {
         keys[n++] = key;
     }
     qsort(keys, n, sizeof(*keys), cmp_str);
@@ -184,12 +183,10 @@ generic_children(struct sk_buf *b, int level, const json_t *v)
     size_t i;
     char idx[32];
 
-    json_object_foreach((json_t *)(json_is_object(v) ? v : NULL), key, child)
-    {
+    json_object_foreach ((json_t *)(json_is_object(v) ? v : NULL), key, child) {
         generic_value(b, level, key, child);
     }
-    json_array_foreach(json_is_array(v) ? v : NULL, i, child)
-    {
+    json_array_foreach (json_is_array(v) ? v : NULL, i, child) {
         snprintf(idx, sizeof(idx), "[%zu]", i);
         generic_value(b, level, idx, child);
     }
@@ -233,8 +230,7 @@ describe_generic(const json_t *obj, const json_t *events, int64_t now, struct sk
     pr_dw_map(b, 0, "Annotations", pr_obj(obj, "metadata.annotations"), ": ");
     pr_time_long(pr_str(obj, "metadata.creationTimestamp"), t, sizeof(t));
     pr_dw(b, 0, "CreationTimestamp:\t%s\n", t);
-    json_object_foreach((json_t *)(json_is_object(obj) ? obj : NULL), key, v)
-    {
+    json_object_foreach ((json_t *)(json_is_object(obj) ? obj : NULL), key, v) {
         char title[128];
 
         if (!strcmp(key, "apiVersion") || !strcmp(key, "kind") || !strcmp(key, "metadata"))
@@ -248,9 +244,8 @@ describe_generic(const json_t *obj, const json_t *events, int64_t now, struct sk
 }
 
 void
-api_print_describe_related(const struct api_kind *kind, const json_t *obj,
-                           const json_t *events, const json_t *related, int64_t now,
-                           struct sk_buf *out)
+api_print_describe_related(const struct api_kind *kind, const json_t *obj, const json_t *events,
+                           const json_t *related, int64_t now, struct sk_buf *out)
 {
     struct sk_buf b = SK_BUF_INIT;
     const char *k = kind ? kind->kind : "";

@@ -17,8 +17,7 @@ status_of(const json_t *statuses, const char *name)
     json_t *s;
     size_t i;
 
-    json_array_foreach((json_t *)(json_is_array(statuses) ? statuses : NULL), i, s)
-    {
+    json_array_foreach ((json_t *)(json_is_array(statuses) ? statuses : NULL), i, s) {
         const char *n = pr_str(s, "name");
 
         if (n && name && !strcmp(n, name))
@@ -71,14 +70,12 @@ dw_ports(struct sk_buf *b, int level, const json_t *c)
     size_t i, n = json_array_size(ports);
     struct sk_buf cp = SK_BUF_INIT, hp = SK_BUF_INIT;
 
-    json_array_foreach(ports, i, p)
-    {
+    json_array_foreach (ports, i, p) {
         const char *proto = pr_str(p, "protocol") ? pr_str(p, "protocol") : "TCP";
 
         sk_buf_printf(&cp, "%s%lld/%s", i ? ", " : "", (long long)pr_int(p, "containerPort", 0),
                       proto);
-        sk_buf_printf(&hp, "%s%lld/%s", i ? ", " : "", (long long)pr_int(p, "hostPort", 0),
-                      proto);
+        sk_buf_printf(&hp, "%s%lld/%s", i ? ", " : "", (long long)pr_int(p, "hostPort", 0), proto);
     }
     pr_dw(b, level, "%s:\t%s\n", n > 1 ? "Ports" : "Port", pr_none(cp.data));
     if (n)
@@ -96,8 +93,7 @@ dw_strings(struct sk_buf *b, int level, const char *title, const json_t *arr)
     if (json_array_size(arr) == 0)
         return;
     pr_dw(b, level, "%s:\n", title);
-    json_array_foreach((json_t *)arr, i, v)
-    {
+    json_array_foreach ((json_t *)arr, i, v) {
         pr_dw(b, level + 1, "%s\n", json_is_string(v) ? json_string_value(v) : "");
     }
 }
@@ -113,8 +109,7 @@ dw_resources(struct sk_buf *b, int level, const char *title, const json_t *res)
     if (!json_is_object(res) || json_object_size(res) == 0)
         return;
     pr_dw(b, level, "%s:\n", title);
-    json_object_foreach((json_t *)res, key, v)
-    {
+    json_object_foreach ((json_t *)res, key, v) {
         if (sk_quantity_from_json(v, &qq, NULL) < 0 || sk_quantity_format(&qq, q, sizeof(q)) < 0)
             sk_strlcpy(q, "<invalid>", sizeof(q));
         pr_dw(b, level + 1, "%s:\t%s\n", key, q);
@@ -134,8 +129,7 @@ dw_probe(struct sk_buf *b, int level, const char *title, const json_t *p)
     pr_dw(b, level, "%s:\t", title);
     if (cmd) {
         sk_buf_puts(b, "exec [");
-        json_array_foreach(cmd, i, v)
-        {
+        json_array_foreach (cmd, i, v) {
             sk_buf_printf(b, "%s%s", i ? " " : "", json_is_string(v) ? json_string_value(v) : "");
         }
         sk_buf_puts(b, "]");
@@ -152,7 +146,8 @@ dw_probe(struct sk_buf *b, int level, const char *title, const json_t *p)
         sk_buf_puts(b, pr_str(p, "httpGet.path") ? pr_str(p, "httpGet.path") : "");
     } else if (pr_obj(p, "tcpSocket")) {
         port = sk_json_get(p, "tcpSocket.port");
-        sk_buf_printf(b, "tcp-socket %s:", pr_str(p, "tcpSocket.host") ? pr_str(p, "tcpSocket.host") : "");
+        sk_buf_printf(
+            b, "tcp-socket %s:", pr_str(p, "tcpSocket.host") ? pr_str(p, "tcpSocket.host") : "");
         if (json_is_string(port))
             sk_buf_puts(b, json_string_value(port));
         else
@@ -160,11 +155,11 @@ dw_probe(struct sk_buf *b, int level, const char *title, const json_t *p)
     } else {
         sk_buf_puts(b, "unknown");
     }
-    sk_buf_printf(b, " delay=%llds timeout=%llds period=%llds #success=%lld #failure=%lld\n",
-                  (long long)pr_int(p, "initialDelaySeconds", 0),
-                  (long long)pr_int(p, "timeoutSeconds", 1), (long long)pr_int(p, "periodSeconds", 10),
-                  (long long)pr_int(p, "successThreshold", 1),
-                  (long long)pr_int(p, "failureThreshold", 3));
+    sk_buf_printf(
+        b, " delay=%llds timeout=%llds period=%llds #success=%lld #failure=%lld\n",
+        (long long)pr_int(p, "initialDelaySeconds", 0), (long long)pr_int(p, "timeoutSeconds", 1),
+        (long long)pr_int(p, "periodSeconds", 10), (long long)pr_int(p, "successThreshold", 1),
+        (long long)pr_int(p, "failureThreshold", 3));
 }
 
 static void
@@ -186,8 +181,9 @@ dw_env_from(struct sk_buf *b, int level, const json_t *e)
               pr_none(pr_str(e, "valueFrom.configMapKeyRef.name")), opt);
     else if (pr_obj(e, "valueFrom.fieldRef"))
         pr_dw(b, level, "%s:\t (%s:%s)\n", name,
-              pr_str(e, "valueFrom.fieldRef.apiVersion") ? pr_str(e, "valueFrom.fieldRef.apiVersion")
-                                                          : "v1",
+              pr_str(e, "valueFrom.fieldRef.apiVersion")
+                  ? pr_str(e, "valueFrom.fieldRef.apiVersion")
+                  : "v1",
               pr_none(pr_str(e, "valueFrom.fieldRef.fieldPath")));
     else if (pr_obj(e, "valueFrom.resourceFieldRef"))
         pr_dw(b, level, "%s:\t (%s)\n", name,
@@ -204,15 +200,14 @@ dw_env(struct sk_buf *b, int level, const json_t *c)
 
     if (json_array_size(from)) {
         pr_dw(b, level, "Environment Variables from:\n");
-        json_array_foreach(from, i, e)
-        {
+        json_array_foreach (from, i, e) {
             bool cm = pr_obj(e, "configMapRef") != NULL;
 
             pr_dw(b, level + 1, "%s\t%s\tOptional: %s\n",
                   pr_none(pr_str(e, cm ? "configMapRef.name" : "secretRef.name")),
                   cm ? "ConfigMap" : "Secret",
                   pr_bool(e, cm ? "configMapRef.optional" : "secretRef.optional") ? "true"
-                                                                                   : "false");
+                                                                                  : "false");
         }
     }
     if (json_array_size(env) == 0) {
@@ -220,8 +215,7 @@ dw_env(struct sk_buf *b, int level, const json_t *c)
         return;
     }
     pr_dw(b, level, "Environment:\n");
-    json_array_foreach(env, i, e)
-    {
+    json_array_foreach (env, i, e) {
         dw_env_from(b, level + 1, e);
     }
 }
@@ -237,8 +231,7 @@ dw_mounts(struct sk_buf *b, int level, const json_t *c)
         return;
     }
     pr_dw(b, level, "Mounts:\n");
-    json_array_foreach(mounts, i, m)
-    {
+    json_array_foreach (mounts, i, m) {
         const char *sub = pr_str(m, "subPath");
 
         pr_dw(b, level + 1, "%s from %s (%s", pr_none(pr_str(m, "mountPath")),
@@ -254,7 +247,8 @@ dw_container(struct sk_buf *b, int level, const json_t *c, const json_t *st)
 {
     pr_dw(b, level, "%s:\n", pr_none(pr_str(c, "name")));
     if (st)
-        pr_dw(b, level + 1, "Container ID:\t%s\n", pr_str(st, "containerID") ? pr_str(st, "containerID") : "");
+        pr_dw(b, level + 1, "Container ID:\t%s\n",
+              pr_str(st, "containerID") ? pr_str(st, "containerID") : "");
     pr_dw(b, level + 1, "Image:\t%s\n", pr_none(pr_str(c, "image")));
     if (st)
         pr_dw(b, level + 1, "Image ID:\t%s\n", pr_str(st, "imageID") ? pr_str(st, "imageID") : "");
@@ -286,8 +280,7 @@ pr_dw_containers(struct sk_buf *b, int level, const char *title, const json_t *c
 
     (void)now;
     pr_dw(b, level, "%s:\n", title);
-    json_array_foreach((json_t *)(json_is_array(containers) ? containers : NULL), i, c)
-    {
+    json_array_foreach ((json_t *)(json_is_array(containers) ? containers : NULL), i, c) {
         dw_container(b, level + 1, c, statuses ? status_of(statuses, pr_str(c, "name")) : NULL);
     }
 }
@@ -299,7 +292,8 @@ dw_volume(struct sk_buf *b, int level, const json_t *v)
     level++;
     if (pr_obj(v, "emptyDir")) {
         pr_dw(b, level, "Type:\tEmptyDir (a temporary directory that shares a pod's lifetime)\n");
-        pr_dw(b, level, "Medium:\t%s\n", pr_str(v, "emptyDir.medium") ? pr_str(v, "emptyDir.medium") : "");
+        pr_dw(b, level, "Medium:\t%s\n",
+              pr_str(v, "emptyDir.medium") ? pr_str(v, "emptyDir.medium") : "");
         pr_dw(b, level, "SizeLimit:\t%s\n",
               pr_str(v, "emptyDir.sizeLimit") ? pr_str(v, "emptyDir.sizeLimit") : "<unset>");
     } else if (pr_obj(v, "configMap")) {
@@ -313,10 +307,12 @@ dw_volume(struct sk_buf *b, int level, const json_t *v)
     } else if (pr_obj(v, "hostPath")) {
         pr_dw(b, level, "Type:\tHostPath (bare host directory volume)\n");
         pr_dw(b, level, "Path:\t%s\n", pr_none(pr_str(v, "hostPath.path")));
-        pr_dw(b, level, "HostPathType:\t%s\n", pr_str(v, "hostPath.type") ? pr_str(v, "hostPath.type") : "");
+        pr_dw(b, level, "HostPathType:\t%s\n",
+              pr_str(v, "hostPath.type") ? pr_str(v, "hostPath.type") : "");
     } else if (pr_obj(v, "persistentVolumeClaim")) {
-        pr_dw(b, level, "Type:\tPersistentVolumeClaim (a reference to a PersistentVolumeClaim in "
-                        "the same namespace)\n");
+        pr_dw(b, level,
+              "Type:\tPersistentVolumeClaim (a reference to a PersistentVolumeClaim in "
+              "the same namespace)\n");
         pr_dw(b, level, "ClaimName:\t%s\n", pr_none(pr_str(v, "persistentVolumeClaim.claimName")));
         pr_dw(b, level, "ReadOnly:\t%s\n",
               pr_bool(v, "persistentVolumeClaim.readOnly") ? "true" : "false");
@@ -336,8 +332,7 @@ pr_dw_volumes(struct sk_buf *b, int level, const json_t *volumes)
         return;
     }
     pr_dw(b, level, "Volumes:\n");
-    json_array_foreach((json_t *)volumes, i, v)
-    {
+    json_array_foreach ((json_t *)volumes, i, v) {
         dw_volume(b, level + 1, v);
     }
 }
@@ -381,8 +376,7 @@ pr_pod_qos(const json_t *pod)
     if (pr_str(pod, "status.qosClass"))
         return pr_str(pod, "status.qosClass");
     for (size_t l = 0; l < 2; l++)
-        json_array_foreach(pr_arr(pod, lists[l]), i, c)
-        {
+        json_array_foreach (pr_arr(pod, lists[l]), i, c) {
             qos_container(c, &any, &guaranteed);
         }
     if (!any)

@@ -19,8 +19,7 @@ dw_taints(struct sk_buf *b, const json_t *node)
         pr_dw(b, 0, "Taints:\t<none>\n");
         return;
     }
-    json_array_foreach(taints, i, t)
-    {
+    json_array_foreach (taints, i, t) {
         const char *val = pr_str(t, "value");
 
         pr_dw(b, 0, "%s\t%s", i ? "" : "Taints:", pr_none(pr_str(t, "key")));
@@ -40,13 +39,11 @@ dw_node_conditions(struct sk_buf *b, const json_t *node)
     pr_dw(b, 0, "Conditions:\n");
     pr_dw(b, 1, "Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage\n");
     pr_dw(b, 1, "----\t------\t-----------------\t------------------\t------\t-------\n");
-    json_array_foreach(pr_arr(node, "status.conditions"), i, c)
-    {
+    json_array_foreach (pr_arr(node, "status.conditions"), i, c) {
         pr_time_long(pr_str(c, "lastHeartbeatTime"), hb, sizeof(hb));
         pr_time_long(pr_str(c, "lastTransitionTime"), tr, sizeof(tr));
         pr_dw(b, 1, "%s \t%s \t%s \t%s \t%s \t%s\n", pr_none(pr_str(c, "type")),
-              pr_none(pr_str(c, "status")), hb, tr,
-              pr_str(c, "reason") ? pr_str(c, "reason") : "",
+              pr_none(pr_str(c, "status")), hb, tr, pr_str(c, "reason") ? pr_str(c, "reason") : "",
               pr_str(c, "message") ? pr_str(c, "message") : "");
     }
 }
@@ -60,8 +57,7 @@ dw_resource_list(struct sk_buf *b, const char *title, const json_t *res)
     if (!json_is_object(res))
         return;
     pr_dw(b, 0, "%s:\n", title);
-    json_object_foreach((json_t *)res, key, v)
-    {
+    json_object_foreach ((json_t *)res, key, v) {
         pr_dw(b, 1, "%s:\t%s\n", key, json_is_string(v) ? json_string_value(v) : "<invalid>");
     }
 }
@@ -113,8 +109,7 @@ pod_usage(const json_t *pod, struct usage *u)
     size_t i;
 
     memset(u, 0, sizeof(*u));
-    json_array_foreach(pr_arr(pod, "spec.containers"), i, c)
-    {
+    json_array_foreach (pr_arr(pod, "spec.containers"), i, c) {
         u->cpu_req += res_value(c, "resources.requests.cpu", true);
         u->cpu_lim += res_value(c, "resources.limits.cpu", true);
         u->mem_req += res_value(c, "resources.requests.memory", false);
@@ -155,18 +150,18 @@ dw_pods(struct sk_buf *b, const json_t *node, const json_t *related, int64_t now
     json_t *p;
     char a[64], c1[64], c2[64], m1[64], m2[64];
 
-    json_array_foreach((json_t *)(json_is_array(related) ? related : NULL), i, p)
-    {
+    json_array_foreach ((json_t *)(json_is_array(related) ? related : NULL), i, p) {
         n += pod_on_node(p, name);
     }
     pr_dw(b, 0, "Non-terminated Pods:\t(%zu in total)\n", n);
     if (n > 0) {
-        pr_dw(b, 1, "Namespace\tName\tCPU Requests\tCPU Limits\tMemory Requests\tMemory "
-                    "Limits\tAge\n");
-        pr_dw(b, 1, "---------\t----\t------------\t----------\t---------------\t-------------\t---\n");
+        pr_dw(b, 1,
+              "Namespace\tName\tCPU Requests\tCPU Limits\tMemory Requests\tMemory "
+              "Limits\tAge\n");
+        pr_dw(b, 1,
+              "---------\t----\t------------\t----------\t---------------\t-------------\t---\n");
     }
-    json_array_foreach((json_t *)(json_is_array(related) ? related : NULL), i, p)
-    {
+    json_array_foreach ((json_t *)(json_is_array(related) ? related : NULL), i, p) {
         if (!pod_on_node(p, name))
             continue;
         pod_usage(p, &u);
@@ -201,8 +196,7 @@ node_roles_line(struct sk_buf *b, const json_t *node)
 
     pr_dw(b, 0, "Roles:\t");
     mark = b->len;
-    json_object_foreach(pr_obj(node, "metadata.labels"), key, v)
-    {
+    json_object_foreach (pr_obj(node, "metadata.labels"), key, v) {
         if (sk_startswith(key, "node-role.kubernetes.io/") && key[24])
             sk_buf_printf(b, "%s%s", b->len > mark ? "," : "", key + 24);
     }
@@ -227,8 +221,7 @@ pr_describe_node(const json_t *node, const json_t *events, const json_t *related
     pr_dw(b, 0, "Unschedulable:\t%s\n", pr_bool(node, "spec.unschedulable") ? "true" : "false");
     dw_node_conditions(b, node);
     pr_dw(b, 0, "Addresses:\n");
-    json_array_foreach(pr_arr(node, "status.addresses"), i, a)
-    {
+    json_array_foreach (pr_arr(node, "status.addresses"), i, a) {
         pr_dw(b, 1, "%s:\t%s\n", pr_none(pr_str(a, "type")), pr_none(pr_str(a, "address")));
     }
     dw_resource_list(b, "Capacity", pr_obj(node, "status.capacity"));
@@ -236,8 +229,7 @@ pr_describe_node(const json_t *node, const json_t *events, const json_t *related
     dw_system_info(b, node);
     pr_dw(b, 0, "PodCIDR:\t%s\n", pr_none(pr_str(node, "spec.podCIDR")));
     pr_dw(b, 0, "PodCIDRs:\t");
-    json_array_foreach(pr_arr(node, "spec.podCIDRs"), i, cidr)
-    {
+    json_array_foreach (pr_arr(node, "spec.podCIDRs"), i, cidr) {
         sk_buf_printf(b, "%s%s", i ? "," : "", json_is_string(cidr) ? json_string_value(cidr) : "");
     }
     sk_buf_puts(b, json_array_size(pr_arr(node, "spec.podCIDRs")) ? "\n" : "<none>\n");

@@ -15,8 +15,7 @@ condition(const json_t *obj, const char *type)
     json_t *c;
     size_t i;
 
-    json_array_foreach(pr_arr(obj, "status.conditions"), i, c)
-    {
+    json_array_foreach (pr_arr(obj, "status.conditions"), i, c) {
         const char *t = pr_str(c, "type");
 
         if (t && !strcmp(t, type))
@@ -31,8 +30,7 @@ dw_controller(struct sk_buf *b, const json_t *obj)
     json_t *o;
     size_t i;
 
-    json_array_foreach(pr_arr(obj, "metadata.ownerReferences"), i, o)
-    {
+    json_array_foreach (pr_arr(obj, "metadata.ownerReferences"), i, o) {
         if (pr_bool(o, "controller")) {
             pr_dw(b, 0, "Controlled By:\t%s/%s\n", pr_none(pr_str(o, "kind")),
                   pr_none(pr_str(o, "name")));
@@ -53,8 +51,7 @@ dw_ips(struct sk_buf *b, const json_t *pod)
         return;
     }
     pr_dw(b, 0, "IPs:\n");
-    json_array_foreach(ips, i, ip)
-    {
+    json_array_foreach (ips, i, ip) {
         pr_dw(b, 1, "IP:\t%s\n", pr_none(pr_str(ip, "ip")));
     }
 }
@@ -97,8 +94,7 @@ dw_conditions(struct sk_buf *b, const json_t *pod)
         return;
     pr_dw(b, 0, "Conditions:\n");
     pr_dw(b, 1, "Type\tStatus\n");
-    json_array_foreach(conds, i, c)
-    {
+    json_array_foreach (conds, i, c) {
         pr_dw(b, 1, "%s \t%s \n", pr_none(pr_str(c, "type")), pr_none(pr_str(c, "status")));
     }
 }
@@ -113,8 +109,7 @@ dw_tolerations(struct sk_buf *b, const json_t *pod)
         pr_dw(b, 0, "Tolerations:\t<none>\n");
         return;
     }
-    json_array_foreach(tols, i, t)
-    {
+    json_array_foreach (tols, i, t) {
         const char *key = pr_str(t, "key"), *val = pr_str(t, "value"), *eff = pr_str(t, "effect");
         const char *op = pr_str(t, "operator");
         size_t mark;

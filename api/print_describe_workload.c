@@ -40,8 +40,7 @@ owned_by(const json_t *obj, const char *uid, const char *name)
     json_t *o;
     size_t i;
 
-    json_array_foreach(pr_arr(obj, "metadata.ownerReferences"), i, o)
-    {
+    json_array_foreach (pr_arr(obj, "metadata.ownerReferences"), i, o) {
         const char *ouid = pr_str(o, "uid"), *oname = pr_str(o, "name");
 
         if (uid && ouid && !strcmp(uid, ouid))
@@ -64,8 +63,7 @@ dw_replicasets(struct sk_buf *b, const json_t *d, const json_t *related)
     json_t *rs;
     size_t i;
 
-    json_array_foreach((json_t *)(json_is_array(related) ? related : NULL), i, rs)
-    {
+    json_array_foreach ((json_t *)(json_is_array(related) ? related : NULL), i, rs) {
         const char *k = pr_str(rs, "kind"), *r;
         struct sk_buf *dst;
 
@@ -97,16 +95,15 @@ dw_conditions_reason(struct sk_buf *b, const json_t *obj)
     pr_dw(b, 0, "Conditions:\n");
     pr_dw(b, 1, "Type\tStatus\tReason\n");
     pr_dw(b, 1, "----\t------\t------\n");
-    json_array_foreach(conds, i, c)
-    {
+    json_array_foreach (conds, i, c) {
         pr_dw(b, 1, "%s \t%s\t%s\n", pr_none(pr_str(c, "type")), pr_none(pr_str(c, "status")),
               pr_none(pr_str(c, "reason")));
     }
 }
 
 void
-pr_describe_deployment(const json_t *d, const json_t *events, const json_t *related,
-                       int64_t now, struct sk_buf *b)
+pr_describe_deployment(const json_t *d, const json_t *events, const json_t *related, int64_t now,
+                       struct sk_buf *b)
 {
     const char *strategy = pr_str(d, "spec.strategy.type");
     int64_t want = pr_int(d, "spec.replicas", 1), avail = pr_int(d, "status.availableReplicas", 0);
@@ -117,8 +114,9 @@ pr_describe_deployment(const json_t *d, const json_t *events, const json_t *rela
     pr_labels(pr_obj(d, "spec.selector.matchLabels"), &sel);
     pr_dw(b, 0, "Selector:\t%s\n", sel.data);
     sk_buf_release(&sel);
-    pr_dw(b, 0, "Replicas:\t%lld desired | %lld updated | %lld total | %lld available | %lld "
-                "unavailable\n",
+    pr_dw(b, 0,
+          "Replicas:\t%lld desired | %lld updated | %lld total | %lld available | %lld "
+          "unavailable\n",
           (long long)want, (long long)pr_int(d, "status.updatedReplicas", 0),
           (long long)pr_int(d, "status.replicas", 0), (long long)avail,
           (long long)pr_int(d, "status.unavailableReplicas", 0));
@@ -149,8 +147,7 @@ endpoints_of(const json_t *svc, const json_t *related)
     json_t *o;
     size_t i;
 
-    json_array_foreach((json_t *)(json_is_array(related) ? related : NULL), i, o)
-    {
+    json_array_foreach ((json_t *)(json_is_array(related) ? related : NULL), i, o) {
         const char *k = pr_str(o, "kind"), *n = pr_str(o, "metadata.name");
 
         if (k && n && name && !strcmp(k, "Endpoints") && !strcmp(n, name))
@@ -167,16 +164,13 @@ port_endpoints(const json_t *ep, const char *port_name, struct sk_buf *out)
     json_t *ss, *p, *a;
     size_t i, j, k;
 
-    json_array_foreach(pr_arr(ep, "subsets"), i, ss)
-    {
-        json_array_foreach(pr_arr(ss, "ports"), j, p)
-        {
+    json_array_foreach (pr_arr(ep, "subsets"), i, ss) {
+        json_array_foreach (pr_arr(ss, "ports"), j, p) {
             const char *n = pr_str(p, "name");
 
             if (strcmp(n ? n : "", port_name ? port_name : "") != 0)
                 continue;
-            json_array_foreach(pr_arr(ss, "addresses"), k, a)
-            {
+            json_array_foreach (pr_arr(ss, "addresses"), k, a) {
                 sk_buf_printf(out, "%s%s:%lld", out->len ? "," : "", pr_none(pr_str(a, "ip")),
                               (long long)pr_int(p, "port", 0));
             }
@@ -210,8 +204,8 @@ dw_service_port(struct sk_buf *b, const json_t *p, const json_t *ep)
 }
 
 void
-pr_describe_service(const json_t *svc, const json_t *events, const json_t *related,
-                    int64_t now, struct sk_buf *b)
+pr_describe_service(const json_t *svc, const json_t *events, const json_t *related, int64_t now,
+                    struct sk_buf *b)
 {
     const json_t *ep = endpoints_of(svc, related);
     const char *type = pr_str(svc, "spec.type");
@@ -225,16 +219,14 @@ pr_describe_service(const json_t *svc, const json_t *events, const json_t *relat
     pr_dw(b, 0, "Type:\t%s\n", type ? type : "ClusterIP");
     pr_dw(b, 0, "IP:\t%s\n", pr_none(pr_str(svc, "spec.clusterIP")));
     sk_buf_reset(&s);
-    json_array_foreach(pr_arr(svc, "spec.externalIPs"), i, ip)
-    {
+    json_array_foreach (pr_arr(svc, "spec.externalIPs"), i, ip) {
         sk_buf_printf(&s, "%s%s", i ? "," : "", json_is_string(ip) ? json_string_value(ip) : "");
     }
     if (s.len)
         pr_dw(b, 0, "External IPs:\t%s\n", s.data);
     if (type && !strcmp(type, "ExternalName"))
         pr_dw(b, 0, "External Name:\t%s\n", pr_none(pr_str(svc, "spec.externalName")));
-    json_array_foreach(pr_arr(svc, "spec.ports"), i, p)
-    {
+    json_array_foreach (pr_arr(svc, "spec.ports"), i, p) {
         dw_service_port(b, p, ep);
     }
     pr_dw(b, 0, "Session Affinity:\t%s\n",

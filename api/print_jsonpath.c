@@ -80,8 +80,7 @@ struct parser {
 static int
 perr(struct parser *p, const char *what)
 {
-    return sk_err_set(p->err, EINVAL, "jsonpath '%s' at position %zu: %s", p->s, p->pos + 1,
-                      what);
+    return sk_err_set(p->err, EINVAL, "jsonpath '%s' at position %zu: %s", p->s, p->pos + 1, what);
 }
 
 static void expr_free(struct jp_expr *e);
@@ -479,15 +478,13 @@ recurse(json_t *v, const char *name, struct vals *out)
     size_t i;
 
     if (json_is_object(v)) {
-        json_object_foreach(v, key, child)
-        {
+        json_object_foreach (v, key, child) {
             if (!name || strcmp(key, name) == 0)
                 vals_add(out, child);
             recurse(child, name, out);
         }
     } else if (json_is_array(v)) {
-        json_array_foreach(v, i, child)
-        {
+        json_array_foreach (v, i, child) {
             if (!name)
                 vals_add(out, child);
             recurse(child, name, out);
@@ -579,12 +576,10 @@ apply_step(const struct jp_step *st, json_t *root, json_t *v, struct vals *out)
         vals_add(out, json_is_object(v) ? json_object_get(v, st->name) : NULL);
         break;
     case ST_WILD:
-        json_object_foreach(json_is_object(v) ? v : NULL, key, child)
-        {
+        json_object_foreach (json_is_object(v) ? v : NULL, key, child) {
             vals_add(out, child);
         }
-        json_array_foreach(json_is_array(v) ? v : NULL, i, child)
-        {
+        json_array_foreach (json_is_array(v) ? v : NULL, i, child) {
             vals_add(out, child);
         }
         break;
@@ -605,8 +600,7 @@ apply_step(const struct jp_step *st, json_t *root, json_t *v, struct vals *out)
             slice(st, v, out);
         break;
     case ST_FILTER:
-        json_array_foreach(json_is_array(v) ? v : NULL, i, child)
-        {
+        json_array_foreach (json_is_array(v) ? v : NULL, i, child) {
             if (filter_match(st->filter, root, child))
                 vals_add(out, child);
         }
@@ -682,8 +676,7 @@ eval_range(const struct jp_tmpl *t, size_t i, json_t *root, json_t *cur, const c
 
     eval_expr(e, root, cur, &vs);
     if (vs.n == 1 && json_is_array(vs.v[0]) && !expr_iterates(e)) {
-        json_array_foreach(vs.v[0], k, child)
-        {
+        json_array_foreach (vs.v[0], k, child) {
             vals_add(&items, child);
         }
     } else {

@@ -15,9 +15,12 @@ static const struct {
     enum api_print_format format;
     bool tmpl;
 } formats[] = {
-    {"json", API_PRINT_JSON, false},          {"yaml", API_PRINT_YAML, false},
-    {"name", API_PRINT_NAME, false},          {"wide", API_PRINT_WIDE, false},
-    {"tsv", API_PRINT_TSV, false},            {"jsonpath", API_PRINT_JSONPATH, true},
+    {"json", API_PRINT_JSON, false},
+    {"yaml", API_PRINT_YAML, false},
+    {"name", API_PRINT_NAME, false},
+    {"wide", API_PRINT_WIDE, false},
+    {"tsv", API_PRINT_TSV, false},
+    {"jsonpath", API_PRINT_JSONPATH, true},
     {"custom-columns", API_PRINT_CUSTOM, true},
 };
 
@@ -87,8 +90,7 @@ api_print_objects(const struct api_kind *kind, json_t **objs, size_t n,
     }
     root = output_root(objs, n, o->as_list);
     if (o->format == API_PRINT_JSON)
-        rc = sk_json_dump_pretty(root, out) < 0 ? sk_err_set(err, EINVAL, "cannot encode json")
-                                                 : 0;
+        rc = sk_json_dump_pretty(root, out) < 0 ? sk_err_set(err, EINVAL, "cannot encode json") : 0;
     else if (o->format == API_PRINT_YAML)
         sk_yaml_emit(root, out);
     else

@@ -21,8 +21,8 @@ struct pod_walk {
     long total;
 };
 
-static void
-set_status(struct pod_walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_status(struct pod_walk *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 set_status(struct pod_walk *w, const char *fmt, ...)
@@ -44,8 +44,7 @@ is_sidecar(const json_t *pod, const char *name)
 
     if (!name)
         return false;
-    json_array_foreach(inits, i, c)
-    {
+    json_array_foreach (inits, i, c) {
         const char *n = pr_str(c, "name"), *rp = pr_str(c, "restartPolicy");
 
         if (n && strcmp(n, name) == 0)
@@ -60,8 +59,7 @@ has_condition_true(const json_t *pod, const char *type)
     json_t *conds = pr_arr(pod, "status.conditions"), *c;
     size_t i;
 
-    json_array_foreach(conds, i, c)
-    {
+    json_array_foreach (conds, i, c) {
         const char *t = pr_str(c, "type"), *st = pr_str(c, "status");
 
         if (t && st && strcmp(t, type) == 0 && strcmp(st, "True") == 0)
@@ -86,8 +84,7 @@ walk_init_containers(const json_t *pod, struct pod_walk *w)
     json_t *st = pr_arr(pod, "status.initContainerStatuses"), *cs;
     size_t i, nspec = json_array_size(pr_arr(pod, "spec.initContainers"));
 
-    json_array_foreach(st, i, cs)
-    {
+    json_array_foreach (st, i, cs) {
         bool sidecar = is_sidecar(pod, pr_str(cs, "name"));
         json_t *term = pr_obj(cs, "state.terminated");
         const char *reason;
@@ -177,8 +174,7 @@ initial_status(const json_t *pod, struct pod_walk *w)
     if (!reason || !*reason)
         reason = pr_str(pod, "status.phase");
     set_status(w, "%s", reason && *reason ? reason : "Unknown");
-    json_array_foreach(conds, i, c)
-    {
+    json_array_foreach (conds, i, c) {
         const char *t = pr_str(c, "type"), *r = pr_str(c, "reason");
 
         if (t && r && strcmp(t, "PodScheduled") == 0 && strcmp(r, "SchedulingGated") == 0)
@@ -197,8 +193,7 @@ api_pod_summarize(const json_t *pod, int64_t now, struct api_pod_summary *s)
 
     memset(s, 0, sizeof(*s));
     w.total = (long)json_array_size(pr_arr(pod, "spec.containers"));
-    json_array_foreach(inits, i, c)
-    {
+    json_array_foreach (inits, i, c) {
         w.total += is_sidecar(pod, pr_str(c, "name"));
     }
     initial_status(pod, &w);

@@ -59,14 +59,14 @@ format(struct tw *w, size_t line0, size_t line1)
 {
     size_t column = w->nwidths;
 
-    for (size_t this = line0; this < line1; this++) {
+    for (size_t this = line0; this < line1; this ++) {
         size_t width = w->minwidth;
 
         if (column + 1 >= w->lines[this].n)
             continue;
         write_lines(w, line0, this);
         line0 = this;
-        for (; this < line1 && column + 1 < w->lines[this].n; this++) {
+        for (; this < line1 && column + 1 < w->lines[this].n; this ++) {
             const struct tw_line *ln = &w->lines[this];
             size_t cw = cell_width(ln->cells[column], ln->len[column]) + w->padding;
 
@@ -80,7 +80,7 @@ format(struct tw *w, size_t line0, size_t line1)
             write_lines(w, line0, this);
         }
         line0 = this;
-        this--; /* the loop's increment revisits the line that ended the block */
+        this --; /* the loop's increment revisits the line that ended the block */
     }
     write_lines(w, line0, line1);
 }

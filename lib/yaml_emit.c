@@ -13,10 +13,10 @@ enum style { STYLE_PLAIN, STYLE_SINGLE, STYLE_DOUBLE, STYLE_LITERAL };
 /* Plain words a YAML 1.1 resolver reads as null or a boolean; quoting
  * them keeps them strings in every reader, not only in ours. */
 static const char *const reserved_words[] = {
-    "~",     "null",  "Null",  "NULL", "true", "True", "TRUE", "false", "False", "FALSE",
-    "yes",   "Yes",   "YES",   "no",   "No",   "NO",   "on",   "On",    "ON",    "off",
-    "Off",   "OFF",   "y",     "Y",    "n",    "N",    "=",    "<<",    ".inf",  ".Inf",
-    ".INF",  "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN",
+    "~",    "null",  "Null",  "NULL",  "true",  "True",  "TRUE",  "false", "False", "FALSE",
+    "yes",  "Yes",   "YES",   "no",    "No",    "NO",    "on",    "On",    "ON",    "off",
+    "Off",  "OFF",   "y",     "Y",     "n",     "N",     "=",     "<<",    ".inf",  ".Inf",
+    ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan",  ".NaN",  ".NAN",
 };
 
 static bool
@@ -284,8 +284,7 @@ emit_map(const json_t *obj, int indent, bool inline_first, struct sk_buf *out)
     const char **keys = sk_calloc(cap, sizeof(*keys)), *key;
     json_t *v;
 
-    json_object_foreach((json_t *)obj, key, v)
-    {
+    json_object_foreach ((json_t *)obj, key, v) {
         keys[n++] = key;
     }
     qsort(keys, n, sizeof(*keys), cmp_key);
@@ -316,8 +315,7 @@ emit_seq(const json_t *arr, int indent, bool inline_first, struct sk_buf *out)
     size_t i;
     json_t *v;
 
-    json_array_foreach(arr, i, v)
-    {
+    json_array_foreach (arr, i, v) {
         if (i > 0 || !inline_first)
             put_indent(indent, out);
         sk_buf_puts(out, "- ");

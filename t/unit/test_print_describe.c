@@ -94,7 +94,8 @@ static const char pod_want[] =
     "    Requests:\n"
     "      cpu:      250m\n"
     "      memory:   64Mi\n"
-    "    Liveness:   http-get http://:8080/healthz delay=0s timeout=1s period=10s #success=1 #failure=3\n"
+    "    Liveness:   http-get http://:8080/healthz delay=0s timeout=1s period=10s #success=1 "
+    "#failure=3\n"
     "    Readiness:  exec [cat /tmp/ready] delay=5s timeout=1s period=10s #success=1 #failure=3\n"
     "    Environment:\n"
     "      MODE:  prod\n"
@@ -123,7 +124,8 @@ static const char pod_want[] =
     "Events:\n"
     "  Type    Reason     Age                From               Message\n"
     "  ----    ------     ----               ----               -------\n"
-    "  Normal  Scheduled  20m                default-scheduler  Successfully assigned default/web-5d4f-abcde to node-1\n"
+    "  Normal  Scheduled  20m                default-scheduler  Successfully assigned "
+    "default/web-5d4f-abcde to node-1\n"
     "  Normal  Started    15m (x2 over 19m)  kubelet            Started container web\n";
 
 static const char deployment_in[] =
@@ -181,24 +183,23 @@ static const char service_in[] =
     "nd':'Endpoints','metadata':{'name':'web'},'subsets':[{'addresses':[{'ip':'10.244.1.5'},{'i"
     "p':'10.244.2.3'}],'ports':[{'name':'http','port':8080},{'port':53,'protocol':'UDP'}]}]}]}";
 
-static const char service_want[] =
-    "Name:                     web\n"
-    "Namespace:                default\n"
-    "Labels:                   <none>\n"
-    "Annotations:              <none>\n"
-    "Selector:                 app=web\n"
-    "Type:                     NodePort\n"
-    "IP:                       10.96.3.7\n"
-    "Port:                     http  80/TCP\n"
-    "TargetPort:               8080/TCP\n"
-    "NodePort:                 http  30080/TCP\n"
-    "Endpoints:                10.244.1.5:8080,10.244.2.3:8080\n"
-    "Port:                     <unset>  53/UDP\n"
-    "TargetPort:               dns/UDP\n"
-    "Endpoints:                10.244.1.5:53,10.244.2.3:53\n"
-    "Session Affinity:         None\n"
-    "External Traffic Policy:  Cluster\n"
-    "Events:                   <none>\n";
+static const char service_want[] = "Name:                     web\n"
+                                   "Namespace:                default\n"
+                                   "Labels:                   <none>\n"
+                                   "Annotations:              <none>\n"
+                                   "Selector:                 app=web\n"
+                                   "Type:                     NodePort\n"
+                                   "IP:                       10.96.3.7\n"
+                                   "Port:                     http  80/TCP\n"
+                                   "TargetPort:               8080/TCP\n"
+                                   "NodePort:                 http  30080/TCP\n"
+                                   "Endpoints:                10.244.1.5:8080,10.244.2.3:8080\n"
+                                   "Port:                     <unset>  53/UDP\n"
+                                   "TargetPort:               dns/UDP\n"
+                                   "Endpoints:                10.244.1.5:53,10.244.2.3:53\n"
+                                   "Session Affinity:         None\n"
+                                   "External Traffic Policy:  Cluster\n"
+                                   "Events:                   <none>\n";
 
 static const char pending_in[] =
     "{'obj':{'kind':'Pod','metadata':{'name':'big','namespace':'default','creationTimestamp':'2"
@@ -267,9 +268,12 @@ static const char node_want[] =
     "                    node.kubernetes.io/unreachable:NoExecute\n"
     "Unschedulable:      false\n"
     "Conditions:\n"
-    "  Type    Status  LastHeartbeatTime                 LastTransitionTime                Reason         Message\n"
-    "  ----    ------  -----------------                 ------------------                ------         -------\n"
-    "  Ready   True    Wed, 25 Nov 2026 19:19:50 +0000   Fri, 20 Nov 2026 19:00:10 +0000   KubeletReady   kubelet is posting ready status\n"
+    "  Type    Status  LastHeartbeatTime                 LastTransitionTime                Reason  "
+    "       Message\n"
+    "  ----    ------  -----------------                 ------------------                ------  "
+    "       -------\n"
+    "  Ready   True    Wed, 25 Nov 2026 19:19:50 +0000   Fri, 20 Nov 2026 19:00:10 +0000   "
+    "KubeletReady   kubelet is posting ready status\n"
     "Addresses:\n"
     "  InternalIP:  10.0.0.1\n"
     "  Hostname:    node-1\n"
@@ -295,9 +299,12 @@ static const char node_want[] =
     "PodCIDR:                      10.244.1.0/24\n"
     "PodCIDRs:                     10.244.1.0/24\n"
     "Non-terminated Pods:          (1 in total)\n"
-    "  Namespace                   Name  CPU Requests  CPU Limits  Memory Requests  Memory Limits  Age\n"
-    "  ---------                   ----  ------------  ----------  ---------------  -------------  ---\n"
-    "  default                     web   500m (12%)    1 (25%)     1Gi (12%)        2Gi (25%)      20m\n"
+    "  Namespace                   Name  CPU Requests  CPU Limits  Memory Requests  Memory Limits  "
+    "Age\n"
+    "  ---------                   ----  ------------  ----------  ---------------  -------------  "
+    "---\n"
+    "  default                     web   500m (12%)    1 (25%)     1Gi (12%)        2Gi (25%)      "
+    "20m\n"
     "Allocated resources:\n"
     "  (Total limits may be over 100 percent, i.e., overcommitted.)\n"
     "  Resource  Requests    Limits\n"
@@ -311,18 +318,17 @@ static const char generic_in[] =
     "mp':'2026-11-25T19:00:00Z'},'data':{'a':'1','multi':'x\\ny'},'binaryData':{},'immutable':t"
     "rue}}";
 
-static const char generic_want[] =
-    "Name:               cfg\n"
-    "Namespace:          default\n"
-    "Labels:             <none>\n"
-    "Annotations:        <none>\n"
-    "CreationTimestamp:  Wed, 25 Nov 2026 19:00:00 +0000\n"
-    "Data:\n"
-    "  a:         1\n"
-    "  multi:     x y\n"
-    "BinaryData:  <none>\n"
-    "Immutable:   true\n"
-    "Events:      <none>\n";
+static const char generic_want[] = "Name:               cfg\n"
+                                   "Namespace:          default\n"
+                                   "Labels:             <none>\n"
+                                   "Annotations:        <none>\n"
+                                   "CreationTimestamp:  Wed, 25 Nov 2026 19:00:00 +0000\n"
+                                   "Data:\n"
+                                   "  a:         1\n"
+                                   "  multi:     x y\n"
+                                   "BinaryData:  <none>\n"
+                                   "Immutable:   true\n"
+                                   "Events:      <none>\n";
 
 static const struct {
     const char *name, *kind, *in, *want;

@@ -70,8 +70,8 @@ START_TEST(template_evaluates_like_kubectl)
 
     sk_err_init(&err);
     ck_assert_ptr_nonnull(root);
-    ck_assert_msg(api_print_jsonpath(cases[_i].tmpl, root, &b, &err) == 0, "%s: %s",
-                  cases[_i].tmpl, err.msg);
+    ck_assert_msg(api_print_jsonpath(cases[_i].tmpl, root, &b, &err) == 0, "%s: %s", cases[_i].tmpl,
+                  err.msg);
     ck_assert_msg(strcmp(b.data ? b.data : "", cases[_i].want) == 0, "%s: got '%s', want '%s'",
                   cases[_i].tmpl, b.data ? b.data : "", cases[_i].want);
     sk_buf_release(&b);
@@ -119,8 +119,9 @@ END_TEST
 START_TEST(hostile_roots_never_crash)
 {
     const char *roots[] = {"null", "1", "\"s\"", "[]", "[[[[1]]]]", "{\"items\":7}"};
-    const char *tmpls[] = {"{.items[*].a}", "{range .items[*]}{.x}{end}", "{..a}",
-                           "{.items[?(@.a==1)]}", "{.items[-9:9]}", "{$}"};
+    const char *tmpls[] = {"{.items[*].a}",  "{range .items[*]}{.x}{end}",
+                           "{..a}",          "{.items[?(@.a==1)]}",
+                           "{.items[-9:9]}", "{$}"};
 
     for (size_t r = 0; r < N(roots); r++)
         for (size_t t = 0; t < N(tmpls); t++) {

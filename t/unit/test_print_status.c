@@ -28,10 +28,9 @@ pod(const char *text)
     return v;
 }
 
-#define TWO "'spec':{'containers':[{'name':'a'},{'name':'b'}]}"
-#define ONE "'spec':{'containers':[{'name':'a'}]}"
-#define INIT2                                                                                      \
-    "'spec':{'initContainers':[{'name':'i1'},{'name':'i2'}],'containers':[{'name':'a'}]}"
+#define TWO   "'spec':{'containers':[{'name':'a'},{'name':'b'}]}"
+#define ONE   "'spec':{'containers':[{'name':'a'}]}"
+#define INIT2 "'spec':{'initContainers':[{'name':'i1'},{'name':'i2'}],'containers':[{'name':'a'}]}"
 #define RUN   "'state':{'running':{}}"
 
 static const struct {
@@ -87,7 +86,8 @@ static const struct {
      "'containerStatuses':[{'name':'a','ready':false,'state':{'terminated':{'reason':"
      "'Completed','exitCode':0}}},{'name':'b','ready':true," RUN "}]}}",
      "NotReady", "1/2", "0"},
-    {"running but not ready", "{" ONE ",'status':{'phase':'Running','containerStatuses':[{"
+    {"running but not ready",
+     "{" ONE ",'status':{'phase':'Running','containerStatuses':[{"
      "'name':'a','ready':false," RUN "}]}}",
      "Running", "0/1", "0"},
     {"init waiting for first",
@@ -126,10 +126,12 @@ static const struct {
      "'initContainerStatuses':[{'name':'s','started':true,'ready':true,'restartCount':2," RUN
      "}],'containerStatuses':[{'name':'a','ready':true,'restartCount':1," RUN "}]}}",
      "Running", "2/2", "3"},
-    {"terminating", "{" ONE ",'metadata':{'deletionTimestamp':'2026-11-25T19:20:30Z'},'status':{"
+    {"terminating",
+     "{" ONE ",'metadata':{'deletionTimestamp':'2026-11-25T19:20:30Z'},'status':{"
      "'phase':'Running','containerStatuses':[{'name':'a','ready':true," RUN "}]}}",
      "Terminating", "1/1", "0"},
-    {"node lost", "{" ONE ",'metadata':{'deletionTimestamp':'2026-11-25T19:20:30Z'},'status':{"
+    {"node lost",
+     "{" ONE ",'metadata':{'deletionTimestamp':'2026-11-25T19:20:30Z'},'status':{"
      "'phase':'Running','reason':'NodeLost'}}",
      "Unknown", "0/1", "0"},
     {"evicted", "{" ONE ",'status':{'phase':'Failed','reason':'Evicted'}}", "Evicted", "0/1", "0"},
@@ -143,10 +145,12 @@ static const struct {
      "{'name':'b','ready':true,'restartCount':2," RUN ",'lastState':{'terminated':{'finishedAt':"
      "'2026-11-25T19:15:00Z'}}}]}}",
      "Running", "2/2", "3 (5m ago)"},
-    {"hostile types", "{'spec':{'containers':'x','initContainers':7},'status':{'phase':3,"
+    {"hostile types",
+     "{'spec':{'containers':'x','initContainers':7},'status':{'phase':3,"
      "'containerStatuses':{'a':1},'initContainerStatuses':['x',null,{'state':'y'}]}}",
      "Init:2/0", "0/0", "0"},
-    {"hostile statuses", "{" ONE ",'status':{'phase':'Running','containerStatuses':[7,'x',{"
+    {"hostile statuses",
+     "{" ONE ",'status':{'phase':'Running','containerStatuses':[7,'x',{"
      "'state':{'terminated':'no','waiting':{'reason':5}},'restartCount':'lots','ready':'yes'}]}}",
      "Running", "0/1", "0"},
     {"empty object", "{}", "Unknown", "0/0", "0"},

@@ -55,11 +55,11 @@ render(const char *kind, const char *objs, int mode)
 
 #define POD1                                                                                       \
     "{'metadata':{'name':'web-1','namespace':'default','creationTimestamp':'2026-11-25T19:19:15Z'" \
-    "},'spec':{'nodeName':'node-1','containers':[{'name':'a'}]},'status':{'phase':'Running',"     \
-    "'podIP':'10.244.1.5','containerStatuses':[{'name':'a','ready':true,'state':{'running':{}}}]" \
+    "},'spec':{'nodeName':'node-1','containers':[{'name':'a'}]},'status':{'phase':'Running',"      \
+    "'podIP':'10.244.1.5','containerStatuses':[{'name':'a','ready':true,'state':{'running':{}}}]"  \
     "}}"
 #define POD2                                                                                       \
-    "{'metadata':{'name':'db','namespace':'prod','creationTimestamp':'2026-11-02T19:20:00Z'},"    \
+    "{'metadata':{'name':'db','namespace':'prod','creationTimestamp':'2026-11-02T19:20:00Z'},"     \
     "'spec':{'containers':[{'name':'a'},{'name':'b'}]},'status':{'phase':'Pending'}}"
 
 static const struct {
@@ -135,8 +135,8 @@ static const struct {
     {"endpoints", "ep", PLAIN,
      "[{'metadata':{'name':'web'," C "},'subsets':[{'addresses':[{'ip':'10.244.1.5'},{'ip':"
      "'10.244.2.3'}],'ports':[{'port':80}]},{'addresses':[{'ip':'10.244.3.9'},{'ip':'fd00::1'}],"
-     "'ports':[{'port':80}]}]},{'metadata':{'name':'none'," C "}},{'metadata':{'name':'noport',"
-     C "},'subsets':[{'addresses':[{'ip':'10.0.0.1'}]}]}]",
+     "'ports':[{'port':80}]}]},{'metadata':{'name':'none'," C "}},{'metadata':{'name':'noport'," C
+     "},'subsets':[{'addresses':[{'ip':'10.0.0.1'}]}]}]",
      "NAME     ENDPOINTS                                               AGE\n"
      "web      10.244.1.5:80,10.244.2.3:80,10.244.3.9:80 + 1 more...   3m20s\n"
      "none     <none>                                                  3m20s\n"
@@ -203,8 +203,8 @@ START_TEST(table_matches_kubectl)
 {
     char *got = render(cases[_i].kind, cases[_i].objs, cases[_i].mode);
 
-    ck_assert_msg(strcmp(got, cases[_i].want) == 0, "%s:\n--- got\n%s--- want\n%s",
-                  cases[_i].name, got, cases[_i].want);
+    ck_assert_msg(strcmp(got, cases[_i].want) == 0, "%s:\n--- got\n%s--- want\n%s", cases[_i].name,
+                  got, cases[_i].want);
     free(got);
 }
 END_TEST
@@ -350,9 +350,9 @@ START_TEST(json_output_is_the_object_or_a_list)
     ck_assert_str_eq(json_string_value(json_object_get(back, "apiVersion")), "v1");
     ck_assert_uint_eq(json_array_size(json_object_get(back, "items")), 2);
     ck_assert(json_equal(json_array_get(json_object_get(back, "items"), 1), o[1]));
-    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(back, "metadata"),
-                                                       "resourceVersion")),
-                     "");
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(back, "metadata"), "resourceVersion")),
+        "");
     json_decref(back);
     sk_buf_reset(&b);
     op.format = API_PRINT_JSONPATH;
