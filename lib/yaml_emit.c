@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Longest key written as "key: value"; libyaml's limit is 1024. */
+#define SK_YAML_EMIT_MAX_KEY 1000
+
 enum style { STYLE_PLAIN, STYLE_SINGLE, STYLE_DOUBLE, STYLE_LITERAL };
 
 /* Plain words a YAML 1.1 resolver reads as null or a boolean; quoting
@@ -277,6 +280,33 @@ cmp_key(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* YAML readers (libyaml among them) refuse an implicit key longer than
+ * 1024 characters (YAML 1.2 §7.4.1), so a longer one is written as an
+ * explicit "? key" / ": value" pair, the value placed like a sequence
+ * item's. Returns true when it did that. */
+static bool
+emit_long_key(const char *key, const json_t *v, int indent, struct sk_buf *out)
+{
+    struct sk_buf k = SK_BUF_INIT;
+    bool is_long;
+
+    put_string(key, true, indent, &k);
+    is_long = k.len > SK_YAML_EMIT_MAX_KEY;
+    if (is_long) {
+        sk_buf_puts(out, "? ");
+        sk_buf_append(out, k.data, k.len);
+        sk_buf_putc(out, '\n');
+        put_indent(indent, out);
+        sk_buf_puts(out, ": ");
+        if (is_collection(v))
+            emit_node(v, indent + 2, true, out);
+        else
+            put_scalar(v, indent + 2, out);
+    }
+    sk_buf_release(&k);
+    return is_long;
+}
+
 static void
 emit_map(const json_t *obj, int indent, bool inline_first, struct sk_buf *out)
 {
@@ -292,6 +322,8 @@ emit_map(const json_t *obj, int indent, bool inline_first, struct sk_buf *out)
         v = json_object_get(obj, keys[i]);
         if (i > 0 || !inline_first)
             put_indent(indent, out);
+        if (emit_long_key(keys[i], v, indent, out))
+            continue;
         put_string(keys[i], true, indent, out);
         if (json_is_object(v) && json_object_size(v) > 0) {
             sk_buf_puts(out, ":\n");

@@ -27,7 +27,9 @@
  * |+ for its trailing newlines) unless its first line starts with a
  * blank or a line is all blanks, then double-quoted. Reals print with
  * the fewest digits that read back exactly, and always look like reals
- * ("3.0"), so the output parses back with sk_yaml_to_json() to a JSON
+ * ("3.0"). A key longer than 1000 characters is written as an explicit
+ * "? key" / ": value" pair (readers refuse longer implicit keys). So the
+ * output parses back with sk_yaml_to_json() to a JSON
  * value equal to the input. */
 
 #include "buf.h"

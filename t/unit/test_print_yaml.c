@@ -362,6 +362,32 @@ START_TEST(random_documents_round_trip)
 }
 END_TEST
 
+/* libyaml refuses implicit keys over 1024 characters; long keys are
+ * written explicitly and must still read back, whatever their value. */
+START_TEST(long_keys_round_trip)
+{
+    char key[1500];
+    json_t *v;
+    char *y;
+
+    memset(key, 'k', sizeof(key) - 1);
+    key[sizeof(key) - 1] = '\0';
+    v = json_pack("{s:i,s:{s:{s:[s,[i,i]],s:s}},s:[{s:s}]}", key, 1, "nest", key, "a", "x", 1, 2,
+                  "b", "multi\nline\n", "list", key, "yes");
+    ck_assert_ptr_nonnull(v);
+    assert_round_trip(v, "long keys");
+    y = emit(v);
+    ck_assert_ptr_nonnull(strstr(y, "? kkk"));
+    free(y);
+    json_decref(v);
+    key[300] = '\0'; /* 300 control bytes escape to 1200 characters */
+    memset(key, '\x01', 300);
+    v = json_pack("{s:s}", key, "v");
+    assert_round_trip(v, "long escaped key");
+    json_decref(v);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -373,6 +399,7 @@ main(void)
     tcase_add_loop_test(tc, tricky_strings_round_trip_as_values_and_keys, 0, N(tricky));
     tcase_add_loop_test(tc, objects_round_trip, 0, N(objects));
     tcase_add_test(tc, random_documents_round_trip);
+    tcase_add_test(tc, long_keys_round_trip);
     suite_add_tcase(s, tc);
     return unit_main(s);
 }
