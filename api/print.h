@@ -115,7 +115,8 @@ int api_print_custom_columns(const char *spec, json_t **objs, size_t n, bool no_
 /* ---- describe ---- */
 
 /* `skiff describe`: aligned "Key:  value" blocks for Pod, Deployment,
- * Service and Node, a generic form for the rest (metadata, then every
+ * Service, Node, Secret (sizes only, never values) and ConfigMap, a
+ * generic form for the rest (metadata, then every
  * spec/status field), always ending in the Events table built from
  * events (a JSON array of Event objects, or NULL), oldest first, or
  * "Events:  <none>". */

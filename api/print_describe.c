@@ -258,6 +258,10 @@ api_print_describe_related(const struct api_kind *kind, const json_t *obj, const
         pr_describe_service(obj, events, related, now, &b);
     else if (!strcmp(k, "Node"))
         pr_describe_node(obj, events, related, now, &b);
+    else if (!strcmp(k, "Secret"))
+        pr_describe_secret(obj, events, now, &b);
+    else if (!strcmp(k, "ConfigMap"))
+        pr_describe_configmap(obj, events, now, &b);
     else
         describe_generic(obj, events, now, &b);
     pr_tabify(b.data ? b.data : "", b.len, 0, DESCRIBE_PADDING, out);

@@ -96,6 +96,8 @@ void pr_describe_deployment(const json_t *d, const json_t *events, const json_t 
                             int64_t now, struct sk_buf *b);
 void pr_describe_service(const json_t *svc, const json_t *events, const json_t *related,
                          int64_t now, struct sk_buf *b);
+void pr_describe_secret(const json_t *secret, const json_t *events, int64_t now, struct sk_buf *b);
+void pr_describe_configmap(const json_t *cm, const json_t *events, int64_t now, struct sk_buf *b);
 void pr_describe_node(const json_t *node, const json_t *events, const json_t *related, int64_t now,
                       struct sk_buf *b);
 

@@ -313,22 +313,77 @@ static const char node_want[] =
     "  memory    1Gi (12%)   2Gi (25%)\n"
     "Events:     <none>\n";
 
-static const char generic_in[] =
+static const char configmap_in[] =
     "{'obj':{'kind':'ConfigMap','metadata':{'name':'cfg','namespace':'default','creationTimesta"
     "mp':'2026-11-25T19:00:00Z'},'data':{'a':'1','multi':'x\\ny'},'binaryData':{},'immutable':t"
     "rue}}";
 
-static const char generic_want[] = "Name:               cfg\n"
-                                   "Namespace:          default\n"
-                                   "Labels:             <none>\n"
+static const char configmap_want[] = "Name:         cfg\n"
+                                     "Namespace:    default\n"
+                                     "Labels:       <none>\n"
+                                     "Annotations:  <none>\n"
+                                     "\n"
+                                     "Data\n"
+                                     "====\n"
+                                     "a:\n"
+                                     "----\n"
+                                     "1\n"
+                                     "\n"
+                                     "multi:\n"
+                                     "----\n"
+                                     "x\n"
+                                     "y\n"
+                                     "\n"
+                                     "BinaryData\n"
+                                     "====\n"
+                                     "\n"
+                                     "Events:  <none>\n";
+
+static const char secret_in[] =
+    "{'obj':{'kind':'Secret','metadata':{'name':'db','namespace':'default'},'type':'Opaque','da"
+    "ta':{'password':'aHVudGVyMg==','token':'YWJj','odd':'YWI','bad':7}}}";
+
+static const char secret_want[] = "Name:         db\n"
+                                  "Namespace:    default\n"
+                                  "Labels:       <none>\n"
+                                  "Annotations:  <none>\n"
+                                  "\n"
+                                  "Type:  Opaque\n"
+                                  "\n"
+                                  "Data\n"
+                                  "====\n"
+                                  "bad:       0 bytes\n"
+                                  "odd:       2 bytes\n"
+                                  "password:  7 bytes\n"
+                                  "token:     3 bytes\n"
+                                  "\n"
+                                  "Events:  <none>\n";
+
+static const char generic_in[] =
+    "{'obj':{'kind':'ServiceAccount','metadata':{'name':'ci','namespace':'build','labels':{'tea"
+    "m':'infra'},'creationTimestamp':'2026-11-25T19:00:00Z'},'secrets':[{'name':'ci-token'}],'a"
+    "utomountServiceAccountToken':false,'weird':{'empty':{},'list':[],'n':null,'x\\ty':'a\\nb'}"
+    "},'events':[{'type':'Normal','reason':'Created','message':'created by admin','source':{'co"
+    "mponent':'api'},'lastTimestamp':'2026-11-25T19:00:00Z'}]}";
+
+static const char generic_want[] = "Name:               ci\n"
+                                   "Namespace:          build\n"
+                                   "Labels:             team=infra\n"
                                    "Annotations:        <none>\n"
                                    "CreationTimestamp:  Wed, 25 Nov 2026 19:00:00 +0000\n"
-                                   "Data:\n"
-                                   "  a:         1\n"
-                                   "  multi:     x y\n"
-                                   "BinaryData:  <none>\n"
-                                   "Immutable:   true\n"
-                                   "Events:      <none>\n";
+                                   "Secrets:\n"
+                                   "  [0]:\n"
+                                   "    name:                      ci-token\n"
+                                   "AutomountServiceAccountToken:  false\n"
+                                   "Weird:\n"
+                                   "  empty:  <none>\n"
+                                   "  list:   <none>\n"
+                                   "  n:      <none>\n"
+                                   "  x y:    a b\n"
+                                   "Events:\n"
+                                   "  Type    Reason   Age   From  Message\n"
+                                   "  ----    ------   ----  ----  -------\n"
+                                   "  Normal  Created  20m   api   created by admin\n";
 
 static const struct {
     const char *name, *kind, *in, *want;
@@ -338,7 +393,9 @@ static const struct {
     {"service with endpoints per port", "svc", service_in, service_want},
     {"pending pod says why", "pod", pending_in, pending_want},
     {"node with its pods", "node", node_in, node_want},
-    {"generic kind", "cm", generic_in, generic_want},
+    {"configmap values under rules", "cm", configmap_in, configmap_want},
+    {"secret sizes, never values", "secret", secret_in, secret_want},
+    {"generic kind", "sa", generic_in, generic_want},
 };
 
 START_TEST(describe_matches_kubectl_layout)
