@@ -20,14 +20,16 @@
 #include <stdint.h>
 
 enum api_print_format {
-    API_PRINT_TABLE = 0, /* the default human table */
-    API_PRINT_WIDE,      /* -o wide: the table with extra columns */
-    API_PRINT_TSV,       /* -o tsv: the table's cells, tab-separated */
-    API_PRINT_JSON,      /* -o json */
-    API_PRINT_YAML,      /* -o yaml */
-    API_PRINT_NAME,      /* -o name: "pod/web" */
-    API_PRINT_JSONPATH,  /* -o jsonpath=TEMPLATE */
-    API_PRINT_CUSTOM,    /* -o custom-columns=SPEC */
+    API_PRINT_TABLE = 0,   /* the default human table */
+    API_PRINT_WIDE,        /* -o wide: the table with extra columns */
+    API_PRINT_TSV,         /* -o tsv: the table's cells, tab-separated */
+    API_PRINT_JSON,        /* -o json */
+    API_PRINT_YAML,        /* -o yaml */
+    API_PRINT_NAME,        /* -o name: "pod/web" */
+    API_PRINT_JSONPATH,    /* -o jsonpath=TEMPLATE */
+    API_PRINT_CUSTOM,      /* -o custom-columns=SPEC */
+    API_PRINT_CUSTOM_FILE, /* -o custom-columns-file=PATH: the caller reads PATH and turns it
+                            * into API_PRINT_CUSTOM with api_print_custom_columns_file() */
 };
 
 struct api_print_opts {
@@ -111,6 +113,13 @@ int api_print_jsonpath_check(const char *tmpl, struct sk_err *err);
  * appending nothing. */
 int api_print_custom_columns(const char *spec, json_t **objs, size_t n, bool no_headers,
                              struct sk_buf *out, struct sk_err *err);
+
+/* Turn the contents of a custom-columns file (kubectl's format: a line
+ * of headers, then a line of as many expressions, separated by blanks)
+ * into the -o custom-columns= spec "H1:E1,H2:E2", appended to spec.
+ * Fails with -EINVAL "custom-columns file: ..." when a line is missing
+ * or the counts differ. */
+int api_print_custom_columns_file(const char *text, struct sk_buf *spec, struct sk_err *err);
 
 /* ---- describe ---- */
 

@@ -22,6 +22,7 @@ static const struct {
     {"tsv", API_PRINT_TSV, false},
     {"jsonpath", API_PRINT_JSONPATH, true},
     {"custom-columns", API_PRINT_CUSTOM, true},
+    {"custom-columns-file", API_PRINT_CUSTOM_FILE, true},
 };
 
 int
@@ -44,7 +45,7 @@ api_print_format_parse(const char *arg, struct api_print_opts *o, struct sk_err 
     }
     return sk_err_set(err, EINVAL,
                       "unknown output format '%s' (allowed: json, yaml, name, wide, tsv, "
-                      "jsonpath=TEMPLATE, custom-columns=SPEC)",
+                      "jsonpath=TEMPLATE, custom-columns=SPEC, custom-columns-file=PATH)",
                       arg ? arg : "");
 }
 
@@ -85,6 +86,8 @@ api_print_objects(const struct api_kind *kind, json_t **objs, size_t n,
         return 0;
     case API_PRINT_CUSTOM:
         return api_print_custom_columns(o->tmpl, objs, n, o->no_headers, out, err);
+    case API_PRINT_CUSTOM_FILE:
+        return sk_err_set(err, EINVAL, "custom-columns-file must be read by the caller");
     default:
         break;
     }
@@ -186,5 +189,51 @@ api_print_custom_columns(const char *spec, json_t **objs, size_t n, bool no_head
     pr_table_release(&t);
     sk_buf_release(&cell);
     columns_free(cols, ncols);
+    return 0;
+}
+
+/* The next blank-separated word of *p, or NULL at the end of the line. */
+static const char *
+next_word(const char **p, size_t *len)
+{
+    const char *w;
+
+    *p += strspn(*p, " \t\r");
+    if (**p == '\0' || **p == '\n')
+        return NULL;
+    w = *p;
+    *len = strcspn(w, " \t\r\n");
+    *p += *len;
+    return w;
+}
+
+static size_t
+count_words(const char *line)
+{
+    size_t n = 0, len;
+
+    while (next_word(&line, &len))
+        n++;
+    return n;
+}
+
+int
+api_print_custom_columns_file(const char *text, struct sk_buf *spec, struct sk_err *err)
+{
+    const char *h = text ? text : "", *e = strchr(h, '\n'), *hw, *ew;
+    size_t nh, ne, hl, el;
+
+    if (!e)
+        return sk_err_set(err, EINVAL,
+                          "custom-columns file: expected a line of headers and a "
+                          "line of expressions");
+    e++;
+    nh = count_words(h);
+    ne = count_words(e);
+    if (nh == 0 || nh != ne)
+        return sk_err_set(err, EINVAL, "custom-columns file: %zu headers but %zu expressions", nh,
+                          ne);
+    while ((hw = next_word(&h, &hl)) && (ew = next_word(&e, &el)))
+        sk_buf_printf(spec, "%s%.*s:%.*s", spec->len ? "," : "", (int)hl, hw, (int)el, ew);
     return 0;
 }

@@ -277,6 +277,7 @@ static const struct {
     {"xml", -1, 0, NULL},
     {"", -1, 0, NULL},
     {"jsonpat", -1, 0, NULL},
+    {"custom-columns-file=/tmp/cols", 0, API_PRINT_CUSTOM_FILE, "/tmp/cols"},
 };
 
 START_TEST(output_flag_parses)
@@ -369,6 +370,28 @@ START_TEST(json_output_is_the_object_or_a_list)
 }
 END_TEST
 
+START_TEST(custom_columns_file_becomes_a_spec)
+{
+    struct sk_buf b = SK_BUF_INIT;
+    struct sk_err err;
+
+    sk_err_init(&err);
+    ck_assert_int_eq(api_print_custom_columns_file("NAME   RSRC\n  metadata.name\t"
+                                                   "{.metadata.resourceVersion}\n",
+                                                   &b, &err),
+                     0);
+    ck_assert_str_eq(b.data, "NAME:metadata.name,RSRC:{.metadata.resourceVersion}");
+    sk_buf_reset(&b);
+    ck_assert_int_lt(api_print_custom_columns_file("NAME RSRC\nmetadata.name\n", &b, &err), 0);
+    ck_assert_str_eq(err.msg, "custom-columns file: 2 headers but 1 expressions");
+    ck_assert_int_lt(api_print_custom_columns_file("NAME", &b, &err), 0);
+    ck_assert_int_lt(api_print_custom_columns_file("\n\n", &b, &err), 0);
+    ck_assert_int_lt(api_print_custom_columns_file(NULL, &b, &err), 0);
+    ck_assert_uint_eq(b.len, 0);
+    sk_buf_release(&b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -380,6 +403,7 @@ main(void)
     tcase_add_test(tc, names_are_kind_slash_name);
     tcase_add_loop_test(tc, output_flag_parses, 0, N(formats));
     tcase_add_test(tc, custom_columns_print_paths_and_none);
+    tcase_add_test(tc, custom_columns_file_becomes_a_spec);
     tcase_add_test(tc, json_output_is_the_object_or_a_list);
     suite_add_tcase(s, tc);
     return unit_main(s);
