@@ -243,6 +243,7 @@ struct kl_backoff_table {
 };
 void kl_backoff_table_init(struct kl_backoff_table *t);
 void kl_backoff_table_release(struct kl_backoff_table *t);
+/* Find or add the entry; the pointer is valid until the next get/gc. */
 struct kl_backoff *kl_backoff_get(struct kl_backoff_table *t, const char *uid, const char *ctr);
 /* Forget entries not updated for 2 * KL_BACKOFF_MAX_S (Kubernetes' GC). */
 void kl_backoff_table_gc(struct kl_backoff_table *t, int64_t now_s);
@@ -311,9 +312,12 @@ enum kl_probe_result kl_probe_tcp(int netns_fd, const char *host, int port, int6
                                   struct sk_buf *msg);
 enum kl_probe_result kl_probe_http(int netns_fd, const char *host, int port, const char *path,
                                    const json_t *headers, int64_t timeout_ms, struct sk_buf *msg);
-/* argv through rt_container_exec in a child process (own process group,
- * killed at the timeout); exit 0 is success; output is kept in msg. */
-enum kl_probe_result kl_probe_exec(const struct rt_ctx *ctx, const char *id, const json_t *command,
+/* command (a JSON array of strings) through rt_container_exec with the
+ * container's process settings base (env, user, cwd), in a child process
+ * in its own process group that is killed at the timeout; exit 0 is
+ * success; the output (first 1 KiB) is kept in msg. */
+enum kl_probe_result kl_probe_exec(const struct rt_ctx *ctx, const char *id,
+                                   const struct rt_process *base, const json_t *command,
                                    int64_t timeout_ms, struct sk_buf *msg);
 
 /* ---- the node (nodeinfo.c) ---- */
