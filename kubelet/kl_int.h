@@ -7,6 +7,8 @@
 
 #include "kubelet/kubelet.h"
 
+#include <sys/types.h>
+
 struct kl_strv {
     char **v;
     size_t n, cap;
@@ -54,5 +56,10 @@ void kl_spec_add_mount(struct rt_spec *spec, const char *dest, const char *type,
 /* True if the path is absolute-or-relative as asked and has no ".."
  * component (and no empty name). */
 bool kl_path_clean(const char *p, bool absolute);
+
+/* podfiles.c: mkdir -p; write a file atomically (tmp + rename). */
+int kl_mkdir_p(const char *path, mode_t mode, struct sk_err *err);
+int kl_write_file(const char *path, const void *data, size_t len, mode_t mode,
+                  struct sk_err *err);
 
 #endif
