@@ -22,6 +22,7 @@
 #include "net/net.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -108,7 +109,9 @@ connect_to(int netns_fd, const char *host, int port, int64_t deadline, struct sk
     if (soerr == 0)
         return req.fd;
 out_fail:
-    sk_buf_printf(msg, "dial tcp %s:%d: connect: %s", host, port, strerror(soerr));
+    /* Go's spelling, as in Kubernetes' events: "connect: connection refused" */
+    sk_buf_printf(msg, "dial tcp %s:%d: connect: %c%s", host, port, tolower(*strerror(soerr)),
+                  strerror(soerr) + 1);
     close(req.fd);
     return -1;
 }
