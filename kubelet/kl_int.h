@@ -59,7 +59,6 @@ bool kl_path_clean(const char *p, bool absolute);
 
 /* podfiles.c: mkdir -p; write a file atomically (tmp + rename). */
 int kl_mkdir_p(const char *path, mode_t mode, struct sk_err *err);
-int kl_write_file(const char *path, const void *data, size_t len, mode_t mode,
-                  struct sk_err *err);
+int kl_write_file(const char *path, const void *data, size_t len, mode_t mode, struct sk_err *err);
 
 #endif

@@ -62,8 +62,7 @@ struct kl_refs {
 
 /* Resolve subPath beneath a volume's host directory without leaving it
  * (kl_subpath_resolve is the real one); *out is malloc'd. */
-typedef int (*kl_subpath_fn)(const char *root, const char *subpath, char **out,
-                             struct sk_err *err);
+typedef int (*kl_subpath_fn)(const char *root, const char *subpath, char **out, struct sk_err *err);
 
 /* Check a hostPath volume's type (Directory, DirectoryOrCreate, File,
  * FileOrCreate, Socket, CharDevice, BlockDevice, "" for none),
@@ -73,8 +72,8 @@ typedef int (*kl_hostpath_fn)(const char *path, const char *type, struct sk_err 
 
 struct kl_podspec_in {
     const json_t *pod;
-    int init;      /* container from spec.initContainers */
-    size_t index;  /* index in spec.containers / spec.initContainers */
+    int init;     /* container from spec.initContainers */
+    size_t index; /* index in spec.containers / spec.initContainers */
     const struct rt_image_info *image;
     const struct kl_sandbox *sandbox;
     struct kl_refs refs;
@@ -98,14 +97,13 @@ char *kl_expand(const char *in, char *const *env, size_t nenv);
  * Entrypoint and drops its Cmd, args replaces Cmd; both expanded with
  * env. *argv is a malloc'd vector; empty -> -EINVAL. */
 int kl_podspec_argv(const json_t *ctr, const char *path, const struct rt_image_info *image,
-                    char *const *env, size_t nenv, char ***argv, size_t *nargv,
-                    struct sk_err *err);
+                    char *const *env, size_t nenv, char ***argv, size_t *nargv, struct sk_err *err);
 
 /* The container's environment: image Env, then container env in order
  * ($(VAR) references to earlier entries), then the Kubernetes service
  * variables are the sync loop's. *env holds malloc'd "K=V" strings. */
-int kl_podspec_env(const struct kl_podspec_in *in, const json_t *ctr, const char *path,
-                   char ***env, size_t *nenv, struct sk_err *err);
+int kl_podspec_env(const struct kl_podspec_in *in, const json_t *ctr, const char *path, char ***env,
+                   size_t *nenv, struct sk_err *err);
 
 /* /etc/resolv.conf of a pod (dnsPolicy ClusterFirst): nameserver dns,
  * search <ns>.svc.<domain> svc.<domain> <domain>, options ndots:5. */
@@ -172,7 +170,7 @@ struct kl_ctr_obs {
 };
 
 struct kl_status_in {
-    const json_t *pod;                 /* spec read; status.conditions kept */
+    const json_t *pod;                  /* spec read; status.conditions kept */
     const struct kl_ctr_obs *init_ctrs; /* by name; missing = unknown */
     size_t ninit;
     const struct kl_ctr_obs *ctrs;
@@ -203,7 +201,7 @@ bool kl_restart_wanted(const char *policy, bool init, int exit_code);
 
 /* Back-off of one container (pod uid + container name). */
 struct kl_backoff {
-    char key[320]; /* "<uid>/<container>" */
+    char key[320];   /* "<uid>/<container>" */
     int64_t delay_s; /* current back-off, 0 before the first restart */
     int64_t last_s;  /* when it was last updated */
 };
@@ -331,14 +329,14 @@ struct kl_node_facts {
 };
 
 struct kl_node_config {
-    const char *name;          /* NULL: facts.hostname */
-    const char *address;       /* InternalIP, may be NULL */
-    int64_t max_pods;          /* default 110 */
-    int64_t reserved_cpu_m;    /* millicores */
-    int64_t reserved_mem;      /* bytes */
-    int64_t mem_pressure;      /* MemAvailable below: pressure (100Mi) */
-    int disk_pressure_pct;     /* free below: pressure (10) */
-    int pid_pressure_pct;      /* used above: pressure (90) */
+    const char *name;       /* NULL: facts.hostname */
+    const char *address;    /* InternalIP, may be NULL */
+    int64_t max_pods;       /* default 110 */
+    int64_t reserved_cpu_m; /* millicores */
+    int64_t reserved_mem;   /* bytes */
+    int64_t mem_pressure;   /* MemAvailable below: pressure (100Mi) */
+    int disk_pressure_pct;  /* free below: pressure (10) */
+    int pid_pressure_pct;   /* used above: pressure (90) */
 };
 
 void kl_node_config_defaults(struct kl_node_config *cfg);

@@ -65,7 +65,8 @@ kl_meminfo_parse(const char *text, int64_t *total, int64_t *available, struct sk
     int rc = meminfo_key(text, "MemTotal", total);
 
     if (rc < 0)
-        return sk_err_set(err, -rc, "meminfo: MemTotal: %s", rc == -ENOENT ? "missing" : "malformed");
+        return sk_err_set(err, -rc, "meminfo: MemTotal: %s",
+                          rc == -ENOENT ? "missing" : "malformed");
     rc = meminfo_key(text, "MemAvailable", available);
     if (rc == -ENOENT) {
         /* kernels before 3.14: a conservative estimate */
@@ -125,8 +126,8 @@ kl_node_pid_pressure(const struct kl_node_facts *f, const struct kl_node_config 
 }
 
 void
-kl_node_allocatable(const struct kl_node_facts *f, const struct kl_node_config *c,
-                    int64_t *cpu_m, int64_t *mem, int64_t *pods)
+kl_node_allocatable(const struct kl_node_facts *f, const struct kl_node_config *c, int64_t *cpu_m,
+                    int64_t *mem, int64_t *pods)
 {
     *cpu_m = f->ncpu * 1000 - c->reserved_cpu_m;
     *mem = f->mem_total - c->reserved_mem;
@@ -181,24 +182,22 @@ node_conditions(const struct kl_node_facts *f, const struct kl_node_config *c, c
          pp = kl_node_pid_pressure(f, c);
     json_t *a = json_array();
 
-    json_array_append_new(a, node_condition(prev, "MemoryPressure", mp,
-                                            mp ? "KubeletHasInsufficientMemory"
-                                               : "KubeletHasSufficientMemory",
-                                            mp ? "kubelet has insufficient memory available"
-                                               : "kubelet has sufficient memory available",
-                                            now));
-    json_array_append_new(a, node_condition(prev, "DiskPressure", dp,
-                                            dp ? "KubeletHasDiskPressure"
-                                               : "KubeletHasNoDiskPressure",
-                                            dp ? "kubelet has disk pressure"
-                                               : "kubelet has no disk pressure",
-                                            now));
-    json_array_append_new(a, node_condition(prev, "PIDPressure", pp,
-                                            pp ? "KubeletHasInsufficientPID"
-                                               : "KubeletHasSufficientPID",
-                                            pp ? "kubelet has insufficient PID available"
-                                               : "kubelet has sufficient PID available",
-                                            now));
+    json_array_append_new(
+        a, node_condition(prev, "MemoryPressure", mp,
+                          mp ? "KubeletHasInsufficientMemory" : "KubeletHasSufficientMemory",
+                          mp ? "kubelet has insufficient memory available"
+                             : "kubelet has sufficient memory available",
+                          now));
+    json_array_append_new(
+        a, node_condition(prev, "DiskPressure", dp,
+                          dp ? "KubeletHasDiskPressure" : "KubeletHasNoDiskPressure",
+                          dp ? "kubelet has disk pressure" : "kubelet has no disk pressure", now));
+    json_array_append_new(
+        a, node_condition(prev, "PIDPressure", pp,
+                          pp ? "KubeletHasInsufficientPID" : "KubeletHasSufficientPID",
+                          pp ? "kubelet has insufficient PID available"
+                             : "kubelet has sufficient PID available",
+                          now));
     json_array_append_new(a, node_condition(prev, "Ready", true, "KubeletReady",
                                             "kubelet is posting ready status", now));
     return a;
@@ -229,16 +228,16 @@ kl_node_build(const struct kl_node_facts *f, const struct kl_node_config *c, con
 
     kl_node_allocatable(f, c, &cpu_m, &mem, &pods);
     node = json_pack("{ss ss s{ss s{ss ss ss}}}", "apiVersion", "v1", "kind", "Node", "metadata",
-                     "name", name, "labels", "kubernetes.io/hostname", name,
-                     "kubernetes.io/os", "linux", "kubernetes.io/arch", arch);
+                     "name", name, "labels", "kubernetes.io/hostname", name, "kubernetes.io/os",
+                     "linux", "kubernetes.io/arch", arch);
     status = json_object();
     json_object_set_new(status, "capacity", resources(f->ncpu * 1000, f->mem_total, c->max_pods));
     json_object_set_new(status, "allocatable", resources(cpu_m, mem, pods));
     json_object_set_new(status, "conditions", node_conditions(f, c, prev, now));
     addrs = json_array();
     if (c->address && *c->address)
-        json_array_append_new(addrs, json_pack("{ss ss}", "type", "InternalIP", "address",
-                                               c->address));
+        json_array_append_new(addrs,
+                              json_pack("{ss ss}", "type", "InternalIP", "address", c->address));
     json_array_append_new(addrs, json_pack("{ss ss}", "type", "Hostname", "address", name));
     json_object_set_new(status, "addresses", addrs);
     json_object_set_new(status, "nodeInfo",
@@ -281,7 +280,7 @@ kl_node_facts_read(const char *data_dir, struct kl_node_facts *f, struct sk_err 
     if (kl_meminfo_parse(buf, &f->mem_total, &f->mem_available, err) < 0)
         return -err->code;
     f->ncpu = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
-                                                            : sysconf(_SC_NPROCESSORS_ONLN);
+                                                           : sysconf(_SC_NPROCESSORS_ONLN);
     if (f->ncpu < 1)
         f->ncpu = 1;
     if (uname(&u) == 0) {

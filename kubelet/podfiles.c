@@ -150,9 +150,12 @@ kl_hostpath_check(const char *path, const char *type, struct sk_err *err)
         const char *type, *what;
         mode_t fmt;
     } kinds[] = {
-        {"Directory", "a directory", S_IFDIR},  {"DirectoryOrCreate", "a directory", S_IFDIR},
-        {"File", "a file", S_IFREG},            {"FileOrCreate", "a file", S_IFREG},
-        {"Socket", "a socket", S_IFSOCK},       {"CharDevice", "a character device", S_IFCHR},
+        {"Directory", "a directory", S_IFDIR},
+        {"DirectoryOrCreate", "a directory", S_IFDIR},
+        {"File", "a file", S_IFREG},
+        {"FileOrCreate", "a file", S_IFREG},
+        {"Socket", "a socket", S_IFSOCK},
+        {"CharDevice", "a character device", S_IFCHR},
         {"BlockDevice", "a block device", S_IFBLK},
     };
     struct stat st;

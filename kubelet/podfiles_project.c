@@ -212,8 +212,8 @@ out_free:
 }
 
 int
-kl_volume_project(const json_t *vol, const char *path, const struct kl_refs *refs,
-                  const char *dir, struct sk_err *err)
+kl_volume_project(const json_t *vol, const char *path, const struct kl_refs *refs, const char *dir,
+                  struct sk_err *err)
 {
     const json_t *cm = json_object_get(vol, "configMap"), *sec = json_object_get(vol, "secret");
     struct proj p = {0};
@@ -279,8 +279,8 @@ int
 kl_pod_files_write(const json_t *pod, const struct kl_sandbox *sb, const char *dns,
                    const char *domain, struct sk_err *err)
 {
-    const char *ns = json_string_value(json_object_get(json_object_get(pod, "metadata"),
-                                                       "namespace"));
+    const char *ns =
+        json_string_value(json_object_get(json_object_get(pod, "metadata"), "namespace"));
     struct sk_buf b = SK_BUF_INIT;
     char host[64], *f;
     int rc;

@@ -69,10 +69,9 @@ kl_resolv_conf(const char *ns, const char *dns, const char *domain, struct sk_bu
 void
 kl_etc_hosts(const json_t *pod, const char *pod_ip, const char *domain, struct sk_buf *out)
 {
-    const char *ns = json_string_value(json_object_get(json_object_get(pod, "metadata"),
-                                                       "namespace"));
-    const char *sub = json_string_value(json_object_get(json_object_get(pod, "spec"),
-                                                        "subdomain"));
+    const char *ns =
+        json_string_value(json_object_get(json_object_get(pod, "metadata"), "namespace"));
+    const char *sub = json_string_value(json_object_get(json_object_get(pod, "spec"), "subdomain"));
     char host[64];
 
     sk_buf_puts(out, "# Kubernetes-managed hosts file (skiff).\n"
@@ -168,8 +167,9 @@ apply_namespaces(const struct kl_podspec_in *in, struct rt_spec *spec, struct sk
     if (!sb->netns_path)
         return sk_err_set(err, EINVAL, "sandbox: no network namespace");
     if (share && !sb->pidns_path)
-        return sk_err_set(err, EINVAL, "spec.shareProcessNamespace: sandbox has no pid "
-                                       "namespace");
+        return sk_err_set(err, EINVAL,
+                          "spec.shareProcessNamespace: sandbox has no pid "
+                          "namespace");
     for (size_t i = 0; i < spec->nnamespaces; i++) {
         struct rt_namespace *n = &spec->namespaces[i];
         const char *p = NULL;
@@ -200,8 +200,8 @@ annotate(struct rt_spec *spec, const json_t *pod, const char *ctr_name)
                            json_string_value(json_object_get(meta, "namespace")),
                            json_string_value(json_object_get(meta, "uid")), ctr_name};
 
-    spec->annotations = sk_reallocarray(spec->annotations, spec->nannotations + 4,
-                                        sizeof(struct rt_kv));
+    spec->annotations =
+        sk_reallocarray(spec->annotations, spec->nannotations + 4, sizeof(struct rt_kv));
     for (size_t i = 0; i < 4; i++) {
         spec->annotations[spec->nannotations].key = sk_strdup(keys[i]);
         spec->annotations[spec->nannotations++].value = sk_strdup(vals[i] ? vals[i] : "");
@@ -229,9 +229,8 @@ process_basics(const struct kl_podspec_in *in, const json_t *ctr, const char *pa
     if ((rc = kl_opt_str(ctr, path, "workingDir", &wd, err)) < 0)
         return rc;
     if (!wd || !*wd)
-        wd = in->image && in->image->working_dir && *in->image->working_dir
-                 ? in->image->working_dir
-                 : "/";
+        wd = in->image && in->image->working_dir && *in->image->working_dir ? in->image->working_dir
+                                                                            : "/";
     if (*wd != '/')
         return sk_err_set(err, EINVAL, "%s.workingDir: '%s' must be absolute", path, wd);
     spec->process.cwd = sk_strdup(wd);
@@ -266,10 +265,8 @@ kl_podspec_build(const struct kl_podspec_in *in, struct rt_spec *spec, struct sk
         (rc = kl_podspec_mounts(in, ctr, path, priv, spec, err)) < 0)
         return rc;
     free(spec->cgroups_path);
-    spec->cgroups_path = sk_asprintf("%s/%s", in->sandbox->cgroup_parent
-                                                  ? in->sandbox->cgroup_parent
-                                                  : "pods",
-                                     name);
+    spec->cgroups_path = sk_asprintf(
+        "%s/%s", in->sandbox->cgroup_parent ? in->sandbox->cgroup_parent : "pods", name);
     annotate(spec, in->pod, name);
     return 0;
 }

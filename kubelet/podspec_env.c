@@ -114,8 +114,8 @@ field_ref(const struct kl_podspec_in *in, const json_t *ref, const char *path, c
         return rc;
     for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++) {
         if (strcmp(fp, simple[i].fp) == 0) {
-            v = json_string_value(json_object_get(json_object_get(in->pod, simple[i].obj),
-                                                  simple[i].key));
+            v = json_string_value(
+                json_object_get(json_object_get(in->pod, simple[i].obj), simple[i].key));
             *out = sk_strdup(v ? v : "");
             return 0;
         }
@@ -322,7 +322,8 @@ kl_podspec_env(const struct kl_podspec_in *in, const json_t *ctr, const char *pa
             goto out_fail;
     }
     if (!env.v)
-        kl_strv_push(&env, sk_strdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+        kl_strv_push(
+            &env, sk_strdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
     *envp = env.v;
     *nenv = env.n;
     return 0;
@@ -374,8 +375,10 @@ kl_podspec_argv(const json_t *ctr, const char *path, const struct rt_image_info 
     if (rc < 0)
         goto out_fail;
     if (out.n == 0) {
-        rc = sk_err_set(err, EINVAL, "%s: no command: neither command/args nor an image "
-                                     "Entrypoint/Cmd", path);
+        rc = sk_err_set(err, EINVAL,
+                        "%s: no command: neither command/args nor an image "
+                        "Entrypoint/Cmd",
+                        path);
         goto out_fail;
     }
     *argv = out.v;

@@ -117,8 +117,10 @@ volume_source(const struct kl_podspec_in *in, const json_t *vol, const char *pat
         (rc = kl_opt_str(o, "hostPath", "type", &type, err)) < 0)
         return sk_err_wrap(err, "%s: volume '%s'", path, name);
     if (!kl_path_clean(hp, true))
-        return sk_err_set(err, EINVAL, "%s: volume '%s': hostPath '%s' must be absolute without "
-                                       "'..'", path, name, hp);
+        return sk_err_set(err, EINVAL,
+                          "%s: volume '%s': hostPath '%s' must be absolute without "
+                          "'..'",
+                          path, name, hp);
     if (in->hostpath && (rc = in->hostpath(hp, type ? type : "", err)) < 0)
         return sk_err_wrap(err, "%s: volume '%s'", path, name);
     *src = sk_strdup(hp);
@@ -136,8 +138,10 @@ propagation(const char *mp, int privileged, const char *path, unsigned long *pro
     else if (strcmp(mp, "Bidirectional") == 0 && privileged)
         *prop = MS_REC | MS_SHARED;
     else if (strcmp(mp, "Bidirectional") == 0)
-        return sk_err_set(err, EPERM, "%s.mountPropagation: Bidirectional needs a privileged "
-                                      "container", path);
+        return sk_err_set(err, EPERM,
+                          "%s.mountPropagation: Bidirectional needs a privileged "
+                          "container",
+                          path);
     else
         return sk_err_set(err, EINVAL, "%s.mountPropagation: unknown mode '%s'", path, mp);
     return 0;
@@ -145,8 +149,7 @@ propagation(const char *mp, int privileged, const char *path, unsigned long *pro
 
 static int
 subpath_apply(const struct kl_podspec_in *in, const struct rt_spec *spec, const json_t *m,
-              const char *path, char **src,
-              struct sk_err *err)
+              const char *path, char **src, struct sk_err *err)
 {
     const char *sp, *spe;
     char *expanded = NULL, *res = NULL;
@@ -162,8 +165,8 @@ subpath_apply(const struct kl_podspec_in *in, const struct rt_spec *spec, const 
     if (!sp || !*sp)
         goto out_free;
     if (!kl_path_clean(sp, false)) {
-        rc = sk_err_set(err, EINVAL, "%s.subPath: '%s' must be a relative path without '..'",
-                        path, sp);
+        rc = sk_err_set(err, EINVAL, "%s.subPath: '%s' must be a relative path without '..'", path,
+                        sp);
         goto out_free;
     }
     if (in->subpath) {
@@ -256,8 +259,10 @@ generated_files(const struct kl_podspec_in *in, const json_t *ctr, const char *p
     if (!tmp)
         tmp = "/dev/termination-log";
     if (!kl_path_clean(tmp, true))
-        return sk_err_set(err, EINVAL, "%s.terminationMessagePath: '%s' must be absolute "
-                                       "without '..'", path, tmp);
+        return sk_err_set(err, EINVAL,
+                          "%s.terminationMessagePath: '%s' must be absolute "
+                          "without '..'",
+                          path, tmp);
     if (!has_mount(spec, tmp)) {
         src = sk_asprintf("%s/containers/%s/termination-log", dir, name);
         kl_spec_add_mount(spec, tmp, "bind", src, MS_BIND, NULL, 1, MS_REC | MS_PRIVATE);

@@ -44,8 +44,7 @@ cap_number(const char *name)
 }
 
 static int
-cap_list(const json_t *caps, const char *path, const char *key, uint64_t *mask,
-         struct sk_err *err)
+cap_list(const json_t *caps, const char *path, const char *key, uint64_t *mask, struct sk_err *err)
 {
     const json_t *arr;
     size_t i;
@@ -217,10 +216,9 @@ apply_groups(struct rt_spec *spec, const json_t *pod_sc, struct sk_err *err)
         return rc;
     spec->process.add_gids = sk_calloc(json_array_size(arr) + 1, sizeof(gid_t));
     json_array_foreach ((json_t *)arr, i, g) {
-        if (!json_is_integer(g) || json_integer_value(g) < 0 ||
-            json_integer_value(g) > UINT32_MAX)
-            return sk_err_set(err, EINVAL, "%s.supplementalGroups[%zu]: must be a group id",
-                              base, i);
+        if (!json_is_integer(g) || json_integer_value(g) < 0 || json_integer_value(g) > UINT32_MAX)
+            return sk_err_set(err, EINVAL, "%s.supplementalGroups[%zu]: must be a group id", base,
+                              i);
         spec->process.add_gids[spec->process.nadd_gids++] = (gid_t)json_integer_value(g);
     }
     if (fsgroup > UINT32_MAX)
@@ -252,8 +250,7 @@ kl_podspec_security(const struct kl_podspec_in *in, const json_t *ctr, const cha
         (rc = kl_opt_bool(sc, sub, "allowPrivilegeEscalation", -1, &ape, err)) < 0)
         return rc;
     if (ape == 0 && priv)
-        return sk_err_set(err, EINVAL, "%s: allowPrivilegeEscalation false with privileged",
-                          sub);
+        return sk_err_set(err, EINVAL, "%s: allowPrivilegeEscalation false with privileged", sub);
     spec->root_readonly = ro;
     spec->process.no_new_privs = ape == 0;
     if ((rc = apply_caps(spec, sc, sub, err)) < 0 ||

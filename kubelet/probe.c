@@ -82,8 +82,8 @@ parse_handler(const json_t *ctr, const json_t *pr, const char *path, struct kl_p
     }
     sk_snprintf(sub, sizeof(sub), "%s.%s", path, http ? "httpGet" : "tcpSocket");
     p->handler = http ? KL_PROBE_HTTP : KL_PROBE_TCP;
-    if ((rc = resolve_port(ctr, json_object_get(http ? http : tcp, "port"), sub, &p->port,
-                           err)) < 0)
+    if ((rc = resolve_port(ctr, json_object_get(http ? http : tcp, "port"), sub, &p->port, err)) <
+        0)
         return rc;
     if ((rc = kl_opt_str(http ? http : tcp, sub, "host", &p->http_host, err)) < 0)
         return rc;
@@ -99,21 +99,23 @@ parse_handler(const json_t *ctr, const json_t *pr, const char *path, struct kl_p
         const json_t *h = json_array_get(p->http_headers, i);
         if (!json_is_string(json_object_get(h, "name")) ||
             !json_is_string(json_object_get(h, "value")))
-            return sk_err_set(err, EINVAL, "%s.httpHeaders[%zu]: needs string name and value",
-                              sub, i);
+            return sk_err_set(err, EINVAL, "%s.httpHeaders[%zu]: needs string name and value", sub,
+                              i);
     }
     return 0;
 }
 
 int
-kl_probe_parse(const json_t *ctr, const char *path, enum kl_probe_kind kind,
-               struct kl_probe *p, struct sk_err *err)
+kl_probe_parse(const json_t *ctr, const char *path, enum kl_probe_kind kind, struct kl_probe *p,
+               struct sk_err *err)
 {
     static const struct {
         const char *key;
         int64_t def, min;
-    } nums[] = {{"initialDelaySeconds", 0, 0}, {"periodSeconds", 10, 1},
-                {"timeoutSeconds", 1, 1},      {"successThreshold", 1, 1},
+    } nums[] = {{"initialDelaySeconds", 0, 0},
+                {"periodSeconds", 10, 1},
+                {"timeoutSeconds", 1, 1},
+                {"successThreshold", 1, 1},
                 {"failureThreshold", 3, 1}};
     int64_t *dst[] = {&p->initial_delay_s, &p->period_s, &p->timeout_s, &p->success_threshold,
                       &p->failure_threshold};
@@ -221,8 +223,7 @@ kl_probes_record(struct kl_probes *p, enum kl_probe_kind kind, enum kl_probe_res
     }
     if (kind != KL_PROBE_READINESS && st->result == KL_PROBE_FAILURE && r != KL_PROBE_SUCCESS) {
         if (msg)
-            sk_snprintf(msg, msgsz, "%s probe failed: %s", kind_name[kind],
-                        output ? output : "");
+            sk_snprintf(msg, msgsz, "%s probe failed: %s", kind_name[kind], output ? output : "");
         /* the restarted container starts over (kl_probes_start) */
         st->failures = 0;
         return KL_PROBE_ACT_RESTART;

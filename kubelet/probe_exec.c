@@ -119,8 +119,8 @@ out_fail:
 enum kl_probe_result
 kl_probe_tcp(int netns_fd, const char *host, int port, int64_t timeout_ms, struct sk_buf *msg)
 {
-    int fd = connect_to(netns_fd, host ? host : "127.0.0.1", port,
-                        sk_clock_mono_ms() + timeout_ms, msg);
+    int fd =
+        connect_to(netns_fd, host ? host : "127.0.0.1", port, sk_clock_mono_ms() + timeout_ms, msg);
 
     if (fd < 0)
         return KL_PROBE_FAILURE;
@@ -160,8 +160,7 @@ build_request(const char *host, int port, const char *path, const json_t *header
         sk_buf_printf(req, "%s: %s\r\n", n, v);
     }
     if (!own_host)
-        sk_buf_printf(req, strchr(host, ':') ? "Host: [%s]:%d\r\n" : "Host: %s:%d\r\n", host,
-                      port);
+        sk_buf_printf(req, strchr(host, ':') ? "Host: [%s]:%d\r\n" : "Host: %s:%d\r\n", host, port);
     sk_buf_printf(req, "User-Agent: skiff-probe/%s\r\nAccept: */*\r\nConnection: close\r\n\r\n",
                   SKIFF_VERSION);
     return 0;

@@ -32,8 +32,7 @@ kl_restart_wanted(const char *policy, bool init, int exit_code)
 }
 
 void
-kl_restart_decide(const struct kl_restart_in *in, struct kl_backoff *bo,
-                  struct kl_restart_out *out)
+kl_restart_decide(const struct kl_restart_in *in, struct kl_backoff *bo, struct kl_restart_out *out)
 {
     memset(out, 0, sizeof(*out));
     if (!kl_restart_wanted(in->policy, in->init, in->exit_code)) {

@@ -52,8 +52,8 @@ ctr_name(const json_t *c)
 static const char *
 policy_of(const json_t *pod)
 {
-    const char *p = json_string_value(json_object_get(json_object_get(pod, "spec"),
-                                                      "restartPolicy"));
+    const char *p =
+        json_string_value(json_object_get(json_object_get(pod, "spec"), "restartPolicy"));
     return p ? p : "Always";
 }
 

@@ -113,8 +113,7 @@ statuses(const json_t *list, const struct kl_ctr_obs *obs, size_t n, const char 
 
         if (unready && !json_is_true(json_object_get(s, "ready")))
             sk_buf_printf(unready, "%s%s", unready->len ? " " : "", name ? name : "");
-        if (incomplete &&
-            !(o && o->state == KL_CTR_TERMINATED && o->term.exit_code == 0))
+        if (incomplete && !(o && o->state == KL_CTR_TERMINATED && o->term.exit_code == 0))
             sk_buf_printf(incomplete, "%s%s", incomplete->len ? " " : "", name ? name : "");
         json_array_append_new(arr, s);
     }
@@ -123,8 +122,8 @@ statuses(const json_t *list, const struct kl_ctr_obs *obs, size_t n, const char 
 
 /* A condition; lastTransitionTime kept from old when status is equal. */
 static json_t *
-condition(const json_t *old_conds, const char *type, bool ok, const char *reason,
-          const char *msg, const char *now)
+condition(const json_t *old_conds, const char *type, bool ok, const char *reason, const char *msg,
+          const char *now)
 {
     const char *st = ok ? "True" : "False", *ltt = now;
     json_t *c = json_object(), *o;
@@ -162,8 +161,8 @@ conditions(const struct kl_status_in *in, const char *phase, const char *incompl
         old = NULL;
     json_array_append_new(arr, condition(old, "PodScheduled", true, NULL, NULL, in->now));
     sk_snprintf(msg, sizeof(msg), "containers with incomplete status: [%s]", incomplete);
-    json_array_append_new(arr, condition(old, "Initialized", inited, "ContainersNotInitialized",
-                                         msg, in->now));
+    json_array_append_new(
+        arr, condition(old, "Initialized", inited, "ContainersNotInitialized", msg, in->now));
     sk_snprintf(msg, sizeof(msg), "containers with unready status: [%s]", unready);
     if (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0) {
         ready = false;
@@ -207,13 +206,13 @@ kl_status_build(const struct kl_status_in *in, json_t **out, struct sk_err *err)
     }
     set_str(st, "startTime", in->start_time);
     if (json_array_size(init_list) > 0)
-        json_object_set_new(st, "initContainerStatuses",
-                            statuses(init_list, in->init_ctrs, in->ninit, "PodInitializing",
-                                     NULL, &incomplete));
+        json_object_set_new(
+            st, "initContainerStatuses",
+            statuses(init_list, in->init_ctrs, in->ninit, "PodInitializing", NULL, &incomplete));
     json_object_set_new(st, "containerStatuses",
                         statuses(json_object_get(spec, "containers"), in->ctrs, in->nctrs,
-                                 incomplete.len ? "PodInitializing" : "ContainerCreating",
-                                 &unready, NULL));
+                                 incomplete.len ? "PodInitializing" : "ContainerCreating", &unready,
+                                 NULL));
     json_object_set_new(st, "qosClass", json_string(qos));
     json_object_set_new(st, "conditions", conditions(in, phase, incomplete.data, unready.data));
     sk_buf_release(&unready);
@@ -264,7 +263,8 @@ parse_time(const char *s, int64_t *ns)
     return true;
 }
 
-static bool ignored_key(const char *k)
+static bool
+ignored_key(const char *k)
 {
     return strcmp(k, "lastProbeTime") == 0 || strcmp(k, "lastHeartbeatTime") == 0;
 }

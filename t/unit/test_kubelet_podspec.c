@@ -364,8 +364,7 @@ START_TEST(resources_become_cgroup_limits)
         {"{}", RT_UNSET, RT_UNSET, 2, RT_UNSET},
         {"{\"limits\":{\"cpu\":\"500m\",\"memory\":\"128Mi\"}}", 50000, 100000, 512, 134217728},
         {"{\"requests\":{\"cpu\":\"250m\"}}", RT_UNSET, RT_UNSET, 256, RT_UNSET},
-        {"{\"requests\":{\"cpu\":\"1m\"},\"limits\":{\"cpu\":\"1m\"}}", 1000, 100000, 2,
-         RT_UNSET},
+        {"{\"requests\":{\"cpu\":\"1m\"},\"limits\":{\"cpu\":\"1m\"}}", 1000, 100000, 2, RT_UNSET},
         {"{\"requests\":{\"cpu\":2},\"limits\":{\"cpu\":\"4\"}}", 400000, 100000, 2048, RT_UNSET},
         {"{\"limits\":{\"memory\":\"1G\"}}", RT_UNSET, RT_UNSET, 2, 1000000000},
     };
@@ -400,16 +399,16 @@ find_mount(const struct rt_spec *spec, const char *dest)
 
 START_TEST(volume_mounts_map_to_host_dirs)
 {
-    json_t *pod = pod_with(
-        "{\"name\":\"c\",\"volumeMounts\":[{\"name\":\"data\",\"mountPath\":\"/data\"},"
-        "{\"name\":\"cfg\",\"mountPath\":\"/etc/cfg\"},"
-        "{\"name\":\"host\",\"mountPath\":\"/h\",\"readOnly\":true,"
-        "\"mountPropagation\":\"HostToContainer\"},"
-        "{\"name\":\"data\",\"mountPath\":\"/sub\",\"subPath\":\"a/b\"}],"
-        "\"terminationMessagePath\":\"/tmp/term\"}",
-        "\"volumes\":[{\"name\":\"data\",\"emptyDir\":{}},"
-        "{\"name\":\"cfg\",\"configMap\":{\"name\":\"cfg\"}},"
-        "{\"name\":\"host\",\"hostPath\":{\"path\":\"/srv\"}}]");
+    json_t *pod =
+        pod_with("{\"name\":\"c\",\"volumeMounts\":[{\"name\":\"data\",\"mountPath\":\"/data\"},"
+                 "{\"name\":\"cfg\",\"mountPath\":\"/etc/cfg\"},"
+                 "{\"name\":\"host\",\"mountPath\":\"/h\",\"readOnly\":true,"
+                 "\"mountPropagation\":\"HostToContainer\"},"
+                 "{\"name\":\"data\",\"mountPath\":\"/sub\",\"subPath\":\"a/b\"}],"
+                 "\"terminationMessagePath\":\"/tmp/term\"}",
+                 "\"volumes\":[{\"name\":\"data\",\"emptyDir\":{}},"
+                 "{\"name\":\"cfg\",\"configMap\":{\"name\":\"cfg\"}},"
+                 "{\"name\":\"host\",\"hostPath\":{\"path\":\"/srv\"}}]");
     const struct rt_mount *m;
     struct rt_spec spec;
     struct sk_err err;
@@ -430,8 +429,7 @@ START_TEST(volume_mounts_map_to_host_dirs)
     ck_assert_str_eq(find_mount(&spec, "/etc/resolv.conf")->source,
                      "/var/lib/skiff/pods/u1/resolv.conf");
     ck_assert_str_eq(find_mount(&spec, "/etc/hosts")->source, "/var/lib/skiff/pods/u1/etc-hosts");
-    ck_assert_str_eq(find_mount(&spec, "/etc/hostname")->source,
-                     "/var/lib/skiff/pods/u1/hostname");
+    ck_assert_str_eq(find_mount(&spec, "/etc/hostname")->source, "/var/lib/skiff/pods/u1/hostname");
     ck_assert_str_eq(find_mount(&spec, "/tmp/term")->source,
                      "/var/lib/skiff/pods/u1/containers/c/termination-log");
     rt_spec_release(&spec);
@@ -446,17 +444,26 @@ START_TEST(hostile_pods_are_errors_naming_the_field)
         const char *ctr, *spec_extra, *want;
     } t[] = {
         {"{\"name\":7}", NULL, "spec.containers[0].name: must be a string"},
-        {"{\"name\":\"c\",\"command\":\"ls\"}", NULL, "spec.containers[0].command: must be an array"},
+        {"{\"name\":\"c\",\"command\":\"ls\"}", NULL,
+         "spec.containers[0].command: must be an array"},
         {"{\"name\":\"c\",\"args\":[1]}", NULL, "spec.containers[0].args[0]: must be a string"},
         {"{\"name\":\"c\",\"env\":{}}", NULL, "spec.containers[0].env: must be an array"},
-        {"{\"name\":\"c\",\"env\":[\"A=1\"]}", NULL, "spec.containers[0].env[0]: must be an object"},
-        {"{\"name\":\"c\",\"env\":[{\"name\":1}]}", NULL, "spec.containers[0].env[0].name: must be a string"},
-        {"{\"name\":\"c\",\"env\":[{\"name\":\"A\",\"value\":1}]}", NULL, "spec.containers[0].env[0].value: must be a string"},
-        {"{\"name\":\"c\",\"env\":[{\"name\":\"A\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"spec.x\"}}}]}", NULL,
+        {"{\"name\":\"c\",\"env\":[\"A=1\"]}", NULL,
+         "spec.containers[0].env[0]: must be an object"},
+        {"{\"name\":\"c\",\"env\":[{\"name\":1}]}", NULL,
+         "spec.containers[0].env[0].name: must be a string"},
+        {"{\"name\":\"c\",\"env\":[{\"name\":\"A\",\"value\":1}]}", NULL,
+         "spec.containers[0].env[0].value: must be a string"},
+        {"{\"name\":\"c\",\"env\":[{\"name\":\"A\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":"
+         "\"spec.x\"}}}]}",
+         NULL,
          "spec.containers[0].env[0].valueFrom.fieldRef.fieldPath: unsupported field 'spec.x'"},
-        {"{\"name\":\"c\",\"workingDir\":[]}", NULL, "spec.containers[0].workingDir: must be a string"},
-        {"{\"name\":\"c\",\"workingDir\":\"rel\"}", NULL, "spec.containers[0].workingDir: 'rel' must be absolute"},
-        {"{\"name\":\"c\",\"securityContext\":\"x\"}", NULL, "spec.containers[0].securityContext: must be an object"},
+        {"{\"name\":\"c\",\"workingDir\":[]}", NULL,
+         "spec.containers[0].workingDir: must be a string"},
+        {"{\"name\":\"c\",\"workingDir\":\"rel\"}", NULL,
+         "spec.containers[0].workingDir: 'rel' must be absolute"},
+        {"{\"name\":\"c\",\"securityContext\":\"x\"}", NULL,
+         "spec.containers[0].securityContext: must be an object"},
         {"{\"name\":\"c\",\"securityContext\":{\"runAsUser\":\"0\"}}", NULL,
          "spec.containers[0].securityContext.runAsUser: must be an integer"},
         {"{\"name\":\"c\",\"securityContext\":{\"privileged\":1}}", NULL,
@@ -469,28 +476,36 @@ START_TEST(hostile_pods_are_errors_naming_the_field)
          "spec.containers[0].resources.limits.cpu: quantity 'lots'"},
         {"{\"name\":\"c\",\"resources\":{\"limits\":[]}}", NULL,
          "spec.containers[0].resources.limits: must be an object"},
-        {"{\"name\":\"c\",\"volumeMounts\":[\"x\"]}", NULL, "spec.containers[0].volumeMounts[0]: must be an object"},
+        {"{\"name\":\"c\",\"volumeMounts\":[\"x\"]}", NULL,
+         "spec.containers[0].volumeMounts[0]: must be an object"},
         {"{\"name\":\"c\",\"volumeMounts\":[{\"name\":\"v\",\"mountPath\":\"/v\"}]}", NULL,
          "spec.containers[0].volumeMounts[0].name: no volume named 'v'"},
         {"{\"name\":\"c\",\"volumeMounts\":[{\"name\":\"v\",\"mountPath\":\"v\"}]}", NULL,
          "spec.containers[0].volumeMounts[0].mountPath: 'v' must be absolute without '..'"},
-        {"{\"name\":\"c\",\"volumeMounts\":[{\"name\":\"v\",\"mountPath\":\"/v\",\"subPath\":\"../../etc\"}]}",
+        {"{\"name\":\"c\",\"volumeMounts\":[{\"name\":\"v\",\"mountPath\":\"/v\",\"subPath\":\"../"
+         "../etc\"}]}",
          "\"volumes\":[{\"name\":\"v\",\"emptyDir\":{}}]",
-         "spec.containers[0].volumeMounts[0].subPath: '../../etc' must be a relative path without '..'"},
-        {"{\"name\":\"c\",\"volumeMounts\":[{\"name\":\"v\",\"mountPath\":\"/v\",\"subPath\":\"/etc\"}]}",
+         "spec.containers[0].volumeMounts[0].subPath: '../../etc' must be a relative path without "
+         "'..'"},
+        {"{\"name\":\"c\",\"volumeMounts\":[{\"name\":\"v\",\"mountPath\":\"/v\",\"subPath\":\"/"
+         "etc\"}]}",
          "\"volumes\":[{\"name\":\"v\",\"emptyDir\":{}}]",
          "spec.containers[0].volumeMounts[0].subPath: '/etc' must be a relative path without '..'"},
-        {"{\"name\":\"c\",\"volumeMounts\":[{\"name\":\"v\",\"mountPath\":\"/v\",\"mountPropagation\":\"Bidirectional\"}]}",
+        {"{\"name\":\"c\",\"volumeMounts\":[{\"name\":\"v\",\"mountPath\":\"/"
+         "v\",\"mountPropagation\":\"Bidirectional\"}]}",
          "\"volumes\":[{\"name\":\"v\",\"emptyDir\":{}}]",
-         "spec.containers[0].volumeMounts[0].mountPropagation: Bidirectional needs a privileged container"},
+         "spec.containers[0].volumeMounts[0].mountPropagation: Bidirectional needs a privileged "
+         "container"},
         {"{\"name\":\"c\",\"volumeMounts\":[{\"name\":\"v\",\"mountPath\":\"/v\"}]}",
          "\"volumes\":[{\"name\":\"v\",\"hostPath\":{\"path\":\"/a/../etc\"}}]",
-         "spec.containers[0].volumeMounts[0]: volume 'v': hostPath '/a/../etc' must be absolute without '..'"},
+         "spec.containers[0].volumeMounts[0]: volume 'v': hostPath '/a/../etc' must be absolute "
+         "without '..'"},
         {"{\"name\":\"c\",\"volumeMounts\":[{\"name\":\"v\",\"mountPath\":\"/v\"}]}",
          "\"volumes\":[{\"name\":\"v\",\"nfs\":{}}]",
          "spec.containers[0].volumeMounts[0]: volume 'v': unsupported volume type"},
         {"{\"name\":\"c\"}", "\"hostNetwork\":true", "spec.hostNetwork: not supported by skiff"},
-        {"{\"name\":\"c\"}", "\"shareProcessNamespace\":\"yes\"", "spec.shareProcessNamespace: must be a boolean"},
+        {"{\"name\":\"c\"}", "\"shareProcessNamespace\":\"yes\"",
+         "spec.shareProcessNamespace: must be a boolean"},
         {"{\"name\":\"c\"}", "\"securityContext\":{\"supplementalGroups\":[\"x\"]}",
          "spec.securityContext.supplementalGroups[0]: must be a group id"},
         {"7", NULL, "spec.containers[0]: must be an object"},
@@ -501,8 +516,8 @@ START_TEST(hostile_pods_are_errors_naming_the_field)
         struct sk_err err;
 
         ck_assert_int_lt(build(pod, NULL, NULL, &spec, &err), 0);
-        ck_assert_msg(strncmp(err.msg, t[i].want, strlen(t[i].want)) == 0, "case %zu: got '%s'",
-                      i, err.msg);
+        ck_assert_msg(strncmp(err.msg, t[i].want, strlen(t[i].want)) == 0, "case %zu: got '%s'", i,
+                      err.msg);
         rt_spec_release(&spec);
         json_decref(pod);
     }
@@ -511,8 +526,12 @@ END_TEST
 
 START_TEST(non_object_pods_do_not_crash)
 {
-    static const char *const pods[] = {"[]", "{}", "{\"spec\":[]}", "{\"spec\":{\"containers\":{}}}",
-                                       "{\"spec\":{\"containers\":[]}}", "null"};
+    static const char *const pods[] = {"[]",
+                                       "{}",
+                                       "{\"spec\":[]}",
+                                       "{\"spec\":{\"containers\":{}}}",
+                                       "{\"spec\":{\"containers\":[]}}",
+                                       "null"};
     for (size_t i = 0; i < sizeof(pods) / sizeof(pods[0]); i++) {
         json_t *pod = json_loads(pods[i], JSON_DECODE_ANY, NULL);
         struct rt_spec spec;
@@ -566,8 +585,8 @@ START_TEST(subpath_resolver_is_used_by_the_build)
     json_t *pod = pod_with("{\"name\":\"c\",\"volumeMounts\":[{\"name\":\"v\",\"mountPath\":\"/v\","
                            "\"subPath\":\"evil\"}]}",
                            "\"volumes\":[{\"name\":\"v\",\"emptyDir\":{}}]");
-    struct kl_podspec_in in = {.pod = pod, .image = &img, .sandbox = &sb,
-                               .subpath = kl_subpath_resolve};
+    struct kl_podspec_in in = {
+        .pod = pod, .image = &img, .sandbox = &sb, .subpath = kl_subpath_resolve};
     struct rt_spec spec;
     struct sk_err err;
 
@@ -590,7 +609,8 @@ END_TEST
 
 START_TEST(hostpath_types_are_checked)
 {
-    char *d = sk_asprintf("%s/hp/dir", unit_tmpdir()), *f = sk_asprintf("%s/hp/file", unit_tmpdir());
+    char *d = sk_asprintf("%s/hp/dir", unit_tmpdir()),
+         *f = sk_asprintf("%s/hp/file", unit_tmpdir());
     struct sk_err err;
 
     sk_err_init(&err);

@@ -43,8 +43,8 @@ START_TEST(parse_applies_defaults_and_resolves_named_ports)
     json_t *c1, *c2;
 
     c1 = parse_ok("{\"ports\":[{\"name\":\"http\",\"containerPort\":8080}],"
-             "\"readinessProbe\":{\"httpGet\":{\"path\":\"/healthz\",\"port\":\"http\"}}}",
-             KL_PROBE_READINESS, &p);
+                  "\"readinessProbe\":{\"httpGet\":{\"path\":\"/healthz\",\"port\":\"http\"}}}",
+                  KL_PROBE_READINESS, &p);
     ck_assert_int_eq(p.handler, KL_PROBE_HTTP);
     ck_assert_int_eq(p.port, 8080);
     ck_assert_int_eq(p.initial_delay_s, 0);
@@ -138,9 +138,9 @@ START_TEST(readiness_needs_success_threshold_and_failure_threshold)
     ck_assert_int_eq(wake, 5000);
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
         ck_assert_int_eq(kl_probes_due(&p, steps[i].at_ms, &wake), KL_PROBE_READINESS);
-        ck_assert_int_eq(kl_probes_record(&p, KL_PROBE_READINESS, steps[i].r, "x", steps[i].at_ms,
-                                          NULL, 0),
-                         steps[i].act);
+        ck_assert_int_eq(
+            kl_probes_record(&p, KL_PROBE_READINESS, steps[i].r, "x", steps[i].at_ms, NULL, 0),
+            steps[i].act);
         ck_assert_msg(kl_probes_ready(&p) == steps[i].ready, "step %zu", i);
         ck_assert_int_eq(kl_probes_due(&p, steps[i].at_ms + 9999, &wake), -1);
     }
@@ -156,12 +156,12 @@ START_TEST(liveness_failure_threshold_restarts_with_message)
     probe_set(&p.spec[KL_PROBE_LIVENESS], 0, 1, 1, 3);
     kl_probes_start(&p, 0);
     ck_assert(kl_probes_ready(&p)); /* no readiness probe: ready */
-    ck_assert_int_eq(kl_probes_record(&p, KL_PROBE_LIVENESS, KL_PROBE_FAILURE, "boom", 0, msg,
-                                      sizeof(msg)),
-                     KL_PROBE_ACT_NONE);
-    ck_assert_int_eq(kl_probes_record(&p, KL_PROBE_LIVENESS, KL_PROBE_SUCCESS, "", 1000, msg,
-                                      sizeof(msg)),
-                     KL_PROBE_ACT_NONE);
+    ck_assert_int_eq(
+        kl_probes_record(&p, KL_PROBE_LIVENESS, KL_PROBE_FAILURE, "boom", 0, msg, sizeof(msg)),
+        KL_PROBE_ACT_NONE);
+    ck_assert_int_eq(
+        kl_probes_record(&p, KL_PROBE_LIVENESS, KL_PROBE_SUCCESS, "", 1000, msg, sizeof(msg)),
+        KL_PROBE_ACT_NONE);
     for (int i = 0; i < 2; i++)
         ck_assert_int_eq(kl_probes_record(&p, KL_PROBE_LIVENESS, KL_PROBE_FAILURE, "boom",
                                           2000 + i * 1000, msg, sizeof(msg)),
@@ -197,9 +197,9 @@ START_TEST(startup_probe_gates_liveness_and_readiness)
     ck_assert_int_eq(kl_probes_due(&p, 2000, &wake), KL_PROBE_LIVENESS);
     kl_probes_record(&p, KL_PROBE_LIVENESS, KL_PROBE_SUCCESS, "", 2000, msg, sizeof(msg));
     ck_assert_int_eq(kl_probes_due(&p, 2000, &wake), KL_PROBE_READINESS);
-    ck_assert_int_eq(kl_probes_record(&p, KL_PROBE_READINESS, KL_PROBE_SUCCESS, "", 2000, msg,
-                                      sizeof(msg)),
-                     KL_PROBE_ACT_READY_CHANGED);
+    ck_assert_int_eq(
+        kl_probes_record(&p, KL_PROBE_READINESS, KL_PROBE_SUCCESS, "", 2000, msg, sizeof(msg)),
+        KL_PROBE_ACT_READY_CHANGED);
     /* the startup probe never runs again */
     ck_assert_int_eq(kl_probes_due(&p, 100000, &wake), KL_PROBE_LIVENESS);
 }
@@ -213,12 +213,12 @@ START_TEST(startup_failure_threshold_restarts)
     memset(&p, 0, sizeof(p));
     probe_set(&p.spec[KL_PROBE_STARTUP], 0, 1, 1, 2);
     kl_probes_start(&p, 0);
-    ck_assert_int_eq(kl_probes_record(&p, KL_PROBE_STARTUP, KL_PROBE_FAILURE, "a", 0, msg,
-                                      sizeof(msg)),
-                     KL_PROBE_ACT_NONE);
-    ck_assert_int_eq(kl_probes_record(&p, KL_PROBE_STARTUP, KL_PROBE_FAILURE, "b", 1000, msg,
-                                      sizeof(msg)),
-                     KL_PROBE_ACT_RESTART);
+    ck_assert_int_eq(
+        kl_probes_record(&p, KL_PROBE_STARTUP, KL_PROBE_FAILURE, "a", 0, msg, sizeof(msg)),
+        KL_PROBE_ACT_NONE);
+    ck_assert_int_eq(
+        kl_probes_record(&p, KL_PROBE_STARTUP, KL_PROBE_FAILURE, "b", 1000, msg, sizeof(msg)),
+        KL_PROBE_ACT_RESTART);
     ck_assert_str_eq(msg, "Startup probe failed: b");
 }
 END_TEST
@@ -354,8 +354,7 @@ START_TEST(http_probe_sends_host_and_custom_headers)
     ck_assert_ptr_nonnull(strstr(s.request, "GET /ready HTTP/1.1\r\n"));
     ck_assert_ptr_nonnull(strstr(s.request, want));
     server_start(&s, "HTTP/1.1 200 OK\r\n\r\n");
-    ck_assert_int_eq(kl_probe_http(-1, "127.0.0.1", s.port, "/", h, 2000, &msg),
-                     KL_PROBE_SUCCESS);
+    ck_assert_int_eq(kl_probe_http(-1, "127.0.0.1", s.port, "/", h, 2000, &msg), KL_PROBE_SUCCESS);
     server_stop(&s);
     ck_assert_ptr_nonnull(strstr(s.request, "X-Check: yes\r\n"));
     ck_assert_ptr_nonnull(strstr(s.request, "Host: web.local\r\n"));
@@ -391,8 +390,7 @@ START_TEST(http_probe_refuses_header_injection)
     ck_assert_int_eq(kl_probe_http(-1, "127.0.0.1", 1, "/", h, 500, &msg), KL_PROBE_FAILURE);
     ck_assert_ptr_nonnull(strstr(msg.data, "invalid header"));
     sk_buf_reset(&msg);
-    ck_assert_int_eq(kl_probe_http(-1, "127.0.0.1", 1, "/a b", NULL, 500, &msg),
-                     KL_PROBE_FAILURE);
+    ck_assert_int_eq(kl_probe_http(-1, "127.0.0.1", 1, "/a b", NULL, 500, &msg), KL_PROBE_FAILURE);
     sk_buf_release(&msg);
     json_decref(h);
 }

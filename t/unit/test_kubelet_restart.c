@@ -12,25 +12,29 @@ START_TEST(restart_policy_table)
         int code;
         bool want;
     } t[] = {
-        {"Always", false, 0, true},     {"Always", false, 1, true},
-        {"OnFailure", false, 0, false}, {"OnFailure", false, 2, true},
-        {"Never", false, 0, false},     {"Never", false, 1, false},
-        {"Always", true, 0, false},     {"Always", true, 1, true},
-        {"OnFailure", true, 1, true},   {"Never", true, 1, false},
-        {NULL, false, 0, true},
+        {"Always", false, 0, true},    {"Always", false, 1, true}, {"OnFailure", false, 0, false},
+        {"OnFailure", false, 2, true}, {"Never", false, 0, false}, {"Never", false, 1, false},
+        {"Always", true, 0, false},    {"Always", true, 1, true},  {"OnFailure", true, 1, true},
+        {"Never", true, 1, false},     {NULL, false, 0, true},
     };
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-        ck_assert_msg(kl_restart_wanted(t[i].policy, t[i].init, t[i].code) == t[i].want,
-                      "case %zu", i);
+        ck_assert_msg(kl_restart_wanted(t[i].policy, t[i].init, t[i].code) == t[i].want, "case %zu",
+                      i);
 }
 END_TEST
 
 static struct kl_restart_in
 crash(int64_t started, int64_t finished, int64_t now)
 {
-    struct kl_restart_in in = {.policy = "Always", .exit_code = 1, .started_s = started,
-                               .finished_s = finished, .now_s = now, .pod_name = "web-abc",
-                               .pod_ns = "default", .pod_uid = "u-1", .container = "web"};
+    struct kl_restart_in in = {.policy = "Always",
+                               .exit_code = 1,
+                               .started_s = started,
+                               .finished_s = finished,
+                               .now_s = now,
+                               .pod_name = "web-abc",
+                               .pod_ns = "default",
+                               .pod_uid = "u-1",
+                               .container = "web"};
     return in;
 }
 

@@ -22,23 +22,41 @@ J(const char *text)
 static json_t *
 pod2(const char *policy, bool with_init)
 {
-    char *t = sk_asprintf("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"restartPolicy\":\"%s\","
-                          "%s\"containers\":[{\"name\":\"a\",\"image\":\"img:1\"},"
-                          "{\"name\":\"b\",\"image\":\"img:2\"}]}}",
-                          policy,
-                          with_init ? "\"initContainers\":[{\"name\":\"i\",\"image\":\"x\"}]," : "");
+    char *t = sk_asprintf(
+        "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"restartPolicy\":\"%s\","
+        "%s\"containers\":[{\"name\":\"a\",\"image\":\"img:1\"},"
+        "{\"name\":\"b\",\"image\":\"img:2\"}]}}",
+        policy, with_init ? "\"initContainers\":[{\"name\":\"i\",\"image\":\"x\"}]," : "");
     json_t *p = J(t);
 
     free(t);
     return p;
 }
 
-#define RUN  {.state = KL_CTR_RUNNING}
-#define WAIT {.state = KL_CTR_WAITING}
-#define OK0  {.state = KL_CTR_TERMINATED, .term = {.exit_code = 0}}
-#define ERR1 {.state = KL_CTR_TERMINATED, .term = {.exit_code = 1}}
-#define BACKOFF1 {.state = KL_CTR_WAITING, .has_last = 1, .last = {.exit_code = 1}}
-#define NONE {.state = KL_CTR_UNKNOWN}
+#define RUN                                                                                        \
+    {                                                                                              \
+        .state = KL_CTR_RUNNING                                                                    \
+    }
+#define WAIT                                                                                       \
+    {                                                                                              \
+        .state = KL_CTR_WAITING                                                                    \
+    }
+#define OK0                                                                                        \
+    {                                                                                              \
+        .state = KL_CTR_TERMINATED, .term = {.exit_code = 0 }                                      \
+    }
+#define ERR1                                                                                       \
+    {                                                                                              \
+        .state = KL_CTR_TERMINATED, .term = {.exit_code = 1 }                                      \
+    }
+#define BACKOFF1                                                                                   \
+    {                                                                                              \
+        .state = KL_CTR_WAITING, .has_last = 1, .last = {.exit_code = 1 }                          \
+    }
+#define NONE                                                                                       \
+    {                                                                                              \
+        .state = KL_CTR_UNKNOWN                                                                    \
+    }
 
 START_TEST(phase_follows_kubernetes_getphase)
 {
@@ -47,19 +65,13 @@ START_TEST(phase_follows_kubernetes_getphase)
         struct kl_ctr_obs a, b;
         const char *want;
     } t[] = {
-        {"Always", WAIT, WAIT, "Pending"},
-        {"Always", RUN, WAIT, "Pending"},
-        {"Always", RUN, RUN, "Running"},
-        {"Always", RUN, OK0, "Running"},
+        {"Always", WAIT, WAIT, "Pending"},    {"Always", RUN, WAIT, "Pending"},
+        {"Always", RUN, RUN, "Running"},      {"Always", RUN, OK0, "Running"},
         {"Always", OK0, OK0, "Running"}, /* they restart */
-        {"Always", BACKOFF1, RUN, "Running"},
-        {"OnFailure", OK0, OK0, "Succeeded"},
-        {"OnFailure", OK0, ERR1, "Running"},
-        {"OnFailure", OK0, BACKOFF1, "Running"},
-        {"Never", OK0, OK0, "Succeeded"},
-        {"Never", OK0, ERR1, "Failed"},
-        {"Never", RUN, ERR1, "Running"},
-        {"Never", NONE, RUN, "Pending"},
+        {"Always", BACKOFF1, RUN, "Running"}, {"OnFailure", OK0, OK0, "Succeeded"},
+        {"OnFailure", OK0, ERR1, "Running"},  {"OnFailure", OK0, BACKOFF1, "Running"},
+        {"Never", OK0, OK0, "Succeeded"},     {"Never", OK0, ERR1, "Failed"},
+        {"Never", RUN, ERR1, "Running"},      {"Never", NONE, RUN, "Pending"},
     };
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         json_t *pod = pod2(t[i].policy, false);
@@ -82,18 +94,15 @@ START_TEST(init_containers_gate_the_phase)
         struct kl_ctr_obs init;
         const char *want;
     } t[] = {
-        {"Always", RUN, "Pending"},
-        {"Always", NONE, "Pending"},
-        {"Always", ERR1, "Pending"},
-        {"OnFailure", BACKOFF1, "Pending"},
-        {"Never", ERR1, "Failed"},
-        {"Always", OK0, "Running"},
+        {"Always", RUN, "Pending"},  {"Always", NONE, "Pending"},
+        {"Always", ERR1, "Pending"}, {"OnFailure", BACKOFF1, "Pending"},
+        {"Never", ERR1, "Failed"},   {"Always", OK0, "Running"},
     };
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         json_t *pod = pod2(t[i].policy, true);
         struct kl_ctr_obs init = t[i].init, obs[2] = {RUN, RUN};
-        struct kl_status_in in = {.pod = pod, .init_ctrs = &init, .ninit = 1, .ctrs = obs,
-                                  .nctrs = 2};
+        struct kl_status_in in = {
+            .pod = pod, .init_ctrs = &init, .ninit = 1, .ctrs = obs, .nctrs = 2};
 
         init.name = "i";
         obs[0].name = "a";
@@ -170,16 +179,31 @@ START_TEST(status_object_has_conditions_and_container_statuses)
 {
     json_t *pod = pod2("Always", false), *st = NULL;
     struct kl_ctr_obs obs[2] = {
-        {.name = "a", .state = KL_CTR_RUNNING, .started_at = "2026-01-01T00:00:00Z",
-         .ready = true, .started = true, .container_id = "abc", .image_id = "sha256:1",
-         .restart_count = 2, .has_last = 1,
-         .last = {.exit_code = 137, .signal = 9, .reason = "OOMKilled",
-                  .started_at = "2025-12-31T23:00:00Z", .finished_at = "2025-12-31T23:59:00Z"}},
-        {.name = "b", .state = KL_CTR_WAITING, .reason = "CrashLoopBackOff",
+        {.name = "a",
+         .state = KL_CTR_RUNNING,
+         .started_at = "2026-01-01T00:00:00Z",
+         .ready = true,
+         .started = true,
+         .container_id = "abc",
+         .image_id = "sha256:1",
+         .restart_count = 2,
+         .has_last = 1,
+         .last = {.exit_code = 137,
+                  .signal = 9,
+                  .reason = "OOMKilled",
+                  .started_at = "2025-12-31T23:00:00Z",
+                  .finished_at = "2025-12-31T23:59:00Z"}},
+        {.name = "b",
+         .state = KL_CTR_WAITING,
+         .reason = "CrashLoopBackOff",
          .message = "back-off 10s restarting failed container=b pod=p_default(u)"},
     };
-    struct kl_status_in in = {.pod = pod, .ctrs = obs, .nctrs = 2, .pod_ip = "10.0.0.5",
-                              .host_ip = "192.168.0.1", .start_time = "2026-01-01T00:00:00Z",
+    struct kl_status_in in = {.pod = pod,
+                              .ctrs = obs,
+                              .nctrs = 2,
+                              .pod_ip = "10.0.0.5",
+                              .host_ip = "192.168.0.1",
+                              .start_time = "2026-01-01T00:00:00Z",
                               .now = "2026-01-01T00:01:00Z"};
     const json_t *a, *b, *c;
     struct sk_err err;
@@ -196,8 +220,7 @@ START_TEST(status_object_has_conditions_and_container_statuses)
     ck_assert(json_is_true(json_object_get(a, "ready")));
     ck_assert_int_eq(json_integer_value(json_object_get(a, "restartCount")), 2);
     ck_assert_str_eq(json_string_value(json_object_get(a, "image")), "img:1");
-    ck_assert_str_eq(json_string_value(sk_json_get(a, "lastState.terminated.reason")),
-                     "OOMKilled");
+    ck_assert_str_eq(json_string_value(sk_json_get(a, "lastState.terminated.reason")), "OOMKilled");
     ck_assert_int_eq(json_integer_value(sk_json_get(a, "lastState.terminated.signal")), 9);
     ck_assert_str_eq(json_string_value(sk_json_get(b, "state.waiting.reason")), "CrashLoopBackOff");
     c = cond(st, "Ready");
@@ -248,8 +271,8 @@ START_TEST(significant_change_ignores_equal_instants_and_probe_times)
         {"{\"phase\":\"Running\"}", "{\"phase\":\"Pending\"}", true},
         {"{\"startTime\":\"2026-01-01T00:00:00Z\"}", "{\"startTime\":\"2026-01-01T00:00:00.000Z\"}",
          false},
-        {"{\"startTime\":\"2026-01-01T01:00:00+01:00\"}", "{\"startTime\":\"2026-01-01T00:00:00Z\"}",
-         false},
+        {"{\"startTime\":\"2026-01-01T01:00:00+01:00\"}",
+         "{\"startTime\":\"2026-01-01T00:00:00Z\"}", false},
         {"{\"startTime\":\"2026-01-01T00:00:01Z\"}", "{\"startTime\":\"2026-01-01T00:00:00Z\"}",
          true},
         {"{\"conditions\":[{\"type\":\"Ready\",\"lastProbeTime\":\"2026-01-01T00:00:00Z\"}]}",
