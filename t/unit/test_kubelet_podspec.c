@@ -740,6 +740,150 @@ START_TEST(configmap_and_secret_volumes_are_projected_atomically)
 }
 END_TEST
 
+static const char full_pod[] =
+    "{\"metadata\":{\"name\":\"web-abc\",\"namespace\":\"default\",\"uid\":\"u1\","
+    "\"labels\":{\"app\":\"web\"}},"
+    "\"spec\":{\"restartPolicy\":\"Always\",\"hostname\":\"h\",\"subdomain\":\"s\","
+    "\"securityContext\":{\"runAsUser\":1,\"runAsGroup\":2,\"supplementalGroups\":[3],"
+    "\"fsGroup\":4,\"seccompProfile\":{\"type\":\"RuntimeDefault\"}},"
+    "\"volumes\":[{\"name\":\"d\",\"emptyDir\":{\"medium\":\"\"}},"
+    "{\"name\":\"h\",\"hostPath\":{\"path\":\"/srv\",\"type\":\"\"}},"
+    "{\"name\":\"c\",\"configMap\":{\"name\":\"cfg\",\"items\":[{\"key\":\"mode\","
+    "\"path\":\"m\"}]}}],"
+    "\"initContainers\":[{\"name\":\"i\",\"image\":\"x\",\"command\":[\"true\"]}],"
+    "\"containers\":[{\"name\":\"c\",\"image\":\"x\",\"command\":[\"a\",\"$(X)\"],"
+    "\"args\":[\"b\"],\"workingDir\":\"/w\",\"ports\":[{\"name\":\"http\",\"containerPort\":80}],"
+    "\"env\":[{\"name\":\"X\",\"value\":\"1\"},{\"name\":\"Y\",\"valueFrom\":{\"fieldRef\":"
+    "{\"fieldPath\":\"metadata.name\"}}},{\"name\":\"Z\",\"valueFrom\":{\"configMapKeyRef\":"
+    "{\"name\":\"cfg\",\"key\":\"mode\"}}}],"
+    "\"envFrom\":[{\"configMapRef\":{\"name\":\"cfg\"}}],"
+    "\"securityContext\":{\"capabilities\":{\"add\":[\"NET_ADMIN\"],\"drop\":[\"MKNOD\"]},"
+    "\"readOnlyRootFilesystem\":true,\"allowPrivilegeEscalation\":false},"
+    "\"resources\":{\"limits\":{\"cpu\":\"1\",\"memory\":\"1Gi\"},\"requests\":{\"cpu\":\"1\"}},"
+    "\"livenessProbe\":{\"httpGet\":{\"path\":\"/\",\"port\":\"http\",\"httpHeaders\":"
+    "[{\"name\":\"a\",\"value\":\"b\"}]},\"periodSeconds\":5},"
+    "\"volumeMounts\":[{\"name\":\"d\",\"mountPath\":\"/d\",\"subPath\":\"x\"},"
+    "{\"name\":\"c\",\"mountPath\":\"/c\",\"readOnly\":true}]}]}}";
+
+/* Run every pure entry point on pod; whatever it says, it must not
+ * crash, and a failure must carry a message. */
+static void
+exercise(const json_t *pod, const json_t *cms)
+{
+    struct rt_spec spec;
+    struct sk_err err;
+    const json_t *ctr;
+    struct kl_probe pr;
+    int rc;
+
+    for (int init = 0; init < 2; init++) {
+        struct rt_image_info img = image();
+        struct kl_podspec_in in = {.pod = pod, .init = init, .image = &img, .sandbox = &sandbox};
+        in.refs.configmaps = cms;
+        sk_err_init(&err);
+        rc = kl_podspec_build(&in, &spec, &err);
+        ck_assert(rc == 0 || err.msg[0] != '\0');
+        rt_spec_release(&spec);
+    }
+    ctr = json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"), 0);
+    for (int k = 0; k < KL_PROBE_NKINDS; k++) {
+        sk_err_init(&err);
+        rc = kl_probe_parse(ctr, "spec.containers[0]", (enum kl_probe_kind)k, &pr, &err);
+        ck_assert(rc == 0 || err.msg[0] != '\0');
+    }
+    {
+        struct kl_ctr_obs obs = {.name = "c", .state = KL_CTR_RUNNING};
+        struct kl_status_in sin = {.pod = pod, .ctrs = &obs, .nctrs = 1, .now = "t"};
+        json_t *st = NULL;
+        sk_err_init(&err);
+        rc = kl_status_build(&sin, &st, &err);
+        ck_assert(rc == 0 || err.msg[0] != '\0');
+        json_decref(st);
+    }
+}
+
+/* Replace the node at each position in turn by each JSON type. */
+static size_t
+mutate_walk(json_t *root, json_t *node, const json_t *cms)
+{
+    size_t count = 0;
+
+    if (json_is_object(node)) {
+        const char *k;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe (node, tmp, k, v) {
+            json_t *keep = json_incref(v);
+            json_t *repl[] = {json_integer(7), json_string("x"), json_array(),  json_object(),
+                              json_true(),     json_null(),      json_real(1.5)};
+            for (size_t r = 0; r < sizeof(repl) / sizeof(repl[0]); r++) {
+                json_object_set_new(node, k, repl[r]);
+                exercise(root, cms);
+                count++;
+            }
+            json_object_set_new(node, k, keep);
+            count += mutate_walk(root, keep, cms);
+        }
+    } else if (json_is_array(node)) {
+        for (size_t i = 0; i < json_array_size(node); i++) {
+            json_t *keep = json_incref(json_array_get(node, i));
+            json_t *repl[] = {json_integer(-1), json_string(""), json_array(), json_object(),
+                              json_null()};
+            for (size_t r = 0; r < sizeof(repl) / sizeof(repl[0]); r++) {
+                json_array_set_new(node, i, repl[r]);
+                exercise(root, cms);
+                count++;
+            }
+            json_array_set_new(node, i, keep);
+            count += mutate_walk(root, keep, cms);
+        }
+    }
+    return count;
+}
+
+START_TEST(every_field_of_a_full_pod_mutated_to_every_type_never_crashes)
+{
+    json_t *cms = J("[{\"metadata\":{\"name\":\"cfg\"},\"data\":{\"mode\":\"fast\"}}]");
+    json_t *pod = J(full_pod);
+    struct rt_spec spec;
+    struct sk_err err;
+
+    /* the unmutated pod is valid */
+    ck_assert_msg(build(pod, cms, NULL, &spec, &err) == 0, "%s", err.msg);
+    rt_spec_release(&spec);
+    ck_assert_uint_gt(mutate_walk(pod, pod, cms), 200);
+    json_decref(pod);
+    json_decref(cms);
+}
+END_TEST
+
+START_TEST(init_container_and_image_user)
+{
+    static char *user_num = "1000:2000", *user_name = "nginx";
+    json_t *pod = J(full_pod);
+    struct rt_image_info img = image();
+    struct kl_podspec_in in = {.pod = pod, .init = 1, .image = &img, .sandbox = &sandbox};
+    struct rt_spec spec;
+    struct sk_err err;
+    json_t *ps = json_object_get(pod, "spec");
+
+    json_object_del(ps, "securityContext");
+    sk_err_init(&err);
+    img.user = user_num;
+    ck_assert_int_eq(kl_podspec_build(&in, &spec, &err), 0);
+    ck_assert_str_eq(spec.process.args[0], "true");
+    ck_assert_str_eq(spec.cgroups_path, "pods/u1/i");
+    ck_assert_uint_eq(spec.process.uid, 1000);
+    ck_assert_uint_eq(spec.process.gid, 2000);
+    rt_spec_release(&spec);
+    img.user = user_name;
+    ck_assert_int_eq(kl_podspec_build(&in, &spec, &err), 0);
+    ck_assert_str_eq(spec.process.username, "nginx");
+    rt_spec_release(&spec);
+    json_decref(pod);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -765,6 +909,8 @@ main(void)
     tcase_add_test(tc, resolv_conf_and_hosts_content);
     tcase_add_test(tc, pod_files_are_written);
     tcase_add_test(tc, configmap_and_secret_volumes_are_projected_atomically);
+    tcase_add_test(tc, every_field_of_a_full_pod_mutated_to_every_type_never_crashes);
+    tcase_add_test(tc, init_container_and_image_user);
     suite_add_tcase(s, tc);
     return unit_main(s);
 }
