@@ -99,9 +99,11 @@ char *kl_expand(const char *in, char *const *env, size_t nenv);
 int kl_podspec_argv(const json_t *ctr, const char *path, const struct rt_image_info *image,
                     char *const *env, size_t nenv, char ***argv, size_t *nargv, struct sk_err *err);
 
-/* The container's environment: image Env, then container env in order
- * ($(VAR) references to earlier entries), then the Kubernetes service
- * variables are the sync loop's. *env holds malloc'd "K=V" strings. */
+/* The container's environment: image Env, then envFrom, then env in
+ * order ($(VAR) references to earlier entries; a name defined again
+ * replaces the earlier value in place). Service link variables
+ * (FOO_SERVICE_HOST) are the sync loop's to add. *env holds malloc'd
+ * "K=V" strings. */
 int kl_podspec_env(const struct kl_podspec_in *in, const json_t *ctr, const char *path, char ***env,
                    size_t *nenv, struct sk_err *err);
 

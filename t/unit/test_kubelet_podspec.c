@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char *ep_default[] = {"/ep-1", NULL};
@@ -884,6 +887,58 @@ START_TEST(init_container_and_image_user)
 }
 END_TEST
 
+/* In a child with its own mount namespace, so no mount outlives it. */
+static int
+emptydir_memory_child(const char *dir)
+{
+    json_t *vol = J("{\"name\":\"m\",\"emptyDir\":{\"medium\":\"Memory\",\"sizeLimit\":\"1Mi\"}}");
+    struct statfs sfs;
+    int rc;
+
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return 77;
+    rc = kl_volume_emptydir(vol, "spec.volumes[0]", dir, NULL);
+    json_decref(vol);
+    if (rc < 0)
+        return 1;
+    if (statfs(dir, &sfs) < 0 || sfs.f_type != TMPFS_MAGIC || sfs.f_blocks * sfs.f_bsize != 1 << 20)
+        return 2;
+    umount2(dir, MNT_DETACH);
+    return 0;
+}
+
+START_TEST(empty_dirs_are_created_and_memory_ones_are_tmpfs)
+{
+    json_t *vol = J("{\"name\":\"d\",\"emptyDir\":{}}");
+    json_t *bad = J("{\"name\":\"d\",\"emptyDir\":{\"medium\":\"HugePages\"}}");
+    char *dir = sk_asprintf("%s/ed/d", unit_tmpdir()),
+         *mdir = sk_asprintf("%s/ed/m", unit_tmpdir());
+    struct sk_err err;
+    struct stat st;
+    int status;
+    pid_t pid;
+
+    sk_err_init(&err);
+    ck_assert_int_eq(kl_volume_emptydir(vol, "spec.volumes[0]", dir, &err), 0);
+    ck_assert_int_eq(stat(dir, &st), 0);
+    ck_assert_uint_eq(st.st_mode & 0777, 0777);
+    ck_assert_int_lt(kl_volume_emptydir(bad, "spec.volumes[1]", dir, &err), 0);
+    ck_assert_str_eq(err.msg, "spec.volumes[1].emptyDir.medium: unsupported 'HugePages'");
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(emptydir_memory_child(mdir));
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    if (WEXITSTATUS(status) != 77) /* 77: no privilege for mounts here */
+        ck_assert_int_eq(WEXITSTATUS(status), 0);
+    json_decref(vol);
+    json_decref(bad);
+    free(dir);
+    free(mdir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -911,6 +966,7 @@ main(void)
     tcase_add_test(tc, configmap_and_secret_volumes_are_projected_atomically);
     tcase_add_test(tc, every_field_of_a_full_pod_mutated_to_every_type_never_crashes);
     tcase_add_test(tc, init_container_and_image_user);
+    tcase_add_test(tc, empty_dirs_are_created_and_memory_ones_are_tmpfs);
     suite_add_tcase(s, tc);
     return unit_main(s);
 }
