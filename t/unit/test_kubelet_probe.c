@@ -6,6 +6,10 @@
 #include "unit.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -415,6 +419,65 @@ START_TEST(exec_probe_on_missing_container_fails_with_reason)
 }
 END_TEST
 
+struct netns_listener {
+    int netns_fd, listen_fd, port, skip;
+};
+
+/* On its own thread (setns/unshare change only the calling thread):
+ * a new netns with lo up and a listener on 127.0.0.1 inside it. */
+static void *
+netns_listener_thread(void *arg)
+{
+    struct netns_listener *l = arg;
+    struct ifreq ifr;
+    int s;
+
+    if (unshare(CLONE_NEWNET) < 0) {
+        l->skip = 1;
+        return NULL;
+    }
+    s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    memset(&ifr, 0, sizeof(ifr));
+    strcpy(ifr.ifr_name, "lo");
+    if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
+        l->skip = 1;
+        return NULL;
+    }
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+        l->skip = 1;
+    close(s);
+    l->netns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    l->listen_fd = listen_any(&l->port);
+    return NULL;
+}
+
+START_TEST(tcp_probe_connects_inside_the_pod_netns)
+{
+    struct netns_listener l = {-1, -1, 0, 0};
+    struct sk_buf msg = SK_BUF_INIT;
+    pthread_t th;
+
+    ck_assert_int_eq(pthread_create(&th, NULL, netns_listener_thread, &l), 0);
+    pthread_join(th, NULL);
+    if (l.skip)
+        return; /* no privilege to create a network namespace here */
+    ck_assert_int_ge(l.netns_fd, 0);
+    ck_assert_int_eq(kl_probe_tcp(l.netns_fd, "127.0.0.1", l.port, 1000, &msg), KL_PROBE_SUCCESS);
+    /* the caller's thread never changed namespace */
+    {
+        char a[64] = "", b[64] = "";
+        ck_assert_int_gt(readlink("/proc/thread-self/ns/net", a, sizeof(a) - 1), 0);
+        ck_assert_int_gt(readlink("/proc/self/ns/net", b, sizeof(b) - 1), 0);
+        ck_assert_str_eq(a, b);
+    }
+    close(l.listen_fd);
+    ck_assert_int_eq(kl_probe_tcp(l.netns_fd, "127.0.0.1", l.port, 1000, &msg), KL_PROBE_FAILURE);
+    close(l.netns_fd);
+    sk_buf_release(&msg);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -434,6 +497,7 @@ main(void)
     tcase_add_test(tc, http_probe_times_out_on_a_silent_server);
     tcase_add_test(tc, http_probe_refuses_header_injection);
     tcase_add_test(tc, exec_probe_on_missing_container_fails_with_reason);
+    tcase_add_test(tc, tcp_probe_connects_inside_the_pod_netns);
     suite_add_tcase(s, tc);
     return unit_main(s);
 }
