@@ -49,7 +49,7 @@ struct kl_sandbox {
     const char *cgroup_parent; /* beneath the runtime's cgroup root */
     const char *node_name;
     const char *pod_ip, *host_ip; /* for fieldRef status.podIP/hostIP */
-    long long pids_limit;         /* per container, RT_UNSET for none */
+    long long pids_limit;         /* per container, <= 0 for none */
 };
 
 /* Objects the pod refers to (configMapKeyRef, secretKeyRef, configMap and
@@ -83,6 +83,9 @@ struct kl_podspec_in {
 
 /* Translate one container of a pod into spec (initialised here from
  * rt_spec_init_default; release with rt_spec_release even on failure).
+ * root_path stays the default: mounting the image layers as the rootfs
+ * is the caller's. Annotations io.kubernetes.pod.{name,namespace,uid}
+ * and io.kubernetes.container.name let a restarted agent re-adopt it.
  * Errors name the field path: "spec.containers[0].env[2].valueFrom.
  * configMapKeyRef: key 'x' not found in configmap 'cfg'". */
 int kl_podspec_build(const struct kl_podspec_in *in, struct rt_spec *spec, struct sk_err *err);

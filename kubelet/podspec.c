@@ -142,7 +142,7 @@ apply_resources(const struct kl_podspec_in *in, const json_t *ctr, const char *p
     spec->resources.cpu_shares = shares;
     if (has_mem == 0)
         spec->resources.mem_limit = sk_quantity_value(&mem_lim);
-    spec->resources.pids_limit = in->sandbox->pids_limit;
+    spec->resources.pids_limit = in->sandbox->pids_limit > 0 ? in->sandbox->pids_limit : RT_UNSET;
     return 0;
 }
 
