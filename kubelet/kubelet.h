@@ -1,0 +1,368 @@
+#ifndef KL_KUBELET_H
+#define KL_KUBELET_H
+
+/* skiff's node agent (`skiffd agent`), the pure core: what the sync loop
+ * decides, without the API wiring. Public names carry the prefix kl_.
+ *
+ *   podspec.c   Pod + container + image config + sandbox -> struct rt_spec
+ *   podfiles.c  the non-pure half: configMap/secret projection, the pod's
+ *               /etc/hosts, /etc/resolv.conf and /etc/hostname files,
+ *               subPath resolution that refuses escapes
+ *   status.c    observed container states -> pod status JSON; the
+ *               "significant change" test that keeps writes rare
+ *   restart.c   restartPolicy and the CrashLoopBackOff schedule
+ *   probe.c     liveness/readiness/startup state machines (pure)
+ *   probe_exec.c tcpSocket, httpGet and exec probe executors (I/O)
+ *   nodeinfo.c  capacity/allocatable, node conditions, the Node object
+ *
+ * Pods are Kubernetes-shaped jansson objects (already validated by the
+ * API server, but every function here checks types again and reports
+ * the field path, so a hostile object is an error, never a crash).
+ * Fallible functions follow STYLE.md §3: int < 0 and struct sk_err. */
+
+#include "lib/buf.h"
+#include "lib/err.h"
+#include "runtime/image.h"
+#include "runtime/runtime.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* ---- pod -> runtime spec (podspec.c) ---- */
+
+/* Where the pod lives on this node. Host paths the translation derives
+ * (relative to pod_dir, created by the sync loop / podfiles.c):
+ *
+ *   volumes/empty-dir/<vol>        emptyDir (tmpfs when medium Memory)
+ *   volumes/configmap/<vol>        projected configMap files
+ *   volumes/secret/<vol>           projected secret files
+ *   etc-hosts, resolv.conf, hostname   bind-mounted per container
+ *   containers/<ctr>/termination-log   terminationMessagePath
+ */
+struct kl_sandbox {
+    const char *pod_dir;       /* absolute, e.g. /var/lib/skiff/pods/<uid> */
+    const char *netns_path;    /* joined net namespace (required) */
+    const char *ipcns_path;    /* sandbox's ipc ns, NULL: a new one */
+    const char *utsns_path;    /* sandbox's uts ns, NULL: a new one */
+    const char *pidns_path;    /* shareProcessNamespace: the pod's pid ns */
+    const char *cgroup_parent; /* beneath the runtime's cgroup root */
+    const char *node_name;
+    const char *pod_ip, *host_ip; /* for fieldRef status.podIP/hostIP */
+    long long pids_limit;         /* per container, <= 0 for none */
+};
+
+/* Objects the pod refers to (configMapKeyRef, secretKeyRef, configMap and
+ * secret volumes): arrays of ConfigMap / Secret objects of the pod's
+ * namespace; may be NULL. Secret data is base64 as in the API. */
+struct kl_refs {
+    const json_t *configmaps;
+    const json_t *secrets;
+};
+
+/* Resolve subPath beneath a volume's host directory without leaving it
+ * (kl_subpath_resolve is the real one); *out is malloc'd. */
+typedef int (*kl_subpath_fn)(const char *root, const char *subpath, char **out, struct sk_err *err);
+
+/* Check a hostPath volume's type (Directory, DirectoryOrCreate, File,
+ * FileOrCreate, Socket, CharDevice, BlockDevice, "" for none),
+ * creating it for the ...OrCreate types (kl_hostpath_check is the real
+ * one). */
+typedef int (*kl_hostpath_fn)(const char *path, const char *type, struct sk_err *err);
+
+struct kl_podspec_in {
+    const json_t *pod;
+    int init;     /* container from spec.initContainers */
+    size_t index; /* index in spec.containers / spec.initContainers */
+    const struct rt_image_info *image;
+    const struct kl_sandbox *sandbox;
+    struct kl_refs refs;
+    kl_subpath_fn subpath;   /* NULL: lexical checks only (tests) */
+    kl_hostpath_fn hostpath; /* NULL: no type checks (tests) */
+};
+
+/* Translate one container of a pod into spec (initialised here from
+ * rt_spec_init_default; release with rt_spec_release even on failure).
+ * root_path stays the default: mounting the image layers as the rootfs
+ * is the caller's. Annotations io.kubernetes.pod.{name,namespace,uid}
+ * and io.kubernetes.container.name let a restarted agent re-adopt it.
+ * Errors name the field path: "spec.containers[0].env[2].valueFrom.
+ * configMapKeyRef: key 'x' not found in configmap 'cfg'". */
+int kl_podspec_build(const struct kl_podspec_in *in, struct rt_spec *spec, struct sk_err *err);
+
+/* Kubernetes' $(VAR) expansion (third_party/forked/golang/expansion):
+ * $(NAME) is replaced by NAME's value from env ("KEY=value" strings,
+ * later entries win) when defined, left as written otherwise; $$ is a
+ * literal $. Returns a malloc'd string. */
+char *kl_expand(const char *in, char *const *env, size_t nenv);
+
+/* The container's effective command line: command replaces the image's
+ * Entrypoint and drops its Cmd, args replaces Cmd; both expanded with
+ * env. *argv is a malloc'd vector; empty -> -EINVAL. */
+int kl_podspec_argv(const json_t *ctr, const char *path, const struct rt_image_info *image,
+                    char *const *env, size_t nenv, char ***argv, size_t *nargv, struct sk_err *err);
+
+/* The container's environment: image Env, then envFrom, then env in
+ * order ($(VAR) references to earlier entries; a name defined again
+ * replaces the earlier value in place). Service link variables
+ * (FOO_SERVICE_HOST) are the sync loop's to add. *env holds malloc'd
+ * "K=V" strings. */
+int kl_podspec_env(const struct kl_podspec_in *in, const json_t *ctr, const char *path, char ***env,
+                   size_t *nenv, struct sk_err *err);
+
+/* /etc/resolv.conf of a pod (dnsPolicy ClusterFirst): nameserver dns,
+ * search <ns>.svc.<domain> svc.<domain> <domain>, options ndots:5. */
+void kl_resolv_conf(const char *ns, const char *dns, const char *domain, struct sk_buf *out);
+/* /etc/hosts: localhost lines, then "<podIP>\t<hostname>[.<subdomain>...]". */
+void kl_etc_hosts(const json_t *pod, const char *pod_ip, const char *domain, struct sk_buf *out);
+/* The pod's hostname: spec.hostname or metadata.name, cut to 63 chars. */
+int kl_pod_hostname(const json_t *pod, char *out, size_t outsz, struct sk_err *err);
+
+/* ---- the pod's files (podfiles.c, does I/O) ---- */
+
+/* Resolve root/subpath refusing any escape from root: no absolute path,
+ * no "..", and symlinks followed only while they stay beneath root
+ * (openat2 RESOLVE_IN_ROOT semantics; CVE-2017-1002101). *out is the
+ * canonical host path (malloc'd). */
+int kl_subpath_resolve(const char *root, const char *subpath, char **out, struct sk_err *err);
+
+int kl_hostpath_check(const char *path, const char *type, struct sk_err *err);
+
+/* Create the emptyDir vol (spec.volumes[i]) at dir; medium Memory mounts
+ * a tmpfs there (size= sizeLimit), shared by the pod's containers. */
+int kl_volume_emptydir(const json_t *vol, const char *path, const char *dir, struct sk_err *err);
+
+/* Write the configMap or secret volume vol (spec.volumes[i]) into dir:
+ * every key (or only items[]), mode defaultMode/items[].mode, written
+ * into a fresh "..data_<n>" directory that is swapped in atomically by
+ * renaming a "..data" symlink, as Kubernetes' AtomicWriter does. */
+int kl_volume_project(const json_t *vol, const char *path, const struct kl_refs *refs,
+                      const char *dir, struct sk_err *err);
+
+/* Write pod_dir/etc-hosts, resolv.conf and hostname (mode 0644). */
+int kl_pod_files_write(const json_t *pod, const struct kl_sandbox *sb, const char *dns,
+                       const char *domain, struct sk_err *err);
+
+/* ---- pod status (status.c, pure) ---- */
+
+enum kl_ctr_state {
+    KL_CTR_UNKNOWN = 0, /* not found in the runtime */
+    KL_CTR_WAITING,
+    KL_CTR_RUNNING,
+    KL_CTR_TERMINATED,
+};
+
+struct kl_term {
+    int exit_code, signal;
+    const char *reason; /* Completed, Error, OOMKilled, ... */
+    const char *message;
+    const char *started_at, *finished_at; /* RFC 3339 */
+    const char *container_id;             /* runtime id, no scheme */
+};
+
+/* What the agent observed of one container. */
+struct kl_ctr_obs {
+    const char *name;
+    enum kl_ctr_state state;
+    const char *reason, *message; /* waiting */
+    const char *started_at;       /* running */
+    struct kl_term term;          /* terminated */
+    int has_last;
+    struct kl_term last; /* lastState.terminated */
+    int restart_count;
+    bool ready, started;
+    const char *image, *image_id, *container_id;
+};
+
+struct kl_status_in {
+    const json_t *pod;                  /* spec read; status.conditions kept */
+    const struct kl_ctr_obs *init_ctrs; /* by name; missing = unknown */
+    size_t ninit;
+    const struct kl_ctr_obs *ctrs;
+    size_t nctrs;
+    const char *pod_ip, *host_ip, *start_time;
+    const char *now; /* RFC 3339, for changed conditions */
+};
+
+/* Build the pod's status object (a new reference in *out). */
+int kl_status_build(const struct kl_status_in *in, json_t **out, struct sk_err *err);
+/* Phase as Kubernetes' getPhase computes it. */
+const char *kl_status_phase(const struct kl_status_in *in);
+/* "Guaranteed", "Burstable" or "BestEffort" for spec. */
+int kl_status_qos(const json_t *pod, const char **out, struct sk_err *err);
+/* True when new differs from old in anything but timestamps that mean
+ * the same instant (RFC 3339 spellings) or lastProbeTime. */
+bool kl_status_significant(const json_t *old_status, const json_t *new_status);
+
+/* ---- restarts and back-off (restart.c, pure) ---- */
+
+#define KL_BACKOFF_INITIAL_S 10
+#define KL_BACKOFF_MAX_S     300
+#define KL_BACKOFF_RESET_S   600
+
+/* Should a container that exited with exit_code run again? Init
+ * containers restart only on failure, and never under Never. */
+bool kl_restart_wanted(const char *policy, bool init, int exit_code);
+
+/* Back-off of one container (pod uid + container name). */
+struct kl_backoff {
+    char key[320];   /* "<uid>/<container>" */
+    int64_t delay_s; /* current back-off, 0 before the first restart */
+    int64_t last_s;  /* when it was last updated */
+};
+
+enum kl_restart_action {
+    KL_RESTART_NONE = 0, /* policy says stay terminated */
+    KL_RESTART_NOW,
+    KL_RESTART_WAIT,
+};
+
+struct kl_restart_out {
+    enum kl_restart_action action;
+    int64_t wait_until_s;
+    char reason[32];   /* "CrashLoopBackOff" when waiting */
+    char message[512]; /* "back-off 40s restarting failed container=..." */
+};
+
+struct kl_restart_in {
+    const char *policy;
+    bool init;
+    int exit_code;
+    int64_t started_s, finished_s; /* of the run that ended */
+    int64_t now_s;
+    const char *pod_name, *pod_ns, *pod_uid, *container;
+};
+
+/* Decide; bo is the container's back-off state, updated when a restart
+ * is due now (Kubernetes' Backoff.Next), reset when the run that ended
+ * lasted KL_BACKOFF_RESET_S or more. */
+void kl_restart_decide(const struct kl_restart_in *in, struct kl_backoff *bo,
+                       struct kl_restart_out *out);
+
+/* A small table of back-off entries. */
+struct kl_backoff_table {
+    struct kl_backoff *v;
+    size_t n, cap;
+};
+void kl_backoff_table_init(struct kl_backoff_table *t);
+void kl_backoff_table_release(struct kl_backoff_table *t);
+/* Find or add the entry; the pointer is valid until the next get/gc. */
+struct kl_backoff *kl_backoff_get(struct kl_backoff_table *t, const char *uid, const char *ctr);
+/* Forget entries not updated for 2 * KL_BACKOFF_MAX_S (Kubernetes' GC). */
+void kl_backoff_table_gc(struct kl_backoff_table *t, int64_t now_s);
+
+/* ---- probes (probe.c pure, probe_exec.c I/O) ---- */
+
+enum kl_probe_kind { KL_PROBE_LIVENESS = 0, KL_PROBE_READINESS, KL_PROBE_STARTUP, KL_PROBE_NKINDS };
+enum kl_probe_handler { KL_PROBE_NONE = 0, KL_PROBE_EXEC, KL_PROBE_HTTP, KL_PROBE_TCP };
+enum kl_probe_result { KL_PROBE_UNKNOWN = 0, KL_PROBE_SUCCESS, KL_PROBE_FAILURE };
+
+struct kl_probe {
+    enum kl_probe_handler handler;
+    int64_t initial_delay_s, period_s, timeout_s, success_threshold, failure_threshold;
+    /* handler arguments, borrowed from the pod */
+    const json_t *exec_command;
+    const char *http_path, *http_host, *http_scheme;
+    const json_t *http_headers;
+    int port; /* resolved (named ports through the container's ports) */
+};
+
+/* Parse container.<livenessProbe|readinessProbe|startupProbe> (defaults
+ * 0/10/1/1/3); probe->handler is KL_PROBE_NONE when absent. */
+int kl_probe_parse(const json_t *ctr, const char *path, enum kl_probe_kind kind,
+                   struct kl_probe *probe, struct sk_err *err);
+
+struct kl_probe_state {
+    enum kl_probe_result result;
+    int64_t successes, failures;
+    int64_t next_ms; /* when the next probe is due, 0: not scheduled */
+};
+
+/* The probes of one running container. */
+struct kl_probes {
+    struct kl_probe spec[KL_PROBE_NKINDS];
+    struct kl_probe_state st[KL_PROBE_NKINDS];
+    int64_t started_ms; /* container start, monotonic */
+};
+
+enum kl_probe_action {
+    KL_PROBE_ACT_NONE = 0,
+    KL_PROBE_ACT_RESTART,      /* liveness or startup failed: kill, restart */
+    KL_PROBE_ACT_READY_CHANGED /* readiness flipped */
+};
+
+/* Reset for a container that started at started_ms: readiness starts
+ * failed, liveness successful, startup unknown (gating the others). */
+void kl_probes_start(struct kl_probes *p, int64_t started_ms);
+/* Which probe is due at now_ms (or -1); *wake_ms: when to ask again. */
+int kl_probes_due(const struct kl_probes *p, int64_t now_ms, int64_t *wake_ms);
+/* Record the outcome of probe kind at now_ms; returns the action.
+ * out_reason/out_message get "Unhealthy" / "Liveness probe failed: ..."
+ * for a restart. */
+enum kl_probe_action kl_probes_record(struct kl_probes *p, enum kl_probe_kind kind,
+                                      enum kl_probe_result r, const char *output, int64_t now_ms,
+                                      char *out_message, size_t msgsz);
+/* Container ready/started as the status reports it. */
+bool kl_probes_ready(const struct kl_probes *p);
+bool kl_probes_started(const struct kl_probes *p);
+
+/* Executors. netns_fd: the pod's network namespace (-1: the caller's).
+ * The socket is created inside the netns on a short-lived thread
+ * (net_netns_run) and used from the caller's thread: a socket keeps the
+ * namespace it was created in, so no thread of the agent stays in a pod
+ * netns. Output (a failure reason) goes to msg. */
+enum kl_probe_result kl_probe_tcp(int netns_fd, const char *host, int port, int64_t timeout_ms,
+                                  struct sk_buf *msg);
+enum kl_probe_result kl_probe_http(int netns_fd, const char *host, int port, const char *path,
+                                   const json_t *headers, int64_t timeout_ms, struct sk_buf *msg);
+/* command (a JSON array of strings) through rt_container_exec with the
+ * container's process settings base (env, user, cwd), in a child process
+ * in its own process group that is killed at the timeout; exit 0 is
+ * success; the output (first 1 KiB) is kept in msg. */
+enum kl_probe_result kl_probe_exec(const struct rt_ctx *ctx, const char *id,
+                                   const struct rt_process *base, const json_t *command,
+                                   int64_t timeout_ms, struct sk_buf *msg);
+
+/* ---- the node (nodeinfo.c) ---- */
+
+struct kl_node_facts {
+    int64_t mem_total, mem_available; /* bytes */
+    int64_t ncpu;
+    int64_t disk_total, disk_avail; /* bytes of the data dir's filesystem */
+    int64_t pid_max, pids;
+    char kernel[128], os_image[256], arch[32], hostname[256];
+};
+
+struct kl_node_config {
+    const char *name;       /* NULL: facts.hostname */
+    const char *address;    /* InternalIP, may be NULL */
+    int64_t max_pods;       /* default 110 */
+    int64_t reserved_cpu_m; /* millicores */
+    int64_t reserved_mem;   /* bytes */
+    int64_t mem_pressure;   /* MemAvailable below: pressure (100Mi) */
+    int disk_pressure_pct;  /* free below: pressure (10) */
+    int pid_pressure_pct;   /* used above: pressure (90) */
+};
+
+void kl_node_config_defaults(struct kl_node_config *cfg);
+/* Parse /proc/meminfo text: MemTotal and MemAvailable in bytes. */
+int kl_meminfo_parse(const char *text, int64_t *total, int64_t *available, struct sk_err *err);
+/* PRETTY_NAME of an os-release text ("Linux" when missing). */
+void kl_os_release_pretty(const char *text, char *out, size_t outsz);
+/* Read the facts of this host (data_dir: for DiskPressure). */
+int kl_node_facts_read(const char *data_dir, struct kl_node_facts *f, struct sk_err *err);
+
+/* Conditions: 1 under pressure, 0 not. */
+bool kl_node_memory_pressure(const struct kl_node_facts *f, const struct kl_node_config *c);
+bool kl_node_disk_pressure(const struct kl_node_facts *f, const struct kl_node_config *c);
+bool kl_node_pid_pressure(const struct kl_node_facts *f, const struct kl_node_config *c);
+/* Capacity and allocatable (allocatable = capacity - reserved, >= 0). */
+void kl_node_allocatable(const struct kl_node_facts *f, const struct kl_node_config *c,
+                         int64_t *cpu_m, int64_t *mem, int64_t *pods);
+/* The Node object (metadata, status.capacity/allocatable/conditions/
+ * nodeInfo/addresses); prev: the last written object or NULL, whose
+ * condition transition times are kept when a status did not change. */
+json_t *kl_node_build(const struct kl_node_facts *f, const struct kl_node_config *c,
+                      const json_t *prev, const char *now);
+
+#endif
