@@ -541,12 +541,16 @@ fork_monitor(struct job *j, pid_t *pid, struct sk_err *err)
         close(rep[0]);
         j->report_fd = rep[1];
         setsid();
-        if (fork() != 0)
+        /* Double fork, so the monitor is not our child and outlives us;
+         * but a foreground run's caller (exit_fd) waits for the
+         * container and exits after it anyway: one fork less there. */
+        if (j->opts->exit_fd < 0 && fork() != 0)
             _exit(0);
         monitor_main(j);
     }
     close(rep[1]);
-    waitpid(mid, &status, 0);
+    if (j->opts->exit_fd < 0)
+        waitpid(mid, &status, 0);
     status = read_report(rep[0], pid, err);
     close(rep[0]);
     return status;
