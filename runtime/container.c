@@ -324,18 +324,18 @@ launch(struct job *j, const struct rt_cgroup *cg, struct sk_err *err)
 static void
 close_other_fds(const struct rt_monitor_args *a)
 {
-    int keep[3] = {a->out_fd, a->err_fd, a->exit_fd};
+    int keep[4] = {a->out_fd, a->err_fd, a->exit_fd, a->mntns_fd};
     int lo = 3, maxfd;
 
-    for (int i = 0; i < 3; i++) /* sort the three */
-        for (int k = i + 1; k < 3; k++)
+    for (int i = 0; i < 4; i++) /* sort them */
+        for (int k = i + 1; k < 4; k++)
             if (keep[k] < keep[i]) {
                 int t = keep[i];
 
                 keep[i] = keep[k];
                 keep[k] = t;
             }
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         if (keep[i] < lo)
             continue;
         if (keep[i] > lo && syscall(SYS_close_range, lo, keep[i] - 1, 0) < 0)
@@ -347,7 +347,8 @@ close_other_fds(const struct rt_monitor_args *a)
 fallback: /* kernel < 5.9 */
     maxfd = (int)sysconf(_SC_OPEN_MAX);
     for (int fd = 3; fd < maxfd && fd < 65536; fd++)
-        if (fd != keep[0] && fd != keep[1] && fd != keep[2] && fcntl(fd, F_GETFD) >= 0)
+        if (fd != keep[0] && fd != keep[1] && fd != keep[2] && fd != keep[3] &&
+            fcntl(fd, F_GETFD) >= 0)
             close(fd);
 }
 
@@ -414,6 +415,14 @@ monitor_main(struct job *j)
         rt_cgroup_destroy(&cg, NULL);
         goto fail;
     }
+    /* The last reference to the container's mount namespace would be
+     * dropped by its init's exit, and tearing its mounts down waits for
+     * an RCU grace period (namespace_unlock(): synchronize_rcu_expedited,
+     * 1-2 ms) before the exit is reported to us. Holding the namespace
+     * moves that wait to our own exit, after the exit is reported.
+     * Close-on-exec: a re-executed monitor does not keep it. */
+    snprintf(ok, sizeof(ok), "/proc/%d/ns/mnt", (int)pid);
+    a.mntns_fd = open(ok, O_RDONLY | O_CLOEXEC);
     snprintf(ok, sizeof(ok), "O%d", (int)pid);
     rt_write_all(j->report_fd, ok, strlen(ok));
     close(j->report_fd);

@@ -222,6 +222,7 @@ rt_monitor_exec_main(int argc, char **argv)
     a.out_fd = atoi(argv[3]);
     a.err_fd = atoi(argv[4]);
     a.exit_fd = atoi(argv[5]);
+    a.mntns_fd = -1;
     a.cri_log_max = atoll(argv[6]);
     a.cri_log = strcmp(argv[7], "-") ? argv[7] : NULL;
     for (int fd = 0; fd < 3; fd++)
