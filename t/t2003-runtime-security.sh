@@ -131,24 +131,39 @@ done
 echo "after exit: $(cat /dev/shm/err2)"
 '
 
-test_expect_success 'CVE-2019-5736: a container cannot write the runtime binary through /proc/PID/exe' '
-	mkdir -p "$TEST_DIR/rtA" "$TEST_DIR/rtB" &&
-	cp "$SKIFF_BUILD/bin/skiff-runtime" "$TEST_DIR/rtA/" &&
-	cp "$SKIFF_BUILD/bin/skiff-runtime" "$TEST_DIR/rtB/" &&
-	for lib in $(ldd "$TEST_DIR/rtA/skiff-runtime" | awk "/=> \\// { print \$3 } /^\t\// { print \$1 }"); do
+# cve_attack HOW EXPECTED: the attack against a runtime protected by HOW
+# ("view": the read-only bind mount; "memfd": the fallback, forced by
+# SKIFF_RUNTIME_SELFEXE=memfd); the write after exit must fail with
+# EXPECTED.
+cve_attack() {
+	local how=$1 expected=$2 d=$TEST_DIR/cve-$1
+	mkdir -p "$d/rtA" "$d/rtB" &&
+	cp "$SKIFF_BUILD/bin/skiff-runtime" "$d/rtA/" &&
+	cp "$SKIFF_BUILD/bin/skiff-runtime" "$d/rtB/" &&
+	for lib in $(ldd "$d/rtA/skiff-runtime" | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
 		mkdir -p "$B/rootfs${lib%/*}" && cp -L "$lib" "$B/rootfs$lib" || return 1
 	done &&
-	printf "#!/proc/self/exe --root\n" >"$B/rootfs/evil" && chmod 755 "$B/rootfs/evil" &&
+	printf '#!/proc/self/exe --root\n' >"$B/rootfs/evil" && chmod 755 "$B/rootfs/evil" &&
 	rm -f "$B/rootfs/tmp/cve-fifo" && mkfifo "$B/rootfs/tmp/cve-fifo" &&
 	set_args "$B" sleep 60 &&
-	rt run -d --bundle "$B" cve &&
-	{ "$TEST_DIR/rtA/skiff-runtime" --root "$RT_STATE" exec cve /evil --log /tmp/cve-fifo state nosuch >/dev/null 2>&1 & } &&
-	"$TEST_DIR/rtB/skiff-runtime" --root "$RT_STATE" exec cve sh -c "$ATTACK" >out 2>&1
+	rt run -d --bundle "$B" "cve-$how" || return 1
+	if [ "$how" = memfd ]; then export SKIFF_RUNTIME_SELFEXE=memfd; fi
+	{ "$d/rtA/skiff-runtime" --root "$RT_STATE" exec "cve-$how" /evil --log /tmp/cve-fifo state nosuch >/dev/null 2>&1 & }
+	"$d/rtB/skiff-runtime" --root "$RT_STATE" exec "cve-$how" sh -c "$ATTACK" >out 2>&1
+	unset SKIFF_RUNTIME_SELFEXE
 	cat out &&
 	grep "^alive: .*\(Read-only file system\|Text file busy\)" out &&
-	grep -x "after exit: .*Read-only file system" out &&
-	cmp "$TEST_DIR/rtA/skiff-runtime" "$SKIFF_BUILD/bin/skiff-runtime" &&
-	rt delete --force cve
+	grep -x "after exit: .*$expected" out &&
+	cmp "$d/rtA/skiff-runtime" "$SKIFF_BUILD/bin/skiff-runtime" &&
+	rt delete --force "cve-$how"
+}
+
+test_expect_success 'CVE-2019-5736: a container cannot write the runtime binary through /proc/PID/exe' '
+	cve_attack view "Read-only file system"
+'
+
+test_expect_success 'CVE-2019-5736: nor through the sealed memfd fallback' '
+	cve_attack memfd "Operation not permitted"
 '
 
 test_expect_success 'the monitor is invisible inside the container' '
