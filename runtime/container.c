@@ -367,7 +367,8 @@ detach_stdio(void)
 }
 
 /* Become a fresh process of the on-disk binary: the monitor then holds
- * no copy of the creator's heap, relocations or memfd. Only fds the
+ * no copy of the creator's heap, relocations or view of the binary
+ * (selfexe.c). Only fds the
  * monitor needs survive the exec. */
 static void
 exec_monitor(const char *exe, const struct rt_monitor_args *a)
@@ -443,8 +444,8 @@ monitor_main(struct job *j)
     free(j->bpf.prog);
     malloc_trim(0);
     detach_stdio();
-    /* A foreground run keeps its caller (and so the memfd copy) alive
-     * anyway: the exec would only cost time there. */
+    /* A foreground run keeps its caller (and so its binary's view)
+     * alive anyway: the exec would only cost time there. */
     if (j->ctx->monitor_exe && a.exit_fd < 0)
         exec_monitor(j->ctx->monitor_exe, &a);
     close_other_fds(&a);
