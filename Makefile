@@ -40,7 +40,7 @@ MODULES := kubelet ctrl sched api net runtime store lib
 BUILT_MODULES := $(foreach m,$(MODULES),$(if $(wildcard $(m)/*.c),$(m)))
 MODULE_LIBS := $(foreach m,$(BUILT_MODULES),$(B)/libskiff-$(m).a)
 
-BINS := skiff skiffd skiff-runtime skiff-monitor
+BINS := skiff skiffd skiff-runtime skiff-monitor skiff-image
 BIN_PATHS := $(addprefix $(B)/bin/,$(BINS))
 UNIT_SRCS := $(wildcard t/unit/test_*.c)
 UNIT_BINS := $(patsubst t/unit/%.c,$(B)/t/unit/%,$(UNIT_SRCS))
@@ -134,6 +134,7 @@ install: all
 	install -m 755 $(B)/bin/skiffd $(DESTDIR)$(SBINDIR)/skiffd
 	install -m 755 $(B)/bin/skiff-runtime $(DESTDIR)$(SBINDIR)/skiff-runtime
 	install -m 755 $(B)/bin/skiff-monitor $(DESTDIR)$(SBINDIR)/skiff-monitor
+	install -m 755 $(B)/bin/skiff-image $(DESTDIR)$(SBINDIR)/skiff-image
 	for page in man/*.[1-8]; do \
 	    sec=$${page##*.}; \
 	    install -d $(DESTDIR)$(MANDIR)/man$$sec; \

@@ -7,6 +7,7 @@
 #include "runtime/rt_int.h"
 
 #include "lib/alloc.h"
+#include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/version.h"
 
@@ -629,25 +630,6 @@ cmd_spec(const struct cli *c, int argc, char **argv)
     return rc;
 }
 
-/* image import|list|rm|gc|inspect: the image store, under
- * $SKIFF_IMAGE_ROOT or /var/lib/skiff/images (runtime/image.h). */
-static int
-cmd_image(const struct cli *c, int argc, char **argv)
-{
-    return rt_image_cli(argc, argv, NULL);
-}
-
-static const struct verb {
-    const char *name;
-    int (*fn)(const struct cli *c, int argc, char **argv);
-    int sealed; /* enters a container: run from a sealed memfd (CVE-2019-5736) */
-} verbs[] = {
-    {"create", cmd_create, 1}, {"run", cmd_run, 1},     {"exec", cmd_exec, 1},
-    {"start", cmd_start, 0},   {"state", cmd_state, 0}, {"kill", cmd_kill, 0},
-    {"delete", cmd_delete, 0}, {"list", cmd_list, 0},   {"ps", NULL, 0},
-    {"spec", cmd_spec, 0},     {"stats", cmd_stats, 0}, {"image", cmd_image, 0},
-};
-
 static bool
 is_regular_file(const char *path)
 {
@@ -655,6 +637,65 @@ is_regular_file(const char *path)
 
     return path && path[0] == '/' && stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
+
+/* The on-disk runtime binary: SKIFF_RUNTIME_EXE once re-executed from
+ * a read-only view (selfexe.c), else /proc/self/exe. */
+static bool
+disk_exe(char *buf, size_t bufsz)
+{
+    const char *exe = getenv("SKIFF_RUNTIME_EXE");
+    ssize_t n;
+
+    if (is_regular_file(exe))
+        return sk_strlcpy(buf, exe, bufsz) == 0;
+    n = readlink("/proc/self/exe", buf, bufsz - 1);
+    if (n <= 0 || (size_t)n >= bufsz - 1)
+        return false;
+    buf[n] = '\0';
+    return is_regular_file(buf);
+}
+
+/* NAME in the directory of the on-disk runtime binary, if it is there. */
+static bool
+sibling_exe(const char *name, char *buf, size_t bufsz)
+{
+    char exe[4096];
+    const char *slash;
+
+    if (!disk_exe(exe, sizeof(exe)))
+        return false;
+    slash = strrchr(exe, '/');
+    return snprintf(buf, bufsz, "%.*s/%s", (int)(slash - exe), exe, name) < (int)bufsz &&
+           is_regular_file(buf);
+}
+
+/* image import|list|rm|gc|inspect: a program of its own, skiff-image
+ * next to the on-disk runtime binary (git-style), so that skiff-runtime
+ * does not link libarchive, libcrypto and what they pull in (libxml2,
+ * libicu's C++ runtime...): every container start would pay their
+ * loading and static initialisers. */
+static int
+cmd_image(const struct cli *c, int argc, char **argv)
+{
+    char path[4096];
+
+    if (!sibling_exe("skiff-image", path, sizeof(path)))
+        return usage_error(c, "image: no skiff-image next to the skiff-runtime binary");
+    argv[0] = (char *)"skiff-image";
+    execv(path, argv);
+    return usage_error(c, "image: exec '%s': %s", path, strerror(errno));
+}
+
+static const struct verb {
+    const char *name;
+    int (*fn)(const struct cli *c, int argc, char **argv);
+    int enters; /* enters a container: run from a read-only view (CVE-2019-5736) */
+} verbs[] = {
+    {"create", cmd_create, 1}, {"run", cmd_run, 1},     {"exec", cmd_exec, 1},
+    {"start", cmd_start, 0},   {"state", cmd_state, 0}, {"kill", cmd_kill, 0},
+    {"delete", cmd_delete, 0}, {"list", cmd_list, 0},   {"ps", NULL, 0},
+    {"spec", cmd_spec, 0},     {"stats", cmd_stats, 0}, {"image", cmd_image, 0},
+};
 
 /* The program a container's monitor runs from: skiff-monitor next to the
  * on-disk runtime binary (it maps only libc and libjansson, keeping each
@@ -664,13 +705,10 @@ static const char *
 monitor_exe(char *buf, size_t bufsz)
 {
     const char *exe = getenv("SKIFF_RUNTIME_EXE");
-    const char *slash;
 
     if (!is_regular_file(exe))
         return NULL;
-    slash = strrchr(exe, '/');
-    if (snprintf(buf, bufsz, "%.*s/skiff-monitor", (int)(slash - exe), exe) < (int)bufsz &&
-        is_regular_file(buf))
+    if (sibling_exe("skiff-monitor", buf, bufsz))
         return buf;
     return exe;
 }
@@ -768,7 +806,7 @@ rt_cli_main(int argc, char **argv, char **envp)
     for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
         if (strcmp(verbs[i].name, argv[optind]) != 0 || !verbs[i].fn)
             continue;
-        if (verbs[i].sealed && rt_selfexe_ensure_sealed(argv, envp, &err) < 0)
+        if (verbs[i].enters && rt_selfexe_protect(argv, envp, &err) < 0)
             return report(&c, &err), 1;
         return verbs[i].fn(&c, argc - optind, argv + optind);
     }

@@ -13,8 +13,8 @@
  * buffers. The CLI re-executes the monitor from the on-disk binary
  * (verb "_monitor", rt_ctx.monitor_exe) once the container is created
  * (not for a foreground `run`, whose caller stays alive anyway),
- * so it keeps neither the creator's heap nor the sealed memfd copy of
- * the binary (~450 KiB of RAM per container otherwise); a library
+ * so it keeps neither the creator's heap nor the read-only view (or
+ * the fallback's memfd copy, ~450 KiB of RAM) of the binary; a library
  * caller without monitor_exe gets a fork whose heap is freed and
  * trimmed (container.c). */
 #include "runtime/rt_int.h"
@@ -222,6 +222,7 @@ rt_monitor_exec_main(int argc, char **argv)
     a.out_fd = atoi(argv[3]);
     a.err_fd = atoi(argv[4]);
     a.exit_fd = atoi(argv[5]);
+    a.mntns_fd = -1;
     a.cri_log_max = atoll(argv[6]);
     a.cri_log = strcmp(argv[7], "-") ? argv[7] : NULL;
     for (int fd = 0; fd < 3; fd++)

@@ -98,6 +98,8 @@ struct rt_monitor_args {
     const char *cri_log;
     long long cri_log_max;
     int exit_fd;
+    int mntns_fd; /* the container's mount namespace, held until the exit
+                     is reported (see container.c), or -1 */
 };
 _Noreturn void rt_monitor_run(const struct rt_monitor_args *a);
 

@@ -161,7 +161,7 @@ struct rt_ctx {
     const char *cgroup_root; /* name beneath the caller's own cgroups */
     /* A skiff-runtime binary the monitor re-executes as (hidden verb
      * "_monitor"), so it does not keep the caller's memory (nor the
-     * sealed memfd copy of the CLI) alive; NULL: it stays a fork. */
+     * read-only view of the CLI's binary) alive; NULL: it stays a fork. */
     const char *monitor_exe;
 };
 
@@ -244,10 +244,12 @@ struct rt_stats {
 int rt_container_stats(const struct rt_ctx *ctx, const char *id, struct rt_stats *stats,
                        struct sk_err *err);
 
-/* CVE-2019-5736: make sure this process runs from a sealed memfd copy of
- * its binary, re-executing itself if not (argv/envp as given to main).
- * Returns 0 when already sealed; does not return on success otherwise. */
-int rt_selfexe_ensure_sealed(char **argv, char **envp, struct sk_err *err);
+/* CVE-2019-5736: make sure this process runs from a read-only view of
+ * its binary (a detached read-only bind mount, or a sealed memfd copy
+ * where that is not possible), re-executing itself if not (argv/envp as
+ * given to main). Returns 0 when already protected; does not return on
+ * success otherwise. */
+int rt_selfexe_protect(char **argv, char **envp, struct sk_err *err);
 
 /* Signal by name ("KILL", "SIGTERM", "term") or number; -1 if unknown. */
 int rt_signal_parse(const char *s);

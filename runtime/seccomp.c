@@ -525,6 +525,12 @@ build(const struct rt_seccomp *sc, scmp_filter_ctx *out, struct sk_err *err)
 
     if (!ctx)
         return sk_err_set(err, EINVAL, "seccomp_init: invalid default action");
+    /* A binary tree of syscall numbers instead of a linear list: loading
+     * the filter makes the kernel emulate it for every syscall number to
+     * build its cache of always-allowed calls (seccomp_cache_prepare),
+     * which costs ~0.7 ms for the ~930-instruction linear default
+     * profile. libseccomp < 2.5 lacks the attribute: linear then. */
+    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
     for (size_t i = 0; i < sc->narches; i++) {
         rc = seccomp_arch_add(ctx, sc->arches[i]);
         if (rc < 0 && rc != -EEXIST) {
@@ -578,6 +584,7 @@ rt_seccomp_hash(const struct rt_seccomp *sc)
 {
     uint64_t h = 14695981039346656037ULL;
 
+    hash_bytes(&h, "tree", 4); /* the layout of the program (see build()) */
     hash_bytes(&h, &sc->default_action, sizeof(sc->default_action));
     hash_bytes(&h, sc->arches, sc->narches * sizeof(uint32_t));
     for (size_t i = 0; i < sc->nrules; i++) {

@@ -80,14 +80,90 @@ test_expect_success 'exec gets the same security settings' '
 	printf "0 1 2 3 " >expect && test_cmp expect out
 '
 
-test_expect_success 'CVE-2019-5736: the process entering the container runs from a sealed memfd' '
-	rt exec e1 sleep 30 &
+test_expect_success 'CVE-2019-5736: the process entering the container runs from a read-only view' '
+	skiff-runtime --root "$RT_STATE" exec e1 sleep 30 &
 	cli=$! &&
-	wait_for "readlink /proc/$cli/exe | grep -q ^/memfd:skiff-runtime" 5 &&
+	wait_for "grep -q SKIFF_RUNTIME_EXE= /proc/$cli/environ" 5 &&
+	test "$(readlink /proc/$cli/exe)" != "$SKIFF_BUILD/bin/skiff-runtime" &&
 	test_must_fail sh -c "echo x >>/proc/$cli/exe" 2>err &&
 	cat err &&
 	cmp -n $(stat -L -c %s /proc/$cli/exe) "$SKIFF_BUILD/bin/skiff-runtime" /proc/$cli/exe &&
 	kill $cli && wait $cli; true
+'
+
+# The attack of CVE-2019-5736, from inside the container: the exec'd
+# process is a script whose interpreter is /proc/self/exe, so the
+# runtime's binary runs inside the container (its libraries are copied
+# into the rootfs) and blocks opening a fifo ("--log FIFO"; the
+# shebang argument --root swallows the script path). A second
+# exec'd process (the attacker, with the container's capabilities and
+# seccomp filter) finds it, keeps an fd of /proc/PID/exe, tries to
+# write through it while the runtime runs, lets it go, and tries again
+# by re-opening /proc/self/fd/3 once nothing executes the binary any
+# more. Attacked and attacking runtime are separate copies of the
+# binary (the attacker's own `exec` keeps its binary busy), so the
+# write would land in the copy, never in the build.
+ATTACK='
+p=
+i=0
+while [ -z "$p" ] && [ $i -lt 100 ]; do
+	for d in /proc/[0-9]*; do
+		case "$(tr "\0" " " <$d/cmdline 2>/dev/null)" in
+		"/proc/self/exe --root"*) p=${d#/proc/} ;;
+		esac
+	done
+	[ -n "$p" ] || sleep 0.1
+	i=$((i + 1))
+done
+[ -n "$p" ] || { echo "no runtime process found"; exit 1; }
+exec 3</proc/$p/exe || { echo "cannot open /proc/$p/exe"; exit 1; }
+if echo x 2>/dev/shm/err1 >>/proc/$p/exe; then echo "alive: WROTE"; else echo "alive: $(cat /dev/shm/err1)"; fi
+cat /tmp/cve-fifo >/dev/null
+i=0
+while [ -d /proc/$p ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+i=0
+while [ $i -lt 100 ]; do
+	if echo x 2>/dev/shm/err2 >>/proc/self/fd/3; then echo "after exit: WROTE"; exit 1; fi
+	grep -q "busy" /dev/shm/err2 || break
+	sleep 0.1
+	i=$((i + 1))
+done
+echo "after exit: $(cat /dev/shm/err2)"
+'
+
+# cve_attack HOW EXPECTED: the attack against a runtime protected by HOW
+# ("view": the read-only bind mount; "memfd": the fallback, forced by
+# SKIFF_RUNTIME_SELFEXE=memfd); the write after exit must fail with
+# EXPECTED.
+cve_attack() {
+	local how=$1 expected=$2 d=$TEST_DIR/cve-$1
+	mkdir -p "$d/rtA" "$d/rtB" &&
+	cp "$SKIFF_BUILD/bin/skiff-runtime" "$d/rtA/" &&
+	cp "$SKIFF_BUILD/bin/skiff-runtime" "$d/rtB/" &&
+	for lib in $(ldd "$d/rtA/skiff-runtime" | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
+		mkdir -p "$B/rootfs${lib%/*}" && cp -L "$lib" "$B/rootfs$lib" || return 1
+	done &&
+	printf '#!/proc/self/exe --root\n' >"$B/rootfs/evil" && chmod 755 "$B/rootfs/evil" &&
+	rm -f "$B/rootfs/tmp/cve-fifo" && mkfifo "$B/rootfs/tmp/cve-fifo" &&
+	set_args "$B" sleep 60 &&
+	rt run -d --bundle "$B" "cve-$how" || return 1
+	if [ "$how" = memfd ]; then export SKIFF_RUNTIME_SELFEXE=memfd; fi
+	{ "$d/rtA/skiff-runtime" --root "$RT_STATE" exec "cve-$how" /evil --log /tmp/cve-fifo state nosuch >/dev/null 2>&1 & }
+	"$d/rtB/skiff-runtime" --root "$RT_STATE" exec "cve-$how" sh -c "$ATTACK" >out 2>&1
+	unset SKIFF_RUNTIME_SELFEXE
+	cat out &&
+	grep "^alive: .*\(Read-only file system\|Text file busy\)" out &&
+	grep -x "after exit: .*$expected" out &&
+	cmp "$d/rtA/skiff-runtime" "$SKIFF_BUILD/bin/skiff-runtime" &&
+	rt delete --force "cve-$how"
+}
+
+test_expect_success 'CVE-2019-5736: a container cannot write the runtime binary through /proc/PID/exe' '
+	cve_attack view "Read-only file system"
+'
+
+test_expect_success 'CVE-2019-5736: nor through the sealed memfd fallback' '
+	cve_attack memfd "Operation not permitted"
 '
 
 test_expect_success 'the monitor is invisible inside the container' '
