@@ -138,8 +138,8 @@ get_int(const json_t *obj, const char *key, long long lo, long long hi, unsigned
         return sk_err_set(err, EINVAL, "%s%s: not an integer", where, key);
     x = json_integer_value(v);
     if (x < lo || x > hi)
-        return sk_err_set(err, EINVAL, "%s%s: %lld is out of range (%lld-%lld)", where, key, x,
-                          lo, hi);
+        return sk_err_set(err, EINVAL, "%s%s: %lld is out of range (%lld-%lld)", where, key, x, lo,
+                          hi);
     *out = (unsigned)x;
     return 0;
 }
@@ -296,8 +296,8 @@ parse_service_spec(const json_t *spec, struct px_state *st, struct px_port *base
         return sk_err_set(err, EINVAL, "spec.type: '%.32s' is not ClusterIP or NodePort", type);
     nodeport = type && strcmp(type, "NodePort") == 0;
     if (etp && strcmp(etp, "Local") != 0 && strcmp(etp, "Cluster") != 0)
-        return sk_err_set(err, EINVAL, "spec.externalTrafficPolicy: '%.32s' is not Cluster or Local",
-                          etp);
+        return sk_err_set(err, EINVAL,
+                          "spec.externalTrafficPolicy: '%.32s' is not Cluster or Local", etp);
     base.local = etp && strcmp(etp, "Local") == 0;
     if (parse_affinity(spec, &base.affinity, err) < 0)
         return -EINVAL;
@@ -336,8 +336,7 @@ ep_add(struct px_port *p, const struct net_ip *ip, unsigned port, bool local)
 /* The endpoint port of subset ss serving p (same name and protocol);
  * 0 when the subset has none. */
 static int
-subset_port(const json_t *ss, size_t si, const struct px_port *p, unsigned *out,
-            struct sk_err *err)
+subset_port(const json_t *ss, size_t si, const struct px_port *p, unsigned *out, struct sk_err *err)
 {
     const json_t *ports = json_object_get(ss, "ports");
     char where[64];
@@ -856,9 +855,8 @@ render_state(struct px_out *o, const struct px_state *st)
 }
 
 int
-net_proxy_render(const json_t *services, const json_t *endpoints,
-                 const struct net_proxy_node *node, struct sk_buf *out,
-                 struct net_proxy_stats *stats, struct sk_err *err)
+net_proxy_render(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
+                 struct sk_buf *out, struct net_proxy_stats *stats, struct sk_err *err)
 {
     struct px_out o = {out, node, node->masq_mark ? node->masq_mark : NET_PROXY_MARK_DEFAULT, {0}};
     struct px_state st = {0};
