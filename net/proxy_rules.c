@@ -505,6 +505,8 @@ build_state(const json_t *services, const json_t *endpoints, const struct net_pr
     for (i = 0; i < json_array_size(services); i++)
         if (parse_service(json_array_get(services, i), i, st, err) < 0)
             return -EINVAL;
+    if (st->n == 0)
+        return 0; /* nothing to match endpoints to (and qsort wants a non-NULL base) */
     qsort(st->port, st->n, sizeof(*st->port), port_cmp);
     for (i = 0; i < json_array_size(endpoints); i++) {
         const json_t *e = json_array_get(endpoints, i);
