@@ -32,7 +32,7 @@ now_ms(void)
 }
 
 /* Service i: clusterIP 10.96.x.y, port 80 -> 8080 on 10 endpoints in
- * 10.244.0.0/16; shift moves service 0's first endpoint. */
+ * 10.128.0.0/9; shift moves service 0's first endpoint. */
 static void
 make_world(int s, int shift, json_t **svcs, json_t **eps)
 {
@@ -53,7 +53,7 @@ make_world(int s, int shift, json_t **svcs, json_t **eps)
         for (j = 0; j < 10; j++) {
             int n = i * 10 + j + (i == 0 && j == 0 ? shift : 0);
 
-            snprintf(ip, sizeof(ip), "10.244.%d.%d", n / 250, n % 250 + 2);
+            snprintf(ip, sizeof(ip), "10.%d.%d.%d", 128 + n / 65536, n / 256 % 256, n % 256);
             json_array_append_new(addrs, json_pack("{s:s,s:s}", "ip", ip, "nodeName", "n1"));
         }
         json_array_append_new(*eps,
@@ -74,7 +74,7 @@ bench_one(int s)
     double t0, full, one, render;
 
     sk_err_init(&err);
-    net_cidr_parse("10.244.0.0/16", false, &node.cluster_cidr, NULL);
+    net_cidr_parse("10.128.0.0/9", false, &node.cluster_cidr, NULL);
     make_world(s, 7777, &svcs, &eps2);
     json_decref(svcs);
     make_world(s, 0, &svcs, &eps);

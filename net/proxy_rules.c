@@ -19,7 +19,8 @@
  *   svc-<...>  marks for masquerade traffic from outside the cluster
  *       CIDR (kube-proxy's masqueradeAll=false rule), sends clients with
  *       affinity to their endpoint, then picks one at random:
- *       numgen random mod N vmap { 0 : goto ep-..., ... }.
+ *       numgen random mod N vmap @pick-<...>, a named map
+ *       { 0 : goto ep-..., ... } (a lone endpoint: plain goto).
  *   ext-<...>  NodePort, externalTrafficPolicy Cluster: mark, goto svc.
  *       Local: goto svl-<...>, which picks among local endpoints only
  *       and does not masquerade (the client address is kept); without
@@ -737,18 +738,47 @@ put_fixed_chains(struct px_out *o)
     o->st.rules += 13 + 2 * nodeports;
 }
 
-/* Pick an endpoint of p (only local ones when local_only): affinity
- * first, then at random. */
-static void
-put_pick(struct px_out *o, const struct px_port *p, bool local_only)
+static bool
+ep_eligible(const struct px_ep *e, bool local_only)
 {
-    size_t i, n = 0, k = 0;
+    return !local_only || e->local;
+}
 
+/* The named map from a random number to the endpoints of p (local ones
+ * only when local_only), when there is more than one. A named map, not
+ * an anonymous "vmap { ... }": the kernel walks the whole transaction
+ * each time it binds an anonymous set (__nft_set_trans_bind), which
+ * makes a full sync of thousands of services quadratic. */
+static void
+put_pick_map(struct px_out *o, const struct px_port *p, bool local_only, size_t n)
+{
+    size_t i, k = 0;
+
+    if (n < 2)
+        return;
+    sk_buf_printf(o->b, "\tmap %s-", local_only ? "pickl" : "pick");
+    put_id(o, p);
+    sk_buf_printf(o->b, " {\n\t\ttypeof numgen random mod %zu : verdict\n\t\telements = { ", n);
     for (i = 0; i < p->n_ep; i++) {
-        if (local_only && !p->ep[i].local)
+        if (!ep_eligible(&p->ep[i], local_only))
             continue;
-        n++;
-        if (!p->affinity)
+        sk_buf_printf(o->b, "%s%zu : goto ep-", k ? ", " : "", k);
+        put_ep_id(o, p, &p->ep[i]);
+        k++;
+        o->st.rules++;
+    }
+    sk_buf_puts(o->b, " }\n\t}\n\n");
+}
+
+/* Pick an endpoint of p (only local ones when local_only), n of them
+ * eligible: affinity first, then at random. */
+static void
+put_pick(struct px_out *o, const struct px_port *p, bool local_only, size_t n)
+{
+    size_t i;
+
+    for (i = 0; p->affinity && i < p->n_ep; i++) {
+        if (!ep_eligible(&p->ep[i], local_only))
             continue;
         sk_buf_puts(o->b, "\t\tip saddr @aff-");
         put_ep_id(o, p, &p->ep[i]);
@@ -757,17 +787,18 @@ put_pick(struct px_out *o, const struct px_port *p, bool local_only)
         sk_buf_putc(o->b, '\n');
         o->st.rules++;
     }
-    sk_buf_printf(o->b, n == 1 ? "\t\t" : "\t\tnumgen random mod %zu vmap { ", n);
-    for (i = 0; i < p->n_ep; i++) {
-        if (local_only && !p->ep[i].local)
-            continue;
-        if (n > 1)
-            sk_buf_printf(o->b, "%s%zu : ", k ? ", " : "", k);
-        sk_buf_puts(o->b, "goto ep-");
+    if (n == 1) {
+        for (i = 0; !ep_eligible(&p->ep[i], local_only); i++)
+            ;
+        sk_buf_puts(o->b, "\t\tgoto ep-");
         put_ep_id(o, p, &p->ep[i]);
-        k++;
+        sk_buf_putc(o->b, '\n');
+    } else {
+        sk_buf_printf(o->b, "\t\tnumgen random mod %zu vmap @%s-", n,
+                      local_only ? "pickl" : "pick");
+        put_id(o, p);
+        sk_buf_putc(o->b, '\n');
     }
-    sk_buf_puts(o->b, n == 1 ? "\n" : " }\n");
     o->st.rules++;
 }
 
@@ -775,7 +806,9 @@ static void
 put_service_chains(struct px_out *o, const struct px_port *p)
 {
     char cidr[NET_CIDR_STRLEN];
+    size_t nl = n_local(p);
 
+    put_pick_map(o, p, false, p->n_ep);
     sk_buf_puts(o->b, "\tchain svc-");
     put_id(o, p);
     sk_buf_puts(o->b, " {\n");
@@ -784,16 +817,18 @@ put_service_chains(struct px_out *o, const struct px_port *p)
                       net_cidr_format(&o->node->cluster_cidr, cidr, sizeof(cidr)));
         o->st.rules++;
     }
-    put_pick(o, p, false);
+    put_pick(o, p, false, p->n_ep);
     sk_buf_puts(o->b, "\t}\n\n");
     if (!nodeport_served(p))
         return;
+    if (p->local)
+        put_pick_map(o, p, true, nl);
     sk_buf_puts(o->b, "\tchain ext-");
     put_id(o, p);
     sk_buf_puts(o->b, " {\n");
     if (p->local) {
         /* Local: keep the client address, so no masquerade. */
-        put_pick(o, p, true);
+        put_pick(o, p, true, nl);
     } else {
         sk_buf_puts(o->b, "\t\tjump mark-for-masquerade\n\t\tgoto svc-");
         put_id(o, p);
