@@ -49,7 +49,7 @@
  *
  * Names in chains come from Kubernetes names, checked here to be DNS
  * labels, so nothing from an object can inject nft syntax. */
-#include "net/proxy.h"
+#include "net/proxy_int.h"
 
 #include "lib/alloc.h"
 
@@ -538,6 +538,8 @@ struct px_out {
     const struct net_proxy_node *node;
     uint32_t mark;
     struct net_proxy_stats st;
+    struct px_plan *plan; /* NULL: no units wanted */
+    size_t plan_cap;
 };
 
 /* "<ns>/<name>/<proto>/<port>": the part of every chain and set name
@@ -668,21 +670,17 @@ elem_no_ep_nodeport(struct px_out *o, const struct px_port *p)
 }
 
 static void
-put_affinity_sets(struct px_out *o, const struct px_state *st)
+put_affinity_sets(struct px_out *o, const struct px_port *p)
 {
-    size_t i, j;
+    size_t j;
 
-    for (i = 0; i < st->n; i++) {
-        const struct px_port *p = &st->port[i];
-
-        for (j = 0; p->affinity && j < p->n_ep; j++) {
-            sk_buf_puts(o->b, "\tset aff-");
-            put_ep_id(o, p, &p->ep[j]);
-            sk_buf_printf(o->b,
-                          " {\n\t\ttype ipv4_addr\n\t\tflags dynamic,timeout\n"
-                          "\t\ttimeout %us\n\t}\n\n",
-                          p->affinity);
-        }
+    for (j = 0; p->affinity && j < p->n_ep; j++) {
+        sk_buf_puts(o->b, "\tset aff-");
+        put_ep_id(o, p, &p->ep[j]);
+        sk_buf_printf(o->b,
+                      " {\n\t\ttype ipv4_addr\n\t\tflags dynamic,timeout\n"
+                      "\t\ttimeout %us\n\t}\n\n",
+                      p->affinity);
     }
 }
 
@@ -861,6 +859,161 @@ put_endpoint_chain(struct px_out *o, const struct px_port *p, const struct px_ep
     o->st.endpoints++;
 }
 
+/* ---- units, for incremental syncs ---- */
+
+typedef bool (*px_elem_fn)(struct px_out *, const struct px_port *);
+
+static const struct {
+    const char *map;
+    px_elem_fn fn;
+} shared_maps[] = {
+    {"service-ips", elem_service_ip},
+    {"service-nodeports", elem_nodeport},
+    {"no-endpoint-services", elem_no_ep_service},
+    {"no-endpoint-nodeports", elem_no_ep_nodeport},
+};
+
+#define TABLE_REF NET_PROXY_FAMILY " " NET_PROXY_TABLE
+
+/* The unit's elements of the shared maps: "add element" lines to add,
+ * "delete element" lines (the key only) to del. */
+static void
+unit_elements(struct px_out *o, const struct px_port *p, struct sk_buf *add, struct sk_buf *del)
+{
+    struct sk_buf e = SK_BUF_INIT, *saved = o->b;
+    struct net_proxy_stats st = o->st;
+    size_t i;
+
+    o->b = &e;
+    for (i = 0; i < sizeof(shared_maps) / sizeof(shared_maps[0]); i++) {
+        sk_buf_reset(&e);
+        if (!shared_maps[i].fn(o, p))
+            continue;
+        sk_buf_printf(add, "add element " TABLE_REF " %s { %s }\n", shared_maps[i].map, e.data);
+        /* The key is what precedes " : verdict". */
+        sk_buf_printf(del, "delete element " TABLE_REF " %s { %.*s }\n", shared_maps[i].map,
+                      (int)(strstr(e.data, " : ") - e.data), e.data);
+    }
+    o->b = saved;
+    o->st = st;
+    sk_buf_release(&e);
+}
+
+/* "<verb> <what> ip skiff-proxy <prefix><id>[/<ep id>]\n" */
+static void
+unit_cmd(struct px_out *o, struct sk_buf *b, const char *verb, const char *prefix,
+         const struct px_port *p, const struct px_ep *e)
+{
+    struct sk_buf *saved = o->b;
+
+    sk_buf_printf(b, "%s " TABLE_REF " %s", verb, prefix);
+    o->b = b;
+    if (e)
+        put_ep_id(o, p, e);
+    else
+        put_id(o, p);
+    o->b = saved;
+    sk_buf_putc(b, '\n');
+}
+
+/* The commands removing what render_state wrote for p: elements first
+ * (they jump to the chains), then the chains' rules (they use the sets
+ * and maps), then sets, maps and chains. The kernel checks references
+ * at each step of the transaction, so this order is required. */
+static void
+unit_deletes(struct px_out *o, const struct px_port *p, struct sk_buf *del)
+{
+    bool ext = nodeport_served(p);
+    size_t i, pass;
+
+    if (p->n_ep == 0)
+        return;
+    for (pass = 0; pass < 2; pass++) {
+        const char *verb = pass == 0 ? "flush chain" : "delete chain";
+
+        if (pass == 1) {
+            if (p->n_ep > 1)
+                unit_cmd(o, del, "delete map", "pick-", p, NULL);
+            if (ext && p->local && n_local(p) > 1)
+                unit_cmd(o, del, "delete map", "pickl-", p, NULL);
+            for (i = 0; p->affinity && i < p->n_ep; i++)
+                unit_cmd(o, del, "delete set", "aff-", p, &p->ep[i]);
+        }
+        unit_cmd(o, del, verb, "svc-", p, NULL);
+        if (ext)
+            unit_cmd(o, del, verb, "ext-", p, NULL);
+        for (i = 0; i < p->n_ep; i++)
+            unit_cmd(o, del, verb, "ep-", p, &p->ep[i]);
+    }
+}
+
+static void
+plan_unit(struct px_out *o, const struct px_port *p, size_t body_start)
+{
+    struct sk_buf add = SK_BUF_INIT, del = SK_BUF_INIT, key = SK_BUF_INIT;
+    struct px_plan *plan = o->plan;
+    struct px_unit *u;
+
+    if (o->b->len > body_start)
+        sk_buf_printf(&add, "table " TABLE_REF " {\n%.*s}\n", (int)(o->b->len - body_start - 1),
+                      o->b->data + body_start);
+    unit_elements(o, p, &add, &del);
+    unit_deletes(o, p, &del);
+    if (plan->n == o->plan_cap) {
+        o->plan_cap = o->plan_cap ? 2 * o->plan_cap : 64;
+        plan->unit = sk_reallocarray(plan->unit, o->plan_cap, sizeof(*plan->unit));
+    }
+    u = &plan->unit[plan->n++];
+    sk_buf_printf(&key, "%s/%s/%s/%u", p->ns, p->name, proto_name[p->proto], p->port);
+    u->key = sk_buf_detach(&key, NULL);
+    u->hash = net_proxy_hash(add.data ? add.data : "", add.len);
+    u->add = add.data ? sk_buf_detach(&add, NULL) : sk_strdup("");
+    u->del = del.data ? sk_buf_detach(&del, NULL) : sk_strdup("");
+}
+
+void
+px_plan_release(struct px_plan *plan)
+{
+    size_t i;
+
+    for (i = 0; i < plan->n; i++) {
+        free(plan->unit[i].key);
+        free(plan->unit[i].add);
+        free(plan->unit[i].del);
+    }
+    free(plan->unit);
+    plan->unit = NULL;
+    plan->n = 0;
+}
+
+size_t
+px_plan_diff(const struct px_plan *old, const struct px_plan *new, struct sk_buf *out)
+{
+    size_t i = 0, j = 0, changed = 0, mark = out->len;
+    struct sk_buf adds = SK_BUF_INIT;
+
+    /* Both sorted by key: one merge pass. */
+    while (i < old->n || j < new->n) {
+        int c = i == old->n ? 1 : j == new->n ? -1 : strcmp(old->unit[i].key, new->unit[j].key);
+
+        if (c == 0 && old->unit[i].hash == new->unit[j].hash) {
+            i++, j++;
+            continue;
+        }
+        changed++;
+        if (c <= 0)
+            sk_buf_puts(out, old->unit[i++].del);
+        if (c >= 0)
+            sk_buf_puts(&adds, new->unit[j++].add);
+    }
+    if (adds.len)
+        sk_buf_append(out, adds.data, adds.len);
+    if (!changed)
+        sk_buf_truncate(out, mark);
+    sk_buf_release(&adds);
+    return changed;
+}
+
 static void
 render_state(struct px_out *o, const struct px_state *st)
 {
@@ -874,17 +1027,20 @@ render_state(struct px_out *o, const struct px_state *st)
     put_map(o, st, "no-endpoint-services", "ipv4_addr . inet_proto . inet_service",
             elem_no_ep_service);
     put_map(o, st, "no-endpoint-nodeports", "inet_proto . inet_service", elem_no_ep_nodeport);
-    put_affinity_sets(o, st);
     put_fixed_chains(o);
     for (i = 0; i < st->n; i++) {
         const struct px_port *p = &st->port[i];
+        size_t start = o->b->len;
 
-        if (p->n_ep == 0)
-            continue;
-        o->st.services++;
-        put_service_chains(o, p);
-        for (j = 0; j < p->n_ep; j++)
-            put_endpoint_chain(o, p, &p->ep[j]);
+        if (p->n_ep > 0) {
+            o->st.services++;
+            put_affinity_sets(o, p);
+            put_service_chains(o, p);
+            for (j = 0; j < p->n_ep; j++)
+                put_endpoint_chain(o, p, &p->ep[j]);
+        }
+        if (o->plan)
+            plan_unit(o, p, start);
     }
     /* No blank line before the closing brace. */
     sk_buf_truncate(o->b, o->b->len - 1);
@@ -892,14 +1048,18 @@ render_state(struct px_out *o, const struct px_state *st)
 }
 
 int
-net_proxy_render(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
-                 struct sk_buf *out, struct net_proxy_stats *stats, struct sk_err *err)
+px_render(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
+          struct sk_buf *out, struct net_proxy_stats *stats, struct px_plan *plan,
+          struct sk_err *err)
 {
-    struct px_out o = {out, node, node->masq_mark ? node->masq_mark : NET_PROXY_MARK_DEFAULT, {0}};
+    struct px_out o = {out, node, node->masq_mark ? node->masq_mark : NET_PROXY_MARK_DEFAULT,
+                       {0}, plan, 0};
     struct px_state st = {0};
     size_t i;
     int rc;
 
+    if (plan)
+        *plan = (struct px_plan){NULL, 0};
     for (i = 0; i < node->n_node_ip; i++)
         if (node->node_ip[i].family != AF_INET)
             return sk_err_set(err, EINVAL, "node ip #%zu: not an IPv4 address", i);
@@ -914,6 +1074,13 @@ net_proxy_render(const json_t *services, const json_t *endpoints, const struct n
 out_release:
     state_release(&st);
     return rc;
+}
+
+int
+net_proxy_render(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
+                 struct sk_buf *out, struct net_proxy_stats *stats, struct sk_err *err)
+{
+    return px_render(services, endpoints, node, out, stats, NULL, err);
 }
 
 uint64_t

@@ -85,6 +85,14 @@ node(void)
     return n;
 }
 
+static void sync_json(struct net_proxy *p, const char *svcs, const char *eps);
+
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* Run an nft script in netns fd with libnftables, as an outsider would
  * (another owner's table, or someone editing ours). */
 static int
@@ -190,6 +198,85 @@ START_TEST(table_is_applied_read_back_updated_and_removed)
     json_decref(svcs);
     json_decref(eps1);
     json_decref(eps2);
+    close(ns);
+}
+END_TEST
+
+/* The listing's lines sorted: chains created by an incremental sync are
+ * listed in creation order, so only the content can be compared. */
+static char *
+sorted_listing(int ns)
+{
+    struct sk_buf list = SK_BUF_INIT, out = SK_BUF_INIT;
+    struct sk_err err;
+    char **line = NULL, *save = NULL, *l;
+    size_t n = 0, i;
+
+    OK(net_proxy_list(ns, &list, &err));
+    for (l = strtok_r(list.data, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        line = realloc(line, (n + 1) * sizeof(*line));
+        line[n++] = l;
+    }
+    qsort(line, n, sizeof(*line), cmp_str);
+    for (i = 0; i < n; i++)
+        sk_buf_printf(&out, "%s\n", line[i]);
+    free(line);
+    sk_buf_release(&list);
+    return sk_buf_detach(&out, NULL);
+}
+
+static const char *const states[][2] = {
+    {SVCS_WEB(""), EPS_WEB_2},
+    {"[{\"metadata\":{\"name\":\"web\"},\"spec\":{\"clusterIP\":\"10.96.0.10\",\"ports\":"
+     "[{\"port\":80}]}},{\"metadata\":{\"name\":\"db\"},\"spec\":{\"clusterIP\":\"10.96.0.20\","
+     "\"ports\":[{\"port\":5432}]}}]",
+     EPS_WEB_1},
+    {"[{\"metadata\":{\"name\":\"web\"},\"spec\":{\"clusterIP\":\"10.96.0.10\",\"type\":"
+     "\"NodePort\",\"externalTrafficPolicy\":\"Local\",\"sessionAffinity\":\"ClientIP\","
+     "\"ports\":[{\"port\":80,\"nodePort\":30080}]}},{\"metadata\":{\"name\":\"db\"},\"spec\":"
+     "{\"clusterIP\":\"10.96.0.20\",\"ports\":[{\"port\":5432}]}}]",
+     "[{\"metadata\":{\"name\":\"web\"},\"subsets\":[{\"addresses\":[{\"ip\":\"10.244.1.2\","
+     "\"nodeName\":\"n1\"},{\"ip\":\"10.244.1.3\",\"nodeName\":\"n1\"},{\"ip\":\"10.244.2.3\"}],"
+     "\"ports\":[{\"port\":8080}]}]},{\"metadata\":{\"name\":\"db\"},\"subsets\":[{\"addresses\":"
+     "[{\"ip\":\"10.244.1.9\"}],\"ports\":[{\"port\":5432}]}]}]"},
+    {SVCS_WEB("\"sessionAffinity\":\"ClientIP\","), EPS_WEB_2},
+    {"[]", "[]"},
+    {SVCS_WEB(""), EPS_WEB_2},
+};
+
+START_TEST(incremental_syncs_leave_the_same_table_as_a_full_sync)
+{
+    struct net_proxy_node n = node();
+    struct net_proxy_metrics m;
+    struct net_proxy *inc;
+    struct sk_err err;
+    size_t i;
+    int ns;
+
+    if (!enter_private_netns("incremental_syncs_leave_the_same_table_as_a_full_sync"))
+        return;
+    ns = make_netns();
+    OK(net_proxy_new(&inc, ns, &n, &err));
+    for (i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+        int fresh_ns = make_netns();
+        struct net_proxy *full;
+        char *a, *b;
+
+        sync_json(inc, states[i][0], states[i][1]);
+        OK(net_proxy_new(&full, fresh_ns, &n, &err));
+        sync_json(full, states[i][0], states[i][1]);
+        a = sorted_listing(ns);
+        b = sorted_listing(fresh_ns);
+        ck_assert_msg(strcmp(a, b) == 0, "state %zu:\nincremental:\n%s\nfull:\n%s", i, a, b);
+        free(a);
+        free(b);
+        net_proxy_free(full);
+        close(fresh_ns);
+    }
+    net_proxy_metrics_get(inc, &m);
+    ck_assert_uint_eq(m.syncs, 6);
+    ck_assert_uint_eq(m.syncs_incremental, 5);
+    net_proxy_free(inc);
     close(ns);
 }
 END_TEST
@@ -400,7 +487,7 @@ START_TEST(client_ip_affinity_sticks_to_one_endpoint)
     struct net_proxy_node n = node();
     struct net_proxy *p;
     struct sk_err err;
-    int counts[2];
+    int counts[2], first;
     pid_t srv[2];
 
     if (!enter_private_netns("client_ip_affinity_sticks_to_one_endpoint"))
@@ -410,6 +497,16 @@ START_TEST(client_ip_affinity_sticks_to_one_endpoint)
     sync_json(p, SVCS_WEB("\"sessionAffinity\":\"ClientIP\","), EPS_WEB_2);
     count_hits("10.96.0.10", 80, 40, counts);
     ck_assert_msg(counts[0] == 40 || counts[1] == 40, "A %d B %d", counts[0], counts[1]);
+    first = counts[0] == 40 ? 0 : 1;
+    /* Another service changes: this one's affinity entries stay. */
+    sync_json(p,
+              "[{\"metadata\":{\"name\":\"web\"},\"spec\":{\"clusterIP\":\"10.96.0.10\","
+              "\"type\":\"NodePort\",\"sessionAffinity\":\"ClientIP\",\"ports\":[{\"port\":80,"
+              "\"nodePort\":30080}]}},{\"metadata\":{\"name\":\"db\"},\"spec\":{\"clusterIP\":"
+              "\"10.96.0.20\",\"ports\":[{\"port\":5432}]}}]",
+              EPS_WEB_2);
+    count_hits("10.96.0.10", 80, 20, counts);
+    ck_assert_msg(counts[first] == 20, "affinity lost: A %d B %d", counts[0], counts[1]);
     net_proxy_free(p);
     stop_servers(srv);
 }
@@ -446,6 +543,7 @@ main(void)
 
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, table_is_applied_read_back_updated_and_removed);
+    tcase_add_test(tc, incremental_syncs_leave_the_same_table_as_a_full_sync);
     tcase_add_test(tc, malformed_input_leaves_the_applied_table);
     tcase_add_test(tc, clusterip_connections_balance_over_both_endpoints);
     tcase_add_test(tc, client_ip_affinity_sticks_to_one_endpoint);

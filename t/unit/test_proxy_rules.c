@@ -1,6 +1,7 @@
 /* net/proxy_rules.c: Services and Endpoints -> nft script. Pure. */
 #include "lib/buf.h"
 #include "net/proxy.h"
+#include "net/proxy_int.h"
 #include "unit.h"
 
 #include <errno.h>
@@ -540,6 +541,87 @@ START_TEST(hash_is_fnv1a_64)
 }
 END_TEST
 
+/* ---- units and incremental diffs ---- */
+
+static void
+plan_of(const char *svcs, const char *eps, struct px_plan *plan)
+{
+    struct net_proxy_node n = node(true);
+    json_t *s = js(svcs), *e = js(eps);
+    struct sk_buf b = SK_BUF_INIT;
+    struct sk_err err;
+
+    sk_err_init(&err);
+    ck_assert_msg(px_render(s, e, &n, &b, NULL, plan, &err) == 0, "%s", err.msg);
+    sk_buf_release(&b);
+    json_decref(s);
+    json_decref(e);
+}
+
+#define SVC_DB                                                                                     \
+    "{\"metadata\":{\"name\":\"db\"},\"spec\":{\"clusterIP\":\"10.96.0.20\","                      \
+    "\"ports\":[{\"port\":5432}]}}"
+#define EP_DB                                                                                      \
+    "{\"metadata\":{\"name\":\"db\"},\"subsets\":[{\"addresses\":[{\"ip\":\"10.244.3.3\"}],"       \
+    "\"ports\":[{\"port\":5432}]}]}"
+
+START_TEST(one_endpoint_change_touches_only_its_service)
+{
+    struct px_plan a, b;
+    struct sk_buf d = SK_BUF_INIT;
+
+    plan_of("[" SVC_WEB "," SVC_DB "]", "[" EP_WEB_2 "," EP_DB "]", &a);
+    plan_of("[" SVC_WEB "," SVC_DB "]", "[" EP_WEB_2 "]", &b);
+    ck_assert_uint_eq(a.n, 2);
+    ck_assert_str_eq(a.unit[0].key, "default/db/tcp/5432");
+    ck_assert_uint_eq(px_plan_diff(&a, &b, &d), 1);
+    ck_assert_str_eq(d.data,
+                     "delete element ip skiff-proxy service-ips { 10.96.0.20 . tcp . 5432 }\n"
+                     "flush chain ip skiff-proxy svc-default/db/tcp/5432\n"
+                     "flush chain ip skiff-proxy ep-default/db/tcp/5432/10.244.3.3/5432\n"
+                     "delete chain ip skiff-proxy svc-default/db/tcp/5432\n"
+                     "delete chain ip skiff-proxy ep-default/db/tcp/5432/10.244.3.3/5432\n"
+                     "add element ip skiff-proxy no-endpoint-services "
+                     "{ 10.96.0.20 . tcp . 5432 : goto reject-chain }\n");
+    /* Unchanged: nothing to do. */
+    sk_buf_reset(&d);
+    ck_assert_uint_eq(px_plan_diff(&b, &b, &d), 0);
+    ck_assert_uint_eq(d.len, 0);
+    /* A service added: only its add. */
+    ck_assert_uint_eq(px_plan_diff(&b, &a, &d), 1);
+    ck_assert_ptr_nonnull(
+        strstr(d.data, "table ip skiff-proxy {\n\tchain svc-default/db/tcp/5432 {"));
+    ck_assert_ptr_null(strstr(d.data, "web"));
+    px_plan_release(&a);
+    px_plan_release(&b);
+    sk_buf_release(&d);
+}
+END_TEST
+
+START_TEST(unit_deletes_cover_maps_sets_and_nodeport_chains)
+{
+    struct px_plan a, none = {NULL, 0};
+    struct sk_buf d = SK_BUF_INIT;
+
+    plan_of("[{\"metadata\":{\"name\":\"web\"},\"spec\":{\"clusterIP\":\"10.96.0.10\","
+            "\"type\":\"NodePort\",\"externalTrafficPolicy\":\"Local\",\"sessionAffinity\":"
+            "\"ClientIP\",\"ports\":[{\"port\":80,\"nodePort\":30080}]}}]",
+            "[{\"metadata\":{\"name\":\"web\"},\"subsets\":[{\"addresses\":[{\"ip\":"
+            "\"10.244.1.3\",\"nodeName\":\"n1\"},{\"ip\":\"10.244.1.4\",\"nodeName\":\"n1\"}],"
+            "\"ports\":[{\"port\":8080}]}]}]",
+            &a);
+    ck_assert_uint_eq(px_plan_diff(&a, &none, &d), 1);
+    HAS(d.data, "delete element ip skiff-proxy service-nodeports { tcp . 30080 }\n");
+    HAS(d.data, "flush chain ip skiff-proxy ext-default/web/tcp/80\n");
+    HAS(d.data, "delete map ip skiff-proxy pick-default/web/tcp/80\n");
+    HAS(d.data, "delete map ip skiff-proxy pickl-default/web/tcp/80\n");
+    HAS(d.data, "delete set ip skiff-proxy aff-default/web/tcp/80/10.244.1.4/8080\n");
+    HAS(d.data, "delete chain ip skiff-proxy ep-default/web/tcp/80/10.244.1.3/8080\n");
+    px_plan_release(&a);
+    sk_buf_release(&d);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -562,6 +644,8 @@ main(void)
     tcase_add_test(tc, shuffled_input_renders_byte_identical);
     tcase_add_test(tc, duplicate_endpoint_addresses_render_once);
     tcase_add_test(tc, hash_is_fnv1a_64);
+    tcase_add_test(tc, one_endpoint_change_touches_only_its_service);
+    tcase_add_test(tc, unit_deletes_cover_maps_sets_and_nodeport_chains);
     suite_add_tcase(s, tc);
     return unit_main(s);
 }
