@@ -59,7 +59,6 @@ struct net_proxy {
 
 struct nft_job {
     const char *cmd; /* an nft script */
-    bool list;       /* capture output into out */
     struct sk_buf *out;
 };
 
@@ -96,7 +95,7 @@ out_free:
 static int
 nft_run(int netns_fd, const char *cmd, struct sk_buf *out, struct sk_err *err)
 {
-    struct nft_job job = {cmd, out != NULL, out};
+    struct nft_job job = {cmd, out};
 
     return net_netns_run(netns_fd, nft_job_fn, &job, err);
 }
