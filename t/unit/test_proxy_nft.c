@@ -512,6 +512,33 @@ START_TEST(client_ip_affinity_sticks_to_one_endpoint)
 }
 END_TEST
 
+START_TEST(local_traffic_policy_nodeport_reaches_local_endpoints_only)
+{
+    struct net_proxy_node n = node();
+    struct net_proxy *p;
+    struct sk_err err;
+    int counts[2];
+    pid_t srv[2];
+
+    if (!enter_private_netns("local_traffic_policy_nodeport_reaches_local_endpoints_only"))
+        return;
+    setup_node(srv);
+    OK(net_proxy_new(&p, -1, &n, &err));
+    /* A (10.244.1.2) is on this node n1, B on n2. */
+    sync_json(p, SVCS_WEB("\"externalTrafficPolicy\":\"Local\","),
+              "[{\"metadata\":{\"name\":\"web\"},\"subsets\":[{\"addresses\":[{\"ip\":"
+              "\"10.244.1.2\",\"nodeName\":\"n1\"},{\"ip\":\"10.244.1.3\",\"nodeName\":\"n2\"}],"
+              "\"ports\":[{\"port\":8080}]}]}]");
+    count_hits("192.168.77.1", 30080, 30, counts);
+    ck_assert_int_eq(counts[0], 30);
+    /* The ClusterIP still balances over both. */
+    count_hits("10.96.0.10", 80, 60, counts);
+    ck_assert_msg(counts[0] > 0 && counts[1] > 0, "A %d B %d", counts[0], counts[1]);
+    net_proxy_free(p);
+    stop_servers(srv);
+}
+END_TEST
+
 START_TEST(service_without_endpoints_refuses_at_once)
 {
     struct net_proxy_node n = node();
@@ -547,6 +574,7 @@ main(void)
     tcase_add_test(tc, malformed_input_leaves_the_applied_table);
     tcase_add_test(tc, clusterip_connections_balance_over_both_endpoints);
     tcase_add_test(tc, client_ip_affinity_sticks_to_one_endpoint);
+    tcase_add_test(tc, local_traffic_policy_nodeport_reaches_local_endpoints_only);
     tcase_add_test(tc, service_without_endpoints_refuses_at_once);
     suite_add_tcase(s, tc);
     return unit_main(s);
