@@ -18,18 +18,32 @@
  *       vmap service-nodeports (l4proto . nodePort) to ext-<...>.
  *   svc-<...>  marks for masquerade traffic from outside the cluster
  *       CIDR (kube-proxy's masqueradeAll=false rule), sends clients with
- *       affinity to their endpoint, then picks one at random:
- *       numgen random mod N vmap @pick-<...>, a named map
- *       { 0 : goto ep-..., ... } (a lone endpoint: plain goto).
+ *       affinity to their endpoint, then picks one at random (below).
  *   ext-<...>  NodePort, externalTrafficPolicy Cluster: mark, goto svc.
- *       Local: goto svl-<...>, which picks among local endpoints only
- *       and does not masquerade (the client address is kept); without
- *       local endpoints the nodeport is dropped in endpoints-check.
+ *       Local: picks among local endpoints only and does not masquerade
+ *       (the client address is kept); without local endpoints the
+ *       nodeport is dropped in endpoints-check.
  *   ep-<...>/<ip>/<port>  marks hairpin traffic (saddr is the endpoint
  *       itself: the reply must come back through this node), records
  *       affinity, dnat to ip:port.
  *   nat-postrouting (postrouting, 100) -> masquerading: packets with the
  *       mark bit get it cleared and are masqueraded (fully-random).
+ *
+ * Random choice: a cascade, as iptables' "statistic --mode random" does,
+ *
+ *     numgen random mod 3 == 0 goto ep-a
+ *     numgen random mod 2 == 0 goto ep-b
+ *     goto ep-c
+ *
+ * rather than kube-proxy's "numgen random mod N vmap { 0 : goto ep-a,
+ * ... }": that map is a set, one per service, and the kernel finds a
+ * table's sets by name with a linear walk (nft_set_lookup) and binds an
+ * anonymous set with a walk of the whole transaction
+ * (__nft_set_trans_bind). Thousands of such sets made a full sync
+ * quadratic (10 s at 4000 services) and made libnftables' cache fill for
+ * every "add element" cost ~0.1 s. The cascade costs up to N rule
+ * evaluations on the first packet of a connection only (NAT chains see
+ * no others).
  *
  * Session affinity (ClientIP): one dynamic set per endpoint,
  * aff-<svc>/<ip>/<port>, of client addresses with the service's timeout.
@@ -39,13 +53,15 @@
  * when the endpoint list changes; a set per endpoint forgets only the
  * clients of endpoints that are gone.
  *
- * Atomicity: the script starts with "add table; delete table" and then
- * declares the whole table. libnftables sends a script as one netlink
- * batch, which the kernel commits all or nothing (nf_tables_commit), so
- * there is never a moment without rules and a failed sync leaves the old
- * ruleset. ("flush table" would keep stale chains and sets of deleted
- * services.) The price: affinity entries are forgotten on each applied
- * change.
+ * Atomicity: the full script starts with "add table; delete table" and
+ * then declares the whole table. libnftables sends a script as one
+ * netlink batch, which the kernel commits all or nothing
+ * (nf_tables_commit), so there is never a moment without rules and a
+ * failed sync leaves the old ruleset. ("flush table" would keep stale
+ * chains and sets of deleted services.) The script is also cut into one
+ * unit per service port (px_render's plan): net/proxy.c applies only the
+ * units that changed, again in one batch, so unchanged services keep
+ * their affinity entries.
  *
  * Names in chains come from Kubernetes names, checked here to be DNS
  * labels, so nothing from an object can inject nft syntax. */
@@ -742,38 +758,12 @@ ep_eligible(const struct px_ep *e, bool local_only)
     return !local_only || e->local;
 }
 
-/* The named map from a random number to the endpoints of p (local ones
- * only when local_only), when there is more than one. A named map, not
- * an anonymous "vmap { ... }": the kernel walks the whole transaction
- * each time it binds an anonymous set (__nft_set_trans_bind), which
- * makes a full sync of thousands of services quadratic. */
-static void
-put_pick_map(struct px_out *o, const struct px_port *p, bool local_only, size_t n)
-{
-    size_t i, k = 0;
-
-    if (n < 2)
-        return;
-    sk_buf_printf(o->b, "\tmap %s-", local_only ? "pickl" : "pick");
-    put_id(o, p);
-    sk_buf_printf(o->b, " {\n\t\ttypeof numgen random mod %zu : verdict\n\t\telements = { ", n);
-    for (i = 0; i < p->n_ep; i++) {
-        if (!ep_eligible(&p->ep[i], local_only))
-            continue;
-        sk_buf_printf(o->b, "%s%zu : goto ep-", k ? ", " : "", k);
-        put_ep_id(o, p, &p->ep[i]);
-        k++;
-        o->st.rules++;
-    }
-    sk_buf_puts(o->b, " }\n\t}\n\n");
-}
-
 /* Pick an endpoint of p (only local ones when local_only), n of them
  * eligible: affinity first, then at random. */
 static void
 put_pick(struct px_out *o, const struct px_port *p, bool local_only, size_t n)
 {
-    size_t i;
+    size_t i, k;
 
     for (i = 0; p->affinity && i < p->n_ep; i++) {
         if (!ep_eligible(&p->ep[i], local_only))
@@ -785,19 +775,21 @@ put_pick(struct px_out *o, const struct px_port *p, bool local_only, size_t n)
         sk_buf_putc(o->b, '\n');
         o->st.rules++;
     }
-    if (n == 1) {
-        for (i = 0; !ep_eligible(&p->ep[i], local_only); i++)
-            ;
-        sk_buf_puts(o->b, "\t\tgoto ep-");
+    /* Endpoint k of n is taken with probability 1/(n-k) among those
+     * left, which makes the choice uniform; the last one is a plain
+     * goto. */
+    for (i = 0, k = 0; i < p->n_ep; i++) {
+        if (!ep_eligible(&p->ep[i], local_only))
+            continue;
+        if (k + 1 < n)
+            sk_buf_printf(o->b, "\t\tnumgen random mod %zu == 0 goto ep-", n - k);
+        else
+            sk_buf_puts(o->b, "\t\tgoto ep-");
         put_ep_id(o, p, &p->ep[i]);
         sk_buf_putc(o->b, '\n');
-    } else {
-        sk_buf_printf(o->b, "\t\tnumgen random mod %zu vmap @%s-", n,
-                      local_only ? "pickl" : "pick");
-        put_id(o, p);
-        sk_buf_putc(o->b, '\n');
+        o->st.rules++;
+        k++;
     }
-    o->st.rules++;
 }
 
 static void
@@ -806,7 +798,6 @@ put_service_chains(struct px_out *o, const struct px_port *p)
     char cidr[NET_CIDR_STRLEN];
     size_t nl = n_local(p);
 
-    put_pick_map(o, p, false, p->n_ep);
     sk_buf_puts(o->b, "\tchain svc-");
     put_id(o, p);
     sk_buf_puts(o->b, " {\n");
@@ -819,8 +810,6 @@ put_service_chains(struct px_out *o, const struct px_port *p)
     sk_buf_puts(o->b, "\t}\n\n");
     if (!nodeport_served(p))
         return;
-    if (p->local)
-        put_pick_map(o, p, true, nl);
     sk_buf_puts(o->b, "\tchain ext-");
     put_id(o, p);
     sk_buf_puts(o->b, " {\n");
@@ -932,10 +921,6 @@ unit_deletes(struct px_out *o, const struct px_port *p, struct sk_buf *del)
         const char *verb = pass == 0 ? "flush chain" : "delete chain";
 
         if (pass == 1) {
-            if (p->n_ep > 1)
-                unit_cmd(o, del, "delete map", "pick-", p, NULL);
-            if (ext && p->local && n_local(p) > 1)
-                unit_cmd(o, del, "delete map", "pickl-", p, NULL);
             for (i = 0; p->affinity && i < p->n_ep; i++)
                 unit_cmd(o, del, "delete set", "aff-", p, &p->ep[i]);
         }

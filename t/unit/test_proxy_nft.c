@@ -152,7 +152,8 @@ START_TEST(table_is_applied_read_back_updated_and_removed)
     ck_assert_int_eq(err.code, 0);
     OK(net_proxy_list(ns, &list, &err));
     ck_assert_ptr_nonnull(strstr(list.data, "chain ep-default/web/tcp/80/10.244.1.3/8080 {"));
-    ck_assert_ptr_nonnull(strstr(list.data, "numgen random mod 2 vmap"));
+    ck_assert_ptr_nonnull(
+        strstr(list.data, "numgen random mod 2 0 goto ep-default/web/tcp/80/10.244.1.2/8080"));
     ck_assert_ptr_null(strstr(list.data, "stale"));
 
     /* Unchanged input: nothing applied. */

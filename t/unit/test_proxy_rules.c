@@ -125,14 +125,10 @@ static const char golden_clusterip[] =
     "\tchain services {\n"
     "\t\tip daddr . meta l4proto . th dport vmap @service-ips\n"
     "\t}\n\n"
-    "\tmap pick-default/web/tcp/80 {\n"
-    "\t\ttypeof numgen random mod 2 : verdict\n"
-    "\t\telements = { 0 : goto ep-default/web/tcp/80/10.244.1.3/8080, "
-    "1 : goto ep-default/web/tcp/80/10.244.2.2/8080 }\n"
-    "\t}\n\n"
     "\tchain svc-default/web/tcp/80 {\n"
     "\t\tip saddr != 10.244.0.0/16 jump mark-for-masquerade\n"
-    "\t\tnumgen random mod 2 vmap @pick-default/web/tcp/80\n"
+    "\t\tnumgen random mod 2 == 0 goto ep-default/web/tcp/80/10.244.1.3/8080\n"
+    "\t\tgoto ep-default/web/tcp/80/10.244.2.2/8080\n"
     "\t}\n\n"
     "\tchain ep-default/web/tcp/80/10.244.1.3/8080 {\n"
     "\t\tip saddr 10.244.1.3 jump mark-for-masquerade\n"
@@ -152,7 +148,7 @@ START_TEST(clusterip_with_two_endpoints_matches_golden)
     ck_assert_str_eq(s, golden_clusterip);
     ck_assert_uint_eq(st.services, 1);
     ck_assert_uint_eq(st.endpoints, 2);
-    ck_assert_uint_eq(st.rules, 1 + 13 + 2 + 2 + 4);
+    ck_assert_uint_eq(st.rules, 1 + 13 + 3 + 4);
     free(s);
 }
 END_TEST
@@ -268,7 +264,7 @@ START_TEST(external_traffic_policy_local_uses_local_endpoints_without_snat)
     HAS(s, "\tchain ext-default/web/tcp/80 {\n"
            "\t\tgoto ep-default/web/tcp/80/10.244.1.3/8080\n\t}\n");
     /* The ClusterIP still balances over all endpoints. */
-    HAS(s, "numgen random mod 2 vmap @pick-default/web/tcp/80\n");
+    HAS(s, "\t\tnumgen random mod 2 == 0 goto ep-default/web/tcp/80/10.244.1.3/8080\n");
     free(s);
     /* Endpoints only on other nodes: the nodeport drops. */
     s = render(SVC_NP("Local"), "[{\"metadata\":{\"name\":\"web\"},\"subsets\":[{\"addresses\":"
@@ -529,7 +525,7 @@ START_TEST(duplicate_endpoint_addresses_render_once)
 {
     char *s = render("[" SVC_WEB "]", "[" EP_WEB_2 "," EP_WEB_2 "]");
 
-    HAS(s, "numgen random mod 2 vmap @pick-default/web/tcp/80\n");
+    HAS(s, "\t\tnumgen random mod 2 == 0 goto ep-default/web/tcp/80/10.244.1.3/8080\n");
     free(s);
 }
 END_TEST
@@ -613,8 +609,6 @@ START_TEST(unit_deletes_cover_maps_sets_and_nodeport_chains)
     ck_assert_uint_eq(px_plan_diff(&a, &none, &d), 1);
     HAS(d.data, "delete element ip skiff-proxy service-nodeports { tcp . 30080 }\n");
     HAS(d.data, "flush chain ip skiff-proxy ext-default/web/tcp/80\n");
-    HAS(d.data, "delete map ip skiff-proxy pick-default/web/tcp/80\n");
-    HAS(d.data, "delete map ip skiff-proxy pickl-default/web/tcp/80\n");
     HAS(d.data, "delete set ip skiff-proxy aff-default/web/tcp/80/10.244.1.4/8080\n");
     HAS(d.data, "delete chain ip skiff-proxy ep-default/web/tcp/80/10.244.1.3/8080\n");
     px_plan_release(&a);
