@@ -7,7 +7,7 @@
 #include "net/proxy.h"
 
 /* Everything one service port owns in the table: its elements in the
- * shared maps, its affinity sets, pick maps and chains. */
+ * shared maps, its affinity sets and chains. */
 struct px_unit {
     char *key;     /* "<ns>/<name>/<proto>/<port>" */
     uint64_t hash; /* of add */
