@@ -485,6 +485,65 @@ state_release(struct px_state *st)
     free(st->port);
 }
 
+/* Order by the keys of the shared maps: clusterIP . proto . port, and
+ * nodePort separately (key_cmp_node). */
+static int
+key_cmp_ip(const void *a, const void *b)
+{
+    const struct px_port *x = *(struct px_port *const *)a, *y = *(struct px_port *const *)b;
+    int c = memcmp(x->cluster_ip.a, y->cluster_ip.a, 4);
+
+    if (c)
+        return c;
+    if (x->proto != y->proto)
+        return x->proto - y->proto;
+    return (x->port > y->port) - (x->port < y->port);
+}
+
+static int
+key_cmp_node(const void *a, const void *b)
+{
+    const struct px_port *x = *(struct px_port *const *)a, *y = *(struct px_port *const *)b;
+
+    if (x->proto != y->proto)
+        return x->proto - y->proto;
+    return (x->node_port > y->node_port) - (x->node_port < y->node_port);
+}
+
+/* Two services on the same clusterIP:port or nodePort would give one
+ * map two elements with the same key, and the kernel would refuse the
+ * whole transaction: every later sync would fail. The API server
+ * prevents it; refuse it here too, naming both. */
+static int
+check_conflicts(const struct px_state *st, struct sk_err *err)
+{
+    const struct px_port **v = sk_reallocarray(NULL, st->n, sizeof(*v));
+    char ip[NET_IP_STRLEN];
+    size_t i, n = 0;
+    int rc = 0;
+
+    for (i = 0; i < st->n; i++)
+        v[i] = &st->port[i];
+    qsort(v, st->n, sizeof(*v), key_cmp_ip);
+    for (i = 1; i < st->n && rc == 0; i++)
+        if (key_cmp_ip(&v[i - 1], &v[i]) == 0)
+            rc = sk_err_set(err, EINVAL, "services '%s/%s' and '%s/%s' both use %s %s/%u",
+                            v[i - 1]->ns, v[i - 1]->name, v[i]->ns, v[i]->name,
+                            net_ip_format(&v[i]->cluster_ip, ip, sizeof(ip)),
+                            proto_k8s[v[i]->proto], v[i]->port);
+    for (i = 0; i < st->n; i++)
+        if (st->port[i].node_port)
+            v[n++] = &st->port[i];
+    qsort(v, n, sizeof(*v), key_cmp_node);
+    for (i = 1; i < n && rc == 0; i++)
+        if (key_cmp_node(&v[i - 1], &v[i]) == 0)
+            rc = sk_err_set(err, EINVAL, "services '%s/%s' and '%s/%s' both use nodePort %s/%u",
+                            v[i - 1]->ns, v[i - 1]->name, v[i]->ns, v[i]->name,
+                            proto_k8s[v[i]->proto], v[i]->node_port);
+    free(v);
+    return rc;
+}
+
 /* Index of the first port of service ns/name in the sorted ports (st->n
  * when there is none). */
 static size_t
@@ -544,7 +603,7 @@ build_state(const json_t *services, const json_t *endpoints, const struct net_pr
                               st->port[i].port);
         ep_normalize(&st->port[i]);
     }
-    return 0;
+    return check_conflicts(st, err);
 }
 
 /* ---- rendering ---- */

@@ -398,6 +398,14 @@ static const struct {
      "[{\"metadata\":{\"name\":\"web\"},\"subsets\":[{\"notReadyAddresses\":\"x\"}]}]",
      "subsets[0].notReadyAddresses: not an array"},
     {"[" SVC_WEB "]", "[{\"metadata\":{}}]", "endpoints[0]: metadata.name: missing"},
+    {"[" SVC_WEB ",{\"metadata\":{\"name\":\"web2\"},\"spec\":{\"clusterIP\":\"10.96.0.10\","
+     "\"ports\":[{\"port\":80}]}}]",
+     "[]", "services 'default/web' and 'default/web2' both use 10.96.0.10 TCP/80"},
+    {"[{\"metadata\":{\"name\":\"a\"},\"spec\":{\"clusterIP\":\"10.96.0.1\",\"type\":"
+     "\"NodePort\",\"ports\":[{\"port\":80,\"nodePort\":30000}]}},"
+     "{\"metadata\":{\"name\":\"b\"},\"spec\":{\"clusterIP\":\"10.96.0.2\",\"type\":"
+     "\"NodePort\",\"ports\":[{\"port\":80,\"nodePort\":30000}]}}]",
+     "[]", "services 'default/a' and 'default/b' both use nodePort TCP/30000"},
 };
 
 START_TEST(malformed_objects_are_refused_naming_the_field)
