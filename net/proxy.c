@@ -183,10 +183,9 @@ net_proxy_new(struct net_proxy **out, int netns_fd, const struct net_proxy_node 
         memcpy(p->node_ip, node->node_ip, node->n_node_ip * sizeof(*p->node_ip));
     }
     p->node.node_ip = p->node_ip;
-    /* Start from nothing: whatever an earlier run left is stale. */
-    rc = net_proxy_remove(p, err);
-    if (rc < 0)
-        goto out_free;
+    /* A table left by an earlier run stays until the first sync replaces
+     * it in one transaction: an agent restart never leaves services
+     * without rules. */
     *out = p;
     return 0;
 out_free:

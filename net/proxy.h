@@ -79,9 +79,11 @@ struct net_proxy_metrics {
 struct net_proxy;
 
 /* Set up a proxy for the netns netns_fd (-1: the caller's; the fd is
- * duplicated, the caller keeps its own). node is copied. Deletes any
- * table NET_PROXY_TABLE left behind by an earlier run, so the first sync
- * is a full resync from nothing. */
+ * duplicated, the caller keeps its own). node is copied. No kernel
+ * call: a table NET_PROXY_TABLE left behind by an earlier run keeps
+ * serving until the first sync, which replaces it whole in one
+ * transaction (a full resync), so an agent restart leaves no window
+ * without rules. */
 int net_proxy_new(struct net_proxy **out, int netns_fd, const struct net_proxy_node *node,
                   struct sk_err *err);
 /* Free the proxy; the programmed rules stay (an agent restart must not

@@ -134,7 +134,7 @@ START_TEST(table_is_applied_read_back_updated_and_removed)
     json_t *svcs = js(SVCS_WEB("")), *eps2 = js(EPS_WEB_2), *eps1 = js(EPS_WEB_1);
     struct net_proxy_metrics m;
     struct net_proxy *p;
-    struct sk_buf list = SK_BUF_INIT;
+    struct sk_buf list = SK_BUF_INIT, again = SK_BUF_INIT;
     struct sk_err err;
     int ns;
 
@@ -145,8 +145,10 @@ START_TEST(table_is_applied_read_back_updated_and_removed)
     raw_nft(ns, "table ip other { chain keep { type filter hook input priority 0; }; }\n"
                 "table ip skiff-proxy { chain stale { }; }\n");
     OK(net_proxy_new(&p, ns, &n, &err));
-    sk_err_init(&err);
-    ck_assert_int_eq(net_proxy_list(ns, &list, &err), -ENOENT);
+    /* Until the first sync, what was there keeps serving. */
+    OK(net_proxy_list(ns, &list, &err));
+    ck_assert_ptr_nonnull(strstr(list.data, "chain stale"));
+    sk_buf_reset(&list);
 
     OK(net_proxy_sync(p, svcs, eps2, &err));
     ck_assert_int_eq(err.code, 0);
@@ -188,6 +190,21 @@ START_TEST(table_is_applied_read_back_updated_and_removed)
     sk_err_init(&err);
     ck_assert_int_eq(net_proxy_sync(p, svcs, eps1, &err), 1);
 
+    /* A restart: the rules stay, and the new proxy's first sync (a full
+     * resync) leaves the same table. */
+    sk_buf_reset(&list);
+    OK(net_proxy_list(ns, &list, &err));
+    net_proxy_free(p);
+    OK(net_proxy_new(&p, ns, &n, &err));
+    sk_buf_reset(&again);
+    OK(net_proxy_list(ns, &again, &err));
+    ck_assert_str_eq(again.data, list.data);
+    sk_err_init(&err);
+    ck_assert_int_eq(net_proxy_sync(p, svcs, eps1, &err), 1);
+    sk_buf_reset(&again);
+    OK(net_proxy_list(ns, &again, &err));
+    ck_assert_str_eq(again.data, list.data);
+
     OK(net_proxy_remove(p, &err));
     sk_err_init(&err);
     ck_assert_int_eq(net_proxy_list(ns, &list, &err), -ENOENT);
@@ -196,6 +213,7 @@ START_TEST(table_is_applied_read_back_updated_and_removed)
     raw_nft(ns, "list chain ip other keep\n");
     net_proxy_free(p);
     sk_buf_release(&list);
+    sk_buf_release(&again);
     json_decref(svcs);
     json_decref(eps1);
     json_decref(eps2);
