@@ -166,6 +166,14 @@ START_TEST(table_is_applied_read_back_updated_and_removed)
     ck_assert_uint_eq(m.syncs_skipped, 1);
     ck_assert_uint_gt(m.rules, 10);
     ck_assert_uint_gt(m.last_sync_ns, 0);
+    /* Another owner commits to its own table: ours is compared, found
+     * intact and left alone. */
+    raw_nft(ns, "add chain ip other more\n");
+    sk_err_init(&err);
+    ck_assert_int_eq(net_proxy_sync(p, svcs, eps2, &err), 0);
+    net_proxy_metrics_get(p, &m);
+    ck_assert_uint_eq(m.syncs_skipped, 2);
+    ck_assert_uint_eq(m.drift_repairs, 0);
 
     /* An endpoint goes: one transaction replaces the table. */
     sk_err_init(&err);
