@@ -1,0 +1,406 @@
+/* net/proxy.c: applying the proxy's ruleset with libnftables.
+ *
+ * Every kernel operation runs on a net_netns_run thread inside the
+ * proxy's netns with an nft context created there: libnftables opens its
+ * netlink socket in the netns of the thread that creates the context, so
+ * the context never outlives the call and the caller's threads never
+ * change namespace.
+ *
+ * A sync renders the script (net/proxy_rules.c) cut into one unit per
+ * service port. When the table holds what the last sync applied, only
+ * the units that differ are deleted and re-created, in one transaction
+ * (so a one-endpoint change costs a few chains, and unchanged services
+ * keep their affinity entries). The first sync, a sync after an error
+ * and a drift repair replace the whole table instead ("add table;
+ * delete table; table {...}" in one transaction).
+ *
+ * Drift (the table deleted or edited by someone else) is noticed without
+ * listing the whole table on every sync: nf_tables keeps a generation id
+ * per netns that every committed transaction bumps (NFT_MSG_GETGEN). If
+ * it is still the one read after our last commit, nothing changed. If
+ * not, someone committed something, maybe to their own table: the table
+ * is listed and compared (by hash) with a listing taken at a moment it
+ * was known intact; without such a listing yet, it is re-applied.
+ * Elements of the dynamic affinity sets change with traffic and are left
+ * out of that comparison. (A commit by someone else between ours and the
+ * read of the id would go unnoticed until the next foreign commit.) */
+#include "net/proxy_int.h"
+
+#include "lib/alloc.h"
+#include "lib/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <nftables/libnftables.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct net_proxy {
+    int netns_fd; /* owned; -1: the creator's netns */
+    char *name;
+    struct net_ip *node_ip;
+    struct net_proxy_node node; /* points into name and node_ip */
+    bool applied;               /* the table holds plan (script_hash) */
+    uint64_t script_hash;
+    struct px_plan plan; /* units of the table as last applied */
+    uint32_t gen;        /* nf_tables generation after our last commit */
+    bool list_valid;     /* list_hash is a listing of the intact table */
+    uint64_t list_hash;
+    struct net_proxy_metrics m;
+};
+
+/* ---- libnftables calls (on the netns thread) ---- */
+
+struct nft_job {
+    const char *cmd; /* an nft script */
+    struct sk_buf *out;
+};
+
+static int
+nft_job_fn(void *arg, struct sk_err *err)
+{
+    struct nft_job *job = arg;
+    struct nft_ctx *ctx;
+    const char *msg;
+    int rc = 0;
+
+    ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+    if (!ctx)
+        return sk_err_set(err, ENOMEM, "nftables: cannot create a context");
+    nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_STATELESS);
+    if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0) {
+        rc = sk_err_set(err, ENOMEM, "nftables: cannot buffer output");
+        goto out_free;
+    }
+    if (nft_run_cmd_from_buffer(ctx, job->cmd) != 0) {
+        msg = nft_ctx_get_error_buffer(ctx);
+        /* The first line of libnftables' message says what failed. */
+        rc = sk_err_set(err, strstr(msg, "No such file") ? ENOENT : EINVAL, "nftables: %.*s",
+                        (int)strcspn(msg, "\n"), msg);
+        goto out_free;
+    }
+    if (job->out)
+        sk_buf_puts(job->out, nft_ctx_get_output_buffer(ctx));
+out_free:
+    nft_ctx_free(ctx);
+    return rc;
+}
+
+static int
+nft_run(int netns_fd, const char *cmd, struct sk_buf *out, struct sk_err *err)
+{
+    struct nft_job job = {cmd, out};
+
+    return net_netns_run(netns_fd, nft_job_fn, &job, err);
+}
+
+int
+net_proxy_list(int netns_fd, struct sk_buf *out, struct sk_err *err)
+{
+    return nft_run(netns_fd, "list table " NET_PROXY_FAMILY " " NET_PROXY_TABLE "\n", out, err);
+}
+
+/* Hash of a listing without the elements of dynamic sets (affinity
+ * entries come and go with traffic): inside a "flags dynamic" set, skip
+ * from "elements = {" to the line that closes it. */
+static uint64_t
+listing_hash(const char *s)
+{
+    uint64_t h = 0;
+    bool dynamic = false, skipping = false;
+
+    while (*s) {
+        size_t n = strcspn(s, "\n");
+        const char *t = s + strspn(s, "\t ");
+
+        if (strncmp(t, "set ", 4) == 0 || strncmp(t, "map ", 4) == 0 ||
+            strncmp(t, "chain ", 6) == 0)
+            dynamic = false;
+        if (strncmp(t, "flags dynamic", 13) == 0)
+            dynamic = true;
+        if (dynamic && strncmp(t, "elements = {", 12) == 0)
+            skipping = true;
+        if (!skipping)
+            h = h * 31 + net_proxy_hash(s, n);
+        if (skipping && n > 0 && s[n - 1] == '}')
+            skipping = false;
+        s += n + (s[n] == '\n');
+    }
+    return h;
+}
+
+/* ---- lifecycle ---- */
+
+static uint64_t
+now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int
+net_proxy_remove(struct net_proxy *p, struct sk_err *err)
+{
+    /* "add" first makes the delete succeed when the table is absent;
+     * both go in one transaction. */
+    static const char cmd[] = "add table " NET_PROXY_FAMILY " " NET_PROXY_TABLE "\n"
+                              "delete table " NET_PROXY_FAMILY " " NET_PROXY_TABLE "\n";
+
+    p->applied = false;
+    if (nft_run(p->netns_fd, cmd, NULL, err) < 0)
+        return sk_err_wrap(err, "remove table '%s'", NET_PROXY_TABLE);
+    return 0;
+}
+
+int
+net_proxy_new(struct net_proxy **out, int netns_fd, const struct net_proxy_node *node,
+              struct sk_err *err)
+{
+    struct net_proxy *p = sk_calloc(1, sizeof(*p));
+    int rc;
+
+    p->netns_fd = -1;
+    if (netns_fd >= 0) {
+        p->netns_fd = fcntl(netns_fd, F_DUPFD_CLOEXEC, 0);
+        if (p->netns_fd < 0) {
+            rc = sk_err_sys(err, errno, "proxy: duplicate the netns fd");
+            goto out_free;
+        }
+    }
+    p->node = *node;
+    p->name = node->name ? sk_strdup(node->name) : NULL;
+    p->node.name = p->name;
+    if (node->n_node_ip) {
+        p->node_ip = sk_reallocarray(NULL, node->n_node_ip, sizeof(*p->node_ip));
+        memcpy(p->node_ip, node->node_ip, node->n_node_ip * sizeof(*p->node_ip));
+    }
+    p->node.node_ip = p->node_ip;
+    /* A table left by an earlier run stays until the first sync replaces
+     * it in one transaction: an agent restart never leaves services
+     * without rules. */
+    *out = p;
+    return 0;
+out_free:
+    net_proxy_free(p);
+    return rc;
+}
+
+void
+net_proxy_free(struct net_proxy *p)
+{
+    if (!p)
+        return;
+    if (p->netns_fd >= 0)
+        close(p->netns_fd);
+    free(p->name);
+    free(p->node_ip);
+    px_plan_release(&p->plan);
+    free(p);
+}
+
+void
+net_proxy_metrics_get(const struct net_proxy *p, struct net_proxy_metrics *out)
+{
+    *out = p->m;
+}
+
+/* ---- the ruleset generation ---- */
+
+static int
+gen_cb(const struct nlmsghdr *nlh, void *data)
+{
+    struct nlattr *attr;
+
+    mnl_attr_for_each(attr, nlh, sizeof(struct nfgenmsg))
+    {
+        if (mnl_attr_get_type(attr) == NFTA_GEN_ID && mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+            *(uint32_t *)data = ntohl(mnl_attr_get_u32(attr));
+    }
+    return MNL_CB_OK;
+}
+
+/* Read the nf_tables generation id of the calling thread's netns. */
+static int
+gen_fn(void *arg, struct sk_err *err)
+{
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    struct mnl_socket *nl;
+    struct nlmsghdr *nlh;
+    struct nfgenmsg *nfg;
+    unsigned seq = 1, portid;
+    ssize_t n;
+    int rc = 0;
+
+    nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+    if (!nl)
+        return sk_err_sys(err, errno, "nftables: open netlink socket");
+    if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+        rc = sk_err_sys(err, errno, "nftables: bind netlink socket");
+        goto out_close;
+    }
+    portid = mnl_socket_get_portid(nl);
+    nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN;
+    nlh->nlmsg_flags = NLM_F_REQUEST;
+    nlh->nlmsg_seq = seq;
+    nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+    nfg->nfgen_family = AF_UNSPEC;
+    nfg->version = NFNETLINK_V0;
+    nfg->res_id = 0;
+    if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+        rc = sk_err_sys(err, errno, "nftables: ask for the ruleset generation");
+        goto out_close;
+    }
+    n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+    if (n < 0 || mnl_cb_run(buf, (size_t)n, seq, portid, gen_cb, arg) < 0)
+        rc = sk_err_sys(err, errno, "nftables: read the ruleset generation");
+out_close:
+    mnl_socket_close(nl);
+    return rc;
+}
+
+static int
+read_gen(struct net_proxy *p, uint32_t *gen, struct sk_err *err)
+{
+    return net_netns_run(p->netns_fd, gen_fn, gen, err);
+}
+
+/* ---- sync ---- */
+
+/* Is the table in the kernel still the one last applied? 1 yes, 0 no. */
+static int
+table_intact(struct net_proxy *p, struct sk_err *err)
+{
+    struct sk_buf list;
+    uint32_t gen = 0;
+    uint64_t h;
+    int rc;
+
+    if (read_gen(p, &gen, err) < 0)
+        return -EIO;
+    if (gen == p->gen && p->list_valid)
+        return 1;
+    /* Either someone committed since, or there is no baseline listing
+     * yet (taken now, while the table is known to be ours alone). */
+    sk_buf_init(&list);
+    rc = net_proxy_list(p->netns_fd, &list, err);
+    if (rc == -ENOENT) {
+        rc = 0;
+        goto out_release;
+    }
+    if (rc < 0)
+        goto out_release;
+    h = listing_hash(list.data ? list.data : "");
+    if (gen == p->gen) {
+        p->list_hash = h;
+        p->list_valid = true;
+        rc = 1;
+    } else {
+        rc = p->list_valid && h == p->list_hash;
+        if (rc == 1)
+            p->gen = gen;
+    }
+out_release:
+    sk_buf_release(&list);
+    return rc;
+}
+
+/* Run script, then remember plan as the table's content. */
+static int
+apply(struct net_proxy *p, const char *script, struct px_plan *plan, uint64_t hash,
+      struct sk_err *err)
+{
+    int rc;
+
+    p->applied = false;
+    rc = nft_run(p->netns_fd, script, NULL, err);
+    if (rc < 0)
+        return rc;
+    px_plan_release(&p->plan);
+    p->plan = *plan;
+    *plan = (struct px_plan){NULL, 0};
+    p->script_hash = hash;
+    p->applied = true;
+    p->list_valid = false;
+    return read_gen(p, &p->gen, err);
+}
+
+/* Apply only the units that changed; on any failure (the table was
+ * changed under us) fall back to replacing the whole table. */
+static int
+apply_changes(struct net_proxy *p, const struct sk_buf *full, struct px_plan *plan, uint64_t hash,
+              struct sk_err *err)
+{
+    struct sk_buf diff;
+    int rc;
+
+    if (!p->applied)
+        return apply(p, full->data, plan, hash, err);
+    sk_buf_init(&diff);
+    px_plan_diff(&p->plan, plan, &diff);
+    rc = apply(p, diff.data ? diff.data : "", plan, hash, err);
+    sk_buf_release(&diff);
+    if (rc >= 0) {
+        p->m.syncs_incremental++;
+        return rc;
+    }
+    sk_warn("proxy", "incremental update failed (%s); replacing table '%s'", err ? err->msg : "",
+            NET_PROXY_TABLE);
+    sk_err_init(err);
+    return apply(p, full->data, plan, hash, err);
+}
+
+int
+net_proxy_sync(struct net_proxy *p, const json_t *services, const json_t *endpoints,
+               struct sk_err *err)
+{
+    uint64_t start = now_ns(), hash;
+    struct px_plan plan = {NULL, 0};
+    struct net_proxy_stats st;
+    struct sk_buf script;
+    int rc;
+
+    sk_buf_init(&script);
+    rc = px_render(services, endpoints, &p->node, &script, &st, &plan, err);
+    if (rc < 0)
+        goto out_fail;
+    hash = net_proxy_hash(script.data, script.len);
+    if (p->applied && hash == p->script_hash) {
+        rc = table_intact(p, err);
+        if (rc < 0)
+            goto out_fail;
+        if (rc == 1) {
+            p->m.syncs_skipped++;
+            rc = 0;
+            goto out_release;
+        }
+        sk_warn("proxy", "table '%s' changed behind the proxy's back; replacing it",
+                NET_PROXY_TABLE);
+        p->m.drift_repairs++;
+        p->applied = false;
+    }
+    rc = apply_changes(p, &script, &plan, hash, err);
+    if (rc < 0)
+        goto out_fail;
+    p->m.syncs++;
+    p->m.rules = st.rules;
+    p->m.ruleset_hash = hash;
+    p->m.last_sync_ns = now_ns() - start;
+    rc = 1;
+    goto out_release;
+out_fail:
+    p->m.sync_errors++;
+    sk_err_wrap(err, "proxy sync");
+out_release:
+    px_plan_release(&plan);
+    sk_buf_release(&script);
+    return rc;
+}

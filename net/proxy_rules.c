@@ -1,0 +1,1142 @@
+/* net/proxy_rules.c: Services and Endpoints -> the nft script of the
+ * table "ip skiff-proxy". Pure: no I/O, output a function of the input
+ * set only (objects are sorted, so shuffled input renders identically).
+ *
+ * The ruleset, modelled on kube-proxy's nftables mode:
+ *
+ *   filter-prerouting  (filter, prerouting, priority -110) and
+ *   filter-output      (filter, output, priority -110)
+ *       ct state new -> endpoints-check: the no-endpoint-services map
+ *       (daddr . l4proto . dport) and no-endpoint-nodeports map (on the
+ *       node IPs) send new connections to a service without ready
+ *       endpoints to reject-chain (TCP reset, ICMP port unreachable
+ *       otherwise) instead of black-holing them. They run before DNAT
+ *       (priority -100), so daddr is still the service address.
+ *   nat-prerouting (prerouting, -100), nat-output (output, -100)
+ *       -> services: vmap service-ips (clusterIP . l4proto . port) to
+ *       the chain svc-<ns>/<name>/<proto>/<port>, and on the node IPs
+ *       vmap service-nodeports (l4proto . nodePort) to ext-<...>.
+ *   svc-<...>  marks for masquerade traffic from outside the cluster
+ *       CIDR (kube-proxy's masqueradeAll=false rule), sends clients with
+ *       affinity to their endpoint, then picks one at random (below).
+ *   ext-<...>  NodePort, externalTrafficPolicy Cluster: mark, goto svc.
+ *       Local: picks among local endpoints only and does not masquerade
+ *       (the client address is kept); without local endpoints the
+ *       nodeport is dropped in endpoints-check.
+ *   ep-<...>/<ip>/<port>  marks hairpin traffic (saddr is the endpoint
+ *       itself: the reply must come back through this node), records
+ *       affinity, dnat to ip:port.
+ *   nat-postrouting (postrouting, 100) -> masquerading: packets with the
+ *       mark bit get it cleared and are masqueraded (fully-random).
+ *
+ * Random choice: a cascade, as iptables' "statistic --mode random" does,
+ *
+ *     numgen random mod 3 == 0 goto ep-a
+ *     numgen random mod 2 == 0 goto ep-b
+ *     goto ep-c
+ *
+ * rather than kube-proxy's "numgen random mod N vmap { 0 : goto ep-a,
+ * ... }": that map is a set, one per service, and the kernel finds a
+ * table's sets by name with a linear walk (nft_set_lookup) and binds an
+ * anonymous set with a walk of the whole transaction
+ * (__nft_set_trans_bind). Thousands of such sets made a full sync
+ * quadratic (10 s at 4000 services) and made libnftables' cache fill for
+ * every "add element" cost ~0.1 s. The cascade costs up to N rule
+ * evaluations on the first packet of a connection only (NAT chains see
+ * no others).
+ *
+ * Session affinity (ClientIP): one dynamic set per endpoint,
+ * aff-<svc>/<ip>/<port>, of client addresses with the service's timeout.
+ * The endpoint chain refreshes the client's entry ("update @set { ip
+ * saddr }") and the service chain sends a client found in an endpoint's
+ * set straight to it. A map from client to endpoint index would break
+ * when the endpoint list changes; a set per endpoint forgets only the
+ * clients of endpoints that are gone.
+ *
+ * Atomicity: the full script starts with "add table; delete table" and
+ * then declares the whole table. libnftables sends a script as one
+ * netlink batch, which the kernel commits all or nothing
+ * (nf_tables_commit), so there is never a moment without rules and a
+ * failed sync leaves the old ruleset. ("flush table" would keep stale
+ * chains and sets of deleted services.) The script is also cut into one
+ * unit per service port (px_render's plan): net/proxy.c applies only the
+ * units that changed, again in one batch, so unchanged services keep
+ * their affinity entries.
+ *
+ * Names in chains come from Kubernetes names, checked here to be DNS
+ * labels, so nothing from an object can inject nft syntax. */
+#include "net/proxy_int.h"
+
+#include "lib/alloc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { PX_TCP, PX_UDP, PX_SCTP };
+static const char *const proto_name[] = {"tcp", "udp", "sctp"};
+static const char *const proto_k8s[] = {"TCP", "UDP", "SCTP"};
+
+struct px_ep {
+    struct net_ip ip;
+    unsigned port;
+    bool local;
+};
+
+/* One port of one service: the unit that gets chains. */
+struct px_port {
+    char ns[64], name[64], pname[16];
+    int proto;
+    unsigned port, node_port; /* node_port 0: none */
+    struct net_ip cluster_ip;
+    unsigned affinity; /* timeout in seconds, 0: none */
+    bool local;        /* externalTrafficPolicy Local */
+    struct px_ep *ep;
+    size_t n_ep;
+};
+
+struct px_state {
+    struct px_port *port;
+    size_t n, cap;
+};
+
+/* ---- validation helpers ---- */
+
+/* A DNS label (RFC 1123) of at most max bytes: what Kubernetes allows in
+ * namespace, service and port names, and safe inside an nft identifier. */
+static bool
+dns_label(const char *s, size_t max)
+{
+    size_t i, n = strlen(s);
+
+    if (n == 0 || n > max || s[0] == '-' || s[n - 1] == '-')
+        return false;
+    for (i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return false;
+    return true;
+}
+
+static int
+get_str(const json_t *obj, const char *key, const char **out, bool required, const char *where,
+        struct sk_err *err)
+{
+    json_t *v = json_object_get(obj, key);
+
+    *out = NULL;
+    if (!v || json_is_null(v)) {
+        if (required)
+            return sk_err_set(err, EINVAL, "%s%s: missing", where, key);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return sk_err_set(err, EINVAL, "%s%s: not a string", where, key);
+    *out = json_string_value(v);
+    return 0;
+}
+
+/* An integer in [lo, hi]; *out = 0 when absent and not required. */
+static int
+get_int(const json_t *obj, const char *key, long long lo, long long hi, unsigned *out,
+        bool required, const char *where, struct sk_err *err)
+{
+    json_t *v = json_object_get(obj, key);
+    long long x;
+
+    *out = 0;
+    if (!v || json_is_null(v)) {
+        if (required)
+            return sk_err_set(err, EINVAL, "%s%s: missing", where, key);
+        return 0;
+    }
+    if (!json_is_integer(v))
+        return sk_err_set(err, EINVAL, "%s%s: not an integer", where, key);
+    x = json_integer_value(v);
+    if (x < lo || x > hi)
+        return sk_err_set(err, EINVAL, "%s%s: %lld is out of range (%lld-%lld)", where, key, x, lo,
+                          hi);
+    *out = (unsigned)x;
+    return 0;
+}
+
+static int
+get_proto(const json_t *obj, int *out, const char *where, struct sk_err *err)
+{
+    const char *s;
+    int i;
+
+    if (get_str(obj, "protocol", &s, false, where, err) < 0)
+        return -EINVAL;
+    *out = PX_TCP; /* the Kubernetes default */
+    if (!s)
+        return 0;
+    for (i = 0; i < 3; i++)
+        if (strcmp(s, proto_k8s[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    return sk_err_set(err, EINVAL, "%sprotocol: '%.16s' is not TCP, UDP or SCTP", where, s);
+}
+
+static int
+get_ipv4(const json_t *obj, const char *key, struct net_ip *out, const char *where,
+         struct sk_err *err)
+{
+    const char *s;
+
+    if (get_str(obj, key, &s, true, where, err) < 0)
+        return -EINVAL;
+    if (net_ip_parse(s, out, NULL) < 0 || out->family != AF_INET)
+        return sk_err_set(err, EINVAL, "%s%s: '%.64s' is not an IPv4 address", where, key, s);
+    return 0;
+}
+
+/* metadata.namespace (default "default") and metadata.name. */
+static int
+get_meta(const json_t *obj, char ns[64], char name[64], struct sk_err *err)
+{
+    const json_t *md = json_object_get(obj, "metadata");
+    const char *n, *s;
+
+    if (!json_is_object(obj))
+        return sk_err_set(err, EINVAL, "not an object");
+    if (!json_is_object(md))
+        return sk_err_set(err, EINVAL, "metadata: missing or not an object");
+    if (get_str(md, "name", &n, true, "metadata.", err) < 0 ||
+        get_str(md, "namespace", &s, false, "metadata.", err) < 0)
+        return -EINVAL;
+    if (!s)
+        s = "default";
+    if (!dns_label(s, 63))
+        return sk_err_set(err, EINVAL, "metadata.namespace: '%.64s' is not a DNS label", s);
+    if (!dns_label(n, 63))
+        return sk_err_set(err, EINVAL, "metadata.name: '%.64s' is not a DNS label", n);
+    sk_strlcpy(ns, s, 64);
+    sk_strlcpy(name, n, 64);
+    return 0;
+}
+
+/* ---- services ---- */
+
+static int
+parse_affinity(const json_t *spec, unsigned *out, struct sk_err *err)
+{
+    const json_t *cfg;
+    const char *aff;
+
+    *out = 0;
+    if (get_str(spec, "sessionAffinity", &aff, false, "spec.", err) < 0)
+        return -EINVAL;
+    if (!aff || strcmp(aff, "None") == 0)
+        return 0;
+    if (strcmp(aff, "ClientIP") != 0)
+        return sk_err_set(err, EINVAL, "spec.sessionAffinity: '%.32s' is not None or ClientIP",
+                          aff);
+    cfg = json_object_get(json_object_get(spec, "sessionAffinityConfig"), "clientIP");
+    if (cfg && !json_is_object(cfg))
+        return sk_err_set(err, EINVAL, "spec.sessionAffinityConfig.clientIP: not an object");
+    if (get_int(cfg, "timeoutSeconds", 1, NET_PROXY_AFFINITY_MAX, out, false,
+                "spec.sessionAffinityConfig.clientIP.", err) < 0)
+        return -EINVAL;
+    if (*out == 0)
+        *out = 10800; /* the Kubernetes default, 3 hours */
+    return 0;
+}
+
+static int
+parse_port(const json_t *jp, size_t i, bool nodeport, struct px_port *p, struct sk_err *err)
+{
+    char where[48];
+    const char *pname;
+    json_t *tp;
+    unsigned x;
+
+    snprintf(where, sizeof(where), "spec.ports[%zu].", i);
+    if (!json_is_object(jp))
+        return sk_err_set(err, EINVAL, "spec.ports[%zu]: not an object", i);
+    if (get_str(jp, "name", &pname, false, where, err) < 0 || get_proto(jp, &p->proto, where, err))
+        return -EINVAL;
+    if (pname && *pname && !dns_label(pname, 15))
+        return sk_err_set(err, EINVAL, "%sname: '%.64s' is not a port name", where, pname);
+    sk_strlcpy(p->pname, pname ? pname : "", sizeof(p->pname));
+    if (get_int(jp, "port", 1, 65535, &p->port, true, where, err) < 0)
+        return -EINVAL;
+    /* targetPort is resolved into Endpoints by the endpoints controller;
+     * still refuse nonsense so a broken object is noticed. */
+    tp = json_object_get(jp, "targetPort");
+    if (tp && !json_is_null(tp) && !json_is_string(tp) &&
+        get_int(jp, "targetPort", 1, 65535, &x, false, where, err) < 0)
+        return -EINVAL;
+    return get_int(jp, "nodePort", 1, 65535, &p->node_port, nodeport, where, err);
+}
+
+static int parse_service_spec(const json_t *spec, struct px_state *st, struct px_port *basep,
+                              struct sk_err *err);
+
+/* Append one px_port per spec.ports[] of service svc; headless: none. */
+static int
+parse_service(const json_t *svc, size_t idx, struct px_state *st, struct sk_err *err)
+{
+    const json_t *spec = json_object_get(svc, "spec");
+    struct px_port base = {0};
+
+    if (get_meta(svc, base.ns, base.name, err) < 0)
+        return sk_err_wrap(err, "services[%zu]", idx);
+    if (parse_service_spec(spec, st, &base, err) < 0)
+        return sk_err_wrap(err, "service '%s/%s'", base.ns, base.name);
+    return 0;
+}
+
+static int
+parse_service_spec(const json_t *spec, struct px_state *st, struct px_port *basep,
+                   struct sk_err *err)
+{
+    struct px_port base = *basep;
+    const json_t *ports;
+    const char *cip, *type, *etp;
+    bool nodeport;
+    size_t i;
+
+    if (!json_is_object(spec))
+        return sk_err_set(err, EINVAL, "spec: missing or not an object");
+    if (get_str(spec, "clusterIP", &cip, true, "spec.", err) < 0 ||
+        get_str(spec, "type", &type, false, "spec.", err) < 0 ||
+        get_str(spec, "externalTrafficPolicy", &etp, false, "spec.", err) < 0)
+        return -EINVAL;
+    if (strcmp(cip, "None") == 0)
+        return 0; /* headless: DNS only */
+    if (get_ipv4(spec, "clusterIP", &base.cluster_ip, "spec.", err) < 0)
+        return -EINVAL;
+    if (type && strcmp(type, "ClusterIP") != 0 && strcmp(type, "NodePort") != 0)
+        return sk_err_set(err, EINVAL, "spec.type: '%.32s' is not ClusterIP or NodePort", type);
+    nodeport = type && strcmp(type, "NodePort") == 0;
+    if (etp && strcmp(etp, "Local") != 0 && strcmp(etp, "Cluster") != 0)
+        return sk_err_set(err, EINVAL,
+                          "spec.externalTrafficPolicy: '%.32s' is not Cluster or Local", etp);
+    base.local = etp && strcmp(etp, "Local") == 0;
+    if (parse_affinity(spec, &base.affinity, err) < 0)
+        return -EINVAL;
+    ports = json_object_get(spec, "ports");
+    if (!json_is_array(ports) || json_array_size(ports) == 0)
+        return sk_err_set(err, EINVAL, "spec.ports: missing or not a non-empty array");
+    for (i = 0; i < json_array_size(ports); i++) {
+        struct px_port p = base;
+
+        if (parse_port(json_array_get(ports, i), i, nodeport, &p, err) < 0)
+            return -EINVAL;
+        if (!nodeport)
+            p.node_port = 0;
+        if (st->n == st->cap) {
+            st->cap = st->cap ? 2 * st->cap : 16;
+            st->port = sk_reallocarray(st->port, st->cap, sizeof(*st->port));
+        }
+        st->port[st->n++] = p;
+    }
+    return 0;
+}
+
+/* ---- endpoints ---- */
+
+static int
+ep_add(struct px_port *p, const struct net_ip *ip, unsigned port, bool local)
+{
+    p->ep = sk_reallocarray(p->ep, p->n_ep + 1, sizeof(*p->ep));
+    p->ep[p->n_ep].ip = *ip;
+    p->ep[p->n_ep].port = port;
+    p->ep[p->n_ep].local = local;
+    p->n_ep++;
+    return 0;
+}
+
+/* The endpoint port of subset ss serving p (same name and protocol);
+ * 0 when the subset has none. */
+static int
+subset_port(const json_t *ss, size_t si, const struct px_port *p, unsigned *out, struct sk_err *err)
+{
+    const json_t *ports = json_object_get(ss, "ports");
+    char where[64];
+    size_t i;
+
+    *out = 0;
+    if (ports && !json_is_array(ports))
+        return sk_err_set(err, EINVAL, "subsets[%zu].ports: not an array", si);
+    for (i = 0; i < json_array_size(ports); i++) {
+        const json_t *jp = json_array_get(ports, i);
+        const char *name;
+        unsigned port;
+        int proto;
+
+        snprintf(where, sizeof(where), "subsets[%zu].ports[%zu].", si, i);
+        if (!json_is_object(jp))
+            return sk_err_set(err, EINVAL, "subsets[%zu].ports[%zu]: not an object", si, i);
+        if (get_str(jp, "name", &name, false, where, err) < 0 ||
+            get_proto(jp, &proto, where, err) < 0 ||
+            get_int(jp, "port", 1, 65535, &port, true, where, err) < 0)
+            return -EINVAL;
+        if (proto == p->proto && strcmp(name ? name : "", p->pname) == 0)
+            *out = port;
+    }
+    return 0;
+}
+
+static int
+subset_addresses(const json_t *ss, size_t si, struct px_port *p, unsigned port,
+                 const struct net_proxy_node *node, struct sk_err *err)
+{
+    const json_t *addrs = json_object_get(ss, "addresses");
+    char where[64];
+    size_t i;
+
+    if (addrs && !json_is_array(addrs))
+        return sk_err_set(err, EINVAL, "subsets[%zu].addresses: not an array", si);
+    for (i = 0; i < json_array_size(addrs); i++) {
+        const json_t *a = json_array_get(addrs, i);
+        const char *nodename;
+        struct net_ip ip;
+
+        snprintf(where, sizeof(where), "subsets[%zu].addresses[%zu].", si, i);
+        if (!json_is_object(a))
+            return sk_err_set(err, EINVAL, "subsets[%zu].addresses[%zu]: not an object", si, i);
+        if (get_ipv4(a, "ip", &ip, where, err) < 0 ||
+            get_str(a, "nodeName", &nodename, false, where, err) < 0)
+            return -EINVAL;
+        if (port)
+            ep_add(p, &ip, port, nodename && node->name && strcmp(nodename, node->name) == 0);
+    }
+    /* notReadyAddresses get no traffic; only their shape is checked. */
+    addrs = json_object_get(ss, "notReadyAddresses");
+    if (addrs && !json_is_array(addrs))
+        return sk_err_set(err, EINVAL, "subsets[%zu].notReadyAddresses: not an array", si);
+    return 0;
+}
+
+static int
+parse_endpoints(const json_t *eps, struct px_port *p, const struct net_proxy_node *node,
+                struct sk_err *err)
+{
+    const json_t *subsets = json_object_get(eps, "subsets");
+    size_t i;
+
+    if (subsets && !json_is_null(subsets) && !json_is_array(subsets))
+        return sk_err_set(err, EINVAL, "subsets: not an array");
+    for (i = 0; i < json_array_size(subsets); i++) {
+        const json_t *ss = json_array_get(subsets, i);
+        unsigned port;
+
+        if (!json_is_object(ss))
+            return sk_err_set(err, EINVAL, "subsets[%zu]: not an object", i);
+        if (subset_port(ss, i, p, &port, err) < 0 ||
+            subset_addresses(ss, i, p, port, node, err) < 0)
+            return -EINVAL;
+    }
+    return 0;
+}
+
+/* ---- ordering ---- */
+
+static int
+ep_cmp(const void *a, const void *b)
+{
+    const struct px_ep *x = a, *y = b;
+    int c = memcmp(x->ip.a, y->ip.a, 4);
+
+    if (c)
+        return c;
+    return (x->port > y->port) - (x->port < y->port);
+}
+
+static int
+port_cmp(const void *a, const void *b)
+{
+    const struct px_port *x = a, *y = b;
+    int c;
+
+    if ((c = strcmp(x->ns, y->ns)) || (c = strcmp(x->name, y->name)))
+        return c;
+    if (x->proto != y->proto)
+        return x->proto - y->proto;
+    return (x->port > y->port) - (x->port < y->port);
+}
+
+/* Sort endpoints and drop duplicates (an address listed twice). */
+static void
+ep_normalize(struct px_port *p)
+{
+    size_t i, n = 0;
+
+    if (p->n_ep == 0)
+        return;
+    qsort(p->ep, p->n_ep, sizeof(*p->ep), ep_cmp);
+    for (i = 1; i < p->n_ep; i++)
+        if (ep_cmp(&p->ep[n], &p->ep[i]) != 0)
+            p->ep[++n] = p->ep[i];
+    p->n_ep = n + 1;
+}
+
+static void
+state_release(struct px_state *st)
+{
+    size_t i;
+
+    for (i = 0; i < st->n; i++)
+        free(st->port[i].ep);
+    free(st->port);
+}
+
+/* Order by the keys of the shared maps: clusterIP . proto . port, and
+ * nodePort separately (key_cmp_node). */
+static int
+key_cmp_ip(const void *a, const void *b)
+{
+    const struct px_port *x = *(struct px_port *const *)a, *y = *(struct px_port *const *)b;
+    int c = memcmp(x->cluster_ip.a, y->cluster_ip.a, 4);
+
+    if (c)
+        return c;
+    if (x->proto != y->proto)
+        return x->proto - y->proto;
+    return (x->port > y->port) - (x->port < y->port);
+}
+
+static int
+key_cmp_node(const void *a, const void *b)
+{
+    const struct px_port *x = *(struct px_port *const *)a, *y = *(struct px_port *const *)b;
+
+    if (x->proto != y->proto)
+        return x->proto - y->proto;
+    return (x->node_port > y->node_port) - (x->node_port < y->node_port);
+}
+
+/* Two services on the same clusterIP:port or nodePort would give one
+ * map two elements with the same key, and the kernel would refuse the
+ * whole transaction: every later sync would fail. The API server
+ * prevents it; refuse it here too, naming both. */
+static int
+check_conflicts(const struct px_state *st, struct sk_err *err)
+{
+    const struct px_port **v = sk_reallocarray(NULL, st->n, sizeof(*v));
+    char ip[NET_IP_STRLEN];
+    size_t i, n = 0;
+    int rc = 0;
+
+    for (i = 0; i < st->n; i++)
+        v[i] = &st->port[i];
+    qsort(v, st->n, sizeof(*v), key_cmp_ip);
+    for (i = 1; i < st->n && rc == 0; i++)
+        if (key_cmp_ip(&v[i - 1], &v[i]) == 0)
+            rc = sk_err_set(err, EINVAL, "services '%s/%s' and '%s/%s' both use %s %s/%u",
+                            v[i - 1]->ns, v[i - 1]->name, v[i]->ns, v[i]->name,
+                            net_ip_format(&v[i]->cluster_ip, ip, sizeof(ip)),
+                            proto_k8s[v[i]->proto], v[i]->port);
+    for (i = 0; i < st->n; i++)
+        if (st->port[i].node_port)
+            v[n++] = &st->port[i];
+    qsort(v, n, sizeof(*v), key_cmp_node);
+    for (i = 1; i < n && rc == 0; i++)
+        if (key_cmp_node(&v[i - 1], &v[i]) == 0)
+            rc = sk_err_set(err, EINVAL, "services '%s/%s' and '%s/%s' both use nodePort %s/%u",
+                            v[i - 1]->ns, v[i - 1]->name, v[i]->ns, v[i]->name,
+                            proto_k8s[v[i]->proto], v[i]->node_port);
+    free(v);
+    return rc;
+}
+
+/* Index of the first port of service ns/name in the sorted ports (st->n
+ * when there is none). */
+static size_t
+first_port(const struct px_state *st, const char *ns, const char *name)
+{
+    size_t lo = 0, hi = st->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(st->port[mid].ns, ns);
+
+        if (c == 0)
+            c = strcmp(st->port[mid].name, name);
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Parse everything into st: ports sorted, each with its sorted ready
+ * endpoints. Endpoints objects are matched by namespace/name. */
+static int
+build_state(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
+            struct px_state *st, struct sk_err *err)
+{
+    char ns[64], name[64];
+    size_t i, j;
+
+    if (services && !json_is_array(services))
+        return sk_err_set(err, EINVAL, "services: not an array");
+    if (endpoints && !json_is_array(endpoints))
+        return sk_err_set(err, EINVAL, "endpoints: not an array");
+    for (i = 0; i < json_array_size(services); i++)
+        if (parse_service(json_array_get(services, i), i, st, err) < 0)
+            return -EINVAL;
+    if (st->n == 0)
+        return 0; /* nothing to match endpoints to (and qsort wants a non-NULL base) */
+    qsort(st->port, st->n, sizeof(*st->port), port_cmp);
+    for (i = 0; i < json_array_size(endpoints); i++) {
+        const json_t *e = json_array_get(endpoints, i);
+
+        if (get_meta(e, ns, name, err) < 0)
+            return sk_err_wrap(err, "endpoints[%zu]", i);
+        for (j = first_port(st, ns, name); j < st->n; j++) {
+            if (strcmp(st->port[j].ns, ns) != 0 || strcmp(st->port[j].name, name) != 0)
+                break;
+            if (parse_endpoints(e, &st->port[j], node, err) < 0)
+                return sk_err_wrap(err, "endpoints '%s/%s'", ns, name);
+        }
+    }
+    for (i = 0; i < st->n; i++) {
+        if (i > 0 && port_cmp(&st->port[i - 1], &st->port[i]) == 0)
+            return sk_err_set(err, EINVAL, "service '%s/%s': port %s/%u listed twice",
+                              st->port[i].ns, st->port[i].name, proto_k8s[st->port[i].proto],
+                              st->port[i].port);
+        ep_normalize(&st->port[i]);
+    }
+    return check_conflicts(st, err);
+}
+
+/* ---- rendering ---- */
+
+struct px_out {
+    struct sk_buf *b;
+    const struct net_proxy_node *node;
+    uint32_t mark;
+    struct net_proxy_stats st;
+    struct px_plan *plan; /* NULL: no units wanted */
+    size_t plan_cap;
+};
+
+/* "<ns>/<name>/<proto>/<port>": the part of every chain and set name
+ * that identifies a service port. */
+static void
+put_id(struct px_out *o, const struct px_port *p)
+{
+    sk_buf_printf(o->b, "%s/%s/%s/%u", p->ns, p->name, proto_name[p->proto], p->port);
+}
+
+static void
+put_ep_id(struct px_out *o, const struct px_port *p, const struct px_ep *e)
+{
+    char ip[NET_IP_STRLEN];
+
+    put_id(o, p);
+    sk_buf_printf(o->b, "/%s/%u", net_ip_format(&e->ip, ip, sizeof(ip)), e->port);
+}
+
+static void
+put_ip(struct px_out *o, const struct net_ip *ip)
+{
+    char s[NET_IP_STRLEN];
+
+    sk_buf_puts(o->b, net_ip_format(ip, s, sizeof(s)));
+}
+
+/* "{ a, b }" of the node IPs. */
+static void
+put_node_ips(struct px_out *o)
+{
+    size_t i;
+
+    sk_buf_puts(o->b, "{ ");
+    for (i = 0; i < o->node->n_node_ip; i++) {
+        if (i)
+            sk_buf_puts(o->b, ", ");
+        put_ip(o, &o->node->node_ip[i]);
+    }
+    sk_buf_puts(o->b, " }");
+}
+
+static size_t
+n_local(const struct px_port *p)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < p->n_ep; i++)
+        n += p->ep[i].local;
+    return n;
+}
+
+/* Does p get a nodeport element in service-nodeports (else, if it has a
+ * nodePort, one in no-endpoint-nodeports)? */
+static bool
+nodeport_served(const struct px_port *p)
+{
+    return p->node_port && (p->local ? n_local(p) > 0 : p->n_ep > 0);
+}
+
+/* One verdict map; the element writer is called per port and returns
+ * whether it wrote an element (and then wrote it). */
+static void
+put_map(struct px_out *o, const struct px_state *st, const char *name, const char *type,
+        bool (*elem)(struct px_out *, const struct px_port *))
+{
+    size_t i, n = 0;
+
+    sk_buf_printf(o->b, "\tmap %s {\n\t\ttype %s : verdict\n", name, type);
+    for (i = 0; i < st->n; i++) {
+        size_t mark = o->b->len;
+
+        sk_buf_puts(o->b, n ? ",\n\t\t\t     " : "\t\telements = { ");
+        if (elem(o, &st->port[i])) {
+            n++;
+            o->st.rules++;
+        } else {
+            sk_buf_truncate(o->b, mark);
+        }
+    }
+    if (n)
+        sk_buf_puts(o->b, " }\n");
+    sk_buf_puts(o->b, "\t}\n\n");
+}
+
+static bool
+elem_service_ip(struct px_out *o, const struct px_port *p)
+{
+    if (p->n_ep == 0)
+        return false;
+    put_ip(o, &p->cluster_ip);
+    sk_buf_printf(o->b, " . %s . %u : goto svc-", proto_name[p->proto], p->port);
+    put_id(o, p);
+    return true;
+}
+
+static bool
+elem_nodeport(struct px_out *o, const struct px_port *p)
+{
+    if (!nodeport_served(p))
+        return false;
+    sk_buf_printf(o->b, "%s . %u : goto ext-", proto_name[p->proto], p->node_port);
+    put_id(o, p);
+    return true;
+}
+
+static bool
+elem_no_ep_service(struct px_out *o, const struct px_port *p)
+{
+    if (p->n_ep > 0)
+        return false;
+    put_ip(o, &p->cluster_ip);
+    sk_buf_printf(o->b, " . %s . %u : goto reject-chain", proto_name[p->proto], p->port);
+    return true;
+}
+
+/* A nodeport without endpoints is rejected; with externalTrafficPolicy
+ * Local and endpoints only elsewhere it is dropped, as kube-proxy does,
+ * so a load balancer's health check sees the node as down. */
+static bool
+elem_no_ep_nodeport(struct px_out *o, const struct px_port *p)
+{
+    if (!p->node_port || nodeport_served(p))
+        return false;
+    sk_buf_printf(o->b, "%s . %u : %s", proto_name[p->proto], p->node_port,
+                  p->n_ep ? "drop" : "goto reject-chain");
+    return true;
+}
+
+static void
+put_affinity_sets(struct px_out *o, const struct px_port *p)
+{
+    size_t j;
+
+    for (j = 0; p->affinity && j < p->n_ep; j++) {
+        sk_buf_puts(o->b, "\tset aff-");
+        put_ep_id(o, p, &p->ep[j]);
+        sk_buf_printf(o->b,
+                      " {\n\t\ttype ipv4_addr\n\t\tflags dynamic,timeout\n"
+                      "\t\ttimeout %us\n\t}\n\n",
+                      p->affinity);
+    }
+}
+
+static void
+put_chain(struct px_out *o, const char *name, const char *hook, const char *body)
+{
+    sk_buf_printf(o->b, "\tchain %s {\n", name);
+    if (hook)
+        sk_buf_printf(o->b, "\t\t%s; policy accept;\n", hook);
+    sk_buf_puts(o->b, body);
+    sk_buf_puts(o->b, "\t}\n\n");
+}
+
+/* The chains every ruleset has. */
+static void
+put_fixed_chains(struct px_out *o)
+{
+    char rule[160];
+    bool nodeports = o->node->n_node_ip > 0;
+
+    put_chain(o, "filter-prerouting", "type filter hook prerouting priority -110",
+              "\t\tct state new jump endpoints-check\n");
+    put_chain(o, "filter-output", "type filter hook output priority -110",
+              "\t\tct state new jump endpoints-check\n");
+    sk_buf_puts(o->b, "\tchain endpoints-check {\n"
+                      "\t\tip daddr . meta l4proto . th dport vmap @no-endpoint-services\n");
+    if (nodeports) {
+        sk_buf_puts(o->b, "\t\tip daddr ");
+        put_node_ips(o);
+        sk_buf_puts(o->b, " meta l4proto . th dport vmap @no-endpoint-nodeports\n");
+    }
+    sk_buf_puts(o->b, "\t}\n\n");
+    put_chain(o, "reject-chain", NULL, "\t\tmeta l4proto tcp reject with tcp reset\n\t\treject\n");
+    put_chain(o, "nat-prerouting", "type nat hook prerouting priority -100", "\t\tjump services\n");
+    put_chain(o, "nat-output", "type nat hook output priority -100", "\t\tjump services\n");
+    put_chain(o, "nat-postrouting", "type nat hook postrouting priority 100",
+              "\t\tjump masquerading\n");
+    snprintf(rule, sizeof(rule),
+             "\t\tmeta mark & 0x%x == 0 return\n\t\tmeta mark set meta mark ^ 0x%x\n"
+             "\t\tmasquerade fully-random\n",
+             o->mark, o->mark);
+    put_chain(o, "masquerading", NULL, rule);
+    snprintf(rule, sizeof(rule), "\t\tmeta mark set meta mark | 0x%x\n", o->mark);
+    put_chain(o, "mark-for-masquerade", NULL, rule);
+    sk_buf_puts(o->b, "\tchain services {\n"
+                      "\t\tip daddr . meta l4proto . th dport vmap @service-ips\n");
+    if (nodeports) {
+        sk_buf_puts(o->b, "\t\tip daddr ");
+        put_node_ips(o);
+        sk_buf_puts(o->b, " meta l4proto . th dport vmap @service-nodeports\n");
+    }
+    sk_buf_puts(o->b, "\t}\n\n");
+    o->st.rules += 13 + 2 * nodeports;
+}
+
+static bool
+ep_eligible(const struct px_ep *e, bool local_only)
+{
+    return !local_only || e->local;
+}
+
+/* Pick an endpoint of p (only local ones when local_only), n of them
+ * eligible: affinity first, then at random. */
+static void
+put_pick(struct px_out *o, const struct px_port *p, bool local_only, size_t n)
+{
+    size_t i, k;
+
+    for (i = 0; p->affinity && i < p->n_ep; i++) {
+        if (!ep_eligible(&p->ep[i], local_only))
+            continue;
+        sk_buf_puts(o->b, "\t\tip saddr @aff-");
+        put_ep_id(o, p, &p->ep[i]);
+        sk_buf_puts(o->b, " goto ep-");
+        put_ep_id(o, p, &p->ep[i]);
+        sk_buf_putc(o->b, '\n');
+        o->st.rules++;
+    }
+    /* Endpoint k of n is taken with probability 1/(n-k) among those
+     * left, which makes the choice uniform; the last one is a plain
+     * goto. */
+    for (i = 0, k = 0; i < p->n_ep; i++) {
+        if (!ep_eligible(&p->ep[i], local_only))
+            continue;
+        if (k + 1 < n)
+            sk_buf_printf(o->b, "\t\tnumgen random mod %zu == 0 goto ep-", n - k);
+        else
+            sk_buf_puts(o->b, "\t\tgoto ep-");
+        put_ep_id(o, p, &p->ep[i]);
+        sk_buf_putc(o->b, '\n');
+        o->st.rules++;
+        k++;
+    }
+}
+
+static void
+put_service_chains(struct px_out *o, const struct px_port *p)
+{
+    char cidr[NET_CIDR_STRLEN];
+    size_t nl = n_local(p);
+
+    sk_buf_puts(o->b, "\tchain svc-");
+    put_id(o, p);
+    sk_buf_puts(o->b, " {\n");
+    if (o->node->cluster_cidr.ip.family == AF_INET) {
+        sk_buf_printf(o->b, "\t\tip saddr != %s jump mark-for-masquerade\n",
+                      net_cidr_format(&o->node->cluster_cidr, cidr, sizeof(cidr)));
+        o->st.rules++;
+    }
+    put_pick(o, p, false, p->n_ep);
+    sk_buf_puts(o->b, "\t}\n\n");
+    if (!nodeport_served(p))
+        return;
+    sk_buf_puts(o->b, "\tchain ext-");
+    put_id(o, p);
+    sk_buf_puts(o->b, " {\n");
+    if (p->local) {
+        /* Local: keep the client address, so no masquerade. */
+        put_pick(o, p, true, nl);
+    } else {
+        sk_buf_puts(o->b, "\t\tjump mark-for-masquerade\n\t\tgoto svc-");
+        put_id(o, p);
+        sk_buf_putc(o->b, '\n');
+        o->st.rules += 2;
+    }
+    sk_buf_puts(o->b, "\t}\n\n");
+}
+
+static void
+put_endpoint_chain(struct px_out *o, const struct px_port *p, const struct px_ep *e)
+{
+    char ip[NET_IP_STRLEN];
+
+    net_ip_format(&e->ip, ip, sizeof(ip));
+    sk_buf_puts(o->b, "\tchain ep-");
+    put_ep_id(o, p, e);
+    /* Hairpin: a pod reaching its own service must see the reply come
+     * from the service, so the connection is masqueraded to the node. */
+    sk_buf_printf(o->b, " {\n\t\tip saddr %s jump mark-for-masquerade\n", ip);
+    if (p->affinity) {
+        sk_buf_puts(o->b, "\t\tupdate @aff-");
+        put_ep_id(o, p, e);
+        sk_buf_puts(o->b, " { ip saddr }\n");
+        o->st.rules++;
+    }
+    sk_buf_printf(o->b, "\t\tmeta l4proto %s dnat to %s:%u\n\t}\n\n", proto_name[p->proto], ip,
+                  e->port);
+    o->st.rules += 2;
+    o->st.endpoints++;
+}
+
+/* ---- units, for incremental syncs ---- */
+
+typedef bool (*px_elem_fn)(struct px_out *, const struct px_port *);
+
+static const struct {
+    const char *map;
+    px_elem_fn fn;
+} shared_maps[] = {
+    {"service-ips", elem_service_ip},
+    {"service-nodeports", elem_nodeport},
+    {"no-endpoint-services", elem_no_ep_service},
+    {"no-endpoint-nodeports", elem_no_ep_nodeport},
+};
+
+#define TABLE_REF NET_PROXY_FAMILY " " NET_PROXY_TABLE
+
+/* The unit's elements of the shared maps: "add element" lines to add,
+ * "delete element" lines (the key only) to del. */
+static void
+unit_elements(struct px_out *o, const struct px_port *p, struct sk_buf *add, struct sk_buf *del)
+{
+    struct sk_buf e = SK_BUF_INIT, *saved = o->b;
+    struct net_proxy_stats st = o->st;
+    size_t i;
+
+    o->b = &e;
+    for (i = 0; i < sizeof(shared_maps) / sizeof(shared_maps[0]); i++) {
+        sk_buf_reset(&e);
+        if (!shared_maps[i].fn(o, p))
+            continue;
+        sk_buf_printf(add, "add element " TABLE_REF " %s { %s }\n", shared_maps[i].map, e.data);
+        /* The key is what precedes " : verdict". */
+        sk_buf_printf(del, "delete element " TABLE_REF " %s { %.*s }\n", shared_maps[i].map,
+                      (int)(strstr(e.data, " : ") - e.data), e.data);
+    }
+    o->b = saved;
+    o->st = st;
+    sk_buf_release(&e);
+}
+
+/* "<verb> <what> ip skiff-proxy <prefix><id>[/<ep id>]\n" */
+static void
+unit_cmd(struct px_out *o, struct sk_buf *b, const char *verb, const char *prefix,
+         const struct px_port *p, const struct px_ep *e)
+{
+    struct sk_buf *saved = o->b;
+
+    sk_buf_printf(b, "%s " TABLE_REF " %s", verb, prefix);
+    o->b = b;
+    if (e)
+        put_ep_id(o, p, e);
+    else
+        put_id(o, p);
+    o->b = saved;
+    sk_buf_putc(b, '\n');
+}
+
+/* The commands removing what render_state wrote for p: elements first
+ * (they jump to the chains), then the chains' rules (they use the sets
+ * and maps), then sets, maps and chains. The kernel checks references
+ * at each step of the transaction, so this order is required. */
+static void
+unit_deletes(struct px_out *o, const struct px_port *p, struct sk_buf *del)
+{
+    bool ext = nodeport_served(p);
+    size_t i, pass;
+
+    if (p->n_ep == 0)
+        return;
+    for (pass = 0; pass < 2; pass++) {
+        const char *verb = pass == 0 ? "flush chain" : "delete chain";
+
+        if (pass == 1) {
+            for (i = 0; p->affinity && i < p->n_ep; i++)
+                unit_cmd(o, del, "delete set", "aff-", p, &p->ep[i]);
+        }
+        unit_cmd(o, del, verb, "svc-", p, NULL);
+        if (ext)
+            unit_cmd(o, del, verb, "ext-", p, NULL);
+        for (i = 0; i < p->n_ep; i++)
+            unit_cmd(o, del, verb, "ep-", p, &p->ep[i]);
+    }
+}
+
+static void
+plan_unit(struct px_out *o, const struct px_port *p, size_t body_start)
+{
+    struct sk_buf add = SK_BUF_INIT, del = SK_BUF_INIT, key = SK_BUF_INIT;
+    struct px_plan *plan = o->plan;
+    struct px_unit *u;
+
+    if (o->b->len > body_start)
+        sk_buf_printf(&add, "table " TABLE_REF " {\n%.*s}\n", (int)(o->b->len - body_start - 1),
+                      o->b->data + body_start);
+    unit_elements(o, p, &add, &del);
+    unit_deletes(o, p, &del);
+    if (plan->n == o->plan_cap) {
+        o->plan_cap = o->plan_cap ? 2 * o->plan_cap : 64;
+        plan->unit = sk_reallocarray(plan->unit, o->plan_cap, sizeof(*plan->unit));
+    }
+    u = &plan->unit[plan->n++];
+    sk_buf_printf(&key, "%s/%s/%s/%u", p->ns, p->name, proto_name[p->proto], p->port);
+    u->key = sk_buf_detach(&key, NULL);
+    u->hash = net_proxy_hash(add.data ? add.data : "", add.len);
+    u->add = add.data ? sk_buf_detach(&add, NULL) : sk_strdup("");
+    u->del = del.data ? sk_buf_detach(&del, NULL) : sk_strdup("");
+}
+
+void
+px_plan_release(struct px_plan *plan)
+{
+    size_t i;
+
+    for (i = 0; i < plan->n; i++) {
+        free(plan->unit[i].key);
+        free(plan->unit[i].add);
+        free(plan->unit[i].del);
+    }
+    free(plan->unit);
+    plan->unit = NULL;
+    plan->n = 0;
+}
+
+size_t
+px_plan_diff(const struct px_plan *old, const struct px_plan *new, struct sk_buf *out)
+{
+    size_t i = 0, j = 0, changed = 0, mark = out->len;
+    struct sk_buf adds = SK_BUF_INIT;
+
+    /* Both sorted by key: one merge pass. */
+    while (i < old->n || j < new->n) {
+        int c = i == old->n ? 1 : j == new->n ? -1 : strcmp(old->unit[i].key, new->unit[j].key);
+
+        if (c == 0 && old->unit[i].hash == new->unit[j].hash) {
+            i++, j++;
+            continue;
+        }
+        changed++;
+        if (c <= 0)
+            sk_buf_puts(out, old->unit[i++].del);
+        if (c >= 0)
+            sk_buf_puts(&adds, new->unit[j++].add);
+    }
+    if (adds.len)
+        sk_buf_append(out, adds.data, adds.len);
+    if (!changed)
+        sk_buf_truncate(out, mark);
+    sk_buf_release(&adds);
+    return changed;
+}
+
+static void
+render_state(struct px_out *o, const struct px_state *st)
+{
+    size_t i, j;
+
+    sk_buf_puts(o->b, "add table " NET_PROXY_FAMILY " " NET_PROXY_TABLE "\n"
+                      "delete table " NET_PROXY_FAMILY " " NET_PROXY_TABLE "\n"
+                      "table " NET_PROXY_FAMILY " " NET_PROXY_TABLE " {\n");
+    put_map(o, st, "service-ips", "ipv4_addr . inet_proto . inet_service", elem_service_ip);
+    put_map(o, st, "service-nodeports", "inet_proto . inet_service", elem_nodeport);
+    put_map(o, st, "no-endpoint-services", "ipv4_addr . inet_proto . inet_service",
+            elem_no_ep_service);
+    put_map(o, st, "no-endpoint-nodeports", "inet_proto . inet_service", elem_no_ep_nodeport);
+    put_fixed_chains(o);
+    for (i = 0; i < st->n; i++) {
+        const struct px_port *p = &st->port[i];
+        size_t start = o->b->len;
+
+        if (p->n_ep > 0) {
+            o->st.services++;
+            put_affinity_sets(o, p);
+            put_service_chains(o, p);
+            for (j = 0; j < p->n_ep; j++)
+                put_endpoint_chain(o, p, &p->ep[j]);
+        }
+        if (o->plan)
+            plan_unit(o, p, start);
+    }
+    /* No blank line before the closing brace. */
+    sk_buf_truncate(o->b, o->b->len - 1);
+    sk_buf_puts(o->b, "}\n");
+}
+
+int
+px_render(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
+          struct sk_buf *out, struct net_proxy_stats *stats, struct px_plan *plan,
+          struct sk_err *err)
+{
+    struct px_out o = {out, node, node->masq_mark ? node->masq_mark : NET_PROXY_MARK_DEFAULT,
+                       {0}, plan, 0};
+    struct px_state st = {0};
+    size_t i;
+    int rc;
+
+    if (plan)
+        *plan = (struct px_plan){NULL, 0};
+    for (i = 0; i < node->n_node_ip; i++)
+        if (node->node_ip[i].family != AF_INET)
+            return sk_err_set(err, EINVAL, "node ip #%zu: not an IPv4 address", i);
+    if (node->cluster_cidr.ip.family != 0 && node->cluster_cidr.ip.family != AF_INET)
+        return sk_err_set(err, EINVAL, "cluster cidr: not an IPv4 network");
+    rc = build_state(services, endpoints, node, &st, err);
+    if (rc < 0)
+        goto out_release;
+    render_state(&o, &st);
+    if (stats)
+        *stats = o.st;
+out_release:
+    state_release(&st);
+    return rc;
+}
+
+int
+net_proxy_render(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
+                 struct sk_buf *out, struct net_proxy_stats *stats, struct sk_err *err)
+{
+    return px_render(services, endpoints, node, out, stats, NULL, err);
+}
+
+uint64_t
+net_proxy_hash(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint64_t h = 0xcbf29ce484222325ull;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}

@@ -1,0 +1,653 @@
+/* net/proxy_rules.c: Services and Endpoints -> nft script. Pure. */
+#include "lib/buf.h"
+#include "net/proxy.h"
+#include "net/proxy_int.h"
+#include "unit.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Services and Endpoints shared by several cases. */
+#define SVC_WEB                                                                                    \
+    "{\"metadata\":{\"namespace\":\"default\",\"name\":\"web\"},"                                  \
+    "\"spec\":{\"clusterIP\":\"10.96.0.10\",\"ports\":[{\"port\":80,\"targetPort\":8080}]}}"
+#define EP_WEB_2                                                                                   \
+    "{\"metadata\":{\"namespace\":\"default\",\"name\":\"web\"},\"subsets\":[{"                    \
+    "\"addresses\":[{\"ip\":\"10.244.2.2\",\"nodeName\":\"n2\"},"                                  \
+    "{\"ip\":\"10.244.1.3\",\"nodeName\":\"n1\"}],\"ports\":[{\"port\":8080}]}]}"
+
+static json_t *
+js(const char *text)
+{
+    json_error_t je;
+    json_t *v = json_loads(text, JSON_DECODE_ANY, &je);
+
+    ck_assert_msg(v != NULL, "bad test json: %s: %s", je.text, text);
+    return v;
+}
+
+/* Node n1 with 192.168.50.1 (when nodeports) and cluster CIDR
+ * 10.244.0.0/16. */
+static struct net_ip node_ip[1];
+
+static struct net_proxy_node
+node(bool nodeports)
+{
+    struct net_proxy_node n = {"n1", node_ip, nodeports ? 1 : 0, {{0}, 0}, 0};
+
+    ck_assert_int_eq(net_ip_parse("192.168.50.1", &node_ip[0], NULL), 0);
+    ck_assert_int_eq(net_cidr_parse("10.244.0.0/16", false, &n.cluster_cidr, NULL), 0);
+    return n;
+}
+
+/* Render "[svc...]" and "[ep...]"; returns a malloc'ed script. */
+static char *
+render_n(const char *svcs, const char *eps, bool nodeports, struct net_proxy_stats *st)
+{
+    struct net_proxy_node n = node(nodeports);
+    json_t *s = js(svcs), *e = js(eps);
+    struct sk_buf b = SK_BUF_INIT;
+    struct sk_err err;
+    int rc;
+
+    sk_err_init(&err);
+    rc = net_proxy_render(s, e, &n, &b, st, &err);
+    ck_assert_msg(rc == 0, "render failed: %s", err.msg);
+    json_decref(s);
+    json_decref(e);
+    return sk_buf_detach(&b, NULL);
+}
+
+static char *
+render(const char *svcs, const char *eps)
+{
+    return render_n(svcs, eps, true, NULL);
+}
+
+#define HAS(s, frag) ck_assert_msg(strstr((s), (frag)) != NULL, "missing:\n%s\nin:\n%s", frag, s)
+#define HASNT(s, frag)                                                                             \
+    ck_assert_msg(strstr((s), (frag)) == NULL, "unexpected:\n%s\nin:\n%s", frag, s)
+
+static const char golden_clusterip[] =
+    "add table ip skiff-proxy\n"
+    "delete table ip skiff-proxy\n"
+    "table ip skiff-proxy {\n"
+    "\tmap service-ips {\n"
+    "\t\ttype ipv4_addr . inet_proto . inet_service : verdict\n"
+    "\t\telements = { 10.96.0.10 . tcp . 80 : goto svc-default/web/tcp/80 }\n"
+    "\t}\n\n"
+    "\tmap service-nodeports {\n"
+    "\t\ttype inet_proto . inet_service : verdict\n"
+    "\t}\n\n"
+    "\tmap no-endpoint-services {\n"
+    "\t\ttype ipv4_addr . inet_proto . inet_service : verdict\n"
+    "\t}\n\n"
+    "\tmap no-endpoint-nodeports {\n"
+    "\t\ttype inet_proto . inet_service : verdict\n"
+    "\t}\n\n"
+    "\tchain filter-prerouting {\n"
+    "\t\ttype filter hook prerouting priority -110; policy accept;\n"
+    "\t\tct state new jump endpoints-check\n"
+    "\t}\n\n"
+    "\tchain filter-output {\n"
+    "\t\ttype filter hook output priority -110; policy accept;\n"
+    "\t\tct state new jump endpoints-check\n"
+    "\t}\n\n"
+    "\tchain endpoints-check {\n"
+    "\t\tip daddr . meta l4proto . th dport vmap @no-endpoint-services\n"
+    "\t}\n\n"
+    "\tchain reject-chain {\n"
+    "\t\tmeta l4proto tcp reject with tcp reset\n"
+    "\t\treject\n"
+    "\t}\n\n"
+    "\tchain nat-prerouting {\n"
+    "\t\ttype nat hook prerouting priority -100; policy accept;\n"
+    "\t\tjump services\n"
+    "\t}\n\n"
+    "\tchain nat-output {\n"
+    "\t\ttype nat hook output priority -100; policy accept;\n"
+    "\t\tjump services\n"
+    "\t}\n\n"
+    "\tchain nat-postrouting {\n"
+    "\t\ttype nat hook postrouting priority 100; policy accept;\n"
+    "\t\tjump masquerading\n"
+    "\t}\n\n"
+    "\tchain masquerading {\n"
+    "\t\tmeta mark & 0x4000 == 0 return\n"
+    "\t\tmeta mark set meta mark ^ 0x4000\n"
+    "\t\tmasquerade fully-random\n"
+    "\t}\n\n"
+    "\tchain mark-for-masquerade {\n"
+    "\t\tmeta mark set meta mark | 0x4000\n"
+    "\t}\n\n"
+    "\tchain services {\n"
+    "\t\tip daddr . meta l4proto . th dport vmap @service-ips\n"
+    "\t}\n\n"
+    "\tchain svc-default/web/tcp/80 {\n"
+    "\t\tip saddr != 10.244.0.0/16 jump mark-for-masquerade\n"
+    "\t\tnumgen random mod 2 == 0 goto ep-default/web/tcp/80/10.244.1.3/8080\n"
+    "\t\tgoto ep-default/web/tcp/80/10.244.2.2/8080\n"
+    "\t}\n\n"
+    "\tchain ep-default/web/tcp/80/10.244.1.3/8080 {\n"
+    "\t\tip saddr 10.244.1.3 jump mark-for-masquerade\n"
+    "\t\tmeta l4proto tcp dnat to 10.244.1.3:8080\n"
+    "\t}\n\n"
+    "\tchain ep-default/web/tcp/80/10.244.2.2/8080 {\n"
+    "\t\tip saddr 10.244.2.2 jump mark-for-masquerade\n"
+    "\t\tmeta l4proto tcp dnat to 10.244.2.2:8080\n"
+    "\t}\n"
+    "}\n";
+
+START_TEST(clusterip_with_two_endpoints_matches_golden)
+{
+    struct net_proxy_stats st;
+    char *s = render_n("[" SVC_WEB "]", "[" EP_WEB_2 "]", false, &st);
+
+    ck_assert_str_eq(s, golden_clusterip);
+    ck_assert_uint_eq(st.services, 1);
+    ck_assert_uint_eq(st.endpoints, 2);
+    ck_assert_uint_eq(st.rules, 1 + 13 + 3 + 4);
+    free(s);
+}
+END_TEST
+
+START_TEST(no_services_gives_empty_table_with_fixed_chains)
+{
+    char *s = render("[]", "[]");
+
+    HAS(s, "delete table ip skiff-proxy\ntable ip skiff-proxy {\n");
+    HAS(s, "\tmap service-ips {\n\t\ttype ipv4_addr . inet_proto . inet_service : verdict\n\t}\n");
+    HASNT(s, "chain svc-");
+    HASNT(s, "elements");
+    free(s);
+}
+END_TEST
+
+START_TEST(multiple_ports_map_by_endpoint_port_name)
+{
+    char *s = render(
+        "[{\"metadata\":{\"name\":\"app\",\"namespace\":\"shop\"},\"spec\":{\"clusterIP\":"
+        "\"10.96.1.1\",\"ports\":[{\"name\":\"https\",\"port\":443,\"targetPort\":\"tls\"},"
+        "{\"name\":\"http\",\"port\":80,\"targetPort\":\"web\"}]}}]",
+        "[{\"metadata\":{\"name\":\"app\",\"namespace\":\"shop\"},\"subsets\":[{\"addresses\":"
+        "[{\"ip\":\"10.244.1.5\"}],\"ports\":[{\"name\":\"http\",\"port\":8080},"
+        "{\"name\":\"https\",\"port\":8443}]}]}]");
+
+    HAS(s, "elements = { 10.96.1.1 . tcp . 80 : goto svc-shop/app/tcp/80,\n"
+           "\t\t\t     10.96.1.1 . tcp . 443 : goto svc-shop/app/tcp/443 }\n");
+    HAS(s, "\tchain svc-shop/app/tcp/80 {\n"
+           "\t\tip saddr != 10.244.0.0/16 jump mark-for-masquerade\n"
+           "\t\tgoto ep-shop/app/tcp/80/10.244.1.5/8080\n\t}\n");
+    HAS(s, "meta l4proto tcp dnat to 10.244.1.5:8080\n");
+    HAS(s, "meta l4proto tcp dnat to 10.244.1.5:8443\n");
+    free(s);
+}
+END_TEST
+
+START_TEST(headless_service_gets_no_rules)
+{
+    char *s = render("[{\"metadata\":{\"name\":\"db\"},\"spec\":{\"clusterIP\":\"None\","
+                     "\"ports\":[{\"port\":5432}]}}]",
+                     "[{\"metadata\":{\"name\":\"db\"},\"subsets\":[{\"addresses\":[{\"ip\":"
+                     "\"10.244.1.7\"}],\"ports\":[{\"port\":5432}]}]}]");
+
+    HASNT(s, "db");
+    HASNT(s, "10.244.1.7");
+    free(s);
+}
+END_TEST
+
+START_TEST(service_without_endpoints_is_rejected)
+{
+    char *s = render("[" SVC_WEB "]", "[]");
+
+    HAS(s, "\tmap no-endpoint-services {\n"
+           "\t\ttype ipv4_addr . inet_proto . inet_service : verdict\n"
+           "\t\telements = { 10.96.0.10 . tcp . 80 : goto reject-chain }\n\t}\n");
+    HAS(s, "\tchain reject-chain {\n\t\tmeta l4proto tcp reject with tcp reset\n\t\treject\n");
+    HASNT(s, "chain svc-");
+    HASNT(s, "goto svc-");
+    free(s);
+}
+END_TEST
+
+START_TEST(not_ready_addresses_get_no_traffic)
+{
+    char *s = render("[" SVC_WEB "]",
+                     "[{\"metadata\":{\"name\":\"web\"},\"subsets\":[{\"addresses\":[{\"ip\":"
+                     "\"10.244.1.3\"}],\"notReadyAddresses\":[{\"ip\":\"10.244.1.4\"}],"
+                     "\"ports\":[{\"port\":8080}]}]}]");
+
+    HAS(s, "goto ep-default/web/tcp/80/10.244.1.3/8080\n");
+    HASNT(s, "10.244.1.4");
+    free(s);
+    /* Only unready endpoints: the same as none. */
+    s = render("[" SVC_WEB "]", "[{\"metadata\":{\"name\":\"web\"},\"subsets\":[{"
+                                "\"notReadyAddresses\":[{\"ip\":\"10.244.1.4\"}],"
+                                "\"ports\":[{\"port\":8080}]}]}]");
+    HAS(s, "10.96.0.10 . tcp . 80 : goto reject-chain");
+    free(s);
+}
+END_TEST
+
+#define SVC_NP(policy)                                                                             \
+    "[{\"metadata\":{\"name\":\"web\"},\"spec\":{\"clusterIP\":\"10.96.0.10\",\"type\":"           \
+    "\"NodePort\",\"externalTrafficPolicy\":\"" policy "\",\"ports\":[{\"port\":80,"               \
+    "\"nodePort\":30080}]}}]"
+
+START_TEST(nodeport_is_served_on_node_addresses_with_snat)
+{
+    char *s = render(SVC_NP("Cluster"), "[" EP_WEB_2 "]");
+
+    HAS(s, "\t\tip daddr { 192.168.50.1 } meta l4proto . th dport vmap @service-nodeports\n");
+    HAS(s, "\t\telements = { tcp . 30080 : goto ext-default/web/tcp/80 }\n");
+    HAS(s, "\tchain ext-default/web/tcp/80 {\n\t\tjump mark-for-masquerade\n"
+           "\t\tgoto svc-default/web/tcp/80\n\t}\n");
+    free(s);
+    /* Without node addresses, no nodeport rule at all. */
+    s = render_n(SVC_NP("Cluster"), "[" EP_WEB_2 "]", false, NULL);
+    HASNT(s, "@service-nodeports\n");
+    free(s);
+    s = render(SVC_NP("Cluster"), "[]");
+    HAS(s, "elements = { tcp . 30080 : goto reject-chain }");
+    free(s);
+}
+END_TEST
+
+START_TEST(external_traffic_policy_local_uses_local_endpoints_without_snat)
+{
+    char *s = render(SVC_NP("Local"), "[" EP_WEB_2 "]");
+
+    /* n1 is this node: only 10.244.1.3 is local. */
+    HAS(s, "\tchain ext-default/web/tcp/80 {\n"
+           "\t\tgoto ep-default/web/tcp/80/10.244.1.3/8080\n\t}\n");
+    /* The ClusterIP still balances over all endpoints. */
+    HAS(s, "\t\tnumgen random mod 2 == 0 goto ep-default/web/tcp/80/10.244.1.3/8080\n");
+    free(s);
+    /* Endpoints only on other nodes: the nodeport drops. */
+    s = render(SVC_NP("Local"), "[{\"metadata\":{\"name\":\"web\"},\"subsets\":[{\"addresses\":"
+                                "[{\"ip\":\"10.244.2.2\",\"nodeName\":\"n2\"}],\"ports\":[{"
+                                "\"port\":8080}]}]}]");
+    HAS(s, "elements = { tcp . 30080 : drop }");
+    HASNT(s, "chain ext-");
+    free(s);
+}
+END_TEST
+
+START_TEST(client_ip_affinity_uses_a_timed_set_per_endpoint)
+{
+    char *s = render("[{\"metadata\":{\"name\":\"web\"},\"spec\":{\"clusterIP\":\"10.96.0.10\","
+                     "\"sessionAffinity\":\"ClientIP\",\"sessionAffinityConfig\":{\"clientIP\":"
+                     "{\"timeoutSeconds\":600}},\"ports\":[{\"port\":80}]}}]",
+                     "[" EP_WEB_2 "]");
+
+    HAS(s, "\tset aff-default/web/tcp/80/10.244.1.3/8080 {\n\t\ttype ipv4_addr\n"
+           "\t\tflags dynamic,timeout\n\t\ttimeout 600s\n\t}\n");
+    HAS(s, "\t\tip saddr @aff-default/web/tcp/80/10.244.2.2/8080 goto "
+           "ep-default/web/tcp/80/10.244.2.2/8080\n");
+    HAS(s, "\t\tupdate @aff-default/web/tcp/80/10.244.1.3/8080 { ip saddr }\n"
+           "\t\tmeta l4proto tcp dnat to 10.244.1.3:8080\n");
+    free(s);
+    /* Default timeout: 3 hours. */
+    s = render("[{\"metadata\":{\"name\":\"web\"},\"spec\":{\"clusterIP\":\"10.96.0.10\","
+               "\"sessionAffinity\":\"ClientIP\",\"ports\":[{\"port\":80}]}}]",
+               "[" EP_WEB_2 "]");
+    HAS(s, "\t\ttimeout 10800s\n");
+    free(s);
+}
+END_TEST
+
+START_TEST(udp_and_sctp_ports_use_their_protocol)
+{
+    char *s = render("[{\"metadata\":{\"name\":\"dns\"},\"spec\":{\"clusterIP\":\"10.96.0.53\","
+                     "\"ports\":[{\"name\":\"dns\",\"protocol\":\"UDP\",\"port\":53},"
+                     "{\"name\":\"sig\",\"protocol\":\"SCTP\",\"port\":9}]}}]",
+                     "[{\"metadata\":{\"name\":\"dns\"},\"subsets\":[{\"addresses\":[{\"ip\":"
+                     "\"10.244.1.3\"}],\"ports\":[{\"name\":\"dns\",\"protocol\":\"UDP\","
+                     "\"port\":5353},{\"name\":\"sig\",\"protocol\":\"SCTP\",\"port\":9}]}]}]");
+
+    HAS(s, "10.96.0.53 . udp . 53 : goto svc-default/dns/udp/53");
+    HAS(s, "10.96.0.53 . sctp . 9 : goto svc-default/dns/sctp/9");
+    HAS(s, "meta l4proto udp dnat to 10.244.1.3:5353\n");
+    HAS(s, "meta l4proto sctp dnat to 10.244.1.3:9\n");
+    free(s);
+    /* An endpoint port of another protocol does not serve the port. */
+    s = render("[{\"metadata\":{\"name\":\"dns\"},\"spec\":{\"clusterIP\":\"10.96.0.53\","
+               "\"ports\":[{\"protocol\":\"UDP\",\"port\":53}]}}]",
+               "[{\"metadata\":{\"name\":\"dns\"},\"subsets\":[{\"addresses\":[{\"ip\":"
+               "\"10.244.1.3\"}],\"ports\":[{\"port\":53}]}]}]");
+    HAS(s, "10.96.0.53 . udp . 53 : goto reject-chain");
+    free(s);
+}
+END_TEST
+
+/* ---- hostile input ---- */
+
+static const struct {
+    const char *svcs, *eps, *msg;
+} bad_cases[] = {
+    {"{}", "[]", "services: not an array"},
+    {"[]", "7", "endpoints: not an array"},
+    {"[3]", "[]", "services[0]: not an object"},
+    {"[{\"spec\":{}}]", "[]", "services[0]: metadata: missing or not an object"},
+    {"[{\"metadata\":{\"name\":5}}]", "[]", "services[0]: metadata.name: not a string"},
+    {"[{\"metadata\":{\"name\":\"a;b\"}}]", "[]",
+     "services[0]: metadata.name: 'a;b' is not a DNS label"},
+    {"[{\"metadata\":{\"name\":\"x\",\"namespace\":\"Upper\"}}]", "[]",
+     "services[0]: metadata.namespace: 'Upper' is not a DNS label"},
+    {"[{\"metadata\":{\"name\":\"x\"}}]", "[]", "service 'default/x': spec: missing"},
+    {"[{\"metadata\":{\"name\":\"x\"},\"spec\":{\"ports\":[]}}]", "[]",
+     "service 'default/x': spec.clusterIP: missing"},
+    {"[{\"metadata\":{\"name\":\"x\"},\"spec\":{\"clusterIP\":\"10.96.0.300\"}}]", "[]",
+     "service 'default/x': spec.clusterIP: '10.96.0.300' is not an IPv4 address"},
+    {"[{\"metadata\":{\"name\":\"x\"},\"spec\":{\"clusterIP\":\"fd00::1\"}}]", "[]",
+     "spec.clusterIP: 'fd00::1' is not an IPv4 address"},
+    {"[{\"metadata\":{\"name\":\"x\"},\"spec\":{\"clusterIP\":\"10.96.0.1\"}}]", "[]",
+     "spec.ports: missing or not a non-empty array"},
+    {"[{\"metadata\":{\"name\":\"x\"},\"spec\":{\"clusterIP\":\"10.96.0.1\",\"ports\":[{"
+     "\"port\":70000}]}}]",
+     "[]", "service 'default/x': spec.ports[0].port: 70000 is out of range (1-65535)"},
+    {"[{\"metadata\":{\"name\":\"x\"},\"spec\":{\"clusterIP\":\"10.96.0.1\",\"ports\":[{"
+     "\"port\":0}]}}]",
+     "[]", "spec.ports[0].port: 0 is out of range (1-65535)"},
+    {"[{\"metadata\":{\"name\":\"x\"},\"spec\":{\"clusterIP\":\"10.96.0.1\",\"ports\":[{"
+     "\"port\":\"80\"}]}}]",
+     "[]", "spec.ports[0].port: not an integer"},
+    {"[{\"metadata\":{\"name\":\"x\"},\"spec\":{\"clusterIP\":\"10.96.0.1\",\"ports\":[{"
+     "\"port\":80,\"protocol\":\"ICMP\"}]}}]",
+     "[]", "spec.ports[0].protocol: 'ICMP' is not TCP, UDP or SCTP"},
+    {"[{\"metadata\":{\"name\":\"x\"},\"spec\":{\"clusterIP\":\"10.96.0.1\",\"ports\":[{"
+     "\"port\":80,\"name\":\"a}b\"}]}}]",
+     "[]", "spec.ports[0].name: 'a}b' is not a port name"},
+    {"[{\"metadata\":{\"name\":\"x\"},\"spec\":{\"clusterIP\":\"10.96.0.1\",\"ports\":[{"
+     "\"port\":80,\"targetPort\":true}]}}]",
+     "[]", "spec.ports[0].targetPort: not an integer"},
+    {"[{\"metadata\":{\"name\":\"x\"},\"spec\":{\"clusterIP\":\"10.96.0.1\",\"type\":"
+     "\"NodePort\",\"ports\":[{\"port\":80}]}}]",
+     "[]", "spec.ports[0].nodePort: missing"},
+    {"[{\"metadata\":{\"name\":\"x\"},\"spec\":{\"clusterIP\":\"10.96.0.1\",\"type\":"
+     "\"LoadBalancer\",\"ports\":[{\"port\":80}]}}]",
+     "[]", "spec.type: 'LoadBalancer' is not ClusterIP or NodePort"},
+    {"[{\"metadata\":{\"name\":\"x\"},\"spec\":{\"clusterIP\":\"10.96.0.1\","
+     "\"externalTrafficPolicy\":\"Nearest\",\"ports\":[{\"port\":80}]}}]",
+     "[]", "spec.externalTrafficPolicy: 'Nearest' is not Cluster or Local"},
+    {"[{\"metadata\":{\"name\":\"x\"},\"spec\":{\"clusterIP\":\"10.96.0.1\","
+     "\"sessionAffinity\":\"ClientIP\",\"sessionAffinityConfig\":{\"clientIP\":{"
+     "\"timeoutSeconds\":86401}},\"ports\":[{\"port\":80}]}}]",
+     "[]", "spec.sessionAffinityConfig.clientIP.timeoutSeconds: 86401 is out of range"},
+    {"[{\"metadata\":{\"name\":\"x\"},\"spec\":{\"clusterIP\":\"10.96.0.1\",\"ports\":[{"
+     "\"port\":80},{\"port\":80}]}}]",
+     "[]", "service 'default/x': port TCP/80 listed twice"},
+    {"[" SVC_WEB "]", "[{\"metadata\":{\"name\":\"web\"},\"subsets\":{}}]",
+     "endpoints 'default/web': subsets: not an array"},
+    {"[" SVC_WEB "]",
+     "[{\"metadata\":{\"name\":\"web\"},\"subsets\":[{\"addresses\":[{\"ip\":\"10.1.1\"}],"
+     "\"ports\":[{\"port\":8080}]}]}]",
+     "endpoints 'default/web': subsets[0].addresses[0].ip: '10.1.1' is not an IPv4 address"},
+    {"[" SVC_WEB "]",
+     "[{\"metadata\":{\"name\":\"web\"},\"subsets\":[{\"addresses\":[{}],"
+     "\"ports\":[{\"port\":8080}]}]}]",
+     "subsets[0].addresses[0].ip: missing"},
+    {"[" SVC_WEB "]",
+     "[{\"metadata\":{\"name\":\"web\"},\"subsets\":[{\"addresses\":[{\"ip\":\"10.244.1.1\"}],"
+     "\"ports\":[{\"port\":-1}]}]}]",
+     "subsets[0].ports[0].port: -1 is out of range (1-65535)"},
+    {"[" SVC_WEB "]",
+     "[{\"metadata\":{\"name\":\"web\"},\"subsets\":[{\"notReadyAddresses\":\"x\"}]}]",
+     "subsets[0].notReadyAddresses: not an array"},
+    {"[" SVC_WEB "]", "[{\"metadata\":{}}]", "endpoints[0]: metadata.name: missing"},
+    {"[" SVC_WEB ",{\"metadata\":{\"name\":\"web2\"},\"spec\":{\"clusterIP\":\"10.96.0.10\","
+     "\"ports\":[{\"port\":80}]}}]",
+     "[]", "services 'default/web' and 'default/web2' both use 10.96.0.10 TCP/80"},
+    {"[{\"metadata\":{\"name\":\"a\"},\"spec\":{\"clusterIP\":\"10.96.0.1\",\"type\":"
+     "\"NodePort\",\"ports\":[{\"port\":80,\"nodePort\":30000}]}},"
+     "{\"metadata\":{\"name\":\"b\"},\"spec\":{\"clusterIP\":\"10.96.0.2\",\"type\":"
+     "\"NodePort\",\"ports\":[{\"port\":80,\"nodePort\":30000}]}}]",
+     "[]", "services 'default/a' and 'default/b' both use nodePort TCP/30000"},
+};
+
+START_TEST(malformed_objects_are_refused_naming_the_field)
+{
+    struct net_proxy_node n = node(true);
+    json_t *s = js(bad_cases[_i].svcs), *e = js(bad_cases[_i].eps);
+    struct sk_buf b = SK_BUF_INIT;
+    struct sk_err err;
+
+    sk_err_init(&err);
+    ck_assert_int_eq(net_proxy_render(s, e, &n, &b, NULL, &err), -EINVAL);
+    ck_assert_msg(strstr(err.msg, bad_cases[_i].msg) != NULL, "case %d: want '%s', got '%s'", _i,
+                  bad_cases[_i].msg, err.msg);
+    sk_buf_release(&b);
+    json_decref(s);
+    json_decref(e);
+}
+END_TEST
+
+START_TEST(ipv6_node_address_is_refused)
+{
+    struct net_proxy_node n = node(true);
+    struct sk_buf b = SK_BUF_INIT;
+    struct sk_err err;
+
+    ck_assert_int_eq(net_ip_parse("fd00::1", &node_ip[0], NULL), 0);
+    sk_err_init(&err);
+    ck_assert_int_eq(net_proxy_render(NULL, NULL, &n, &b, NULL, &err), -EINVAL);
+    ck_assert_str_eq(err.msg, "node ip #0: not an IPv4 address");
+    sk_buf_release(&b);
+}
+END_TEST
+
+/* ---- determinism ---- */
+
+/* Fisher-Yates with a fixed LCG, so the test is reproducible. */
+static json_t *
+shuffled(const json_t *arr, unsigned seed)
+{
+    size_t n = json_array_size(arr), i;
+    json_t *out = json_array();
+    size_t *idx = calloc(n, sizeof(*idx));
+
+    for (i = 0; i < n; i++)
+        idx[i] = i;
+    for (i = n; i > 1; i--) {
+        size_t j, t;
+
+        seed = seed * 1103515245u + 12345u;
+        j = (seed >> 8) % i;
+        t = idx[i - 1];
+        idx[i - 1] = idx[j];
+        idx[j] = t;
+    }
+    for (i = 0; i < n; i++)
+        json_array_append(out, json_array_get(arr, idx[i]));
+    free(idx);
+    return out;
+}
+
+/* 40 services, each with 3 endpoints listed in reverse, some across two
+ * subsets, plus headless and endpoint-less ones. */
+static void
+make_world(json_t **svcs, json_t **eps)
+{
+    char buf[512], cip[32];
+    int i;
+
+    *svcs = json_array();
+    *eps = json_array();
+    for (i = 0; i < 40; i++) {
+        if (i % 7 == 0)
+            snprintf(cip, sizeof(cip), "None");
+        else
+            snprintf(cip, sizeof(cip), "10.96.0.%d", i + 1);
+        snprintf(buf, sizeof(buf),
+                 "{\"metadata\":{\"namespace\":\"ns%d\",\"name\":\"s%d\"},\"spec\":{"
+                 "\"clusterIP\":\"%s\",\"type\":\"NodePort\",\"ports\":[{\"name\":\"a\","
+                 "\"port\":80,\"nodePort\":%d},{\"name\":\"b\",\"protocol\":\"UDP\","
+                 "\"port\":53,\"nodePort\":%d}]}}",
+                 i % 3, i, cip, 30000 + 2 * i, 30001 + 2 * i);
+        json_array_append_new(*svcs, js(buf));
+        if (i % 5 == 0)
+            continue;
+        snprintf(buf, sizeof(buf),
+                 "{\"metadata\":{\"namespace\":\"ns%d\",\"name\":\"s%d\"},\"subsets\":["
+                 "{\"addresses\":[{\"ip\":\"10.244.%d.3\"},{\"ip\":\"10.244.%d.2\"}],"
+                 "\"ports\":[{\"name\":\"b\",\"port\":5353,\"protocol\":\"UDP\"},"
+                 "{\"name\":\"a\",\"port\":8080}]},"
+                 "{\"addresses\":[{\"ip\":\"10.244.%d.1\",\"nodeName\":\"n1\"}],"
+                 "\"ports\":[{\"name\":\"a\",\"port\":8080},{\"name\":\"b\",\"port\":5353,"
+                 "\"protocol\":\"UDP\"}]}]}",
+                 i % 3, i, i, i, i);
+        json_array_append_new(*eps, js(buf));
+    }
+}
+
+START_TEST(shuffled_input_renders_byte_identical)
+{
+    struct net_proxy_node n = node(true);
+    json_t *svcs, *eps;
+    struct sk_buf first = SK_BUF_INIT;
+    unsigned seed;
+
+    make_world(&svcs, &eps);
+    ck_assert_int_eq(net_proxy_render(svcs, eps, &n, &first, NULL, NULL), 0);
+    for (seed = 1; seed <= 20; seed++) {
+        json_t *s2 = shuffled(svcs, seed), *e2 = shuffled(eps, seed * 7);
+        struct sk_buf b = SK_BUF_INIT;
+
+        ck_assert_int_eq(net_proxy_render(s2, e2, &n, &b, NULL, NULL), 0);
+        ck_assert_str_eq(b.data, first.data);
+        ck_assert_uint_eq(net_proxy_hash(b.data, b.len), net_proxy_hash(first.data, first.len));
+        sk_buf_release(&b);
+        json_decref(s2);
+        json_decref(e2);
+    }
+    sk_buf_release(&first);
+    json_decref(svcs);
+    json_decref(eps);
+}
+END_TEST
+
+START_TEST(duplicate_endpoint_addresses_render_once)
+{
+    char *s = render("[" SVC_WEB "]", "[" EP_WEB_2 "," EP_WEB_2 "]");
+
+    HAS(s, "\t\tnumgen random mod 2 == 0 goto ep-default/web/tcp/80/10.244.1.3/8080\n");
+    free(s);
+}
+END_TEST
+
+START_TEST(hash_is_fnv1a_64)
+{
+    ck_assert_uint_eq(net_proxy_hash("", 0), 0xcbf29ce484222325ull);
+    ck_assert_uint_eq(net_proxy_hash("a", 1), 0xaf63dc4c8601ec8cull);
+}
+END_TEST
+
+/* ---- units and incremental diffs ---- */
+
+static void
+plan_of(const char *svcs, const char *eps, struct px_plan *plan)
+{
+    struct net_proxy_node n = node(true);
+    json_t *s = js(svcs), *e = js(eps);
+    struct sk_buf b = SK_BUF_INIT;
+    struct sk_err err;
+
+    sk_err_init(&err);
+    ck_assert_msg(px_render(s, e, &n, &b, NULL, plan, &err) == 0, "%s", err.msg);
+    sk_buf_release(&b);
+    json_decref(s);
+    json_decref(e);
+}
+
+#define SVC_DB                                                                                     \
+    "{\"metadata\":{\"name\":\"db\"},\"spec\":{\"clusterIP\":\"10.96.0.20\","                      \
+    "\"ports\":[{\"port\":5432}]}}"
+#define EP_DB                                                                                      \
+    "{\"metadata\":{\"name\":\"db\"},\"subsets\":[{\"addresses\":[{\"ip\":\"10.244.3.3\"}],"       \
+    "\"ports\":[{\"port\":5432}]}]}"
+
+START_TEST(one_endpoint_change_touches_only_its_service)
+{
+    struct px_plan a, b;
+    struct sk_buf d = SK_BUF_INIT;
+
+    plan_of("[" SVC_WEB "," SVC_DB "]", "[" EP_WEB_2 "," EP_DB "]", &a);
+    plan_of("[" SVC_WEB "," SVC_DB "]", "[" EP_WEB_2 "]", &b);
+    ck_assert_uint_eq(a.n, 2);
+    ck_assert_str_eq(a.unit[0].key, "default/db/tcp/5432");
+    ck_assert_uint_eq(px_plan_diff(&a, &b, &d), 1);
+    ck_assert_str_eq(d.data,
+                     "delete element ip skiff-proxy service-ips { 10.96.0.20 . tcp . 5432 }\n"
+                     "flush chain ip skiff-proxy svc-default/db/tcp/5432\n"
+                     "flush chain ip skiff-proxy ep-default/db/tcp/5432/10.244.3.3/5432\n"
+                     "delete chain ip skiff-proxy svc-default/db/tcp/5432\n"
+                     "delete chain ip skiff-proxy ep-default/db/tcp/5432/10.244.3.3/5432\n"
+                     "add element ip skiff-proxy no-endpoint-services "
+                     "{ 10.96.0.20 . tcp . 5432 : goto reject-chain }\n");
+    /* Unchanged: nothing to do. */
+    sk_buf_reset(&d);
+    ck_assert_uint_eq(px_plan_diff(&b, &b, &d), 0);
+    ck_assert_uint_eq(d.len, 0);
+    /* A service added: only its add. */
+    ck_assert_uint_eq(px_plan_diff(&b, &a, &d), 1);
+    ck_assert_ptr_nonnull(
+        strstr(d.data, "table ip skiff-proxy {\n\tchain svc-default/db/tcp/5432 {"));
+    ck_assert_ptr_null(strstr(d.data, "web"));
+    px_plan_release(&a);
+    px_plan_release(&b);
+    sk_buf_release(&d);
+}
+END_TEST
+
+START_TEST(unit_deletes_cover_maps_sets_and_nodeport_chains)
+{
+    struct px_plan a, none = {NULL, 0};
+    struct sk_buf d = SK_BUF_INIT;
+
+    plan_of("[{\"metadata\":{\"name\":\"web\"},\"spec\":{\"clusterIP\":\"10.96.0.10\","
+            "\"type\":\"NodePort\",\"externalTrafficPolicy\":\"Local\",\"sessionAffinity\":"
+            "\"ClientIP\",\"ports\":[{\"port\":80,\"nodePort\":30080}]}}]",
+            "[{\"metadata\":{\"name\":\"web\"},\"subsets\":[{\"addresses\":[{\"ip\":"
+            "\"10.244.1.3\",\"nodeName\":\"n1\"},{\"ip\":\"10.244.1.4\",\"nodeName\":\"n1\"}],"
+            "\"ports\":[{\"port\":8080}]}]}]",
+            &a);
+    ck_assert_uint_eq(px_plan_diff(&a, &none, &d), 1);
+    HAS(d.data, "delete element ip skiff-proxy service-nodeports { tcp . 30080 }\n");
+    HAS(d.data, "flush chain ip skiff-proxy ext-default/web/tcp/80\n");
+    HAS(d.data, "delete set ip skiff-proxy aff-default/web/tcp/80/10.244.1.4/8080\n");
+    HAS(d.data, "delete chain ip skiff-proxy ep-default/web/tcp/80/10.244.1.3/8080\n");
+    px_plan_release(&a);
+    sk_buf_release(&d);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("proxy_rules");
+    TCase *tc = tcase_create("render");
+
+    tcase_add_test(tc, clusterip_with_two_endpoints_matches_golden);
+    tcase_add_test(tc, no_services_gives_empty_table_with_fixed_chains);
+    tcase_add_test(tc, multiple_ports_map_by_endpoint_port_name);
+    tcase_add_test(tc, headless_service_gets_no_rules);
+    tcase_add_test(tc, service_without_endpoints_is_rejected);
+    tcase_add_test(tc, not_ready_addresses_get_no_traffic);
+    tcase_add_test(tc, nodeport_is_served_on_node_addresses_with_snat);
+    tcase_add_test(tc, external_traffic_policy_local_uses_local_endpoints_without_snat);
+    tcase_add_test(tc, client_ip_affinity_uses_a_timed_set_per_endpoint);
+    tcase_add_test(tc, udp_and_sctp_ports_use_their_protocol);
+    tcase_add_loop_test(tc, malformed_objects_are_refused_naming_the_field, 0,
+                        (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
+    tcase_add_test(tc, ipv6_node_address_is_refused);
+    tcase_add_test(tc, shuffled_input_renders_byte_identical);
+    tcase_add_test(tc, duplicate_endpoint_addresses_render_once);
+    tcase_add_test(tc, hash_is_fnv1a_64);
+    tcase_add_test(tc, one_endpoint_change_touches_only_its_service);
+    tcase_add_test(tc, unit_deletes_cover_maps_sets_and_nodeport_chains);
+    suite_add_tcase(s, tc);
+    return unit_main(s);
+}
