@@ -253,8 +253,10 @@ struct dns_metrics {
 struct dns_server;
 
 /* Listen on cfg->listen, UDP and TCP on the same port, and serve zone,
- * which the server owns from here on (NULL: an empty zone of the default
- * domain... rather, every name is NOT_OURS until a zone is set). */
+ * which the server owns once this succeeds (NULL: no zone yet, every name
+ * is outside it until dns_server_set_zone). A listen address should be a
+ * specific IP: on a wildcard address UDP answers leave from whatever
+ * source address the kernel picks. */
 int dns_server_new(struct sk_loop *loop, const struct dns_server_config *cfg,
                    struct dns_zone *zone, struct dns_server **out, struct sk_err *err);
 /* Swap in a new snapshot (owned from here on) and free the old one;
