@@ -401,8 +401,10 @@ dns_msg_parse(const uint8_t *p, size_t len, struct dns_msg *m, struct sk_err *er
     }
     for (s = 0; s < DNS_SEC_COUNT; s++)
         for (i = 0; i < count[s]; i++)
-            if (parse_rr(&r, m, s, err) < 0)
-                return sk_err_wrap(err, "section %u record %u of %u", s + 1, i + 1, count[s]);
+            if (parse_rr(&r, m, s, err) < 0) {
+                sk_err_wrap(err, "section %u record %u of %u", s + 1, i + 1, count[s]);
+                return -EBADMSG;
+            }
     if (r.off != len)
         return sk_err_set(err, EBADMSG, "%zu bytes after the last record", len - r.off);
     return 0;

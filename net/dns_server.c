@@ -915,7 +915,8 @@ dns_server_new(struct sk_loop *loop, const struct dns_server_config *cfg, struct
     if (rc < 0) {
         s->zone = NULL; /* owned by the caller again on failure */
         dns_server_free(s);
-        return sk_err_wrap(err, "dns server on '%s'", cfg->listen ? cfg->listen : "");
+        sk_err_wrap(err, "dns server on '%s'", cfg->listen ? cfg->listen : "");
+        return rc;
     }
     *out = s;
     return 0;

@@ -455,7 +455,8 @@ dns_zone_build(const struct dns_zone_options *opt, const json_t *services,
         free(z);
         if (err && err->code == 0)
             sk_err_set(err, EINVAL, "cluster domain '%s': not usable", domain);
-        return sk_err_wrap(err, "dns zone");
+        sk_err_wrap(err, "dns zone");
+        return -EINVAL;
     }
     name_lower(&z->apex);
     name_lower(&z->pod_apex);
