@@ -299,7 +299,14 @@ add_headless(struct dns_zone *z, const struct dns_name *svc, const json_t *svcob
     size_t i, j, nready = 0;
 
     json_array_foreach(json_object_get(ep, "subsets"), i, subset)
-        nready += json_array_size(json_object_get(subset, "addresses"));
+    {
+        json_array_foreach(json_object_get(subset, "addresses"), j, addr)
+        {
+            struct net_ip ip;
+            const char *ips = jstr(addr, "ip", NULL);
+            nready += ips && net_ip_parse(ips, &ip, NULL) == 0;
+        }
+    }
     /* Only "addresses" are ready; "notReadyAddresses" are never published. */
     json_array_foreach(json_object_get(ep, "subsets"), i, subset)
     {
@@ -399,8 +406,9 @@ index_zone(struct dns_zone *z)
     for (i = 0, j = z->nnode; i < j; i++) {
         anc = z->node[i].key;
         while (dns_name_is_under(&anc, &z->apex) && anc.len > z->apex.len) {
-            memmove(anc.data, anc.data + 1 + anc.data[0], anc.len - 1u - anc.data[0]);
-            anc.len = (uint8_t)(anc.len - 1 - anc.data[0]);
+            uint8_t l = anc.data[0];
+            memmove(anc.data, anc.data + 1 + l, anc.len - 1u - l);
+            anc.len = (uint8_t)(anc.len - 1 - l);
             add_node(z, &anc);
         }
     }
