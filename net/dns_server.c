@@ -405,6 +405,10 @@ cache_answer(struct dns_server *s, const struct client *c, const struct dns_msg 
     memcpy(p, e->pkt, e->len);
     p[0] = (uint8_t)(q->id >> 8);
     p[1] = (uint8_t)q->id;
+    /* The question sits uncompressed at offset 12 (nothing precedes it to
+     * point to): give it back in this query's spelling, which resolvers
+     * using 0x20 case randomization check. */
+    memcpy(p + DNS_HEADER_LEN, q->question.name.data, q->question.name.len);
     for (i = 0; i < e->nttl; i++) {
         uint8_t *t = p + e->ttl_off[i];
         ttl = (uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 | (uint32_t)t[2] << 8 | t[3];
