@@ -246,7 +246,7 @@ struct dns_metrics {
     uint64_t queries_udp, queries_tcp;
     uint64_t rcode[16]; /* answers sent, by rcode */
     uint64_t forwarded, upstream_timeouts, cache_hits, truncated;
-    uint64_t dropped; /* packets too short or too broken to answer */
+    uint64_t dropped;     /* packets too short or too broken to answer */
     uint64_t tcp_refused; /* connections closed at once: over the limit */
 };
 
@@ -257,8 +257,8 @@ struct dns_server;
  * is outside it until dns_server_set_zone). A listen address should be a
  * specific IP: on a wildcard address UDP answers leave from whatever
  * source address the kernel picks. */
-int dns_server_new(struct sk_loop *loop, const struct dns_server_config *cfg,
-                   struct dns_zone *zone, struct dns_server **out, struct sk_err *err);
+int dns_server_new(struct sk_loop *loop, const struct dns_server_config *cfg, struct dns_zone *zone,
+                   struct dns_server **out, struct sk_err *err);
 /* Swap in a new snapshot (owned from here on) and free the old one;
  * queries already answered are unaffected, the next one sees the new. */
 void dns_server_set_zone(struct dns_server *s, struct dns_zone *zone);

@@ -239,8 +239,8 @@ parse_name(struct rd *r, struct dns_name *out, struct sk_err *err)
             continue;
         }
         if (c & 0xc0)
-            return sk_err_set(err, EBADMSG, "name at offset %zu: reserved label type 0x%02x",
-                              start, c & 0xc0);
+            return sk_err_set(err, EBADMSG, "name at offset %zu: reserved label type 0x%02x", start,
+                              c & 0xc0);
         if (c == 0)
             break;
         if (pos + 1 + c > r->len)

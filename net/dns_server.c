@@ -452,8 +452,7 @@ fwd_send(struct dns_server *s, struct fwd *f)
     /* A failed send (no route, no socket) is not retried at once: the
      * timer moves on to the next upstream like for a lost packet. */
     if (fd >= 0)
-        (void)sendto(fd, f->pkt, f->len, MSG_DONTWAIT, (const struct sockaddr *)&u->addr,
-                     u->alen);
+        (void)sendto(fd, f->pkt, f->len, MSG_DONTWAIT, (const struct sockaddr *)&u->addr, u->alen);
     f->timer = sk_loop_timer_add(s->loop, (uint64_t)s->timeout_ms, fwd_timeout, f);
 }
 
@@ -483,8 +482,8 @@ fwd_timeout(struct sk_loop *loop, void *arg)
 }
 
 static void
-fwd_start(struct dns_server *s, const struct client *c, const struct dns_msg *q,
-          const uint8_t *p, size_t len)
+fwd_start(struct dns_server *s, const struct client *c, const struct dns_msg *q, const uint8_t *p,
+          size_t len)
 {
     struct fwd *f;
     unsigned tries;
@@ -895,6 +894,28 @@ open_listeners(struct dns_server *s, const char *listen, struct sk_err *err)
     return 0;
 }
 
+/* An upstream that is this server would forward each query to itself
+ * until the table of forwards is full. */
+static int
+check_not_self(struct dns_server *s, struct sk_err *err)
+{
+    struct sockaddr_storage self;
+    socklen_t alen = sizeof(self);
+    char ip[INET6_ADDRSTRLEN] = "";
+    size_t i;
+
+    if (getsockname(s->udp_fd, (struct sockaddr *)&self, &alen) < 0)
+        return 0;
+    for (i = 0; i < s->nup; i++) {
+        if (!addr_equal(&self, &s->up[i].addr))
+            continue;
+        if (self.ss_family == AF_INET)
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&self)->sin_addr, ip, sizeof(ip));
+        return sk_err_set(err, EINVAL, "upstream %s:%d is this server itself", ip, s->port);
+    }
+    return 0;
+}
+
 int
 dns_server_new(struct sk_loop *loop, const struct dns_server_config *cfg, struct dns_zone *zone,
                struct dns_server **out, struct sk_err *err)
@@ -916,6 +937,8 @@ dns_server_new(struct sk_loop *loop, const struct dns_server_config *cfg, struct
     rc = open_upstreams(s, cfg, err);
     if (rc >= 0)
         rc = open_listeners(s, cfg->listen ? cfg->listen : "127.0.0.1:53", err);
+    if (rc >= 0)
+        rc = check_not_self(s, err);
     if (rc < 0) {
         s->zone = NULL; /* owned by the caller again on failure */
         dns_server_free(s);

@@ -224,8 +224,7 @@ find_endpoints(const json_t *endpoints, const char *name, const char *ns)
     const char *en, *ens;
     size_t i;
 
-    json_array_foreach(items_of(endpoints), i, ep)
-    {
+    json_array_foreach (items_of(endpoints), i, ep) {
         en = jstr(ep, "metadata", "name");
         ens = jstr(ep, "metadata", "namespace");
         if (en && strcmp(en, name) == 0 && strcmp(ens ? ens : "default", ns) == 0)
@@ -243,8 +242,7 @@ endpoint_port(const json_t *subset, const json_t *sport)
     const json_t *p;
     size_t i;
 
-    json_array_foreach(json_object_get(subset, "ports"), i, p)
-    {
+    json_array_foreach (json_object_get(subset, "ports"), i, p) {
         const char *pn = jstr(p, "name", NULL);
         if (strcmp(pn ? pn : "", name ? name : "") == 0)
             return (uint16_t)json_integer_value(json_object_get(p, "port"));
@@ -282,8 +280,7 @@ add_headless_address(struct dns_zone *z, const struct dns_name *svc, const json_
         return;
     add_addr(z, &hname, &ip);
     add_ptr(z, &ip, &hname);
-    json_array_foreach(json_object_get(json_object_get(svcobj, "spec"), "ports"), i, sport)
-    {
+    json_array_foreach (json_object_get(json_object_get(svcobj, "spec"), "ports"), i, sport) {
         const char *pname = jstr(sport, "name", NULL), *proto = jstr(sport, "protocol", NULL);
         if (pname && *pname)
             add_srv(z, svc, pname, proto ? proto : "TCP", endpoint_port(subset, sport),
@@ -292,25 +289,21 @@ add_headless_address(struct dns_zone *z, const struct dns_name *svc, const json_
 }
 
 static void
-add_headless(struct dns_zone *z, const struct dns_name *svc, const json_t *svcobj,
-             const json_t *ep)
+add_headless(struct dns_zone *z, const struct dns_name *svc, const json_t *svcobj, const json_t *ep)
 {
     const json_t *subset, *addr;
     size_t i, j, nready = 0;
 
-    json_array_foreach(json_object_get(ep, "subsets"), i, subset)
-    {
-        json_array_foreach(json_object_get(subset, "addresses"), j, addr)
-        {
+    json_array_foreach (json_object_get(ep, "subsets"), i, subset) {
+        json_array_foreach (json_object_get(subset, "addresses"), j, addr) {
             struct net_ip ip;
             const char *ips = jstr(addr, "ip", NULL);
             nready += ips && net_ip_parse(ips, &ip, NULL) == 0;
         }
     }
     /* Only "addresses" are ready; "notReadyAddresses" are never published. */
-    json_array_foreach(json_object_get(ep, "subsets"), i, subset)
-    {
-        json_array_foreach(json_object_get(subset, "addresses"), j, addr)
+    json_array_foreach (json_object_get(ep, "subsets"), i, subset) {
+        json_array_foreach (json_object_get(subset, "addresses"), j, addr)
             add_headless_address(z, svc, svcobj, subset, addr, nready);
     }
 }
@@ -330,8 +323,7 @@ add_cluster_ip(struct dns_zone *z, const struct dns_name *svc, const json_t *svc
     }
     add_addr(z, svc, &ip);
     add_ptr(z, &ip, svc);
-    json_array_foreach(json_object_get(json_object_get(svcobj, "spec"), "ports"), i, sport)
-    {
+    json_array_foreach (json_object_get(json_object_get(svcobj, "spec"), "ports"), i, sport) {
         const char *pname = jstr(sport, "name", NULL), *proto = jstr(sport, "protocol", NULL);
         if (pname && *pname)
             add_srv(z, svc, pname, proto ? proto : "TCP",
@@ -342,7 +334,8 @@ add_cluster_ip(struct dns_zone *z, const struct dns_name *svc, const json_t *svc
 static void
 add_service(struct dns_zone *z, const json_t *svcobj, const json_t *endpoints)
 {
-    const char *name = jstr(svcobj, "metadata", "name"), *ns = jstr(svcobj, "metadata", "namespace");
+    const char *name = jstr(svcobj, "metadata", "name"),
+               *ns = jstr(svcobj, "metadata", "namespace");
     const json_t *spec = json_object_get(svcobj, "spec");
     const char *cip = jstr(spec, "clusterIP", NULL), *type = jstr(spec, "type", NULL);
     struct dns_name svcs, nsn, svc, ext;
@@ -450,8 +443,8 @@ make_soa(struct dns_zone *z, uint32_t serial)
 }
 
 int
-dns_zone_build(const struct dns_zone_options *opt, const json_t *services,
-               const json_t *endpoints, struct dns_zone **out, struct sk_err *err)
+dns_zone_build(const struct dns_zone_options *opt, const json_t *services, const json_t *endpoints,
+               struct dns_zone **out, struct sk_err *err)
 {
     const char *domain = opt && opt->domain ? opt->domain : DNS_DEFAULT_DOMAIN;
     struct dns_zone *z = sk_calloc(1, sizeof(*z));
@@ -473,7 +466,7 @@ dns_zone_build(const struct dns_zone_options *opt, const json_t *services,
     make_soa(z, opt ? opt->serial : 0);
     add_rec(z, &z->soa);
     add_node(z, &z->pod_apex);
-    json_array_foreach(items_of(services), i, svc)
+    json_array_foreach (items_of(services), i, svc)
         add_service(z, svc, endpoints);
     index_zone(z);
     *out = z;

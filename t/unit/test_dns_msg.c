@@ -8,7 +8,7 @@
 #include <string.h>
 
 static struct dns_name
-N(const char *s)
+mkname(const char *s)
 {
     struct dns_name n;
 
@@ -67,8 +67,9 @@ END_TEST
 
 START_TEST(names_compare_case_insensitively_on_label_boundaries)
 {
-    struct dns_name a = N("Web.Default.SVC.cluster.local"), b = N("web.default.svc.cluster.local");
-    struct dns_name apex = N("cluster.local"), x = N("xcluster.local");
+    struct dns_name a = mkname("Web.Default.SVC.cluster.local"),
+                    b = mkname("web.default.svc.cluster.local");
+    struct dns_name apex = mkname("cluster.local"), x = mkname("xcluster.local");
 
     ck_assert(dns_name_equal(&a, &b));
     ck_assert(dns_name_is_under(&a, &apex));
@@ -85,7 +86,7 @@ rr_base(const char *name, uint16_t type)
     struct dns_rr rr;
 
     memset(&rr, 0, sizeof(rr));
-    rr.name = N(name);
+    rr.name = mkname(name);
     rr.type = type;
     rr.klass = DNS_CLASS_IN;
     rr.ttl = 30;
@@ -101,18 +102,18 @@ sample_msg(struct dns_msg *m)
     m->id = 0xbeef;
     m->flags = DNS_F_QR | DNS_F_AA | DNS_F_RD;
     m->has_question = true;
-    m->question.name = N("_http._tcp.web.default.svc.cluster.local");
+    m->question.name = mkname("_http._tcp.web.default.svc.cluster.local");
     m->question.type = DNS_TYPE_SRV;
     m->question.klass = DNS_CLASS_IN;
     rr = rr_base("_http._tcp.web.default.svc.cluster.local", DNS_TYPE_SRV);
     rr.rd.srv.priority = 0;
     rr.rd.srv.weight = 100;
     rr.rd.srv.port = 8080;
-    rr.rd.srv.target = N("web.default.svc.cluster.local");
+    rr.rd.srv.target = mkname("web.default.svc.cluster.local");
     dns_msg_add_rr(m, DNS_SEC_ANSWER, &rr);
     rr = rr_base("cluster.local", DNS_TYPE_SOA);
-    rr.rd.soa.mname = N("ns.dns.cluster.local");
-    rr.rd.soa.rname = N("hostmaster.cluster.local");
+    rr.rd.soa.mname = mkname("ns.dns.cluster.local");
+    rr.rd.soa.rname = mkname("hostmaster.cluster.local");
     rr.rd.soa.serial = 7;
     rr.rd.soa.refresh = 7200;
     rr.rd.soa.retry = 1800;
@@ -126,10 +127,10 @@ sample_msg(struct dns_msg *m)
     memcpy(rr.rd.aaaa, "\xfd\x00\0\0\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
     dns_msg_add_rr(m, DNS_SEC_ADDITIONAL, &rr);
     rr = rr_base("10.0.96.10.in-addr.arpa", DNS_TYPE_PTR);
-    rr.rd.target = N("web.default.svc.cluster.local");
+    rr.rd.target = mkname("web.default.svc.cluster.local");
     dns_msg_add_rr(m, DNS_SEC_ADDITIONAL, &rr);
     rr = rr_base("alias.default.svc.cluster.local", DNS_TYPE_CNAME);
-    rr.rd.target = N("example.org");
+    rr.rd.target = mkname("example.org");
     dns_msg_add_rr(m, DNS_SEC_ADDITIONAL, &rr);
     rr = rr_base("txt.cluster.local", DNS_TYPE_TXT);
     rr.raw = (const uint8_t *)"\x05hello";
@@ -212,7 +213,9 @@ START_TEST(names_are_compressed_but_never_inside_srv)
 {
     struct dns_msg m;
     uint8_t buf[DNS_MSG_MAX];
-    static const uint8_t target[] = "\x03web\x07" "default\x03svc\x07" "cluster\x05local";
+    static const uint8_t target[] = "\x03web\x07"
+                                    "default\x03svc\x07"
+                                    "cluster\x05local";
     int len;
 
     sample_msg(&m);
@@ -240,7 +243,7 @@ START_TEST(oversized_answer_is_truncated_with_tc)
     dns_msg_init(&p);
     m.flags = DNS_F_QR;
     m.has_question = true;
-    m.question.name = N("big.default.svc.cluster.local");
+    m.question.name = mkname("big.default.svc.cluster.local");
     m.question.type = DNS_TYPE_A;
     m.question.klass = DNS_CLASS_IN;
     for (i = 0; i < 60; i++) {
@@ -273,7 +276,7 @@ START_TEST(additional_records_that_do_not_fit_are_dropped_without_tc)
     dns_msg_init(&p);
     m.flags = DNS_F_QR;
     m.has_question = true;
-    m.question.name = N("web.default.svc.cluster.local");
+    m.question.name = mkname("web.default.svc.cluster.local");
     m.question.type = DNS_TYPE_A;
     m.question.klass = DNS_CLASS_IN;
     m.edns = true;
@@ -308,7 +311,7 @@ START_TEST(reply_to_copies_id_question_and_flags)
     q.id = 77;
     q.flags = DNS_F_RD | DNS_F_CD;
     q.has_question = true;
-    q.question.name = N("x.cluster.local");
+    q.question.name = mkname("x.cluster.local");
     q.edns = true;
     q.edns_size = 4096;
     dns_msg_reply_to(&q, DNS_RCODE_NXDOMAIN, &r);
@@ -372,8 +375,8 @@ static const struct bad {
      28,
      "OPT record outside"},
     {"two OPT records",
-     {H(1, 0, 0, 2), 0, Q_A, 0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 41, 0x10, 0, 0, 0, 0, 0,
-      0, 0},
+     {H(1, 0, 0, 2), 0, Q_A, 0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 41,
+      0x10,          0, 0,   0, 0, 0,  0,    0},
      39,
      "more than one OPT"},
     {"OPT not owned by the root",

@@ -95,29 +95,24 @@ static const char *services_json =
     " {\"metadata\": {\"name\": \"many\", \"namespace\": \"default\"},"
     "  \"spec\": {\"clusterIP\": \"None\"}}]";
 
+/* web: a ClusterIP service at web_ip; many: headless with 60 ready
+ * endpoints, whose 60 * 16 bytes of answers do not fit in 512. */
 static struct dns_zone *
 make_zone(const char *web_ip)
 {
-    json_t *svcs = json_loads(services_json, 0, NULL), *eps = json_pack("[{s:{s:s,s:s},s:[{s:[]}]}]",
-                                                                          "metadata", "name",
-                                                                          "many", "namespace",
-                                                                          "default", "subsets",
-                                                                          "addresses");
-    json_t *addrs = json_object_get(json_array_get(json_object_get(json_array_get(eps, 0),
-                                                                   "subsets"),
-                                                   0),
-                                    "addresses");
+    json_t *svcs = json_loads(services_json, 0, NULL), *addrs = json_array(), *eps;
     struct dns_zone *z = NULL;
     char ip[32];
     int i;
 
     json_object_set_new(json_object_get(json_array_get(svcs, 0), "spec"), "clusterIP",
                         json_string(web_ip));
-    /* 60 endpoints: 60 * 16 bytes of answers, more than 512 bytes. */
     for (i = 0; i < 60; i++) {
         snprintf(ip, sizeof(ip), "10.244.0.%d", i + 1);
         json_array_append_new(addrs, json_pack("{s:s}", "ip", ip));
     }
+    eps = json_pack("[{s:{s:s,s:s},s:[{s:o}]}]", "metadata", "name", "many", "namespace", "default",
+                    "subsets", "addresses", addrs);
     ck_assert_int_eq(dns_zone_build(NULL, svcs, eps, &z, NULL), 0);
     json_decref(svcs);
     json_decref(eps);
@@ -515,8 +510,8 @@ START_TEST(malformed_queries_get_formerr_and_responses_are_ignored)
 {
     struct dns_server *s = server_start(NULL, 0, 0, 0, 0);
     static uint8_t q[DNS_MSG_MAX], out[DNS_MSG_MAX];
-    static const uint8_t loop_ptr[] = {0xab, 0xcd, 0x01, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1,
-                                       0, 1};
+    static const uint8_t loop_ptr[] = {0xab, 0xcd, 0x01, 0,    0,  1, 0, 0, 0,
+                                       0,    0,    0,    0xc0, 12, 0, 1, 0, 1};
     static const uint8_t no_question[] = {0xab, 0xce, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     struct dns_metrics m;
     struct dns_msg r;
@@ -589,6 +584,7 @@ END_TEST
 START_TEST(bad_configuration_is_reported)
 {
     struct dns_server_config cfg = {0};
+    char self[64];
     struct dns_server *s = NULL;
     struct sk_err err;
 
@@ -601,6 +597,16 @@ START_TEST(bad_configuration_is_reported)
     cfg.nupstream = 1;
     ck_assert_int_lt(dns_server_new(loop, &cfg, NULL, &s, &err), 0);
     ck_assert_msg(strstr(err.msg, "upstream 'resolver.example:53'") != NULL, "%s", err.msg);
+    /* Forwarding to itself would loop. */
+    cfg.listen = "127.0.0.1:0";
+    cfg.upstream[0] = "127.0.0.1:1";
+    ck_assert_int_eq(dns_server_new(loop, &cfg, NULL, &s, &err), 0);
+    snprintf(self, sizeof(self), "127.0.0.1:%d", dns_server_port(s));
+    dns_server_free(s);
+    cfg.listen = self;
+    cfg.upstream[0] = self;
+    ck_assert_int_lt(dns_server_new(loop, &cfg, NULL, &s, &err), 0);
+    ck_assert_msg(strstr(err.msg, "is this server itself") != NULL, "%s", err.msg);
 }
 END_TEST
 

@@ -119,8 +119,7 @@ START_TEST(service_a_record_is_the_cluster_ip_in_the_querys_case)
     struct dns_msg r;
     char b[16];
 
-    ck_assert_int_eq(ask(zone, "WEB.Default.svc.Cluster.Local", DNS_TYPE_A, &r),
-                     DNS_ZONE_ANSWERED);
+    ck_assert_int_eq(ask(zone, "WEB.Default.svc.Cluster.Local", DNS_TYPE_A, &r), DNS_ZONE_ANSWERED);
     ck_assert_uint_eq(dns_msg_rcode(&r), DNS_RCODE_NOERROR);
     ck_assert(r.flags & DNS_F_AA);
     ck_assert(r.flags & DNS_F_QR);
