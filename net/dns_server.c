@@ -23,7 +23,8 @@
  * out. A reply is accepted only from the upstream it was sent to, with the
  * id and the question it was sent with. After upstream_timeout_ms without
  * a reply the next upstream is tried; when all have been tried the client
- * gets SERVFAIL. NOERROR and NXDOMAIN replies are cached (direct-mapped,
+ * gets SERVFAIL. Forwarded answers go out with RA set and AA cleared.
+ * NOERROR and NXDOMAIN replies are cached (direct-mapped,
  * cache_entries slots) for the smallest TTL they carry (negative answers:
  * min(SOA TTL, SOA minimum), RFC 2308 §5), TTLs aged on the way out. */
 #include "net/dns.h"
@@ -264,6 +265,16 @@ send_rcode(struct dns_server *s, const struct client *c, const struct dns_msg *q
     dns_msg_release(&r);
 }
 
+/* An answer that went through this server as a forwarder: recursion was
+ * available (RA), and it is not authoritative data of this server (AA
+ * cleared, as a recursive resolver does). */
+static void
+set_forwarded_flags(uint8_t *p)
+{
+    p[2] &= (uint8_t) ~(DNS_F_AA >> 8);
+    p[3] |= (uint8_t)DNS_F_RA;
+}
+
 /* Send an upstream or cached answer p (already carrying the client's id);
  * too big for the client's UDP size, it goes out as header and question
  * with TC. */
@@ -409,6 +420,7 @@ cache_answer(struct dns_server *s, const struct client *c, const struct dns_msg 
      * point to): give it back in this query's spelling, which resolvers
      * using 0x20 case randomization check. */
     memcpy(p + DNS_HEADER_LEN, q->question.name.data, q->question.name.len);
+    set_forwarded_flags(p);
     for (i = 0; i < e->nttl; i++) {
         uint8_t *t = p + e->ttl_off[i];
         ttl = (uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 | (uint32_t)t[2] << 8 | t[3];
@@ -544,6 +556,7 @@ upstream_reply(struct dns_server *s, const uint8_t *p, size_t len,
     memcpy(s->wbuf, p, len);
     s->wbuf[0] = (uint8_t)(f->client_id >> 8);
     s->wbuf[1] = (uint8_t)f->client_id;
+    set_forwarded_flags(s->wbuf);
     if (!f->c.tcp || f->c.conn)
         deliver_raw(s, &f->c, s->wbuf, len, &m.question);
     fwd_free(s, f);

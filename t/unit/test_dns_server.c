@@ -402,6 +402,7 @@ START_TEST(forwarded_query_gets_the_stub_answer_with_its_own_id_then_the_cache)
     ck_assert_uint_eq(r.id, 0x1111);
     ck_assert_uint_eq(dns_msg_rcode(&r), DNS_RCODE_NOERROR);
     ck_assert(!(r.flags & DNS_F_AA));
+    ck_assert(r.flags & DNS_F_RA);
     ck_assert_uint_eq(r.nrr[DNS_SEC_ANSWER], 1);
     ck_assert(memcmp(r.rr[0][0].rd.a, "\xc0\x00\x02\x01", 4) == 0);
     ck_assert_uint_eq(r.rr[0][0].ttl, 60);
