@@ -19,6 +19,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
@@ -87,37 +88,58 @@ pin(int cpu_from, int cpu_to)
     (void)sched_setaffinity(0, sizeof(set), &set);
 }
 
-/* Fork the server; returns its pid, *port the port it answers on. */
-static pid_t
-start_server(int services, int ncpu, int *port)
+/* The child: serve until killed; the port goes up the pipe. */
+static void
+serve(int services, int ncpu, int pipe_fd)
 {
     struct dns_server_config cfg = {0};
     struct dns_server *srv;
     struct sk_loop *loop;
     struct sk_err err;
-    pid_t pid;
+    int port;
 
+    /* Never outlive the benchmark, whatever happens to it. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1)
+        _exit(1);
+    if (ncpu > 1)
+        pin(0, 0);
     sk_err_init(&err);
     if (sk_loop_new(&loop, &err) < 0)
         die("loop", &err);
     cfg.listen = "127.0.0.1:0";
     if (dns_server_new(loop, &cfg, make_zone(services), &srv, &err) < 0)
         die("server", &err);
-    *port = dns_server_port(srv);
+    port = dns_server_port(srv);
+    if (write(pipe_fd, &port, sizeof(port)) != sizeof(port))
+        die("pipe", NULL);
+    close(pipe_fd);
+    sk_loop_run(loop, &err);
+    _exit(0);
+}
+
+/* Fork the server; returns its pid, *port the port it answers on. The
+ * server is created in the child so that no socket or epoll instance is
+ * shared between the two processes. */
+static pid_t
+start_server(int services, int ncpu, int *port)
+{
+    int p[2];
+    pid_t pid;
+
+    if (pipe2(p, O_CLOEXEC) < 0)
+        die("pipe", NULL);
     pid = fork();
     if (pid < 0)
         die("fork", NULL);
     if (pid == 0) {
-        /* Never outlive the benchmark, whatever happens to it. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() == 1)
-            _exit(1);
-        if (ncpu > 1)
-            pin(0, 0);
-        sk_loop_run(loop, &err);
-        _exit(0);
+        close(p[0]);
+        serve(services, ncpu, p[1]);
     }
-    /* The parent keeps copies of the sockets but never reads them. */
+    close(p[1]);
+    if (read(p[0], port, sizeof(*port)) != sizeof(*port))
+        die("server did not start", NULL);
+    close(p[0]);
     if (ncpu > 1)
         pin(1, ncpu - 1);
     return pid;
@@ -285,5 +307,11 @@ main(int argc, char **argv)
     printf("result dns p50_ms %.3f ms\n", percentile_ms(r, 0.50));
     printf("result dns p99_ms %.3f ms\n", percentile_ms(r, 0.99));
     printf("result dns lost %llu queries\n", r->lost);
+    for (i = 0; i < r->n; i++)
+        close(r->c[i].fd);
+    free(r->c);
+    free(r->pkt);
+    free(r->len);
+    free(r);
     return 0;
 }
