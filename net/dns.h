@@ -49,7 +49,8 @@ int dns_name_from_str(const char *s, struct dns_name *out, struct sk_err *err);
 const char *dns_name_to_str(const struct dns_name *n, char *buf, size_t size);
 /* ASCII case-insensitive equality (RFC 4343). */
 bool dns_name_equal(const struct dns_name *a, const struct dns_name *b);
-/* True if n is sub equal to or below parent (case-insensitive). */
+/* True if n equals parent or lies below it (case-insensitive, on label
+ * boundaries: "xcluster.local" is not below "cluster.local"). */
 bool dns_name_is_under(const struct dns_name *n, const struct dns_name *parent);
 /* Number of labels, the root not counted. */
 unsigned dns_name_labels(const struct dns_name *n);

@@ -710,7 +710,9 @@ tcp_flush(struct tcp_conn *c)
     ssize_t n;
 
     while (c->out.len) {
-        n = write(c->fd, c->out.data, c->out.len);
+        /* MSG_NOSIGNAL: a client gone away is EPIPE here, not a SIGPIPE
+         * that would kill the daemon. */
+        n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))

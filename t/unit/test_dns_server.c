@@ -385,6 +385,33 @@ START_TEST(pipelined_tcp_queries_are_all_answered)
 }
 END_TEST
 
+START_TEST(client_gone_before_its_answers_is_no_harm)
+{
+    struct dns_server *s = server_start(NULL, 0, 0, 0, 0);
+    static uint8_t q[DNS_MSG_MAX], out[DNS_MSG_MAX];
+    struct dns_msg r;
+    size_t qlen;
+    int fd, i;
+
+    /* 300 queries for ~1 KB answers, then a close without reading: the
+     * server's writes meet a reset connection (EPIPE, never SIGPIPE). */
+    qlen = query(q, 1, "many.default.svc.cluster.local", DNS_TYPE_A, false);
+    fd = tcp_client(dns_server_port(s));
+    for (i = 0; i < 300; i++)
+        tcp_put(fd, q, qlen);
+    for (i = 0; i < 10; i++)
+        sk_loop_run_once(loop, 5, NULL);
+    close(fd);
+    for (i = 0; i < 20; i++)
+        sk_loop_run_once(loop, 5, NULL);
+    udp_ask(dns_server_port(s), q, query(q, 2, "web.default.svc.cluster.local", DNS_TYPE_A, false),
+            &r, out);
+    ck_assert_uint_eq(r.nrr[DNS_SEC_ANSWER], 1);
+    dns_msg_release(&r);
+    dns_server_free(s);
+}
+END_TEST
+
 START_TEST(forwarded_query_gets_the_stub_answer_with_its_own_id_then_the_cache)
 {
     static uint8_t q[DNS_MSG_MAX], out[DNS_MSG_MAX];
@@ -623,6 +650,7 @@ main(void)
     tcase_add_test(tc, other_names_are_refused_when_no_upstream_is_configured);
     tcase_add_test(tc, large_udp_answer_is_truncated_and_complete_over_tcp);
     tcase_add_test(tc, pipelined_tcp_queries_are_all_answered);
+    tcase_add_test(tc, client_gone_before_its_answers_is_no_harm);
     tcase_add_test(tc, forwarded_query_gets_the_stub_answer_with_its_own_id_then_the_cache);
     tcase_add_test(tc, forwarded_tcp_query_is_answered_over_tcp);
     tcase_add_test(tc, silent_upstream_moves_to_the_next_then_servfail_in_bounded_time);
