@@ -42,15 +42,29 @@
 #define SOA_RETRY   1800
 #define SOA_EXPIRE  86400
 
+/* A name in the arena: wire bytes at off, len long. A suffix of a name
+ * is a name too (off + 1 + first label), so empty non-terminals cost no
+ * arena space. */
+struct zref {
+    uint32_t off;
+    uint8_t len;
+};
+
+/* One record in 36 bytes rather than a struct dns_rr's ~800, which
+ * matters with a copy of the zone on every node of a big cluster. */
 struct zrec {
-    struct dns_name key; /* owner, lowercased */
-    struct dns_rr rr;
+    struct zref owner;  /* lowercased */
+    struct zref target; /* PTR, CNAME, SRV: as given */
+    uint16_t type, port, weight;
+    uint8_t addr[16];
 };
 
 struct znode {
-    struct dns_name key;
-    size_t first, n; /* records[first .. first+n) */
+    struct zref name;
+    uint32_t first, n; /* records[first .. first+n) */
 };
+
+#define RECENT 8
 
 struct dns_zone {
     struct dns_name apex;     /* lowercased */
@@ -58,6 +72,10 @@ struct dns_zone {
     struct dns_name arpa;     /* in-addr.arpa */
     uint32_t ttl;
     struct dns_rr soa;
+    uint8_t *arena; /* every owner and target name, back to back */
+    size_t alen, acap;
+    struct zref recent[RECENT]; /* while building: names just added */
+    size_t nrecent;
     struct zrec *rec;
     size_t nrec, caprec;
     struct znode *node;
@@ -71,14 +89,6 @@ name_lower(struct dns_name *n)
 
     for (i = 0; i < n->len; i++)
         n->data[i] = (uint8_t)tolower(n->data[i]);
-}
-
-static int
-key_cmp(const struct dns_name *a, const struct dns_name *b)
-{
-    int c = memcmp(a->data, b->data, a->len < b->len ? a->len : b->len);
-
-    return c ? c : (int)a->len - (int)b->len;
 }
 
 /* Join "label" in front of parent; false when the result is not a name
@@ -97,15 +107,76 @@ name_prepend(const char *label, const struct dns_name *parent, struct dns_name *
     return true;
 }
 
+static bool
+has_upper(const struct dns_name *n)
+{
+    size_t i;
+
+    for (i = 0; i < n->len; i++)
+        if (isupper(n->data[i]))
+            return true;
+    return false;
+}
+
+static struct zref
+arena_add(struct dns_zone *z, const struct dns_name *n, bool lower)
+{
+    struct zref r = {(uint32_t)z->alen, n->len};
+    size_t i;
+
+    /* The same names come back within a few records (a service name for
+     * each of its endpoints, an endpoint name as owner, PTR and SRV
+     * target): reuse a recent copy rather than store it again. */
+    for (i = 0; i < RECENT; i++) {
+        struct zref c = z->recent[i];
+        if (c.len == n->len && memcmp(z->arena + c.off, n->data, n->len) == 0 &&
+            (!lower || !has_upper(n)))
+            return c;
+    }
+    z->recent[z->nrecent++ % RECENT] = r;
+
+    if (z->alen + n->len > z->acap) {
+        z->acap = z->acap ? 2 * z->acap : 4096;
+        z->arena = sk_realloc(z->arena, z->acap);
+    }
+    memcpy(z->arena + z->alen, n->data, n->len);
+    for (i = 0; lower && i < n->len; i++)
+        z->arena[z->alen + i] = (uint8_t)tolower(z->arena[z->alen + i]);
+    z->alen += n->len;
+    return r;
+}
+
 static void
-add_node(struct dns_zone *z, const struct dns_name *key)
+arena_name(const struct dns_zone *z, struct zref r, struct dns_name *out)
+{
+    out->len = r.len;
+    memcpy(out->data, z->arena + r.off, r.len);
+}
+
+static int
+ref_cmp(const struct dns_zone *z, struct zref a, struct zref b)
+{
+    int c = memcmp(z->arena + a.off, z->arena + b.off, a.len < b.len ? a.len : b.len);
+
+    return c ? c : (int)a.len - (int)b.len;
+}
+
+static int
+ref_key_cmp(const struct dns_zone *z, struct zref a, const struct dns_name *key)
+{
+    int c = memcmp(z->arena + a.off, key->data, a.len < key->len ? a.len : key->len);
+
+    return c ? c : (int)a.len - (int)key->len;
+}
+
+static void
+add_node(struct dns_zone *z, struct zref name)
 {
     if (z->nnode == z->capnode) {
         z->capnode = z->capnode ? 2 * z->capnode : 64;
         z->node = sk_reallocarray(z->node, z->capnode, sizeof(*z->node));
     }
-    z->node[z->nnode].key = *key;
-    name_lower(&z->node[z->nnode].key);
+    z->node[z->nnode].name = name;
     z->node[z->nnode].first = z->node[z->nnode].n = 0;
     z->nnode++;
 }
@@ -113,14 +184,68 @@ add_node(struct dns_zone *z, const struct dns_name *key)
 static void
 add_rec(struct dns_zone *z, const struct dns_rr *rr)
 {
+    struct zrec *r;
+
     if (z->nrec == z->caprec) {
         z->caprec = z->caprec ? 2 * z->caprec : 64;
         z->rec = sk_reallocarray(z->rec, z->caprec, sizeof(*z->rec));
     }
-    z->rec[z->nrec].rr = *rr;
-    z->rec[z->nrec].key = rr->name;
-    name_lower(&z->rec[z->nrec].key);
-    z->nrec++;
+    r = &z->rec[z->nrec++];
+    memset(r, 0, sizeof(*r));
+    r->owner = arena_add(z, &rr->name, true);
+    r->type = rr->type;
+    switch (rr->type) {
+    case DNS_TYPE_A:
+        memcpy(r->addr, rr->rd.a, 4);
+        break;
+    case DNS_TYPE_AAAA:
+        memcpy(r->addr, rr->rd.aaaa, 16);
+        break;
+    case DNS_TYPE_PTR:
+    case DNS_TYPE_CNAME:
+        r->target = arena_add(z, &rr->rd.target, false);
+        break;
+    case DNS_TYPE_SRV:
+        r->port = rr->rd.srv.port;
+        r->weight = rr->rd.srv.weight;
+        r->target = arena_add(z, &rr->rd.srv.target, false);
+        break;
+    default: /* SOA: z->soa */
+        break;
+    }
+}
+
+/* The record as it goes out, owned by name. */
+static void
+expand(const struct dns_zone *z, const struct zrec *r, const struct dns_name *name,
+       struct dns_rr *rr)
+{
+    if (r->type == DNS_TYPE_SOA) {
+        *rr = z->soa;
+        rr->name = *name;
+        return;
+    }
+    memset(rr, 0, sizeof(*rr));
+    rr->name = *name;
+    rr->type = r->type;
+    rr->klass = DNS_CLASS_IN;
+    rr->ttl = z->ttl;
+    switch (r->type) {
+    case DNS_TYPE_A:
+        memcpy(rr->rd.a, r->addr, 4);
+        break;
+    case DNS_TYPE_AAAA:
+        memcpy(rr->rd.aaaa, r->addr, 16);
+        break;
+    case DNS_TYPE_SRV:
+        rr->rd.srv.priority = 0;
+        rr->rd.srv.weight = r->weight;
+        rr->rd.srv.port = r->port;
+        arena_name(z, r->target, &rr->rd.srv.target);
+        break;
+    default:
+        arena_name(z, r->target, &rr->rd.target);
+    }
 }
 
 static void
@@ -216,21 +341,33 @@ items_of(const json_t *list)
     return list;
 }
 
-/* The Endpoints object of the same name and namespace, or NULL. */
-static const json_t *
-find_endpoints(const json_t *endpoints, const char *name, const char *ns)
+/* Endpoints by "namespace/name", so pairing them with Services is not
+ * quadratic (10,000 services would otherwise take seconds). */
+static json_t *
+index_endpoints(const json_t *endpoints)
 {
-    const json_t *ep;
-    const char *en, *ens;
+    json_t *idx = json_object(), *ep;
+    const char *name, *ns;
+    char key[512];
     size_t i;
 
     json_array_foreach (items_of(endpoints), i, ep) {
-        en = jstr(ep, "metadata", "name");
-        ens = jstr(ep, "metadata", "namespace");
-        if (en && strcmp(en, name) == 0 && strcmp(ens ? ens : "default", ns) == 0)
-            return ep;
+        name = jstr(ep, "metadata", "name");
+        ns = jstr(ep, "metadata", "namespace");
+        if (name && sk_snprintf(key, sizeof(key), "%s/%s", ns ? ns : "default", name) == 0)
+            json_object_set(idx, key, ep);
     }
-    return NULL;
+    return idx;
+}
+
+static const json_t *
+find_endpoints(const json_t *idx, const char *name, const char *ns)
+{
+    char key[512];
+
+    if (sk_snprintf(key, sizeof(key), "%s/%s", ns, name) < 0)
+        return NULL;
+    return json_object_get(idx, key);
 }
 
 /* The port number of the endpoint port named like the service port, else
@@ -346,7 +483,7 @@ add_service(struct dns_zone *z, const json_t *svcobj, const json_t *endpoints)
         sk_warn("dns", "service '%s/%s': not a valid DNS name; skipped", ns, name ? name : "");
         return;
     }
-    add_node(z, &svc);
+    add_node(z, arena_add(z, &svc, true));
     if (type && strcmp(type, "ExternalName") == 0) {
         const char *en = jstr(spec, "externalName", NULL);
         if (en && dns_name_from_str(en, &ext, NULL) == 0)
@@ -362,23 +499,46 @@ add_service(struct dns_zone *z, const json_t *svcobj, const json_t *endpoints)
 }
 
 static int
-zrec_cmp(const void *a, const void *b)
+zrec_cmp(const void *a, const void *b, void *arg)
 {
     const struct zrec *x = a, *y = b;
-    int c = key_cmp(&x->key, &y->key);
+    const struct dns_zone *z = arg;
+    int c = ref_cmp(z, x->owner, y->owner);
 
-    /* Records of one name keep a stable order: by type, then rdata. */
+    /* Records of one name keep a stable order: by type, then data. */
     if (c == 0)
-        c = (int)x->rr.type - (int)y->rr.type;
+        c = (int)x->type - (int)y->type;
     if (c == 0)
-        c = memcmp(&x->rr.rd, &y->rr.rd, sizeof(x->rr.rd));
+        c = memcmp(x->addr, y->addr, sizeof(x->addr));
+    if (c == 0)
+        c = (int)x->port - (int)y->port;
+    if (c == 0)
+        c = ref_cmp(z, x->target, y->target);
     return c;
 }
 
 static int
-znode_cmp(const void *a, const void *b)
+znode_cmp(const void *a, const void *b, void *arg)
 {
-    return key_cmp(&((const struct znode *)a)->key, &((const struct znode *)b)->key);
+    return ref_cmp(arg, ((const struct znode *)a)->name, ((const struct znode *)b)->name);
+}
+
+/* Nodes for every ancestor of name below the apex (suffixes of it in the
+ * arena: no copy). */
+static void
+add_ancestors(struct dns_zone *z, struct zref name)
+{
+    struct dns_name n;
+
+    arena_name(z, name, &n);
+    while (name.len > z->apex.len && dns_name_is_under(&n, &z->apex)) {
+        uint8_t l = z->arena[name.off];
+        name.off += 1u + l;
+        name.len = (uint8_t)(name.len - 1 - l);
+        arena_name(z, name, &n);
+        if (name.len > z->apex.len)
+            add_node(z, name);
+    }
 }
 
 /* Sort records, drop duplicates (an address listed twice), create the
@@ -387,38 +547,35 @@ static void
 index_zone(struct dns_zone *z)
 {
     size_t i, j, out = 0;
-    struct dns_name anc;
 
-    qsort(z->rec, z->nrec, sizeof(*z->rec), zrec_cmp);
+    qsort_r(z->rec, z->nrec, sizeof(*z->rec), zrec_cmp, z);
     for (i = 0; i < z->nrec; i++)
-        if (out == 0 || zrec_cmp(&z->rec[out - 1], &z->rec[i]) != 0)
+        if (out == 0 || zrec_cmp(&z->rec[out - 1], &z->rec[i], z) != 0)
             z->rec[out++] = z->rec[i];
     z->nrec = out;
     for (i = 0; i < z->nrec; i++)
-        add_node(z, &z->rec[i].key);
-    for (i = 0, j = z->nnode; i < j; i++) {
-        anc = z->node[i].key;
-        while (dns_name_is_under(&anc, &z->apex) && anc.len > z->apex.len) {
-            uint8_t l = anc.data[0];
-            memmove(anc.data, anc.data + 1 + l, anc.len - 1u - l);
-            anc.len = (uint8_t)(anc.len - 1 - l);
-            add_node(z, &anc);
-        }
-    }
-    qsort(z->node, z->nnode, sizeof(*z->node), znode_cmp);
+        if (i == 0 || ref_cmp(z, z->rec[i - 1].owner, z->rec[i].owner) != 0)
+            add_node(z, z->rec[i].owner);
+    for (i = 0, j = z->nnode; i < j; i++)
+        add_ancestors(z, z->node[i].name);
+    qsort_r(z->node, z->nnode, sizeof(*z->node), znode_cmp, z);
     for (i = 0, out = 0, j = 0; i < z->nnode; i++) {
-        if (out > 0 && key_cmp(&z->node[out - 1].key, &z->node[i].key) == 0)
+        if (out > 0 && ref_cmp(z, z->node[out - 1].name, z->node[i].name) == 0)
             continue;
         z->node[out] = z->node[i];
-        while (j < z->nrec && key_cmp(&z->rec[j].key, &z->node[out].key) < 0)
+        while (j < z->nrec && ref_cmp(z, z->rec[j].owner, z->node[out].name) < 0)
             j++;
-        z->node[out].first = j;
-        while (j < z->nrec && key_cmp(&z->rec[j].key, &z->node[out].key) == 0)
+        z->node[out].first = (uint32_t)j;
+        while (j < z->nrec && ref_cmp(z, z->rec[j].owner, z->node[out].name) == 0)
             j++;
-        z->node[out].n = j - z->node[out].first;
+        z->node[out].n = (uint32_t)(j - z->node[out].first);
         out++;
     }
     z->nnode = out;
+    /* The snapshot lives on unchanged: give back what doubling left. */
+    z->rec = sk_reallocarray(z->rec, z->nrec ? z->nrec : 1, sizeof(*z->rec));
+    z->node = sk_reallocarray(z->node, z->nnode ? z->nnode : 1, sizeof(*z->node));
+    z->arena = sk_realloc(z->arena, z->alen ? z->alen : 1);
 }
 
 static void
@@ -449,6 +606,7 @@ dns_zone_build(const struct dns_zone_options *opt, const json_t *services, const
     const char *domain = opt && opt->domain ? opt->domain : DNS_DEFAULT_DOMAIN;
     struct dns_zone *z = sk_calloc(1, sizeof(*z));
     const json_t *svc;
+    json_t *eps;
     size_t i;
 
     if (dns_name_from_str(domain, &z->apex, err) < 0 || z->apex.len == 1 ||
@@ -465,9 +623,11 @@ dns_zone_build(const struct dns_zone_options *opt, const json_t *services, const
     z->ttl = opt && opt->ttl ? opt->ttl : DNS_DEFAULT_TTL;
     make_soa(z, opt ? opt->serial : 0);
     add_rec(z, &z->soa);
-    add_node(z, &z->pod_apex);
+    add_node(z, arena_add(z, &z->pod_apex, true));
+    eps = index_endpoints(endpoints);
     json_array_foreach (items_of(services), i, svc)
-        add_service(z, svc, endpoints);
+        add_service(z, svc, eps);
+    json_decref(eps);
     index_zone(z);
     *out = z;
     return 0;
@@ -478,6 +638,7 @@ dns_zone_free(struct dns_zone *z)
 {
     if (!z)
         return;
+    free(z->arena);
     free(z->rec);
     free(z->node);
     free(z);
@@ -499,7 +660,7 @@ find(const struct dns_zone *z, const struct dns_name *name)
     name_lower(&key);
     while (lo < hi) {
         mid = lo + (hi - lo) / 2;
-        c = key_cmp(&z->node[mid].key, &key);
+        c = ref_key_cmp(z, z->node[mid].name, &key);
         if (c == 0)
             return &z->node[mid];
         if (c < 0)
@@ -528,9 +689,12 @@ add_srv_additional(const struct dns_zone *z, struct dns_msg *r)
             continue;
         t = find(z, &r->rr[DNS_SEC_ANSWER][i].rd.srv.target);
         for (k = 0; t && k < t->n; k++) {
-            const struct dns_rr *rr = &z->rec[t->first + k].rr;
-            if (rr->type == DNS_TYPE_A || rr->type == DNS_TYPE_AAAA)
-                dns_msg_add_rr(r, DNS_SEC_ADDITIONAL, rr);
+            const struct zrec *zr = &z->rec[t->first + k];
+            struct dns_rr rr;
+            if (zr->type != DNS_TYPE_A && zr->type != DNS_TYPE_AAAA)
+                continue;
+            expand(z, zr, &r->rr[DNS_SEC_ANSWER][i].rd.srv.target, &rr);
+            dns_msg_add_rr(r, DNS_SEC_ADDITIONAL, &rr);
         }
     }
 }
@@ -540,16 +704,17 @@ answer_node(const struct dns_zone *z, const struct znode *node, const struct dns
             struct dns_msg *r)
 {
     uint16_t qtype = q->question.type;
+    const struct zrec *zr;
     struct dns_rr rr;
     size_t i;
 
     for (i = 0; i < node->n; i++) {
-        rr = z->rec[node->first + i].rr;
+        zr = &z->rec[node->first + i];
         /* A CNAME answers every type (RFC 1034 §3.6.2); its target is
          * outside the zone, so the resolver follows it. */
-        if (!type_matches(qtype, rr.type) && rr.type != DNS_TYPE_CNAME)
+        if (!type_matches(qtype, zr->type) && zr->type != DNS_TYPE_CNAME)
             continue;
-        rr.name = q->question.name; /* the query's spelling */
+        expand(z, zr, &q->question.name, &rr); /* the query's spelling */
         dns_msg_add_rr(r, DNS_SEC_ANSWER, &rr);
     }
     add_srv_additional(z, r);
