@@ -363,6 +363,69 @@ START_TEST(bad_domain_fails_and_malformed_objects_are_skipped)
 }
 END_TEST
 
+START_TEST(a_large_zone_answers_every_name_it_was_built_from)
+{
+    json_t *svcs = json_array(), *eps = json_array(), *addrs;
+    struct dns_zone *z = NULL;
+    struct dns_msg r;
+    char name[128], ip[32], b2[DNS_NAME_STRLEN];
+    int i, k;
+
+    for (i = 0; i < 2000; i++) {
+        snprintf(name, sizeof(name), "svc-%d", i);
+        addrs = json_array();
+        for (k = 0; k < 3; k++) {
+            snprintf(ip, sizeof(ip), "10.%d.%d.%d", 1 + k, i / 250, i % 250 + 1);
+            json_array_append_new(addrs, json_pack("{s:s,s:s}", "ip", ip, "hostname",
+                                                   k == 0   ? "first"
+                                                   : k == 1 ? "second"
+                                                            : ""));
+        }
+        json_array_append_new(svcs,
+                              json_pack("{s:{s:s,s:s},s:{s:s,s:[{s:s,s:i}]}}", "metadata", "name",
+                                        name, "namespace", i % 2 ? "odd" : "even", "spec",
+                                        "clusterIP", "None", "ports", "name", "p", "port", 80));
+        json_array_append_new(eps, json_pack("{s:{s:s,s:s},s:[{s:o}]}", "metadata", "name", name,
+                                             "namespace", i % 2 ? "odd" : "even", "subsets",
+                                             "addresses", addrs));
+    }
+    ck_assert_int_eq(dns_zone_build(NULL, svcs, eps, &z, NULL), 0);
+    json_decref(svcs);
+    json_decref(eps);
+    for (i = 0; i < 2000; i += 7) {
+        char b[16], want[16];
+        snprintf(name, sizeof(name), "svc-%d.%s.svc.cluster.local", i, i % 2 ? "odd" : "even");
+        ask(z, name, DNS_TYPE_A, &r);
+        ck_assert_uint_eq(r.nrr[DNS_SEC_ANSWER], 3);
+        dns_msg_release(&r);
+        snprintf(name, sizeof(name), "second.svc-%d.%s.svc.cluster.local", i,
+                 i % 2 ? "odd" : "even");
+        ask(z, name, DNS_TYPE_A, &r);
+        ck_assert_uint_eq(r.nrr[DNS_SEC_ANSWER], 1);
+        snprintf(want, sizeof(want), "10.2.%d.%d", i / 250, i % 250 + 1);
+        ck_assert_str_eq(ip4(r.rr[0][0].rd.a, b), want);
+        dns_msg_release(&r);
+        snprintf(name, sizeof(name), "_p._tcp.svc-%d.%s.svc.cluster.local", i,
+                 i % 2 ? "odd" : "even");
+        ask(z, name, DNS_TYPE_SRV, &r);
+        ck_assert_uint_eq(r.nrr[DNS_SEC_ANSWER], 3);
+        ck_assert_uint_eq(r.nrr[DNS_SEC_ADDITIONAL], 3);
+        dns_msg_release(&r);
+        snprintf(name, sizeof(name), "%d.%d.3.10.in-addr.arpa", i % 250 + 1, i / 250);
+        ask(z, name, DNS_TYPE_PTR, &r);
+        ck_assert_uint_eq(r.nrr[DNS_SEC_ANSWER], 1);
+        snprintf(name, sizeof(name), "10-3-%d-%d.svc-%d.%s.svc.cluster.local", i / 250, i % 250 + 1,
+                 i, i % 2 ? "odd" : "even");
+        ck_assert_str_eq(dns_name_to_str(&r.rr[0][0].rd.target, b2, sizeof(b2)), name);
+        dns_msg_release(&r);
+    }
+    ask(z, "svc-2000.even.svc.cluster.local", DNS_TYPE_A, &r);
+    ck_assert_uint_eq(dns_msg_rcode(&r), DNS_RCODE_NXDOMAIN);
+    dns_msg_release(&r);
+    dns_zone_free(z);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -383,6 +446,7 @@ main(void)
     tcase_add_test(tc, apex_has_soa_any_answers_all_transfers_are_refused);
     tcase_add_test(tc, domain_and_ttl_are_configurable);
     tcase_add_test(tc, bad_domain_fails_and_malformed_objects_are_skipped);
+    tcase_add_test(tc, a_large_zone_answers_every_name_it_was_built_from);
     suite_add_tcase(s, tc);
     return unit_main(s);
 }
