@@ -81,6 +81,7 @@ enum {
     DNS_RCODE_NXDOMAIN = 3,
     DNS_RCODE_NOTIMP = 4,
     DNS_RCODE_REFUSED = 5,
+    DNS_RCODE_BADVERS = 16, /* extended, in the OPT record (RFC 6891 §6.1.3) */
 };
 
 /* Header flag bits (RFC 1035 §4.1.1); the opcode is (flags >> 11) & 15
@@ -145,6 +146,7 @@ struct dns_msg {
     bool edns;
     uint16_t edns_size; /* requester's UDP payload size, >= 512 */
     uint8_t edns_version;
+    uint8_t edns_ext_rcode; /* upper 8 bits of a 12-bit rcode (BADVERS: 1) */
     bool edns_do;
 };
 

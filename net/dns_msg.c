@@ -178,6 +178,7 @@ dns_msg_reply_to(const struct dns_msg *q, unsigned rcode, struct dns_msg *r)
     r->edns = q->edns;
     r->edns_size = DNS_EDNS_SIZE;
     r->edns_version = 0;
+    r->edns_ext_rcode = 0;
     r->edns_do = q->edns_do;
 }
 
@@ -336,6 +337,7 @@ parse_opt(struct dns_msg *m, const struct dns_rr *rr, struct sk_err *err)
     /* RFC 6891 §6.2.3: values below 512 are treated as 512. */
     m->edns = true;
     m->edns_size = rr->klass < DNS_UDP_MIN ? DNS_UDP_MIN : rr->klass;
+    m->edns_ext_rcode = (uint8_t)(rr->ttl >> 24);
     m->edns_version = (uint8_t)(rr->ttl >> 16);
     m->edns_do = (rr->ttl & 0x8000) != 0;
     while (pos < rr->rawlen) {
@@ -596,7 +598,8 @@ dns_msg_build(const struct dns_msg *m, uint8_t *buf, size_t cap, size_t max, str
         put_name(w, &(struct dns_name){1, {0}}, false);
         put16(w, DNS_TYPE_OPT);
         put16(w, m->edns_size);
-        put32(w, (uint32_t)m->edns_version << 16 | (m->edns_do ? 0x8000u : 0));
+        put32(w, (uint32_t)m->edns_ext_rcode << 24 | (uint32_t)m->edns_version << 16 |
+                     (m->edns_do ? 0x8000u : 0));
         put16(w, 0);
     }
     set16(buf + 2, flags);

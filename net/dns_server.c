@@ -609,7 +609,12 @@ handle_query(struct dns_server *s, const struct client *cl, const uint8_t *p, si
     }
     if (!c.tcp && q.edns)
         c.max = q.edns_size < DNS_EDNS_SIZE ? q.edns_size : DNS_EDNS_SIZE;
-    if (dns_msg_opcode(&q) != 0)
+    if (q.edns && q.edns_version > 0) {
+        /* RFC 6891 §6.1.3: only EDNS version 0 is spoken here. */
+        dns_msg_reply_to(&q, DNS_RCODE_NOERROR, &r);
+        r.edns_ext_rcode = DNS_RCODE_BADVERS >> 4;
+        send_msg(s, &c, &r);
+    } else if (dns_msg_opcode(&q) != 0)
         send_rcode(s, &c, &q, DNS_RCODE_NOTIMP);
     else if (!q.has_question)
         send_rcode(s, &c, &q, DNS_RCODE_FORMERR);

@@ -543,6 +543,7 @@ START_TEST(malformed_queries_get_formerr_and_responses_are_ignored)
     static const uint8_t no_question[] = {0xab, 0xce, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     struct dns_metrics m;
     struct dns_msg r;
+    size_t qlen;
     int fd = udp_client(dns_server_port(s));
 
     udp_ask(dns_server_port(s), (uint8_t *)loop_ptr, sizeof(loop_ptr), &r, out);
@@ -551,6 +552,14 @@ START_TEST(malformed_queries_get_formerr_and_responses_are_ignored)
     dns_msg_release(&r);
     udp_ask(dns_server_port(s), (uint8_t *)no_question, sizeof(no_question), &r, out);
     ck_assert_uint_eq(dns_msg_rcode(&r), DNS_RCODE_FORMERR);
+    dns_msg_release(&r);
+    /* EDNS version 1: BADVERS, the extended rcode 16 in the OPT record. */
+    qlen = query(q, 14, "web.default.svc.cluster.local", DNS_TYPE_A, true);
+    q[qlen - 11 + 6] = 1; /* the OPT record's version byte */
+    udp_ask(dns_server_port(s), q, qlen, &r, out);
+    ck_assert(r.edns);
+    ck_assert_uint_eq((unsigned)r.edns_ext_rcode << 4 | dns_msg_rcode(&r), DNS_RCODE_BADVERS);
+    ck_assert_uint_eq(r.nrr[DNS_SEC_ANSWER], 0);
     dns_msg_release(&r);
     /* A short packet and a response are dropped without a word. */
     ck_assert_int_eq(send(fd, "\x01\x02\x03", 3, 0), 3);
