@@ -212,6 +212,7 @@ apply_logging(const struct sk_config *cfg)
 {
     sk_log_set_level((enum sk_log_level)cfg->log.level);
     sk_log_set_format((enum sk_log_format)cfg->log.format);
+    sk_log_use_syslog(cfg->log.syslog ? "skiffd" : NULL);
 }
 
 static void

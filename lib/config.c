@@ -226,6 +226,8 @@ static const struct sk_conf_opt options[] = {
      "least severe messages logged", 0, NULL},
     {"log", "format", SK_CONF_ENUM, OFF(log.format), "text", log_formats, 0, 0,
      "text lines or one JSON object a line", 0, NULL},
+    {"log", "syslog", SK_CONF_BOOL, OFF(log.syslog), "false", NULL, 0, 0,
+     "send messages to syslog(3) instead of standard error", 0, NULL},
 
     {NULL, NULL, 0, 0, NULL, NULL, 0, 0, NULL, 0, NULL},
 };

@@ -53,8 +53,9 @@ struct sk_config {
         uint64_t heartbeat_interval_ms;
     } agent;
     struct {
-        int level;  /* enum sk_log_level */
-        int format; /* enum sk_log_format */
+        int level;   /* enum sk_log_level */
+        int format;  /* enum sk_log_format */
+        bool syslog; /* syslog(3) instead of stderr */
     } log;
 };
 

@@ -3,6 +3,11 @@
 #include "unit.h"
 
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +166,58 @@ START_TEST(level_and_format_names_parse)
 }
 END_TEST
 
+/* In a private mount namespace with a tmpfs over /dev, bind a datagram
+ * socket at /dev/log (syslog(3)'s socket) and check what arrives. Needs
+ * root; the host's /dev is never touched. */
+static int
+syslog_child(void)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    char buf[512];
+    ssize_t n;
+    int fd;
+
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        mount("tmpfs", "/dev", "tmpfs", 0, "size=64k") < 0)
+        return 2;
+    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    strcpy(addr.sun_path, "/dev/log");
+    if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+        return 3;
+    sk_log_set_level(SK_LOG_INFO);
+    sk_log_use_syslog("skiff-test");
+    sk_info("store", "hello %d", 42);
+    sk_log_use_syslog(NULL);
+    n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+    if (n <= 0)
+        return 4;
+    buf[n] = '\0';
+    /* "<30>Nov 25 21:40:00 skiff-test[123]: store: hello 42" (daemon.info) */
+    return strncmp(buf, "<30>", 4) == 0 && strstr(buf, "skiff-test[") &&
+                   strstr(buf, "]: store: hello 42")
+               ? 0
+               : 5;
+}
+
+START_TEST(syslog_gets_ident_component_and_message)
+{
+    pid_t pid;
+    int status;
+
+    if (geteuid() != 0) {
+        printf("# SKIP syslog_gets_ident_component_and_message: needs root\n");
+        return;
+    }
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(syslog_child());
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -174,6 +231,7 @@ main(void)
     tcase_add_test(tc, json_format_escapes);
     tcase_add_test(tc, long_messages_are_cut_not_overflowed);
     tcase_add_test(tc, level_and_format_names_parse);
+    tcase_add_test(tc, syslog_gets_ident_component_and_message);
     suite_add_tcase(s, tc);
     return unit_main(s);
 }
