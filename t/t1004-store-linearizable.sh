@@ -53,6 +53,16 @@ crash_leader() {
 	wait_for "all_agree 1 2 3" 10
 }
 
+test_expect_success 'kvhist refuses bad arguments and survives dead servers' '
+	test_expect_code 2 kvhist --clients 3 &&
+	test_expect_code 2 kvhist --server "$SOCKS" --out x --clients 0 &&
+	test_expect_code 2 kvhist --server "$SOCKS" --out x --seconds soon &&
+	test_expect_code 2 kvhist --server "$SOCKS" --out &&
+	kvhist --server "$SOCKS" --seconds 0.3 --out empty 2>err &&
+	grep "^kvhist: 0 ops" err &&
+	test_line_count = 0 empty
+'
+
 test_expect_success 'three members elect one leader' '
 	member 1 && member 2 && member 3 &&
 	wait_for "all_agree 1 2 3" 10
