@@ -121,6 +121,12 @@ _show_output() {
 	sed 's/^/# /' "$1"
 }
 
+# The body runs inside a function so that `return N` in it ends the step
+# with status N instead of returning from test_expect_success itself.
+_test_eval() {
+	eval "$1"
+}
+
 # test_expect_success 'description' 'commands': run the commands with eval
 # in this shell (so variables they set persist, as in git's test-lib),
 # from $TEST_DIR, output captured and shown when the step fails.
@@ -131,7 +137,7 @@ test_expect_success() {
 	[ -n "$verbose" ] && say "running: $desc"
 	cd "$TEST_DIR" || exit 1
 	[ -n "$trace" ] && set -x
-	eval "$body" >"$out" 2>&1 </dev/null
+	_test_eval "$body" >"$out" 2>&1 </dev/null
 	rc=$?
 	{ set +x; } 2>/dev/null
 	_finish_step "$desc" "$rc" "$out"

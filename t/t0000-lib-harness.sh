@@ -20,6 +20,22 @@ test_expect_success 'test_must_fail tells a failure from a crash' '
 	! test_must_fail sh -c "kill -SEGV \$\$"
 '
 
+test_expect_success 'return 1 in a step body fails that step only' '
+	cat >inner4.sh <<-INNER &&
+	#!/bin/bash
+	. "$T_SRCDIR/lib.sh"
+	test_expect_success "returns early" "
+		for i in 1 2; do false || return 1; done
+	"
+	test_expect_success "still runs" "true"
+	test_done
+	INNER
+	test_must_fail bash inner4.sh >inner4.out 2>/dev/null &&
+	grep -q "^not ok 1 - returns early" inner4.out &&
+	grep -q "^ok 2 - still runs" inner4.out &&
+	grep -q "^1\.\.2$" inner4.out
+'
+
 test_expect_success 'test_when_finished runs after the step' '
 	test_when_finished "rm -f marker" &&
 	touch marker &&
