@@ -413,13 +413,16 @@ cgroup_remove() {
 
 # --- ports --------------------------------------------------------------------------
 
-# free_port: a TCP port on 127.0.0.1 nobody listens on now (the window to
-# a race is small and every daemon reports a failed bind clearly).
+# free_port: a TCP port on 127.0.0.1 that no socket uses now, in any
+# state. It is chosen below the kernel's ephemeral range (32768 and up by
+# default), so an outgoing connection cannot take it between this check
+# and the daemon's bind (the window left is small, and every daemon
+# reports a failed bind clearly).
 free_port() {
 	local port i
 	for i in $(seq 1 100); do
-		port=$((20000 + (RANDOM * 7 + $$ + i) % 30000))
-		if ! ss -Htln "sport = :$port" 2>/dev/null | grep -q .; then
+		port=$((20000 + (RANDOM * 7 + $$ + i) % 12000))
+		if ! ss -Htan "sport = :$port" 2>/dev/null | grep -q .; then
 			echo "$port"
 			return 0
 		fi
