@@ -418,6 +418,7 @@ store_open(struct sk_loop *loop, const struct store_config *cfg, struct store **
     s->loop = loop;
     s->name = sk_strdup(cfg->name);
     s->data_dir = sk_strdup(cfg->data_dir);
+    s->snap_pidfd = s->snap_rfd = -1;
     s->id = store_member_id(cfg->name);
     s->snapshot_every = cfg->snapshot_every ? cfg->snapshot_every : 10000;
     s->tick_ms = cfg->heartbeat_interval_ms ? cfg->heartbeat_interval_ms : 100;
@@ -459,6 +460,7 @@ store_close(struct store *s)
     if (s->shutdown_timer)
         sk_loop_timer_cancel(s->loop, s->shutdown_timer);
     node_net_stop(s);
+    node_snap_stop(s);
     raft_free(s->r);
     s->r = NULL;
     watch_hub_free(s->hub);

@@ -13,6 +13,8 @@
 
 #include "lib/buf.h"
 
+#include <sys/types.h>
+
 /* A write or read waiting for the log. Writes wait in s->props, ordered
  * by index; reads first in s->reads_new (no ReadIndex round yet), then
  * in s->reads_wait with the round's ctx and, once known, its index. */
@@ -74,7 +76,12 @@ struct store {
     struct raft_conf conf;          /* configuration as of applied */
     uint64_t applied;
     uint64_t snap_next; /* take a snapshot once applied reaches it */
-    struct meta meta;   /* what is on disk */
+    /* The snapshot child (node_snap.c), pid 0 when none runs. */
+    pid_t snap_pid;
+    int snap_pidfd, snap_rfd;
+    struct raft_snapshot_meta snap_meta;
+    int64_t snap_t0;
+    struct meta meta; /* what is on disk */
 
     struct raft_soft_state soft;
     uint64_t tick_timer;
@@ -145,6 +152,8 @@ void node_promote_learners(struct store *s);
 int node_snap_load(struct store *s, struct sk_err *err);
 int node_snap_install(struct store *s, const struct raft_snapshot_meta *meta, struct sk_err *err);
 void node_snap_maybe(struct store *s);
+/* Wait (bounded) for or kill the snapshot child; at close. */
+void node_snap_stop(struct store *s);
 
 /* watch.c */
 struct watch_hub *watch_hub_new(struct store *s);

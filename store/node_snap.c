@@ -2,11 +2,27 @@
  * take one every snapshot-every applied entries and compact the log
  * behind it.
  *
- * Taking a snapshot is synchronous on the loop for now: the state
- * machine is serialized straight into a snapshot writer (which fsyncs
- * it). The pause grows with the data; it is logged at info level with
- * its duration so operators can see it. A fork()- or copy-on-write-based
- * background snapshot is the follow-up. */
+ * Taking a snapshot does not block the loop: at the snapshot point the
+ * member fork()s. The child holds a copy-on-write image of the state
+ * machine exactly at (applied index, term); it serializes it through
+ * the snapshot writer (temporary file, fsync, rename), writes any error
+ * message into a pipe and _exit()s with 0 on success. The parent keeps
+ * serving and watches the child with a pidfd on the loop; when it exits
+ * the parent tells the core (raft_snapshot_taken), compacts the log and
+ * drops old snapshots. s->snap, which the core and InstallSnapshot
+ * sending (node_net.c) read, moves only then, so a leader always sends
+ * a complete, renamed file. One child at a time; a failed child loses
+ * nothing (the log still holds every entry), the next threshold retries.
+ *
+ * Why fork() is safe here: the child only runs single-threaded library
+ * code (malloc, open, write, fsync, rename). That needs no lock held by
+ * another thread, and skiffd's only threads are net_netns_run's, which
+ * the loop thread joins before it goes on, so none exists at fork time.
+ * As a guard, the member counts its threads (/proc/self/status) and
+ * takes the snapshot synchronously on the loop when there are others.
+ * The child closes every inherited fd except the pipe, so it can never
+ * accept on a listening socket nor touch the loop's epoll, and it never
+ * returns into the loop. */
 #include "store/node_int.h"
 #include "store/snapshot.h"
 
@@ -21,10 +37,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
-#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* How long store_close waits for a running snapshot child before
+ * killing it. */
+#define SNAP_CHILD_WAIT_MS 2000
 
 int
 node_snap_load(struct store *s, struct sk_err *err)
@@ -77,24 +102,18 @@ snap_write(struct store *s, uint64_t term, uint64_t index, struct sk_err *err)
     return snapshot_writer_commit(w, err);
 }
 
+/* The snapshot meta is written: tell the core, compact the log behind
+ * what it keeps, drop old snapshots. */
 static int
-snap_take(struct store *s, struct sk_err *err)
+snap_done(struct store *s, const struct raft_snapshot_meta *meta, struct sk_err *err)
 {
-    struct raft_snapshot_meta meta;
-    uint64_t term, compact_to = 0;
-    int64_t t0 = sk_clock_mono_ms();
+    uint64_t compact_to = 0;
 
-    if (segment_log_term(s->log, s->applied, &term, err) < 0)
-        return -1;
-    if (snap_write(s, term, s->applied, err) < 0)
-        return -1;
-    memset(&meta, 0, sizeof(meta));
-    meta.index = s->applied;
-    meta.term = term;
-    meta.conf = s->conf;
-    meta.handle = s->applied;
-    s->snap = meta;
-    if (raft_snapshot_taken(s->r, &meta, &compact_to, err) < 0)
+    /* A newer snapshot was installed from the leader meanwhile. */
+    if (meta->index <= s->snap.index)
+        return snapshot_retain(s->data_dir, 0, err);
+    s->snap = *meta;
+    if (raft_snapshot_taken(s->r, meta, &compact_to, err) < 0)
         return -1;
     if (compact_to >= s->first) {
         if (segment_log_term(s->log, compact_to, &s->first_term, err) < 0)
@@ -103,11 +122,203 @@ snap_take(struct store *s, struct sk_err *err)
         if (segment_log_drop_prefix(s->log, s->first, err) < 0)
             return -1;
     }
-    if (snapshot_retain(s->data_dir, 0, err) < 0)
+    return snapshot_retain(s->data_dir, 0, err);
+}
+
+static void
+snap_warn(struct store *s, uint64_t index, const char *msg)
+{
+    /* A failed snapshot loses nothing (the log still holds every
+     * entry); only a failed log write is fatal. Retry later. */
+    sk_warn("store", "snapshot at index %" PRIu64 ": %s", index, msg);
+    sk_strlcpy(s->last_error, msg, sizeof(s->last_error));
+}
+
+/* Threads of this process, from /proc/self/status; 0 when unknown. */
+static long
+snap_threads(void)
+{
+    char line[128];
+    long n = 0;
+    FILE *f = fopen("/proc/self/status", "re");
+
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "Threads: %ld", &n) == 1)
+            break;
+    fclose(f);
+    return n;
+}
+
+static int
+snap_take_sync(struct store *s, const struct raft_snapshot_meta *meta, struct sk_err *err)
+{
+    int64_t t0 = sk_clock_mono_ms();
+
+    if (snap_write(s, meta->term, meta->index, err) < 0 || snap_done(s, meta, err) < 0)
         return -1;
-    sk_info("store", "snapshot at index %" PRIu64 " (revision %lld) took %lld ms", meta.index,
-            (long long)mvcc_rev(s->mvcc), (long long)(sk_clock_mono_ms() - t0));
+    sk_info("store", "snapshot at index %" PRIu64 " (revision %lld) took %lld ms on the loop",
+            meta->index, (long long)mvcc_rev(s->mvcc), (long long)(sk_clock_mono_ms() - t0));
     return 0;
+}
+
+/* In the child: write the snapshot, report, never return. */
+static _Noreturn void
+snap_child(struct store *s, const struct raft_snapshot_meta *meta, pid_t parent, int wfd)
+{
+    struct sk_err err;
+    ssize_t n;
+
+    /* Die with the member: a child outliving a kill -9 would rename its
+     * snapshot into a data dir a restarted member already uses. The
+     * getppid check closes the race with a parent gone before prctl. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+        _exit(2);
+    /* Drop every inherited fd but the pipe: listening sockets, peers,
+     * the loop's epoll and signalfd, the log's segments. */
+    if (wfd > 3)
+        syscall(SYS_close_range, 3, (unsigned)wfd - 1, 0);
+    syscall(SYS_close_range, (unsigned)wfd + 1, ~0U, 0);
+    sk_err_init(&err);
+    if (snap_write(s, meta->term, meta->index, &err) == 0)
+        _exit(0);
+    n = write(wfd, err.msg, strnlen(err.msg, sizeof(err.msg)));
+    (void)n;
+    _exit(1);
+}
+
+/* Reap the child: 0 when it wrote the snapshot, <0 with the reason. */
+static int
+snap_child_reap(struct store *s, struct sk_err *err)
+{
+    siginfo_t si;
+    char msg[sizeof(err->msg)];
+    ssize_t n;
+    int rc;
+
+    memset(&si, 0, sizeof(si));
+    do
+        rc = waitid(P_PID, (id_t)s->snap_pid, &si, WEXITED);
+    while (rc < 0 && errno == EINTR);
+    n = read(s->snap_rfd, msg, sizeof(msg) - 1);
+    msg[n > 0 ? n : 0] = '\0';
+    if (rc < 0)
+        return sk_err_sys(err, errno, "snapshot writer (pid %d)", (int)s->snap_pid);
+    if (si.si_code == CLD_EXITED && si.si_status == 0)
+        return 0;
+    if (si.si_code == CLD_EXITED)
+        return sk_err_set(err, EIO, "%s", msg[0] ? msg : "snapshot writer failed");
+    return sk_err_set(err, EINTR, "snapshot writer (pid %d) killed by signal %d", (int)s->snap_pid,
+                      si.si_status);
+}
+
+static void
+snap_child_clear(struct store *s)
+{
+    sk_loop_fd_del(s->loop, s->snap_pidfd);
+    close(s->snap_pidfd);
+    close(s->snap_rfd);
+    s->snap_pidfd = s->snap_rfd = -1;
+    s->snap_pid = 0;
+}
+
+static void
+snap_child_exited(struct sk_loop *loop, int fd, unsigned events, void *arg)
+{
+    struct store *s = arg;
+    struct raft_snapshot_meta meta = s->snap_meta;
+    struct sk_err err;
+    int rc;
+
+    (void)loop, (void)fd, (void)events;
+    sk_err_init(&err);
+    rc = snap_child_reap(s, &err);
+    snap_child_clear(s);
+    if (rc == 0 && !s->failed && s->r)
+        rc = snap_done(s, &meta, &err);
+    if (rc < 0)
+        snap_warn(s, meta.index, err.msg);
+    else
+        sk_info("store", "snapshot at index %" PRIu64 " written in the background in %lld ms",
+                meta.index, (long long)(sk_clock_mono_ms() - s->snap_t0));
+    /* A threshold passed while the child was running. */
+    node_snap_maybe(s);
+}
+
+/* Fork the child; 1 when it runs, 0 when the caller should take the
+ * snapshot synchronously, <0 on failure. */
+static int
+snap_fork(struct store *s, const struct raft_snapshot_meta *meta, struct sk_err *err)
+{
+    struct sk_err tmp_err;
+    int p[2], pidfd = -1;
+    pid_t pid, parent = getpid();
+
+    if (snap_threads() != 1)
+        return 0;
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+        return sk_err_sys(err, errno, "snapshot: pipe");
+    pid = fork();
+    if (pid < 0) {
+        sk_err_sys(err, errno, "snapshot: fork");
+        goto out_pipe;
+    }
+    if (pid == 0) {
+        close(p[0]);
+        snap_child(s, meta, parent, p[1]);
+    }
+    close(p[1]);
+    p[1] = -1;
+    pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd < 0 || fcntl(pidfd, F_SETFD, FD_CLOEXEC) < 0) {
+        sk_err_sys(err, errno, "snapshot: pidfd_open");
+        goto out_kill;
+    }
+    if (sk_loop_fd_add(s->loop, pidfd, SK_EV_READ, snap_child_exited, s, err) < 0)
+        goto out_kill;
+    s->snap_pid = pid;
+    s->snap_pidfd = pidfd;
+    s->snap_rfd = p[0];
+    s->snap_meta = *meta;
+    s->snap_t0 = sk_clock_mono_ms();
+    sk_info("store",
+            "snapshot at index %" PRIu64 " (revision %lld): writing in the background (pid %d)",
+            meta->index, (long long)mvcc_rev(s->mvcc), (int)pid);
+    return 1;
+out_kill:
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    if (pidfd >= 0)
+        close(pidfd);
+    sk_err_init(&tmp_err);
+    snapshot_remove_tmp(s->data_dir, &tmp_err);
+out_pipe:
+    close(p[0]);
+    if (p[1] >= 0)
+        close(p[1]);
+    return -1;
+}
+
+static int
+snap_take(struct store *s, struct sk_err *err)
+{
+    struct raft_snapshot_meta meta;
+    uint64_t term;
+    int rc;
+
+    if (segment_log_term(s->log, s->applied, &term, err) < 0)
+        return -1;
+    memset(&meta, 0, sizeof(meta));
+    meta.index = s->applied;
+    meta.term = term;
+    meta.conf = s->conf;
+    meta.handle = s->applied;
+    rc = snap_fork(s, &meta, err);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    return snap_take_sync(s, &meta, err);
 }
 
 void
@@ -115,16 +326,40 @@ node_snap_maybe(struct store *s)
 {
     struct sk_err err;
 
-    if (s->applied < s->snap_next)
+    if (s->applied < s->snap_next || s->snap_pid || s->failed || !s->r)
         return;
-    s->snap_next = s->applied + s->snapshot_every;
+    /* The next threshold on the same grid, past applied: thresholds
+     * passed while a child was running are not made up for, but they do
+     * not push the following ones back either. */
+    s->snap_next += s->snapshot_every * ((s->applied - s->snap_next) / s->snapshot_every + 1);
     sk_err_init(&err);
-    if (snap_take(s, &err) < 0) {
-        /* A failed snapshot loses nothing (the log still holds every
-         * entry); only a failed log write is fatal. Retry later. */
-        sk_warn("store", "snapshot at index %" PRIu64 ": %s", s->applied, err.msg);
-        sk_strlcpy(s->last_error, err.msg, sizeof(s->last_error));
-    }
+    if (snap_take(s, &err) < 0)
+        snap_warn(s, s->applied, err.msg);
+}
+
+/* Closing: give a running child a bounded time to finish, then kill it
+ * and remove what it left behind. Its snapshot, if done, is only kept
+ * on disk (the next start restores the newest one). */
+void
+node_snap_stop(struct store *s)
+{
+    struct pollfd pfd;
+    struct sk_err err;
+
+    if (!s->snap_pid)
+        return;
+    pfd.fd = s->snap_pidfd;
+    pfd.events = POLLIN;
+    if (poll(&pfd, 1, SNAP_CHILD_WAIT_MS) <= 0)
+        kill(s->snap_pid, SIGKILL);
+    sk_err_init(&err);
+    if (snap_child_reap(s, &err) < 0)
+        sk_warn("store", "snapshot at index %" PRIu64 " abandoned at close: %s", s->snap_meta.index,
+                err.msg);
+    snap_child_clear(s);
+    sk_err_init(&err);
+    if (snapshot_remove_tmp(s->data_dir, &err) < 0)
+        sk_warn("store", "%s", err.msg);
 }
 
 /* Install a snapshot received from the leader (ready step 2a): replace
