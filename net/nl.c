@@ -294,3 +294,21 @@ nl_family_len(int family)
         return 16;
     return 0;
 }
+
+int
+nl_dump(struct nl_sock *nl, uint16_t type, uint8_t family, size_t hdrlen, mnl_cb_t cb, void *data,
+        size_t *count, const char *what, struct sk_err *err)
+{
+    struct nlmsghdr *nlh;
+    uint8_t *hdr;
+    int rc = -EAGAIN, attempt;
+
+    for (attempt = 0; attempt < 3 && rc == -EAGAIN; attempt++) {
+        *count = 0;
+        nlh = nl_msg_start(nl, type, NLM_F_DUMP);
+        hdr = mnl_nlmsg_put_extra_header(nlh, hdrlen);
+        hdr[0] = family;
+        rc = nl_talk(nl, nlh, cb, data, what, err);
+    }
+    return rc;
+}

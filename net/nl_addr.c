@@ -178,19 +178,10 @@ int
 nl_addr_dump(struct nl_sock *nl, int family, struct nl_addr **out, size_t *n, struct sk_err *err)
 {
     struct addr_list l = {0};
-    struct nlmsghdr *nlh;
-    struct ifaddrmsg *ifa;
-    int rc, attempt;
+    int rc;
 
-    for (attempt = 0; attempt < 3; attempt++) {
-        l.n = 0;
-        nlh = nl_msg_start(nl, RTM_GETADDR, NLM_F_DUMP);
-        ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-        ifa->ifa_family = (uint8_t)family;
-        rc = nl_talk(nl, nlh, addr_dump_cb, &l, "dump addresses", err);
-        if (rc != -EAGAIN)
-            break;
-    }
+    rc = nl_dump(nl, RTM_GETADDR, (uint8_t)family, sizeof(struct ifaddrmsg), addr_dump_cb, &l, &l.n,
+                 "dump addresses", err);
     if (rc < 0) {
         free(l.v);
         l.v = NULL;

@@ -35,6 +35,15 @@ struct nlmsghdr *nl_msg_start(struct nl_sock *nl, uint16_t type, uint16_t flags)
 int nl_talk(struct nl_sock *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data, const char *what,
             struct sk_err *err);
 
+/* Dump request type for family: the family header (ifinfomsg,
+ * ifaddrmsg, rtmsg: all start with their family byte) of hdrlen bytes
+ * is zeroed but for the family. A dump that raced with a change comes
+ * back marked NLM_F_DUMP_INTR (nl_talk: -EAGAIN) and may be
+ * inconsistent, so it is started again, up to three times; *count (the
+ * callback's list length) is reset before each attempt. */
+int nl_dump(struct nl_sock *nl, uint16_t type, uint8_t family, size_t hdrlen, mnl_cb_t cb,
+            void *data, size_t *count, const char *what, struct sk_err *err);
+
 /* Decode one buffer of replies (what nl_talk does with each recv):
  * returns 0 when the exchange is complete, 1 when more messages are
  * expected, <0 with err filled on an error reply or malformed input.

@@ -352,18 +352,10 @@ int
 nl_link_dump(struct nl_sock *nl, struct nl_link **out, size_t *n, struct sk_err *err)
 {
     struct link_list l = {0};
-    struct nlmsghdr *nlh;
-    int rc, attempt;
+    int rc;
 
-    /* A dump that raced with a change is marked NLM_F_DUMP_INTR and
-     * may be inconsistent: start it again. */
-    for (attempt = 0; attempt < 3; attempt++) {
-        l.n = 0;
-        nlh = link_msg(nl, RTM_GETLINK, NLM_F_DUMP, 0);
-        rc = nl_talk(nl, nlh, link_dump_cb, &l, "dump links", err);
-        if (rc != -EAGAIN)
-            break;
-    }
+    rc = nl_dump(nl, RTM_GETLINK, AF_UNSPEC, sizeof(struct ifinfomsg), link_dump_cb, &l, &l.n,
+                 "dump links", err);
     if (rc < 0) {
         free(l.v);
         l.v = NULL;

@@ -261,19 +261,10 @@ int
 nl_route_dump(struct nl_sock *nl, int family, struct nl_route **out, size_t *n, struct sk_err *err)
 {
     struct route_list l = {0};
-    struct nlmsghdr *nlh;
-    struct rtmsg *rtm;
-    int rc, attempt;
+    int rc;
 
-    for (attempt = 0; attempt < 3; attempt++) {
-        l.n = 0;
-        nlh = nl_msg_start(nl, RTM_GETROUTE, NLM_F_DUMP);
-        rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-        rtm->rtm_family = (uint8_t)family;
-        rc = nl_talk(nl, nlh, route_dump_cb, &l, "dump routes", err);
-        if (rc != -EAGAIN)
-            break;
-    }
+    rc = nl_dump(nl, RTM_GETROUTE, (uint8_t)family, sizeof(struct rtmsg), route_dump_cb, &l, &l.n,
+                 "dump routes", err);
     if (rc < 0) {
         free(l.v);
         l.v = NULL;
