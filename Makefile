@@ -12,7 +12,16 @@
 # cached in $(B)/config.mk.
 
 SANITIZE ?= 0
-ifeq ($(SANITIZE),1)
+FUZZ ?= 0
+ifeq ($(FUZZ),1)
+# libFuzzer build of the fuzz targets (make fuzz): clang only.
+B ?= build-fuzz
+CC := clang
+SAN_FLAGS := -fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+FUZZ_MAIN :=
+FUZZ_LDFLAGS := -fsanitize=fuzzer
+else ifeq ($(SANITIZE),1)
 B ?= build-san
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 else
@@ -47,6 +56,10 @@ UNIT_BINS := $(patsubst t/unit/%.c,$(B)/t/unit/%,$(UNIT_SRCS))
 UNIT_HELPERS := $(filter-out $(UNIT_SRCS),$(wildcard t/unit/*.c))
 HELPER_SRCS := $(wildcard t/helpers/*.c)
 HELPER_BINS := $(patsubst t/helpers/%.c,$(B)/t/helpers/%,$(HELPER_SRCS))
+FUZZ_SRCS := $(wildcard t/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst t/fuzz/%.c,$(B)/t/fuzz/%,$(FUZZ_SRCS))
+FUZZ_MAIN ?= $(B)/t/fuzz/replay.o
+FUZZ_SECONDS ?= 30
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 INTEGRATION_TESTS := $(sort $(wildcard t/t[0-9][0-9][0-9][0-9]-*.sh))
@@ -56,12 +69,13 @@ ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 include $(B)/config.mk
 endif
 
-.PHONY: all check unit integration install bench run clean format format-check deps man-check
+.PHONY: all check unit integration install bench run clean format format-check deps man-check \
+	fuzz fuzz-run fuzz-replay
 .DEFAULT_GOAL := all
 # Keep intermediate objects so a rebuild does not recompile everything.
 .SECONDARY:
 
-all: $(BIN_PATHS) $(BENCH_BINS) $(HELPER_BINS)
+all: $(BIN_PATHS) $(BENCH_BINS) $(HELPER_BINS) $(FUZZ_BINS)
 
 deps:
 	@scripts/deps
@@ -105,7 +119,30 @@ $(B)/bench/%: $(B)/bench/%.o $(MODULE_LIBS)
 $(B)/t/helpers/%: $(B)/t/helpers/%.o $(MODULE_LIBS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
 
-check: unit integration
+# Fuzz targets (t/fuzz/fuzz_*.c): every build links them with a replay
+# driver, and `make check` runs the saved corpus t/fuzz/corpus/<name>/
+# through them; `make fuzz` builds them with libFuzzer (clang) and fuzzes
+# each for FUZZ_SECONDS, new inputs going to build-fuzz/corpus/.
+$(B)/t/fuzz/fuzz_%: $(B)/t/fuzz/fuzz_%.o $(FUZZ_MAIN) $(MODULE_LIBS)
+	$(CC) $(ALL_LDFLAGS) $(FUZZ_LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS)
+
+fuzz-replay: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do \
+	    n=$${f##*/fuzz_}; echo "== fuzz corpus $$n"; \
+	    $$f t/fuzz/corpus/$$n || exit 1; \
+	done
+
+fuzz:
+	$(MAKE) FUZZ=1 fuzz-run
+
+fuzz-run: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do \
+	    n=$${f##*/fuzz_}; mkdir -p $(B)/corpus/$$n; echo "== fuzz $$n for $(FUZZ_SECONDS) s"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+	        -print_final_stats=1 $(B)/corpus/$$n t/fuzz/corpus/$$n || exit 1; \
+	done
+
+check: unit fuzz-replay integration
 
 # Each unit suite is its own program; every one runs even if one fails.
 unit: $(UNIT_BINS)
@@ -159,6 +196,6 @@ man-check:
 	mandoc -T lint -W warning man/*.[1-8]
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
