@@ -178,6 +178,9 @@ install: all
 	    install -m 644 $$page $(DESTDIR)$(MANDIR)/man$$sec/; \
 	done
 	cp -R etc/. $(DESTDIR)$(DOCDIR)/examples/
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 644 etc/bash_completion.d/skiff \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/skiff
 	install -d $(DESTDIR)$(SYSCONFDIR)/skiff
 	[ -e $(DESTDIR)$(SYSCONFDIR)/skiff/skiffd.conf ] || \
 	    install -m 644 etc/skiffd.conf $(DESTDIR)$(SYSCONFDIR)/skiff/skiffd.conf
