@@ -128,10 +128,10 @@ int api_errno_of_status(int code, const char *reason);
  * scoped kinds). JSON bodies go last, compact. On a successful call the
  * object is resp->lines[0]; api_resp_object() parses it. */
 
-/* Percent-encode s as one protocol word into out (appended). Encodes
- * every byte outside printable ASCII, space, '%' and, when
- * positional is true, '=' (which would make it an option). */
-void api_word_encode(const char *s, bool positional, struct sk_buf *out);
+/* Percent-encode s as one protocol word into out (appended): every
+ * byte outside printable ASCII, space, '%' and '=' (so a positional
+ * never reads as an option, and a value never splits its option). */
+void api_word_encode(const char *s, struct sk_buf *out);
 
 struct api_acall *api_aclient_get(struct api_aclient *c, const char *resource, const char *ns,
                                   const char *name, api_acall_fn cb, void *arg);

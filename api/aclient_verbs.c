@@ -13,13 +13,13 @@
 #include <string.h>
 
 void
-api_word_encode(const char *s, bool positional, struct sk_buf *out)
+api_word_encode(const char *s, struct sk_buf *out)
 {
     static const char hex[] = "0123456789ABCDEF";
     const unsigned char *p;
 
     for (p = (const unsigned char *)s; *p; p++) {
-        if (*p <= ' ' || *p >= 0x7f || *p == '%' || (positional && *p == '=')) {
+        if (*p <= ' ' || *p >= 0x7f || *p == '%' || *p == '=') {
             sk_buf_putc(out, '%');
             sk_buf_putc(out, hex[*p >> 4]);
             sk_buf_putc(out, hex[*p & 15]);
@@ -33,7 +33,7 @@ static void
 put_word(struct sk_buf *b, const char *s)
 {
     sk_buf_putc(b, ' ');
-    api_word_encode(s, true, b);
+    api_word_encode(s, b);
 }
 
 static void
@@ -42,7 +42,7 @@ put_opt(struct sk_buf *b, const char *key, const char *val)
     if (!val || !*val)
         return;
     sk_buf_printf(b, " %s=", key);
-    api_word_encode(val, false, b);
+    api_word_encode(val, b);
 }
 
 static void

@@ -89,18 +89,18 @@ watch_on_up(struct api_link *l, void *arg)
 
     w->header_seen = false;
     sk_buf_puts(&b, "watch ");
-    api_word_encode(w->resource, true, &b);
+    api_word_encode(w->resource, &b);
     sk_buf_putc(&b, ' ');
-    api_word_encode(w->ns ? w->ns : "*", true, &b);
+    api_word_encode(w->ns ? w->ns : "*", &b);
     if (w->resume_rev)
         sk_buf_printf(&b, " rev=%" PRIu64, w->resume_rev);
     if (w->selector) {
         sk_buf_puts(&b, " selector=");
-        api_word_encode(w->selector, false, &b);
+        api_word_encode(w->selector, &b);
     }
     if (w->fields) {
         sk_buf_puts(&b, " fields=");
-        api_word_encode(w->fields, false, &b);
+        api_word_encode(w->fields, &b);
     }
     if (w->bookmarks)
         sk_buf_puts(&b, " bookmarks");
