@@ -61,8 +61,8 @@ void api_backoff_reset(struct api_backoff *b);
 /* ---- the client ---- */
 
 struct api_aclient_config {
-    const char *server; /* UNIX socket path (contains '/') or host:port */
-    const char *token;  /* NULL or "": none; else `auth TOKEN` first */
+    const char *server;          /* UNIX socket path (contains '/') or host:port */
+    const char *token;           /* NULL or "": none; else `auth TOKEN` first */
     uint32_t backoff_initial_ms; /* 0: 100 */
     uint32_t backoff_max_ms;     /* 0: 10000 */
     uint32_t connect_timeout_ms; /* 0: 5000 (TCP) */
@@ -148,13 +148,13 @@ struct api_acall *api_aclient_status(struct api_aclient *c, const json_t *obj, a
                                      void *arg);
 /* subresource NULL or "": the main resource. */
 struct api_acall *api_aclient_patch(struct api_aclient *c, const char *resource, const char *ns,
-                                    const char *name, const char *subresource,
-                                    const json_t *patch, api_acall_fn cb, void *arg);
+                                    const char *name, const char *subresource, const json_t *patch,
+                                    api_acall_fn cb, void *arg);
 /* uid NULL or "": no precondition. */
 struct api_acall *api_aclient_bind(struct api_aclient *c, const char *ns, const char *name,
                                    const char *node, const char *uid, api_acall_fn cb, void *arg);
 struct api_delete_args {
-    int64_t grace; /* < 0: the default */
+    int64_t grace;           /* < 0: the default */
     const char *propagation; /* NULL or Background|Foreground|Orphan */
     const char *uid;         /* precondition, or NULL */
     const char *rev;         /* precondition, or NULL */
@@ -193,8 +193,8 @@ const char *api_watch_type_name(enum api_watch_type t);
 
 struct api_watch_event {
     enum api_watch_type type;
-    json_t *obj;  /* ADDED/MODIFIED/DELETED: borrowed; incref to keep */
-    uint64_t rev; /* the object's resourceVersion, or the bookmark's */
+    json_t *obj;              /* ADDED/MODIFIED/DELETED: borrowed; incref to keep */
+    uint64_t rev;             /* the object's resourceVersion, or the bookmark's */
     const struct sk_err *err; /* GONE, ERROR */
 };
 

@@ -264,8 +264,7 @@ check_args(const json_t *inv, const char *type, const char *reason, struct sk_er
 
 int
 api_event_record(struct api_aclient *c, const json_t *involved, const char *type,
-                 const char *reason, const char *message, const char *component,
-                 struct sk_err *err)
+                 const char *reason, const char *message, const char *component, struct sk_err *err)
 {
     struct sk_buf key = SK_BUF_INIT;
     struct ev_cache *ec;

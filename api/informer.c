@@ -292,8 +292,7 @@ list_apply(struct api_informer *inf)
     size_t i;
 
     inf->gen++;
-    json_array_foreach(inf->pending, i, obj)
-    {
+    json_array_foreach (inf->pending, i, obj) {
         obj_key(obj, &key);
         cache_set(inf, obj, key.data);
         if (inf->dead)

@@ -316,7 +316,7 @@ fv_list(struct api_req *req, char *args, void *arg)
     limit = lim ? strtoul(lim, NULL, 10) : 0;
     skip = cont ? strtoul(cont, NULL, 10) : 0;
     /* jansson keeps insertion order; tests insert in key order. */
-    json_object_foreach(f->objs, key, obj)
+    json_object_foreach (f->objs, key, obj)
         if (fake_in_ns(obj, ns))
             json_array_append(all, obj);
     for (i = skip; i < json_array_size(all) && (!limit || n < limit); i++, n++) {
@@ -404,8 +404,7 @@ fake_merge(json_t *dst, const json_t *patch)
     const char *k;
     json_t *v;
 
-    json_object_foreach((json_t *)patch, k, v)
-    {
+    json_object_foreach ((json_t *)patch, k, v) {
         if (json_is_null(v))
             json_object_del(dst, k);
         else if (json_is_object(v) && json_is_object(json_object_get(dst, k)))
@@ -462,8 +461,8 @@ fv_watch(struct api_req *req, char *args, void *arg)
     r = fake_opt(argv, argc, "rev");
     from = r ? strtoull(r, NULL, 10) : 0;
     if (from && from < f->compact) {
-        api_req_error(req, 410, "Gone", "too old resource version: %" PRIu64 " (%" PRIu64 ")",
-                      from, f->compact);
+        api_req_error(req, 410, "Gone", "too old resource version: %" PRIu64 " (%" PRIu64 ")", from,
+                      f->compact);
         return;
     }
     snprintf(head, sizeof(head), "ok watch rev=%" PRIu64 "\n", f->rev);
@@ -471,11 +470,11 @@ fv_watch(struct api_req *req, char *args, void *arg)
     ck_assert_uint_lt(f->nw, FAKE_MAX_WATCHERS);
     f->w[f->nw++].req = req;
     if (!from) {
-        json_object_foreach(f->objs, key, obj) fake_send_to(req, "ADDED", obj);
+        json_object_foreach (f->objs, key, obj)
+            fake_send_to(req, "ADDED", obj);
         return;
     }
-    json_array_foreach(f->hist, i, e)
-    {
+    json_array_foreach (f->hist, i, e) {
         obj = json_object_get(e, "obj");
         if (strtoull(json_string_value(sk_json_get(obj, "metadata.resourceVersion")), NULL, 10) >
             from)
