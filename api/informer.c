@@ -370,7 +370,7 @@ inf_on_list(struct api_aclient *c, int rc, const struct api_resp *resp, const st
             void *arg)
 {
     struct api_informer *inf = arg;
-    char cont[1024];
+    char cont[4608]; /* the server caps tokens at 4096 */
     struct sk_err perr;
 
     inf->call = NULL;
