@@ -117,7 +117,7 @@ test_expect_success 'events recorded twice per object become one Event with coun
 	grep -q "\"reason\":\"Seen\"" out &&
 	grep -q "\"count\":2" out &&
 	grep -q "\"involvedObject\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"name\":\"db1\"" out &&
-	grep -q "\"name\":\"db1\.[a-z0-9]*\"" out
+	grep -q "\"name\":\"db1-[a-z0-9]*\"" out
 '
 
 test_done

@@ -1132,11 +1132,11 @@ START_TEST(repeated_events_patch_the_count_instead_of_creating)
     ck_assert_uint_eq(fake_count(f, "patch"), 1);
     ck_assert_str_eq(
         fake_last(f, "patch"),
-        "patch events ns1 web.x1 {\"count\":3,\"lastTimestamp\":\"2025-11-25T19:46:40Z\"}");
-    ev = event_named(f, "web.x1");
+        "patch events ns1 web-x1 {\"count\":3,\"lastTimestamp\":\"2025-11-25T19:46:40Z\"}");
+    ev = event_named(f, "web-x1");
     ck_assert_ptr_nonnull(ev);
     ck_assert_int_eq(json_integer_value(json_object_get(ev, "count")), 3);
-    ck_assert_str_eq(json_string_value(sk_json_get(ev, "metadata.generateName")), "web.");
+    ck_assert_str_eq(json_string_value(sk_json_get(ev, "metadata.generateName")), "web-");
     ck_assert_str_eq(json_string_value(sk_json_get(ev, "involvedObject.uid")), "u-1");
     ck_assert_str_eq(json_string_value(sk_json_get(ev, "involvedObject.kind")), "Pod");
     ck_assert_str_eq(json_string_value(sk_json_get(ev, "source.component")), "kubelet");
@@ -1148,7 +1148,7 @@ START_TEST(repeated_events_patch_the_count_instead_of_creating)
                      "kubelet", &err);
     wait_requests(loop, f, "patch", 2);
     run_for(loop, 20); /* and its answer */
-    ck_assert_int_eq(json_integer_value(json_object_get(event_named(f, "web.x1"), "count")), 4);
+    ck_assert_int_eq(json_integer_value(json_object_get(event_named(f, "web-x1"), "count")), 4);
 
     /* Eleven minutes after that: a new Event. Another message: another. */
     fake_now += 11LL * 60 * 1000000000LL;
@@ -1156,17 +1156,17 @@ START_TEST(repeated_events_patch_the_count_instead_of_creating)
                      "kubelet", &err);
     api_event_record(c, pod, API_EVENT_NORMAL, "Pulled", "image pulled", "kubelet", &err);
     wait_requests(loop, f, "create", 3);
-    ck_assert_str_eq(json_string_value(json_object_get(event_named(f, "web.x2"), "reason")),
+    ck_assert_str_eq(json_string_value(json_object_get(event_named(f, "web-x2"), "reason")),
                      "BackOff");
-    ck_assert_str_eq(json_string_value(json_object_get(event_named(f, "web.x3"), "reason")),
+    ck_assert_str_eq(json_string_value(json_object_get(event_named(f, "web-x3"), "reason")),
                      "Pulled");
-    ck_assert_int_eq(json_integer_value(json_object_get(event_named(f, "web.x2"), "count")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(event_named(f, "web-x2"), "count")), 1);
 
     /* The Event vanished (TTL): the next record creates it again. */
-    fake_del(f, "ns1", "web.x3");
+    fake_del(f, "ns1", "web-x3");
     api_event_record(c, pod, API_EVENT_NORMAL, "Pulled", "image pulled", "kubelet", &err);
     wait_requests(loop, f, "create", 4);
-    ck_assert_int_eq(json_integer_value(json_object_get(event_named(f, "web.x4"), "count")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(event_named(f, "web-x4"), "count")), 2);
 
     ck_assert_int_eq(api_event_record(c, pod, "Info", "X", "m", "k", &err), -EINVAL);
     ck_assert_int_eq(api_event_record(c, pod, API_EVENT_NORMAL, "", "m", "k", &err), -EINVAL);
