@@ -211,6 +211,16 @@ START_TEST(connection_closed_mid_response_fails_the_calls_in_flight)
     wait_calls(loop, r, 3);
     ck_assert_int_eq(r->rc[2], 0);
     ck_assert_str_eq(r->body[2], "again");
+    /* A line that is no status line: the connection cannot be trusted. */
+    call(c, "junk", r);
+    call(c, "echo later", r);
+    wait_calls(loop, r, 5);
+    ck_assert_int_eq(r->rc[3], -EPROTO);
+    ck_assert_ptr_nonnull(strstr(r->msg[3], "malformed status line 'garbage'"));
+    ck_assert_int_eq(r->rc[4], -EPROTO);
+    call(c, "echo fine", r);
+    wait_calls(loop, r, 6);
+    ck_assert_int_eq(r->rc[5], 0);
     api_aclient_free(c);
     fake_stop(f);
     sk_loop_free(loop);
@@ -399,6 +409,19 @@ START_TEST(watch_resumes_from_the_last_revision_after_a_drop)
     ck_assert_int_eq(r->type[r->n - 1], API_WATCH_DELETED);
     ck_assert_uint_eq(r->rev[r->n - 1], 6);
     ck_assert_uint_eq(f->watches, 3);
+
+    /* A malformed event: reported, and the stream is resumed. */
+    r->n = 0;
+    fake_send_raw(f, "FROB {}\n");
+    fake_put(f, "ns1", "e", NULL);
+    fake_send_raw(f, "ADDED {not json\n");
+    fake_put(f, "ns1", "f", NULL);
+    wait_objects(loop, r, 2);
+    wrec_objects(r, got, sizeof(got));
+    ck_assert_str_eq(got, "ADDED e,ADDED f");
+    ck_assert_int_eq(r->type[0], API_WATCH_ERROR);
+    ck_assert_int_eq(r->errcode[0], EPROTO);
+    ck_assert_uint_eq(api_awatch_rev(w), 8);
     api_aclient_free(c);
     run_for(loop, 20);
     fake_stop(f);
@@ -1047,6 +1070,42 @@ START_TEST(informer_lists_in_pages_and_resyncs)
 }
 END_TEST
 
+START_TEST(informer_retries_a_failed_list_and_sends_its_selectors)
+{
+    struct sk_loop *loop = loop_new();
+    struct fake *f = fake_start(loop);
+    struct api_aclient *c = client_new(loop, f->path, 5, 20);
+    struct api_informer_config cfg = {
+        .resource = "pods", .ns = "ns1", .selector = "app=web", .fields = "spec.nodeName=n1"};
+    struct api_informer *inf;
+    struct ilog l = {0};
+    struct sk_err err;
+
+    l.lines = json_array();
+    fake_put(f, "ns1", "a", "n1");
+    f->fail_lists = 2;
+    ck_assert_int_eq(api_informer_new(c, &cfg, &inf, &err), 0);
+    api_informer_add_handlers(inf, &ilog_handlers, &l);
+    api_informer_start(inf);
+    wait_log(loop, &l, 2);
+    assert_log(&l, "add ns1/a, synced");
+    ck_assert_uint_eq(f->lists, 3);
+    ck_assert_str_eq(fake_last(f, "list"),
+                     "list pods ns1 selector=app%3Dweb fields=spec.nodeName%3Dn1 limit=500");
+    fake_put(f, "ns1", "b", "n1");
+    wait_log(loop, &l, 1);
+    ck_assert_str_eq(fake_last(f, "watch"),
+                     "watch pods ns1 rev=1 selector=app%3Dweb fields=spec.nodeName%3Dn1 bookmarks");
+    api_informer_free(inf);
+    cfg.resource = NULL;
+    ck_assert_int_eq(api_informer_new(c, &cfg, &inf, &err), -EINVAL);
+    api_aclient_free(c);
+    fake_stop(f);
+    sk_loop_free(loop);
+    json_decref(l.lines);
+}
+END_TEST
+
 START_TEST(informer_may_be_freed_from_its_handler)
 {
     struct sk_loop *loop = loop_new();
@@ -1205,6 +1264,7 @@ main(void)
     tcase_add_test(ti, informer_cache_follows_the_events_with_old_and_new_objects);
     tcase_add_test(ti, informer_relists_when_its_revision_is_compacted);
     tcase_add_test(ti, informer_lists_in_pages_and_resyncs);
+    tcase_add_test(ti, informer_retries_a_failed_list_and_sends_its_selectors);
     tcase_add_test(ti, informer_may_be_freed_from_its_handler);
     tcase_add_test(ti, repeated_events_patch_the_count_instead_of_creating);
     suite_add_tcase(s, tc);
