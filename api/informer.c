@@ -449,6 +449,8 @@ inf_watch(struct api_informer *inf)
         .fields = inf->fields,
         .rev = inf->rev,
         .bookmarks = true,
+        /* three bookmark intervals */
+        .idle_timeout_ms = 15000,
     };
 
     inf->state = INF_WATCHING;

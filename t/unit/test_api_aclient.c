@@ -228,6 +228,38 @@ START_TEST(connection_closed_mid_response_fails_the_calls_in_flight)
 }
 END_TEST
 
+START_TEST(calls_not_answered_in_time_fail_and_the_connection_is_renewed)
+{
+    struct sk_loop *loop = loop_new();
+    struct fake *f = fake_start(loop);
+    struct api_aclient_config cfg = {.server = f->path, .seed = 5, .call_timeout_ms = 60};
+    struct api_aclient *c;
+    struct api_aclient_stats st;
+    struct rec *r = sk_calloc(1, sizeof(*r));
+    struct sk_err err;
+
+    ck_assert_int_eq(api_aclient_new(loop, &cfg, &c, &err), 0);
+    call(c, "later 20 quick", r);
+    call(c, "later 250 slow", r);
+    call(c, "echo behind", r);
+    wait_calls(loop, r, 3);
+    ck_assert_int_eq(r->rc[0], 0);
+    ck_assert_int_eq(r->rc[1], -ETIMEDOUT);
+    ck_assert_ptr_nonnull(strstr(r->msg[1], "no response from"));
+    ck_assert_int_eq(r->rc[2], -ETIMEDOUT);
+    call(c, "echo next", r);
+    wait_calls(loop, r, 4);
+    ck_assert_int_eq(r->rc[3], 0);
+    api_aclient_stats(c, &st);
+    ck_assert_uint_eq(st.connects, 2);
+    api_aclient_free(c);
+    run_for(loop, 250); /* the fake answers into the void */
+    fake_stop(f);
+    sk_loop_free(loop);
+    free(r);
+}
+END_TEST
+
 START_TEST(unreachable_server_fails_waiting_calls_then_recovers)
 {
     struct sk_loop *loop = loop_new();
@@ -486,6 +518,33 @@ START_TEST(watch_from_a_compacted_revision_reports_gone_and_stops)
     ck_assert_int_eq(r->n, 1);
     ck_assert_uint_eq(f->watches, 1); /* no retry: relisting is the caller's */
     api_awatch_cancel(w);
+    api_aclient_free(c);
+    fake_stop(f);
+    sk_loop_free(loop);
+    free(r);
+}
+END_TEST
+
+START_TEST(silent_watch_streams_are_taken_for_dead_and_resumed)
+{
+    struct sk_loop *loop = loop_new();
+    struct fake *f = fake_start(loop);
+    struct api_aclient *c = client_new(loop, f->path, 5, 20);
+    struct wrec *r = sk_calloc(1, sizeof(*r));
+    struct api_watch_opts o = {.resource = "pods", .rev = 0, .idle_timeout_ms = 60};
+    int i, errors = 0;
+
+    r->loop = loop;
+    fake_put(f, "ns1", "a", NULL);
+    o.rev = f->rev;
+    api_aclient_watch(c, &o, wrec_cb, r);
+    run_for(loop, 300);
+    for (i = 0; i < r->n; i++)
+        if (r->type[i] == API_WATCH_ERROR && r->errcode[i] == ETIMEDOUT)
+            errors++;
+    ck_assert_int_ge(errors, 2);
+    ck_assert_uint_ge(f->watches, 3);
+    ck_assert_str_eq(fake_last(f, "watch"), "watch pods rev=1");
     api_aclient_free(c);
     fake_stop(f);
     sk_loop_free(loop);
@@ -1251,11 +1310,13 @@ main(void)
     tcase_add_test(tc, pipelined_calls_are_answered_in_request_order);
     tcase_add_test(tc, server_errors_map_to_errno_with_the_server_message);
     tcase_add_test(tc, connection_closed_mid_response_fails_the_calls_in_flight);
+    tcase_add_test(tc, calls_not_answered_in_time_fail_and_the_connection_is_renewed);
     tcase_add_test(tc, unreachable_server_fails_waiting_calls_then_recovers);
     tcase_add_test(tc, backoff_doubles_with_jitter_and_stays_bounded);
     tcase_add_test(tc, watch_resumes_from_the_last_revision_after_a_drop);
     tcase_add_test(tc, watch_cut_before_any_new_event_replays_again);
     tcase_add_test(tc, watch_from_a_compacted_revision_reports_gone_and_stops);
+    tcase_add_test(tc, silent_watch_streams_are_taken_for_dead_and_resumed);
     tcase_add_test(tc, reconnect_backoff_is_bounded_and_resets_once_connected);
     tcase_add_test(tc, callbacks_may_cancel_calls_watches_and_free_the_client);
     tcase_add_test(tc, request_lines_are_percent_encoded_with_json_last);
