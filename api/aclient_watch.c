@@ -224,13 +224,17 @@ watch_type_of(const char *word, size_t len, enum api_watch_type *type)
     return -1;
 }
 
-/* Remember where to resume after delivering rev (see the top). */
+/* Remember where to resume after delivering rev (see the top). A
+ * bookmark comes after the replay, so even one at the snapshot
+ * revision ends it. */
 static void
-watch_advance(struct api_awatch *w, uint64_t rev)
+watch_advance(struct api_awatch *w, uint64_t rev, bool bookmark)
 {
+    bool replay_over = w->resume_rev || rev > w->header_rev || (bookmark && rev);
+
     if (rev > w->last_rev)
         w->last_rev = rev;
-    if ((w->resume_rev || rev > w->header_rev) && rev > w->resume_rev)
+    if (replay_over && rev > w->resume_rev)
         w->resume_rev = rev;
 }
 
@@ -253,7 +257,7 @@ watch_on_event(struct api_awatch *w, char *line, size_t len)
         char buf[32];
 
         rev = api_status_word(line + wl, "rev", buf, sizeof(buf)) == 0 ? parse_rev(buf) : 0;
-        watch_advance(w, rev);
+        watch_advance(w, rev, true);
         watch_deliver(w, type, NULL, rev, NULL);
         return;
     }
@@ -265,7 +269,7 @@ watch_on_event(struct api_awatch *w, char *line, size_t len)
     }
     rv = json_string_value(sk_json_get(obj, "metadata.resourceVersion"));
     rev = parse_rev(rv);
-    watch_advance(w, rev);
+    watch_advance(w, rev, false);
     watch_deliver(w, type, obj, rev, NULL);
     json_decref(obj);
 }

@@ -483,6 +483,15 @@ START_TEST(watch_cut_before_any_new_event_replays_again)
     ck_assert_str_eq(fake_last(f, "watch"), "watch pods ns1");
     wrec_objects(r, got, sizeof(got));
     ck_assert_str_eq(got, "ADDED a,ADDED b,ADDED a,ADDED b");
+
+    /* A bookmark at the snapshot revision ends the replay. */
+    fake_send_raw(f, "BOOKMARK rev=2\n");
+    fake_drop_watches(f);
+    fake_put(f, "ns1", "c", NULL);
+    wait_objects(loop, r, 5);
+    ck_assert_str_eq(fake_last(f, "watch"), "watch pods ns1 rev=2");
+    wrec_objects(r, got, sizeof(got));
+    ck_assert_str_eq(got, "ADDED a,ADDED b,ADDED a,ADDED b,ADDED c");
     api_aclient_free(c);
     fake_stop(f);
     sk_loop_free(loop);
