@@ -43,29 +43,39 @@ write_file(const char *path, const char *errmsg, const json_t *obj, bool json, s
     return rc;
 }
 
-/* Run the editor on path: "$SKIFF_EDITOR path", else $EDITOR, else vi,
- * through sh so an editor with arguments works ("code --wait"). */
+/* Run the editor on path: "$SKIFF_EDITOR path", else $EDITOR, else vi.
+ * As git does, the editor text is shell syntax ("code --wait", "sed -i
+ * 's/a/b/'"): it is put in front of "$1" and run by sh. */
 static int
 run_editor(const char *path, struct sk_err *err)
 {
+    const char *editor = getenv("SKIFF_EDITOR");
+    char *cmd;
     int status;
     pid_t pid;
 
+    if (!editor || !*editor)
+        editor = getenv("EDITOR");
+    if (!editor || !*editor)
+        editor = "vi";
+    cmd = sk_asprintf("%s \"$1\"", editor);
     fflush(NULL);
     pid = fork();
-    if (pid < 0)
+    if (pid < 0) {
+        free(cmd);
         return sk_err_sys(err, errno, "fork");
+    }
     if (pid == 0) {
-        execl("/bin/sh", "sh", "-c", "exec ${SKIFF_EDITOR:-${EDITOR:-vi}} \"$1\"", "sh", path,
-              (char *)NULL);
+        execl("/bin/sh", "sh", "-c", cmd, "sh", path, (char *)NULL);
         _exit(127);
     }
+    free(cmd);
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
             return sk_err_sys(err, errno, "wait for the editor");
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return sk_err_set(err, ECANCELED, "the editor failed (status %d); nothing was changed",
-                          WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        return sk_err_set(err, ECHILD, "the editor '%s' failed (status %d); nothing was changed",
+                          editor, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
     return 0;
 }
 
@@ -156,10 +166,14 @@ edit_loop(struct cli *c, const struct api_kind *k, const json_t *orig, const cha
     }
     json_decref(edited);
     json_decref(last);
+    if (rc == -ECHILD && !last) {
+        unlink(path);
+        return cli_report(rc, &err);
+    }
     if (rc < 0) {
         fprintf(stderr, "skiff: %s\n", err.msg);
         fprintf(stderr, "skiff: a copy of your changes is in '%s'\n", path);
-        return rc == -ECANCELED ? SKIFF_EXIT_ERROR : cli_exit_of(rc);
+        return rc == -ECANCELED || rc == -ECHILD ? SKIFF_EXIT_ERROR : cli_exit_of(rc);
     }
     unlink(path);
     return SKIFF_EXIT_OK;
