@@ -164,7 +164,7 @@ read_manifests(const struct cli_flags *f, struct cli_objs *docs)
         rc = cli_manifest_read(f->files[i], docs, &err);
         if (rc < 0) {
             cli_objs_release(docs);
-            return cli_report(rc == -EINVAL ? -EBADMSG : rc, &err);
+            return cli_report(-EIO, &err);
         }
     }
     if (docs->n == 0) {

@@ -90,7 +90,7 @@ collect(struct cli *c, const struct cli_flags *f, struct del_list *l, int *statu
     for (size_t i = 0; i < f->nfiles; i++) {
         rc = cli_manifest_read(f->files[i], &o, &err);
         if (rc < 0)
-            return cli_report(rc == -EINVAL ? -EBADMSG : rc, &err);
+            return cli_report(-EIO, &err);
     }
     for (size_t i = 0; i < o.n; i++) {
         const struct api_kind *k;

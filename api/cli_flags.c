@@ -328,7 +328,7 @@ lookup_kind(const char *s, size_t len, struct sk_err *err)
     name[strcspn(name, ".")] = '\0';
     k = api_kind_lookup(name);
     if (!k)
-        sk_err_set(err, ENOENT, "the server doesn't have a resource type \"%.*s\"", (int)len, s);
+        sk_err_set(err, EINVAL, "the server doesn't have a resource type \"%.*s\"", (int)len, s);
     return k;
 }
 
@@ -352,7 +352,7 @@ parse_types(const char *arg, const struct api_kind **kinds, int max, struct sk_e
             if (n == max)
                 return sk_err_set(err, EINVAL, "too many resource types in '%s'", arg);
             if (!(kinds[n++] = lookup_kind(p, len, err)))
-                return -ENOENT;
+                return -EINVAL;
         }
         p += len;
     } while (*p++ == ',');
@@ -390,7 +390,7 @@ parse_slash_refs(int nargs, char **args, struct cli_refs *refs, struct sk_err *e
         if (!slash[1])
             return sk_err_set(err, EINVAL, "'%s': a name is needed after the '/'", args[i]);
         if (!(k = lookup_kind(args[i], (size_t)(slash - args[i]), err)))
-            return -ENOENT;
+            return -EINVAL;
         refs_add(refs, k, slash + 1);
     }
     return 0;

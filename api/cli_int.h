@@ -199,8 +199,8 @@ struct cli_refs {
 /* Parse kubectl's forms: "TYPE", "TYPE1,TYPE2", "TYPE NAME...",
  * "TYPE1,TYPE2 NAME..." (every type with every name), "TYPE/NAME...".
  * "all" stands for pods,services,deployments,replicasets. Fails with
- * -ENOENT `the server doesn't have a resource type "x"`, -EINVAL for an
- * empty argument list or a mix of TYPE/NAME and TYPE NAME forms. */
+ * -EINVAL (a usage error): `the server doesn't have a resource type
+ * "x"`, an empty argument list, a mix of TYPE/NAME and TYPE NAME forms. */
 int cli_refs_parse(int nargs, char **args, struct cli_refs *refs, struct sk_err *err);
 void cli_refs_release(struct cli_refs *refs);
 

@@ -248,13 +248,13 @@ static const struct {
     const char *msg;
 } bad_refs[] = {
     {"", -EINVAL, "you must specify the type of resource"},
-    {"frobs", -ENOENT, "the server doesn't have a resource type \"frobs\""},
-    {"pods,frobs web", -ENOENT, "resource type \"frobs\""},
+    {"frobs", -EINVAL, "the server doesn't have a resource type \"frobs\""},
+    {"pods,frobs web", -EINVAL, "resource type \"frobs\""},
     {"pods,", -EINVAL, "empty resource type"},
     {"pod/web db", -EINVAL, "no need to specify a resource type"},
     {"pods pod/web", -EINVAL, "single resource and name"},
     {"pod/", -EINVAL, "a name is needed"},
-    {"frob/x", -ENOENT, "resource type \"frob\""},
+    {"frob/x", -EINVAL, "resource type \"frob\""},
 };
 
 START_TEST(refs_malformed)
