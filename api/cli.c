@@ -68,23 +68,6 @@ exit_for_errno(int rc)
     }
 }
 
-static int
-exit_for_response(const struct api_resp *resp)
-{
-    switch (resp->code) {
-    case 404:
-        return SKIFF_EXIT_NOT_FOUND;
-    case 401:
-    case 403:
-        return SKIFF_EXIT_DENIED;
-    case 408:
-    case 504:
-        return SKIFF_EXIT_TIMEOUT;
-    default:
-        return SKIFF_EXIT_ERROR;
-    }
-}
-
 /* Fill server/token from flags, then $SKIFF_SERVER/$SKIFF_TOKEN, then
  * the user's config file, then the default socket. */
 static void
@@ -113,34 +96,17 @@ resolve_server(struct cli *o, struct cli_file *file)
         o->token = file->token;
 }
 
-/* Send one request; print errors; fill resp. Returns an exit status. */
+/* Send one request on the session; print errors; fill resp. Returns an
+ * exit status (resp holds an ok answer when it is SKIFF_EXIT_OK). */
 static int
-call(const struct cli *o, const char *line, struct api_resp *resp)
+call(struct cli *o, const char *line, struct api_resp *resp)
 {
-    struct api_client cl;
     struct sk_err err;
     int rc;
 
     sk_err_init(&err);
-    rc = api_client_connect(&cl, o->server, o->token, CLI_TIMEOUT_MS, &err);
-    if (rc < 0) {
-        fprintf(stderr, "skiff: %s\n", err.msg);
-        return exit_for_errno(rc);
-    }
-    cl.verbose = o->verbose;
-    rc = api_client_call(&cl, line, resp, &err);
-    api_client_close(&cl);
-    if (rc < 0) {
-        fprintf(stderr, "skiff: server '%s': %s\n", o->server, err.msg);
-        return exit_for_errno(rc);
-    }
-    if (!resp->ok) {
-        fprintf(stderr, "skiff: %s\n", resp->status);
-        rc = exit_for_response(resp);
-        api_resp_release(resp);
-        return rc;
-    }
-    return SKIFF_EXIT_OK;
+    rc = cli_do(o, line, resp, &err);
+    return rc < 0 ? cli_report(rc, &err) : SKIFF_EXIT_OK;
 }
 
 static int

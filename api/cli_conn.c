@@ -322,6 +322,14 @@ out_fail:
     return rc;
 }
 
+const char *
+cli_str(const json_t *obj, const char *path)
+{
+    const char *s = json_string_value(sk_json_get(obj, path));
+
+    return s ? s : "";
+}
+
 void
 cli_obj_ref(const struct api_kind *k, const json_t *obj, char *out, size_t outsz)
 {
@@ -436,7 +444,7 @@ cli_watch_close(struct cli_watch *w)
 
 int
 cli_wait_deleted(struct cli *c, const struct api_kind *k, const char *ns, const char *name,
-                 uint64_t timeout_ms, struct sk_err *err)
+                 const char *uid, uint64_t timeout_ms, struct sk_err *err)
 {
     int64_t deadline = timeout_ms ? cli_now_ms() + (int64_t)timeout_ms : -1;
     int64_t pause_ms = 20;
@@ -447,6 +455,9 @@ cli_wait_deleted(struct cli *c, const struct api_kind *k, const char *ns, const 
      * could start, and a get answers that directly. Back off to 500 ms. */
     for (;;) {
         rc = cli_get(c, k, ns, name, &obj, err);
+        /* Another object of the same name (a new one) means ours is gone. */
+        if (rc == 0 && uid && *uid && strcmp(uid, cli_str(obj, "metadata.uid")) != 0)
+            rc = -ENOENT;
         json_decref(obj);
         if (rc == -ENOENT)
             return 0;

@@ -51,7 +51,7 @@ propagation_of(const char *cascade)
 
 static int
 delete_one(struct cli *c, const struct del_target *t, const struct cli_flags *f, bool *gone,
-           struct sk_err *err)
+           char *uid, size_t uidsz, struct sk_err *err)
 {
     struct sk_buf line = SK_BUF_INIT;
     struct api_resp resp;
@@ -72,6 +72,14 @@ delete_one(struct cli *c, const struct del_target *t, const struct cli_flags *f,
     if (rc < 0)
         return rc;
     *gone = strcmp(cli_status_last(resp.status), "deleted") == 0;
+    uid[0] = '\0';
+    if (resp.nlines == 1) {
+        struct cli_objs o = {0};
+
+        if (cli_objs_from_resp(&resp, &o, NULL) == 0 && o.n == 1)
+            snprintf(uid, uidsz, "%s", cli_str(o.items[0], "metadata.uid"));
+        cli_objs_release(&o);
+    }
     api_resp_release(&resp);
     return 0;
 }
@@ -139,6 +147,7 @@ cli_cmd_delete(struct cli *c, int argc, char **argv)
     struct cli_flags f;
     struct sk_err err;
     int rc, status = SKIFF_EXIT_OK;
+    char uid[128];
     bool gone;
 
     sk_err_init(&err);
@@ -162,7 +171,7 @@ cli_cmd_delete(struct cli *c, int argc, char **argv)
     for (size_t i = 0; i < l.n; i++) {
         const struct del_target *t = &l.items[i];
 
-        rc = delete_one(c, t, &f, &gone, &err);
+        rc = delete_one(c, t, &f, &gone, uid, sizeof(uid), &err);
         if (rc == -ENOENT && f.ignore_not_found)
             continue;
         if (rc < 0) {
@@ -175,7 +184,7 @@ cli_cmd_delete(struct cli *c, int argc, char **argv)
         fflush(stdout);
         if (gone || !f.wait)
             continue;
-        rc = cli_wait_deleted(c, t->kind, t->ns, t->name, f.timeout_ms, &err);
+        rc = cli_wait_deleted(c, t->kind, t->ns, t->name, uid, f.timeout_ms, &err);
         if (rc < 0)
             status = cli_report(rc, &err);
     }

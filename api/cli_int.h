@@ -92,6 +92,9 @@ int cli_get(struct cli *c, const struct api_kind *k, const char *ns, const char 
 int cli_list(struct cli *c, const struct api_kind *k, const char *ns, const char *selector,
              const char *fields, struct cli_objs *out, struct sk_err *err);
 
+/* The string at path in obj (lib/json.h paths), or "" when absent. */
+const char *cli_str(const json_t *obj, const char *path);
+
 /* "pod/web": the singular of the kind and the name. */
 void cli_obj_ref(const struct api_kind *k, const json_t *obj, char *out, size_t outsz);
 
@@ -305,10 +308,11 @@ int cli_cmd_logs(struct cli *c, int argc, char **argv);
 int cli_cmd_exec(struct cli *c, int argc, char **argv);
 int cli_cmd_top(struct cli *c, int argc, char **argv);
 
-/* Wait until the object is gone (404) or timeout_ms (0: no limit)
- * passes: 0, -ETIMEDOUT, or another failure. */
+/* Wait until the object is gone (404, or one of that name with another
+ * uid than uid, when given) or timeout_ms (0: no limit) passes: 0,
+ * -ETIMEDOUT, or another failure. */
 int cli_wait_deleted(struct cli *c, const struct api_kind *k, const char *ns, const char *name,
-                     uint64_t timeout_ms, struct sk_err *err);
+                     const char *uid, uint64_t timeout_ms, struct sk_err *err);
 
 /* Print objects to stdout in the -o format of f (table by default);
  * custom-columns-file is read here. Returns an exit status. */

@@ -373,6 +373,7 @@ out:
 struct drain_pod {
     char *ns;
     char *name;
+    char *uid;
 };
 
 /* Pick the pods to delete; refusals are printed and make it fail
@@ -402,7 +403,8 @@ drain_plan(const struct cli_objs *pods, const struct cli_flags *f, struct drain_
         if (a == CLI_DRAIN_SKIP)
             continue;
         (*plan)[(*n)++] =
-            (struct drain_pod){sk_strdup(api_meta_namespace(p)), sk_strdup(api_meta_name(p))};
+            (struct drain_pod){sk_strdup(api_meta_namespace(p)), sk_strdup(api_meta_name(p)),
+                               sk_strdup(cli_str(p, "metadata.uid"))};
     }
     return refused ? -1 : 0;
 }
@@ -413,6 +415,7 @@ drain_plan_free(struct drain_pod *plan, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(plan[i].ns);
         free(plan[i].name);
+        free(plan[i].uid);
     }
     free(plan);
 }
@@ -448,7 +451,7 @@ drain_pods(struct cli *c, struct drain_pod *plan, size_t n, const struct cli_fla
 
         if (deadline >= 0 && left <= 0)
             left = 1;
-        rc = cli_wait_deleted(c, pods, plan[i].ns, plan[i].name, (uint64_t)left, err);
+        rc = cli_wait_deleted(c, pods, plan[i].ns, plan[i].name, plan[i].uid, (uint64_t)left, err);
         if (rc < 0)
             return rc;
         printf("pod/%s evicted\n", plan[i].name);
