@@ -201,8 +201,10 @@ positionals(enum api_obj_verb verb, char **pos, int npos, struct api_obj_args *a
         a->ns = i < npos ? pos[i++] : "";
     a->name = i < npos ? pos[i++] : "";
     if (verb == API_OBJ_SCALE) {
-        if (i >= npos || parse_int("replicas", pos[i++], 0, &a->replicas, err) < 0)
-            return i > npos ? usage(verb, err) : -EBADMSG;
+        if (i >= npos)
+            return usage(verb, err);
+        if (parse_int("replicas", pos[i++], 0, &a->replicas, err) < 0)
+            return -EBADMSG;
     }
     if (i != npos || !*a->name || (ns_ok && !*a->ns))
         return usage(verb, err);
