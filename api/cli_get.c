@@ -295,8 +295,14 @@ cli_cmd_get(struct cli *c, int argc, char **argv)
     }
     if (total > 0 || status == SKIFF_EXIT_OK)
         rc = print_kinds(&refs, per_kind, kinds, nkinds, &f, f.all_ns);
-    if (total == 0 && status == SKIFF_EXIT_OK && prints_rows(&f))
-        say_none_found(nkinds == 1 ? kinds[0] : NULL, ns);
+    if (total == 0 && status == SKIFF_EXIT_OK && prints_rows(&f)) {
+        const struct api_kind *k = kinds[0];
+
+        /* "in NS namespace" when any of the kinds lives in namespaces. */
+        for (size_t i = 1; i < nkinds && !k->namespaced; i++)
+            k = kinds[i];
+        say_none_found(k, ns);
+    }
     for (size_t i = 0; i < nkinds; i++)
         cli_objs_release(&per_kind[i]);
     if (status != SKIFF_EXIT_OK)

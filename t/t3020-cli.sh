@@ -243,6 +243,31 @@ test_expect_success 'scale: deployments through the scale verb; pods refused' '
 	grep "replicas" err
 '
 
+test_expect_success 'bash completion: verbs, types, flags and names from the server' '
+	cat >comp.sh <<-EOF &&
+	. "$SRCDIR/etc/bash_completion.d/skiff"
+	c() { COMP_WORDS=("\$@"); COMP_CWORD=\$((\$# - 1)); COMPREPLY=(); _skiff; echo "\${COMPREPLY[*]}"; }
+	c skiff ge
+	c skiff get dep
+	c skiff get pods ""
+	c skiff describe pod/w
+	c skiff delete --grace
+	c skiff get pods -o js
+	c skiff rollout ""
+	EOF
+	bash comp.sh >out &&
+	cat >expect <<-\EOF &&
+	get
+	deployments
+	web
+	pod/web
+	--grace-period
+	json jsonpath=
+	status history undo
+	EOF
+	test_cmp expect out
+'
+
 test_expect_success 'edit: EDITOR changes the object; no change cancels' '
 	EDITOR="sed -i '"'"'s/image: nginx\$/image: nginx:9/'"'"'" skiff edit pod web >out &&
 	grep -x "pod/web edited" out &&
