@@ -362,6 +362,21 @@ test_expect_success 'rollout history, undo and status on a deployment' '
 	grep -x "deployment \"front\" successfully rolled out" out
 '
 
+test_expect_success 'get follows continue tokens: 1100 objects in pages of 500' '
+	{
+		printf "apiVersion: v1\nkind: Namespace\nmetadata: {name: many}\n" &&
+		for i in $(seq 1 1100); do
+			printf -- "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c%04d}\n" $i
+		done
+	} >many.yaml &&
+	skiff -n many apply -f many.yaml >out &&
+	test_line_count = 1101 out &&
+	skiff -v get cm -n many -o name >out 2>err &&
+	test_line_count = 1100 out &&
+	test "$(grep -c "^> list configmaps many limit=500" err)" = 3 &&
+	tail -n 1 out | grep -qx configmap/c1100
+'
+
 test_expect_success 'delete: by name, by TYPE/NAME, -f, -l; --wait returns once gone' '
 	skiff delete pod web >out &&
 	grep -x "pod \"web\" deleted" out &&
