@@ -149,7 +149,7 @@ cli_manifest_namespace(json_t *obj, const char *ns, bool ns_explicit, const stru
 
 /* Read every -f into docs; errors are reported, returns an exit status. */
 static int
-read_manifests(const struct cli_flags *f, struct cli_objs *docs)
+read_manifests(const char *verb, const struct cli_flags *f, struct cli_objs *docs)
 {
     struct sk_err err;
     int rc;
@@ -168,7 +168,8 @@ read_manifests(const struct cli_flags *f, struct cli_objs *docs)
         }
     }
     if (docs->n == 0) {
-        fprintf(stderr, "skiff: no objects passed to %s\n", "the command");
+        cli_objs_release(docs);
+        fprintf(stderr, "skiff: no objects passed to %s\n", verb);
         return SKIFF_EXIT_USAGE;
     }
     return SKIFF_EXIT_OK;
@@ -236,7 +237,7 @@ manifest_cmd(struct cli *c, const char *verb, int argc, char **argv)
         cli_flags_release(&f);
         return SKIFF_EXIT_USAGE;
     }
-    rc = read_manifests(&f, &docs);
+    rc = read_manifests(verb, &f, &docs);
     if (rc == SKIFF_EXIT_OK) {
         rc = send_all(c, verb, &f, &docs);
         cli_objs_release(&docs);
