@@ -1,5 +1,6 @@
 /* skiff(1): option parsing, server selection and the verbs. */
 #include "api/cli.h"
+#include "api/cli_int.h"
 #include "api/client.h"
 #include "lib/buf.h"
 #include "lib/conf.h"
@@ -18,12 +19,6 @@
 #define CLI_DEFAULT_SERVER "/run/skiff/api.sock"
 #define CLI_TIMEOUT_MS     30000
 
-struct cli_opts {
-    const char *server;
-    const char *token;
-    int verbose;
-};
-
 /* ~/.config/skiff/config: the user's defaults, below flags and env. */
 struct cli_file {
     char *server;
@@ -31,9 +26,9 @@ struct cli_file {
 };
 
 static const struct sk_conf_opt cli_file_opts[] = {
-    {"client", "server", SK_CONF_STRING, offsetof(struct cli_file, server), "", NULL, 0, 0,
+    {"default", "server", SK_CONF_STRING, offsetof(struct cli_file, server), "", NULL, 0, 0,
      "server socket path or host:port", SK_CONF_EMPTY_OK, NULL},
-    {"client", "token", SK_CONF_STRING, offsetof(struct cli_file, token), "", NULL, 0, 0,
+    {"default", "token", SK_CONF_STRING, offsetof(struct cli_file, token), "", NULL, 0, 0,
      "bearer token for TCP servers", SK_CONF_EMPTY_OK, NULL},
     {NULL, NULL, 0, 0, NULL, NULL, 0, 0, NULL, 0, NULL},
 };
@@ -41,8 +36,17 @@ static const struct sk_conf_opt cli_file_opts[] = {
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: skiff [-s SERVER] [-v] VERB [ARGS...]\n"
-               "verbs:\n"
+    fprintf(f, "usage: skiff [-s SERVER] [--token TOKEN] [-n NAMESPACE] [-v] VERB [ARGS...]\n"
+               "objects:\n"
+               "  get TYPE[,TYPE...] [NAME...] [-l SEL] [--field-selector SEL] [-o FORMAT] [-w]\n"
+               "  describe TYPE [NAME...]      events [--for TYPE/NAME]\n"
+               "  apply -f FILE|DIR|-          create -f FILE|DIR|-\n"
+               "  delete TYPE NAME... | -f FILE [--wait] [--grace-period S] [--timeout D]\n"
+               "  edit TYPE NAME               label|annotate TYPE NAME KEY=VAL... KEY-...\n"
+               "  scale TYPE NAME --replicas N rollout status|history|undo deployment/NAME\n"
+               "  cordon|uncordon|drain NODE   taint nodes NODE KEY=VAL:EFFECT[-]...\n"
+               "  api-resources  logs POD  exec POD -- CMD  top\n"
+               "server:\n"
                "  version   print client and server versions\n"
                "  ping      check that the server answers\n"
                "  kv        get|put|del|range|txn|watch|compact|status|members (admin)\n"
@@ -64,27 +68,10 @@ exit_for_errno(int rc)
     }
 }
 
-static int
-exit_for_response(const struct api_resp *resp)
-{
-    switch (resp->code) {
-    case 404:
-        return SKIFF_EXIT_NOT_FOUND;
-    case 401:
-    case 403:
-        return SKIFF_EXIT_DENIED;
-    case 408:
-    case 504:
-        return SKIFF_EXIT_TIMEOUT;
-    default:
-        return SKIFF_EXIT_ERROR;
-    }
-}
-
 /* Fill server/token from flags, then $SKIFF_SERVER/$SKIFF_TOKEN, then
  * the user's config file, then the default socket. */
 static void
-resolve_server(struct cli_opts *o, struct cli_file *file)
+resolve_server(struct cli *o, struct cli_file *file)
 {
     struct sk_conf_diag diag;
     const char *home = getenv("HOME");
@@ -109,38 +96,21 @@ resolve_server(struct cli_opts *o, struct cli_file *file)
         o->token = file->token;
 }
 
-/* Send one request; print errors; fill resp. Returns an exit status. */
+/* Send one request on the session; print errors; fill resp. Returns an
+ * exit status (resp holds an ok answer when it is SKIFF_EXIT_OK). */
 static int
-call(const struct cli_opts *o, const char *line, struct api_resp *resp)
+call(struct cli *o, const char *line, struct api_resp *resp)
 {
-    struct api_client cl;
     struct sk_err err;
     int rc;
 
     sk_err_init(&err);
-    rc = api_client_connect(&cl, o->server, o->token, CLI_TIMEOUT_MS, &err);
-    if (rc < 0) {
-        fprintf(stderr, "skiff: %s\n", err.msg);
-        return exit_for_errno(rc);
-    }
-    cl.verbose = o->verbose;
-    rc = api_client_call(&cl, line, resp, &err);
-    api_client_close(&cl);
-    if (rc < 0) {
-        fprintf(stderr, "skiff: server '%s': %s\n", o->server, err.msg);
-        return exit_for_errno(rc);
-    }
-    if (!resp->ok) {
-        fprintf(stderr, "skiff: %s\n", resp->status);
-        rc = exit_for_response(resp);
-        api_resp_release(resp);
-        return rc;
-    }
-    return SKIFF_EXIT_OK;
+    rc = cli_do(o, line, resp, &err);
+    return rc < 0 ? cli_report(rc, &err) : SKIFF_EXIT_OK;
 }
 
 static int
-cmd_ping(const struct cli_opts *o, int argc, char **argv)
+cmd_ping(struct cli *o, int argc, char **argv)
 {
     struct api_resp resp;
     int rc;
@@ -177,7 +147,7 @@ print_server_version(const struct api_resp *resp)
 /* Print the client's version, then the server's; the client line comes
  * even when the server is unreachable, so scripts can see the skew. */
 static int
-cmd_version(const struct cli_opts *o, int argc, char **argv)
+cmd_version(struct cli *o, int argc, char **argv)
 {
     struct api_resp resp;
     int rc;
@@ -222,7 +192,7 @@ put_word(struct sk_buf *line, const char *word)
 /* `skiff kv watch ...`: print every line of the stream until the server
  * closes it; a 410 line ends it with status 1. */
 static int
-kv_watch_stream(const struct cli_opts *o, const char *line)
+kv_watch_stream(const struct cli *o, const char *line)
 {
     struct api_client cl;
     struct sk_err err;
@@ -253,7 +223,7 @@ kv_watch_stream(const struct cli_opts *o, const char *line)
 }
 
 static int
-cmd_kv(const struct cli_opts *o, int argc, char **argv)
+cmd_kv(struct cli *o, int argc, char **argv)
 {
     struct sk_buf line = SK_BUF_INIT;
     struct api_resp resp;
@@ -324,7 +294,7 @@ status_row(const json_t *st)
 
 /* skiff cluster status [-o json] | member list | compact REV */
 static int
-cmd_cluster(const struct cli_opts *o, int argc, char **argv)
+cmd_cluster(struct cli *o, int argc, char **argv)
 {
     struct api_resp resp;
     json_t *st = NULL;
@@ -365,24 +335,72 @@ cmd_cluster(const struct cli_opts *o, int argc, char **argv)
     return SKIFF_EXIT_OK;
 }
 
+static const struct {
+    const char *name;
+    int (*fn)(struct cli *c, int argc, char **argv);
+} verbs[] = {
+    {"ping", cmd_ping},
+    {"version", cmd_version},
+    {"kv", cmd_kv},
+    {"cluster", cmd_cluster},
+    {"get", cli_cmd_get},
+    {"describe", cli_cmd_describe},
+    {"events", cli_cmd_events},
+    {"apply", cli_cmd_apply},
+    {"create", cli_cmd_create},
+    {"delete", cli_cmd_delete},
+    {"edit", cli_cmd_edit},
+    {"label", cli_cmd_label},
+    {"annotate", cli_cmd_annotate},
+    {"scale", cli_cmd_scale},
+    {"rollout", cli_cmd_rollout},
+    {"cordon", cli_cmd_cordon},
+    {"uncordon", cli_cmd_uncordon},
+    {"drain", cli_cmd_drain},
+    {"taint", cli_cmd_taint},
+    {"api-resources", cli_cmd_api_resources},
+    {"logs", cli_cmd_logs},
+    {"exec", cli_cmd_exec},
+    {"top", cli_cmd_top},
+};
+
+static int
+run_verb(struct cli *c, int argc, char **argv)
+{
+    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+        if (strcmp(argv[0], verbs[i].name) == 0)
+            return verbs[i].fn(c, argc, argv);
+    fprintf(stderr, "skiff: unknown verb '%s'\n", argv[0]);
+    usage(stderr);
+    return SKIFF_EXIT_USAGE;
+}
+
 int
 skiff_cli_main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"server", required_argument, NULL, 's'},
+        {"token", required_argument, NULL, 'T'},
+        {"namespace", required_argument, NULL, 'n'},
         {"verbose", no_argument, NULL, 'v'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct cli_opts o = {0};
+    struct cli o = {0};
     struct cli_file file = {0};
     int c, rc;
 
-    while ((c = getopt_long(argc, argv, "+s:vh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+s:n:vh", longopts, NULL)) != -1) {
         switch (c) {
         case 's':
             o.server = optarg;
+            break;
+        case 'T':
+            o.token = optarg;
+            break;
+        case 'n':
+            o.ns = optarg;
             break;
         case 'v':
             o.verbose = 1;
@@ -403,19 +421,8 @@ skiff_cli_main(int argc, char **argv)
         return SKIFF_EXIT_USAGE;
     }
     resolve_server(&o, &file);
-    if (strcmp(argv[optind], "ping") == 0)
-        rc = cmd_ping(&o, argc - optind, argv + optind);
-    else if (strcmp(argv[optind], "version") == 0)
-        rc = cmd_version(&o, argc - optind, argv + optind);
-    else if (strcmp(argv[optind], "kv") == 0)
-        rc = cmd_kv(&o, argc - optind, argv + optind);
-    else if (strcmp(argv[optind], "cluster") == 0)
-        rc = cmd_cluster(&o, argc - optind, argv + optind);
-    else {
-        fprintf(stderr, "skiff: unknown verb '%s'\n", argv[optind]);
-        usage(stderr);
-        rc = SKIFF_EXIT_USAGE;
-    }
+    rc = run_verb(&o, argc - optind, argv + optind);
+    cli_close(&o);
     sk_conf_release(cli_file_opts, &file);
     return rc;
 }

@@ -1,0 +1,236 @@
+/* skiff api-resources, logs, exec and top. */
+#include "api/cli_int.h"
+#include "api/print_int.h"
+#include "lib/alloc.h"
+#include "lib/json.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+join_strings(const json_t *arr, struct sk_buf *out)
+{
+    json_t *v;
+    size_t i;
+
+    json_array_foreach (arr, i, v)
+        if (json_is_string(v))
+            sk_buf_printf(out, "%s%s", out->len ? "," : "", json_string_value(v));
+}
+
+/* One row per kind, kubectl's columns; -o wide adds VERBS, -o name the
+ * resource names only. The table is drawn by the print layer's
+ * tabwriter so it aligns like every other table. */
+static void
+print_resources(json_t **rows, size_t n, const struct cli_flags *f, bool wide, bool names)
+{
+    struct sk_buf out = SK_BUF_INIT, cell = SK_BUF_INIT;
+    struct pr_table t;
+    size_t r;
+
+    if (names) {
+        for (size_t i = 0; i < n; i++)
+            printf("%s\n", pr_none(pr_str(rows[i], "name")));
+        return;
+    }
+    pr_table_init(&t, wide ? 6 : 5);
+    if (!f->no_headers) {
+        static const char *const hdr[] = {"NAME",       "SHORTNAMES", "APIVERSION",
+                                          "NAMESPACED", "KIND",       "VERBS"};
+
+        r = pr_table_row(&t);
+        for (size_t c = 0; c < t.ncols; c++)
+            pr_table_set(&t, r, c, hdr[c]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        r = pr_table_row(&t);
+        pr_table_set(&t, r, 0, pr_str(rows[i], "name"));
+        sk_buf_reset(&cell);
+        join_strings(pr_arr(rows[i], "shortNames"), &cell);
+        pr_table_set(&t, r, 1, cell.data ? cell.data : "");
+        pr_table_set(&t, r, 2, pr_str(rows[i], "apiVersion"));
+        pr_table_set(&t, r, 3, pr_bool(rows[i], "namespaced") ? "true" : "false");
+        pr_table_set(&t, r, 4, pr_str(rows[i], "kind"));
+        if (wide) {
+            sk_buf_reset(&cell);
+            join_strings(pr_arr(rows[i], "verbs"), &cell);
+            pr_table_printf(&t, r, 5, "[%s]", cell.data ? cell.data : "");
+        }
+    }
+    pr_table_render(&t, false, NULL, &out);
+    fwrite(out.data ? out.data : "", 1, out.len, stdout);
+    pr_table_release(&t);
+    sk_buf_release(&cell);
+    sk_buf_release(&out);
+}
+
+int
+cli_cmd_api_resources(struct cli *c, int argc, char **argv)
+{
+    struct cli_objs o = {0};
+    struct api_resp resp;
+    struct cli_flags f;
+    struct sk_err err;
+    json_t **rows;
+    size_t n = 0;
+    int rc;
+
+    sk_err_init(&err);
+    if (cli_flags_parse(argc, argv, CLI_F_OUTPUT | CLI_F_NO_HEADERS | CLI_F_NAMESPACED, &f, &err) <
+        0)
+        return cli_report(-EINVAL, &err);
+    if (f.nargs || (f.output && strcmp(f.output, "wide") && strcmp(f.output, "name"))) {
+        fprintf(stderr, "skiff: api-resources takes no arguments; -o wide or -o name\n");
+        cli_flags_release(&f);
+        return SKIFF_EXIT_USAGE;
+    }
+    if ((rc = cli_do(c, "api-resources", &resp, &err)) < 0 ||
+        (rc = cli_objs_from_resp(&resp, &o, &err)) < 0) {
+        if (resp.lines)
+            api_resp_release(&resp);
+        cli_flags_release(&f);
+        return cli_report(rc, &err);
+    }
+    api_resp_release(&resp);
+    rows = sk_calloc(o.n + 1, sizeof(*rows));
+    for (size_t i = 0; i < o.n; i++)
+        if (f.namespaced < 0 || pr_bool(o.items[i], "namespaced") == (f.namespaced == 1))
+            rows[n++] = o.items[i];
+    print_resources(rows, n, &f, f.output && !strcmp(f.output, "wide"),
+                    f.output && !strcmp(f.output, "name"));
+    free(rows);
+    cli_objs_release(&o);
+    cli_flags_release(&f);
+    return SKIFF_EXIT_OK;
+}
+
+/* logs and exec go to the node agent through the server; the relay
+ * answers 501 until it exists, and that answer is what users see. */
+static int
+relay(struct cli *c, struct sk_buf *line)
+{
+    struct api_resp resp;
+    struct sk_err err;
+    int rc;
+
+    sk_err_init(&err);
+    rc = cli_do(c, line->data, &resp, &err);
+    sk_buf_release(line);
+    if (rc < 0)
+        return cli_report(rc, &err);
+    for (size_t i = 0; i < resp.nlines; i++)
+        printf("%s\n", resp.lines[i]);
+    api_resp_release(&resp);
+    return SKIFF_EXIT_OK;
+}
+
+static bool
+kind_is_pod(const char *s, const char *slash)
+{
+    char kind[64];
+
+    snprintf(kind, sizeof(kind), "%.*s", (int)(slash - s), s);
+    return api_kind_lookup(kind) == api_kind_lookup("pods");
+}
+
+/* "POD", "pod/POD" or "pods POD": the pod's name. */
+static const char *
+pod_arg(const struct cli_flags *f, int *used)
+{
+    const struct api_kind *pod = api_kind_lookup("pods");
+    const char *slash;
+
+    *used = 0;
+    if (f->nargs < 1)
+        return NULL;
+    slash = strchr(f->args[0], '/');
+    if (slash) {
+        *used = 1;
+        return kind_is_pod(f->args[0], slash) ? slash + 1 : NULL;
+    }
+    if (f->nargs >= 2 && api_kind_lookup(f->args[0]) == pod) {
+        *used = 2;
+        return f->args[1];
+    }
+    *used = 1;
+    return f->args[0];
+}
+
+int
+cli_cmd_logs(struct cli *c, int argc, char **argv)
+{
+    struct sk_buf line = SK_BUF_INIT;
+    struct cli_flags f;
+    struct sk_err err;
+    const char *pod;
+    int used;
+
+    sk_err_init(&err);
+    if (cli_flags_parse(argc, argv, CLI_F_NS | CLI_F_LOGS, &f, &err) < 0)
+        return cli_report(-EINVAL, &err);
+    pod = pod_arg(&f, &used);
+    if (!pod || used != f.nargs) {
+        fprintf(stderr, "skiff: usage: skiff logs [-f] [-c CONTAINER] [--tail=N] [--previous] "
+                        "POD\n");
+        cli_flags_release(&f);
+        return SKIFF_EXIT_USAGE;
+    }
+    sk_buf_puts(&line, "logs");
+    cli_put_word(&line, cli_namespace(c, &f));
+    cli_put_word(&line, pod);
+    if (f.container)
+        cli_put_opt(&line, "container", f.container);
+    if (f.previous)
+        sk_buf_puts(&line, " previous");
+    if (f.follow)
+        sk_buf_puts(&line, " follow");
+    if (f.tail >= 0)
+        sk_buf_printf(&line, " tail=%lld", (long long)f.tail);
+    cli_flags_release(&f);
+    return relay(c, &line);
+}
+
+int
+cli_cmd_exec(struct cli *c, int argc, char **argv)
+{
+    struct sk_buf line = SK_BUF_INIT;
+    struct cli_flags f;
+    struct sk_err err;
+    const char *pod;
+    int dash, used;
+
+    sk_err_init(&err);
+    for (dash = 1; dash < argc && strcmp(argv[dash], "--") != 0; dash++)
+        ;
+    if (dash >= argc - 1) {
+        fprintf(stderr, "skiff: usage: skiff exec [-c CONTAINER] POD -- COMMAND [ARGS...]\n");
+        return SKIFF_EXIT_USAGE;
+    }
+    if (cli_flags_parse(dash, argv, CLI_F_NS | CLI_F_LOGS, &f, &err) < 0)
+        return cli_report(-EINVAL, &err);
+    pod = pod_arg(&f, &used);
+    if (!pod || used != f.nargs) {
+        fprintf(stderr, "skiff: usage: skiff exec [-c CONTAINER] POD -- COMMAND [ARGS...]\n");
+        cli_flags_release(&f);
+        return SKIFF_EXIT_USAGE;
+    }
+    sk_buf_puts(&line, "exec");
+    cli_put_word(&line, cli_namespace(c, &f));
+    cli_put_word(&line, pod);
+    if (f.container)
+        cli_put_opt(&line, "container", f.container);
+    sk_buf_puts(&line, " --");
+    for (int i = dash + 1; i < argc; i++)
+        cli_put_word(&line, argv[i]);
+    cli_flags_release(&f);
+    return relay(c, &line);
+}
+
+int
+cli_cmd_top(struct cli *c, int argc, char **argv)
+{
+    fprintf(stderr, "skiff: top: not available yet: metrics come later\n");
+    return SKIFF_EXIT_ERROR;
+}
