@@ -185,6 +185,8 @@ idmap_groups(const char *s, size_t len, struct sk_config_idmap *e, struct sk_err
 
     if (len >= sizeof(e->groups))
         return sk_err_set(err, EINVAL, "groups longer than %zu bytes", sizeof(e->groups) - 1);
+    if (len == 0)
+        return sk_err_set(err, EINVAL, "bad group name ''");
     while (p < end) {
         comma = memchr(p, ',', (size_t)(end - p));
         if (!comma)
