@@ -50,11 +50,10 @@ api_authz_count(const struct api_authz *a)
     return json_object_size(a->policy);
 }
 
-/* "apps" from "apps/v1", "" from "v1" or an unknown resource. */
+/* "apps" from "apps/v1", "" from "v1" or an unknown kind. */
 static void
-api_group_of(const char *resource, char *out, size_t outsz)
+api_group_of(const struct api_kind *k, char *out, size_t outsz)
 {
-    const struct api_kind *k = api_kind_lookup(resource);
     const char *slash = k ? strchr(k->api_version, '/') : NULL;
     size_t n = slash ? (size_t)(slash - k->api_version) : 0;
 
@@ -70,19 +69,21 @@ api_authz_authorize(void *arg, const struct api_peer *peer, const char *verb, co
 {
     struct api_authz *a = arg;
     const json_t *policies[2] = {api_rbac_bootstrap(), a->policy};
+    const struct api_kind *k = api_kind_lookup(resource);
     char group[64];
     struct api_rbac_request rq = {
         .user = peer->user,
         .groups = peer->groups,
         .verb = verb,
-        .resource = resource,
+        /* RBAC rules name resources by their plural: "po" is "pods". */
+        .resource = k ? k->resource : resource,
         .subresource = subresource ? subresource : "",
         .ns = ns ? ns : "",
         .name = name ? name : "",
     };
 
     /* The protocol's verbs that are subresource writes in Kubernetes. */
-    if (strcmp(verb, "bind") == 0 && strcmp(resource, "pods") == 0) {
+    if (strcmp(verb, "bind") == 0 && strcmp(rq.resource, "pods") == 0) {
         rq.verb = "create";
         rq.subresource = "binding";
     } else if (strcmp(verb, "scale") == 0) {
@@ -94,7 +95,7 @@ api_authz_authorize(void *arg, const struct api_peer *peer, const char *verb, co
     } else if (strcmp(verb, "apply") == 0) {
         rq.verb = "patch";
     }
-    api_group_of(resource, group, sizeof(group));
+    api_group_of(k, group, sizeof(group));
     rq.api_group = group;
     if (!peer->authenticated) {
         rq.user = "system:anonymous";
