@@ -11,8 +11,8 @@
  * before the answers are out. A request can also become a stream (`kv
  * watch`), which then owns the connection.
  *
- * Protection: a request dispatched to a handler counts as in flight
- * until it is answered (or its connection closes); past the global or
+ * Protection: a request counts as in flight from when it is read until
+ * it is answered (or its connection closes); past the global or
  * the per-connection limit a request is refused with 429 at once, as
  * kube-apiserver's --max-requests-inflight does, rather than queued. A
  * TCP peer that has not authenticated within auth_timeout_ms is
@@ -475,7 +475,7 @@ verb_auth(struct api_req *req, char *args, void *arg)
         sk_loop_timer_cancel(ac->loop, ac->auth_timer);
         ac->auth_timer = 0;
     }
-    sk_info("api", "tcp peer authenticated as '%s'", peer.user);
+    sk_debug("api", "tcp peer authenticated as '%s'", peer.user);
     api_req_ok(req, 0, NULL, "user=%s", peer.user);
 }
 
