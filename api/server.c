@@ -9,7 +9,14 @@
  * group commit. Each unanswered request holds the connection
  * (sk_conn_hold), so a peer's EOF after its last request cannot close it
  * before the answers are out. A request can also become a stream (`kv
- * watch`), which then owns the connection. */
+ * watch`), which then owns the connection.
+ *
+ * Protection: a request counts as in flight from when it is read until
+ * it is answered (or its connection closes); past the global or
+ * the per-connection limit a request is refused with 429 at once, as
+ * kube-apiserver's --max-requests-inflight does, rather than queued. A
+ * TCP peer that has not authenticated within auth_timeout_ms is
+ * disconnected, so idle unauthenticated sockets cannot pile up. */
 #include "api/server.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
@@ -48,6 +55,7 @@ struct api_req {
     bool serial;                    /* counted in the connection's serial tally */
     const struct api_verb *waiting; /* dispatch deferred: verb to run */
     char *waiting_args;             /* its arguments (owned) */
+    bool counted;                   /* in the server's in-flight tally */
     bool stream; /* api_req_stream_begin: stays at the head, never freed by flush */
     api_stream_close_fn on_close;
     void *close_arg;
@@ -64,6 +72,8 @@ struct api_conn {
     struct api_req *waiting; /* the one request waiting to be dispatched */
     bool paused;
     bool streaming; /* a request became a stream: ignore further lines */
+    struct sk_loop *loop;
+    uint64_t auth_timer; /* TCP peers until authenticated; 0: none */
     struct api_conn *prev, *next;
 };
 
@@ -78,6 +88,10 @@ struct api_server {
     size_t nverbs;
     api_auth_fn auth_fn;
     void *auth_arg;
+    api_local_auth_fn local_auth_fn;
+    void *local_auth_arg;
+    unsigned max_inflight, max_client_inflight, auth_timeout_ms;
+    unsigned inflight; /* requests of every connection in handlers */
     struct api_conn *conns;
 };
 
@@ -149,6 +163,9 @@ req_finish(struct api_req *req)
         return;
     }
     ac->unanswered--;
+    if (req->counted && ac->srv)
+        ac->srv->inflight--;
+    req->counted = false;
     if (req->serial)
         ac->serial--;
     /* A stream keeps its hold: a watcher that half-closed (nc -N) still
@@ -285,6 +302,34 @@ req_new(struct api_conn *ac)
     return req;
 }
 
+/* Refuse req with 429 when the connection or the server has too many
+ * requests in flight; else count it. */
+static bool
+conn_over_limit(struct api_conn *ac, struct api_req *req)
+{
+    struct api_server *srv = ac->srv;
+
+    if (!srv)
+        return false;
+    /* unanswered counts req itself */
+    if (ac->unanswered > srv->max_client_inflight) {
+        api_req_error(req, 429, "TooManyRequests",
+                      "too many requests in flight on this connection (limit %u), "
+                      "wait for answers first",
+                      srv->max_client_inflight);
+        return true;
+    }
+    if (srv->inflight >= srv->max_inflight) {
+        api_req_error(req, 429, "TooManyRequests",
+                      "the server has too many requests in flight (limit %u), try again later",
+                      srv->max_inflight);
+        return true;
+    }
+    srv->inflight++;
+    req->counted = true;
+    return false;
+}
+
 /* Whether req (unanswered, counted in ac's tallies) must wait for earlier
  * requests: a pipelinable one for unanswered non-pipelinable ones, any
  * other for every earlier one. */
@@ -318,6 +363,8 @@ conn_on_line(struct sk_conn *c, char *line, size_t len, void *arg)
         api_req_error(req, 400, "BadRequest", "unknown verb '%.64s'", line);
         return;
     }
+    if (conn_over_limit(ac, req))
+        return;
     req->pipelinable = verb->pipelinable && verb->pipelinable(args);
     if (!req->pipelinable) {
         req->serial = true;
@@ -372,10 +419,16 @@ conn_on_close(struct sk_conn *c, const struct sk_err *why, void *arg)
 
     if (why)
         sk_debug("api", "connection of '%s' closed: %s", ac->peer.user, why->msg);
-    /* Requests still owned by handlers are freed when answered. */
+    if (ac->auth_timer)
+        sk_loop_timer_cancel(ac->loop, ac->auth_timer);
+    /* Requests still owned by handlers are freed when answered; they no
+     * longer count as in flight (their answers go nowhere). */
     for (req = ac->head; req; req = next) {
         next = req->next;
         req->conn = NULL;
+        if (req->counted && ac->srv)
+            ac->srv->inflight--;
+        req->counted = false;
         if (req->stream && req->on_close)
             req->on_close(req, req->close_arg);
         /* Parked requests were never handed to a handler. */
@@ -399,6 +452,7 @@ verb_auth(struct api_req *req, char *args, void *arg)
     struct api_server *srv = arg;
     struct api_conn *ac = req->conn;
     struct api_peer peer;
+    char *token;
 
     if (!ac) {
         api_req_error(req, 500, "InternalError", "connection gone");
@@ -409,16 +463,34 @@ verb_auth(struct api_req *req, char *args, void *arg)
         return;
     }
     peer = ac->peer;
-    if (!srv->auth_fn || !*args || srv->auth_fn(args, &peer, srv->auth_arg) < 0) {
+    peer.groups[0] = '\0';
+    if (!srv->auth_fn || api_args_split(args, &token, 1) != 1 ||
+        srv->auth_fn(token, &peer, srv->auth_arg) < 0) {
         api_req_error(req, 401, "Unauthorized", "invalid token");
         return;
     }
     peer.authenticated = true;
     ac->peer = peer;
+    if (ac->auth_timer) {
+        sk_loop_timer_cancel(ac->loop, ac->auth_timer);
+        ac->auth_timer = 0;
+    }
+    sk_debug("api", "tcp peer authenticated as '%s'", peer.user);
     api_req_ok(req, 0, NULL, "user=%s", peer.user);
 }
 
 /* --- listeners --- */
+
+/* An unauthenticated TCP peer's time is up. */
+static void
+on_auth_timeout(struct sk_loop *loop, void *arg)
+{
+    struct api_conn *ac = arg;
+
+    ac->auth_timer = 0;
+    sk_debug("api", "closing a tcp peer that did not authenticate in time");
+    sk_conn_close(ac->conn);
+}
 
 static void
 on_accept(struct sk_loop *loop, int fd, void *arg, bool local)
@@ -428,6 +500,7 @@ on_accept(struct sk_loop *loop, int fd, void *arg, bool local)
     struct sk_err err;
 
     ac->srv = srv;
+    ac->loop = loop;
     ac->peer.local = local;
     if (local) {
         if (sk_sock_peercred(fd, &ac->peer.uid, &ac->peer.gid, &ac->peer.pid, &err) < 0) {
@@ -436,16 +509,23 @@ on_accept(struct sk_loop *loop, int fd, void *arg, bool local)
             free(ac);
             return;
         }
+        /* Local peers are always authenticated, if only as anonymous:
+         * what they may do is the authorizer's business. */
         ac->peer.authenticated = true;
         snprintf(ac->peer.user, sizeof(ac->peer.user), "uid:%u", (unsigned)ac->peer.uid);
+        if (srv->local_auth_fn)
+            srv->local_auth_fn(&ac->peer, srv->local_auth_arg);
     } else {
-        sk_strlcpy(ac->peer.user, "anonymous", sizeof(ac->peer.user));
+        sk_strlcpy(ac->peer.user, "system:anonymous", sizeof(ac->peer.user));
+        sk_strlcpy(ac->peer.groups, "system:unauthenticated", sizeof(ac->peer.groups));
     }
     ac->conn = sk_conn_new(loop, fd, srv->max_line, &conn_ops, ac);
     if (!ac->conn) {
         free(ac);
         return;
     }
+    if (!local)
+        ac->auth_timer = sk_loop_timer_add(loop, srv->auth_timeout_ms, on_auth_timeout, ac);
     ac->next = srv->conns;
     if (srv->conns)
         srv->conns->prev = ac;
@@ -510,6 +590,11 @@ api_server_start(struct sk_loop *loop, const struct api_server_config *cfg, stru
     srv->loop = loop;
     srv->tcp_port = -1;
     srv->max_line = cfg->max_line ? cfg->max_line : API_MAX_LINE;
+    srv->max_inflight = cfg->max_inflight ? cfg->max_inflight : API_DEFAULT_MAX_INFLIGHT;
+    srv->max_client_inflight =
+        cfg->max_client_inflight ? cfg->max_client_inflight : API_DEFAULT_MAX_CLIENT_INFLIGHT;
+    srv->auth_timeout_ms =
+        cfg->auth_timeout_ms ? cfg->auth_timeout_ms : API_DEFAULT_AUTH_TIMEOUT_MS;
     api_server_handle(srv, "auth", verb_auth, srv, true);
     fd = sk_sock_listen_unix(cfg->socket_path, cfg->socket_mode, err);
     if (fd < 0) {
@@ -559,6 +644,10 @@ api_server_stop(struct api_server *srv)
     for (ac = srv->conns; ac; ac = next) {
         next = ac->next;
         ac->srv = NULL;
+        if (ac->auth_timer) {
+            sk_loop_timer_cancel(ac->loop, ac->auth_timer);
+            ac->auth_timer = 0;
+        }
         ac->prev = ac->next = NULL;
         sk_conn_close(ac->conn);
     }
@@ -604,4 +693,29 @@ api_server_set_auth(struct api_server *srv, api_auth_fn fn, void *arg)
 {
     srv->auth_fn = fn;
     srv->auth_arg = arg;
+}
+
+void
+api_server_set_local_auth(struct api_server *srv, api_local_auth_fn fn, void *arg)
+{
+    srv->local_auth_fn = fn;
+    srv->local_auth_arg = arg;
+}
+
+bool
+api_peer_in_group(const struct api_peer *peer, const char *group)
+{
+    size_t n = strlen(group);
+    const char *p = peer->groups;
+
+    if (!n)
+        return false;
+    for (;;) {
+        if (strncmp(p, group, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+            return true;
+        p = strchr(p, ',');
+        if (!p)
+            return false;
+        p++;
+    }
 }

@@ -31,6 +31,7 @@
 
 struct api_server;
 struct api_req;
+struct api_kind;
 
 /* Who sent a request. */
 struct api_peer {
@@ -42,8 +43,6 @@ struct api_peer {
     char user[64];    /* "uid:0" locally, or the token's user */
     char groups[256]; /* comma-separated group names */
 };
-
-struct api_kind;
 
 /* may peer do verb (get list watch create update patch delete bind
  * scale) on resource (e.g. "pods"), subresource ("" or "status",
@@ -67,9 +66,19 @@ typedef int (*api_admit_fn)(void *arg, const struct api_peer *peer, const char *
  * answer exactly once, now or later, with api_req_reply/_ok/_error. */
 typedef void (*api_handler_fn)(struct api_req *req, char *args, void *arg);
 
-/* Decides a TCP peer's `auth <token>`: fill peer->user and return 0, or
- * return <0 to refuse. */
+/* Decides a TCP peer's `auth <token>` (the token percent-decoded):
+ * fill peer->user and peer->groups and return 0, or return <0 to
+ * refuse. */
 typedef int (*api_auth_fn)(const char *token, struct api_peer *peer, void *arg);
+
+/* Names a local peer from peer->uid and peer->gid: fill peer->user and
+ * peer->groups. Without one, local peers are "uid:N" without groups. */
+typedef void (*api_local_auth_fn)(struct api_peer *peer, void *arg);
+
+/* Defaults of the protection limits (skiffd.conf(5), [server]). */
+#define API_DEFAULT_MAX_INFLIGHT        400
+#define API_DEFAULT_MAX_CLIENT_INFLIGHT API_MAX_PIPELINE
+#define API_DEFAULT_AUTH_TIMEOUT_MS     10000
 
 struct api_server_config {
     const char *socket_path;  /* required */
@@ -77,6 +86,16 @@ struct api_server_config {
     const char *socket_group; /* "" or NULL: leave as is */
     const char *listen;       /* TCP host:port; "" or NULL: none */
     size_t max_line;          /* 0: API_MAX_LINE */
+    /* Requests handed to handlers and not answered yet, over all
+     * connections and per connection; one more gets `error 429
+     * TooManyRequests`. 0: the defaults above. A connection is also
+     * paused at API_MAX_PIPELINE requests in progress, so a per-client
+     * limit above that is never reached. */
+    unsigned max_inflight;
+    unsigned max_client_inflight;
+    /* A TCP peer not authenticated this long after connecting is
+     * disconnected. 0: the default. */
+    unsigned auth_timeout_ms;
 };
 
 /* Open the listeners and serve on loop. A group that does not exist is a
@@ -97,6 +116,8 @@ void api_server_handle(struct api_server *srv, const char *verb, api_handler_fn 
                        bool allow_unauthenticated);
 
 void api_server_set_auth(struct api_server *srv, api_auth_fn fn, void *arg);
+/* Applies to connections accepted from now on. */
+void api_server_set_local_auth(struct api_server *srv, api_local_auth_fn fn, void *arg);
 
 /* Requests of one connection take effect in the order they were sent.
  * By default a request is dispatched only once every earlier request of
@@ -112,6 +133,9 @@ void api_server_set_pipelinable(struct api_server *srv, const char *verb, api_pi
 
 /* The peer of a request (valid until the request is answered). */
 const struct api_peer *api_req_peer(const struct api_req *req);
+
+/* True when group is one of peer->groups. */
+bool api_peer_in_group(const struct api_peer *peer, const char *group);
 
 /* Answer with complete response text (status line and body lines, each
  * ending in "\n"). Ends the request. */

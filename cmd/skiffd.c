@@ -1,6 +1,8 @@
 /* skiffd(8): the daemon's composition root. Parses options and the
  * configuration, then wires the modules onto one event loop. Everything
  * with logic of its own lives in the modules. */
+#include "api/authn.h"
+#include "api/authz.h"
 #include "api/basic.h"
 #include "api/kv.h"
 #include "api/objects.h"
@@ -14,6 +16,7 @@
 #include "store/store.h"
 #include "store/tool.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -45,6 +48,9 @@ struct daemon {
     struct store *store;
     struct api_kv *kv;
     struct api_objects *objects;
+    struct api_authn *authn; /* who peers are: tokens, local uids */
+    struct api_authz *authz; /* what they may do: RBAC, NodeRestriction */
+    struct api_authz_feed *authz_feed;
     int stopping; /* stop signals received */
 };
 
@@ -241,13 +247,41 @@ on_stop_signal(struct sk_loop *loop, int signo, void *arg)
     store_shutdown(d->store, on_store_stopped, d);
 }
 
+/* (Re)read server.token-file into the authenticator. A missing file
+ * means no tokens (TCP clients cannot authenticate), with a warning; a
+ * broken one fails, and the tokens in use stay. */
+static int
+load_tokens(struct daemon *d, struct sk_err *err)
+{
+    const char *path = d->cfg.server.token_file;
+    struct api_tokens *t = NULL;
+
+    if (!*path) {
+        api_authn_set_tokens(d->authn, NULL);
+        return 0;
+    }
+    if (api_tokens_load(path, &t, err) < 0) {
+        if (err->code != ENOENT)
+            return -err->code;
+        sk_warn("skiffd", "%s; TCP clients cannot authenticate", err->msg);
+        sk_err_init(err);
+    }
+    if (t)
+        sk_info("skiffd", "%zu API tokens from '%s'", api_tokens_count(t), path);
+    api_authn_set_tokens(d->authn, t);
+    return 0;
+}
+
 /* SIGHUP: parse and validate the new configuration first; keep the old
- * one when it is bad. Only settings that can change live are applied. */
+ * one when it is bad. Only settings that can change live are applied:
+ * logging, the local user mappings and the token file (read again even
+ * when the configuration did not change). */
 static void
 on_reload_signal(struct sk_loop *loop, int signo, void *arg)
 {
     struct daemon *d = arg;
     struct sk_config fresh;
+    struct sk_err err;
 
     sk_notify("RELOADING=1", NULL);
     if (load_config(&d->opts, &fresh) < 0) {
@@ -259,6 +293,13 @@ on_reload_signal(struct sk_loop *loop, int signo, void *arg)
         apply_logging(&d->cfg);
         sk_info("skiffd", "reload: configuration re-read");
     }
+    sk_err_init(&err);
+    if (d->authn &&
+        api_authn_set_local(d->authn, d->cfg.auth.local_users, d->cfg.auth.local_groups, &err) < 0)
+        sk_error("skiffd", "reload: %s; keeping the local users in use", err.msg);
+    sk_err_init(&err);
+    if (d->authn && load_tokens(d, &err) < 0)
+        sk_error("skiffd", "reload: %s; keeping the tokens in use", err.msg);
     sk_notify("READY=1\nSTATUS=serving", NULL);
 }
 
@@ -270,6 +311,9 @@ run_server(struct daemon *d)
         .socket_mode = (mode_t)strtoul(d->cfg.server.socket_mode, NULL, 8),
         .socket_group = d->cfg.server.socket_group,
         .listen = d->cfg.server.listen,
+        .max_inflight = (unsigned)d->cfg.server.max_requests_inflight,
+        .max_client_inflight = (unsigned)d->cfg.server.max_client_requests,
+        .auth_timeout_ms = (unsigned)d->cfg.server.auth_timeout_ms,
     };
     struct store_config scfg = {
         .name = d->cfg.server.name,
@@ -283,6 +327,7 @@ run_server(struct daemon *d)
         .fsync = d->cfg.store.fsync,
         .join = d->opts.join,
     };
+    struct api_objects_config ocfg = {0};
     struct sk_err err;
     int rc = 1;
 
@@ -294,15 +339,30 @@ run_server(struct daemon *d)
         sk_loop_signal_add(d->loop, SIGHUP, on_reload_signal, d, &err) < 0)
         goto out_free_loop;
     signal(SIGPIPE, SIG_IGN);
+    /* Identities before listening: no peer is ever served unnamed. */
+    d->authn = api_authn_new(geteuid());
+    if (api_authn_set_local(d->authn, d->cfg.auth.local_users, d->cfg.auth.local_groups, &err) <
+            0 ||
+        load_tokens(d, &err) < 0)
+        goto out_free_loop;
+    d->authz = api_authz_new();
+    ocfg.authorize = api_authz_authorize;
+    ocfg.authorize_arg = d->authz;
+    ocfg.admit = api_authz_admit;
+    ocfg.admit_arg = d->authz;
     /* Listeners first: a second server on the same socket is refused
      * before it touches (and flock()s) the data directory. */
     if (api_server_start(d->loop, &acfg, &d->api, &err) < 0)
         goto out_free_loop;
+    api_authn_attach(d->authn, d->api);
     api_basic_register(d->api);
     if (store_open(d->loop, &scfg, &d->store, &err) < 0)
         goto out_stop_api;
     d->kv = api_kv_register(d->api, d->loop, d->store);
-    d->objects = api_objects_register(d->api, d->loop, d->store, NULL);
+    d->authz_feed = api_authz_feed_start(d->authz, d->store, &err);
+    if (!d->authz_feed)
+        goto out_stop_api;
+    d->objects = api_objects_register(d->api, d->loop, d->store, &ocfg);
     sk_info("skiffd", "skiffd %s server '%s' ready", SKIFF_VERSION, d->cfg.server.name);
     if (sk_notify("READY=1\nSTATUS=serving", &err) < 0)
         sk_warn("skiffd", "%s", err.msg);
@@ -315,9 +375,14 @@ out_stop_api:
     sk_loop_run_once(d->loop, 0, NULL);
     api_objects_free(d->objects);
     api_kv_free(d->kv);
+    api_authz_feed_stop(d->authz_feed);
     store_close(d->store);
 out_free_loop:
     sk_loop_free(d->loop);
+    api_authz_free(d->authz);
+    api_authn_free(d->authn);
+    d->authz = NULL;
+    d->authn = NULL;
 out:
     if (err.code)
         sk_error("skiffd", "%s", err.msg);

@@ -165,6 +165,135 @@ check_peers(const char *s, struct sk_err *err)
     }
 }
 
+/* Kubernetes user and group names: any printable text; here without
+ * blanks (they separate entries), ',' (separates groups), '/' and '='. */
+static bool
+idmap_name_ok(const char *s, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        if (!isgraph((unsigned char)s[i]) || s[i] == ',' || s[i] == '/' || s[i] == '=')
+            return false;
+    return len > 0;
+}
+
+static int
+idmap_groups(const char *s, size_t len, struct sk_config_idmap *e, struct sk_err *err)
+{
+    const char *p = s, *end = s + len, *comma;
+
+    if (len >= sizeof(e->groups))
+        return sk_err_set(err, EINVAL, "groups longer than %zu bytes", sizeof(e->groups) - 1);
+    if (len == 0)
+        return sk_err_set(err, EINVAL, "bad group name ''");
+    while (p < end) {
+        comma = memchr(p, ',', (size_t)(end - p));
+        if (!comma)
+            comma = end;
+        if (!idmap_name_ok(p, (size_t)(comma - p)))
+            return sk_err_set(err, EINVAL, "bad group name '%.*s'", (int)(comma - p), p);
+        p = comma + 1;
+    }
+    memcpy(e->groups, s, len);
+    e->groups[len] = '\0';
+    return 0;
+}
+
+/* One entry, the len bytes at s, into e. */
+static int
+idmap_entry(const char *s, size_t len, bool users, struct sk_config_idmap *e, struct sk_err *err)
+{
+    static const char id_chars[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
+    const char *eq = memchr(s, '=', len), *end = s + len, *slash;
+    size_t idlen, ulen;
+
+    memset(e, 0, sizeof(*e));
+    if (!eq)
+        return sk_err_set(err, EINVAL, "expected %s",
+                          users ? "ID=USER[/GROUP,...]" : "ID=GROUP[,GROUP...]");
+    idlen = (size_t)(eq - s);
+    if (idlen == 0 || idlen >= sizeof(e->id) || s[0] == '-' || strspn(s, id_chars) < idlen)
+        return sk_err_set(err, EINVAL, "bad id '%.*s' (a number, or a user or group name)",
+                          (int)(idlen < 32 ? idlen : 32), s);
+    memcpy(e->id, s, idlen);
+    if (!users)
+        return idmap_groups(eq + 1, (size_t)(end - eq - 1), e, err);
+    slash = memchr(eq + 1, '/', (size_t)(end - eq - 1));
+    if (!slash)
+        slash = end;
+    ulen = (size_t)(slash - eq - 1);
+    if (ulen >= sizeof(e->user) || !idmap_name_ok(eq + 1, ulen))
+        return sk_err_set(err, EINVAL,
+                          "bad user name (1 to %zu printable bytes without ',' '/' '=')",
+                          sizeof(e->user) - 1);
+    memcpy(e->user, eq + 1, ulen);
+    if (slash == end)
+        return 0;
+    return idmap_groups(slash + 1, (size_t)(end - slash - 1), e, err);
+}
+
+int
+sk_config_idmap_parse(const char *s, bool users, struct sk_config_idmap **out, size_t *n,
+                      struct sk_err *err)
+{
+    struct sk_config_idmap *v = NULL;
+    char show[SK_CONF_SHOW_MAX + 8], *item;
+    size_t count = 0, len = 0, i;
+
+    for (;;) {
+        s += strspn(s, " \t");
+        if (!*s)
+            break;
+        len = strcspn(s, " \t");
+        v = sk_reallocarray(v, count + 1, sizeof(*v));
+        if (idmap_entry(s, len, users, &v[count], err) < 0)
+            goto bad;
+        for (i = 0; i < count; i++) {
+            if (strcmp(v[i].id, v[count].id) == 0) {
+                sk_err_set(err, EINVAL, "'%s' is listed twice", v[i].id);
+                goto bad;
+            }
+        }
+        count++;
+        s += len;
+    }
+    *out = v;
+    *n = count;
+    return 0;
+bad:
+    item = sk_strndup(s, len);
+    sk_err_wrap(err, "entry '%s'", SHOW(item, show));
+    free(item);
+    free(v);
+    return -EINVAL;
+}
+
+static int
+check_idmap(const char *s, bool users, struct sk_err *err)
+{
+    struct sk_config_idmap *v;
+    size_t n;
+
+    if (sk_config_idmap_parse(s, users, &v, &n, err) < 0)
+        return -EINVAL;
+    free(v);
+    return 0;
+}
+
+static int
+check_local_users(const char *s, struct sk_err *err)
+{
+    return check_idmap(s, true, err);
+}
+
+static int
+check_local_groups(const char *s, struct sk_err *err)
+{
+    return check_idmap(s, false, err);
+}
+
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
 
@@ -197,6 +326,19 @@ static const struct sk_conf_opt options[] = {
     {"server", "token-file", SK_CONF_PATH, OFF(server.token_file), "/etc/skiff/tokens.csv",
      NULL, 0, 0, "API tokens of TCP clients, one token,user,uid,\"groups\" a line; empty for none",
      SK_CONF_EMPTY_OK, NULL},
+    {"server", "max-requests-inflight", SK_CONF_UINT, OFF(server.max_requests_inflight), "400",
+     NULL, 1, 100000, "API requests in progress at once; more get 429 TooManyRequests", 0, NULL},
+    {"server", "max-client-requests", SK_CONF_UINT, OFF(server.max_client_requests), "64", NULL,
+     1, 64, "API requests in progress at once on one connection; more get 429", 0, NULL},
+    {"server", "auth-timeout", SK_CONF_DURATION, OFF(server.auth_timeout_ms), "10s", NULL, 100,
+     3600000, "TCP clients that have not authenticated by then are disconnected", 0, NULL},
+
+    {"auth", "local-users", SK_CONF_STRING, OFF(auth.local_users), "", NULL, 0, 0,
+     "API identities of local users, as UID=USER[/GROUP,...] separated by blanks",
+     SK_CONF_EMPTY_OK, check_local_users},
+    {"auth", "local-groups", SK_CONF_STRING, OFF(auth.local_groups), "", NULL, 0, 0,
+     "API groups of local users by primary group, as GID=GROUP[,GROUP...] separated by blanks",
+     SK_CONF_EMPTY_OK, check_local_groups},
 
     {"store", "snapshot-every", SK_CONF_UINT, OFF(store.snapshot_every), "10000", NULL,
      1, 1000000000, "log entries between two snapshots", 0, NULL},

@@ -26,17 +26,24 @@
 
 struct sk_config {
     struct {
-        char *name;                /* member name (default: host name) */
-        char *data_dir;            /* absolute path */
-        char *socket;              /* API UNIX socket path */
-        char *socket_mode;         /* octal, validated: strtoul(s, NULL, 8) is safe */
-        char *socket_group;        /* group name; "" = keep the daemon's group */
-        char *listen;              /* TCP API host:port; "" = no TCP */
-        char *peer_listen;         /* Raft peer host:port; "" = single server */
-        char *peers;               /* "name=host:port,..." validated; "" = none */
-        char *cluster_secret_file; /* absolute path or "" */
-        char *token_file;          /* absolute path or "" */
+        char *name;                     /* member name (default: host name) */
+        char *data_dir;                 /* absolute path */
+        char *socket;                   /* API UNIX socket path */
+        char *socket_mode;              /* octal, validated: strtoul(s, NULL, 8) is safe */
+        char *socket_group;             /* group name; "" = keep the daemon's group */
+        char *listen;                   /* TCP API host:port; "" = no TCP */
+        char *peer_listen;              /* Raft peer host:port; "" = single server */
+        char *peers;                    /* "name=host:port,..." validated; "" = none */
+        char *cluster_secret_file;      /* absolute path or "" */
+        char *token_file;               /* absolute path or "" */
+        uint64_t max_requests_inflight; /* over all connections */
+        uint64_t max_client_requests;   /* per connection */
+        uint64_t auth_timeout_ms;       /* unauthenticated TCP peers */
     } server;
+    struct {
+        char *local_users;  /* "ID=USER[/GROUP,...] ..." validated; "" = none */
+        char *local_groups; /* "ID=GROUP[,GROUP...] ..." validated; "" = none */
+    } auth;
     struct {
         uint64_t snapshot_every;        /* log entries between snapshots */
         uint64_t election_timeout_ms;   /* Raft election timeout */
@@ -93,6 +100,21 @@ int sk_config_set(struct sk_config *cfg, const char *name, const char *value, st
  * (the host name unless set) must be valid names. Returns 0 or -EINVAL
  * with the first problem in err. */
 int sk_config_validate(const struct sk_config *cfg, struct sk_err *err);
+
+/* One entry of auth.local-users ("ID=USER[/GROUP,...]") or
+ * auth.local-groups ("ID=GROUP[,GROUP...]"). Entries are separated by
+ * blanks; ID is a decimal uid/gid or a user/group name. */
+struct sk_config_idmap {
+    char id[33];      /* as written */
+    char user[64];    /* local-users: the Kubernetes user name */
+    char groups[200]; /* comma-separated Kubernetes groups, maybe "" */
+};
+
+/* Parse such a list (users: local-users syntax, else local-groups).
+ * *out (free() it; NULL when *n is 0) receives *n entries. Fails with
+ * -EINVAL naming the bad entry: malformed, too long, an ID listed twice. */
+int sk_config_idmap_parse(const char *s, bool users, struct sk_config_idmap **out, size_t *n,
+                          struct sk_err *err);
 
 /* Write the effective configuration in INI form (--print-config). */
 void sk_config_print(const struct sk_config *cfg, FILE *f);
