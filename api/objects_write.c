@@ -749,6 +749,13 @@ op_setup(struct obj_op *op, const struct api_obj_args *a, struct sk_err *err)
         return sk_err_set(err, EOPNOTSUPP, "%s have no status subresource", op->k->resource);
     if (op->verb == API_OBJ_SCALE && !api_kind_has_subresource(op->k, "scale"))
         return sk_err_set(err, EOPNOTSUPP, "%s have no scale subresource", op->k->resource);
+    /* as Kubernetes's NamespaceLifecycle admission */
+    if (op->verb == API_OBJ_DELETE && !strcmp(op->k->kind, "Namespace") &&
+        (!strcmp(op->name, "default") || !strcmp(op->name, "kube-system") ||
+         !strcmp(op->name, "kube-public")))
+        return sk_err_set(err, EPERM,
+                          "namespaces \"%s\" is forbidden: this namespace may not be deleted",
+                          op->name);
     verb = op_authz_verb(op->verb, &sub, op->status_sub);
     if (obj_authorize(op->o, op->req, verb, op->k, sub, op->ns, op->name) < 0)
         return 1;
