@@ -1,0 +1,311 @@
+/* Event recording with Kubernetes-style deduplication (see events.h).
+ *
+ * Each dedup key (involved object, type, reason, message, component)
+ * has an entry in an LRU list: the Event's name once created, its count
+ * and when it was last seen. At most one write per entry is in flight;
+ * records arriving meanwhile are counted in `unsent` and folded into the
+ * next patch, so a burst of identical events costs one create and one
+ * patch. Entries with a write in flight are never evicted (their
+ * callbacks point at them). */
+#include "api/events.h"
+#include "api/aclient_int.h"
+#include "api/object.h"
+#include "lib/alloc.h"
+#include "lib/json.h"
+#include "lib/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ev_cache;
+
+struct ev_entry {
+    struct ev_cache *cache;
+    char *key;
+    json_t *event; /* the Event as created (template for a re-create) */
+    char *name;    /* the server's name; NULL until created */
+    int64_t count;
+    int64_t last_ns;
+    int64_t unsent;
+    bool busy;
+    struct ev_entry *prev, *next; /* LRU, most recent first */
+};
+
+struct ev_cache {
+    struct api_aclient *c;
+    struct api_map map;
+    struct ev_entry *head, *tail;
+};
+
+static void ev_send(struct ev_entry *e);
+
+static void
+lru_unlink(struct ev_cache *ec, struct ev_entry *e)
+{
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        ec->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        ec->tail = e->prev;
+    e->prev = e->next = NULL;
+}
+
+static void
+lru_push(struct ev_cache *ec, struct ev_entry *e)
+{
+    e->next = ec->head;
+    if (ec->head)
+        ec->head->prev = e;
+    ec->head = e;
+    if (!ec->tail)
+        ec->tail = e;
+}
+
+static void
+entry_free(struct ev_entry *e)
+{
+    json_decref(e->event);
+    free(e->name);
+    free(e->key);
+    free(e);
+}
+
+static void
+cache_free(void *arg)
+{
+    struct ev_cache *ec = arg;
+    struct ev_entry *e, *next;
+
+    for (e = ec->head; e; e = next) {
+        next = e->next;
+        entry_free(e);
+    }
+    api_map_release(&ec->map);
+    free(ec);
+}
+
+static struct ev_cache *
+cache_of(struct api_aclient *c)
+{
+    struct ev_cache *ec = c->events;
+
+    if (!ec) {
+        ec = sk_calloc(1, sizeof(*ec));
+        ec->c = c;
+        api_map_init(&ec->map);
+        c->events = ec;
+        c->events_free = cache_free;
+    }
+    return ec;
+}
+
+/* Drop least recently used idle entries beyond the bound. */
+static void
+cache_trim(struct ev_cache *ec)
+{
+    struct ev_entry *e = ec->tail, *prev;
+
+    while (e && ec->map.len > API_EVENT_CACHE_MAX) {
+        prev = e->prev;
+        if (!e->busy) {
+            lru_unlink(ec, e);
+            api_map_del(&ec->map, e->key);
+            entry_free(e);
+        }
+        e = prev;
+    }
+}
+
+static void
+stamp(int64_t now_ns, char *out)
+{
+    api_time_format(now_ns / 1000000000LL, out);
+}
+
+static void
+ev_on_create(struct api_aclient *c, int rc, const struct api_resp *resp, const struct sk_err *err,
+             void *arg)
+{
+    struct ev_entry *e = arg;
+    json_t *obj;
+
+    e->busy = false;
+    if (rc < 0) {
+        sk_warn("events", "event '%s' not recorded: %s",
+                json_string_value(json_object_get(e->event, "reason")), err->msg);
+        return;
+    }
+    obj = api_resp_object(resp, 0, NULL);
+    free(e->name);
+    e->name = obj ? sk_strdup(api_meta_name(obj)) : NULL;
+    json_decref(obj);
+    if (e->unsent)
+        ev_send(e);
+}
+
+static void
+ev_on_patch(struct api_aclient *c, int rc, const struct api_resp *resp, const struct sk_err *err,
+            void *arg)
+{
+    struct ev_entry *e = arg;
+
+    e->busy = false;
+    if (rc == -ENOENT) {
+        /* Deleted meanwhile (TTL, an admin): the next record creates a
+         * new Event that carries the count on. */
+        free(e->name);
+        e->name = NULL;
+        ev_send(e);
+        return;
+    }
+    if (rc < 0)
+        sk_warn("events", "event '%s' not updated: %s", e->name, err->msg);
+    if (e->unsent)
+        ev_send(e);
+}
+
+/* Send what the entry owes the server: a create when it has no Event
+ * yet, else a patch of count and lastTimestamp. */
+static void
+ev_send(struct ev_entry *e)
+{
+    struct api_aclient *c = e->cache->c;
+    char ts[API_TIME_LEN];
+    json_t *patch;
+
+    e->count += e->unsent;
+    e->unsent = 0;
+    stamp(e->last_ns, ts);
+    json_object_set_new(e->event, "count", json_integer(e->count));
+    json_object_set_new(e->event, "lastTimestamp", json_string(ts));
+    e->busy = true;
+    if (!e->name) {
+        if (!api_aclient_create(c, e->event, ev_on_create, e))
+            e->busy = false;
+        return;
+    }
+    patch = json_pack("{s:I,s:s}", "count", (json_int_t)e->count, "lastTimestamp", ts);
+    if (!api_aclient_patch(c, "events", api_meta_namespace(e->event), e->name, NULL, patch,
+                           ev_on_patch, e))
+        e->busy = false;
+    json_decref(patch);
+}
+
+static json_t *
+involved_ref(const json_t *inv)
+{
+    static const char *const meta[] = {"name", "namespace", "uid", "resourceVersion"};
+    const json_t *md = json_object_get(inv, "metadata");
+    json_t *ref = json_object(), *v;
+    size_t i;
+
+    json_object_set(ref, "apiVersion", json_object_get(inv, "apiVersion"));
+    json_object_set(ref, "kind", json_object_get(inv, "kind"));
+    for (i = 0; i < sizeof(meta) / sizeof(meta[0]); i++) {
+        v = json_object_get(md, meta[i]);
+        if (json_is_string(v) && *json_string_value(v))
+            json_object_set(ref, meta[i], v);
+    }
+    if (!json_object_get(ref, "apiVersion"))
+        json_object_del(ref, "apiVersion");
+    return ref;
+}
+
+static json_t *
+event_build(const json_t *inv, const char *type, const char *reason, const char *message,
+            const char *component, int64_t now_ns)
+{
+    const char *ns = api_meta_namespace(inv);
+    char ts[API_TIME_LEN], gen[320];
+    json_t *ev;
+
+    stamp(now_ns, ts);
+    snprintf(gen, sizeof(gen), "%.250s.", api_meta_name(inv));
+    ev = json_pack("{s:s,s:s,s:{s:s,s:s},s:o,s:s,s:s,s:s,s:I,s:s,s:s,s:{s:s},s:s}", "apiVersion",
+                   "v1", "kind", "Event", "metadata", "generateName", gen, "namespace",
+                   *ns ? ns : "default", "involvedObject", involved_ref(inv), "reason", reason,
+                   "message", message ? message : "", "type", type, "count", (json_int_t)1,
+                   "firstTimestamp", ts, "lastTimestamp", ts, "source", "component",
+                   component ? component : "", "reportingComponent", component ? component : "");
+    if (!ev)
+        SK_BUG("event template");
+    return ev;
+}
+
+static void
+dedup_key(const json_t *inv, const char *type, const char *reason, const char *message,
+          const char *component, struct sk_buf *out)
+{
+    const char *uid = json_string_value(sk_json_get(inv, "metadata.uid"));
+
+    sk_buf_printf(out, "%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s",
+                  json_string_value(json_object_get(inv, "kind")), api_meta_namespace(inv),
+                  api_meta_name(inv), uid ? uid : "", type, reason, message ? message : "",
+                  component ? component : "");
+}
+
+static int
+check_args(const json_t *inv, const char *type, const char *reason, struct sk_err *err)
+{
+    if (!type || (strcmp(type, API_EVENT_NORMAL) != 0 && strcmp(type, API_EVENT_WARNING) != 0))
+        return sk_err_set(err, EINVAL, "event type '%s' is not Normal or Warning",
+                          type ? type : "");
+    if (!reason || !*reason)
+        return sk_err_set(err, EINVAL, "event needs a reason");
+    if (!json_is_object(inv) || !json_is_string(json_object_get(inv, "kind")) ||
+        !*api_meta_name(inv))
+        return sk_err_set(err, EINVAL, "involved object needs a kind and a name");
+    return 0;
+}
+
+int
+api_event_record(struct api_aclient *c, const json_t *involved, const char *type,
+                 const char *reason, const char *message, const char *component, struct sk_err *err)
+{
+    struct sk_buf key = SK_BUF_INIT;
+    struct ev_cache *ec;
+    struct ev_entry *e;
+    int64_t now = api_aclient_now_ns(c);
+
+    if (check_args(involved, type, reason, err) < 0)
+        return -EINVAL;
+    ec = cache_of(c);
+    dedup_key(involved, type, reason, message, component, &key);
+    e = api_map_get(&ec->map, key.data);
+    if (e && now - e->last_ns < API_EVENT_DEDUP_NS) {
+        lru_unlink(ec, e);
+        lru_push(ec, e);
+        e->last_ns = now;
+        e->unsent++;
+        if (!e->busy)
+            ev_send(e);
+        sk_buf_release(&key);
+        return 0;
+    }
+    if (!e) {
+        e = sk_calloc(1, sizeof(*e));
+        e->cache = ec;
+        e->key = sk_strdup(key.data);
+        api_map_put(&ec->map, key.data, e);
+    } else {
+        lru_unlink(ec, e);
+    }
+    lru_push(ec, e);
+    /* A new Event: an old one for the key is left to expire. */
+    json_decref(e->event);
+    e->event = event_build(involved, type, reason, message, component, now);
+    free(e->name);
+    e->name = NULL;
+    e->count = 0;
+    e->unsent = 1;
+    e->last_ns = now;
+    if (!e->busy)
+        ev_send(e);
+    cache_trim(ec);
+    sk_buf_release(&key);
+    return 0;
+}
