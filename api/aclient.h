@@ -11,7 +11,8 @@
  * callback runs when its response has arrived, in request order. A
  * request that was sent when the connection broke fails with
  * -ECONNRESET (its outcome is unknown: it is never resent); requests not
- * yet sent wait for the next connection. Connecting again follows an
+ * yet sent wait for the next connection. TCP connections use keep-alive.
+ * Connecting again follows an
  * exponential back-off (bounded, jittered); when an attempt fails, the
  * requests waiting for it fail with its error.
  *
@@ -66,7 +67,11 @@ struct api_aclient_config {
     uint32_t backoff_initial_ms; /* 0: 100 */
     uint32_t backoff_max_ms;     /* 0: 10000 */
     uint32_t connect_timeout_ms; /* 0: 5000 (TCP) */
-    uint64_t seed;               /* jitter seed; 0: from the clock and pid */
+    /* > 0: a request not answered this long after it was sent fails with
+     * -ETIMEDOUT, and so do the others in flight (answers come in order,
+     * so the connection is dropped and a new one opened). 0: no limit. */
+    uint32_t call_timeout_ms;
+    uint64_t seed; /* jitter seed; 0: from the clock and pid */
     /* Wall clock in ns since the epoch for event timestamps and the
      * event dedup window; NULL: sk_clock_real_ns. */
     int64_t (*now_ns)(void *arg);
@@ -207,6 +212,10 @@ struct api_watch_opts {
     const char *fields;   /* field selector, or NULL */
     uint64_t rev;         /* events after rev; 0: ADDED for every object first */
     bool bookmarks;
+    /* > 0: a stream silent this long is taken for dead (a peer gone
+     * without a FIN) and resumed on a new connection; use with bookmarks
+     * (every 5 s when idle), e.g. 15000. 0: never. */
+    uint32_t idle_timeout_ms;
 };
 
 /* Start watching on a connection of its own. Returns the watch (never

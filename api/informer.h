@@ -57,7 +57,7 @@ size_t api_index_namespace(const json_t *obj, const char **values, size_t max);
 /* spec.nodeName (unscheduled pods: none) */
 size_t api_index_pod_node(const json_t *obj, const char **values, size_t max);
 
-/* A stopped informer on client c (c must outlive it). */
+/* A stopped informer on client c; free it before c. */
 int api_informer_new(struct api_aclient *c, const struct api_informer_config *cfg,
                      struct api_informer **out, struct sk_err *err);
 
