@@ -30,8 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DRAIN_BATCH 256
-#define MAX_BINDING 2048
+#define DRAIN_BATCH  256
+#define MAX_BINDING  2048
 #define IDLE_WAKE_MS 5000 /* expire assumed pods at least this often */
 
 struct bind_op {
@@ -51,8 +51,8 @@ struct sched_runner {
     struct sched_rng rng;
     char *component;
     bool pods_synced, nodes_synced;
-    uint64_t timer;    /* pending drain timer id, 0 for none */
-    int64_t timer_at;  /* its deadline */
+    uint64_t timer;   /* pending drain timer id, 0 for none */
+    int64_t timer_at; /* its deadline */
     struct bind_op *binds;
     struct sched_runner_stats stats;
 };
@@ -128,8 +128,7 @@ node_set(struct sched_runner *r, const json_t *old, const json_t *obj)
     }
     if (old && !sched_node_changed(old, obj))
         return;
-    sched_queue_on_event(r->queue, old ? SCHED_EVENT_NODE_UPDATE : SCHED_EVENT_NODE_ADD,
-                         now_ms(r));
+    sched_queue_on_event(r->queue, old ? SCHED_EVENT_NODE_UPDATE : SCHED_EVENT_NODE_ADD, now_ms(r));
     kick(r);
 }
 
@@ -274,8 +273,8 @@ static const struct api_informer_handlers pod_handlers = {
 /* ---- status and events ---- */
 
 static void
-on_status_done(struct api_aclient *c, int rc, const struct api_resp *resp,
-               const struct sk_err *err, void *arg)
+on_status_done(struct api_aclient *c, int rc, const struct api_resp *resp, const struct sk_err *err,
+               void *arg)
 {
     (void)c;
     (void)arg;
@@ -407,7 +406,8 @@ on_bind_done(struct api_aclient *c, int rc, const struct api_resp *resp, const s
     r->stats.bind_errors++;
     sched_cache_forget(r->cache, ns, name, NULL);
     cur = api_informer_get(r->pods, ns, name);
-    if (rc == -ENOENT || ((rc == -ESTALE || rc == -EEXIST) && !(cur && sched_pod_wants_node(cur)))) {
+    if (rc == -ENOENT ||
+        ((rc == -ESTALE || rc == -EEXIST) && !(cur && sched_pod_wants_node(cur)))) {
         /* Lost a race: the pod is gone, being deleted or bound by
          * someone else. The informer brings its new state. */
         sk_debug("sched", "bind '%s/%s' to '%s': %s", ns, name, op->node, err->msg);
@@ -434,8 +434,8 @@ bind_start(struct sched_runner *r, const json_t *pod, const char *node)
         r->binds->prev = op;
     r->binds = op;
     r->stats.binding++;
-    api_aclient_bind(r->client, pod_ns(pod), pod_name(pod), node,
-                     str_at(pod, "metadata", "uid"), on_bind_done, op);
+    api_aclient_bind(r->client, pod_ns(pod), pod_name(pod), node, str_at(pod, "metadata", "uid"),
+                     on_bind_done, op);
 }
 
 /* ---- one attempt ---- */
@@ -500,9 +500,8 @@ drain(struct sk_loop *loop, void *arg)
 /* ---- lifecycle ---- */
 
 static int
-informer_start(struct sched_runner *r, const char *resource,
-               const struct api_informer_handlers *h, struct api_informer **out,
-               struct sk_err *err)
+informer_start(struct sched_runner *r, const char *resource, const struct api_informer_handlers *h,
+               struct api_informer **out, struct sk_err *err)
 {
     struct api_informer_config icfg = {.resource = resource};
 

@@ -307,9 +307,9 @@ struct sk_loop;
 struct sched_runner;
 
 struct sched_runner_config {
-    const char *server;    /* API UNIX socket path or host:port */
-    const char *token;     /* NULL: none (UNIX socket peers are known) */
-    const char *component; /* Event source; NULL: "default-scheduler" */
+    const char *server;              /* API UNIX socket path or host:port */
+    const char *token;               /* NULL: none (UNIX socket peers are known) */
+    const char *component;           /* Event source; NULL: "default-scheduler" */
     struct sched_queue_config queue; /* 0 fields: the defaults */
     int weights[SCHED_SCORE_COUNT];  /* all 0: the defaults */
     int64_t assume_ttl_ms;           /* 0: 30000 */
