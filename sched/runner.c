@@ -10,9 +10,9 @@
  *               run again while pods are active, so responses and watch
  *               events are read between batches. At most MAX_BINDING
  *               binds are in flight.
- *   binds       answered in order on the client's one connection: a
- *               success confirms the assumed pod, a failure forgets it
- *               (the cache is then exactly as before the assume).
+ *   binds       spread over BIND_CONNS clients of their own: a success
+ *               confirms the assumed pod, a failure forgets it (the
+ *               cache is then exactly as before the assume).
  *
  * Scheduling starts only when both informers have synced: before that
  * the cache lacks bound pods and would overcommit nodes.
@@ -30,9 +30,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DRAIN_BATCH  256
-#define MAX_BINDING  2048
-#define IDLE_WAKE_MS 5000 /* expire assumed pods at least this often */
+#define DRAIN_BATCH     256
+#define MAX_BINDING     2048
+#define IDLE_WAKE_MS    5000 /* expire assumed pods at least this often */
+#define EXPIRE_EVERY_MS 1000
+/* The server answers at most API_MAX_PIPELINE requests per connection
+ * at a time; binds spread over a few connections so that one store
+ * commit (one fsync) carries many of them. */
+#define BIND_CONNS 4
 
 struct bind_op {
     struct sched_runner *r;
@@ -43,7 +48,9 @@ struct bind_op {
 
 struct sched_runner {
     struct sk_loop *loop;
-    struct api_aclient *client;
+    struct api_aclient *client;              /* informers, status, events */
+    struct api_aclient *binders[BIND_CONNS]; /* binds, round robin */
+    unsigned next_binder;
     struct api_informer *pods, *nodes;
     struct sched_cache *cache;
     struct sched_queue *queue;
@@ -51,8 +58,9 @@ struct sched_runner {
     struct sched_rng rng;
     char *component;
     bool pods_synced, nodes_synced;
-    uint64_t timer;   /* pending drain timer id, 0 for none */
-    int64_t timer_at; /* its deadline */
+    uint64_t timer;    /* pending drain timer id, 0 for none */
+    int64_t timer_at;  /* its deadline */
+    int64_t expire_at; /* next sched_cache_expire */
     struct bind_op *binds;
     struct sched_runner_stats stats;
 };
@@ -434,8 +442,9 @@ bind_start(struct sched_runner *r, const json_t *pod, const char *node)
         r->binds->prev = op;
     r->binds = op;
     r->stats.binding++;
-    api_aclient_bind(r->client, pod_ns(pod), pod_name(pod), node, str_at(pod, "metadata", "uid"),
-                     on_bind_done, op);
+    r->next_binder = (r->next_binder + 1) % BIND_CONNS;
+    api_aclient_bind(r->binders[r->next_binder], pod_ns(pod), pod_name(pod), node,
+                     str_at(pod, "metadata", "uid"), on_bind_done, op);
 }
 
 /* ---- one attempt ---- */
@@ -479,7 +488,11 @@ drain(struct sk_loop *loop, void *arg)
 
     (void)loop;
     r->timer = 0;
-    sched_cache_expire(r->cache, now);
+    /* expire walks every cached pod: not on every batch. */
+    if (now >= r->expire_at) {
+        sched_cache_expire(r->cache, now);
+        r->expire_at = now + EXPIRE_EVERY_MS;
+    }
     sched_queue_tick(r->queue, now);
     for (n = 0; n < DRAIN_BATCH && r->stats.binding < MAX_BINDING; n++) {
         pod = sched_queue_pop(r->queue, now);
@@ -544,6 +557,9 @@ sched_runner_start(struct sk_loop *loop, const struct sched_runner_config *cfg,
         sk_err_wrap(err, "scheduler");
         goto out_free;
     }
+    for (int i = 0; i < BIND_CONNS; i++)
+        if (api_aclient_new(loop, &ccfg, &r->binders[i], err) < 0)
+            goto out_free;
     if (informer_start(r, "nodes", &node_handlers, &r->nodes, err) < 0 ||
         informer_start(r, "pods", &pod_handlers, &r->pods, err) < 0)
         goto out_free;
@@ -563,7 +579,9 @@ sched_runner_stop(struct sched_runner *r)
         sk_loop_timer_cancel(r->loop, r->timer);
     api_informer_free(r->pods);
     api_informer_free(r->nodes);
-    api_aclient_free(r->client); /* drops the binds' callbacks */
+    api_aclient_free(r->client);
+    for (int i = 0; i < BIND_CONNS; i++)
+        api_aclient_free(r->binders[i]); /* drops the binds' callbacks */
     while (r->binds)
         bind_op_free(r->binds);
     sched_queue_free(r->queue);
