@@ -10,7 +10,7 @@
  * Node and Pod objects from its informers (Kubernetes v1 JSON, jansson
  * values), passes the time in, binds through the API and reports the
  * outcome back (confirm / forget). Semantics follow kube-scheduler's
- * default plugins; man/skiff-sched.txt lists them for users.
+ * default plugins; skiff-scheduler(8) describes them for users.
  *
  * Objects handed to the cache or the queue are kept by reference
  * (json_incref), not copied: the caller must not modify them afterwards,
