@@ -5,6 +5,7 @@
  * before it binds.
  *
  *     bench/sched [--quick] [--nodes N] [--pods M] [--skiffd PATH] [--no-e2e]
+ *                 [--no-fsync]
  *
  * Prints "result sched <name> <value> pods/s" lines: pods_per_s for
  * plain pods, pods_per_s_antiaffinity for pods in groups of 10 with
@@ -20,13 +21,16 @@
  * "Scheduled" Event. Prints e2e_pods_per_s (pods / time from the first
  * create to the last bind seen) and e2e_p99_ms (create sent to bind
  * seen, per pod). skiffd is found next to this program
- * (../bin/skiffd) or given with --skiffd PATH; --no-e2e skips it. */
+ * (../bin/skiffd) or given with --skiffd PATH; --no-e2e skips it, and
+ * --no-fsync runs it with store.fsync=false (the store's commit latency
+ * then no longer bounds the rate: what is left is CPU). */
 #include "api/aclient.h"
 #include "lib/clock.h"
 #include "lib/loop.h"
 #include "sched/sched.h"
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,7 +228,7 @@ run_until(struct e2e *e, const int *a, int want, int ms)
 }
 
 static pid_t
-spawn_skiffd(const char *bin, const char *dir, const char *sock)
+spawn_skiffd(const char *bin, const char *dir, const char *sock, bool fsync)
 {
     char data[512], log[512];
     pid_t pid;
@@ -243,7 +247,7 @@ spawn_skiffd(const char *bin, const char *dir, const char *sock)
             _exit(127);
         execl(bin, "skiffd", "server", "--socket", sock, "--listen", "", "--data-dir", data,
               "--set", "server.name=bench", "--log-level", "warn", "--set",
-              getenv("BENCH_FSYNC") ? "store.fsync=false" : "store.fsync=true", (char *)NULL);
+              fsync ? "store.fsync=true" : "store.fsync=false", (char *)NULL);
         _exit(127);
     }
     return pid;
@@ -327,7 +331,7 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 }
 
 static void
-run_e2e(const char *skiffd, int nodes, int pods)
+run_e2e(const char *skiffd, int nodes, int pods, bool fsync)
 {
     char dir[] = "/tmp/skiff-bench-sched.XXXXXX", sock[512];
     struct api_aclient_config cc = {.server = sock, .backoff_max_ms = 200};
@@ -340,7 +344,7 @@ run_e2e(const char *skiffd, int nodes, int pods)
     if (!mkdtemp(dir))
         die("mkdtemp", NULL);
     snprintf(sock, sizeof(sock), "%s/api.sock", dir);
-    pid = spawn_skiffd(skiffd, dir, sock);
+    pid = spawn_skiffd(skiffd, dir, sock, fsync);
     if (sk_loop_new(&e.loop, &err) < 0 || api_aclient_new(e.loop, &cc, &e.c, &err) < 0)
         die("e2e client", &err);
     for (int i = 0; i < E2E_CLIENTS; i++)
@@ -352,7 +356,8 @@ run_e2e(const char *skiffd, int nodes, int pods)
         e.lat_ns[i] = -1;
     e2e_setup(&e, nodes);
     rate = e2e_pods(&e, pods);
-    printf("# e2e through skiffd: %d nodes, %d pods\n", nodes, pods);
+    printf("# e2e through skiffd: %d nodes, %d pods%s\n", nodes, pods,
+           fsync ? "" : ", store.fsync=false");
     printf("result sched e2e_pods_per_s %.0f pods/s\n", rate);
     qsort(e.lat_ns, (size_t)pods, sizeof(int64_t), cmp_i64);
     if (e.nbound == pods)
@@ -383,6 +388,7 @@ int
 main(int argc, char **argv)
 {
     int nodes = 1000, pods = 10000, e2e = 1;
+    bool fsync = true;
     char *skiffd = default_skiffd(argv[0]);
 
     for (int i = 1; i < argc; i++) {
@@ -396,11 +402,13 @@ main(int argc, char **argv)
         } else if (strcmp(argv[i], "--skiffd") == 0 && i + 1 < argc) {
             free(skiffd);
             skiffd = strdup(argv[++i]);
+        } else if (strcmp(argv[i], "--no-fsync") == 0) {
+            fsync = false;
         } else if (strcmp(argv[i], "--no-e2e") == 0) {
             e2e = 0;
         } else {
             fprintf(stderr, "usage: bench/sched [--quick] [--nodes N] [--pods M] [--skiffd PATH] "
-                            "[--no-e2e]\n");
+                            "[--no-e2e] [--no-fsync]\n");
             return 2;
         }
     }
@@ -414,7 +422,7 @@ main(int argc, char **argv)
     printf("result sched pods_per_s_spread %.0f pods/s\n", run(nodes, pods, SPREAD));
     fflush(stdout);
     if (e2e && access(skiffd, X_OK) == 0)
-        run_e2e(skiffd, nodes, pods);
+        run_e2e(skiffd, nodes, pods, fsync);
     else if (e2e)
         fprintf(stderr, "bench sched: no skiffd at '%s': end-to-end figures skipped\n", skiffd);
     free(skiffd);
