@@ -71,6 +71,19 @@ str_at(const json_t *obj, const char *a, const char *b)
     return json_string_value(json_object_get(json_object_get(obj, a), b));
 }
 
+/* Whether a.k1[.k2] and b.k1[.k2] are equal (both absent counts). */
+static bool
+same_field(const json_t *a, const json_t *b, const char *k1, const char *k2)
+{
+    const json_t *x = json_object_get(a, k1), *y = json_object_get(b, k1);
+
+    if (k2) {
+        x = json_object_get(x, k2);
+        y = json_object_get(y, k2);
+    }
+    return x == y || (x && y && json_equal(x, y));
+}
+
 static const char *
 pod_ns(const json_t *pod)
 {
@@ -185,9 +198,7 @@ pod_bound(struct sched_runner *r, const json_t *old, const json_t *obj)
         ev = SCHED_EVENT_POD_DELETE; /* terminal: its resources are free */
     else if (!before && after)
         ev = SCHED_EVENT_POD_ADD;
-    else if (old && after &&
-             !json_equal(json_object_get(json_object_get(old, "metadata"), "labels"),
-                         json_object_get(json_object_get(obj, "metadata"), "labels")))
+    else if (old && after && !same_field(old, obj, "metadata", "labels"))
         ev = SCHED_EVENT_POD_UPDATE;
     else
         return;
@@ -211,6 +222,11 @@ pod_changed(struct sched_runner *r, const json_t *old, const json_t *obj)
         sched_queue_delete(r->queue, pod_ns(obj), pod_name(obj));
         return;
     }
+    /* A status-only change (our own PodScheduled patch, say) cannot make
+     * a pod fit: leave it where it waits, as kube-scheduler does. */
+    if (old && sched_pod_wants_node(old) && same_field(old, obj, "spec", NULL) &&
+        same_field(old, obj, "metadata", "labels"))
+        return;
     sk_err_init(&err);
     if (sched_queue_add(r->queue, obj, now_ms(r), &err) < 0) {
         sk_warn("sched", "%s", err.msg);
