@@ -204,4 +204,24 @@ test_expect_success 'after the leader is killed the new leader schedules' '
 	on $B "get pods default c2" | grep -Eq "\"nodeName\":\"n[12]\""
 '
 
+test_expect_success 'a leader that loses leadership stops its scheduler; the new leader binds' '
+	L=$(cat leader) &&
+	member $L &&
+	A=$(( L % 3 + 1 )) && B=$(( A % 3 + 1 )) &&
+	N=$(leader_of $A) && test -n "$N" &&
+	wait_for "test \"\$(leader_of $L)\" = $N" 15 &&
+	O=$(( N % 3 + 1 )) && [ $O != $N ] &&
+	pid=$(daemon_pid m$N) &&
+	test_when_finished "kill -CONT $pid" &&
+	kill -STOP $pid &&
+	wait_for "M=\$(leader_of $O) && test -n \"\$M\" && test \"\$M\" != $N" 15 &&
+	kill -CONT $pid &&
+	wait_for "grep -q \"scheduler stopped\" \"$TEST_DIR/m$N.log\"" 10 &&
+	M=$(leader_of $O) &&
+	wait_for "grep -q \"scheduler started\" \"$TEST_DIR/m$M.log\"" 10 &&
+	pod c3 1 >c3.json &&
+	wait_for "on $O \"create \$(cat c3.json)\" | grep -Eq \"^ok 1|AlreadyExists\"" 10 &&
+	wait_for "bound_on $O c3" 10
+'
+
 test_done
