@@ -376,11 +376,7 @@ check_backoff(const struct sk_config *cfg, struct sk_err *err)
 }
 
 static int (*const cross_checks[])(const struct sk_config *, struct sk_err *) = {
-    check_timeouts,
-    check_backoff,
-    check_networks,
-    check_server_name,
-    check_node_name,
+    check_timeouts, check_backoff, check_networks, check_server_name, check_node_name,
 };
 
 /* Run every cross check; each problem goes to diag (if not NULL) as a
