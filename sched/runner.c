@@ -591,6 +591,11 @@ sched_runner_stop(struct sched_runner *r)
 {
     if (!r)
         return;
+    sk_info("sched",
+            "stopping: %llu pods bound, %llu unschedulable attempts, %llu failed binds, "
+            "%zu binds in flight dropped",
+            (unsigned long long)r->stats.bound, (unsigned long long)r->stats.unschedulable,
+            (unsigned long long)r->stats.bind_errors, r->stats.binding);
     if (r->timer)
         sk_loop_timer_cancel(r->loop, r->timer);
     api_informer_free(r->pods);
