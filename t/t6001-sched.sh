@@ -134,6 +134,20 @@ test_expect_success 'many pods are bound at once, and no node is overcommitted' 
 	test_line_count = 0 over
 '
 
+test_expect_success 'a bind race with another binder leaves each pod on one node, resources counted once' '
+	req "create $(node race 4 8Gi)" | grep -q "^ok 1" &&
+	for i in $(seq 1 20); do
+		echo "create $(pod racer-$i 50m)" && echo "bind default racer-$i race"
+	done >lines &&
+	timeout 20 nc.openbsd -N -U "$SOCK" <lines >out &&
+	test "$(grep -c "^ok 1 rev=[0-9]* created" out)" = 20 &&
+	wait_for "test \$(req \"list pods default fields=spec.nodeName!%3D\" | grep -o \"\\\"name\\\":\\\"racer-[0-9]*\\\"\" | sort -u | wc -l) = 20" 20 &&
+	overcommitted >over &&
+	test_line_count = 0 over &&
+	req "create $(pod after-race 100m)" | grep -q "^ok 1" &&
+	wait_for "bound after-race" 10
+'
+
 test_expect_success 'the single server stops cleanly' '
 	stop_daemon skiffd &&
 	grep -q "scheduler started" "$TEST_DIR/skiffd.log"
