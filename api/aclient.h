@@ -11,10 +11,10 @@
  * callback runs when its response has arrived, in request order. A
  * request that was sent when the connection broke fails with
  * -ECONNRESET (its outcome is unknown: it is never resent); requests not
- * yet sent wait for the next connection. TCP connections use keep-alive.
- * Connecting again follows an
+ * yet sent wait for the next connection. Connecting again follows an
  * exponential back-off (bounded, jittered); when an attempt fails, the
- * requests waiting for it fail with its error.
+ * requests waiting for it fail with its error. TCP connections use
+ * keep-alive.
  *
  * Watches each get their own connection (the server's watch stream owns
  * it) and resume by themselves: after a disconnect or a `410 Gone ...
@@ -24,7 +24,8 @@
  * ("relist needed") and stops.
  *
  * Every callback may call any function here, including cancelling its
- * own request or watch and freeing the client. */
+ * own request or watch and freeing the client. No callback is ever run
+ * from inside a call to this API: always from the loop. */
 
 #include "api/client.h"
 #include "api/server.h"
