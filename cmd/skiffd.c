@@ -13,6 +13,7 @@
 #include "lib/loop.h"
 #include "lib/notify.h"
 #include "lib/version.h"
+#include "sched/sched.h"
 #include "store/store.h"
 #include "store/tool.h"
 
@@ -51,6 +52,8 @@ struct daemon {
     struct api_authn *authn; /* who peers are: tokens, local uids */
     struct api_authz *authz; /* what they may do: RBAC, NodeRestriction */
     struct api_authz_feed *authz_feed;
+    struct store_leadership *sched_lead;
+    struct sched_runner *sched;
     int stopping; /* stop signals received */
 };
 
@@ -303,6 +306,37 @@ on_reload_signal(struct sk_loop *loop, int signo, void *arg)
     sk_notify("READY=1\nSTATUS=serving", NULL);
 }
 
+/* The scheduler runs on the store's Raft leader only (skiff-scheduler(8)):
+ * started when this member leads, stopped when it no longer does. It
+ * talks to this server's own UNIX socket like any client. */
+static void
+on_sched_leadership(void *arg, bool leader)
+{
+    struct daemon *d = arg;
+    const struct sk_config *c = &d->cfg;
+    struct sched_runner_config rc = {
+        .server = c->server.socket,
+        .queue = {.backoff_initial_ms = (int64_t)c->scheduler.backoff_initial_ms,
+                  .backoff_max_ms = (int64_t)c->scheduler.backoff_max_ms,
+                  .unschedulable_max_ms = (int64_t)c->scheduler.unschedulable_retry_ms},
+    };
+    struct sk_err err;
+
+    sched_runner_stop(d->sched);
+    d->sched = NULL;
+    if (!leader) {
+        sk_info("skiffd", "not the leader: scheduler stopped");
+        return;
+    }
+    for (int i = 0; i < SCHED_SCORE_COUNT; i++)
+        rc.weights[i] = (int)c->scheduler.weights[i];
+    sk_err_init(&err);
+    if (sched_runner_start(d->loop, &rc, &d->sched, &err) < 0)
+        sk_error("skiffd", "%s", err.msg);
+    else
+        sk_info("skiffd", "leader: scheduler started");
+}
+
 static int
 run_server(struct daemon *d)
 {
@@ -363,6 +397,8 @@ run_server(struct daemon *d)
     if (!d->authz_feed)
         goto out_stop_api;
     d->objects = api_objects_register(d->api, d->loop, d->store, &ocfg);
+    if (d->cfg.scheduler.enabled)
+        d->sched_lead = store_leadership_watch(d->loop, d->store, 0, on_sched_leadership, d);
     sk_info("skiffd", "skiffd %s server '%s' ready", SKIFF_VERSION, d->cfg.server.name);
     if (sk_notify("READY=1\nSTATUS=serving", &err) < 0)
         sk_warn("skiffd", "%s", err.msg);
@@ -370,6 +406,8 @@ run_server(struct daemon *d)
     if (store_failed(d->store, &err))
         rc = 1;
 out_stop_api:
+    store_leadership_stop(d->sched_lead);
+    sched_runner_stop(d->sched);
     api_server_stop(d->api);
     /* Let closing connections finish their last callbacks. */
     sk_loop_run_once(d->loop, 0, NULL);

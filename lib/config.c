@@ -364,6 +364,28 @@ static const struct sk_conf_opt options[] = {
     {"agent", "heartbeat-interval", SK_CONF_DURATION, OFF(agent.heartbeat_interval_ms), "10s",
      NULL, 1000, 3600000, "interval of the node's status updates to the API", 0, NULL},
 
+    {"scheduler", "enabled", SK_CONF_BOOL, OFF(scheduler.enabled), "true", NULL, 0, 0,
+     "run the scheduler (on the store's Raft leader only)", 0, NULL},
+    {"scheduler", "backoff-initial", SK_CONF_DURATION, OFF(scheduler.backoff_initial_ms), "1s",
+     NULL, 1, 3600000, "delay before a pod that did not fit is tried again", 0, NULL},
+    {"scheduler", "backoff-max", SK_CONF_DURATION, OFF(scheduler.backoff_max_ms), "10s", NULL,
+     1, 3600000, "cap of the delay, doubled after each failed attempt", 0, NULL},
+    {"scheduler", "unschedulable-retry", SK_CONF_DURATION,
+     OFF(scheduler.unschedulable_retry_ms), "60s", NULL, 1000, 86400000,
+     "retry a pod that fits nowhere after this long even if nothing changed", 0, NULL},
+    {"scheduler", "weight-least-allocated", SK_CONF_UINT, OFF(scheduler.weights[0]), "1", NULL,
+     0, 100, "score weight: prefer nodes with the most cpu and memory left", 0, NULL},
+    {"scheduler", "weight-balanced-allocation", SK_CONF_UINT, OFF(scheduler.weights[1]), "1",
+     NULL, 0, 100, "score weight: prefer cpu and memory used in the same proportion", 0, NULL},
+    {"scheduler", "weight-node-affinity", SK_CONF_UINT, OFF(scheduler.weights[2]), "2", NULL,
+     0, 100, "score weight: preferred node affinity", 0, NULL},
+    {"scheduler", "weight-inter-pod-affinity", SK_CONF_UINT, OFF(scheduler.weights[3]), "2",
+     NULL, 0, 100, "score weight: preferred pod affinity and anti-affinity", 0, NULL},
+    {"scheduler", "weight-topology-spread", SK_CONF_UINT, OFF(scheduler.weights[4]), "2", NULL,
+     0, 100, "score weight: ScheduleAnyway topology spread constraints", 0, NULL},
+    {"scheduler", "weight-taint-toleration", SK_CONF_UINT, OFF(scheduler.weights[5]), "3", NULL,
+     0, 100, "score weight: fewest untolerated PreferNoSchedule taints", 0, NULL},
+
     {"log", "level", SK_CONF_ENUM, OFF(log.level), "info", log_levels, 0, 0,
      "least severe messages logged", 0, NULL},
     {"log", "format", SK_CONF_ENUM, OFF(log.format), "text", log_formats, 0, 0,
@@ -483,11 +505,20 @@ check_node_name(const struct sk_config *cfg, struct sk_err *err)
     return 0;
 }
 
+static int
+check_backoff(const struct sk_config *cfg, struct sk_err *err)
+{
+    if (cfg->scheduler.backoff_initial_ms <= cfg->scheduler.backoff_max_ms)
+        return 0;
+    return sk_err_set(err, EINVAL,
+                      "scheduler.backoff-initial (%llums) must not be longer than "
+                      "scheduler.backoff-max (%llums)",
+                      (unsigned long long)cfg->scheduler.backoff_initial_ms,
+                      (unsigned long long)cfg->scheduler.backoff_max_ms);
+}
+
 static int (*const cross_checks[])(const struct sk_config *, struct sk_err *) = {
-    check_timeouts,
-    check_networks,
-    check_server_name,
-    check_node_name,
+    check_timeouts, check_backoff, check_networks, check_server_name, check_node_name,
 };
 
 /* Run every cross check; each problem goes to diag (if not NULL) as a

@@ -60,6 +60,13 @@ struct sk_config {
         uint64_t heartbeat_interval_ms;
     } agent;
     struct {
+        bool enabled;                    /* run the scheduler on the store's leader */
+        uint64_t backoff_initial_ms;     /* first retry delay of a pod that did not fit */
+        uint64_t backoff_max_ms;         /* cap of the doubled delay */
+        uint64_t unschedulable_retry_ms; /* retry a parked pod after this anyway */
+        uint64_t weights[6];             /* score weights, enum sched_score order */
+    } scheduler;
+    struct {
         int level;   /* enum sk_log_level */
         int format;  /* enum sk_log_format */
         bool syslog; /* syslog(3) instead of stderr */

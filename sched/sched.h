@@ -5,11 +5,12 @@
  * cache, the filters and scores that pick a node for one pod, the
  * explanation of an unschedulable pod, and the scheduling queue.
  *
- * Nothing here does I/O or reads a clock (STYLE.md §5): the caller feeds
+ * Nothing here does I/O or reads a clock (STYLE.md §5), except the
+ * runner at the end of this header, which is the I/O edge: the caller feeds
  * Node and Pod objects from its informers (Kubernetes v1 JSON, jansson
  * values), passes the time in, binds through the API and reports the
  * outcome back (confirm / forget). Semantics follow kube-scheduler's
- * default plugins; man/skiff-sched.txt lists them for users.
+ * default plugins; skiff-scheduler(8) describes them for users.
  *
  * Objects handed to the cache or the queue are kept by reference
  * (json_incref), not copied: the caller must not modify them afterwards,
@@ -18,6 +19,7 @@
 #include "lib/err.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -262,5 +264,75 @@ size_t sched_queue_unschedulable_len(const struct sched_queue *q);
 /* The earliest time at which tick would move something (back-off end or
  * parking limit), or INT64_MAX if nothing waits. */
 int64_t sched_queue_next_ms(const struct sched_queue *q);
+
+/* ---- helpers of the runner (pure; status.c) ---- */
+
+/* Whether this scheduler should place pod: no spec.nodeName,
+ * spec.schedulerName absent, "default-scheduler" or "skiff", not being
+ * deleted, and not terminal (status.phase Succeeded or Failed). */
+bool sched_pod_wants_node(const json_t *pod);
+
+/* The merge patch for pod's status that sets condition PodScheduled to
+ * status ("False" or "True") with reason and message (NULL: none),
+ * keeping the pod's other conditions (a merge patch replaces arrays
+ * whole) and the transition time when the status stays the same. now is
+ * an RFC 3339 time. Returns a new object, or NULL when the pod already
+ * has exactly that condition (nothing to write). */
+json_t *sched_condition_patch(const json_t *pod, const char *status, const char *reason,
+                              const char *message, const char *now);
+
+/* Whether a Node update can change a scheduling decision: labels,
+ * spec (taints, unschedulable), status.allocatable or capacity, or the
+ * Ready condition's status. A heartbeat that touches nothing else is false,
+ * so it does not wake every parked pod. */
+bool sched_node_changed(const json_t *old, const json_t *new_obj);
+
+/* ---- the runner (runner.c): the scheduler inside skiffd ----
+ *
+ * The I/O edge of this module. It talks to the API server only through
+ * an event-loop client (api/aclient.h): informers on Pods (all of them:
+ * bound pods fill the cache) and Nodes feed the cache and the queue;
+ * each popped pod is scheduled, assumed on its node and bound with the
+ * `bind` verb without waiting for the answer, so many binds are in
+ * flight at once. A bind that succeeds confirms the pod (and records a
+ * "Scheduled" Event); one that fails is forgotten in the cache exactly
+ * and the pod goes back to the queue, unless it is gone (404) or someone
+ * else bound it (409). A pod that fits nowhere gets PodScheduled=False
+ * with reason Unschedulable and the explanation, and a Warning Event
+ * "FailedScheduling", and waits parked for a node or pod change.
+ *
+ * skiffd starts a runner when its store member becomes the Raft leader
+ * and frees it when it stops leading. */
+struct sk_loop;
+struct sched_runner;
+
+struct sched_runner_config {
+    const char *server;              /* API UNIX socket path or host:port */
+    const char *token;               /* NULL: none (UNIX socket peers are known) */
+    const char *component;           /* Event source; NULL: "default-scheduler" */
+    struct sched_queue_config queue; /* 0 fields: the defaults */
+    int weights[SCHED_SCORE_COUNT];  /* all 0: the defaults */
+    int64_t assume_ttl_ms;           /* 0: 30000 */
+    uint64_t seed;                   /* tie breaks; 0: from the clock */
+};
+
+/* Start the client and the informers on loop; scheduling begins once
+ * both informers have synced. Fails with -EINVAL for a bad server
+ * address. */
+int sched_runner_start(struct sk_loop *loop, const struct sched_runner_config *cfg,
+                       struct sched_runner **out, struct sk_err *err);
+/* Stop at once: close the connections and free everything. Binds in
+ * flight are not waited for (their outcome is seen by the next leader's
+ * informers). NULL is a no-op. */
+void sched_runner_stop(struct sched_runner *r);
+
+struct sched_runner_stats {
+    uint64_t attempts;      /* pods tried */
+    uint64_t bound;         /* binds that succeeded */
+    uint64_t unschedulable; /* attempts that found no node */
+    uint64_t bind_errors;   /* binds that failed (conflicts included) */
+    size_t binding;         /* binds in flight */
+};
+void sched_runner_stats(const struct sched_runner *r, struct sched_runner_stats *out);
 
 #endif

@@ -17,7 +17,7 @@ pod() {
 
 start_skiffd() {
 	start_daemon skiffd skiffd server --socket "$SOCK" --listen "" \
-		--data-dir "$DATA" --set server.name=m1 &&
+		--data-dir "$DATA" --set server.name=m1 --set scheduler.enabled=false &&
 	wait_for "req \"list namespaces\" | grep -q \"^ok 4 \"" 10
 }
 
