@@ -88,8 +88,46 @@ api_field_label_value(const json_t *obj, const struct api_kind *k, const char *l
     return 0;
 }
 
+/* Kubernetes's binding REST handler marks the pod PodScheduled=True in
+ * the same write that sets spec.nodeName, so the condition never lags
+ * the binding (a scheduler that said False before need not patch). */
+static void
+set_scheduled_condition(json_t *pod, int64_t now)
+{
+    json_t *status = json_object_get(pod, "status"), *conds, *c;
+    char ts[API_TIME_LEN];
+    size_t i;
+
+    if (!json_is_object(status)) {
+        status = json_object();
+        json_object_set_new(pod, "status", status);
+    }
+    conds = json_object_get(status, "conditions");
+    if (!json_is_array(conds)) {
+        conds = json_array();
+        json_object_set_new(status, "conditions", conds);
+    }
+    api_time_format(now, ts);
+    json_array_foreach (conds, i, c) {
+        const char *type = json_string_value(json_object_get(c, "type"));
+
+        if (!json_is_object(c) || !type || strcmp(type, "PodScheduled"))
+            continue;
+        if (!json_is_string(json_object_get(c, "status")) ||
+            strcmp(json_string_value(json_object_get(c, "status")), "True")) {
+            json_object_set_new(c, "status", json_string("True"));
+            json_object_set_new(c, "lastTransitionTime", json_string(ts));
+        }
+        json_object_del(c, "reason");
+        json_object_del(c, "message");
+        return;
+    }
+    json_array_append_new(conds, json_pack("{s:s,s:s,s:n,s:s}", "type", "PodScheduled", "status",
+                                           "True", "lastProbeTime", "lastTransitionTime", ts));
+}
+
 int
-api_pod_bind(json_t *pod, const json_t *binding, struct sk_err *err)
+api_pod_bind(json_t *pod, const json_t *binding, int64_t now, struct sk_err *err)
 {
     const char *name = api_meta_name(pod), *node, *kind, *bound;
     json_t *spec = json_object_get(pod, "spec"), *target;
@@ -119,5 +157,6 @@ api_pod_bind(json_t *pod, const json_t *binding, struct sk_err *err)
                           "already assigned to node \"%s\"",
                           name, name, bound);
     json_object_set_new(spec, "nodeName", json_string(node));
+    set_scheduled_condition(pod, now);
     return 0;
 }

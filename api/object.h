@@ -312,8 +312,10 @@ int api_field_label_value(const json_t *obj, const struct api_kind *k, const cha
  * -EINVAL for a Binding without target.name or with another target
  * kind, and -ESTALE (409) when the pod is already bound ("pod web is
  * already assigned to node \"node-1\"") or is being deleted. The
- * caller then writes the pod with api_meta_set_revision(). */
-int api_pod_bind(json_t *pod, const json_t *binding, struct sk_err *err);
+ * caller then writes the pod with api_meta_set_revision(). The pod's
+ * PodScheduled condition becomes True (transition time now, unix
+ * seconds, when it was not True), as Kubernetes's binding does. */
+int api_pod_bind(json_t *pod, const json_t *binding, int64_t now, struct sk_err *err);
 
 /* ---- whole pipelines ---- */
 

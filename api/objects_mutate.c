@@ -181,7 +181,7 @@ mutate_bind(struct obj_op *op, json_t **out, struct sk_err *err)
                           op->name, op->uid_pre, uid ? uid : "");
     *out = json_deep_copy(op->old);
     binding = json_pack("{s:{s:s,s:s}}", "target", "kind", "Node", "name", op->node);
-    rc = api_pod_bind(*out, binding, err);
+    rc = api_pod_bind(*out, binding, (int64_t)time(NULL), err);
     json_decref(binding);
     return rc;
 }

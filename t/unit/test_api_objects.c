@@ -342,14 +342,23 @@ START_TEST(binding_sets_node_name_once)
     struct sk_err err;
 
     sk_err_init(&err);
-    ck_assert_int_eq(api_pod_bind(pod, bad, &err), -EINVAL);
+    ck_assert_int_eq(api_pod_bind(pod, bad, 1764100000, &err), -EINVAL);
     ck_assert_str_eq(err.msg, "Binding \"web\" is invalid: target.kind: Unsupported value: "
                               "\"Pod\": supported values: \"Node\"");
-    ck_assert_int_eq(api_pod_bind(pod, json_object_get(bad, "nothing"), &err), -EINVAL);
-    ck_assert_int_eq(api_pod_bind(pod, b1, &err), 0);
+    ck_assert_int_eq(api_pod_bind(pod, json_object_get(bad, "nothing"), 1764100000, &err), -EINVAL);
+    ck_assert_int_eq(api_pod_bind(pod, b1, 1764100000, &err), 0);
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(pod, "spec"), "nodeName")),
                      "node-1");
-    ck_assert_int_eq(api_pod_bind(pod, b2, &err), -ESTALE);
+    {
+        json_t *c =
+            json_array_get(json_object_get(json_object_get(pod, "status"), "conditions"), 0);
+
+        ck_assert_str_eq(json_string_value(json_object_get(c, "type")), "PodScheduled");
+        ck_assert_str_eq(json_string_value(json_object_get(c, "status")), "True");
+        ck_assert_str_eq(json_string_value(json_object_get(c, "lastTransitionTime")),
+                         "2025-11-25T19:46:40Z");
+    }
+    ck_assert_int_eq(api_pod_bind(pod, b2, 1764100000, &err), -ESTALE);
     ck_assert_str_eq(err.msg, "Operation cannot be fulfilled on pods/binding \"web\": pod web is "
                               "already assigned to node \"node-1\"");
     json_decref(pod);
