@@ -119,7 +119,13 @@ parse_opts(struct opts *o, int argc, char **argv)
     };
     int c;
 
-    o->config_path = SK_CONFIG_PATH;
+    /* $SKIFFD_CONFIG names the file when -c does not (tests and side-by-side
+     * installs keep away from /etc that way). */
+    o->config_path = getenv("SKIFFD_CONFIG");
+    if (o->config_path && *o->config_path)
+        o->config_given = true;
+    else
+        o->config_path = SK_CONFIG_PATH;
     while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'c':

@@ -62,6 +62,12 @@ TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/skiff-$TEST_NAME.XXXXXX") || {
 	exit 1
 }
 export TEST_DIR LAB_TAG
+# skiffd reads this instead of the host's /etc/skiff/skiffd.conf: tests
+# configure their daemons with --set only. No token file unless a test
+# gives one.
+SKIFFD_CONFIG=$TEST_DIR/.skiffd.conf
+printf '[server]\ntoken-file =\n' >"$SKIFFD_CONFIG"
+export SKIFFD_CONFIG
 
 test_count=0
 test_failed=0
