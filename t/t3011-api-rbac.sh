@@ -90,3 +90,5 @@ test_expect_success 'a node may create its own Node object but not another one' 
 	sed -n 3p out | grep "^error 403 Forbidden" &&
 	sed -n 4p out | grep "^error 403 Forbidden"
 '
+
+test_done
