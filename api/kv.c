@@ -757,8 +757,16 @@ kv_members(struct api_kv *kv, struct api_req *req)
         json_str(&body, m[i].name, (uint32_t)strlen(m[i].name));
         sk_buf_printf(&body, ",\"id\":\"%016" PRIx64 "\",\"peer\":", m[i].id);
         json_str(&body, m[i].peer, (uint32_t)strlen(m[i].peer));
-        sk_buf_printf(&body, ",\"voter\":%s,\"leader\":%s,\"match\":%" PRIu64 "}\n",
+        sk_buf_printf(&body, ",\"voter\":%s,\"leader\":%s,\"match\":%" PRIu64,
                       m[i].voter ? "true" : "false", m[i].leader ? "true" : "false", m[i].match);
+        /* Progress is the leader's view; elsewhere it is unknown. */
+        if (m[i].progress)
+            sk_buf_printf(&body,
+                          ",\"next\":%" PRIu64 ",\"lag\":%" PRIu64
+                          ",\"state\":\"%s\",\"active\":%s}\n",
+                          m[i].next, m[i].lag, m[i].state, m[i].active ? "true" : "false");
+        else
+            sk_buf_puts(&body, ",\"next\":null,\"lag\":null,\"state\":null,\"active\":null}\n");
     }
     sk_buf_init(&head);
     sk_buf_printf(&head, "ok %zu\n", n);

@@ -418,6 +418,8 @@ store_open(struct sk_loop *loop, const struct store_config *cfg, struct store **
     s->loop = loop;
     s->name = sk_strdup(cfg->name);
     s->data_dir = sk_strdup(cfg->data_dir);
+    if (cfg->peer_listen)
+        sk_strlcpy(s->self_addr, cfg->peer_listen, sizeof(s->self_addr));
     s->snap_pidfd = s->snap_rfd = -1;
     s->id = store_member_id(cfg->name);
     s->snapshot_every = cfg->snapshot_every ? cfg->snapshot_every : 10000;
@@ -567,6 +569,27 @@ store_status(const struct store *s, struct store_status *st)
     sk_strlcpy(st->last_error, s->last_error, sizeof(st->last_error));
 }
 
+/* The leader's view of m's replication (raft_status has it on the
+ * leader only). */
+static void
+member_progress(const struct raft_status *rs, struct store_member *m)
+{
+    uint32_t k;
+
+    for (k = 0; k < rs->n_progress; k++) {
+        const struct raft_progress_status *p = &rs->progress[k];
+
+        if (p->id != m->id)
+            continue;
+        m->progress = true;
+        m->active = p->active;
+        m->match = p->match;
+        m->next = p->next;
+        m->lag = rs->last_index > p->match ? rs->last_index - p->match : 0;
+        m->state = raft_progress_state_name(p->state);
+    }
+}
+
 size_t
 store_members(const struct store *s, struct store_member *out, size_t max)
 {
@@ -582,6 +605,10 @@ store_members(const struct store *s, struct store_member *out, size_t max)
         out[n].voter = rs.conf.servers[i].role == RAFT_VOTER;
         out[n].leader = rs.leader == out[n].id;
         out[n].match = out[n].id == s->id ? rs.last_index : 0;
+        out[n].state = "";
+        member_progress(&rs, &out[n]);
+        if (out[n].id == s->id && s->tr)
+            sk_strlcpy(out[n].peer, s->self_addr, sizeof(out[n].peer));
         for (size_t k = 0; k < s->npeers; k++)
             if (s->peers[k].id == out[n].id)
                 sk_strlcpy(out[n].peer, s->peers[k].addr, sizeof(out[n].peer));

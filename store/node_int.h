@@ -59,6 +59,7 @@ struct node_peer {
 struct store {
     struct sk_loop *loop;
     char *name, *data_dir;
+    char self_addr[128]; /* server.peer-listen, for store_members */
     uint64_t id;
     uint64_t snapshot_every, election_ms, tick_ms, proposal_ms;
     bool fsync;

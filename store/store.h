@@ -115,7 +115,16 @@ struct store_member {
     uint64_t id;
     char peer[128]; /* host:port, "" if unknown */
     bool voter, leader;
-    uint64_t match;
+    /* Replication progress as the leader tracks it (Raft §3.5), known
+     * (progress true) only when this member leads. match: the highest
+     * log index stored on the member; lag: the leader's last log index
+     * minus match; next: the next index the leader sends it; state:
+     * "probe", "replicate" or "snapshot"; active: heard from within the
+     * last two election timeouts. A follower knows only its own match
+     * (its last log index); for the others match is 0. */
+    bool progress, active;
+    uint64_t match, next, lag;
+    const char *state; /* "" when unknown */
 };
 
 /* The members of the current configuration; returns how many were
