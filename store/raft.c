@@ -670,10 +670,16 @@ raft_status(const struct raft *r, struct raft_status *st)
     for (i = 0; i < r->n_prs && i < RAFT_CONF_MAX; i++) {
         const struct raft_progress *pr = &r->prs[i];
 
-        st->progress[i] = (struct raft_progress_status){
-            pr->id,    pr->role, pr->state, pr->id == r->id || pr->recent_active || pr->was_active,
-            pr->match, pr->next,
-        };
+        struct raft_progress_status *ps = &st->progress[i];
+
+        ps->id = pr->id;
+        ps->role = pr->role;
+        /* The leader's own entry never leaves PROBE (nothing is sent to
+         * it), yet it is always up to date with itself. */
+        ps->state = pr->id == r->id ? RAFT_PR_REPLICATE : pr->state;
+        ps->active = pr->id == r->id || pr->recent_active || pr->was_active;
+        ps->match = pr->match;
+        ps->next = pr->next;
     }
     st->n_progress = (uint32_t)i;
 }
