@@ -134,11 +134,12 @@ caught_up() {
 	done
 }
 
-# check_history FILE: append a final read of every key (from any member)
-# and check the whole history with lincheck.
+# check_history FILE [KEYS [PREFIX]]: append a final read of every key
+# (from any member) and check the whole history with lincheck.
 check_history() {
-	local hist=$1 keys=${2:-24}
-	kvhist --server "$SOCKS" --keys "$keys" --final-reads --out "$hist.final" &&
+	local hist=$1 keys=${2:-24} prefix=${3:-}
+	kvhist --server "$SOCKS" --keys "$keys" --prefix "$prefix" --final-reads \
+		--out "$hist.final" &&
 		test_line_count = "$keys" "$hist.final" &&
 		cat "$hist" "$hist.final" >"$hist.full" &&
 		lincheck -v "$hist.full" >"$hist.verdict" || {
