@@ -149,3 +149,39 @@ check_history() {
 	head -n 1 "$hist.verdict" && tail -n 1 "$hist.verdict" &&
 		test "$(head -n 1 "$hist.verdict")" = linearizable
 }
+
+# unique_writer MEMBER...: put u/1, u/2, ... through the first member
+# (moving to the next after a failure) until the file $TEST_DIR/stop
+# exists; the number of every acknowledged put is appended to
+# $TEST_DIR/acked. Each key is written once with its own number, so every
+# acknowledged one must exist after recovery (check_acked).
+unique_writer() {
+	local i=0 k=1 n
+	while [ -d "$TEST_DIR" ] && [ ! -e "$TEST_DIR/stop" ]; do
+		i=$((i + 1))
+		n=$(echo "$@" | cut -d" " -f$k)
+		if kvn "$n" put u/$i $i >/dev/null 2>&1; then
+			echo $i >>"$TEST_DIR/acked"
+		else
+			k=$((k % $# + 1))
+		fi
+	done
+}
+
+# check_acked N...: every acknowledged unique write is on each member N
+# (read locally once it applied a write made after them all).
+check_acked() {
+	local n l
+	test -s "$TEST_DIR/acked" || return 1
+	echo "$(sort -u "$TEST_DIR/acked" | wc -l) acknowledged unique writes"
+	l=$(all_agree "$@") || return 1
+	kvn "${l#m}" put u/end x >/dev/null || return 1
+	sort -u "$TEST_DIR/acked" >"$TEST_DIR/want"
+	for n in "$@"; do
+		wait_for "kvn $n get u/end serializable" 10 &&
+			kvn "$n" range u/ + keys-only serializable |
+			sed -n "s/^{\"key\":\"u\/\([0-9]*\)\".*/\1/p" | sort -u >"$TEST_DIR/have.$n" &&
+			comm -23 "$TEST_DIR/want" "$TEST_DIR/have.$n" >"$TEST_DIR/missing.$n" &&
+			test_line_count = 0 "$TEST_DIR/missing.$n" || return 1
+	done
+}
