@@ -201,6 +201,14 @@ rx_chunk(struct store *s, const unsigned char *p, size_t len)
     sk_err_init(&err);
     if (off == 0) {
         rx_abort(s);
+        /* Already applied past it (a late transfer from a deposed
+         * leader, delivered once a partition healed): writing it again
+         * would only replace a snapshot file; the core answers the
+         * message with its commit index without the data. */
+        if (index <= s->applied) {
+            sk_debug("store", "ignoring snapshot %" PRIu64 ": applied %" PRIu64, index, s->applied);
+            return;
+        }
         if (snapshot_writer_begin(&s->rx_w, s->data_dir, term, index, p + 33, conf_len, &err) < 0) {
             sk_warn("store", "receiving snapshot %" PRIu64 ": %s", index, err.msg);
             return;
@@ -225,6 +233,10 @@ rx_finish(struct store *s, struct raft_msg *m)
     struct sk_err err;
     struct snapshot_writer *w = s->rx_w;
 
+    /* Behind what we applied: the core only acknowledges it (its
+     * commit index is past it) and never asks to install it. */
+    if (m->snapshot.index <= s->applied && (!w || s->rx_index != m->snapshot.index))
+        return 0;
     if (!w || s->rx_term != m->snapshot.term || s->rx_index != m->snapshot.index ||
         snapshot_writer_size(w) != s->rx_total)
         return -1;
