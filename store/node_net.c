@@ -603,7 +603,9 @@ store_member_change(struct store *s, const char *op, const char *name, const cha
     req->deadline_ms = sk_loop_now_ms(s->loop);
     sk_err_init(&err);
     if (!s->tr) {
-        node_req_fail(req, EINVAL, "a single-member store has no peer transport (peer-listen)");
+        node_req_fail(req, EINVAL,
+                      "this member runs without a peer transport: restart it with "
+                      "server.peers (and server.peer-listen) to add members");
         return;
     }
     if (s->soft.role != RAFT_LEADER) {
