@@ -359,7 +359,7 @@ cluster_table(const json_t *st, const json_t *members)
         known |= json_is_integer(json_object_get(json_array_get(members, i), "lag"));
     }
     if (!known)
-        fprintf(stderr, "skiff: replication progress is known on the leader only (%s)\n",
+        fprintf(stderr, "skiff: replication progress unknown: no answer from a leader (%s)\n",
                 leader && *leader ? leader : "none now");
 }
 

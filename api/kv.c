@@ -746,11 +746,11 @@ kv_status(struct api_kv *kv, struct api_req *req)
 }
 
 static void
-kv_members(struct api_kv *kv, struct api_req *req)
+members_answer(void *arg, const struct store_member *m, size_t n)
 {
-    struct store_member m[STORE_MEMBERS_MAX];
+    struct api_req *req = arg;
     struct sk_buf body = SK_BUF_INIT, head;
-    size_t i, n = store_members(kv->s, m, STORE_MEMBERS_MAX);
+    size_t i;
 
     for (i = 0; i < n; i++) {
         sk_buf_puts(&body, "{\"name\":");
@@ -774,6 +774,13 @@ kv_members(struct api_kv *kv, struct api_req *req)
     api_req_reply(req, head.data, head.len);
     sk_buf_release(&head);
     sk_buf_release(&body);
+}
+
+/* On a follower the progress fields come from the leader. */
+static void
+kv_members(struct api_kv *kv, struct api_req *req)
+{
+    store_members_progress(kv->s, members_answer, req);
 }
 
 /* kv member-add NAME HOST:PORT | member-promote NAME | member-remove NAME */

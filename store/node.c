@@ -306,6 +306,7 @@ on_tick(struct sk_loop *loop, void *arg)
         return;
     raft_tick(s->r);
     node_reqs_expire(s, sk_loop_now_ms(loop));
+    node_mwait_expire(s, sk_loop_now_ms(loop), false);
     node_promote_learners(s);
     node_schedule(s);
 }
@@ -457,6 +458,7 @@ store_close(struct store *s)
     if (!s)
         return;
     node_reqs_fail_all(s, ECANCELED, "store is shutting down");
+    node_mwait_expire(s, 0, true);
     if (s->tick_timer)
         sk_loop_timer_cancel(s->loop, s->tick_timer);
     if (s->shutdown_timer)

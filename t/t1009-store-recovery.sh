@@ -24,6 +24,10 @@ test_expect_success 'two members (the leader among them) are lost for good: no q
 	kill9 $l && kill9 $d && rm -rf d$l d$d &&
 	wait_for "test -z \"\$(leader_of $s)\"" 10 &&
 	test_must_fail kvn $s put during/1 x &&
+	kvn $s members >members &&
+	test "$(grep -c "\"lag\":null" members)" = 3 &&
+	skiff -s "$TEST_DIR/s$s.sock" cluster status >table 2>err &&
+	grep "progress unknown: no answer from a leader (none now)" err &&
 	echo "m$s survives"
 '
 
