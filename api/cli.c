@@ -273,33 +273,119 @@ cmd_kv(struct cli *o, int argc, char **argv)
     return SKIFF_EXIT_OK;
 }
 
-static void
-status_row(const json_t *st)
+/* A member's field as text: "-" when absent or null (unknown there). */
+static const char *
+field_text(const json_t *obj, const char *key, char *buf, size_t len)
 {
-    const char *le = json_string_value(json_object_get(st, "last_error"));
+    const json_t *v = json_object_get(obj, key);
 
-    printf("%-12s %-21s %-7s %-6lld %-8lld %-8lld %-9lld %s\n",
-           json_string_value(json_object_get(st, "name")), "local",
-           json_is_true(json_object_get(st, "leader")) ||
-                   (json_string_value(json_object_get(st, "leader")) &&
-                    strcmp(json_string_value(json_object_get(st, "leader")),
-                           json_string_value(json_object_get(st, "name"))) == 0)
-               ? "yes"
-               : "no",
-           (long long)json_integer_value(json_object_get(st, "term")),
-           (long long)json_integer_value(json_object_get(st, "commit")),
-           (long long)json_integer_value(json_object_get(st, "applied")),
-           (long long)json_integer_value(json_object_get(st, "db_size")), le && *le ? le : "-");
+    if (json_is_integer(v))
+        snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+    else if (json_is_string(v) && *json_string_value(v))
+        snprintf(buf, len, "%s", json_string_value(v));
+    else if (json_is_boolean(v))
+        snprintf(buf, len, "%s", json_is_true(v) ? "yes" : "no");
+    else
+        snprintf(buf, len, "-");
+    return buf;
+}
+
+/* One row per member: its place in the configuration, the leader's view
+ * of its replication (MATCH, LAG, STATE), and, for the member answering,
+ * its own Raft status. */
+static void
+member_row(const json_t *m, const json_t *st)
+{
+    const char *name = json_string_value(json_object_get(m, "name"));
+    const char *self = json_string_value(json_object_get(st, "name"));
+    int local = name && self && strcmp(name, self) == 0;
+    char b[9][64];
+
+    field_text(m, "peer", b[0], sizeof(b[0]));
+    printf("%-12s %-21s %-5s %-6s %-8s %-6s %-9s %-6s %-8s %-8s %-9s %s\n", name ? name : "?",
+           strcmp(b[0], "-") == 0 && local ? "local" : b[0],
+           json_is_true(json_object_get(m, "voter")) ? "yes" : "no",
+           json_is_true(json_object_get(m, "leader")) ? "yes" : "no",
+           field_text(m, "match", b[1], 64), field_text(m, "lag", b[2], 64),
+           field_text(m, "state", b[3], 64), local ? field_text(st, "term", b[4], 64) : "-",
+           local ? field_text(st, "commit", b[5], 64) : "-",
+           local ? field_text(st, "applied", b[6], 64) : "-",
+           local ? field_text(st, "db_size", b[7], 64) : "-",
+           local ? field_text(st, "last_error", b[8], 64) : "-");
+}
+
+static void
+cluster_table(const json_t *st, const json_t *members)
+{
+    const char *leader = json_string_value(json_object_get(st, "leader"));
+    size_t i;
+    int known = 0;
+
+    printf("%-12s %-21s %-5s %-6s %-8s %-6s %-9s %-6s %-8s %-8s %-9s %s\n", "NAME", "ADDRESS",
+           "VOTER", "LEADER", "MATCH", "LAG", "STATE", "TERM", "COMMIT", "APPLIED", "SIZE",
+           "LAST-ERROR");
+    for (i = 0; i < json_array_size(members); i++) {
+        member_row(json_array_get(members, i), st);
+        known |= json_is_integer(json_object_get(json_array_get(members, i), "lag"));
+    }
+    if (!known)
+        fprintf(stderr, "skiff: replication progress unknown: no answer from a leader (%s)\n",
+                leader && *leader ? leader : "none now");
+}
+
+/* kv members' lines as a JSON array. */
+static json_t *
+members_array(const struct api_resp *resp)
+{
+    json_t *arr = json_array(), *m;
+    size_t i;
+
+    for (i = 0; i < resp->nlines; i++)
+        if (sk_json_parse(resp->lines[i], strlen(resp->lines[i]), &m, NULL) == 0)
+            json_array_append_new(arr, m);
+    return arr;
+}
+
+static int
+cluster_status(const struct cli_opts *o, int json)
+{
+    struct api_resp resp, mresp;
+    json_t *st = NULL, *members, *all;
+    char *text;
+    int rc;
+
+    rc = call(o, "kv status", &resp);
+    if (rc != SKIFF_EXIT_OK)
+        return rc;
+    rc = call(o, "kv members", &mresp);
+    if (rc != SKIFF_EXIT_OK) {
+        api_resp_release(&resp);
+        return rc;
+    }
+    if (!resp.nlines || sk_json_parse(resp.lines[0], strlen(resp.lines[0]), &st, NULL) < 0)
+        st = json_object();
+    members = members_array(&mresp);
+    if (json) {
+        all = json_pack("{s:O,s:O}", "status", st, "members", members);
+        text = json_dumps(all, JSON_COMPACT);
+        if (text)
+            printf("%s\n", text);
+        free(text);
+        json_decref(all);
+    } else {
+        cluster_table(st, members);
+    }
+    json_decref(members);
+    json_decref(st);
+    api_resp_release(&mresp);
+    api_resp_release(&resp);
+    return SKIFF_EXIT_OK;
 }
 
 /* skiff cluster status [-o json] | member list | compact REV */
 static int
 cmd_cluster(struct cli *o, int argc, char **argv)
 {
-    struct api_resp resp;
-    json_t *st = NULL;
-    int rc;
-
     if (argc >= 3 && strcmp(argv[1], "member") == 0 && strcmp(argv[2], "list") == 0)
         return cmd_kv(o, 2, (char *[]){"kv", "members", NULL});
     if (argc == 4 && strcmp(argv[1], "snapshot") == 0 && strcmp(argv[2], "save") == 0) {
@@ -316,23 +402,13 @@ cmd_cluster(struct cli *o, int argc, char **argv)
     }
     if (argc == 3 && strcmp(argv[1], "compact") == 0)
         return cmd_kv(o, 3, (char *[]){"kv", "compact", argv[2], NULL});
-    if (argc < 2 || strcmp(argv[1], "status") != 0) {
-        usage(stderr);
-        return SKIFF_EXIT_USAGE;
-    }
-    rc = call(o, "kv status", &resp);
-    if (rc != SKIFF_EXIT_OK)
-        return rc;
-    if (argc == 4 && strcmp(argv[2], "-o") == 0 && strcmp(argv[3], "json") == 0) {
-        printf("[%s]\n", resp.nlines ? resp.lines[0] : "");
-    } else if (resp.nlines && sk_json_parse(resp.lines[0], strlen(resp.lines[0]), &st, NULL) == 0) {
-        printf("%-12s %-21s %-7s %-6s %-8s %-8s %-9s %s\n", "NAME", "ADDRESS", "LEADER", "TERM",
-               "COMMIT", "APPLIED", "SIZE", "LAST-ERROR");
-        status_row(st);
-        json_decref(st);
-    }
-    api_resp_release(&resp);
-    return SKIFF_EXIT_OK;
+    if (argc == 2 && strcmp(argv[1], "status") == 0)
+        return cluster_status(o, 0);
+    if (argc == 4 && strcmp(argv[1], "status") == 0 && strcmp(argv[2], "-o") == 0 &&
+        strcmp(argv[3], "json") == 0)
+        return cluster_status(o, 1);
+    usage(stderr);
+    return SKIFF_EXIT_USAGE;
 }
 
 static const struct {

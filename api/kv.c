@@ -746,19 +746,27 @@ kv_status(struct api_kv *kv, struct api_req *req)
 }
 
 static void
-kv_members(struct api_kv *kv, struct api_req *req)
+members_answer(void *arg, const struct store_member *m, size_t n)
 {
-    struct store_member m[STORE_MEMBERS_MAX];
+    struct api_req *req = arg;
     struct sk_buf body = SK_BUF_INIT, head;
-    size_t i, n = store_members(kv->s, m, STORE_MEMBERS_MAX);
+    size_t i;
 
     for (i = 0; i < n; i++) {
         sk_buf_puts(&body, "{\"name\":");
         json_str(&body, m[i].name, (uint32_t)strlen(m[i].name));
         sk_buf_printf(&body, ",\"id\":\"%016" PRIx64 "\",\"peer\":", m[i].id);
         json_str(&body, m[i].peer, (uint32_t)strlen(m[i].peer));
-        sk_buf_printf(&body, ",\"voter\":%s,\"leader\":%s,\"match\":%" PRIu64 "}\n",
+        sk_buf_printf(&body, ",\"voter\":%s,\"leader\":%s,\"match\":%" PRIu64,
                       m[i].voter ? "true" : "false", m[i].leader ? "true" : "false", m[i].match);
+        /* Progress is the leader's view; elsewhere it is unknown. */
+        if (m[i].progress)
+            sk_buf_printf(&body,
+                          ",\"next\":%" PRIu64 ",\"lag\":%" PRIu64
+                          ",\"state\":\"%s\",\"active\":%s}\n",
+                          m[i].next, m[i].lag, m[i].state, m[i].active ? "true" : "false");
+        else
+            sk_buf_puts(&body, ",\"next\":null,\"lag\":null,\"state\":null,\"active\":null}\n");
     }
     sk_buf_init(&head);
     sk_buf_printf(&head, "ok %zu\n", n);
@@ -766,6 +774,13 @@ kv_members(struct api_kv *kv, struct api_req *req)
     api_req_reply(req, head.data, head.len);
     sk_buf_release(&head);
     sk_buf_release(&body);
+}
+
+/* On a follower the progress fields come from the leader. */
+static void
+kv_members(struct api_kv *kv, struct api_req *req)
+{
+    store_members_progress(kv->s, members_answer, req);
 }
 
 /* kv member-add NAME HOST:PORT | member-promote NAME | member-remove NAME */

@@ -30,8 +30,10 @@
 
 struct opts {
     const char *mode; /* "server" or "store" */
-    const char *tool; /* store: "dump" or "verify" */
+    const char *tool; /* store: "dump", "verify" or "recover" */
     const char *tool_dir;
+    const char *tool_name; /* recover: --name */
+    bool dry_run;          /* recover: --dry-run */
     const char *config_path;
     bool config_given;
     bool check_config;
@@ -64,6 +66,7 @@ usage(FILE *f)
                "                     [--data-dir DIR] [--log-level LEVEL] [--log-format FMT]\n"
                "                     [--set SECTION.KEY=VALUE]...\n"
                "       skiffd store dump|verify DATADIR\n"
+               "       skiffd store recover DATADIR --name NAME [--dry-run]\n"
                "       skiffd --check-config [-c FILE] [--set ...]\n"
                "       skiffd --print-config [-c FILE] [--set ...]\n"
                "       skiffd --version\n"
@@ -95,7 +98,9 @@ parse_opts(struct opts *o, int argc, char **argv)
         OPT_FORMAT,
         OPT_SET,
         OPT_VERSION,
-        OPT_JOIN
+        OPT_JOIN,
+        OPT_NAME,
+        OPT_DRY_RUN
     };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -109,6 +114,8 @@ parse_opts(struct opts *o, int argc, char **argv)
         {"set", required_argument, NULL, OPT_SET},
         {"version", no_argument, NULL, OPT_VERSION},
         {"join", no_argument, NULL, OPT_JOIN},
+        {"name", required_argument, NULL, OPT_NAME},
+        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -153,6 +160,12 @@ parse_opts(struct opts *o, int argc, char **argv)
         case OPT_JOIN:
             o->join = true;
             break;
+        case OPT_NAME:
+            o->tool_name = optarg;
+            break;
+        case OPT_DRY_RUN:
+            o->dry_run = true;
+            break;
         case OPT_VERSION:
             printf("skiffd %s (protocol %d)\n", SKIFF_VERSION, SKIFF_PROTOCOL_VERSION);
             return 1000 + 0;
@@ -167,10 +180,23 @@ parse_opts(struct opts *o, int argc, char **argv)
     if (optind < argc)
         o->mode = argv[optind++];
     if (o->mode && strcmp(o->mode, "store") == 0 && argc - optind == 2 &&
-        (strcmp(argv[optind], "dump") == 0 || strcmp(argv[optind], "verify") == 0)) {
+        (strcmp(argv[optind], "dump") == 0 || strcmp(argv[optind], "verify") == 0 ||
+         strcmp(argv[optind], "recover") == 0)) {
         o->tool = argv[optind];
         o->tool_dir = argv[optind + 1];
+        if ((strcmp(o->tool, "recover") == 0) != (o->tool_name != NULL) ||
+            (o->dry_run && strcmp(o->tool, "recover") != 0)) {
+            fprintf(stderr, "skiffd: store recover needs --name NAME; --name and --dry-run "
+                            "go with store recover only\n");
+            usage(stderr);
+            return 1000 + 2;
+        }
         return 0;
+    }
+    if (o->tool_name || o->dry_run) {
+        fprintf(stderr, "skiffd: --name and --dry-run go with store recover only\n");
+        usage(stderr);
+        return 1000 + 2;
     }
     if (optind < argc || (!o->mode && !o->check_config && !o->print_config) ||
         (o->mode && strcmp(o->mode, "server") != 0)) {
@@ -440,7 +466,8 @@ opts_release(struct opts *o)
         free(o->sets[--o->nsets]);
 }
 
-/* skiffd store dump|verify DATADIR: offline, no configuration needed. */
+/* skiffd store dump|verify|recover DATADIR: offline, no configuration
+ * needed. */
 static int
 run_store_tool(const struct opts *o)
 {
@@ -450,6 +477,8 @@ run_store_tool(const struct opts *o)
     sk_err_init(&err);
     if (strcmp(o->tool, "dump") == 0)
         rc = store_tool_dump(o->tool_dir, stdout, &err);
+    else if (strcmp(o->tool, "recover") == 0)
+        rc = store_tool_recover(o->tool_dir, o->tool_name, o->dry_run, stdout, &err);
     else
         rc = store_tool_verify(o->tool_dir, stdout, &err);
     fflush(stdout);

@@ -34,7 +34,11 @@
  *   FWD_READ       u64 request id
  *   FWD_READ_RESP  u64 request id | i32 errno | u64 index
  *   SNAP_CHUNK     u64 term | u64 index | u64 total payload length |
- *                  u64 offset | u8 conf len | conf | data */
+ *                  u64 offset | u8 conf len | conf | data
+ *   FWD_STATUS     u64 request id
+ *   FWD_STATUS_RESP u64 request id | u64 leader's last log index | u8 n |
+ *                  n * (u64 id | u64 match | u64 next | u8 state | u8 active)
+ *                  (n 0: the receiver does not lead) */
 #include "store/frame.h"
 #include "store/crc32c.h"
 #include "store/io.h"

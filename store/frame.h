@@ -30,7 +30,9 @@ enum frame_type {
     FRAME_FWD_READ = 6,       /* a follower asks the leader for a read index */
     FRAME_FWD_READ_RESP = 7,  /* */
     FRAME_SNAP_CHUNK = 8,     /* a piece of a snapshot file (InstallSnapshot) */
-    FRAME_TYPE_MAX = 8,
+    FRAME_FWD_STATUS = 9,     /* a follower asks the leader for its progress table */
+    FRAME_FWD_STATUS_RESP = 10,
+    FRAME_TYPE_MAX = 10,
 };
 
 /* Fill the 16-byte header for a payload. */

@@ -306,6 +306,7 @@ on_tick(struct sk_loop *loop, void *arg)
         return;
     raft_tick(s->r);
     node_reqs_expire(s, sk_loop_now_ms(loop));
+    node_mwait_expire(s, sk_loop_now_ms(loop), false);
     node_promote_learners(s);
     node_schedule(s);
 }
@@ -418,6 +419,8 @@ store_open(struct sk_loop *loop, const struct store_config *cfg, struct store **
     s->loop = loop;
     s->name = sk_strdup(cfg->name);
     s->data_dir = sk_strdup(cfg->data_dir);
+    if (cfg->peer_listen)
+        sk_strlcpy(s->self_addr, cfg->peer_listen, sizeof(s->self_addr));
     s->snap_pidfd = s->snap_rfd = -1;
     s->id = store_member_id(cfg->name);
     s->snapshot_every = cfg->snapshot_every ? cfg->snapshot_every : 10000;
@@ -455,6 +458,7 @@ store_close(struct store *s)
     if (!s)
         return;
     node_reqs_fail_all(s, ECANCELED, "store is shutting down");
+    node_mwait_expire(s, 0, true);
     if (s->tick_timer)
         sk_loop_timer_cancel(s->loop, s->tick_timer);
     if (s->shutdown_timer)
@@ -567,6 +571,27 @@ store_status(const struct store *s, struct store_status *st)
     sk_strlcpy(st->last_error, s->last_error, sizeof(st->last_error));
 }
 
+/* The leader's view of m's replication (raft_status has it on the
+ * leader only). */
+static void
+member_progress(const struct raft_status *rs, struct store_member *m)
+{
+    uint32_t k;
+
+    for (k = 0; k < rs->n_progress; k++) {
+        const struct raft_progress_status *p = &rs->progress[k];
+
+        if (p->id != m->id)
+            continue;
+        m->progress = true;
+        m->active = p->active;
+        m->match = p->match;
+        m->next = p->next;
+        m->lag = rs->last_index > p->match ? rs->last_index - p->match : 0;
+        m->state = raft_progress_state_name(p->state);
+    }
+}
+
 size_t
 store_members(const struct store *s, struct store_member *out, size_t max)
 {
@@ -582,6 +607,10 @@ store_members(const struct store *s, struct store_member *out, size_t max)
         out[n].voter = rs.conf.servers[i].role == RAFT_VOTER;
         out[n].leader = rs.leader == out[n].id;
         out[n].match = out[n].id == s->id ? rs.last_index : 0;
+        out[n].state = "";
+        member_progress(&rs, &out[n]);
+        if (out[n].id == s->id && s->tr)
+            sk_strlcpy(out[n].peer, s->self_addr, sizeof(out[n].peer));
         for (size_t k = 0; k < s->npeers; k++)
             if (s->peers[k].id == out[n].id)
                 sk_strlcpy(out[n].peer, s->peers[k].addr, sizeof(out[n].peer));

@@ -39,6 +39,14 @@ struct node_queue {
     struct node_req *head, *tail;
 };
 
+/* A follower's `members` waiting for the leader's progress table. */
+struct node_mwait {
+    struct node_mwait *next;
+    uint64_t id, deadline_ms;
+    store_members_cb cb;
+    void *arg;
+};
+
 struct watch_hub;
 struct transport;
 struct snapshot_reader;
@@ -59,6 +67,7 @@ struct node_peer {
 struct store {
     struct sk_loop *loop;
     char *name, *data_dir;
+    char self_addr[128]; /* server.peer-listen, for store_members */
     uint64_t id;
     uint64_t snapshot_every, election_ms, tick_ms, proposal_ms;
     bool fsync;
@@ -106,6 +115,7 @@ struct store {
     bool join;
     uint64_t fwd_seq;
     struct node_queue fwd_wait;   /* forwarded, waiting for the leader's answer */
+    struct node_mwait *mwait;     /* store_members_progress, waiting */
     struct snapshot_writer *rx_w; /* follower: snapshot being received */
     uint64_t rx_term, rx_index, rx_total;
     struct sk_buf scratch;
@@ -147,6 +157,9 @@ int node_fwd_reads(struct store *s, struct node_queue *reads);
 void node_fwd_read_answer(struct store *s, struct node_req *req, uint64_t index);
 void node_conf_applied(struct store *s);
 void node_promote_learners(struct store *s);
+/* Answer waiting store_members_progress calls past their deadline (or
+ * all, when all is set) with the local view. */
+void node_mwait_expire(struct store *s, uint64_t now, bool all);
 
 /* node_snap.c */
 int node_snap_load(struct store *s, struct sk_err *err);

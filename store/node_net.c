@@ -201,6 +201,14 @@ rx_chunk(struct store *s, const unsigned char *p, size_t len)
     sk_err_init(&err);
     if (off == 0) {
         rx_abort(s);
+        /* Already applied past it (a late transfer from a deposed
+         * leader, delivered once a partition healed): writing it again
+         * would only replace a snapshot file; the core answers the
+         * message with its commit index without the data. */
+        if (index <= s->applied) {
+            sk_debug("store", "ignoring snapshot %" PRIu64 ": applied %" PRIu64, index, s->applied);
+            return;
+        }
         if (snapshot_writer_begin(&s->rx_w, s->data_dir, term, index, p + 33, conf_len, &err) < 0) {
             sk_warn("store", "receiving snapshot %" PRIu64 ": %s", index, err.msg);
             return;
@@ -225,6 +233,10 @@ rx_finish(struct store *s, struct raft_msg *m)
     struct sk_err err;
     struct snapshot_writer *w = s->rx_w;
 
+    /* Behind what we applied: the core only acknowledges it (its
+     * commit index is past it) and never asks to install it. */
+    if (m->snapshot.index <= s->applied && (!w || s->rx_index != m->snapshot.index))
+        return 0;
     if (!w || s->rx_term != m->snapshot.term || s->rx_index != m->snapshot.index ||
         snapshot_writer_size(w) != s->rx_total)
         return -1;
@@ -454,6 +466,125 @@ on_raft(struct store *s, const unsigned char *p, size_t len)
     node_schedule(s);
 }
 
+/* ---- the leader's progress table for a follower's `members` ---- */
+
+#define STATUS_ENTRY 26 /* u64 id | u64 match | u64 next | u8 state | u8 active */
+
+/* Leader: answer with every server's progress (n 0 if we do not lead). */
+static void
+on_fwd_status(struct store *s, uint64_t from, const unsigned char *p, size_t len)
+{
+    struct raft_status st;
+    unsigned char b[17 + RAFT_CONF_MAX * STATUS_ENTRY], *q = b + 17;
+    uint32_t i;
+
+    if (len != 8)
+        return;
+    raft_status(s->r, &st);
+    memcpy(b, p, 8);
+    store_le64_put(b + 8, st.last_index);
+    b[16] = (unsigned char)st.n_progress;
+    for (i = 0; i < st.n_progress; i++, q += STATUS_ENTRY) {
+        store_le64_put(q, st.progress[i].id);
+        store_le64_put(q + 8, st.progress[i].match);
+        store_le64_put(q + 16, st.progress[i].next);
+        q[24] = st.progress[i].state;
+        q[25] = st.progress[i].active;
+    }
+    transport_send(s->tr, from, FRAME_FWD_STATUS_RESP, b, (size_t)(q - b));
+}
+
+static struct node_mwait *
+mwait_take(struct store *s, uint64_t id)
+{
+    struct node_mwait **pp, *w;
+
+    for (pp = &s->mwait; (w = *pp); pp = &w->next)
+        if (w->id == id) {
+            *pp = w->next;
+            return w;
+        }
+    return NULL;
+}
+
+/* Follower: the leader's table, laid over the local member list. */
+static void
+on_fwd_status_resp(struct store *s, const unsigned char *p, size_t len)
+{
+    struct store_member m[STORE_MEMBERS_MAX];
+    struct node_mwait *w;
+    uint64_t last;
+    size_t n, i, k, cnt;
+
+    if (len < 17 || len != 17 + (size_t)p[16] * STATUS_ENTRY || p[16] > RAFT_CONF_MAX)
+        return;
+    w = mwait_take(s, store_le64_get(p));
+    if (!w)
+        return;
+    last = store_le64_get(p + 8);
+    cnt = p[16];
+    n = store_members(s, m, STORE_MEMBERS_MAX);
+    for (i = 0; i < n; i++)
+        for (k = 0; k < cnt; k++) {
+            const unsigned char *e = p + 17 + k * STATUS_ENTRY;
+
+            if (store_le64_get(e) != m[i].id)
+                continue;
+            m[i].progress = true;
+            m[i].match = store_le64_get(e + 8);
+            m[i].next = store_le64_get(e + 16);
+            m[i].lag = last > m[i].match ? last - m[i].match : 0;
+            m[i].state = raft_progress_state_name(e[24]);
+            m[i].active = e[25] != 0;
+        }
+    w->cb(w->arg, m, n);
+    free(w);
+}
+
+void
+node_mwait_expire(struct store *s, uint64_t now, bool all)
+{
+    struct store_member m[STORE_MEMBERS_MAX];
+    struct node_mwait **pp = &s->mwait, *w;
+    size_t n;
+
+    while ((w = *pp)) {
+        if (!all && w->deadline_ms > now) {
+            pp = &w->next;
+            continue;
+        }
+        *pp = w->next;
+        n = s->r ? store_members(s, m, STORE_MEMBERS_MAX) : 0;
+        w->cb(w->arg, m, n);
+        free(w);
+    }
+}
+
+void
+store_members_progress(struct store *s, store_members_cb cb, void *arg)
+{
+    struct store_member m[STORE_MEMBERS_MAX];
+    uint64_t leader = leader_to_forward(s);
+    struct node_mwait *w;
+    unsigned char id[8];
+
+    if (leader) {
+        w = sk_calloc(1, sizeof(*w));
+        w->id = ++s->fwd_seq;
+        store_le64_put(id, w->id);
+        if (transport_send(s->tr, leader, FRAME_FWD_STATUS, id, 8) == 0) {
+            w->cb = cb;
+            w->arg = arg;
+            w->deadline_ms = sk_loop_now_ms(s->loop) + s->election_ms;
+            w->next = s->mwait;
+            s->mwait = w;
+            return;
+        }
+        free(w);
+    }
+    cb(arg, m, store_members(s, m, STORE_MEMBERS_MAX));
+}
+
 static void
 on_frame(void *arg, uint64_t from, uint8_t type, const unsigned char *p, size_t len)
 {
@@ -477,6 +608,12 @@ on_frame(void *arg, uint64_t from, uint8_t type, const unsigned char *p, size_t 
         break;
     case FRAME_SNAP_CHUNK:
         rx_chunk(s, p, len);
+        break;
+    case FRAME_FWD_STATUS:
+        on_fwd_status(s, from, p, len);
+        break;
+    case FRAME_FWD_STATUS_RESP:
+        on_fwd_status_resp(s, p, len);
         break;
     }
 }
@@ -591,7 +728,9 @@ store_member_change(struct store *s, const char *op, const char *name, const cha
     req->deadline_ms = sk_loop_now_ms(s->loop);
     sk_err_init(&err);
     if (!s->tr) {
-        node_req_fail(req, EINVAL, "a single-member store has no peer transport (peer-listen)");
+        node_req_fail(req, EINVAL,
+                      "this member runs without a peer transport: restart it with "
+                      "server.peers (and server.peer-listen) to add members");
         return;
     }
     if (s->soft.role != RAFT_LEADER) {

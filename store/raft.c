@@ -650,6 +650,8 @@ raft_advance(struct raft *r, struct raft_ready *rd)
 void
 raft_status(const struct raft *r, struct raft_status *st)
 {
+    size_t i;
+
     memset(st, 0, sizeof(*st));
     st->id = r->id;
     st->term = r->term;
@@ -663,4 +665,35 @@ raft_status(const struct raft *r, struct raft_status *st)
     st->transferee = r->transferee;
     st->conf = *raft_conf_cur(r);
     st->conf_index = raft_conf_index(r);
+    if (r->role != RAFT_LEADER)
+        return;
+    for (i = 0; i < r->n_prs && i < RAFT_CONF_MAX; i++) {
+        const struct raft_progress *pr = &r->prs[i];
+
+        struct raft_progress_status *ps = &st->progress[i];
+
+        ps->id = pr->id;
+        ps->role = pr->role;
+        /* The leader's own entry never leaves PROBE (nothing is sent to
+         * it), yet it is always up to date with itself. */
+        ps->state = pr->id == r->id ? RAFT_PR_REPLICATE : pr->state;
+        ps->active = pr->id == r->id || pr->recent_active || pr->was_active;
+        ps->match = pr->match;
+        ps->next = pr->next;
+    }
+    st->n_progress = (uint32_t)i;
+}
+
+const char *
+raft_progress_state_name(uint8_t state)
+{
+    switch (state) {
+    case RAFT_PR_PROBE:
+        return "probe";
+    case RAFT_PR_REPLICATE:
+        return "replicate";
+    case RAFT_PR_SNAPSHOT:
+        return "snapshot";
+    }
+    return "unknown";
 }

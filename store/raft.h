@@ -272,6 +272,18 @@ struct raft_ticket {
     uint64_t term, index, leader;
 };
 
+/* Replication progress of one server as the leader tracks it (§3.5):
+ * match is the highest index known to be stored on the server (for the
+ * leader itself: durable in its own log), next the next index to send.
+ * state is how the leader sends to it (raft_progress_state_name()). */
+struct raft_progress_status {
+    uint64_t id;
+    uint8_t role;   /* enum raft_server_role */
+    uint8_t state;  /* probe, replicate or snapshot */
+    uint8_t active; /* heard from since the last CheckQuorum round */
+    uint64_t match, next;
+};
+
 struct raft_status {
     uint64_t id, term, vote, leader;
     uint8_t role;
@@ -279,6 +291,9 @@ struct raft_status {
     uint64_t transferee;
     struct raft_conf conf;
     uint64_t conf_index;
+    /* Leader only (n_progress 0 otherwise): one per server of conf. */
+    uint32_t n_progress;
+    struct raft_progress_status progress[RAFT_CONF_MAX];
 };
 
 struct raft;
@@ -346,6 +361,8 @@ void raft_advance(struct raft *r, struct raft_ready *rd);
 
 void raft_status(const struct raft *r, struct raft_status *st);
 const char *raft_role_name(uint8_t role);
+/* "probe", "replicate" or "snapshot" (struct raft_progress_status). */
+const char *raft_progress_state_name(uint8_t state);
 
 /* Configuration entries. Format (little endian):
  *     u8 version (1) | u8 n | n * { u64 id | u8 role }

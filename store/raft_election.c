@@ -256,6 +256,7 @@ quorum_active(struct raft *r)
 
         if (pr->role == RAFT_VOTER && (pr->id == r->id || pr->recent_active))
             active++;
+        pr->was_active = pr->recent_active;
         pr->recent_active = 0;
     }
     return active >= quorum;

@@ -99,6 +99,7 @@ struct raft_progress {
     uint8_t state;
     uint8_t probe_sent;
     uint8_t recent_active; /* heard from since the last CheckQuorum */
+    uint8_t was_active;    /* heard from in the round before (status) */
     uint64_t match, next;
     uint64_t pending_snapshot;
     uint32_t snapshot_elapsed;

@@ -115,12 +115,29 @@ struct store_member {
     uint64_t id;
     char peer[128]; /* host:port, "" if unknown */
     bool voter, leader;
-    uint64_t match;
+    /* Replication progress as the leader tracks it (Raft §3.5), known
+     * (progress true) only when this member leads. match: the highest
+     * log index stored on the member; lag: the leader's last log index
+     * minus match; next: the next index the leader sends it; state:
+     * "probe", "replicate" or "snapshot"; active: heard from within the
+     * last two election timeouts. Without them (store_members() on a
+     * follower) match is the member's own last log index for itself
+     * and 0 for the others; store_members_progress() asks the leader. */
+    bool progress, active;
+    uint64_t match, next, lag;
+    const char *state; /* "" when unknown */
 };
 
 /* The members of the current configuration; returns how many were
  * written (at most max). */
 size_t store_members(const struct store *s, struct store_member *out, size_t max);
+
+/* The same with the leader's progress for every member on any member:
+ * a follower asks the leader (bounded by an election timeout; without
+ * an answer, or a leader, cb gets the local view, progress false). cb
+ * runs exactly once, from inside this call on the leader. */
+typedef void (*store_members_cb)(void *arg, const struct store_member *m, size_t n);
+void store_members_progress(struct store *s, store_members_cb cb, void *arg);
 
 /* Membership change (Raft thesis §4.1, one server at a time), on the
  * leader: op "add" (NAME joins as a learner at ADDR, promoted by the

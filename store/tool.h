@@ -1,10 +1,10 @@
 #ifndef SK_STORE_TOOL_H
 #define SK_STORE_TOOL_H
 
-/* Offline inspection of a data directory, for `skiffd store dump|verify
- * DATADIR`. Both only read: they take no lock and never repair (a torn
- * log tail is reported, not cut), so they are safe on a copy or a
- * stopped server's directory.
+/* Offline tools on a data directory: `skiffd store dump|verify DATADIR`
+ * only read: they take no lock and never repair (a torn log tail is
+ * reported, not cut), so they are safe on a copy or a stopped server's
+ * directory. `skiffd store recover` (below) writes.
  *
  * Output is one line per item, "kind key=value ...", for grep and awk:
  *
@@ -28,5 +28,17 @@ int store_tool_dump(const char *datadir, FILE *out, struct sk_err *err);
  * the log's. Prints one line per file checked, then "verify ok" or fails
  * with the first problem, naming file and offset. */
 int store_tool_verify(const char *datadir, FILE *out, struct sk_err *err);
+
+/* Lost-quorum recovery (skiffd(8) DISASTER RECOVERY): make the stopped
+ * member `name`, whose data directory this is, the only member of its
+ * cluster, keeping every entry of its log: append a configuration entry
+ * listing it alone, in a new term, and raise meta's term to it. Refuses
+ * when name is not a voter of the latest configuration in the directory,
+ * when the server runs (the log's flock), or on any damage. Prints what
+ * it found ("member", "log", "configuration", "member" lines) and what it
+ * wrote; with dry_run only what it found (a torn log tail is still cut,
+ * as the server's own start would). Running it again is harmless. */
+int store_tool_recover(const char *datadir, const char *name, int dry_run, FILE *out,
+                       struct sk_err *err);
 
 #endif

@@ -6,6 +6,22 @@
  * buffer as far as the socket takes it and waits for EPOLLOUT for the
  * rest. An outbound connection that fails is redialed after a backoff
  * that doubles from 50 ms up to 2 s, reset by a successful handshake.
+ *
+ * SILENT PARTITIONS. Messages only flow from dialer to listener, so a
+ * dialer learns nothing from the other side of its connection. When the
+ * path silently drops packets, TCP retransmits with an exponential
+ * backoff (RFC 6298 §5.5: 200 ms, 400, 800, 1.6 s, ...) and the
+ * connection stays "up" for many minutes; once the path heals, nothing
+ * moves until the next retransmission, seconds later (the 2-3 s stall
+ * of a healed leader seen in t1005). So every CHECK_MS the transport
+ * asks the kernel (TCP_INFO) whether an outbound connection is in
+ * retransmission backoff (STALL_RETRANSMITS timeouts in a row without an
+ * ACK; zero-window probing of a slow reader does not count), and if so
+ * drops it and dials again at once. A dial into silence is abandoned
+ * after CONNECT_MS and retried at once too, rather than waiting for the
+ * SYN's own 1 s retransmission, so a healed path is used within about
+ * CONNECT_MS. When the other side dials again, its old connection to us
+ * (never closed: its FIN was dropped) is replaced by the new one.
  * Peer addresses are resolved with getaddrinfo() when dialing (a host
  * name blocks the loop while resolving; use IP literals). */
 #include "store/transport.h"
@@ -27,11 +43,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define BACKOFF_MIN_MS   50
-#define BACKOFF_MAX_MS   2000
-#define HANDSHAKE_MS     5000
-#define READ_CHUNK       (256u << 10)
-#define TRANSPORT_MAX_IN 64
+#define BACKOFF_MIN_MS    50
+#define BACKOFF_MAX_MS    2000
+#define HANDSHAKE_MS      5000
+#define CONNECT_MS        500
+#define CHECK_MS          100
+#define STALL_RETRANSMITS 2
+#define READ_CHUNK        (256u << 10)
+#define TRANSPORT_MAX_IN  64
 
 enum conn_state {
     C_CONNECTING = 1, /* dialer: connect(2) in progress */
@@ -51,6 +70,7 @@ struct tconn {
     size_t out_off;
     struct frame_hello mine, theirs;
     uint64_t timer; /* handshake deadline */
+    uint64_t started_ms;
     bool want_write;
 };
 
@@ -77,6 +97,7 @@ struct transport {
     struct tpeer peers[16];
     size_t npeers;
     struct tconn *in[TRANSPORT_MAX_IN];
+    uint64_t check_timer;
 };
 
 static void conn_on_event(struct sk_loop *loop, int fd, unsigned events, void *arg);
@@ -237,6 +258,21 @@ conn_init_hello(struct tconn *c)
         SK_BUG("RAND_bytes failed");
 }
 
+/* A peer dials again only after dropping its previous connection to us;
+ * that one may still look open here (its FIN lost in a partition).
+ * Close it, so stale connections do not pile up. */
+static void
+in_replace(struct tconn *c)
+{
+    struct transport *t = c->t;
+    size_t i;
+
+    for (i = 0; i < TRANSPORT_MAX_IN; i++)
+        if (t->in[i] && t->in[i] != c && t->in[i]->state == C_UP &&
+            t->in[i]->theirs.id == c->theirs.id)
+            conn_free(t->in[i], "replaced by a new connection");
+}
+
 /* One frame. Returns <0 when the conn was freed. */
 static int
 conn_frame(struct tconn *c, uint8_t type, const unsigned char *p, size_t len)
@@ -277,8 +313,10 @@ conn_frame(struct tconn *c, uint8_t type, const unsigned char *p, size_t len)
             send_auth(c, 'C');
             c->peer->backoff_ms = BACKOFF_MIN_MS;
             sk_info("store", "connected to peer '%s' at '%s'", c->theirs.name, c->peer->addr);
-        } else if (t->ops.on_peer_hello) {
-            t->ops.on_peer_hello(t->arg, c->theirs.id, c->theirs.name, c->theirs.addr);
+        } else {
+            in_replace(c);
+            if (t->ops.on_peer_hello)
+                t->ops.on_peer_hello(t->arg, c->theirs.id, c->theirs.name, c->theirs.addr);
         }
         return 0;
     }
@@ -406,6 +444,7 @@ conn_new(struct transport *t, int fd, struct tpeer *peer, enum conn_state state)
     sk_buf_init(&c->in);
     sk_buf_init(&c->out);
     conn_init_hello(c);
+    c->started_ms = sk_loop_now_ms(t->loop);
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->want_write = state == C_CONNECTING;
     if (sk_loop_fd_add(t->loop, fd, SK_EV_READ | (c->want_write ? SK_EV_WRITE : 0), conn_on_event,
@@ -467,6 +506,47 @@ on_accept(struct sk_loop *loop, int fd, void *arg)
     t->in[i] = conn_new(t, fd, NULL, C_HELLO);
 }
 
+/* ---- stalled connections (SILENT PARTITIONS above) ---- */
+
+static bool
+conn_stalled(const struct tconn *c)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+
+    memset(&ti, 0, sizeof(ti));
+    if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+        return false;
+    return ti.tcpi_retransmits >= STALL_RETRANSMITS;
+}
+
+static void
+check_cb(struct sk_loop *loop, void *arg)
+{
+    struct transport *t = arg;
+    uint64_t now = sk_loop_now_ms(loop);
+    size_t i;
+
+    t->check_timer = sk_loop_timer_add(loop, CHECK_MS, check_cb, t);
+    for (i = 0; i < t->npeers; i++) {
+        struct tpeer *p = &t->peers[i];
+        struct tconn *c = p->conn;
+
+        if (!c || c->fd < 0)
+            continue;
+        if (c->state == C_CONNECTING && now - c->started_ms >= CONNECT_MS) {
+            /* Silence, not a refusal: no reason to back off. */
+            p->backoff_ms = BACKOFF_MIN_MS;
+            conn_free(c, "no answer to connect");
+        } else if (c->state == C_UP && conn_stalled(c)) {
+            sk_info("store", "connection to peer '%s' at '%s' stalled; reconnecting",
+                    c->theirs.name, p->addr);
+            p->backoff_ms = BACKOFF_MIN_MS;
+            conn_free(c, "stalled");
+        }
+    }
+}
+
 /* ---- API ---- */
 
 int
@@ -499,6 +579,7 @@ transport_new(struct sk_loop *loop, uint64_t self_id, const char *self_name,
         goto out_fail;
     }
     sk_info("store", "peer transport listening on %s", listen_addr);
+    t->check_timer = sk_loop_timer_add(loop, CHECK_MS, check_cb, t);
     *out = t;
     return 0;
 out_fail:
@@ -514,6 +595,8 @@ transport_free(struct transport *t)
 
     if (!t)
         return;
+    if (t->check_timer)
+        sk_loop_timer_cancel(t->loop, t->check_timer);
     sk_listener_free(t->listener);
     for (i = 0; i < TRANSPORT_MAX_IN; i++)
         if (t->in[i])

@@ -188,7 +188,7 @@ test_expect_success 'compact: old revisions are gone, a watch from them gets 410
 
 test_expect_success 'cluster status shows one row per member; members lists m1' '
 	skiff -s "$SOCK" cluster status >out &&
-	head -n 1 out | grep "^NAME *ADDRESS *LEADER *TERM *COMMIT *APPLIED *SIZE *LAST-ERROR" &&
+	head -n 1 out | grep "^NAME *ADDRESS *VOTER *LEADER *MATCH *LAG *STATE *TERM *COMMIT *APPLIED *SIZE *LAST-ERROR" &&
 	grep "^m1 .* yes " out &&
 	skiff -s "$SOCK" cluster member list >out &&
 	grep "\"name\":\"m1\".*\"voter\":true,\"leader\":true" out

@@ -2,11 +2,13 @@
  * the linearizability checker (lincheck, store/lincheck.h).
  *
  *     kvhist --server SOCK[,SOCK...] --out FILE [--clients N] [--keys K]
- *            [--seconds S] [--seed X] [--timeout MS] [--final-reads]
+ *            [--seconds S] [--seed X] [--timeout MS] [--prefix P] [--final-reads]
  *
  * N threads, each with its own connection, do random `kv put` (values
  * unique in the run: "c3-17" is client 3's 17th put) and `kv get` on keys
- * k0..k(K-1) for S seconds. Each op is timed with CLOCK_MONOTONIC around
+ * k0..k(K-1) for S seconds (with --prefix, Pk0..: several histories
+ * recorded one after the other on one store then share no key, so each
+ * can be checked on its own). Each op is timed with CLOCK_MONOTONIC around
  * its request (shared by every process on the host, so histories of
  * several runs can be concatenated) and written as one lincheck line:
  *
@@ -50,6 +52,7 @@ struct config {
     double seconds;
     unsigned seed;
     int final_reads;
+    const char *prefix; /* of every key */
 };
 
 struct worker {
@@ -232,7 +235,8 @@ run_worker(void *arg)
     while (now_ns() < end) {
         if (ensure_conn(w, end) < 0)
             break;
-        snprintf(key, sizeof(key), "k%d", (int)(rand_r(&w->rnd) % (unsigned)w->cfg->keys));
+        snprintf(key, sizeof(key), "%sk%d", w->cfg->prefix,
+                 (int)(rand_r(&w->rnd) % (unsigned)w->cfg->keys));
         if (rand_r(&w->rnd) % 2)
             do_put(w, key, ++seq);
         else
@@ -254,7 +258,7 @@ run_final(struct worker *w)
         int64_t deadline = now_ns() + (int64_t)10 * 1000000000;
         int done = 0;
 
-        snprintf(key, sizeof(key), "k%d", k);
+        snprintf(key, sizeof(key), "%sk%d", w->cfg->prefix, k);
         while (!done && now_ns() < deadline) {
             if (ensure_conn(w, deadline) < 0)
                 break;
@@ -276,7 +280,8 @@ static void
 usage(void)
 {
     fprintf(stderr, "usage: kvhist --server SOCK[,SOCK...] --out FILE [--clients N] [--keys K]\n"
-                    "              [--seconds S] [--seed X] [--timeout MS] [--final-reads]\n");
+                    "              [--seconds S] [--seed X] [--timeout MS] [--prefix P]\n"
+                    "              [--final-reads]\n");
 }
 
 static int
@@ -330,6 +335,8 @@ parse_args(int argc, char **argv, struct config *cfg, const char **out)
             bad = parse_servers(val, cfg);
         else if (!strcmp(opt, "--out"))
             *out = val;
+        else if (!strcmp(opt, "--prefix"))
+            bad = strlen(cfg->prefix = val) > 16 || strpbrk(val, " %\n") != NULL;
         else if (!strcmp(opt, "--clients"))
             bad = parse_int(val, 1, MAX_CLIENTS, &cfg->clients);
         else if (!strcmp(opt, "--keys"))
@@ -383,7 +390,7 @@ write_history(const char *path, struct worker *ws, int n)
 int
 main(int argc, char **argv)
 {
-    struct config cfg = {.clients = 4, .keys = 16, .timeout_ms = 2000, .seconds = 5};
+    struct config cfg = {.clients = 4, .keys = 16, .timeout_ms = 2000, .seconds = 5, .prefix = ""};
     struct worker *ws;
     pthread_t tids[MAX_CLIENTS];
     const char *out = NULL;

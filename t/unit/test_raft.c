@@ -707,6 +707,52 @@ START_TEST(isolated_leader_steps_down_within_two_election_timeouts)
 }
 END_TEST
 
+/* raft_status() carries the leader's view of every server's replication
+ * (kv members, skiff cluster status): match reaches the leader's last
+ * index on every reachable server, an isolated one falls behind and is
+ * no longer active; a follower reports no progress at all. */
+START_TEST(leader_status_reports_progress_of_every_server)
+{
+    struct rsim *s = cluster(3, 0, 0);
+    struct raft_status st;
+    uint64_t l, f;
+    uint32_t i;
+
+    l = leader_of(s);
+    f = other_than(s, l, 0);
+    propose(s, l);
+    ck_assert_int_eq(rsim_run_ticks(s, 5), 0);
+    st = status(rsim_raft(s, l));
+    ck_assert_uint_eq(st.n_progress, 3);
+    for (i = 0; i < st.n_progress; i++) {
+        ck_assert_uint_eq(st.progress[i].match, st.last_index);
+        ck_assert_uint_eq(st.progress[i].next, st.last_index + 1);
+        ck_assert_str_eq(raft_progress_state_name(st.progress[i].state), "replicate");
+        ck_assert_int_eq(st.progress[i].active, 1);
+        ck_assert_uint_eq(st.progress[i].role, RAFT_VOTER);
+    }
+    ck_assert_uint_eq(status(rsim_raft(s, f)).n_progress, 0);
+    rsim_isolate(s, f);
+    propose(s, l);
+    propose(s, l);
+    ck_assert_int_eq(rsim_run_ticks(s, 25), 0);
+    ck_assert_uint_eq(rsim_leader(s), l);
+    st = status(rsim_raft(s, l));
+    for (i = 0; i < st.n_progress; i++) {
+        if (st.progress[i].id == f) {
+            ck_assert_uint_le(st.progress[i].match + 2, st.last_index);
+            ck_assert_int_eq(st.progress[i].active, 0);
+        } else {
+            ck_assert_uint_eq(st.progress[i].match, st.last_index);
+            ck_assert_int_eq(st.progress[i].active, 1);
+        }
+    }
+    ck_assert_str_eq(raft_progress_state_name(99), "unknown");
+    cluster_ok(s);
+    rsim_free(s);
+}
+END_TEST
+
 /* PreVote (§9.6): a node cut off for many election timeouts does not
  * inflate its term, so when it rejoins the stable leader keeps going. */
 START_TEST(partitioned_node_rejoining_does_not_disrupt_stable_leader)
@@ -1206,6 +1252,7 @@ main(void)
     tcase_add_test(replication, read_index_waits_for_commit_in_term_and_quorum);
     tcase_add_test(replication, divergent_follower_is_repaired_in_few_round_trips);
     tcase_add_test(replication, appends_are_batched_and_pipelined_within_the_window);
+    tcase_add_test(replication, leader_status_reports_progress_of_every_server);
     tcase_add_test(membership, leader_removing_itself_steps_down_and_cluster_carries_on);
     tcase_add_test(membership, learner_never_campaigns_nor_counts);
     tcase_add_test(membership, membership_changes_one_at_a_time);
