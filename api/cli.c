@@ -347,7 +347,7 @@ members_array(const struct api_resp *resp)
 }
 
 static int
-cluster_status(const struct cli_opts *o, int json)
+cluster_status(struct cli *o, int json)
 {
     struct api_resp resp, mresp;
     json_t *st = NULL, *members, *all;
