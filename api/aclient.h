@@ -135,7 +135,7 @@ void api_word_encode(const char *s, struct sk_buf *out);
 
 struct api_acall *api_aclient_get(struct api_aclient *c, const char *resource, const char *ns,
                                   const char *name, api_acall_fn cb, void *arg);
-/* ns NULL or "*": all namespaces. selector, fields NULL or "": none;
+/* ns NULL, "" or "*": all namespaces (no NS word is sent). selector, fields NULL or "": none;
  * limit 0: none; cont NULL: none. */
 struct api_acall *api_aclient_list(struct api_aclient *c, const char *resource, const char *ns,
                                    const char *selector, const char *fields, size_t limit,

@@ -90,8 +90,10 @@ watch_on_up(struct api_link *l, void *arg)
     w->header_seen = false;
     sk_buf_puts(&b, "watch ");
     api_word_encode(w->resource, &b);
-    sk_buf_putc(&b, ' ');
-    api_word_encode(w->ns ? w->ns : "*", &b);
+    if (w->ns) {
+        sk_buf_putc(&b, ' ');
+        api_word_encode(w->ns, &b);
+    }
     if (w->resume_rev)
         sk_buf_printf(&b, " rev=%" PRIu64, w->resume_rev);
     if (w->selector) {
