@@ -5,6 +5,7 @@
 #include "api/kv.h"
 #include "api/objects.h"
 #include "api/server.h"
+#include "ctrl/ctrl.h"
 #include "lib/alloc.h"
 #include "lib/config.h"
 #include "lib/log.h"
@@ -45,6 +46,8 @@ struct daemon {
     struct store *store;
     struct api_kv *kv;
     struct api_objects *objects;
+    struct store_leadership *ctrl_lead;
+    struct ctrl_manager *ctrl;
     int stopping; /* stop signals received */
 };
 
@@ -262,6 +265,40 @@ on_reload_signal(struct sk_loop *loop, int signo, void *arg)
     sk_notify("READY=1\nSTATUS=serving", NULL);
 }
 
+/* The controller manager runs on the Raft leader only: started when this
+ * member becomes leader, stopped (requests in flight abandoned) when it
+ * stops leading. It is an API client of this daemon's own socket. */
+static void
+on_ctrl_leadership(void *arg, bool leader)
+{
+    struct daemon *d = arg;
+    struct ctrl_manager_config cfg = {.server = d->cfg.server.socket};
+    struct sk_err err;
+
+    ctrl_manager_free(d->ctrl);
+    d->ctrl = NULL;
+    if (!leader) {
+        sk_info("skiffd", "not leading: controller manager stopped");
+        return;
+    }
+    sk_err_init(&err);
+    if (ctrl_manager_start(d->loop, &cfg, &d->ctrl, &err) < 0)
+        sk_error("skiffd", "%s", err.msg);
+}
+
+static void
+controllers(struct daemon *d, bool run)
+{
+    if (run) {
+        d->ctrl_lead = store_leadership_watch(d->loop, d->store, 0, on_ctrl_leadership, d);
+        return;
+    }
+    store_leadership_stop(d->ctrl_lead);
+    ctrl_manager_free(d->ctrl);
+    d->ctrl_lead = NULL;
+    d->ctrl = NULL;
+}
+
 static int
 run_server(struct daemon *d)
 {
@@ -303,12 +340,14 @@ run_server(struct daemon *d)
         goto out_stop_api;
     d->kv = api_kv_register(d->api, d->loop, d->store);
     d->objects = api_objects_register(d->api, d->loop, d->store, NULL);
+    controllers(d, true);
     sk_info("skiffd", "skiffd %s server '%s' ready", SKIFF_VERSION, d->cfg.server.name);
     if (sk_notify("READY=1\nSTATUS=serving", &err) < 0)
         sk_warn("skiffd", "%s", err.msg);
     rc = sk_loop_run(d->loop, &err) < 0 ? 1 : 0;
     if (store_failed(d->store, &err))
         rc = 1;
+    controllers(d, false);
 out_stop_api:
     api_server_stop(d->api);
     /* Let closing connections finish their last callbacks. */

@@ -322,4 +322,60 @@ enum ctrl_gc_action {
 int ctrl_gc_decide(const json_t *obj, int (*owner_exists)(void *ctx, const char *uid), void *ctx,
                    enum ctrl_gc_action *action, json_t **patch, struct sk_err *err);
 
+/* ---------------------------------------------------------------------
+ * The controller manager: the I/O side (ctrl/manager.c and friends).
+ *
+ * Runs inside skiffd on the Raft leader only: the daemon starts it when
+ * its member becomes leader and frees it when leadership is lost. It
+ * talks to the API server like any client (api/aclient over the
+ * server's own UNIX socket), with one shared informer per resource
+ * (pods, replicasets, deployments, services, endpoints, namespaces)
+ * feeding every controller's work queue. The controllers: ReplicaSet,
+ * Deployment, Endpoints, garbage collector, Namespace. Each has a
+ * rate-limited de-duplicating queue (above) drained by `workers`
+ * concurrent syncs on the one loop; a sync reads the informer caches,
+ * runs the pure reconcile and carries its writes out. Nothing is
+ * remembered across a restart except what is in the store, so a new
+ * leader picks up where the old one stopped (level-triggered). */
+
+struct sk_loop;
+struct ctrl_manager;
+
+struct ctrl_manager_config {
+    const char *server; /* the API server: UNIX socket path or host:port */
+    const char *token;  /* NULL: none (the local socket's peer credentials) */
+    uint32_t resync_ms; /* informer resync; 0: 30000 */
+    unsigned workers;   /* concurrent syncs per controller; 0: 5 */
+};
+
+/* Start the informers and the controllers on loop. Fails only for a bad
+ * configuration (-EINVAL): an unreachable server is retried. */
+int ctrl_manager_start(struct sk_loop *loop, const struct ctrl_manager_config *cfg,
+                       struct ctrl_manager **out, struct sk_err *err);
+
+/* Stop everything at once (requests in flight are abandoned; their
+ * outcome is read from the store by whoever runs next) and free. NULL
+ * is fine. Safe to call from any loop callback except the manager's
+ * own. */
+void ctrl_manager_free(struct ctrl_manager *m);
+
+/* Counters for tests and logs. */
+struct ctrl_manager_stats {
+    uint64_t syncs;    /* syncs finished */
+    uint64_t failures; /* syncs that failed (requeued with back-off) */
+    uint64_t writes;   /* write requests sent */
+    int synced;        /* every informer has listed */
+};
+void ctrl_manager_stats(const struct ctrl_manager *m, struct ctrl_manager_stats *out);
+
+/* Pure helper of the manager, exposed for tests: the merge patch
+ * (RFC 7386) that turns old (an object or NULL) into new_obj at the top
+ * level: new_obj's members, and null for members only old has. A new
+ * reference. */
+json_t *ctrl_merge_patch_top(const json_t *old, const json_t *new_obj);
+
+/* The finalizers of obj without name, as a patch value: an array, or
+ * JSON null when none would remain. New reference. */
+json_t *ctrl_finalizers_without(const json_t *obj, const char *name);
+
 #endif
