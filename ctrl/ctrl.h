@@ -329,9 +329,10 @@ int ctrl_gc_decide(const json_t *obj, int (*owner_exists)(void *ctx, const char 
  * its member becomes leader and frees it when leadership is lost. It
  * talks to the API server like any client (api/aclient over the
  * server's own UNIX socket), with one shared informer per resource
- * (pods, replicasets, deployments, services, endpoints, namespaces)
- * feeding every controller's work queue. The controllers: ReplicaSet,
- * Deployment, Endpoints, garbage collector, Namespace. Each has a
+ * (pods, replicasets, deployments, services, endpoints) feeding every
+ * controller's work queue. The controllers: ReplicaSet, Deployment,
+ * Endpoints and the garbage collector (namespace deletion is the API
+ * server's own sweep, api/objects_ns.c). Each has a
  * rate-limited de-duplicating queue (above) drained by `workers`
  * concurrent syncs on the one loop; a sync reads the informer caches,
  * runs the pure reconcile and carries its writes out. Nothing is

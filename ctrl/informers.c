@@ -17,12 +17,12 @@
 
 static const char *const res_names[RES_N] = {
     [RES_PODS] = "pods",       [RES_RS] = "replicasets", [RES_DEPLOY] = "deployments",
-    [RES_SVC] = "services",    [RES_EP] = "endpoints",   [RES_NS] = "namespaces",
+    [RES_SVC] = "services",    [RES_EP] = "endpoints",
 };
 
 static const char *const res_kinds[RES_N] = {
     [RES_PODS] = "Pod",        [RES_RS] = "ReplicaSet", [RES_DEPLOY] = "Deployment",
-    [RES_SVC] = "Service",     [RES_EP] = "Endpoints",  [RES_NS] = "Namespace",
+    [RES_SVC] = "Service",     [RES_EP] = "Endpoints",
 };
 
 const char *
@@ -213,9 +213,6 @@ route(struct ctrl_manager *m, enum ctrl_res r, const json_t *old, const json_t *
     case RES_SVC:
     case RES_EP:
         ctrl_enqueue(m, CTL_EP, key);
-        break;
-    case RES_NS:
-        ctrl_enqueue(m, CTL_NS, key);
         break;
     case RES_N:
         break;

@@ -39,7 +39,7 @@ struct ctrl_call {
 
 static const struct ctrl_ctl_ops *const ctl_ops[CTL_N] = {
     [CTL_RS] = &ctrl_rs_ops,    [CTL_DEPLOY] = &ctrl_deploy_ops, [CTL_EP] = &ctrl_ep_ops,
-    [CTL_GC] = &ctrl_gc_ops,    [CTL_NS] = &ctrl_ns_ops,
+    [CTL_GC] = &ctrl_gc_ops,
 };
 
 int64_t

@@ -73,8 +73,6 @@ ctrl_gc_observe(struct ctrl_manager *m, enum ctrl_res r, const json_t *obj, int 
     json_t *refs = sk_json_get(obj, "metadata.ownerReferences"), *ref;
     size_t i;
 
-    if (r == RES_NS)
-        return;
     if (!deleted) {
         if (json_array_size(refs) > 0 ||
             (ctrl_obj_deleting(obj) &&
