@@ -16,13 +16,13 @@
 #include <string.h>
 
 static const char *const res_names[RES_N] = {
-    [RES_PODS] = "pods",       [RES_RS] = "replicasets", [RES_DEPLOY] = "deployments",
-    [RES_SVC] = "services",    [RES_EP] = "endpoints",
+    [RES_PODS] = "pods",    [RES_RS] = "replicasets", [RES_DEPLOY] = "deployments",
+    [RES_SVC] = "services", [RES_EP] = "endpoints",
 };
 
 static const char *const res_kinds[RES_N] = {
-    [RES_PODS] = "Pod",        [RES_RS] = "ReplicaSet", [RES_DEPLOY] = "Deployment",
-    [RES_SVC] = "Service",     [RES_EP] = "Endpoints",
+    [RES_PODS] = "Pod",    [RES_RS] = "ReplicaSet", [RES_DEPLOY] = "Deployment",
+    [RES_SVC] = "Service", [RES_EP] = "Endpoints",
 };
 
 const char *

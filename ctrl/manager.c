@@ -38,7 +38,9 @@ struct ctrl_call {
 };
 
 static const struct ctrl_ctl_ops *const ctl_ops[CTL_N] = {
-    [CTL_RS] = &ctrl_rs_ops,    [CTL_DEPLOY] = &ctrl_deploy_ops, [CTL_EP] = &ctrl_ep_ops,
+    [CTL_RS] = &ctrl_rs_ops,
+    [CTL_DEPLOY] = &ctrl_deploy_ops,
+    [CTL_EP] = &ctrl_ep_ops,
     [CTL_GC] = &ctrl_gc_ops,
 };
 
@@ -335,8 +337,8 @@ ctrl_job_patch(struct ctrl_job *job, const char *resource, const char *ns, const
 {
     struct ctrl_call *cc = ctrl_call_new(job, 0, fn, arg);
 
-    ctrl_call_sent(cc, api_aclient_patch(job->m->c, resource, ns, name, sub, patch, ctrl_call_cb,
-                                         cc));
+    ctrl_call_sent(cc,
+                   api_aclient_patch(job->m->c, resource, ns, name, sub, patch, ctrl_call_cb, cc));
 }
 
 void

@@ -93,8 +93,8 @@ deploy_sync(struct ctrl_job *job)
     for (i = 0; i < d.nwrites; i++)
         send_write(job, deploy, &d.writes[i]);
     if (d.annotations) {
-        json_t *ann = ctrl_merge_patch_top(sk_json_get(deploy, "metadata.annotations"),
-                                           d.annotations);
+        json_t *ann =
+            ctrl_merge_patch_top(sk_json_get(deploy, "metadata.annotations"), d.annotations);
         json_t *patch = json_pack("{s:{s:o}}", "metadata", "annotations", ann);
 
         ctrl_job_patch(job, "deployments", ns, name, NULL, patch, NULL, NULL);

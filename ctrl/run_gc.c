@@ -100,9 +100,9 @@ ctrl_gc_observe(struct ctrl_manager *m, enum ctrl_res r, const json_t *obj, int 
 static void
 remove_finalizer(struct ctrl_job *job, enum ctrl_res r, const json_t *obj, const char *fin)
 {
-    json_t *patch = json_pack("{s:{s:o, s:O}}", "metadata", "finalizers",
-                              ctrl_finalizers_without(obj, fin), "resourceVersion",
-                              sk_json_get(obj, "metadata.resourceVersion"));
+    json_t *patch =
+        json_pack("{s:{s:o, s:O}}", "metadata", "finalizers", ctrl_finalizers_without(obj, fin),
+                  "resourceVersion", sk_json_get(obj, "metadata.resourceVersion"));
 
     ctrl_job_patch(job, ctrl_res_name(r), json_string_value(sk_json_get(obj, "metadata.namespace")),
                    json_string_value(sk_json_get(obj, "metadata.name")), NULL, patch, NULL, NULL);
@@ -241,12 +241,13 @@ collect(struct ctrl_job *job, enum ctrl_res r, const json_t *obj, const char *ns
     if (ctrl_gc_decide(obj, owner_exists, &c, &act, &patch, &err) < 0) {
         sk_debug("ctrl", "garbage collector '%s': %s", job->key, err.msg);
     } else if (act == CTRL_GC_DELETE) {
-        ctrl_job_delete(job, ctrl_res_name(r), ns, json_string_value(sk_json_get(obj, "metadata.name")),
-                        json_string_value(sk_json_get(obj, "metadata.uid")), "Background", NULL,
-                        NULL);
+        ctrl_job_delete(
+            job, ctrl_res_name(r), ns, json_string_value(sk_json_get(obj, "metadata.name")),
+            json_string_value(sk_json_get(obj, "metadata.uid")), "Background", NULL, NULL);
     } else if (act == CTRL_GC_STRIP) {
-        ctrl_job_patch(job, ctrl_res_name(r), ns, json_string_value(sk_json_get(obj, "metadata.name")),
-                       NULL, patch, NULL, NULL);
+        ctrl_job_patch(job, ctrl_res_name(r), ns,
+                       json_string_value(sk_json_get(obj, "metadata.name")), NULL, patch, NULL,
+                       NULL);
     } else {
         /* The refs' uids stay valid: obj is held by the job's priv. */
         verify_owners(job, ns, c.verify);

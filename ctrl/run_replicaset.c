@@ -23,7 +23,7 @@
 
 struct rs_job {
     json_t *rs;
-    json_t *pod; /* the template pod */
+    json_t *pod;   /* the template pod */
     int64_t left;  /* creations not yet sent */
     size_t batch;  /* index of the next slow-start batch */
     int64_t total; /* creations asked for */
