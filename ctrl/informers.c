@@ -17,12 +17,12 @@
 
 static const char *const res_names[RES_N] = {
     [RES_PODS] = "pods",    [RES_RS] = "replicasets", [RES_DEPLOY] = "deployments",
-    [RES_SVC] = "services", [RES_EP] = "endpoints",
+    [RES_SVC] = "services", [RES_EP] = "endpoints",   [RES_NODES] = "nodes",
 };
 
 static const char *const res_kinds[RES_N] = {
     [RES_PODS] = "Pod",    [RES_RS] = "ReplicaSet", [RES_DEPLOY] = "Deployment",
-    [RES_SVC] = "Service", [RES_EP] = "Endpoints",
+    [RES_SVC] = "Service", [RES_EP] = "Endpoints",  [RES_NODES] = "Node",
 };
 
 const char *
@@ -150,6 +150,7 @@ route_pod(struct ctrl_manager *m, const json_t *old, const json_t *pod, int dele
     const char *rs = controller_of_kind(pod, "ReplicaSet");
     const char *old_rs = controller_of_kind(old, "ReplicaSet");
     char rs_key[320], pod_key[320];
+    const char *node;
 
     if (!ns)
         return;
@@ -172,6 +173,10 @@ route_pod(struct ctrl_manager *m, const json_t *old, const json_t *pod, int dele
     if (old_rs && (!rs || strcmp(old_rs, rs)))
         enqueue_owner(m, ns, old_rs, CTL_RS);
     enqueue_ns(m, RES_SVC, ns, CTL_EP);
+    /* a pod bound to a tainted node is the taint manager's */
+    node = json_string_value(sk_json_get(pod, "spec.nodeName"));
+    if (node && *node && !deleted)
+        ctrl_enqueue(m, CTL_NODE, node);
 }
 
 static void
@@ -213,6 +218,9 @@ route(struct ctrl_manager *m, enum ctrl_res r, const json_t *old, const json_t *
     case RES_SVC:
     case RES_EP:
         ctrl_enqueue(m, CTL_EP, key);
+        break;
+    case RES_NODES:
+        ctrl_enqueue(m, CTL_NODE, key);
         break;
     case RES_N:
         break;
@@ -277,6 +285,8 @@ ctrl_informers_start(struct ctrl_manager *m, uint32_t resync_ms, struct sk_err *
             rc = api_informer_add_index(m->inf[i], "uid", index_uid, err);
         if (rc >= 0)
             rc = api_informer_add_index(m->inf[i], "owner", index_owner, err);
+        if (rc >= 0 && i == RES_PODS)
+            rc = api_informer_add_index(m->inf[i], "node", api_index_pod_node, err);
         if (rc < 0)
             return sk_err_wrap(err, "informer '%s'", res_names[i]);
         api_informer_add_handlers(m->inf[i], &handlers, &m->res_arg[i]);

@@ -38,10 +38,8 @@ struct ctrl_call {
 };
 
 static const struct ctrl_ctl_ops *const ctl_ops[CTL_N] = {
-    [CTL_RS] = &ctrl_rs_ops,
-    [CTL_DEPLOY] = &ctrl_deploy_ops,
-    [CTL_EP] = &ctrl_ep_ops,
-    [CTL_GC] = &ctrl_gc_ops,
+    [CTL_RS] = &ctrl_rs_ops, [CTL_DEPLOY] = &ctrl_deploy_ops, [CTL_EP] = &ctrl_ep_ops,
+    [CTL_GC] = &ctrl_gc_ops, [CTL_NODE] = &ctrl_node_ops,
 };
 
 int64_t
@@ -399,6 +397,8 @@ ctrl_manager_start(struct sk_loop *loop, const struct ctrl_manager_config *cfg,
     m = sk_calloc(1, sizeof(*m));
     m->loop = loop;
     m->workers = cfg->workers ? cfg->workers : 5;
+    m->node_grace_ns =
+        cfg->node_grace_ms ? (int64_t)cfg->node_grace_ms * 1000000 : CTRL_NODE_GRACE_NS;
     rc = api_aclient_new(loop, &acfg, &m->c, err);
     if (rc < 0)
         goto out_free;

@@ -19,8 +19,8 @@
 
 #include <stdbool.h>
 
-enum ctrl_res { RES_PODS, RES_RS, RES_DEPLOY, RES_SVC, RES_EP, RES_N };
-enum ctrl_ctl_id { CTL_RS, CTL_DEPLOY, CTL_EP, CTL_GC, CTL_N };
+enum ctrl_res { RES_PODS, RES_RS, RES_DEPLOY, RES_SVC, RES_EP, RES_NODES, RES_N };
+enum ctrl_ctl_id { CTL_RS, CTL_DEPLOY, CTL_EP, CTL_GC, CTL_NODE, CTL_N };
 
 struct ctrl_job;
 
@@ -56,6 +56,9 @@ struct ctrl_manager {
     int64_t timer_due; /* monotonic ns; 0: no timer */
     unsigned workers;
     unsigned nsynced;
+    int64_t node_grace_ns;
+    double evict_tokens; /* the eviction rate limiter (run_node.c) */
+    int64_t evict_at_ns;
     struct ctrl_manager_stats stats;
 };
 
@@ -142,7 +145,8 @@ size_t ctrl_cache_dependents(struct ctrl_manager *m, const char *uid,
 int ctrl_cache_has_uid(struct ctrl_manager *m, enum ctrl_res r, const char *uid);
 
 /* run_*.c: the controllers. */
-extern const struct ctrl_ctl_ops ctrl_rs_ops, ctrl_deploy_ops, ctrl_ep_ops, ctrl_gc_ops;
+extern const struct ctrl_ctl_ops ctrl_rs_ops, ctrl_deploy_ops, ctrl_ep_ops, ctrl_gc_ops,
+    ctrl_node_ops;
 /* The GC's share of informer events: enqueue what the change concerns. */
 void ctrl_gc_observe(struct ctrl_manager *m, enum ctrl_res r, const json_t *obj, int deleted);
 
