@@ -144,10 +144,12 @@ ctrl_node_decide(const json_t *node, int64_t now_ns, int64_t grace_ns, struct ct
         d->ready = "Unknown";
     } else {
         d->requeue_after_ns = hb + grace_ns - now_ns + 1;
+        if (!ready)
+            return 0; /* registered, no status posted yet: give it the grace period */
     }
     want = taints_for(cur, d->ready, now_ns);
-    if (json_equal(want, cur ? cur : json_array()) ||
-        (json_array_size(want) == 0 && json_array_size(cur) == 0))
+    /* an absent spec.taints equals an empty one */
+    if ((cur && json_equal(want, cur)) || (json_array_size(want) == 0 && json_array_size(cur) == 0))
         json_decref(want);
     else
         d->taints = want;

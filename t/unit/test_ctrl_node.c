@@ -132,6 +132,36 @@ START_TEST(new_noexecute_taint_gets_time_added_and_old_one_keeps_it)
 }
 END_TEST
 
+START_TEST(a_new_node_gets_the_grace_period_and_absent_taints_equal_empty_ones)
+{
+    json_t *n = J("{'metadata':{'name':'n1','creationTimestamp':'%s'}}", at(0));
+    struct ctrl_node_decision d;
+
+    /* registered (creationTimestamp), no status posted yet: left alone
+     * for the grace period, then Unknown and tainted */
+    ck_assert_int_eq(ctrl_node_decide(n, T0 + 10 * NS_PER_S, GRACE, &d, NULL), 0);
+    ck_assert_ptr_null(d.status);
+    ck_assert_ptr_null(d.taints);
+    ck_assert_int_eq(d.requeue_after_ns / NS_PER_S, 30);
+    ctrl_node_decision_release(&d);
+    ck_assert_int_eq(ctrl_node_decide(n, T0 + 41 * NS_PER_S, GRACE, &d, NULL), 0);
+    ck_assert_str_eq(d.ready, "Unknown");
+    ck_assert_ptr_nonnull(d.status);
+    ck_assert_str_eq(taint_keys(d.taints), "node.kubernetes.io/unreachable:NoSchedule,"
+                                           "node.kubernetes.io/unreachable:NoExecute");
+    ctrl_node_decision_release(&d);
+    json_decref(n);
+
+    n = J("{'metadata':{'name':'n1','creationTimestamp':'%s'},'status':{'conditions':["
+          "{'type':'Ready','status':'True','lastHeartbeatTime':'%s'}]}}",
+          at(0), at(0));
+    ck_assert_int_eq(ctrl_node_decide(n, T0 + 10 * NS_PER_S, GRACE, &d, NULL), 0);
+    ck_assert_ptr_null(d.taints);
+    ctrl_node_decision_release(&d);
+    json_decref(n);
+}
+END_TEST
+
 START_TEST(malformed_nodes_are_errors)
 {
     static const char *const bad[] = {
@@ -263,6 +293,7 @@ main(void)
 
     tcase_add_test(tc, decisions_by_heartbeat_and_ready);
     tcase_add_test(tc, new_noexecute_taint_gets_time_added_and_old_one_keeps_it);
+    tcase_add_test(tc, a_new_node_gets_the_grace_period_and_absent_taints_equal_empty_ones);
     tcase_add_test(tc, malformed_nodes_are_errors);
     tcase_add_test(tc, toleration_matching);
     tcase_add_test(tc, eviction_times);
