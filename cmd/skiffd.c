@@ -267,12 +267,15 @@ on_reload_signal(struct sk_loop *loop, int signo, void *arg)
 
 /* The controller manager runs on the Raft leader only: started when this
  * member becomes leader, stopped (requests in flight abandoned) when it
- * stops leading. It is an API client of this daemon's own socket. */
+ * stops leading. It is an API client of this daemon's own socket (or
+ * its TCP listener when it has no socket). */
 static void
 on_ctrl_leadership(void *arg, bool leader)
 {
     struct daemon *d = arg;
-    struct ctrl_manager_config cfg = {.server = d->cfg.server.socket};
+    struct ctrl_manager_config cfg = {
+        .server = *d->cfg.server.socket ? d->cfg.server.socket : d->cfg.server.listen,
+    };
     struct sk_err err;
 
     ctrl_manager_free(d->ctrl);
