@@ -23,10 +23,11 @@
 
 struct rs_job {
     json_t *rs;
-    json_t *pod;   /* the template pod */
-    int64_t left;  /* creations not yet sent */
-    size_t batch;  /* index of the next slow-start batch */
-    int64_t total; /* creations asked for */
+    json_t *pod;      /* the template pod */
+    int64_t left;     /* creations not yet sent */
+    size_t batch;     /* index of the next slow-start batch */
+    int64_t total;    /* creations asked for */
+    json_t *pod_keys; /* "ns/name" of the pods being deleted (the calls' args) */
     int batch_failed;
 };
 
@@ -37,6 +38,7 @@ rs_job_free(void *p)
 
     json_decref(r->rs);
     json_decref(r->pod);
+    json_decref(r->pod_keys);
     free(r);
 }
 
@@ -101,7 +103,7 @@ static void
 deleted(struct ctrl_job *job, int rc, const json_t *obj, const struct sk_err *err, void *arg)
 {
     struct rs_job *r = job->priv;
-    char *pod_key = arg;
+    const char *pod_key = arg;
 
     (void)obj;
     if (rc < 0) {
@@ -113,7 +115,6 @@ deleted(struct ctrl_job *job, int rc, const json_t *obj, const struct sk_err *er
         ctrl_job_event(job, r->rs, "Normal", "SuccessfulDelete", "Deleted pod: %s",
                        strchr(pod_key, '/') + 1);
     }
-    free(pod_key);
 }
 
 static void
@@ -134,27 +135,28 @@ send_claims(struct ctrl_job *job, const json_t *list)
 static void
 send_deletes(struct ctrl_job *job, const struct ctrl_rs_decision *d, int64_t now)
 {
+    struct rs_job *r = job->priv;
     size_t n = json_array_size(d->deletes), i;
     const char **keys = sk_calloc(n + 1, sizeof(*keys));
-    char **owned = sk_calloc(n + 1, sizeof(*owned));
     json_t *pod;
 
+    /* The keys live in the job (priv), so a call abandoned when the
+     * manager stops leaves nothing behind. */
+    r->pod_keys = json_array();
     json_array_foreach (d->deletes, i, pod) {
-        const char *ns = json_string_value(sk_json_get(pod, "metadata.namespace"));
-        const char *name = json_string_value(sk_json_get(pod, "metadata.name"));
-
-        owned[i] = sk_malloc(strlen(ns) + strlen(name) + 2);
-        sprintf(owned[i], "%s/%s", ns, name);
-        keys[i] = owned[i];
+        json_array_append_new(
+            r->pod_keys,
+            json_sprintf("%s/%s", json_string_value(sk_json_get(pod, "metadata.namespace")),
+                         json_string_value(sk_json_get(pod, "metadata.name"))));
+        keys[i] = json_string_value(json_array_get(r->pod_keys, i));
     }
     ctrl_expect_deletions(job->m->rs_exp, job->key, keys, n, now);
     json_array_foreach (d->deletes, i, pod)
         ctrl_job_delete(job, "pods", json_string_value(sk_json_get(pod, "metadata.namespace")),
                         json_string_value(sk_json_get(pod, "metadata.name")),
                         json_string_value(sk_json_get(pod, "metadata.uid")), NULL, deleted,
-                        owned[i]);
+                        (void *)keys[i]);
     free(keys);
-    free(owned);
 }
 
 static void
