@@ -81,7 +81,46 @@ void obj_whoami(struct api_req *req);
 int obj_read_key(struct store *s, const char *key, size_t len, struct mvcc_op_result *r,
                  struct sk_err *err);
 
-/* ---- objects_write.c ---- */
+/* ---- objects_write.c, objects_mutate.c ---- */
+
+/* One write in progress: the request, what it names, and the current
+ * attempt of its read-modify-write loop. */
+enum obj_action { OBJ_ACT_PUT, OBJ_ACT_DELETE, OBJ_ACT_NONE };
+
+struct obj_op {
+    struct api_objects *o; /* NULL once cut loose by api_objects_free */
+    struct api_req *req;   /* NULL: internal (bootstrap) */
+    void (*done)(struct api_objects *o, const struct sk_err *err);
+    struct obj_op *prev, *next;
+    enum api_obj_verb verb;
+    const struct api_kind *k;
+    char *ns, *name, *node, *uid_pre;
+    struct sk_buf key;
+    json_t *body;    /* the object, the patch */
+    int64_t rev_pre; /* rev= precondition, or -1 */
+    int64_t grace;   /* delete */
+    enum api_propagation propagation;
+    int64_t replicas; /* scale */
+    bool status_sub;  /* patch subresource=status */
+    int attempts;
+    bool confirmed; /* a read barrier was taken */
+    /* the current attempt */
+    json_t *old; /* the stored object with its resourceVersion, or NULL */
+    int64_t old_mod, ns_mod;
+    struct sk_buf ns_key;
+    enum obj_action action;
+    const char *word;
+    struct sk_buf value; /* what is stored */
+};
+
+/* Compute the new object into *out and op->action from op->old (the
+ * stored object with its resourceVersion, or NULL). Returns 0, <0 with
+ * err, or 1 when the request was answered already (a refusal). */
+int obj_mutate(struct obj_op *op, json_t **out, struct sk_err *err);
+/* The pure pipeline's context now: time, uid (may be NULL), revision. */
+void obj_meta_ctx(struct api_objects *o, struct api_meta_ctx *ctx, char *uid);
+/* A random (version 4) UUID. */
+void obj_uuid_new(char out[37]);
 
 void obj_write(struct api_objects *o, struct api_req *req, struct api_obj_args *a);
 

@@ -5,8 +5,9 @@
  * client's delete would: bound pods gracefully, finalizers respected)
  * and removes the namespace once it is empty. This is Kubernetes's
  * namespace controller, kept in the API server because skiff has no
- * separate controller for it. Every member sweeps; the deletes are
- * idempotent store txns, so duplicates only cost a conflict. */
+ * separate controller for it. Only the leader deletes; the deletes are
+ * conditional store txns, so a duplicate after a change of leader only
+ * costs a conflict. */
 #include "api/objects_int.h"
 #include "lib/alloc.h"
 #include "lib/json.h"
@@ -120,10 +121,16 @@ ns_sweep(struct sk_loop *loop, void *arg)
     struct api_objects *o = arg;
     const struct api_kind *nsk = api_kind_lookup("namespaces");
     struct mvcc_op_result r;
+    struct store_status st;
     bool pending = false;
     int budget = SWEEP_MAX_OPS;
 
     o->ns_timer = 0;
+    /* only the leader deletes, so members do not propose the same
+     * deletes; the others keep looking in case they become leader */
+    store_status(o->s, &st);
+    if (strcmp(st.role, "leader"))
+        budget = 0;
     memset(&r, 0, sizeof(r));
     if (range_prefix(o->s, NS_PREFIX, strlen(NS_PREFIX), 0, 0, &r) < 0)
         r.nkvs = 0;
@@ -133,7 +140,7 @@ ns_sweep(struct sk_loop *loop, void *arg)
         if (sk_json_parse(r.kvs[i].value, r.kvs[i].value_len, &ns, NULL) == 0 &&
             json_object_get(json_object_get(ns, "metadata"), "deletionTimestamp")) {
             pending = true;
-            if (!sweep_content(o, api_meta_name(ns), &budget))
+            if (!sweep_content(o, api_meta_name(ns), &budget) && budget > 0)
                 obj_delete_internal(o, nsk, "", api_meta_name(ns));
         }
         json_decref(ns);

@@ -23,83 +23,14 @@
 #include "api/objects_int.h"
 #include "lib/alloc.h"
 #include "lib/json.h"
-#include "lib/log.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #define MAX_ATTEMPTS 64
-
-enum op_action { ACT_PUT, ACT_DELETE, ACT_NONE };
-
-struct obj_op {
-    struct api_objects *o; /* NULL once cut loose by api_objects_free */
-    struct api_req *req;   /* NULL: internal (bootstrap) */
-    void (*done)(struct api_objects *o, const struct sk_err *err);
-    struct obj_op *prev, *next;
-    enum api_obj_verb verb;
-    const struct api_kind *k;
-    char *ns, *name, *node, *uid_pre;
-    struct sk_buf key;
-    json_t *body;    /* the object, the patch */
-    int64_t rev_pre; /* rev= precondition, or -1 */
-    int64_t grace;   /* delete */
-    enum api_propagation propagation;
-    int64_t replicas; /* scale */
-    bool status_sub;  /* patch subresource=status */
-    int attempts;
-    bool confirmed; /* a read barrier was taken */
-    /* the current attempt */
-    json_t *old; /* the stored object with its resourceVersion, or NULL */
-    int64_t old_mod, ns_mod;
-    struct sk_buf ns_key;
-    enum op_action action;
-    const char *word;
-    struct sk_buf value; /* what is stored */
-};
-
-/* ---- helpers ---- */
-
-static uint32_t
-op_rand(void *arg)
-{
-    uint32_t v = 0;
-
-    if (getrandom(&v, sizeof(v), 0) != sizeof(v))
-        v = (uint32_t)rand();
-    return v;
-}
-
-/* A random (version 4) UUID, as Kubernetes's uids. */
-static void
-uuid_new(char out[37])
-{
-    unsigned char b[16];
-
-    if (getrandom(b, sizeof(b), 0) != sizeof(b))
-        for (size_t i = 0; i < sizeof(b); i++)
-            b[i] = (unsigned char)rand();
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
-}
-
-static void
-meta_ctx(struct api_objects *o, struct api_meta_ctx *ctx, char *uid)
-{
-    memset(ctx, 0, sizeof(*ctx));
-    ctx->now = (int64_t)time(NULL);
-    ctx->uid = uid;
-    ctx->rev = (uint64_t)store_rev(o->s) + 1;
-    ctx->rand = op_rand;
-}
 
 static void
 op_free(struct obj_op *op)
@@ -183,7 +114,7 @@ op_answer(struct obj_op *op, int64_t rev)
         op_free(op);
         return;
     }
-    if (op->action != ACT_PUT) {
+    if (op->action != OBJ_ACT_PUT) {
         /* the stored object as it was: same rendering as a read */
         json_object_del(json_object_get(op->old, "metadata"), "resourceVersion");
         sk_buf_reset(&op->value);
@@ -194,224 +125,6 @@ op_answer(struct obj_op *op, int64_t rev)
     api_req_ok(op->req, 1, body.data, "rev=%" PRId64 "%s%s", rev, *word ? " " : "", word);
     sk_buf_release(&body);
     op_free(op);
-}
-
-/* ---- the mutations ---- */
-
-static int
-need_old(struct obj_op *op, struct sk_err *err)
-{
-    if (op->old)
-        return 0;
-    return obj_not_found(op->k, op->ns, op->name, err);
-}
-
-static int
-mutate_create(struct obj_op *op, json_t **out, struct sk_err *err)
-{
-    if (op->old)
-        return sk_err_set(err, EEXIST, "%s \"%s\" already exists", op->k->resource, op->name);
-    *out = json_deep_copy(op->body);
-    op->word = "created";
-    return 0;
-}
-
-/* Fields the server or another component owns that an apply keeps when
- * the manifest leaves them out (as kubectl apply's three-way merge keeps
- * what others set). */
-static void
-apply_keep(const json_t *old, json_t *obj, const struct api_kind *k)
-{
-    json_t *ospec = json_object_get(old, "spec"), *spec = json_object_get(obj, "spec");
-    json_t *meta = json_object_get(obj, "metadata"), *ometa = json_object_get(old, "metadata");
-    json_t *oports, *ports, *p;
-    size_t i;
-
-    if (json_is_object(meta) && !json_object_get(meta, "finalizers") &&
-        json_object_get(ometa, "finalizers"))
-        json_object_set(meta, "finalizers", json_object_get(ometa, "finalizers"));
-    if (!json_is_object(spec) || !json_is_object(ospec))
-        return;
-    if (!strcmp(k->kind, "Pod") && !json_object_get(spec, "nodeName") &&
-        json_object_get(ospec, "nodeName"))
-        json_object_set(spec, "nodeName", json_object_get(ospec, "nodeName"));
-    if ((!strcmp(k->kind, "Deployment") || !strcmp(k->kind, "ReplicaSet")) &&
-        !json_object_get(spec, "replicas") && json_object_get(ospec, "replicas"))
-        json_object_set(spec, "replicas", json_object_get(ospec, "replicas"));
-    if (strcmp(k->kind, "Service"))
-        return;
-    if (!json_object_get(spec, "clusterIP") && json_object_get(ospec, "clusterIP"))
-        json_object_set(spec, "clusterIP", json_object_get(ospec, "clusterIP"));
-    if (!json_object_get(spec, "clusterIPs") && json_object_get(ospec, "clusterIPs"))
-        json_object_set(spec, "clusterIPs", json_object_get(ospec, "clusterIPs"));
-    oports = json_object_get(ospec, "ports");
-    ports = json_object_get(spec, "ports");
-    json_array_foreach (ports, i, p) {
-        json_t *op = json_array_get(oports, i);
-
-        if (json_is_object(p) && !json_object_get(p, "nodePort") &&
-            json_object_get(op, "nodePort") &&
-            json_equal(json_object_get(p, "port"), json_object_get(op, "port")))
-            json_object_set(p, "nodePort", json_object_get(op, "nodePort"));
-    }
-}
-
-static int
-prepare_update(struct obj_op *op, json_t *obj, enum api_update_mode mode, struct sk_err *err)
-{
-    struct api_errors errs;
-    struct api_meta_ctx ctx;
-    int rc;
-
-    api_errors_init(&errs);
-    meta_ctx(op->o, &ctx, NULL);
-    rc = api_object_prepare_update(op->old, obj, mode, &ctx, &errs, err);
-    api_errors_release(&errs);
-    if (rc < 0)
-        return rc;
-    op->action = rc == 1 ? ACT_DELETE : ACT_PUT;
-    return 0;
-}
-
-static int
-mutate_apply(struct obj_op *op, json_t **out, struct sk_err *err)
-{
-    struct api_errors errs;
-    struct api_meta_ctx ctx;
-    char uid[37];
-    int rc;
-
-    *out = json_deep_copy(op->body);
-    if (op->old) {
-        apply_keep(op->old, *out, op->k);
-        op->word = "configured";
-        return prepare_update(op, *out, API_UPDATE_MAIN, err);
-    }
-    if (op->req && obj_authorize(op->o, op->req, "create", op->k, "", op->ns, op->name) < 0)
-        return 1; /* answered */
-    uuid_new(uid);
-    meta_ctx(op->o, &ctx, uid);
-    api_errors_init(&errs);
-    rc = api_object_prepare_create(*out, &ctx, NULL, &errs, err);
-    api_errors_release(&errs);
-    op->word = "created";
-    return rc;
-}
-
-static int
-mutate_patch(struct obj_op *op, json_t **out, struct sk_err *err)
-{
-    if (need_old(op, err) < 0)
-        return -1;
-    *out = api_merge_patch(op->old, op->body);
-    if (!json_is_object(*out))
-        return sk_err_set(err, EBADMSG, "a merge patch must be a JSON object");
-    return prepare_update(op, *out, op->status_sub ? API_UPDATE_STATUS : API_UPDATE_MAIN, err);
-}
-
-static int
-mutate_bind(struct obj_op *op, json_t **out, struct sk_err *err)
-{
-    const char *uid;
-    json_t *binding;
-    int rc;
-
-    if (need_old(op, err) < 0)
-        return -1;
-    uid = json_string_value(json_object_get(json_object_get(op->old, "metadata"), "uid"));
-    if (op->uid_pre && (!uid || strcmp(uid, op->uid_pre)))
-        return sk_err_set(err, ESTALE,
-                          "Operation cannot be fulfilled on pods/binding \"%s\": Precondition "
-                          "failed: UID in precondition: %s, UID in object meta: %s",
-                          op->name, op->uid_pre, uid ? uid : "");
-    *out = json_deep_copy(op->old);
-    binding = json_pack("{s:{s:s,s:s}}", "target", "kind", "Node", "name", op->node);
-    rc = api_pod_bind(*out, binding, err);
-    json_decref(binding);
-    return rc;
-}
-
-static int
-mutate_scale(struct obj_op *op, json_t **out, struct sk_err *err)
-{
-    json_t *spec;
-
-    if (need_old(op, err) < 0)
-        return -1;
-    if (op->rev_pre >= 0 && op->rev_pre != op->old_mod)
-        return sk_err_set(err, ESTALE,
-                          "Operation cannot be fulfilled on %s.scale \"%s\": the object has been "
-                          "modified; please apply your changes to the latest version and try "
-                          "again",
-                          op->k->resource, op->name);
-    *out = json_deep_copy(op->old);
-    spec = json_object_get(*out, "spec");
-    if (!json_is_object(spec))
-        json_object_set_new(*out, "spec", spec = json_object());
-    json_object_set_new(spec, "replicas", json_integer(op->replicas));
-    return prepare_update(op, *out, API_UPDATE_MAIN, err);
-}
-
-static int
-mutate_delete(struct obj_op *op, json_t **out, struct sk_err *err)
-{
-    struct api_delete_opts opts = {op->grace, op->propagation, op->uid_pre, NULL};
-    struct api_meta_ctx ctx;
-    char rv[24];
-    int rc;
-
-    if (need_old(op, err) < 0)
-        return -1;
-    if (op->rev_pre >= 0) {
-        snprintf(rv, sizeof(rv), "%" PRId64, op->rev_pre);
-        opts.precondition_version = rv;
-    }
-    *out = json_deep_copy(op->old);
-    meta_ctx(op->o, &ctx, NULL);
-    rc = api_meta_prepare_delete(*out, op->k, &opts, &ctx, err);
-    if (rc < 0)
-        return rc;
-    /* a namespace goes only once empty (objects_ns.c) */
-    if (!strcmp(op->k->kind, "Namespace") &&
-        (rc == API_DELETE_DEFERRED || obj_ns_has_content(op->o, op->name))) {
-        obj_ns_mark_terminating(*out, ctx.now);
-        rc = API_DELETE_DEFERRED;
-    }
-    op->action = rc == API_DELETE_NOW ? ACT_DELETE : ACT_PUT;
-    op->word = rc == API_DELETE_NOW ? "deleted" : "terminating";
-    return 0;
-}
-
-/* Compute the new object into *out and op->action from op->old. Returns
- * 0, <0 with err, or 1 when the request was answered already. */
-static int
-mutate(struct obj_op *op, json_t **out, struct sk_err *err)
-{
-    op->action = ACT_PUT;
-    op->word = NULL;
-    switch (op->verb) {
-    case API_OBJ_CREATE:
-        return mutate_create(op, out, err);
-    case API_OBJ_APPLY:
-        return mutate_apply(op, out, err);
-    case API_OBJ_UPDATE:
-    case API_OBJ_STATUS:
-        if (need_old(op, err) < 0)
-            return -1;
-        *out = json_deep_copy(op->body);
-        return prepare_update(
-            op, *out, op->verb == API_OBJ_STATUS ? API_UPDATE_STATUS : API_UPDATE_MAIN, err);
-    case API_OBJ_PATCH:
-        return mutate_patch(op, out, err);
-    case API_OBJ_BIND:
-        return mutate_bind(op, out, err);
-    case API_OBJ_SCALE:
-        return mutate_scale(op, out, err);
-    case API_OBJ_DELETE:
-        return mutate_delete(op, out, err);
-    default:
-        return sk_err_set(err, EBADMSG, "not a write");
-    }
 }
 
 /* ---- the read-modify-write loop ---- */
@@ -591,7 +304,7 @@ op_propose(struct obj_op *op)
         cmps[1].num = op->ns_mod;
         n = 2;
     }
-    put.type = op->action == ACT_DELETE ? MVCC_OP_DELETE : MVCC_OP_PUT;
+    put.type = op->action == OBJ_ACT_DELETE ? MVCC_OP_DELETE : MVCC_OP_PUT;
     put.key = op->key.data;
     put.key_len = (uint32_t)op->key.len;
     put.value = op->value.data;
@@ -614,7 +327,7 @@ op_run(struct obj_op *op)
     if (rc == 0 && !op->old && (op->verb == API_OBJ_CREATE || op->verb == API_OBJ_APPLY))
         rc = op_check_namespace(op, &err);
     if (rc == 0)
-        rc = mutate(op, &obj, &err);
+        rc = obj_mutate(op, &obj, &err);
     if (rc > 0) { /* answered */
         json_decref(obj);
         op_free(op);
@@ -631,21 +344,21 @@ op_run(struct obj_op *op)
         return;
     }
     json_object_del(json_object_get(obj, "metadata"), "resourceVersion");
-    if (op->old && op->action == ACT_PUT && unchanged(op, obj)) {
+    if (op->old && op->action == OBJ_ACT_PUT && unchanged(op, obj)) {
         json_decref(obj);
         if (op->verb == API_OBJ_APPLY)
             op->word = "unchanged";
-        op->action = ACT_NONE;
+        op->action = OBJ_ACT_NONE;
         op_answer(op, op->old_mod);
         return;
     }
-    if (op_admit(op, op->action == ACT_DELETE ? NULL : obj, &err) < 0) {
+    if (op_admit(op, op->action == OBJ_ACT_DELETE ? NULL : obj, &err) < 0) {
         json_decref(obj);
         op_fail(op, &err, false);
         return;
     }
     sk_buf_reset(&op->value);
-    if (op->action == ACT_PUT)
+    if (op->action == OBJ_ACT_PUT)
         sk_json_dump_buf(obj, &op->value);
     json_decref(obj);
     op_propose(op);
@@ -694,8 +407,8 @@ op_prepare_create(struct obj_op *op, struct sk_err *err)
     char uid[37];
     int rc;
 
-    uuid_new(uid);
-    meta_ctx(op->o, &ctx, uid);
+    obj_uuid_new(uid);
+    obj_meta_ctx(op->o, &ctx, uid);
     api_errors_init(&errs);
     rc = api_object_prepare_create(op->body, &ctx, NULL, &errs, err);
     api_errors_release(&errs);
@@ -749,6 +462,13 @@ op_setup(struct obj_op *op, const struct api_obj_args *a, struct sk_err *err)
         return sk_err_set(err, EOPNOTSUPP, "%s have no status subresource", op->k->resource);
     if (op->verb == API_OBJ_SCALE && !api_kind_has_subresource(op->k, "scale"))
         return sk_err_set(err, EOPNOTSUPP, "%s have no scale subresource", op->k->resource);
+    /* as Kubernetes's NamespaceLifecycle admission */
+    if (op->verb == API_OBJ_DELETE && !strcmp(op->k->kind, "Namespace") &&
+        (!strcmp(op->name, "default") || !strcmp(op->name, "kube-system") ||
+         !strcmp(op->name, "kube-public")))
+        return sk_err_set(err, EPERM,
+                          "namespaces \"%s\" is forbidden: this namespace may not be deleted",
+                          op->name);
     verb = op_authz_verb(op->verb, &sub, op->status_sub);
     if (obj_authorize(op->o, op->req, verb, op->k, sub, op->ns, op->name) < 0)
         return 1;

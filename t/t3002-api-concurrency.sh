@@ -138,6 +138,15 @@ test_expect_success 'the terminating namespace goes once its content was deleted
 	wait_for "req \"get namespaces team\" | grep -q \"^error 404\"" 10
 '
 
+test_expect_success 'default, kube-system and kube-public may not be deleted' '
+	for ns in default kube-system kube-public; do
+		req "delete namespaces $ns" >out &&
+		grep "^error 403 Forbidden namespaces \"$ns\" is forbidden: this namespace may not be deleted$" out ||
+			return 1
+	done &&
+	req "get namespaces default" | grep -q "^ok 1"
+'
+
 test_expect_success 'pipelined writes on one connection take effect in order' '
 	{ echo "create $(cm seq)"; for i in $(seq 1 30); do
 		echo "patch configmaps default seq {\"data\":{\"n\":\"$i\"}}"; done;
