@@ -167,7 +167,7 @@ route_pod(struct ctrl_manager *m, const json_t *old, const json_t *pod, int dele
             if (dep)
                 enqueue_owner(m, ns, dep, CTL_DEPLOY);
         }
-    } else if (!deleted && !ctrl_obj_deleting(pod)) {
+    } else if (!deleted && !ctrl_obj_deleting(pod) && !ctrl_owner_controller_ref(pod)) {
         enqueue_ns(m, RES_RS, ns, CTL_RS); /* an orphan: someone may adopt it */
     }
     if (old_rs && (!rs || strcmp(old_rs, rs)))
@@ -193,7 +193,7 @@ route_rs(struct ctrl_manager *m, const json_t *old, const json_t *rs, int delete
     ctrl_enqueue(m, CTL_RS, key);
     if (dep)
         enqueue_owner(m, ns, dep, CTL_DEPLOY);
-    else if (!deleted)
+    else if (!deleted && !ctrl_owner_controller_ref(rs))
         enqueue_ns(m, RES_DEPLOY, ns, CTL_DEPLOY);
     if (old_dep && (!dep || strcmp(old_dep, dep)))
         enqueue_owner(m, ns, old_dep, CTL_DEPLOY);
