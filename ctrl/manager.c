@@ -405,6 +405,7 @@ ctrl_manager_start(struct sk_loop *loop, const struct ctrl_manager_config *cfg,
     m->rs_exp = ctrl_expectations_new();
     m->rs_failures = json_object();
     m->gc_gone = json_object();
+    m->nodes_missing = json_object();
     for (i = 0; i < CTL_N; i++) {
         m->ctl[i].ops = ctl_ops[i];
         m->ctl[i].m = m;
@@ -444,6 +445,7 @@ ctrl_manager_free(struct ctrl_manager *m)
     ctrl_expectations_free(m->rs_exp);
     json_decref(m->rs_failures);
     json_decref(m->gc_gone);
+    json_decref(m->nodes_missing);
     free(m);
 }
 

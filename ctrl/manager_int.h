@@ -49,8 +49,9 @@ struct ctrl_manager {
     struct api_informer *inf[RES_N];
     struct ctrl_ctl ctl[CTL_N];
     struct ctrl_expectations *rs_exp;
-    json_t *rs_failures; /* ReplicaSet key -> {reason, message} of the last failed manage */
-    json_t *gc_gone;     /* uid -> true: owners confirmed gone by a live read */
+    json_t *rs_failures;   /* ReplicaSet key -> {reason, message} of the last failed manage */
+    json_t *gc_gone;       /* uid -> true: owners confirmed gone by a live read */
+    json_t *nodes_missing; /* node name -> monotonic ns it was first found missing */
     struct ctrl_job *jobs;
     uint64_t timer;
     int64_t timer_due; /* monotonic ns; 0: no timer */

@@ -20,6 +20,7 @@
 #include "lib/json.h"
 #include "lib/log.h"
 
+#include <errno.h>
 #include <string.h>
 
 #define EVICT_QPS      10.0
@@ -130,6 +131,81 @@ write_node(struct ctrl_job *job, const json_t *node, const struct ctrl_node_deci
     }
 }
 
+/* ---- pods bound to a node that does not exist (Kubernetes' PodGC) ----
+ *
+ * Nothing will ever stop or report them, so they are deleted with grace
+ * 0. The cache alone is not trusted to say a node is gone (a pod may
+ * be bound to a node this cache has not seen yet): the node is read live
+ * and must have been missing for the grace period (Kubernetes' 40 s
+ * quarantine) before its pods go. m->nodes_missing remembers since when
+ * (monotonic ns) each node has been found missing. */
+
+static int
+force_delete(const json_t *pod, void *arg)
+{
+    struct ctrl_job *job = arg;
+    struct api_delete_args a = {.grace = 0,
+                                .uid = json_string_value(sk_json_get(pod, "metadata.uid"))};
+    struct ctrl_call *cc = ctrl_call_new(job, CTRL_OK_NOTFOUND, NULL, NULL);
+
+    sk_info("ctrl", "pod '%s/%s': node '%s' is gone, deleting it",
+            json_string_value(sk_json_get(pod, "metadata.namespace")),
+            json_string_value(sk_json_get(pod, "metadata.name")), job->key);
+    ctrl_call_sent(cc, api_aclient_delete(job->m->c, "pods",
+                                          json_string_value(sk_json_get(pod, "metadata.namespace")),
+                                          json_string_value(sk_json_get(pod, "metadata.name")), &a,
+                                          ctrl_call_cb, cc));
+    return 0;
+}
+
+static void
+node_read(struct ctrl_job *job, int rc, const json_t *obj, const struct sk_err *err, void *arg)
+{
+    json_t *missing = job->m->nodes_missing, *since;
+    int64_t now = sk_clock_mono_ns(), grace = job->m->node_grace_ns;
+
+    (void)obj;
+    (void)arg;
+    if (rc < 0 && rc != -ENOENT) {
+        ctrl_job_fail(job, err);
+        return;
+    }
+    if (rc == 0) {
+        json_object_del(missing, job->key);
+        return;
+    }
+    since = json_object_get(missing, job->key);
+    if (!since) {
+        json_object_set_new(missing, job->key, json_integer(now));
+        requeue_at(job, grace + 1);
+    } else if (now - json_integer_value(since) < grace) {
+        requeue_at(job, json_integer_value(since) + grace - now + 1);
+    } else {
+        api_informer_index_foreach(job->m->inf[RES_PODS], "node", job->key, force_delete, job);
+    }
+}
+
+static int
+first(const json_t *pod, void *arg)
+{
+    (void)pod;
+    (void)arg;
+    return 1;
+}
+
+static void
+node_gone(struct ctrl_job *job)
+{
+    struct ctrl_call *cc;
+
+    if (api_informer_index_foreach(job->m->inf[RES_PODS], "node", job->key, first, NULL) == 0) {
+        json_object_del(job->m->nodes_missing, job->key);
+        return;
+    }
+    cc = ctrl_call_new(job, CTRL_OK_ANY, node_read, NULL);
+    ctrl_call_sent(cc, api_aclient_get(job->m->c, "nodes", NULL, job->key, ctrl_call_cb, cc));
+}
+
 static void
 node_sync(struct ctrl_job *job)
 {
@@ -139,8 +215,11 @@ node_sync(struct ctrl_job *job)
     struct evict_ctx c = {job, NULL, ctrl_now_real(), 0};
     struct sk_err err;
 
-    if (!node)
+    if (!node) {
+        node_gone(job);
         return;
+    }
+    json_object_del(m->nodes_missing, job->key);
     sk_err_init(&err);
     if (ctrl_node_decide(node, c.now, m->node_grace_ns, &d, &err) < 0) {
         sk_warn("ctrl", "node '%s': %s", job->key, err.msg);

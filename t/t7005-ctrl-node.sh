@@ -1,5 +1,5 @@
 #!/bin/bash
-test_description='node lifecycle in a real skiffd: a silent node goes Unknown and is tainted unreachable, pods are evicted after their toleration, a node that comes back is untainted, and nothing is evicted when every node looks down'
+test_description='node lifecycle in a real skiffd: a silent node goes Unknown and is tainted unreachable, pods are evicted after their toleration, a node that comes back is untainted, and nothing is evicted when every node looks down, pods of deleted nodes are removed'
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-ctrl.sh"
 
@@ -84,6 +84,15 @@ test_expect_success 'every node silent: tainted, but nothing is evicted until th
 	heartbeat n1 True 0 && heartbeat n3 True 0 &&
 	wait_for "deleting quick2 && deleting other" 10 &&
 	! deleting forever && ! deleting plain
+'
+
+test_expect_success 'pods bound to a node that is gone are deleted after the 40 s quarantine' '
+	bound_pod lost n9 "[]" &&
+	req "delete nodes n2" | grep -q "^ok" &&
+	t0=$(date +%s) &&
+	wait_for "test -z \"\$(get pods default lost)\" && test -z \"\$(get pods default other)\" && test -z \"\$(get pods default quick2)\"" 70 0.5 &&
+	test $(($(date +%s) - t0)) -ge 39 &&
+	test -n "$(get pods default forever)" && test -n "$(get pods default plain)"
 '
 
 test_done
