@@ -7,6 +7,7 @@
 #include "api/kv.h"
 #include "api/objects.h"
 #include "api/server.h"
+#include "ctrl/ctrl.h"
 #include "lib/alloc.h"
 #include "lib/config.h"
 #include "lib/log.h"
@@ -54,8 +55,9 @@ struct daemon {
     struct api_authn *authn; /* who peers are: tokens, local uids */
     struct api_authz *authz; /* what they may do: RBAC, NodeRestriction */
     struct api_authz_feed *authz_feed;
-    struct store_leadership *sched_lead;
+    struct store_leadership *lead; /* starts and stops the leader-only parts */
     struct sched_runner *sched;
+    struct ctrl_manager *ctrl;
     int stopping; /* stop signals received */
 };
 
@@ -342,9 +344,8 @@ on_reload_signal(struct sk_loop *loop, int signo, void *arg)
  * started when this member leads, stopped when it no longer does. It
  * talks to this server's own UNIX socket like any client. */
 static void
-on_sched_leadership(void *arg, bool leader)
+sched_lead(struct daemon *d, bool leader)
 {
-    struct daemon *d = arg;
     const struct sk_config *c = &d->cfg;
     struct sched_runner_config rc = {
         .server = c->server.socket,
@@ -367,6 +368,42 @@ on_sched_leadership(void *arg, bool leader)
         sk_error("skiffd", "%s", err.msg);
     else
         sk_info("skiffd", "leader: scheduler started");
+}
+
+/* The controller manager likewise (skiff-controllers(8)); requests in
+ * flight are abandoned when it stops. */
+static void
+ctrl_lead(struct daemon *d, bool leader)
+{
+    const struct sk_config *c = &d->cfg;
+    struct ctrl_manager_config cfg = {
+        .server = *c->server.socket ? c->server.socket : c->server.listen,
+        .resync_ms = (uint32_t)c->controllers.resync_ms,
+        .workers = (unsigned)c->controllers.workers,
+        .node_grace_ms = (uint32_t)c->controllers.node_grace_ms,
+    };
+    struct sk_err err;
+
+    ctrl_manager_free(d->ctrl);
+    d->ctrl = NULL;
+    if (!leader) {
+        sk_info("skiffd", "not leading: controller manager stopped");
+        return;
+    }
+    sk_err_init(&err);
+    if (ctrl_manager_start(d->loop, &cfg, &d->ctrl, &err) < 0)
+        sk_error("skiffd", "%s", err.msg);
+}
+
+static void
+on_leadership(void *arg, bool leader)
+{
+    struct daemon *d = arg;
+
+    if (d->cfg.scheduler.enabled)
+        sched_lead(d, leader);
+    if (d->cfg.controllers.enabled)
+        ctrl_lead(d, leader);
 }
 
 static int
@@ -429,8 +466,7 @@ run_server(struct daemon *d)
     if (!d->authz_feed)
         goto out_stop_api;
     d->objects = api_objects_register(d->api, d->loop, d->store, &ocfg);
-    if (d->cfg.scheduler.enabled)
-        d->sched_lead = store_leadership_watch(d->loop, d->store, 0, on_sched_leadership, d);
+    d->lead = store_leadership_watch(d->loop, d->store, 0, on_leadership, d);
     sk_info("skiffd", "skiffd %s server '%s' ready", SKIFF_VERSION, d->cfg.server.name);
     if (sk_notify("READY=1\nSTATUS=serving", &err) < 0)
         sk_warn("skiffd", "%s", err.msg);
@@ -438,8 +474,9 @@ run_server(struct daemon *d)
     if (store_failed(d->store, &err))
         rc = 1;
 out_stop_api:
-    store_leadership_stop(d->sched_lead);
+    store_leadership_stop(d->lead);
     sched_runner_stop(d->sched);
+    ctrl_manager_free(d->ctrl);
     api_server_stop(d->api);
     /* Let closing connections finish their last callbacks. */
     sk_loop_run_once(d->loop, 0, NULL);

@@ -322,4 +322,111 @@ enum ctrl_gc_action {
 int ctrl_gc_decide(const json_t *obj, int (*owner_exists)(void *ctx, const char *uid), void *ctx,
                    enum ctrl_gc_action *action, json_t **patch, struct sk_err *err);
 
+/* ---------------------------------------------------------------------
+ * Node lifecycle (Kubernetes' node lifecycle controller and taint
+ * manager, in small). */
+
+#define CTRL_TAINT_NOT_READY    "node.kubernetes.io/not-ready"
+#define CTRL_TAINT_UNREACHABLE  "node.kubernetes.io/unreachable"
+#define CTRL_NODE_GRACE_NS      (40 * 1000 * 1000 * 1000LL)
+#define CTRL_TOLERATION_DEFAULT 300 /* s, DefaultTolerationSeconds */
+
+struct ctrl_node_decision {
+    const char *ready;        /* "True", "False" or "Unknown": after this decision */
+    json_t *status;           /* new status (conditions Unknown), or NULL: unchanged */
+    json_t *taints;           /* new spec.taints, or NULL: unchanged */
+    int64_t requeue_after_ns; /* > 0: when the heartbeat goes stale */
+};
+
+void ctrl_node_decision_release(struct ctrl_node_decision *d);
+
+/* A node whose Ready condition's lastHeartbeatTime (else its
+ * creationTimestamp) is older than grace_ns gets every condition set to
+ * Unknown (reason NodeStatusUnknown, "Kubelet stopped posting node
+ * status."). Its taints then follow the Ready condition: Unknown ->
+ * unreachable, False -> not-ready, each as NoSchedule and NoExecute
+ * (timeAdded now, kept when already there); True -> neither. Other
+ * taints are kept. */
+int ctrl_node_decide(const json_t *node, int64_t now_ns, int64_t grace_ns,
+                     struct ctrl_node_decision *d, struct sk_err *err);
+
+/* 1 when toleration (a v1.Toleration) tolerates taint: key equal (or the
+ * toleration's key empty with operator Exists), value equal for Equal,
+ * effect equal or empty. */
+int ctrl_tolerates(const json_t *toleration, const json_t *taint);
+
+/* The taint manager for pod on a node with taints: -1 when the pod may
+ * stay; else the time (ns since the epoch) at which it is to be evicted:
+ * at once for a NoExecute taint it does not tolerate; the earliest
+ * taint timeAdded + tolerationSeconds otherwise; never when every
+ * NoExecute taint is tolerated without tolerationSeconds. A pod that
+ * does not tolerate the not-ready / unreachable NoExecute taints is
+ * treated as tolerating them for CTRL_TOLERATION_DEFAULT seconds (what
+ * Kubernetes' DefaultTolerationSeconds admission adds to every pod). */
+int64_t ctrl_pod_evict_at(const json_t *pod, const json_t *taints, int64_t now_ns);
+
+/* Whether evictions must stop because the unhealthy nodes look like a
+ * disruption of the control plane's view rather than of the nodes: all
+ * of them unhealthy, or more than 55% of at least 3. */
+int ctrl_nodes_disrupted(size_t unhealthy, size_t total);
+
+/* ---------------------------------------------------------------------
+ * The controller manager: the I/O side (ctrl/manager.c and friends).
+ *
+ * Runs inside skiffd on the Raft leader only: the daemon starts it when
+ * its member becomes leader and frees it when leadership is lost. It
+ * talks to the API server like any client (api/aclient over the
+ * server's own UNIX socket), with one shared informer per resource
+ * (pods, replicasets, deployments, services, endpoints, nodes) feeding
+ * every controller's work queue. The controllers: ReplicaSet,
+ * Deployment, Endpoints, the garbage collector and node lifecycle
+ * (namespace deletion is the API server's own sweep, api/objects_ns.c).
+ * Each has a
+ * rate-limited de-duplicating queue (above) drained by `workers`
+ * concurrent syncs on the one loop; a sync reads the informer caches,
+ * runs the pure reconcile and carries its writes out. Nothing is
+ * remembered across a restart except what is in the store, so a new
+ * leader picks up where the old one stopped (level-triggered). */
+
+struct sk_loop;
+struct ctrl_manager;
+
+struct ctrl_manager_config {
+    const char *server;     /* the API server: UNIX socket path or host:port */
+    const char *token;      /* NULL: none (the local socket's peer credentials) */
+    uint32_t resync_ms;     /* informer resync; 0: 30000 */
+    unsigned workers;       /* concurrent syncs per controller; 0: 5 */
+    uint32_t node_grace_ms; /* heartbeat grace period; 0: 40000 */
+};
+
+/* Start the informers and the controllers on loop. Fails only for a bad
+ * configuration (-EINVAL): an unreachable server is retried. */
+int ctrl_manager_start(struct sk_loop *loop, const struct ctrl_manager_config *cfg,
+                       struct ctrl_manager **out, struct sk_err *err);
+
+/* Stop everything at once (requests in flight are abandoned; their
+ * outcome is read from the store by whoever runs next) and free. NULL
+ * is fine. Safe to call from any loop callback except the manager's
+ * own. */
+void ctrl_manager_free(struct ctrl_manager *m);
+
+/* Counters for tests and logs. */
+struct ctrl_manager_stats {
+    uint64_t syncs;    /* syncs finished */
+    uint64_t failures; /* syncs that failed (requeued with back-off) */
+    uint64_t writes;   /* write requests sent */
+    int synced;        /* every informer has listed */
+};
+void ctrl_manager_stats(const struct ctrl_manager *m, struct ctrl_manager_stats *out);
+
+/* Pure helper of the manager, exposed for tests: the merge patch
+ * (RFC 7386) that turns old (an object or NULL) into new_obj at the top
+ * level: new_obj's members, and null for members only old has. A new
+ * reference. */
+json_t *ctrl_merge_patch_top(const json_t *old, const json_t *new_obj);
+
+/* The finalizers of obj without name, as a patch value: an array, or
+ * JSON null when none would remain. New reference. */
+json_t *ctrl_finalizers_without(const json_t *obj, const char *name);
+
 #endif

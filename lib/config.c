@@ -386,6 +386,15 @@ static const struct sk_conf_opt options[] = {
     {"scheduler", "weight-taint-toleration", SK_CONF_UINT, OFF(scheduler.weights[5]), "3", NULL,
      0, 100, "score weight: fewest untolerated PreferNoSchedule taints", 0, NULL},
 
+    {"controllers", "enabled", SK_CONF_BOOL, OFF(controllers.enabled), "true", NULL, 0, 0,
+     "run the controller manager (on the store's Raft leader only)", 0, NULL},
+    {"controllers", "workers", SK_CONF_UINT, OFF(controllers.workers), "5", NULL, 1, 64,
+     "reconciles in flight at once per controller", 0, NULL},
+    {"controllers", "resync", SK_CONF_DURATION, OFF(controllers.resync_ms), "30s", NULL, 1000,
+     86400000, "every object is reconciled again at this interval", 0, NULL},
+    {"controllers", "node-grace", SK_CONF_DURATION, OFF(controllers.node_grace_ms), "40s", NULL,
+     1000, 3600000, "a node silent this long is marked Ready=Unknown and tainted", 0, NULL},
+
     {"log", "level", SK_CONF_ENUM, OFF(log.level), "info", log_levels, 0, 0,
      "least severe messages logged", 0, NULL},
     {"log", "format", SK_CONF_ENUM, OFF(log.format), "text", log_formats, 0, 0,

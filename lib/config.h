@@ -67,6 +67,12 @@ struct sk_config {
         uint64_t weights[6];             /* score weights, enum sched_score order */
     } scheduler;
     struct {
+        bool enabled;           /* run the controller manager on the store's leader */
+        uint64_t workers;       /* reconciles in flight per controller */
+        uint64_t resync_ms;     /* full resync of every informer */
+        uint64_t node_grace_ms; /* silence before a node is marked Unknown */
+    } controllers;
+    struct {
         int level;   /* enum sk_log_level */
         int format;  /* enum sk_log_format */
         bool syslog; /* syslog(3) instead of stderr */

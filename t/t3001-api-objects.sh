@@ -19,7 +19,7 @@ pod() {
 }
 
 test_expect_success 'skiffd starts and creates the default namespaces' '
-	start_daemon skiffd skiffd server --socket "$SOCK" --listen "" \
+	start_daemon skiffd skiffd server --set scheduler.enabled=false --set controllers.enabled=false --socket "$SOCK" --listen "" \
 		--data-dir "$TEST_DIR/data" --set server.name=m1 &&
 	wait_for "req \"list namespaces\" | grep -q \"^ok 4 \"" 10 &&
 	req "list namespaces" >out &&

@@ -21,7 +21,7 @@ cm() {
 }
 
 test_expect_success 'skiffd starts' '
-	start_daemon skiffd skiffd server --socket "$SOCK" --listen "" \
+	start_daemon skiffd skiffd server --set scheduler.enabled=false --set controllers.enabled=false --socket "$SOCK" --listen "" \
 		--data-dir "$TEST_DIR/data" --set server.name=m1 &&
 	wait_for "req \"get namespaces default\" | grep -q \"^ok 1\"" 10
 '

@@ -31,7 +31,7 @@ names() {
 }
 
 test_expect_success 'skiffd starts' '
-	start_daemon skiffd skiffd server --socket "$SOCK" --listen "" \
+	start_daemon skiffd skiffd server --set scheduler.enabled=false --set controllers.enabled=false --socket "$SOCK" --listen "" \
 		--data-dir "$TEST_DIR/data" --set server.name=m1 &&
 	wait_for "req \"get namespaces default\" | grep -q \"^ok 1\"" 10
 '
@@ -65,7 +65,7 @@ test_expect_success 'rev=R streams exactly the changes after R' '
 test_expect_success 'a watch resumes from its last revision after a server restart' '
 	last=$(revs w | tail -n 1) &&
 	stop_daemon skiffd &&
-	start_daemon skiffd2 skiffd server --socket "$SOCK" --listen "" \
+	start_daemon skiffd2 skiffd server --set scheduler.enabled=false --set controllers.enabled=false --socket "$SOCK" --listen "" \
 		--data-dir "$TEST_DIR/data" --set server.name=m1 &&
 	wait_for "req \"get namespaces default\" | grep -q \"^ok 1\"" 10 &&
 	req "patch configmaps default o1-1 {\"data\":{\"after\":\"restart\"}}" "delete configmaps default o2-2" >/dev/null &&
@@ -185,7 +185,7 @@ PEERS="m1=127.0.0.1:$P1,m2=127.0.0.1:$P2,m3=127.0.0.1:$P3"
 member() {
 	local n=$1 port
 	eval "port=\$P$n"
-	start_daemon "m$n" skiffd server --socket "$TEST_DIR/s$n.sock" --listen "" \
+	start_daemon "m$n" skiffd server --set scheduler.enabled=false --set controllers.enabled=false --socket "$TEST_DIR/s$n.sock" --listen "" \
 		--data-dir "$TEST_DIR/d$n" --set server.name=m$n \
 		--set server.peer-listen=127.0.0.1:$port --set server.peers=$PEERS \
 		--set server.cluster-secret-file="$TEST_DIR/secret" \

@@ -15,8 +15,8 @@ raw() {
 }
 
 test_expect_success 'skiffd starts; get namespaces lists the four defaults' '
-	start_daemon skiffd skiffd server --socket "$SOCK" --listen "" \
-		--data-dir "$TEST_DIR/data" --set server.name=m1 --set scheduler.enabled=false &&
+	start_daemon skiffd skiffd server --set scheduler.enabled=false --set controllers.enabled=false --socket "$SOCK" --listen "" \
+		--data-dir "$TEST_DIR/data" --set server.name=m1 &&
 	wait_for "skiff get ns 2>/dev/null | grep -q kube-system" 10 &&
 	skiff get namespaces >out &&
 	head -n 1 out | grep -q "^NAME  *STATUS  *AGE$" &&

@@ -16,8 +16,8 @@ pod() {
 }
 
 start_skiffd() {
-	start_daemon skiffd skiffd server --socket "$SOCK" --listen "" \
-		--data-dir "$DATA" --set server.name=m1 --set scheduler.enabled=false &&
+	start_daemon skiffd skiffd server --set scheduler.enabled=false --set controllers.enabled=false --socket "$SOCK" --listen "" \
+		--data-dir "$DATA" --set server.name=m1 &&
 	wait_for "req \"list namespaces\" | grep -q \"^ok 4 \"" 10
 }
 

@@ -32,7 +32,7 @@ bound() {
 }
 
 test_expect_success 'skiffd starts; nodes with different sizes, labels and taints' '
-	start_daemon skiffd skiffd server --socket "$SOCK" --listen "" \
+	start_daemon skiffd skiffd server --set controllers.enabled=false --socket "$SOCK" --listen "" \
 		--data-dir "$TEST_DIR/data" --set server.name=m1 \
 		--set scheduler.backoff-initial=100ms --set scheduler.backoff-max=500ms &&
 	wait_for "req \"list namespaces\" | grep -q \"^ok 4 \"" 10 &&
@@ -163,7 +163,7 @@ head -c 32 /dev/urandom | base64 >"$TEST_DIR/secret"
 member() {
 	local n=$1 port
 	eval "port=\$P$n"
-	start_daemon "m$n" skiffd server --socket "$TEST_DIR/s$n.sock" --listen "" \
+	start_daemon "m$n" skiffd server --set controllers.enabled=false --socket "$TEST_DIR/s$n.sock" --listen "" \
 		--data-dir "$TEST_DIR/d$n" --set server.name=m$n \
 		--set server.peer-listen=127.0.0.1:$port --set server.peers=$PEERS \
 		--set server.cluster-secret-file="$TEST_DIR/secret" \
