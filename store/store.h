@@ -158,4 +158,21 @@ int store_watch_start(struct store *s, const char *key, uint32_t key_len, const 
 /* Stop a watcher; safe from inside its own fn. */
 void store_watch_cancel(struct store_watch *w);
 
+/* ---- leadership ---- */
+
+/* Components that run only on the leader (scheduler, controllers) learn
+ * of role changes here: fn(arg, true) once this member leads, fn(arg,
+ * false) when it stops leading; never twice the same value in a row.
+ * Polled every interval_ms (0: 200 ms), so a change is seen up to that
+ * late: such components must write only through compare-and-swap. The
+ * first poll runs on the loop right after this call. */
+struct store_leadership;
+typedef void (*store_leadership_fn)(void *arg, bool leader);
+struct store_leadership *store_leadership_watch(struct sk_loop *loop, struct store *s,
+                                                uint64_t interval_ms, store_leadership_fn fn,
+                                                void *arg);
+bool store_leadership_is_leader(const struct store_leadership *l);
+/* Stop watching (fn is not called again); NULL is fine. */
+void store_leadership_stop(struct store_leadership *l);
+
 #endif
