@@ -1,0 +1,216 @@
+#!/bin/bash
+test_description='kubelet: skiffd server --agent inside a lab node runs pods: status, podIP, restarts, probes, graceful deletion, re-adoption after kill -9'
+. "$(dirname "$0")/lib.sh"
+
+require_root
+[ -x /bin/busybox ] || skip_all "needs /bin/busybox (apt-get install busybox-static)"
+command -v jq >/dev/null || skip_all "needs jq"
+command -v nc.openbsd >/dev/null || skip_all "needs nc.openbsd"
+
+SOCK=$TEST_DIR/api.sock
+RT=$TEST_DIR/rt
+export SKIFF_IMAGE_ROOT=$TEST_DIR/images
+mkimage=$SRCDIR/t/mkimage
+
+req() {
+	printf '%s\n' "$@" | timeout 10 nc.openbsd -N -U "$SOCK"
+}
+
+# pod_json NAME: the stored pod, one line of JSON (empty when absent)
+pod_json() {
+	req "get pods default $1" | sed -n '2p'
+}
+
+# pj NAME JQ: a field of the stored pod
+pj() {
+	pod_json "$1" | jq -r "$2"
+}
+
+# mkpod NAME RESTARTPOLICY CONTAINER-JSON [EXTRA-SPEC-JSON]: create a
+# pod already bound to n1 (no scheduler in this test)
+mkpod() {
+	local extra=${4:-'{}'}
+	jq -cn --arg n "$1" --arg p "$2" --argjson c "$3" --argjson x "$extra" \
+		'{apiVersion:"v1",kind:"Pod",metadata:{name:$n,namespace:"default"},
+		  spec:({nodeName:"n1",restartPolicy:$p,containers:[$c]} + $x)}' >"$1.json" &&
+	req "create $(cat "$1.json")" | head -n 1 | grep -q "^ok 1 "
+}
+
+ctr() { # NAME SHELL-COMMAND [EXTRA-JSON]
+	jq -cn --arg n "$1" --arg s "$2" --argjson x "${3:-"{}"}" \
+		'{name:$n,image:"busybox:test",command:["sh","-c",$s]} + $x'
+}
+
+start_node() {
+	start_daemon skiffd sh -c '
+		for d in $0; do echo $$ >"$d/cgroup.procs" || exit 1; done
+		exec unshare -m --propagation private \
+			nsenter --net="/run/netns/$LAB_TAG-n1" skiffd server --agent --socket "$1" --listen "" \
+			--data-dir "$2/data" --set server.name=n1 --set agent.node-name=n1 \
+			--set agent.runtime-root="$2/rt" --set agent.image-root="$2/images" \
+			--set agent.cgroup-root=pods --set agent.heartbeat-interval=2s \
+			--set store.fsync=false --log-level debug' "$CGROUPS" "$SOCK" "$TEST_DIR"
+}
+
+# skiffd runs in n1's network namespace (nsenter: ip netns exec would
+# remount /sys and hide the cgroup hierarchies) and in a private mount
+# namespace of its own (unshare -m), so its overlay mounts go away with
+# it and its containers. Sandboxes and containers are below its
+# cgroups, so lab_cgroup's removal kills them too.
+cleanup_runtime() {
+	local id
+	for id in $(skiff-runtime --root "$RT/containers" list -q 2>/dev/null); do
+		skiff-runtime --root "$RT/containers" delete --force "$id" >/dev/null 2>&1
+	done
+	for f in "$RT"/pods/*/sandbox; do
+		[ -f "$f" ] && kill -KILL "$(cut -d" " -f1 "$f")" 2>/dev/null
+	done
+	return 0
+}
+
+test_expect_success 'lab: node n1, its cgroups, a busybox image' '
+	lab_switch &&
+	lab_node n1 192.168.91.1/24 &&
+	lab_exec n1 sysctl -qw net.ipv4.ip_forward=1 &&
+	CGROUPS= &&
+	for h in unified memory pids cpu devices; do
+		[ -d "$(cgroup_mount $h)" ] || continue
+		CGROUPS="$CGROUPS $(lab_cgroup $h)" || return 1
+	done &&
+	at_exit cleanup_runtime &&
+	"$mkimage" busybox-rootfs rootfs &&
+	"$mkimage" -t busybox:test -o bb-oci rootfs >/dev/null &&
+	skiff-runtime image import bb-oci | grep -q "^imported busybox:test"
+'
+
+test_expect_success 'server --agent registers node n1: Ready, podCIDR, capacity, labels' '
+	start_node &&
+	wait_for "req \"get nodes n1\" | sed -n 2p | jq -e \".spec.podCIDR != null and (.status.conditions[] | select(.type==\\\"Ready\\\") | .status == \\\"True\\\")\"" 20 0.2 &&
+	req "get nodes n1" | sed -n 2p >node.json &&
+	jq -e ".spec.podCIDR == \"10.244.0.0/24\"" node.json &&
+	jq -e ".metadata.labels[\"kubernetes.io/hostname\"] == \"n1\" and .metadata.labels[\"kubernetes.io/os\"] == \"linux\"" node.json &&
+	jq -e ".status.capacity.pods == 110 and (.status.allocatable.memory | length > 0)" node.json &&
+	jq -e "[.status.conditions[].type] | sort == [\"DiskPressure\",\"MemoryPressure\",\"PIDPressure\",\"Ready\"]" node.json &&
+	jq -e ".status.addresses[] | select(.type == \"InternalIP\") | .address == \"192.168.91.1\"" node.json &&
+	jq -e ".status.nodeInfo.kernelVersion | length > 0" node.json &&
+	lab_exec n1 ip -o addr show skiff0 | grep -q "10.244.0.1/24"
+'
+
+test_expect_success 'the heartbeat moves lastHeartbeatTime' '
+	hb=$(jq -r ".status.conditions[0].lastHeartbeatTime" node.json) &&
+	wait_for "test \"\$(req \"get nodes n1\" | sed -n 2p | jq -r .status.conditions[0].lastHeartbeatTime)\" != $hb" 10 0.2
+'
+
+test_expect_success 'a bound pod runs: Running, Ready by its httpGet probe, podIP reachable from the node' '
+	mkpod web Always "$(ctr web "echo hello >/tmp/index.html; exec httpd -f -p 8080 -h /tmp" \
+		"{\"readinessProbe\":{\"httpGet\":{\"path\":\"/index.html\",\"port\":8080},\"periodSeconds\":1},
+		  \"livenessProbe\":{\"tcpSocket\":{\"port\":8080},\"periodSeconds\":1}}")" \
+		"{\"terminationGracePeriodSeconds\":5}" &&
+	wait_for "pj web .status.phase | grep -qx Running" 20 0.1 &&
+	wait_for "pj web \".status.conditions[] | select(.type==\\\"Ready\\\") | .status\" | grep -qx True" 20 0.1 &&
+	pod_json web >web.json &&
+	ip=$(jq -r .status.podIP web.json) &&
+	case "$ip" in 10.244.0.*) ;; *) echo "podIP $ip"; false ;; esac &&
+	jq -e ".status.hostIP == \"192.168.91.1\" and (.status.startTime | length > 0)" web.json &&
+	jq -e ".status.containerStatuses[0] | .ready and .restartCount == 0 and (.containerID | startswith(\"skiff://\")) and .state.running.startedAt != null" web.json &&
+	lab_exec n1 busybox wget -qO- -T 5 "http://$ip:8080/index.html" >page &&
+	grep -qx hello page
+'
+
+test_expect_success 'the container writes its output to a log file under the runtime root' '
+	uid=$(jq -r .metadata.uid web.json) &&
+	mkpod talk Always "$(ctr talk "echo said-something; exec sleep 1000")" &&
+	wait_for "grep -q said-something $RT/pods/*/logs/talk/1.log" 20 0.1 &&
+	grep -q " stdout F said-something" $RT/pods/*/logs/talk/1.log
+'
+
+test_expect_success 'a container that exits is restarted: restartCount and lastState' '
+	mkpod crash Always "$(ctr c "sleep 0.5; exit 3")" &&
+	wait_for "pj crash \".status.containerStatuses[0].restartCount\" | grep -qx [1-9]" 30 0.1 &&
+	wait_for "pj crash \".status.containerStatuses[0].lastState.terminated.exitCode\" | grep -qx 3" 20 0.1 &&
+	pj crash ".status.containerStatuses[0].lastState.terminated.reason" | grep -qx Error
+'
+
+test_expect_success 'a crash loop is reported as CrashLoopBackOff' '
+	wait_for "pj crash \".status.containerStatuses[0].state.waiting.reason\" | grep -qx CrashLoopBackOff" 30 0.1
+'
+
+test_expect_success 'restartPolicy Never: exit 0 is Succeeded, exit 2 is Failed' '
+	mkpod ok Never "$(ctr c "exit 0")" &&
+	mkpod bad Never "$(ctr c "exit 2")" &&
+	wait_for "pj ok .status.phase | grep -qx Succeeded" 20 0.1 &&
+	wait_for "pj bad .status.phase | grep -qx Failed" 20 0.1 &&
+	pj bad ".status.containerStatuses[0].state.terminated.exitCode" | grep -qx 2 &&
+	pj ok ".status.containerStatuses[0].restartCount" | grep -qx 0
+'
+
+test_expect_success 'a failing liveness probe restarts the container' '
+	mkpod live Always "$(ctr c "touch /tmp/ok; sleep 2; rm /tmp/ok; exec sleep 1000" \
+		"{\"livenessProbe\":{\"exec\":{\"command\":[\"cat\",\"/tmp/ok\"]},\"periodSeconds\":1,\"failureThreshold\":1}}")" &&
+	wait_for "pj live .status.containerStatuses[0].restartCount | grep -qx [1-9]" 30 0.1 &&
+	req "list events default" | grep -q "Liveness probe failed"
+'
+
+test_expect_success 'readiness drives the Ready condition' '
+	mkpod rdy Always "$(ctr c "sleep 3; touch /tmp/ready; exec sleep 1000" \
+		"{\"readinessProbe\":{\"exec\":{\"command\":[\"cat\",\"/tmp/ready\"]},\"periodSeconds\":1}}")" &&
+	wait_for "pj rdy .status.phase | grep -qx Running" 20 0.1 &&
+	pj rdy ".status.conditions[] | select(.type==\"Ready\") | .status" | grep -qx False &&
+	wait_for "pj rdy \".status.conditions[] | select(.type==\\\"Ready\\\") | .status\" | grep -qx True" 20 0.1
+'
+
+test_expect_success 'a missing image is a clear waiting reason' '
+	mkpod noimg Always "{\"name\":\"c\",\"image\":\"nosuch:1\"}" &&
+	wait_for "pj noimg .status.containerStatuses[0].state.waiting.reason | grep -qx ErrImageNeverPull" 20 0.1 &&
+	pj noimg .status.containerStatuses[0].state.waiting.message | grep -q "not present"
+'
+
+test_expect_success 'kill -9 of skiffd: the containers keep running and are re-adopted, not restarted' '
+	pod_json web >before.json &&
+	cid=$(jq -r ".status.containerStatuses[0].containerID" before.json) &&
+	cpid=$(skiff-runtime --root "$RT/containers" state "${cid#skiff://}" | jq -r .pid) &&
+	stop_daemon skiffd KILL;
+	kill -0 "$cpid" &&
+	start_node &&
+	wait_for "req \"get nodes n1\" | grep -q ^ok" 20 0.2 &&
+	sleep 3 &&
+	pod_json web >after.json &&
+	jq -e ".status.phase == \"Running\" and .status.containerStatuses[0].restartCount == 0" after.json &&
+	test "$(jq -r .status.containerStatuses[0].containerID after.json)" = "$cid" &&
+	kill -0 "$cpid" &&
+	lab_exec n1 busybox wget -qO- -T 5 "http://$ip:8080/index.html" | grep -qx hello &&
+	grep -q "adopted container" skiffd.log
+'
+
+test_expect_success 'delete: graceful stop within the grace period, then the object, veth and address are gone' '
+	uid=$(pj web .metadata.uid) &&
+	veths=$(lab_exec n1 ip -o link show type veth | wc -l) &&
+	req "delete pods default web" | head -n 1 | grep -q terminating &&
+	wait_for "! req \"get pods default web\" | grep -q ^ok" 20 0.1 &&
+	test "$(lab_exec n1 ip -o link show type veth | wc -l)" -eq $((veths - 1)) &&
+	! grep -q "$uid" "$RT/ipam" &&
+	test ! -d "$RT/pods/$uid"
+'
+
+test_expect_success 'delete waits the grace period for a container that ignores SIGTERM' '
+	mkpod stubborn Always "$(ctr c "trap \"\" TERM; while true; do sleep 0.2; done")" \
+		"{\"terminationGracePeriodSeconds\":2}" &&
+	wait_for "pj stubborn .status.phase | grep -qx Running" 20 0.1 &&
+	t0=$(date +%s%N) &&
+	req "delete pods default stubborn" | head -n 1 | grep -q terminating &&
+	wait_for "! req \"get pods default stubborn\" | grep -q ^ok" 20 0.1 &&
+	t1=$(date +%s%N) &&
+	test $(( (t1 - t0) / 1000000 )) -ge 1900
+'
+
+test_expect_success 'every remaining pod deleted: no sandbox, veth or container left' '
+	for p in talk crash ok bad live rdy noimg; do
+		req "delete pods default $p grace=1" >/dev/null || return 1
+	done &&
+	wait_for "test \"\$(req \"list pods default\" | head -n 1)\" = \"ok 0 \$(req \"list pods default\" | head -n 1 | cut -d\" \" -f3-)\"" 30 0.2 &&
+	wait_for "test -z \"\$(skiff-runtime --root $RT/containers list -q)\"" 10 0.1 &&
+	test -z "$(lab_exec n1 ip -o link show type veth)" &&
+	test -z "$(ls "$RT/pods")"
+'
+
+test_done
