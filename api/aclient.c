@@ -187,6 +187,34 @@ api_acall_cancel(struct api_acall *call)
         call->cb = NULL;
 }
 
+/* The head of sent has waited too long: the connection is stuck. */
+static void
+client_call_timer(struct sk_loop *loop, void *arg)
+{
+    struct api_aclient *c = arg;
+    uint64_t now = sk_loop_now_ms(loop), due;
+    struct sk_err err;
+
+    c->call_timer = 0;
+    if (!c->sent_head)
+        return;
+    due = c->sent_head->sent_ms + c->call_timeout_ms;
+    if (now < due) {
+        c->call_timer = sk_loop_timer_add(loop, due - now, client_call_timer, c);
+        return;
+    }
+    sk_err_set(&err, ETIMEDOUT, "no response from '%s' within %u ms", c->server,
+               (unsigned)c->call_timeout_ms);
+    api_link_fail(&c->link, &err);
+}
+
+static void
+client_arm_call_timer(struct api_aclient *c)
+{
+    if (c->call_timeout_ms && c->sent_head && !c->call_timer)
+        c->call_timer = sk_loop_timer_add(c->loop, c->call_timeout_ms, client_call_timer, c);
+}
+
 /* Send what the pipeline allows, or get a connection. */
 static void
 client_pump(struct api_aclient *c)
@@ -220,8 +248,10 @@ client_pump(struct api_aclient *c)
         c->sent_tail = call;
         c->nsent++;
         c->stats.requests++;
+        call->sent_ms = sk_loop_now_ms(c->loop);
         api_link_send(&c->link, call->line, call->len);
     }
+    client_arm_call_timer(c);
 }
 
 static void
@@ -312,6 +342,9 @@ client_on_down(struct api_link *l, bool was_up, const struct sk_err *why, void *
     c->sent_head = c->sent_tail = NULL;
     c->nsent = 0;
     cur_release(c);
+    if (c->call_timer)
+        sk_loop_timer_cancel(c->loop, c->call_timer);
+    c->call_timer = 0;
     c->next_attempt_ms = sk_loop_now_ms(c->loop) + api_backoff_next(&c->backoff);
     if (!was_up) {
         /* Nobody is there: the waiting calls learn it now rather than
@@ -322,7 +355,7 @@ client_on_down(struct api_link *l, bool was_up, const struct sk_err *why, void *
     }
     sk_debug("aclient", "connection to '%s' down: %s", c->server, why->msg);
     sk_err_copy(&err, why);
-    if (was_up && err.code != EPROTO)
+    if (was_up && err.code != EPROTO && err.code != ETIMEDOUT)
         sk_err_set(&err, ECONNRESET, "connection to '%s' lost before the response: %s", c->server,
                    why->msg);
     calls_fail(c, sent, &err);
@@ -377,6 +410,7 @@ api_aclient_new(struct sk_loop *loop, const struct api_aclient_config *cfg,
     if (cfg->token && *cfg->token)
         c->token = sk_strdup(cfg->token);
     c->connect_timeout_ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : 5000;
+    c->call_timeout_ms = cfg->call_timeout_ms;
     c->backoff_initial_ms = cfg->backoff_initial_ms ? cfg->backoff_initial_ms : 100;
     c->backoff_max_ms = cfg->backoff_max_ms ? cfg->backoff_max_ms : 10000;
     c->seed = cfg->seed ? cfg->seed : (uint64_t)sk_clock_mono_ns() ^ ((uint64_t)getpid() << 32);
@@ -409,6 +443,9 @@ api_aclient_free(struct api_aclient *c)
         return;
     c->dead = true;
     api_link_stop(&c->link);
+    if (c->call_timer)
+        sk_loop_timer_cancel(c->loop, c->call_timer);
+    c->call_timer = 0;
     api_awatch_free_all(c);
     if (c->events_free)
         c->events_free(c->events);

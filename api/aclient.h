@@ -13,7 +13,8 @@
  * -ECONNRESET (its outcome is unknown: it is never resent); requests not
  * yet sent wait for the next connection. Connecting again follows an
  * exponential back-off (bounded, jittered); when an attempt fails, the
- * requests waiting for it fail with its error.
+ * requests waiting for it fail with its error. TCP connections use
+ * keep-alive.
  *
  * Watches each get their own connection (the server's watch stream owns
  * it) and resume by themselves: after a disconnect or a `410 Gone ...
@@ -23,7 +24,8 @@
  * ("relist needed") and stops.
  *
  * Every callback may call any function here, including cancelling its
- * own request or watch and freeing the client. */
+ * own request or watch and freeing the client. No callback is ever run
+ * from inside a call to this API: always from the loop. */
 
 #include "api/client.h"
 #include "api/server.h"
@@ -66,7 +68,11 @@ struct api_aclient_config {
     uint32_t backoff_initial_ms; /* 0: 100 */
     uint32_t backoff_max_ms;     /* 0: 10000 */
     uint32_t connect_timeout_ms; /* 0: 5000 (TCP) */
-    uint64_t seed;               /* jitter seed; 0: from the clock and pid */
+    /* > 0: a request not answered this long after it was sent fails with
+     * -ETIMEDOUT, and so do the others in flight (answers come in order,
+     * so the connection is dropped and a new one opened). 0: no limit. */
+    uint32_t call_timeout_ms;
+    uint64_t seed; /* jitter seed; 0: from the clock and pid */
     /* Wall clock in ns since the epoch for event timestamps and the
      * event dedup window; NULL: sk_clock_real_ns. */
     int64_t (*now_ns)(void *arg);
@@ -135,7 +141,7 @@ void api_word_encode(const char *s, struct sk_buf *out);
 
 struct api_acall *api_aclient_get(struct api_aclient *c, const char *resource, const char *ns,
                                   const char *name, api_acall_fn cb, void *arg);
-/* ns NULL or "*": all namespaces. selector, fields NULL or "": none;
+/* ns NULL, "" or "*": all namespaces (no NS word is sent). selector, fields NULL or "": none;
  * limit 0: none; cont NULL: none. */
 struct api_acall *api_aclient_list(struct api_aclient *c, const char *resource, const char *ns,
                                    const char *selector, const char *fields, size_t limit,
@@ -207,6 +213,10 @@ struct api_watch_opts {
     const char *fields;   /* field selector, or NULL */
     uint64_t rev;         /* events after rev; 0: ADDED for every object first */
     bool bookmarks;
+    /* > 0: a stream silent this long is taken for dead (a peer gone
+     * without a FIN) and resumed on a new connection; use with bookmarks
+     * (every 5 s when idle), e.g. 15000. 0: never. */
+    uint32_t idle_timeout_ms;
 };
 
 /* Start watching on a connection of its own. Returns the watch (never

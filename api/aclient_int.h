@@ -71,6 +71,7 @@ struct api_acall {
     void *arg;
     bool sent;
     bool completing;
+    uint64_t sent_ms; /* loop time it was written */
 };
 
 struct api_aclient {
@@ -81,6 +82,8 @@ struct api_aclient {
     char host[256];
     int port;
     uint32_t connect_timeout_ms;
+    uint32_t call_timeout_ms;
+    uint64_t call_timer;
     uint32_t backoff_initial_ms, backoff_max_ms;
     uint64_t seed;
     int64_t (*now_ns)(void *arg);

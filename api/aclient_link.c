@@ -203,6 +203,8 @@ link_try_next(struct api_link *l)
             sk_err_sys(&l->last_err, errno, "socket");
             continue;
         }
+        /* A peer host that dies sends no FIN: keep-alive notices. */
+        (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &(int){1}, sizeof(int));
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
             link_established(l, fd);
             return;

@@ -96,7 +96,9 @@ api_aclient_list(struct api_aclient *c, const char *resource, const char *ns, co
 
     sk_buf_puts(&b, "list");
     put_word(&b, resource);
-    put_word(&b, ns && *ns ? ns : "*");
+    /* All namespaces: no positional, which cluster-scoped kinds need. */
+    if (ns && *ns && strcmp(ns, "*") != 0)
+        put_word(&b, ns);
     put_opt(&b, "selector", selector);
     put_opt(&b, "fields", fields);
     if (limit)

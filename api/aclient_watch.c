@@ -31,6 +31,9 @@ struct api_awatch {
     struct api_awatch *prev, *next;
     char *resource, *ns, *selector, *fields;
     bool bookmarks;
+    uint32_t idle_ms;
+    uint64_t idle_timer;
+    uint64_t last_rx_ms;
     uint64_t resume_rev; /* 0: replay everything */
     uint64_t header_rev; /* N of this connection's status line */
     uint64_t last_rev;   /* highest revision delivered */
@@ -73,8 +76,35 @@ watch_deliver(struct api_awatch *w, enum api_watch_type type, json_t *obj, uint6
 }
 
 static void
+watch_idle_stop(struct api_awatch *w)
+{
+    if (w->idle_timer)
+        sk_loop_timer_cancel(w->c->loop, w->idle_timer);
+    w->idle_timer = 0;
+}
+
+/* Nothing arrived for idle_ms: the peer may be gone without a word. */
+static void
+watch_idle_check(struct sk_loop *loop, void *arg)
+{
+    struct api_awatch *w = arg;
+    uint64_t now = sk_loop_now_ms(loop), due = w->last_rx_ms + w->idle_ms;
+    struct sk_err err;
+
+    w->idle_timer = 0;
+    if (now < due) {
+        w->idle_timer = sk_loop_timer_add(loop, due - now, watch_idle_check, w);
+        return;
+    }
+    sk_err_set(&err, ETIMEDOUT, "watch '%s': nothing received for %u ms", w->resource,
+               (unsigned)w->idle_ms);
+    api_link_fail(&w->link, &err);
+}
+
+static void
 watch_retry(struct api_awatch *w)
 {
+    watch_idle_stop(w);
     if (w->cancelled || w->stopped)
         return;
     api_link_stop(&w->link);
@@ -88,10 +118,15 @@ watch_on_up(struct api_link *l, void *arg)
     struct sk_buf b = SK_BUF_INIT;
 
     w->header_seen = false;
+    w->last_rx_ms = sk_loop_now_ms(w->c->loop);
+    if (w->idle_ms && !w->idle_timer)
+        w->idle_timer = sk_loop_timer_add(w->c->loop, w->idle_ms, watch_idle_check, w);
     sk_buf_puts(&b, "watch ");
     api_word_encode(w->resource, &b);
-    sk_buf_putc(&b, ' ');
-    api_word_encode(w->ns ? w->ns : "*", &b);
+    if (w->ns) {
+        sk_buf_putc(&b, ' ');
+        api_word_encode(w->ns, &b);
+    }
     if (w->resume_rev)
         sk_buf_printf(&b, " rev=%" PRIu64, w->resume_rev);
     if (w->selector) {
@@ -142,6 +177,7 @@ watch_on_error_line(struct api_awatch *w, const char *line)
     if (resp.code == 410 && !resume) {
         /* The revision is compacted: only a new list can fill the gap. */
         w->stopped = true;
+        watch_idle_stop(w);
         api_link_stop(&w->link);
         api_resp_release(&resp);
         watch_deliver(w, API_WATCH_GONE, NULL, w->resume_rev, &err);
@@ -188,13 +224,17 @@ watch_type_of(const char *word, size_t len, enum api_watch_type *type)
     return -1;
 }
 
-/* Remember where to resume after delivering rev (see the top). */
+/* Remember where to resume after delivering rev (see the top). A
+ * bookmark comes after the replay, so even one at the snapshot
+ * revision ends it. */
 static void
-watch_advance(struct api_awatch *w, uint64_t rev)
+watch_advance(struct api_awatch *w, uint64_t rev, bool bookmark)
 {
+    bool replay_over = w->resume_rev || rev > w->header_rev || (bookmark && rev);
+
     if (rev > w->last_rev)
         w->last_rev = rev;
-    if ((w->resume_rev || rev > w->header_rev) && rev > w->resume_rev)
+    if (replay_over && rev > w->resume_rev)
         w->resume_rev = rev;
 }
 
@@ -217,7 +257,7 @@ watch_on_event(struct api_awatch *w, char *line, size_t len)
         char buf[32];
 
         rev = api_status_word(line + wl, "rev", buf, sizeof(buf)) == 0 ? parse_rev(buf) : 0;
-        watch_advance(w, rev);
+        watch_advance(w, rev, true);
         watch_deliver(w, type, NULL, rev, NULL);
         return;
     }
@@ -229,7 +269,7 @@ watch_on_event(struct api_awatch *w, char *line, size_t len)
     }
     rv = json_string_value(sk_json_get(obj, "metadata.resourceVersion"));
     rev = parse_rev(rv);
-    watch_advance(w, rev);
+    watch_advance(w, rev, false);
     watch_deliver(w, type, obj, rev, NULL);
     json_decref(obj);
 }
@@ -241,6 +281,7 @@ watch_on_line(struct api_link *l, char *line, size_t len, void *arg)
 
     if (w->cancelled || w->stopped)
         return;
+    w->last_rx_ms = sk_loop_now_ms(w->c->loop);
     if (!w->header_seen)
         watch_on_header(w, line);
     else if (strncmp(line, "error ", 6) == 0)
@@ -254,6 +295,7 @@ watch_on_down(struct api_link *l, bool was_up, const struct sk_err *why, void *a
 {
     struct api_awatch *w = arg;
 
+    watch_idle_stop(w);
     if (w->cancelled || w->stopped)
         return;
     watch_deliver(w, API_WATCH_ERROR, NULL, w->last_rev, why);
@@ -284,6 +326,7 @@ api_aclient_watch(struct api_aclient *c, const struct api_watch_opts *opts, api_
     w->selector = dup_opt(opts->selector);
     w->fields = dup_opt(opts->fields);
     w->bookmarks = opts->bookmarks;
+    w->idle_ms = opts->idle_timeout_ms;
     w->resume_rev = opts->rev;
     w->last_rev = opts->rev;
     w->cb = cb;
@@ -321,6 +364,7 @@ api_awatch_cancel(struct api_awatch *w)
         return;
     c = w->c;
     w->cancelled = true;
+    watch_idle_stop(w);
     api_link_stop(&w->link);
     if (w->prev)
         w->prev->next = w->next;

@@ -224,7 +224,7 @@ event_build(const json_t *inv, const char *type, const char *reason, const char 
     json_t *ev;
 
     stamp(now_ns, ts);
-    snprintf(gen, sizeof(gen), "%.250s.", api_meta_name(inv));
+    snprintf(gen, sizeof(gen), "%.250s-", api_meta_name(inv));
     ev = json_pack("{s:s,s:s,s:{s:s,s:s},s:o,s:s,s:s,s:s,s:I,s:s,s:s,s:{s:s},s:s}", "apiVersion",
                    "v1", "kind", "Event", "metadata", "generateName", gen, "namespace",
                    *ns ? ns : "default", "involvedObject", involved_ref(inv), "reason", reason,

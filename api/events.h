@@ -26,8 +26,9 @@
  * metadata.name and, when namespaced, metadata.namespace; its uid and
  * resourceVersion are copied when present). The Event goes to the
  * object's namespace ("default" for cluster-scoped objects), named by
- * generateName "<involved name>.". type is API_EVENT_NORMAL or
- * API_EVENT_WARNING. Fails at once with -EINVAL for a bad type, a
+ * generateName "<involved name>-" (Kubernetes's "<name>.<hex time>"
+ * names cannot be generated: a prefix may not end in a dot). type is
+ * API_EVENT_NORMAL or API_EVENT_WARNING. Fails at once with -EINVAL for a bad type, a
  * missing kind or name, or an empty reason; 0 when a create or patch was
  * sent (or folded into one in flight). */
 int api_event_record(struct api_aclient *c, const json_t *involved, const char *type,

@@ -370,7 +370,7 @@ inf_on_list(struct api_aclient *c, int rc, const struct api_resp *resp, const st
             void *arg)
 {
     struct api_informer *inf = arg;
-    char cont[1024];
+    char cont[4608]; /* the server caps tokens at 4096 */
     struct sk_err perr;
 
     inf->call = NULL;
@@ -449,6 +449,8 @@ inf_watch(struct api_informer *inf)
         .fields = inf->fields,
         .rev = inf->rev,
         .bookmarks = true,
+        /* three bookmark intervals */
+        .idle_timeout_ms = 15000,
     };
 
     inf->state = INF_WATCHING;

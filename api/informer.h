@@ -15,7 +15,21 @@
  * reference); handlers and lookups get it borrowed. An object must never
  * be modified: an update replaces it with a new one. A borrowed object
  * stays valid until control returns to the loop; incref it to keep it
- * longer. */
+ * longer.
+ *
+ * The scheduler's pods, for example:
+ *
+ *     struct api_informer_config cfg = {.resource = "pods"};
+ *
+ *     api_informer_new(client, &cfg, &pods, &err);
+ *     api_informer_add_index(pods, "node", api_index_pod_node, &err);
+ *     api_informer_add_handlers(pods, &sched_pod_handlers, sched);
+ *     api_informer_start(pods);
+ *     ...
+ *     json_t *on_n1 = api_informer_list(pods, "node", "n1");
+ *
+ * Informers do their own I/O through the client: list requests share
+ * its connection, each watch has one of its own. */
 
 #include "api/aclient.h"
 
@@ -57,7 +71,7 @@ size_t api_index_namespace(const json_t *obj, const char **values, size_t max);
 /* spec.nodeName (unscheduled pods: none) */
 size_t api_index_pod_node(const json_t *obj, const char **values, size_t max);
 
-/* A stopped informer on client c (c must outlive it). */
+/* A stopped informer on client c; free it before c. */
 int api_informer_new(struct api_aclient *c, const struct api_informer_config *cfg,
                      struct api_informer **out, struct sk_err *err);
 

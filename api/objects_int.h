@@ -46,7 +46,8 @@ struct api_objects {
     struct obj_op *ops; /* writes in flight, cut loose by api_objects_free */
     struct obj_event_cache cache;
     uint64_t boot_timer;
-    size_t boot_next; /* index of the next default namespace to ensure */
+    uint64_t ns_timer; /* the terminating-namespace sweep */
+    size_t boot_next;  /* index of the next default namespace to ensure */
 };
 
 /* ---- objects.c ---- */
@@ -88,8 +89,21 @@ void obj_write(struct api_objects *o, struct api_req *req, struct api_obj_args *
  * runs with NULL or the error (EEXIST when it exists). */
 void obj_create_internal(struct api_objects *o, json_t *obj,
                          void (*done)(struct api_objects *o, const struct sk_err *err));
+/* Delete an object without a request (the namespace sweep); errors
+ * are ignored, the sweep tries again. */
+void obj_delete_internal(struct api_objects *o, const struct api_kind *k, const char *ns,
+                         const char *name);
 /* Cut the writes in flight loose (their callbacks then only answer). */
 void obj_ops_detach(struct api_objects *o);
+
+/* ---- objects_ns.c ---- */
+
+/* Whether namespace ns holds any object (local state). */
+bool obj_ns_has_content(struct api_objects *o, const char *ns);
+/* Set deletionTimestamp (when absent) and status.phase Terminating. */
+void obj_ns_mark_terminating(json_t *ns, int64_t now);
+/* Run the sweep of terminating namespaces soon (it repeats while any). */
+void obj_ns_sweep_soon(struct api_objects *o);
 
 /* ---- objects_watch.c ---- */
 

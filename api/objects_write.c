@@ -174,6 +174,9 @@ op_answer(struct obj_op *op, int64_t rev)
     struct sk_buf body = SK_BUF_INIT;
     const char *word = op->word ? op->word : "";
 
+    if (op->o && op->verb == API_OBJ_DELETE && op->word && !strcmp(op->word, "terminating") &&
+        !strcmp(op->k->kind, "Namespace"))
+        obj_ns_sweep_soon(op->o);
     if (!op->req) {
         if (op->o && op->done)
             op->done(op->o, NULL);
@@ -368,6 +371,12 @@ mutate_delete(struct obj_op *op, json_t **out, struct sk_err *err)
     rc = api_meta_prepare_delete(*out, op->k, &opts, &ctx, err);
     if (rc < 0)
         return rc;
+    /* a namespace goes only once empty (objects_ns.c) */
+    if (!strcmp(op->k->kind, "Namespace") &&
+        (rc == API_DELETE_DEFERRED || obj_ns_has_content(op->o, op->name))) {
+        obj_ns_mark_terminating(*out, ctx.now);
+        rc = API_DELETE_DEFERRED;
+    }
     op->action = rc == API_DELETE_NOW ? ACT_DELETE : ACT_PUT;
     op->word = rc == API_DELETE_NOW ? "deleted" : "terminating";
     return 0;
@@ -788,6 +797,24 @@ obj_create_internal(struct api_objects *o, json_t *obj,
     }
     op->ns = sk_strdup(op->k->namespaced ? api_meta_namespace(obj) : "");
     if (api_key_build(op->k, op->ns, op->name, &op->key, &err) < 0) {
+        op_fail(op, &err, false);
+        return;
+    }
+    op_run(op);
+}
+
+void
+obj_delete_internal(struct api_objects *o, const struct api_kind *k, const char *ns,
+                    const char *name)
+{
+    struct obj_op *op = op_new(o, NULL, API_OBJ_DELETE);
+    struct sk_err err;
+
+    sk_err_init(&err);
+    op->k = k;
+    op->ns = sk_strdup(ns);
+    op->name = sk_strdup(name);
+    if (api_key_build(k, ns, name, &op->key, &err) < 0) {
         op_fail(op, &err, false);
         return;
     }

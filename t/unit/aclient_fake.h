@@ -10,6 +10,7 @@
  *     later MS WORD      answered after MS ms: ok 1 + WORD
  *     fail CODE REASON   error CODE REASON failed on purpose
  *     half               "ok 3" and one body line, then the connection closes
+ *     junk               a line that is no status line
  *
  * Every request line is logged (f->log) so tests can check what the
  * client sent. Watch streams can be cut (fake_drop_watches) or told they
@@ -49,6 +50,7 @@ struct fake {
     size_t nw;
     unsigned watches; /* watch requests served */
     unsigned lists;
+    unsigned fail_lists; /* answer this many lists with 503 */
 };
 
 static inline void
@@ -275,6 +277,23 @@ fv_half(struct api_req *req, char *args, void *arg)
     api_req_stream_end(req);
 }
 
+static inline void
+fv_junk(struct api_req *req, char *args, void *arg)
+{
+    fake_log(arg, "junk", args);
+    api_req_reply(req, "garbage\n", 8);
+}
+
+/* Send a raw line to every watcher. */
+static inline void
+fake_send_raw(struct fake *f, const char *line)
+{
+    size_t i;
+
+    for (i = 0; i < f->nw; i++)
+        api_req_stream_write(f->w[i].req, line, strlen(line));
+}
+
 /* The options of argv (key=value) and the positionals after argv[0]. */
 static inline const char *
 fake_opt(char **argv, int argc, const char *key)
@@ -303,14 +322,20 @@ fv_list(struct api_req *req, char *args, void *arg)
     char *argv[16], word[32] = "";
     const char *ns, *key, *lim, *cont;
     struct sk_buf body = SK_BUF_INIT;
-    json_t *all = json_array(), *obj;
+    json_t *all, *obj;
     size_t n = 0, limit, skip, i;
     int argc;
 
     fake_log(f, "list", args);
     f->lists++;
+    if (f->fail_lists) {
+        f->fail_lists--;
+        api_req_error(req, 503, "Unavailable", "no leader");
+        return;
+    }
     argc = api_args_split(args, argv, 16);
     ns = argc > 1 && !strchr(argv[1], '=') ? argv[1] : "*";
+    all = json_array();
     lim = fake_opt(argv, argc, "limit");
     cont = fake_opt(argv, argc, "continue");
     limit = lim ? strtoul(lim, NULL, 10) : 0;
@@ -501,6 +526,7 @@ fake_start(struct sk_loop *loop)
     api_server_handle(f->srv, "later", fv_later, f, false);
     api_server_handle(f->srv, "fail", fv_fail, f, false);
     api_server_handle(f->srv, "half", fv_half, f, false);
+    api_server_handle(f->srv, "junk", fv_junk, f, false);
     api_server_handle(f->srv, "list", fv_list, f, false);
     api_server_handle(f->srv, "get", fv_get, f, false);
     api_server_handle(f->srv, "create", fv_create, f, false);

@@ -211,7 +211,49 @@ START_TEST(connection_closed_mid_response_fails_the_calls_in_flight)
     wait_calls(loop, r, 3);
     ck_assert_int_eq(r->rc[2], 0);
     ck_assert_str_eq(r->body[2], "again");
+    /* A line that is no status line: the connection cannot be trusted. */
+    call(c, "junk", r);
+    call(c, "echo later", r);
+    wait_calls(loop, r, 5);
+    ck_assert_int_eq(r->rc[3], -EPROTO);
+    ck_assert_ptr_nonnull(strstr(r->msg[3], "malformed status line 'garbage'"));
+    ck_assert_int_eq(r->rc[4], -EPROTO);
+    call(c, "echo fine", r);
+    wait_calls(loop, r, 6);
+    ck_assert_int_eq(r->rc[5], 0);
     api_aclient_free(c);
+    fake_stop(f);
+    sk_loop_free(loop);
+    free(r);
+}
+END_TEST
+
+START_TEST(calls_not_answered_in_time_fail_and_the_connection_is_renewed)
+{
+    struct sk_loop *loop = loop_new();
+    struct fake *f = fake_start(loop);
+    struct api_aclient_config cfg = {.server = f->path, .seed = 5, .call_timeout_ms = 60};
+    struct api_aclient *c;
+    struct api_aclient_stats st;
+    struct rec *r = sk_calloc(1, sizeof(*r));
+    struct sk_err err;
+
+    ck_assert_int_eq(api_aclient_new(loop, &cfg, &c, &err), 0);
+    call(c, "later 20 quick", r);
+    call(c, "later 250 slow", r);
+    call(c, "echo behind", r);
+    wait_calls(loop, r, 3);
+    ck_assert_int_eq(r->rc[0], 0);
+    ck_assert_int_eq(r->rc[1], -ETIMEDOUT);
+    ck_assert_ptr_nonnull(strstr(r->msg[1], "no response from"));
+    ck_assert_int_eq(r->rc[2], -ETIMEDOUT);
+    call(c, "echo next", r);
+    wait_calls(loop, r, 4);
+    ck_assert_int_eq(r->rc[3], 0);
+    api_aclient_stats(c, &st);
+    ck_assert_uint_eq(st.connects, 2);
+    api_aclient_free(c);
+    run_for(loop, 250); /* the fake answers into the void */
     fake_stop(f);
     sk_loop_free(loop);
     free(r);
@@ -377,7 +419,7 @@ START_TEST(watch_resumes_from_the_last_revision_after_a_drop)
     fake_put(f, "ns1", "b", NULL);
     w = api_aclient_watch(c, &o, wrec_cb, r);
     wait_objects(loop, r, 2);
-    ck_assert_str_eq(fake_last(f, "watch"), "watch pods *");
+    ck_assert_str_eq(fake_last(f, "watch"), "watch pods");
     fake_put(f, "ns1", "c", NULL); /* rev 3 */
     wait_objects(loop, r, 3);
     ck_assert_uint_eq(api_awatch_rev(w), 3);
@@ -386,7 +428,7 @@ START_TEST(watch_resumes_from_the_last_revision_after_a_drop)
     fake_put(f, "ns1", "d", NULL); /* rev 4, while disconnected */
     fake_put(f, "ns1", "a", "n1"); /* rev 5 */
     wait_objects(loop, r, 5);
-    ck_assert_str_eq(fake_last(f, "watch"), "watch pods * rev=3");
+    ck_assert_str_eq(fake_last(f, "watch"), "watch pods rev=3");
     wrec_objects(r, got, sizeof(got));
     ck_assert_str_eq(got, "ADDED a,ADDED b,ADDED c,ADDED d,MODIFIED a");
     ck_assert(run_until(loop, watch_active, w, 3000));
@@ -395,10 +437,23 @@ START_TEST(watch_resumes_from_the_last_revision_after_a_drop)
     fake_too_slow(f);
     fake_del(f, "ns1", "b"); /* rev 6 */
     wait_objects(loop, r, 6);
-    ck_assert_str_eq(fake_last(f, "watch"), "watch pods * rev=5");
+    ck_assert_str_eq(fake_last(f, "watch"), "watch pods rev=5");
     ck_assert_int_eq(r->type[r->n - 1], API_WATCH_DELETED);
     ck_assert_uint_eq(r->rev[r->n - 1], 6);
     ck_assert_uint_eq(f->watches, 3);
+
+    /* A malformed event: reported, and the stream is resumed. */
+    r->n = 0;
+    fake_send_raw(f, "FROB {}\n");
+    fake_put(f, "ns1", "e", NULL);
+    fake_send_raw(f, "ADDED {not json\n");
+    fake_put(f, "ns1", "f", NULL);
+    wait_objects(loop, r, 2);
+    wrec_objects(r, got, sizeof(got));
+    ck_assert_str_eq(got, "ADDED e,ADDED f");
+    ck_assert_int_eq(r->type[0], API_WATCH_ERROR);
+    ck_assert_int_eq(r->errcode[0], EPROTO);
+    ck_assert_uint_eq(api_awatch_rev(w), 8);
     api_aclient_free(c);
     run_for(loop, 20);
     fake_stop(f);
@@ -428,6 +483,15 @@ START_TEST(watch_cut_before_any_new_event_replays_again)
     ck_assert_str_eq(fake_last(f, "watch"), "watch pods ns1");
     wrec_objects(r, got, sizeof(got));
     ck_assert_str_eq(got, "ADDED a,ADDED b,ADDED a,ADDED b");
+
+    /* A bookmark at the snapshot revision ends the replay. */
+    fake_send_raw(f, "BOOKMARK rev=2\n");
+    fake_drop_watches(f);
+    fake_put(f, "ns1", "c", NULL);
+    wait_objects(loop, r, 5);
+    ck_assert_str_eq(fake_last(f, "watch"), "watch pods ns1 rev=2");
+    wrec_objects(r, got, sizeof(got));
+    ck_assert_str_eq(got, "ADDED a,ADDED b,ADDED a,ADDED b,ADDED c");
     api_aclient_free(c);
     fake_stop(f);
     sk_loop_free(loop);
@@ -463,6 +527,33 @@ START_TEST(watch_from_a_compacted_revision_reports_gone_and_stops)
     ck_assert_int_eq(r->n, 1);
     ck_assert_uint_eq(f->watches, 1); /* no retry: relisting is the caller's */
     api_awatch_cancel(w);
+    api_aclient_free(c);
+    fake_stop(f);
+    sk_loop_free(loop);
+    free(r);
+}
+END_TEST
+
+START_TEST(silent_watch_streams_are_taken_for_dead_and_resumed)
+{
+    struct sk_loop *loop = loop_new();
+    struct fake *f = fake_start(loop);
+    struct api_aclient *c = client_new(loop, f->path, 5, 20);
+    struct wrec *r = sk_calloc(1, sizeof(*r));
+    struct api_watch_opts o = {.resource = "pods", .rev = 0, .idle_timeout_ms = 60};
+    int i, errors = 0;
+
+    r->loop = loop;
+    fake_put(f, "ns1", "a", NULL);
+    o.rev = f->rev;
+    api_aclient_watch(c, &o, wrec_cb, r);
+    run_for(loop, 300);
+    for (i = 0; i < r->n; i++)
+        if (r->type[i] == API_WATCH_ERROR && r->errcode[i] == ETIMEDOUT)
+            errors++;
+    ck_assert_int_ge(errors, 2);
+    ck_assert_uint_ge(f->watches, 3);
+    ck_assert_str_eq(fake_last(f, "watch"), "watch pods rev=1");
     api_aclient_free(c);
     fake_stop(f);
     sk_loop_free(loop);
@@ -622,9 +713,9 @@ START_TEST(request_lines_are_percent_encoded_with_json_last)
     wait_calls(loop, r, 8);
     ck_assert_str_eq(json_string_value(json_array_get(f->log, 0)), "get pods ns1 a%20b%25");
     ck_assert_str_eq(json_string_value(json_array_get(f->log, 1)),
-                     "list pods * selector=app%3Dweb,tier%20in%20(a,b) "
+                     "list pods selector=app%3Dweb,tier%20in%20(a,b) "
                      "fields=spec.nodeName%3Dn1 limit=5 continue=x%20y");
-    ck_assert_str_eq(json_string_value(json_array_get(f->log, 2)), "list nodes *");
+    ck_assert_str_eq(json_string_value(json_array_get(f->log, 2)), "list nodes");
     ck_assert_str_eq(json_string_value(json_array_get(f->log, 3)), "- ns1 web node%201 uid=uid-1");
     ck_assert_str_eq(json_string_value(json_array_get(f->log, 4)),
                      "- pods ns1 web grace=0 propagation=Foreground uid=u%201");
@@ -912,7 +1003,7 @@ START_TEST(informer_cache_follows_the_events_with_old_and_new_objects)
     ck_assert(api_informer_synced(inf));
     ck_assert_uint_eq(api_informer_len(inf), 3);
     ck_assert_uint_eq(api_informer_rev(inf), 3);
-    ck_assert_str_eq(fake_last(f, "list"), "list pods * limit=500");
+    ck_assert_str_eq(fake_last(f, "list"), "list pods limit=500");
     index_names(inf, "node", "n1", names);
     ck_assert_str_eq(names, "a,b");
 
@@ -922,7 +1013,7 @@ START_TEST(informer_cache_follows_the_events_with_old_and_new_objects)
     json_incref((json_t *)a_before);
     fake_put(f, "ns1", "a", "n2");
     wait_log(loop, &l, 1);
-    ck_assert_str_eq(fake_last(f, "watch"), "watch pods * rev=3 bookmarks");
+    ck_assert_str_eq(fake_last(f, "watch"), "watch pods rev=3 bookmarks");
     assert_log(&l, "update ns1/a n1->n2");
     ck_assert_ptr_ne(api_informer_get(inf, "ns1", "a"), a_before);
     ck_assert_str_eq(node_of(a_before), "n1"); /* the old object is never modified */
@@ -1033,13 +1124,49 @@ START_TEST(informer_lists_in_pages_and_resyncs)
     api_informer_start(inf);
     wait_log(loop, &l, 6);
     ck_assert_uint_eq(f->lists, 3);
-    ck_assert_uint_eq(fake_count(f, "list pods * limit=2 continue="), 2);
+    ck_assert_uint_eq(fake_count(f, "list pods limit=2 continue="), 2);
     ck_assert_uint_eq(api_informer_len(inf), 5);
     run_for(loop, 150);
     /* Every 40 ms every object comes again as an update (old == new). */
     ck_assert_int_ge(l.resyncs, 10);
     ck_assert_int_eq(l.resyncs % 5, 0);
     api_informer_free(inf);
+    api_aclient_free(c);
+    fake_stop(f);
+    sk_loop_free(loop);
+    json_decref(l.lines);
+}
+END_TEST
+
+START_TEST(informer_retries_a_failed_list_and_sends_its_selectors)
+{
+    struct sk_loop *loop = loop_new();
+    struct fake *f = fake_start(loop);
+    struct api_aclient *c = client_new(loop, f->path, 5, 20);
+    struct api_informer_config cfg = {
+        .resource = "pods", .ns = "ns1", .selector = "app=web", .fields = "spec.nodeName=n1"};
+    struct api_informer *inf;
+    struct ilog l = {0};
+    struct sk_err err;
+
+    l.lines = json_array();
+    fake_put(f, "ns1", "a", "n1");
+    f->fail_lists = 2;
+    ck_assert_int_eq(api_informer_new(c, &cfg, &inf, &err), 0);
+    api_informer_add_handlers(inf, &ilog_handlers, &l);
+    api_informer_start(inf);
+    wait_log(loop, &l, 2);
+    assert_log(&l, "add ns1/a, synced");
+    ck_assert_uint_eq(f->lists, 3);
+    ck_assert_str_eq(fake_last(f, "list"),
+                     "list pods ns1 selector=app%3Dweb fields=spec.nodeName%3Dn1 limit=500");
+    fake_put(f, "ns1", "b", "n1");
+    wait_log(loop, &l, 1);
+    ck_assert_str_eq(fake_last(f, "watch"),
+                     "watch pods ns1 rev=1 selector=app%3Dweb fields=spec.nodeName%3Dn1 bookmarks");
+    api_informer_free(inf);
+    cfg.resource = NULL;
+    ck_assert_int_eq(api_informer_new(c, &cfg, &inf, &err), -EINVAL);
     api_aclient_free(c);
     fake_stop(f);
     sk_loop_free(loop);
@@ -1132,11 +1259,11 @@ START_TEST(repeated_events_patch_the_count_instead_of_creating)
     ck_assert_uint_eq(fake_count(f, "patch"), 1);
     ck_assert_str_eq(
         fake_last(f, "patch"),
-        "patch events ns1 web.x1 {\"count\":3,\"lastTimestamp\":\"2025-11-25T19:46:40Z\"}");
-    ev = event_named(f, "web.x1");
+        "patch events ns1 web-x1 {\"count\":3,\"lastTimestamp\":\"2025-11-25T19:46:40Z\"}");
+    ev = event_named(f, "web-x1");
     ck_assert_ptr_nonnull(ev);
     ck_assert_int_eq(json_integer_value(json_object_get(ev, "count")), 3);
-    ck_assert_str_eq(json_string_value(sk_json_get(ev, "metadata.generateName")), "web.");
+    ck_assert_str_eq(json_string_value(sk_json_get(ev, "metadata.generateName")), "web-");
     ck_assert_str_eq(json_string_value(sk_json_get(ev, "involvedObject.uid")), "u-1");
     ck_assert_str_eq(json_string_value(sk_json_get(ev, "involvedObject.kind")), "Pod");
     ck_assert_str_eq(json_string_value(sk_json_get(ev, "source.component")), "kubelet");
@@ -1148,7 +1275,7 @@ START_TEST(repeated_events_patch_the_count_instead_of_creating)
                      "kubelet", &err);
     wait_requests(loop, f, "patch", 2);
     run_for(loop, 20); /* and its answer */
-    ck_assert_int_eq(json_integer_value(json_object_get(event_named(f, "web.x1"), "count")), 4);
+    ck_assert_int_eq(json_integer_value(json_object_get(event_named(f, "web-x1"), "count")), 4);
 
     /* Eleven minutes after that: a new Event. Another message: another. */
     fake_now += 11LL * 60 * 1000000000LL;
@@ -1156,17 +1283,17 @@ START_TEST(repeated_events_patch_the_count_instead_of_creating)
                      "kubelet", &err);
     api_event_record(c, pod, API_EVENT_NORMAL, "Pulled", "image pulled", "kubelet", &err);
     wait_requests(loop, f, "create", 3);
-    ck_assert_str_eq(json_string_value(json_object_get(event_named(f, "web.x2"), "reason")),
+    ck_assert_str_eq(json_string_value(json_object_get(event_named(f, "web-x2"), "reason")),
                      "BackOff");
-    ck_assert_str_eq(json_string_value(json_object_get(event_named(f, "web.x3"), "reason")),
+    ck_assert_str_eq(json_string_value(json_object_get(event_named(f, "web-x3"), "reason")),
                      "Pulled");
-    ck_assert_int_eq(json_integer_value(json_object_get(event_named(f, "web.x2"), "count")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(event_named(f, "web-x2"), "count")), 1);
 
     /* The Event vanished (TTL): the next record creates it again. */
-    fake_del(f, "ns1", "web.x3");
+    fake_del(f, "ns1", "web-x3");
     api_event_record(c, pod, API_EVENT_NORMAL, "Pulled", "image pulled", "kubelet", &err);
     wait_requests(loop, f, "create", 4);
-    ck_assert_int_eq(json_integer_value(json_object_get(event_named(f, "web.x4"), "count")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(event_named(f, "web-x4"), "count")), 2);
 
     ck_assert_int_eq(api_event_record(c, pod, "Info", "X", "m", "k", &err), -EINVAL);
     ck_assert_int_eq(api_event_record(c, pod, API_EVENT_NORMAL, "", "m", "k", &err), -EINVAL);
@@ -1192,11 +1319,13 @@ main(void)
     tcase_add_test(tc, pipelined_calls_are_answered_in_request_order);
     tcase_add_test(tc, server_errors_map_to_errno_with_the_server_message);
     tcase_add_test(tc, connection_closed_mid_response_fails_the_calls_in_flight);
+    tcase_add_test(tc, calls_not_answered_in_time_fail_and_the_connection_is_renewed);
     tcase_add_test(tc, unreachable_server_fails_waiting_calls_then_recovers);
     tcase_add_test(tc, backoff_doubles_with_jitter_and_stays_bounded);
     tcase_add_test(tc, watch_resumes_from_the_last_revision_after_a_drop);
     tcase_add_test(tc, watch_cut_before_any_new_event_replays_again);
     tcase_add_test(tc, watch_from_a_compacted_revision_reports_gone_and_stops);
+    tcase_add_test(tc, silent_watch_streams_are_taken_for_dead_and_resumed);
     tcase_add_test(tc, reconnect_backoff_is_bounded_and_resets_once_connected);
     tcase_add_test(tc, callbacks_may_cancel_calls_watches_and_free_the_client);
     tcase_add_test(tc, request_lines_are_percent_encoded_with_json_last);
@@ -1205,6 +1334,7 @@ main(void)
     tcase_add_test(ti, informer_cache_follows_the_events_with_old_and_new_objects);
     tcase_add_test(ti, informer_relists_when_its_revision_is_compacted);
     tcase_add_test(ti, informer_lists_in_pages_and_resyncs);
+    tcase_add_test(ti, informer_retries_a_failed_list_and_sends_its_selectors);
     tcase_add_test(ti, informer_may_be_freed_from_its_handler);
     tcase_add_test(ti, repeated_events_patch_the_count_instead_of_creating);
     suite_add_tcase(s, tc);
