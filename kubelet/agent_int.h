@@ -53,6 +53,7 @@ struct kl_actr {
     bool has_last;
     struct kl_probes probes;
     bool probes_on;
+    json_t *probe_pod; /* the pod the probes borrow their strings from */
     char image_id[RT_IMAGE_DIGEST_LEN];
 };
 

@@ -69,6 +69,8 @@ kl_pod_free(struct kl_apod *p)
         return;
     json_decref(p->obj);
     json_decref(p->written);
+    for (size_t i = 0; i < p->nctrs; i++)
+        json_decref(p->ctrs[i].probe_pod);
     free(p->ctrs);
     free(p);
 }

@@ -136,6 +136,13 @@ create_run(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c,
     sk_snprintf(log, sizeof(log), "%s/logs/%s", p->dir, c->name);
     if ((rc = kl_mkdir_p(log, 0700, err)) < 0)
         return rc;
+    /* terminationMessagePath's host file (podspec_mounts.c binds it) */
+    sk_snprintf(log, sizeof(log), "%s/containers/%s", p->dir, c->name);
+    if ((rc = kl_mkdir_p(log, 0755, err)) < 0)
+        return rc;
+    sk_snprintf(log, sizeof(log), "%s/containers/%s/termination-log", p->dir, c->name);
+    if (access(log, F_OK) < 0 && (rc = kl_write_file(log, "", 0, 0666, err)) < 0)
+        return rc;
     sk_snprintf(log, sizeof(log), "%s/logs/%s/%d.log", p->dir, c->name, c->attempt);
     if ((rc = build_spec(a, p, c, img, run, &spec, err)) < 0) {
         rt_spec_release(&spec);
@@ -163,6 +170,10 @@ probes_setup(struct kl_apod *p, struct kl_actr *c)
 
     memset(&c->probes, 0, sizeof(c->probes));
     c->probes_on = false;
+    /* kl_probe_parse borrows path, host and command from the pod: keep
+     * that version alive while the probes run */
+    json_decref(c->probe_pod);
+    c->probe_pod = json_incref(p->obj);
     if (c->init)
         return;
     sk_snprintf(path, sizeof(path), "spec.containers[%zu]", c->index);
@@ -349,23 +360,35 @@ probe_run(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c, const struct
     return r;
 }
 
-/* Run the probe that is due, if any; a failed liveness or startup probe
- * kills the run (the restart policy decides what comes next). */
+/* A failed liveness or startup probe kills the run (the restart policy
+ * decides what comes next). */
+static void
+probe_one(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c, int k);
+
+/* Every probe that is due now (each kind at most once). */
 void
 kl_ctr_probe(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c)
 {
+    bool done[KL_PROBE_NKINDS] = {false};
+    int64_t wake;
+    int k;
+
+    while (c->probes_on && c->state == KL_CTR_RUNNING &&
+           (k = kl_probes_due(&c->probes, sk_clock_mono_ms(), &wake)) >= 0 && !done[k]) {
+        done[k] = true;
+        probe_one(a, p, c, k);
+    }
+}
+
+static void
+probe_one(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c, int k)
+{
     static const char *const names[] = {"Liveness", "Readiness", "Startup"};
     struct sk_buf msg = SK_BUF_INIT;
-    int64_t now = sk_clock_mono_ms(), wake;
     enum kl_probe_action act;
     enum kl_probe_result r;
     char out[600];
-    int k;
 
-    if (!c->probes_on || c->state != KL_CTR_RUNNING)
-        return;
-    if ((k = kl_probes_due(&c->probes, now, &wake)) < 0)
-        return;
     r = probe_run(a, p, c, &c->probes.spec[k], &msg);
     out[0] = '\0';
     act = kl_probes_record(&c->probes, (enum kl_probe_kind)k, r, (msg.data ? msg.data : ""),

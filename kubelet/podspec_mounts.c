@@ -34,9 +34,16 @@ kl_spec_add_mount(struct rt_spec *spec, const char *dest, const char *type, cons
     m->type = sk_strdup(type);
     m->source = sk_strdup(src);
     m->data = data ? sk_strdup(data) : NULL;
-    m->flags = flags;
+    /* For a bind mount the runtime binds first, then remounts with the
+     * remaining flags: MS_BIND there would turn into a remount asking
+     * for nothing, which the kernel refuses (EINVAL) on some mounts. */
+    m->flags = bind ? flags & ~(unsigned long)(MS_BIND | MS_REC) : flags;
     m->bind = bind;
-    m->propagation = prop;
+    /* Not for binds: runtime/mount.c sets propagation through the O_PATH
+     * fd of the mount point, which still names the covered inode, not
+     * the new mount (EINVAL). The container's mounts are private anyway
+     * (rootfs propagation). */
+    m->propagation = bind ? 0 : prop;
 }
 
 bool
