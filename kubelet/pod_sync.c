@@ -183,8 +183,13 @@ sync_ctr(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c)
 
     kl_ctr_observe(a, p, c);
     if (!c->id[0] && c->state != KL_CTR_TERMINATED) {
+        char before[sizeof(c->message)];
+
+        sk_strlcpy(before, c->message, sizeof(before));
         sk_err_init(&err);
         if (kl_ctr_start(a, p, c, &err) < 0) {
+            if (strcmp(before, c->message) == 0)
+                return !c->init; /* reported already: retried every sync */
             sk_warn("kubelet", "pod '%s/%s' container '%s': %s", p->ns, p->name, c->name,
                     err.msg);
             kl_pod_event(a, p, API_EVENT_WARNING,

@@ -209,10 +209,10 @@ test_expect_success 'kill -9 of skiffd: the containers keep running and are re-a
 
 test_expect_success 'delete: graceful stop within the grace period, then the object, veth and address are gone' '
 	uid=$(pj web .metadata.uid) &&
-	veths=$(lab_exec n1 ip -o link show type veth | wc -l) &&
+	veths=$(lab_exec n1 ip -o link show | grep -c ": skf") &&
 	req "delete pods default web" | head -n 1 | grep -q terminating &&
 	wait_for "! req \"get pods default web rev=0\" | grep -q ^ok" 20 0.1 &&
-	test "$(lab_exec n1 ip -o link show type veth | wc -l)" -eq $((veths - 1)) &&
+	test "$(lab_exec n1 ip -o link show | grep -c ": skf")" -eq $((veths - 1)) &&
 	! grep -q "$uid" "$RT/ipam" &&
 	test ! -d "$RT/pods/$uid"
 '
@@ -234,7 +234,7 @@ test_expect_success 'every remaining pod deleted: no sandbox, veth or container 
 	done &&
 	wait_for "req \"list pods default rev=0\" | head -n 1 | grep -q \"^ok 0 \"" 30 0.2 &&
 	wait_for "test -z \"\$(skiff-runtime --root $RT/containers list -q)\"" 10 0.1 &&
-	test -z "$(lab_exec n1 ip -o link show type veth)" &&
+	! lab_exec n1 ip -o link show | grep -q ": skf" &&
 	test -z "$(ls "$RT/pods")"
 '
 
