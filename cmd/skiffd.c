@@ -119,7 +119,7 @@ parse_opts(struct opts *o, int argc, char **argv)
     static const char *const keys[] = {
         [OPT_SOCKET - OPT_SOCKET] = "server.socket", [OPT_LISTEN - OPT_SOCKET] = "server.listen",
         [OPT_DATA - OPT_SOCKET] = "server.data-dir", [OPT_LEVEL - OPT_SOCKET] = "log.level",
-        [OPT_FORMAT - OPT_SOCKET] = "log.format",   [OPT_SERVER - OPT_SOCKET] = "agent.server",
+        [OPT_FORMAT - OPT_SOCKET] = "log.format",    [OPT_SERVER - OPT_SOCKET] = "agent.server",
         [OPT_NODE - OPT_SOCKET] = "agent.node-name",
     };
     int c;

@@ -23,27 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* "<uid>_<name>_<attempt>" -> parts; false for other ids. */
-static bool
-id_split(const char *id, char *uid, size_t uidsz, char *name, size_t namesz, int *attempt)
-{
-    const char *u = strchr(id, '_'), *l = strrchr(id, '_');
-    char *end;
-    long n;
-
-    if (!u || u == l || (size_t)(u - id) >= uidsz || (size_t)(l - u - 1) >= namesz)
-        return false;
-    n = strtol(l + 1, &end, 10);
-    if (*end || n <= 0 || n > 1000000)
-        return false;
-    memcpy(uid, id, (size_t)(u - id));
-    uid[u - id] = '\0';
-    memcpy(name, u + 1, (size_t)(l - u - 1));
-    name[l - u - 1] = '\0';
-    *attempt = (int)n;
-    return true;
-}
-
 static void
 copy_str(char *dst, size_t dstsz, const json_t *obj, const char *key)
 {
@@ -58,8 +37,8 @@ last_from_status(const struct kl_apod *p, struct kl_actr *c)
     const json_t *st = json_object_get(p->obj, "status"), *v, *t;
     size_t i;
 
-    json_array_foreach (json_object_get(st, c->init ? "initContainerStatuses" : "containerStatuses"),
-                        i, v) {
+    json_array_foreach (
+        json_object_get(st, c->init ? "initContainerStatuses" : "containerStatuses"), i, v) {
         if (!json_is_string(json_object_get(v, "name")) ||
             strcmp(json_string_value(json_object_get(v, "name")), c->name) != 0)
             continue;
@@ -88,7 +67,7 @@ kl_adopt_pod(struct kl_agent *a, struct kl_apod *p)
     if (rt_container_list(&a->rt, &ids, &n, &err) < 0)
         return;
     for (size_t i = 0; i < n; i++) {
-        if (!id_split(ids[i], uid, sizeof(uid), name, sizeof(name), &attempt) ||
+        if (!kl_run_id_parse(ids[i], uid, sizeof(uid), name, sizeof(name), &attempt) ||
             strcmp(uid, p->uid) != 0)
             continue;
         for (size_t j = 0; j < p->nctrs; j++) {
@@ -141,7 +120,7 @@ clean_runs(struct kl_agent *a)
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        if (!id_split(ids[i], uid, sizeof(uid), name, sizeof(name), &attempt) ||
+        if (!kl_run_id_parse(ids[i], uid, sizeof(uid), name, sizeof(name), &attempt) ||
             !uid_live(a, uid)) {
             sk_info("kubelet", "removing orphaned container '%s'", ids[i]);
             sk_snprintf(dir, sizeof(dir), "%s/%s", a->pods_root, uid);

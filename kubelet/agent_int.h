@@ -41,15 +41,15 @@ struct kl_actr {
     char name[64];
     bool init;
     size_t index;
-    int attempt;                 /* runs so far (the current one's number) */
-    char id[KL_ID_MAX];          /* runtime id of the current run, "" none */
-    char started_at[40];         /* of the current run */
+    int attempt;         /* runs so far (the current one's number) */
+    char id[KL_ID_MAX];  /* runtime id of the current run, "" none */
+    char started_at[40]; /* of the current run */
     int64_t started_s;
-    enum kl_ctr_state state;     /* as last observed */
-    char reason[64];             /* waiting reason */
+    enum kl_ctr_state state; /* as last observed */
+    char reason[64];         /* waiting reason */
     char message[512];
-    struct kl_aterm term;        /* terminated: of the current run */
-    struct kl_aterm last;        /* lastState */
+    struct kl_aterm term; /* terminated: of the current run */
+    struct kl_aterm last; /* lastState */
     bool has_last;
     struct kl_probes probes;
     bool probes_on;
@@ -59,8 +59,8 @@ struct kl_actr {
 
 struct kl_apod {
     char uid[64], ns[64], name[256];
-    json_t *obj;    /* latest object (a reference), NULL once gone */
-    bool gone;      /* deleted from the API: tear down, no API delete */
+    json_t *obj; /* latest object (a reference), NULL once gone */
+    bool gone;   /* deleted from the API: tear down, no API delete */
     char dir[PATH_MAX];
     pid_t sandbox_pid;
     unsigned long long sandbox_start;
@@ -68,12 +68,12 @@ struct kl_apod {
     char start_time[40];
     struct kl_actr *ctrs; /* init containers first, then app containers */
     size_t nctrs;
-    json_t *written;      /* last status written (or read back) */
-    bool status_busy;     /* a status write in flight */
+    json_t *written;  /* last status written (or read back) */
+    bool status_busy; /* a status write in flight */
     bool terminating;
-    int64_t kill_at_ms;   /* SIGKILL what still runs at this time */
+    int64_t kill_at_ms; /* SIGKILL what still runs at this time */
     bool delete_sent;
-    bool done;            /* torn down: free at the next sync */
+    bool done; /* torn down: free at the next sync */
     char sandbox_error[512];
 };
 
@@ -95,11 +95,11 @@ struct kl_agent {
     char pod_cidr[NET_CIDR_STRLEN];
     char host_ip[NET_IP_STRLEN]; /* the node's InternalIP, for status.hostIP */
     /* node status */
-    json_t *node;          /* last Node written or read */
+    json_t *node; /* last Node written or read */
     bool node_registered, node_busy;
     int64_t node_written_ms;
     uint64_t node_timer, sync_timer;
-    bool adopted;          /* orphan cleanup done after the first sync */
+    bool adopted; /* orphan cleanup done after the first sync */
     struct kl_apod **pods;
     size_t npods, cap;
 };
@@ -128,7 +128,6 @@ void kl_ctr_observe(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c);
 void kl_ctr_remove(struct kl_agent *a, const char *dir, const char *id);
 int kl_ctr_signal(struct kl_agent *a, struct kl_actr *c, int sig);
 void kl_ctr_probe(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c);
-void kl_ctr_id(const char *uid, const char *name, int attempt, char *out, size_t outsz);
 
 /* pod_sync.c */
 void kl_pod_sync(struct kl_agent *a, struct kl_apod *p);

@@ -365,6 +365,23 @@ void kl_node_allocatable(const struct kl_node_facts *f, const struct kl_node_con
 json_t *kl_node_build(const struct kl_node_facts *f, const struct kl_node_config *c,
                       const json_t *prev, const char *now);
 
+/* ---- pure pieces of the running agent ---- */
+
+/* The runtime id of a container run (runid.c):
+ * "<pod uid>_<container>_<attempt>", attempt >= 1. Returns -1 when it
+ * did not fit. parse: false for an id of another shape. */
+int kl_run_id_format(const char *uid, const char *name, int attempt, char *out, size_t outsz);
+bool kl_run_id_parse(const char *id, char *uid, size_t uidsz, char *name, size_t namesz,
+                     int *attempt);
+/* The grace period of a pod being deleted, in ms: metadata.
+ * deletionGracePeriodSeconds, else spec.terminationGracePeriodSeconds,
+ * else 30 s (pod_sync.c). */
+int64_t kl_pod_grace_ms(const json_t *pod);
+/* True when a condition of new_node has another status than in old
+ * (or the set of types differs): the node's status must be written
+ * before the heartbeat is due (node_status.c). */
+bool kl_node_conditions_changed(const json_t *old, const json_t *new_node);
+
 /* ---- the agent: `skiffd agent` (agent.c and the files it names) ----
  *
  * The running node agent on one event loop: registers the Node and

@@ -93,9 +93,8 @@ build_node(struct kl_agent *a)
     return kl_node_build(&f, &c, a->node, now);
 }
 
-/* Condition type -> status of both; true when one differs. */
-static bool
-conditions_changed(const json_t *old, const json_t *new_node)
+bool
+kl_node_conditions_changed(const json_t *old, const json_t *new_node)
 {
     const json_t *oc = json_object_get(json_object_get(old, "status"), "conditions");
     const json_t *nc = json_object_get(json_object_get(new_node, "status"), "conditions");
@@ -196,7 +195,7 @@ on_claim_get(struct api_aclient *c, int rc, const struct api_resp *resp, const s
     sk_err_init(&e);
     obj = rc == 0 ? api_resp_object(resp, 0, &e) : NULL;
     if (obj && node_is(json_string_value(json_object_get(json_object_get(obj, "data"), "node")),
-                        cl->a->node_name))
+                       cl->a->node_name))
         cidr_take(cl->a, cl->cidr);
     else if (rc == 0 || rc == -ENOENT)
         claim_next(cl->a, cl->index + 1);
@@ -369,7 +368,7 @@ kl_node_tick(struct kl_agent *a)
     }
     built = build_node(a);
     due = sk_clock_mono_ms() - a->node_written_ms >= (int64_t)a->cfg.heartbeat_ms;
-    if (due || conditions_changed(a->node, built))
+    if (due || kl_node_conditions_changed(a->node, built))
         write_status(a, built);
     json_decref(built);
 }

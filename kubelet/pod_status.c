@@ -31,8 +31,8 @@ term_obs(const struct kl_aterm *t, struct kl_term *out)
 static void
 ctr_obs(const struct kl_apod *p, const struct kl_actr *c, struct kl_ctr_obs *o)
 {
-    const json_t *arr = json_object_get(json_object_get(p->obj, "spec"),
-                                        c->init ? "initContainers" : "containers");
+    const json_t *arr =
+        json_object_get(json_object_get(p->obj, "spec"), c->init ? "initContainers" : "containers");
 
     memset(o, 0, sizeof(*o));
     o->name = c->name;
@@ -90,7 +90,8 @@ on_status_written(struct api_aclient *cl, int rc, const struct api_resp *resp,
 void
 kl_pod_status_write(struct kl_agent *a, struct kl_apod *p)
 {
-    struct kl_ctr_obs *init = sk_calloc(p->nctrs, sizeof(*init)), *app = sk_calloc(p->nctrs, sizeof(*app));
+    struct kl_ctr_obs *init = sk_calloc(p->nctrs, sizeof(*init)),
+                      *app = sk_calloc(p->nctrs, sizeof(*app));
     struct kl_status_in in = {.pod = p->obj, .init_ctrs = init, .ctrs = app};
     struct sk_err err;
     char now[40];

@@ -30,8 +30,8 @@
 static const char *
 restart_policy(const struct kl_apod *p)
 {
-    const char *s = json_string_value(
-        json_object_get(json_object_get(p->obj, "spec"), "restartPolicy"));
+    const char *s =
+        json_string_value(json_object_get(json_object_get(p->obj, "spec"), "restartPolicy"));
     return s ? s : "Always";
 }
 
@@ -75,14 +75,14 @@ kl_pod_free(struct kl_apod *p)
     free(p);
 }
 
-static int64_t
-grace_ms(const struct kl_apod *p)
+int64_t
+kl_pod_grace_ms(const json_t *pod)
 {
-    const json_t *g = json_object_get(json_object_get(p->obj, "metadata"),
-                                      "deletionGracePeriodSeconds");
+    const json_t *g =
+        json_object_get(json_object_get(pod, "metadata"), "deletionGracePeriodSeconds");
 
     if (!json_is_integer(g))
-        g = json_object_get(json_object_get(p->obj, "spec"), "terminationGracePeriodSeconds");
+        g = json_object_get(json_object_get(pod, "spec"), "terminationGracePeriodSeconds");
     if (json_is_integer(g) && json_integer_value(g) >= 0)
         return json_integer_value(g) * 1000;
     return 30000;
@@ -104,7 +104,7 @@ terminate(struct kl_agent *a, struct kl_apod *p)
 
     if (!p->terminating) {
         p->terminating = true;
-        p->kill_at_ms = now + grace_ms(p);
+        p->kill_at_ms = now + kl_pod_grace_ms(p->obj);
         for (size_t i = 0; i < p->nctrs; i++) {
             kl_ctr_observe(a, p, &p->ctrs[i]);
             if (p->ctrs[i].state == KL_CTR_RUNNING) {
@@ -141,10 +141,15 @@ terminate(struct kl_agent *a, struct kl_apod *p)
 static void
 restart_or_wait(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c)
 {
-    struct kl_restart_in in = {.policy = restart_policy(p), .init = c->init,
-                               .exit_code = c->term.exit_code, .started_s = c->started_s,
-                               .finished_s = c->term.finished_s, .now_s = kl_agent_now_s(),
-                               .pod_name = p->name, .pod_ns = p->ns, .pod_uid = p->uid,
+    struct kl_restart_in in = {.policy = restart_policy(p),
+                               .init = c->init,
+                               .exit_code = c->term.exit_code,
+                               .started_s = c->started_s,
+                               .finished_s = c->term.finished_s,
+                               .now_s = kl_agent_now_s(),
+                               .pod_name = p->name,
+                               .pod_ns = p->ns,
+                               .pod_uid = p->uid,
                                .container = c->name};
     struct kl_restart_out out;
     struct sk_err err;
@@ -190,8 +195,7 @@ sync_ctr(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c)
         if (kl_ctr_start(a, p, c, &err) < 0) {
             if (strcmp(before, c->message) == 0)
                 return !c->init; /* reported already: retried every sync */
-            sk_warn("kubelet", "pod '%s/%s' container '%s': %s", p->ns, p->name, c->name,
-                    err.msg);
+            sk_warn("kubelet", "pod '%s/%s' container '%s': %s", p->ns, p->name, c->name, err.msg);
             kl_pod_event(a, p, API_EVENT_WARNING,
                          strcmp(c->reason, "ErrImageNeverPull") == 0 ? "ErrImageNeverPull"
                                                                      : "Failed",
@@ -221,8 +225,7 @@ deleting(const struct kl_apod *p)
 static bool
 finished(const struct kl_apod *p)
 {
-    const char *ph =
-        json_string_value(json_object_get(json_object_get(p->obj, "status"), "phase"));
+    const char *ph = json_string_value(json_object_get(json_object_get(p->obj, "status"), "phase"));
     return ph && (strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0);
 }
 

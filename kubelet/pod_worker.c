@@ -26,17 +26,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-void
-kl_ctr_id(const char *uid, const char *name, int attempt, char *out, size_t outsz)
-{
-    sk_snprintf(out, outsz, "%s_%s_%d", uid, name, attempt);
-}
-
 static const json_t *
 ctr_json(const struct kl_apod *p, const struct kl_actr *c)
 {
-    const json_t *arr = json_object_get(json_object_get(p->obj, "spec"),
-                                        c->init ? "initContainers" : "containers");
+    const json_t *arr =
+        json_object_get(json_object_get(p->obj, "spec"), c->init ? "initContainers" : "containers");
     return json_array_get(arr, c->index);
 }
 
@@ -103,10 +97,17 @@ build_spec(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c,
            struct sk_err *err)
 {
     char nspath[64];
-    struct kl_sandbox sb = {.pod_dir = p->dir, .netns_path = nspath, .node_name = a->node_name,
-                            .pod_ip = p->ip, .host_ip = a->address};
-    struct kl_podspec_in in = {.pod = p->obj, .init = c->init, .index = c->index, .image = img,
-                               .sandbox = &sb, .subpath = kl_subpath_resolve,
+    struct kl_sandbox sb = {.pod_dir = p->dir,
+                            .netns_path = nspath,
+                            .node_name = a->node_name,
+                            .pod_ip = p->ip,
+                            .host_ip = a->address};
+    struct kl_podspec_in in = {.pod = p->obj,
+                               .init = c->init,
+                               .index = c->index,
+                               .image = img,
+                               .sandbox = &sb,
+                               .subpath = kl_subpath_resolve,
                                .hostpath = kl_hostpath_check};
     int rc;
 
@@ -205,7 +206,7 @@ kl_ctr_start(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c, struct sk
         set_waiting(c, "CreateContainerConfigError", err->msg);
         return rc;
     }
-    kl_ctr_id(p->uid, c->name, c->attempt + 1, c->id, sizeof(c->id));
+    kl_run_id_format(p->uid, c->name, c->attempt + 1, c->id, sizeof(c->id));
     rc = rt_image_resolve_pinned(&a->images, image ? image : "", c->id, &img, err);
     if (rc < 0) {
         if (rc == -ENOENT)
@@ -224,8 +225,9 @@ kl_ctr_start(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c, struct sk
     rc = create_run(a, p, c, &img, err);
     rt_image_info_release(&img);
     if (rc < 0) {
-        set_waiting(c, rc == -EINVAL || rc == -ENOENT ? "CreateContainerConfigError"
-                                                      : "CreateContainerError",
+        set_waiting(c,
+                    rc == -EINVAL || rc == -ENOENT ? "CreateContainerConfigError"
+                                                   : "CreateContainerError",
                     err->msg);
         kl_ctr_remove(a, p->dir, c->id);
         c->attempt--;
@@ -273,7 +275,9 @@ kl_ctr_observe(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c)
             c->term.exit_code = st.exit.code;
             c->term.signal = st.exit.signal;
             sk_strlcpy(c->term.reason,
-                       st.exit.oom_killed ? "OOMKilled" : st.exit.code == 0 ? "Completed" : "Error",
+                       st.exit.oom_killed  ? "OOMKilled"
+                       : st.exit.code == 0 ? "Completed"
+                                           : "Error",
                        sizeof(c->term.reason));
             sk_strlcpy(c->term.finished_at, st.exit.finished, sizeof(c->term.finished_at));
         } else {
@@ -354,16 +358,15 @@ probe_run(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c, const struct
     if (pr->handler == KL_PROBE_TCP)
         r = kl_probe_tcp(fd, host, pr->port, pr->timeout_s * 1000, msg);
     else
-        r = kl_probe_http(fd, host, pr->port, pr->http_path ? pr->http_path : "/",
-                          pr->http_headers, pr->timeout_s * 1000, msg);
+        r = kl_probe_http(fd, host, pr->port, pr->http_path ? pr->http_path : "/", pr->http_headers,
+                          pr->timeout_s * 1000, msg);
     close(fd);
     return r;
 }
 
 /* A failed liveness or startup probe kills the run (the restart policy
  * decides what comes next). */
-static void
-probe_one(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c, int k);
+static void probe_one(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c, int k);
 
 /* Every probe that is due now (each kind at most once). */
 void
