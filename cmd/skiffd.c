@@ -300,6 +300,7 @@ start_agent(struct daemon *d, struct sk_err *err)
         .image_root = c->agent.image_root,
         .cgroup_root = c->agent.cgroup_root,
         .cluster_cidr = c->agent.cluster_cidr,
+        .service_cidr = c->agent.service_cidr,
         .bridge = c->agent.bridge,
         .heartbeat_ms = c->agent.heartbeat_interval_ms,
         .max_pods = (int64_t)c->agent.max_pods,

@@ -195,6 +195,8 @@ start_informer(struct kl_agent *a, struct sk_err *err)
         return sk_err_wrap(err, "pod informer");
     api_informer_add_handlers(a->pods_inf, &pod_handlers, a);
     api_informer_start(a->pods_inf);
+    if (kl_routes_start(a, err) < 0)
+        sk_warn("kubelet", "routes to other nodes: %s", err->msg);
     return 0;
 }
 
@@ -273,6 +275,7 @@ kl_agent_free(struct kl_agent *a)
     if (a->sync_timer)
         sk_loop_timer_cancel(a->loop, a->sync_timer);
     api_informer_free(a->pods_inf);
+    api_informer_free(a->nodes_inf);
     api_aclient_free(a->client);
     for (size_t i = 0; i < a->npods; i++)
         kl_pod_free(a->pods[i]);

@@ -86,6 +86,7 @@ struct kl_agent {
     struct sk_loop *loop;
     struct api_aclient *client;
     struct api_informer *pods_inf;
+    struct api_informer *nodes_inf; /* routes.c */
     struct rt_ctx rt;
     struct rt_image_store images;
     struct kl_backoff_table backoff;
@@ -128,6 +129,9 @@ void kl_ctr_observe(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c);
 void kl_ctr_remove(struct kl_agent *a, const char *dir, const char *id);
 int kl_ctr_signal(struct kl_agent *a, struct kl_actr *c, int sig);
 void kl_ctr_probe(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c);
+
+/* routes.c: host-gw routes to the other nodes' podCIDRs. */
+int kl_routes_start(struct kl_agent *a, struct sk_err *err);
 
 /* pod_sync.c */
 void kl_pod_sync(struct kl_agent *a, struct kl_apod *p);

@@ -403,6 +403,7 @@ struct kl_agent_config {
     const char *image_root;
     const char *cgroup_root;  /* beneath the agent's own cgroups */
     const char *cluster_cidr; /* podCIDRs are /24s of it */
+    const char *service_cidr; /* gets an unreachable route; NULL: none */
     const char *bridge;
     uint64_t heartbeat_ms;
     int64_t max_pods, reserved_cpu_m, reserved_mem;
