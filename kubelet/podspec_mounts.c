@@ -39,11 +39,11 @@ kl_spec_add_mount(struct rt_spec *spec, const char *dest, const char *type, cons
      * for nothing, which the kernel refuses (EINVAL) on some mounts. */
     m->flags = bind ? flags & ~(unsigned long)(MS_BIND | MS_REC) : flags;
     m->bind = bind;
-    /* Not for binds: runtime/mount.c sets propagation through the O_PATH
-     * fd of the mount point, which still names the covered inode, not
-     * the new mount (EINVAL). The container's mounts are private anyway
-     * (rootfs propagation). */
-    m->propagation = bind ? 0 : prop;
+    /* A private bind is left at the default: the container's mounts are
+     * private already (rootfs propagation), and runtime/mount.c sets
+     * propagation through the O_PATH fd of the mount point, which still
+     * names the covered inode rather than the new mount (EINVAL). */
+    m->propagation = bind && prop == (MS_REC | MS_PRIVATE) ? 0 : prop;
 }
 
 bool
