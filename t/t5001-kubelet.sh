@@ -241,6 +241,29 @@ test_expect_success 'delete waits the grace period for a container that ignores 
 	test $(( (t1 - t0) / 1000000 )) -ge 1900
 '
 
+test_expect_success 'skiffd agent on its own, next to skiffd server: re-adopts the running pods' '
+	cid=$(pj talk ".status.containerStatuses[0].containerID") &&
+	case "$cid" in skiff://*) ;; *) false ;; esac &&
+	stop_daemon skiffd &&
+	start_daemon server sh -c '"'"'
+		for d in $0; do echo $$ >"$d/cgroup.procs" || exit 1; done
+		exec unshare -m --propagation private nsenter --net="/run/netns/$LAB_TAG-n1" \
+			skiffd server --socket "$1" --listen "" --data-dir "$2/data" --set server.name=n1 \
+			--set store.fsync=false'"'"' "$CGROUPS" "$SOCK" "$TEST_DIR" &&
+	wait_for "node_json | grep -q n1" 20 0.2 &&
+	start_daemon agent sh -c '"'"'
+		for d in $0; do echo $$ >"$d/cgroup.procs" || exit 1; done
+		exec unshare -m --propagation private nsenter --net="/run/netns/$LAB_TAG-n1" \
+			skiffd agent --server "$1" --node-name n1 --set agent.runtime-root="$2/rt" \
+			--set agent.image-root="$2/images" --set agent.cgroup-root=pods \
+			--set agent.heartbeat-interval=2s'"'"' "$CGROUPS" "$SOCK" "$TEST_DIR" &&
+	wait_for "grep -q \"adopted container .talk.\" agent.log" 20 0.1 &&
+	hb=$(node_json | jq -r ".status.conditions[0].lastHeartbeatTime") &&
+	wait_for "test \"\$(node_json | jq -r .status.conditions[0].lastHeartbeatTime)\" != $hb" 10 0.2 &&
+	test "$(pj talk ".status.containerStatuses[0].containerID")" = "$cid" &&
+	pj talk .status.phase | grep -qx Running
+'
+
 test_expect_success 'every remaining pod deleted: no sandbox, veth or container left' '
 	for p in talk crash ok bad live rdy noimg; do
 		req "delete pods default $p grace=1" >/dev/null || return 1
