@@ -75,6 +75,7 @@ struct kl_apod {
     bool delete_sent;
     bool done; /* torn down: free at the next sync */
     char sandbox_error[512];
+    bool files_written; /* etc-hosts, resolv.conf, hostname */
 };
 
 struct kl_agent {

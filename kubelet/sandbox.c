@@ -199,16 +199,23 @@ kl_sandbox_ensure(struct kl_agent *a, struct kl_apod *p, struct sk_err *err)
     if (!kl_sandbox_alive(p) && kl_sandbox_load(p) < 0) {
         if ((rc = sandbox_start(a, p, err)) < 0)
             return sk_err_wrap(err, "sandbox");
+        p->ip[0] = '\0'; /* a new network namespace: set it up again */
         sk_info("kubelet", "pod '%s/%s': sandbox pid %d", p->ns, p->name, (int)p->sandbox_pid);
     }
-    if (!*p->ip && (rc = sandbox_network(a, p, err)) < 0)
-        return sk_err_wrap(err, "pod network");
+    if (!*p->ip) {
+        if ((rc = sandbox_network(a, p, err)) < 0)
+            return sk_err_wrap(err, "pod network");
+        p->files_written = false;
+    }
+    if (p->files_written)
+        return 0;
     sk_snprintf(nspath, sizeof(nspath), "/proc/%d/ns/net", (int)p->sandbox_pid);
     sb.netns_path = nspath;
     sb.pod_ip = p->ip;
     sb.host_ip = host;
     if ((rc = kl_pod_files_write(p->obj, &sb, NULL, "cluster.local", err)) < 0)
         return sk_err_wrap(err, "pod files");
+    p->files_written = true;
     return 0;
 }
 
