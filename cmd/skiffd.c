@@ -401,6 +401,8 @@ run_server(struct daemon *d)
     d->objects = api_objects_register(d->api, d->loop, d->store, NULL);
     if (d->opts.agent && start_agent(d, &err) < 0)
         goto out_stop_api;
+    if (d->agent)
+        kl_agent_serve_logs(d->agent, d->api);
     sk_info("skiffd", "skiffd %s server '%s' ready", SKIFF_VERSION, d->cfg.server.name);
     if (sk_notify("READY=1\nSTATUS=serving", &err) < 0)
         sk_warn("skiffd", "%s", err.msg);

@@ -420,6 +420,18 @@ int kl_agent_start(struct sk_loop *loop, const struct kl_agent_config *cfg, stru
 /* Stop watching and free; the pods' containers keep running. */
 void kl_agent_free(struct kl_agent *a);
 
+/* Answer the server's `logs NS POD [container=C] [previous] [tail=N]`
+ * for the pods of this node from their log files (logs.c); for an agent
+ * running inside the API server (`skiffd server --agent`). */
+struct api_server;
+void kl_agent_serve_logs(struct kl_agent *a, struct api_server *srv);
+
+/* The text of CRI log records (`<time> <stream> <F|P> <text>` lines):
+ * full lines appended to out, each ending in "\n", partial records
+ * joined; malformed records skipped; only the last tail lines when
+ * tail >= 0. Returns the number of lines appended. */
+size_t kl_cri_log_lines(const char *text, size_t len, int64_t tail, struct sk_buf *out);
+
 /* The sandbox process (`skiffd _pause`): holds the pod's network
  * namespace until killed. Returns an exit status. */
 int kl_pause_main(void);

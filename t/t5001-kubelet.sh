@@ -162,6 +162,17 @@ test_expect_success 'the container writes its output to a log file under the run
 	grep -q " stdout F said-something" $RT/pods/*/logs/talk/1.log
 '
 
+test_expect_success 'the logs verb answers from the log files of this node' '
+	req "logs default talk" >out &&
+	head -n 1 out | grep -qx "ok 1 container=talk" &&
+	sed -n 2p out | grep -qx said-something &&
+	req "logs default talk tail=0" | head -n 1 | grep -qx "ok 0 container=talk" &&
+	req "logs default talk container=nope" | grep -q "^error 400 BadRequest container nope is not valid" &&
+	req "logs default talk previous" | grep -q "^error 400 BadRequest previous terminated container" &&
+	req "logs default talk follow" | grep -q "^error 501 " &&
+	req "logs default elsewhere" | grep -q "^error 501 NotImplemented logs of pods on other nodes"
+'
+
 test_expect_success 'a container that exits is restarted: restartCount and lastState' '
 	mkpod crash Always "$(ctr c "sleep 0.5; exit 3")" &&
 	wait_for "pj crash \".status.containerStatuses[0].restartCount\" | grep -qx [1-9]" 30 0.1 &&

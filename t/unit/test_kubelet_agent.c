@@ -136,6 +136,39 @@ START_TEST(node_conditions_changed_only_on_status)
 }
 END_TEST
 
+START_TEST(cri_log_records_to_lines)
+{
+    static const struct {
+        const char *in;
+        int64_t tail;
+        const char *want;
+        size_t n;
+    } t[] = {
+        {"2026-11-25T22:00:00.1Z stdout F hello\n2026-11-25T22:00:00.2Z stderr F world\n", -1,
+         "hello\nworld\n", 2},
+        {"t stdout P hel\nt stdout P l\nt stdout F o there\n", -1, "hello there\n", 1},
+        {"t stdout P cut at the end", -1, "cut at the end\n", 1},
+        {"garbage\nt stdout X x\nt stdout\n\nt stdout F ok\n", -1, "ok\n", 1},
+        {"t stdout F a\nt stdout F b\nt stdout F c\n", 2, "b\nc\n", 2},
+        {"t stdout F a\nt stdout F b\nt stdout F c\n", 0, "", 0},
+        {"t stdout F a\nt stdout F b\n", 10, "a\nb\n", 2},
+        {"t stdout F\nt stdout F \nt stdout F  two spaces\n", -1, "\n\n two spaces\n", 3},
+        {"t stdout F no newline at the end", -1, "no newline at the end\n", 1},
+        {"", -1, "", 0},
+    };
+
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        struct sk_buf out = SK_BUF_INIT;
+        size_t n = kl_cri_log_lines(t[i].in, strlen(t[i].in), t[i].tail, &out);
+
+        ck_assert_msg(n == t[i].n, "case %zu: %zu lines", i, n);
+        ck_assert_msg(strcmp(out.data ? out.data : "", t[i].want) == 0, "case %zu: '%s'", i,
+                      out.data ? out.data : "");
+        sk_buf_release(&out);
+    }
+}
+END_TEST
+
 START_TEST(agent_refuses_a_bad_cluster_cidr)
 {
     char root[512];
@@ -172,6 +205,7 @@ main(void)
     tcase_add_test(tc, run_id_parse_respects_buffer_sizes);
     tcase_add_test(tc, grace_period_table);
     tcase_add_test(tc, node_conditions_changed_only_on_status);
+    tcase_add_test(tc, cri_log_records_to_lines);
     tcase_add_test(tc, agent_refuses_a_bad_cluster_cidr);
     suite_add_tcase(s, tc);
     return unit_main(s);
