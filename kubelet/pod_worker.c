@@ -267,11 +267,17 @@ kl_ctr_observe(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c)
         rt_state_release(&st);
         return;
     }
+    /* Stopped, but the monitor has not recorded the exit status yet:
+     * look again at the next sync rather than report a guess. */
+    if (rc == 0 && !st.exit.exited && st.monitor_pid > 0 && kill(st.monitor_pid, 0) == 0) {
+        rt_state_release(&st);
+        return;
+    }
     if (c->state != KL_CTR_TERMINATED) {
         memset(&c->term, 0, sizeof(c->term));
         sk_strlcpy(c->term.id, c->id, sizeof(c->term.id));
         sk_strlcpy(c->term.started_at, c->started_at, sizeof(c->term.started_at));
-        if (rc == 0) {
+        if (rc == 0 && st.exit.exited) {
             c->term.exit_code = st.exit.code;
             c->term.signal = st.exit.signal;
             sk_strlcpy(c->term.reason,

@@ -173,6 +173,19 @@ test_expect_success 'the logs verb answers from the log files of this node' '
 	req "logs default elsewhere" | grep -q "^error 501 NotImplemented logs of pods on other nodes"
 '
 
+test_expect_success 'init containers run in order, to completion, before the app container; emptyDir is shared' '
+	vm="{\"volumeMounts\":[{\"name\":\"work\",\"mountPath\":\"/work\"}]}" &&
+	inits="[$(ctr one "echo one >>/work/order" "$vm"),$(ctr two "sleep 1; echo two >>/work/order" "$vm")]" &&
+	mkpod init Always "$(ctr main "cat /work/order; exec sleep 1000" "$vm")" \
+		"{\"initContainers\":$inits,\"volumes\":[{\"name\":\"work\",\"emptyDir\":{}}]}" &&
+	wait_for "pj init .status.phase | grep -qx Running" 20 0.1 &&
+	pod_json init >init-st.json &&
+	jq -e "[.status.initContainerStatuses[].state.terminated.reason] == [\"Completed\",\"Completed\"]" init-st.json &&
+	jq -e ".status.conditions[] | select(.type==\"Initialized\") | .status == \"True\"" init-st.json &&
+	wait_for "req \"logs default init\" | grep -qx two" 10 0.1 &&
+	req "logs default init" | sed 1d | paste -sd, | grep -qx "one,two"
+'
+
 test_expect_success 'a container that exits is restarted: restartCount and lastState' '
 	mkpod crash Always "$(ctr c "sleep 0.5; exit 3")" &&
 	wait_for "pj crash \".status.containerStatuses[0].restartCount\" | grep -qx [1-9]" 30 0.1 &&
@@ -276,7 +289,7 @@ test_expect_success 'skiffd agent on its own, next to skiffd server: re-adopts t
 '
 
 test_expect_success 'every remaining pod deleted: no sandbox, veth or container left' '
-	for p in talk crash ok bad live rdy noimg; do
+	for p in talk init crash ok bad live rdy noimg; do
 		req "delete pods default $p grace=1" >/dev/null || return 1
 	done &&
 	wait_for "req \"list pods default rev=0\" | head -n 1 | grep -q \"^ok 0 \"" 30 0.2 &&
