@@ -77,6 +77,15 @@ start_node() {
 			--set store.fsync=false --log-level debug' "$CGROUPS" "$SOCK" "$TEST_DIR"
 }
 
+start_agent() {
+	start_daemon agent sh -c '
+		for d in $0; do echo $$ >"$d/cgroup.procs" || exit 1; done
+		exec unshare -m --propagation private nsenter --net="/run/netns/$LAB_TAG-n1" \
+			skiffd agent --server "$1" --node-name n1 --set agent.runtime-root="$2/rt" \
+			--set agent.image-root="$2/images" --set agent.cgroup-root=pods \
+			--set agent.heartbeat-interval=2s' "$CGROUPS" "$SOCK" "$TEST_DIR"
+}
+
 # skiffd runs in n1's network namespace (nsenter: ip netns exec would
 # remount /sys and hide the cgroup hierarchies) and in a private mount
 # namespace of its own (unshare -m), so its overlay mounts go away with
@@ -275,12 +284,7 @@ test_expect_success 'skiffd agent on its own, next to skiffd server: re-adopts t
 			skiffd server --socket "$1" --listen "" --data-dir "$2/data" --set server.name=n1 \
 			--set store.fsync=false'"'"' "$CGROUPS" "$SOCK" "$TEST_DIR" &&
 	wait_for "node_json | grep -q n1" 20 0.2 &&
-	start_daemon agent sh -c '"'"'
-		for d in $0; do echo $$ >"$d/cgroup.procs" || exit 1; done
-		exec unshare -m --propagation private nsenter --net="/run/netns/$LAB_TAG-n1" \
-			skiffd agent --server "$1" --node-name n1 --set agent.runtime-root="$2/rt" \
-			--set agent.image-root="$2/images" --set agent.cgroup-root=pods \
-			--set agent.heartbeat-interval=2s'"'"' "$CGROUPS" "$SOCK" "$TEST_DIR" &&
+	start_agent &&
 	wait_for "grep -q \"adopted container .talk.\" agent.log" 20 0.1 &&
 	hb=$(node_json | jq -r ".status.conditions[0].lastHeartbeatTime") &&
 	wait_for "test \"\$(node_json | jq -r .status.conditions[0].lastHeartbeatTime)\" != $hb" 10 0.2 &&
@@ -288,8 +292,20 @@ test_expect_success 'skiffd agent on its own, next to skiffd server: re-adopts t
 	pj talk .status.phase | grep -qx Running
 '
 
+test_expect_success 'orphans: a pod force-deleted while the agent was down is cleaned up when it starts' '
+	uid=$(pj ok .metadata.uid) && test -n "$uid" &&
+	test -d "$RT/pods/$uid" &&
+	stop_daemon agent KILL;
+	req "delete pods default ok grace=0" | head -n 1 | grep -q "^ok 1 " &&
+	start_agent &&
+	wait_for "test ! -d $RT/pods/$uid" 20 0.1 &&
+	! skiff-runtime --root "$RT/containers" list -q | grep -q "$uid" &&
+	! grep -q "$uid" "$RT/ipam" &&
+	grep -q "removing orphaned container .$uid" agent.log
+'
+
 test_expect_success 'every remaining pod deleted: no sandbox, veth or container left' '
-	for p in talk init crash ok bad live rdy noimg; do
+	for p in talk init crash bad live rdy noimg; do
 		req "delete pods default $p grace=1" >/dev/null || return 1
 	done &&
 	wait_for "req \"list pods default rev=0\" | head -n 1 | grep -q \"^ok 0 \"" 30 0.2 &&
