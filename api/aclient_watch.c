@@ -15,7 +15,9 @@
  * snapshot revision N of the status line: cut during that replay it
  * cannot resume from any of those revisions without losing the objects
  * not yet replayed, so it replays again until it has delivered an event
- * (or bookmark) after N. */
+ * after N or a bookmark. A bookmark's N and a slow watcher's `resume
+ * rev=N` count as delivered: with selectors they may be later than the
+ * last event, and resuming there spares the server older history. */
 #include "api/aclient_int.h"
 #include "lib/alloc.h"
 #include "lib/json.h"
@@ -163,6 +165,7 @@ watch_on_error_line(struct api_awatch *w, const char *line)
 {
     struct api_resp resp;
     struct sk_err err;
+    char rev[32];
     bool resume;
 
     if (api_resp_parse_status(line, &resp, &err) < 0 || resp.ok) {
@@ -183,6 +186,12 @@ watch_on_error_line(struct api_awatch *w, const char *line)
         watch_deliver(w, API_WATCH_GONE, NULL, w->resume_rev, &err);
         return;
     }
+    /* `resume rev=N`: every change up to N was sent (the lines before
+     * this one), also those a selector filtered out, so N is a safe and
+     * possibly later place to resume than the last event delivered. */
+    if (resp.code == 410 && api_status_word(resp.status, "rev", rev, sizeof(rev)) == 0 &&
+        parse_rev(rev) > w->resume_rev)
+        w->resume_rev = parse_rev(rev);
     api_resp_release(&resp);
     watch_deliver(w, API_WATCH_ERROR, NULL, w->last_rev, &err);
     watch_retry(w);
