@@ -8,6 +8,7 @@
 #include "api/objects.h"
 #include "api/server.h"
 #include "ctrl/ctrl.h"
+#include "kubelet/kubelet.h"
 #include "lib/alloc.h"
 #include "lib/config.h"
 #include "lib/log.h"
@@ -20,6 +21,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,7 +32,7 @@
 #define MAX_SETS 64
 
 struct opts {
-    const char *mode; /* "server" or "store" */
+    const char *mode; /* "server", "agent" or "store" */
     const char *tool; /* store: "dump", "verify" or "recover" */
     const char *tool_dir;
     const char *tool_name; /* recover: --name */
@@ -40,6 +42,7 @@ struct opts {
     bool check_config;
     bool print_config;
     bool join;            /* --join: this server joins an existing cluster */
+    bool agent;           /* server --agent: run the node agent too */
     char *sets[MAX_SETS]; /* "section.key=value", in order; owned */
     int nsets;
 };
@@ -58,6 +61,7 @@ struct daemon {
     struct store_leadership *lead; /* starts and stops the leader-only parts */
     struct sched_runner *sched;
     struct ctrl_manager *ctrl;
+    struct kl_agent *agent;
     int stopping; /* stop signals received */
 };
 
@@ -66,7 +70,9 @@ usage(FILE *f)
 {
     fprintf(f, "usage: skiffd server [-c FILE] [--socket PATH] [--listen HOST:PORT] [--join]\n"
                "                     [--data-dir DIR] [--log-level LEVEL] [--log-format FMT]\n"
-               "                     [--set SECTION.KEY=VALUE]...\n"
+               "                     [--agent] [--set SECTION.KEY=VALUE]...\n"
+               "       skiffd agent [-c FILE] [--server PATH|HOST:PORT] [--node-name NAME]\n"
+               "                    [--set SECTION.KEY=VALUE]...\n"
                "       skiffd store dump|verify DATADIR\n"
                "       skiffd store recover DATADIR --name NAME [--dry-run]\n"
                "       skiffd --check-config [-c FILE] [--set ...]\n"
@@ -102,7 +108,10 @@ parse_opts(struct opts *o, int argc, char **argv)
         OPT_VERSION,
         OPT_JOIN,
         OPT_NAME,
-        OPT_DRY_RUN
+        OPT_DRY_RUN,
+        OPT_SERVER,
+        OPT_NODE,
+        OPT_AGENT
     };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -118,13 +127,17 @@ parse_opts(struct opts *o, int argc, char **argv)
         {"join", no_argument, NULL, OPT_JOIN},
         {"name", required_argument, NULL, OPT_NAME},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"agent", no_argument, NULL, OPT_AGENT},
+        {"server", required_argument, NULL, OPT_SERVER},
+        {"node-name", required_argument, NULL, OPT_NODE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     static const char *const keys[] = {
         [OPT_SOCKET - OPT_SOCKET] = "server.socket", [OPT_LISTEN - OPT_SOCKET] = "server.listen",
         [OPT_DATA - OPT_SOCKET] = "server.data-dir", [OPT_LEVEL - OPT_SOCKET] = "log.level",
-        [OPT_FORMAT - OPT_SOCKET] = "log.format",
+        [OPT_FORMAT - OPT_SOCKET] = "log.format",    [OPT_SERVER - OPT_SOCKET] = "agent.server",
+        [OPT_NODE - OPT_SOCKET] = "agent.node-name",
     };
     int c;
 
@@ -152,6 +165,8 @@ parse_opts(struct opts *o, int argc, char **argv)
         case OPT_DATA:
         case OPT_LEVEL:
         case OPT_FORMAT:
+        case OPT_SERVER:
+        case OPT_NODE:
             if (add_set(o, keys[c - OPT_SOCKET], optarg) < 0)
                 return 1000 + 2;
             break;
@@ -167,6 +182,9 @@ parse_opts(struct opts *o, int argc, char **argv)
             break;
         case OPT_DRY_RUN:
             o->dry_run = true;
+            break;
+        case OPT_AGENT:
+            o->agent = true;
             break;
         case OPT_VERSION:
             printf("skiffd %s (protocol %d)\n", SKIFF_VERSION, SKIFF_PROTOCOL_VERSION);
@@ -201,7 +219,8 @@ parse_opts(struct opts *o, int argc, char **argv)
         return 1000 + 2;
     }
     if (optind < argc || (!o->mode && !o->check_config && !o->print_config) ||
-        (o->mode && strcmp(o->mode, "server") != 0)) {
+        (o->mode && strcmp(o->mode, "server") != 0 && strcmp(o->mode, "agent") != 0 &&
+         strcmp(o->mode, "_pause") != 0)) {
         if (o->mode && strcmp(o->mode, "server") != 0 && strcmp(o->mode, "store") != 0)
             fprintf(stderr, "skiffd: unknown mode '%s'\n", o->mode);
         usage(stderr);
@@ -406,6 +425,82 @@ on_leadership(void *arg, bool leader)
         ctrl_lead(d, leader);
 }
 
+/* The node agent on d->loop: `skiffd agent`, or `server --agent` with
+ * the agent talking to this server's own socket. The monitors run as
+ * skiff-runtime when it sits next to skiffd, the sandboxes as
+ * `skiffd _pause`. */
+static int
+start_agent(struct daemon *d, struct sk_err *err)
+{
+    char self[PATH_MAX], rt[PATH_MAX + 16], token[512] = "", *slash;
+    const struct sk_config *c = &d->cfg;
+    struct kl_agent_config kcfg = {
+        .server = *c->agent.server ? c->agent.server : c->server.socket,
+        .token = token,
+        .node_name = c->agent.node_name,
+        .address = c->agent.address,
+        .runtime_root = c->agent.runtime_root,
+        .image_root = c->agent.image_root,
+        .cgroup_root = c->agent.cgroup_root,
+        .cluster_cidr = c->agent.cluster_cidr,
+        .service_cidr = c->agent.service_cidr,
+        .bridge = c->agent.bridge,
+        .heartbeat_ms = c->agent.heartbeat_interval_ms,
+        .max_pods = (int64_t)c->agent.max_pods,
+        .reserved_cpu_m = (int64_t)c->agent.reserved_cpu_m,
+        .reserved_mem = (int64_t)c->agent.reserved_memory,
+        .pause_exe = self,
+        .monitor_exe = rt,
+    };
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    FILE *f;
+
+    if (n <= 0)
+        return sk_err_sys(err, errno, "readlink /proc/self/exe");
+    self[n] = '\0';
+    sk_strlcpy(rt, self, sizeof(rt));
+    if ((slash = strrchr(rt, '/')))
+        sk_strlcpy(slash + 1, "skiff-runtime", sizeof(rt) - (size_t)(slash + 1 - rt));
+    if (access(rt, X_OK) < 0)
+        rt[0] = '\0';
+    if (*c->agent.token_file) {
+        if (!(f = fopen(c->agent.token_file, "re")))
+            return sk_err_sys(err, errno, "agent.token-file '%s'", c->agent.token_file);
+        if (!fgets(token, sizeof(token), f))
+            token[0] = '\0';
+        fclose(f);
+        token[strcspn(token, "\r\n")] = '\0';
+    }
+    return kl_agent_start(d->loop, &kcfg, &d->agent, err);
+}
+
+static int
+run_agent(struct daemon *d)
+{
+    struct sk_err err;
+    int rc = 1;
+
+    sk_err_init(&err);
+    if (sk_loop_new(&d->loop, &err) < 0)
+        goto out;
+    if (sk_loop_signal_add(d->loop, SIGTERM, on_stop_signal, d, &err) < 0 ||
+        sk_loop_signal_add(d->loop, SIGINT, on_stop_signal, d, &err) < 0)
+        goto out_free_loop;
+    signal(SIGPIPE, SIG_IGN);
+    if (start_agent(d, &err) < 0)
+        goto out_free_loop;
+    if (sk_notify("READY=1\nSTATUS=agent running", &err) < 0)
+        sk_warn("skiffd", "%s", err.msg);
+    rc = sk_loop_run(d->loop, &err) < 0 ? 1 : 0;
+    kl_agent_free(d->agent);
+out_free_loop:
+    sk_loop_free(d->loop);
+out:
+    if (err.code)
+        sk_error("skiffd", "%s", err.msg);
+    return err.code ? 1 : rc;
+}
+
 static int
 run_server(struct daemon *d)
 {
@@ -467,6 +562,10 @@ run_server(struct daemon *d)
         goto out_stop_api;
     d->objects = api_objects_register(d->api, d->loop, d->store, &ocfg);
     d->lead = store_leadership_watch(d->loop, d->store, 0, on_leadership, d);
+    if (d->opts.agent && start_agent(d, &err) < 0)
+        goto out_stop_api;
+    if (d->agent)
+        kl_agent_serve_logs(d->agent, d->api);
     sk_info("skiffd", "skiffd %s server '%s' ready", SKIFF_VERSION, d->cfg.server.name);
     if (sk_notify("READY=1\nSTATUS=serving", &err) < 0)
         sk_warn("skiffd", "%s", err.msg);
@@ -477,6 +576,7 @@ out_stop_api:
     store_leadership_stop(d->lead);
     sched_runner_stop(d->sched);
     ctrl_manager_free(d->ctrl);
+    kl_agent_free(d->agent);
     api_server_stop(d->api);
     /* Let closing connections finish their last callbacks. */
     sk_loop_run_once(d->loop, 0, NULL);
@@ -539,6 +639,8 @@ run(struct daemon *d)
         return 0;
     }
     apply_logging(&d->cfg);
+    if (strcmp(d->opts.mode, "agent") == 0)
+        return run_agent(d);
     return run_server(d);
 }
 
@@ -549,6 +651,8 @@ main(int argc, char **argv)
     int rc;
 
     memset(&d, 0, sizeof(d));
+    if (argc == 2 && strcmp(argv[1], "_pause") == 0)
+        return kl_pause_main();
     rc = parse_opts(&d.opts, argc, argv);
     if (rc >= 1000) {
         rc -= 1000;

@@ -365,4 +365,75 @@ void kl_node_allocatable(const struct kl_node_facts *f, const struct kl_node_con
 json_t *kl_node_build(const struct kl_node_facts *f, const struct kl_node_config *c,
                       const json_t *prev, const char *now);
 
+/* ---- pure pieces of the running agent ---- */
+
+/* The runtime id of a container run (runid.c):
+ * "<pod uid>_<container>_<attempt>", attempt >= 1. Returns -1 when it
+ * did not fit. parse: false for an id of another shape. */
+int kl_run_id_format(const char *uid, const char *name, int attempt, char *out, size_t outsz);
+bool kl_run_id_parse(const char *id, char *uid, size_t uidsz, char *name, size_t namesz,
+                     int *attempt);
+/* The grace period of a pod being deleted, in ms: metadata.
+ * deletionGracePeriodSeconds, else spec.terminationGracePeriodSeconds,
+ * else 30 s (pod_sync.c). */
+int64_t kl_pod_grace_ms(const json_t *pod);
+/* True when a condition of new_node has another status than in old
+ * (or the set of types differs): the node's status must be written
+ * before the heartbeat is due (node_status.c). */
+bool kl_node_conditions_changed(const json_t *old, const json_t *new_node);
+
+/* ---- the agent: `skiffd agent` (agent.c and the files it names) ----
+ *
+ * The running node agent on one event loop: registers the Node and
+ * keeps its status (node_status.c), watches the pods bound to it and
+ * converges each one (pod_sync.c: sandbox.c for the network namespace
+ * and pod network, pod_worker.c for containers, pod_status.c for the
+ * status writes), re-adopts what the runtime still runs after a restart
+ * and removes what belongs to no pod of this node (adopt.c). */
+
+struct sk_loop;
+struct kl_agent;
+
+struct kl_agent_config {
+    const char *server;       /* UNIX socket path or host:port */
+    const char *token;        /* NULL or "": none */
+    const char *node_name;    /* required */
+    const char *address;      /* InternalIP; NULL or "": detected */
+    const char *runtime_root; /* containers/, pods/, ipam */
+    const char *image_root;
+    const char *cgroup_root;  /* beneath the agent's own cgroups */
+    const char *cluster_cidr; /* podCIDRs are /24s of it */
+    const char *service_cidr; /* gets an unreachable route; NULL: none */
+    const char *bridge;
+    uint64_t heartbeat_ms;
+    int64_t max_pods, reserved_cpu_m, reserved_mem;
+    const char *monitor_exe; /* skiff-runtime for the monitors, or NULL */
+    const char *pause_exe;   /* run as `<pause_exe> _pause` in each sandbox */
+    uint32_t sync_ms;        /* periodic convergence; 0: 1000 */
+};
+
+/* Start the agent on loop (it connects, registers and syncs from the
+ * loop's callbacks). Fails for a bad configuration or a host that
+ * cannot run pods (no image store, IPv4 forwarding off). */
+int kl_agent_start(struct sk_loop *loop, const struct kl_agent_config *cfg, struct kl_agent **out,
+                   struct sk_err *err);
+/* Stop watching and free; the pods' containers keep running. */
+void kl_agent_free(struct kl_agent *a);
+
+/* Answer the server's `logs NS POD [container=C] [previous] [tail=N]`
+ * for the pods of this node from their log files (logs.c); for an agent
+ * running inside the API server (`skiffd server --agent`). */
+struct api_server;
+void kl_agent_serve_logs(struct kl_agent *a, struct api_server *srv);
+
+/* The text of CRI log records (`<time> <stream> <F|P> <text>` lines):
+ * full lines appended to out, each ending in "\n", partial records
+ * joined; malformed records skipped; only the last tail lines when
+ * tail >= 0. Returns the number of lines appended. */
+size_t kl_cri_log_lines(const char *text, size_t len, int64_t tail, struct sk_buf *out);
+
+/* The sandbox process (`skiffd _pause`): holds the pod's network
+ * namespace until killed. Returns an exit status. */
+int kl_pause_main(void);
+
 #endif

@@ -208,6 +208,19 @@ annotate(struct rt_spec *spec, const json_t *pod, const char *ctr_name)
     }
 }
 
+/* containerd's 1048576 open files, but never above the agent's own hard
+ * limit: raising it needs CAP_SYS_RESOURCE, which a confined agent (or a
+ * host that dropped it from the bounding set) does not have. */
+static uint64_t
+nofile_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 1048576)
+        return rl.rlim_max;
+    return 1048576;
+}
+
 static int
 process_basics(const struct kl_podspec_in *in, const json_t *ctr, const char *path,
                struct rt_spec *spec, struct sk_err *err)
@@ -219,7 +232,7 @@ process_basics(const struct kl_podspec_in *in, const json_t *ctr, const char *pa
     spec->process.umask = RT_UNSET;
     spec->process.oom_score = RT_UNSET;
     spec->process.rlimits = sk_calloc(1, sizeof(struct rt_rlimit));
-    spec->process.rlimits[0] = (struct rt_rlimit){RLIMIT_NOFILE, 1048576, 1048576};
+    spec->process.rlimits[0] = (struct rt_rlimit){RLIMIT_NOFILE, nofile_limit(), nofile_limit()};
     spec->process.nrlimits = 1;
     if ((rc = kl_podspec_env(in, ctr, path, &spec->process.env, &spec->process.nenv, err)) < 0)
         return rc;

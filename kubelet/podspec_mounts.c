@@ -34,9 +34,16 @@ kl_spec_add_mount(struct rt_spec *spec, const char *dest, const char *type, cons
     m->type = sk_strdup(type);
     m->source = sk_strdup(src);
     m->data = data ? sk_strdup(data) : NULL;
-    m->flags = flags;
+    /* For a bind mount the runtime binds first, then remounts with the
+     * remaining flags: MS_BIND there would turn into a remount asking
+     * for nothing, which the kernel refuses (EINVAL) on some mounts. */
+    m->flags = bind ? flags & ~(unsigned long)(MS_BIND | MS_REC) : flags;
     m->bind = bind;
-    m->propagation = prop;
+    /* A private bind is left at the default: the container's mounts are
+     * private already (rootfs propagation), and runtime/mount.c sets
+     * propagation through the O_PATH fd of the mount point, which still
+     * names the covered inode rather than the new mount (EINVAL). */
+    m->propagation = bind && prop == (MS_REC | MS_PRIVATE) ? 0 : prop;
 }
 
 bool

@@ -58,6 +58,13 @@ struct sk_config {
         char *service_cidr; /* IPv4 network, ClusterIPs */
         char *bridge;       /* interface name, at most 15 bytes */
         uint64_t heartbeat_interval_ms;
+        char *server;     /* UNIX socket path or host:port; "" = server.socket */
+        char *token_file; /* absolute path or "" */
+        char *image_root; /* absolute path */
+        char *address;    /* InternalIP or "" (detected) */
+        uint64_t max_pods;
+        uint64_t reserved_cpu_m;  /* millicores */
+        uint64_t reserved_memory; /* bytes */
     } agent;
     struct {
         bool enabled;                    /* run the scheduler on the store's leader */

@@ -1,0 +1,151 @@
+#ifndef KL_AGENT_INT_H
+#define KL_AGENT_INT_H
+
+/* Private to the running agent (agent.c, node_status.c, sandbox.c,
+ * pod_sync.c, pod_worker.c, pod_status.c, adopt.c).
+ *
+ * Layout under the runtime root:
+ *
+ *   containers/<id>          the runtime's state dir (struct rt_ctx.root);
+ *                            id = "<pod uid>_<container>_<attempt>"
+ *   pods/<uid>/              the pod's directory (struct kl_sandbox.pod_dir)
+ *     sandbox                "PID STARTTIME\n" of the pause process whose
+ *                            network namespace the pod's containers join
+ *     runs/<id>/{upper,work,rootfs}   one overlay rootfs per container run
+ *     logs/<container>/<attempt>.log  CRI-format stdout/stderr
+ *   ipam                     net/ipam.c's allocation file for the podCIDR
+ *
+ * Everything the agent needs after a restart is in these files and in
+ * the runtime's state: it keeps no other state on disk. */
+
+#include "api/aclient.h"
+#include "api/events.h"
+#include "api/informer.h"
+#include "kubelet/kl_int.h"
+#include "net/net.h"
+
+#include <limits.h>
+#include <sys/types.h>
+
+#define KL_ID_MAX 128
+
+/* A run that terminated. */
+struct kl_aterm {
+    int exit_code, signal;
+    char reason[32], finished_at[40], started_at[40], id[KL_ID_MAX];
+    int64_t finished_s;
+};
+
+/* One container of a pod as the agent tracks it. */
+struct kl_actr {
+    char name[64];
+    bool init;
+    size_t index;
+    int attempt;         /* runs so far (the current one's number) */
+    char id[KL_ID_MAX];  /* runtime id of the current run, "" none */
+    char started_at[40]; /* of the current run */
+    int64_t started_s;
+    enum kl_ctr_state state; /* as last observed */
+    char reason[64];         /* waiting reason */
+    char message[512];
+    struct kl_aterm term; /* terminated: of the current run */
+    struct kl_aterm last; /* lastState */
+    bool has_last;
+    struct kl_probes probes;
+    bool probes_on;
+    json_t *probe_pod; /* the pod the probes borrow their strings from */
+    char image_id[RT_IMAGE_DIGEST_LEN];
+};
+
+struct kl_apod {
+    char uid[64], ns[64], name[256];
+    json_t *obj; /* latest object (a reference), NULL once gone */
+    bool gone;   /* deleted from the API: tear down, no API delete */
+    char dir[PATH_MAX];
+    pid_t sandbox_pid;
+    unsigned long long sandbox_start;
+    char ip[NET_IP_STRLEN];
+    char start_time[40];
+    struct kl_actr *ctrs; /* init containers first, then app containers */
+    size_t nctrs;
+    json_t *written;  /* last status written (or read back) */
+    bool status_busy; /* a status write in flight */
+    bool terminating;
+    int64_t kill_at_ms; /* SIGKILL what still runs at this time */
+    bool delete_sent;
+    bool done; /* torn down: free at the next sync */
+    char sandbox_error[512];
+    bool files_written; /* etc-hosts, resolv.conf, hostname */
+};
+
+struct kl_agent {
+    struct kl_agent_config cfg;
+    char *server, *token, *node_name, *address, *runtime_root, *image_root, *cgroup_root, *bridge;
+    char *monitor_exe, *pause_exe;
+    char ctr_root[PATH_MAX], pods_root[PATH_MAX];
+    struct net_cidr cluster;
+    struct sk_loop *loop;
+    struct api_aclient *client;
+    struct api_informer *pods_inf;
+    struct api_informer *nodes_inf; /* routes.c */
+    struct rt_ctx rt;
+    struct rt_image_store images;
+    struct kl_backoff_table backoff;
+    struct nl_sock *nl;
+    struct ipam ipam;
+    bool net_ready;
+    char pod_cidr[NET_CIDR_STRLEN];
+    char host_ip[NET_IP_STRLEN]; /* the node's InternalIP, for status.hostIP */
+    /* node status */
+    json_t *node; /* last Node written or read */
+    bool node_registered, node_busy;
+    int64_t node_written_ms;
+    uint64_t node_timer, sync_timer;
+    bool adopted; /* orphan cleanup done after the first sync */
+    struct kl_apod **pods;
+    size_t npods, cap;
+};
+
+/* agent.c */
+struct kl_apod *kl_agent_pod_find(struct kl_agent *a, const char *uid);
+void kl_agent_now(char *out, size_t outsz);
+int64_t kl_agent_now_s(void);
+
+/* node_status.c: register the Node, pick the podCIDR, heartbeat. */
+void kl_node_start(struct kl_agent *a);
+void kl_node_tick(struct kl_agent *a);
+
+/* sandbox.c: the pause process, its netns and the pod network. */
+int kl_sandbox_ensure(struct kl_agent *a, struct kl_apod *p, struct sk_err *err);
+bool kl_sandbox_alive(const struct kl_apod *p);
+int kl_sandbox_load(struct kl_apod *p);
+void kl_sandbox_teardown(struct kl_agent *a, const char *uid, const char *dir);
+unsigned long long kl_proc_starttime(pid_t pid);
+/* rm -rf --one-file-system (never crosses into a mount left behind). */
+int kl_rm_rf(const char *path);
+
+/* pod_worker.c: container runs. */
+int kl_ctr_start(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c, struct sk_err *err);
+void kl_ctr_observe(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c);
+void kl_ctr_remove(struct kl_agent *a, const char *dir, const char *id);
+int kl_ctr_signal(struct kl_agent *a, struct kl_actr *c, int sig);
+void kl_ctr_probe(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c);
+
+/* routes.c: host-gw routes to the other nodes' podCIDRs. */
+int kl_routes_start(struct kl_agent *a, struct sk_err *err);
+
+/* pod_sync.c */
+void kl_pod_sync(struct kl_agent *a, struct kl_apod *p);
+void kl_pod_free(struct kl_apod *p);
+int kl_pod_setup_ctrs(struct kl_apod *p, struct sk_err *err);
+
+/* pod_status.c */
+void kl_pod_status_write(struct kl_agent *a, struct kl_apod *p);
+void kl_pod_event(struct kl_agent *a, struct kl_apod *p, const char *type, const char *reason,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* adopt.c: runtime containers and pod dirs after a restart. */
+void kl_adopt_pod(struct kl_agent *a, struct kl_apod *p);
+void kl_orphans_clean(struct kl_agent *a);
+
+#endif
