@@ -139,11 +139,15 @@ meta_generate_name(json_t *meta, const char *gen, const struct api_meta_ctx *ctx
 }
 
 /* Kubernetes's PrepareForCreate: the status a client sends is dropped
- * for kinds whose status the system owns. */
+ * for kinds whose status the system owns. A namespace starts Active
+ * (namespaceStrategy): one created as "Terminating" would refuse every
+ * object put in it. */
 static void
 meta_reset_status(json_t *obj, const struct api_kind *k)
 {
-    if (!strcmp(k->kind, "Pod"))
+    if (!strcmp(k->kind, "Namespace"))
+        json_object_set_new(obj, "status", json_pack("{s:s}", "phase", "Active"));
+    else if (!strcmp(k->kind, "Pod"))
         json_object_set_new(obj, "status", json_pack("{s:s}", "phase", "Pending"));
     else if (!strcmp(k->kind, "ReplicaSet") || !strcmp(k->kind, "Deployment") ||
              !strcmp(k->kind, "Service"))

@@ -17,6 +17,7 @@
 #include "lib/err.h"
 #include "lib/loop.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -38,8 +39,28 @@ struct api_peer {
     uid_t uid;          /* local peers */
     gid_t gid;
     pid_t pid;
-    char user[64]; /* "uid:0" locally, or the token's user */
+    char user[64];    /* "uid:0" locally, or the token's user */
+    char groups[256]; /* comma-separated group names */
 };
+
+struct api_kind;
+
+/* may peer do verb (get list watch create update patch delete bind
+ * scale) on resource (e.g. "pods"), subresource ("" or "status",
+ * "binding", "scale"), in ns ("" for cluster-scoped or all-namespaces
+ * list/watch), name ("" for list/watch/create-with-generateName)?
+ * 0 or -EPERM with err set to Kubernetes's message:
+ * pods "web" is forbidden: User "alice" cannot delete resource "pods"
+ * in API group "" in the namespace "default" */
+typedef int (*api_authorize_fn)(void *arg, const struct api_peer *peer, const char *verb,
+                                const char *resource, const char *subresource, const char *ns,
+                                const char *name, struct sk_err *err);
+/* admission (NodeRestriction and the like): old (NULL on create) and
+ * new_obj (NULL on delete) are the stored and the proposed object.
+ * 0 or -EPERM. */
+typedef int (*api_admit_fn)(void *arg, const struct api_peer *peer, const char *verb,
+                            const struct api_kind *k, const json_t *old, const json_t *new_obj,
+                            struct sk_err *err);
 
 /* A verb handler. args is the rest of the line after the verb and one
  * space ("" if none); the handler may modify it in place. It must

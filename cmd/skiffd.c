@@ -3,6 +3,7 @@
  * with logic of its own lives in the modules. */
 #include "api/basic.h"
 #include "api/kv.h"
+#include "api/objects.h"
 #include "api/server.h"
 #include "lib/alloc.h"
 #include "lib/config.h"
@@ -43,6 +44,7 @@ struct daemon {
     struct api_server *api;
     struct store *store;
     struct api_kv *kv;
+    struct api_objects *objects;
     int stopping; /* stop signals received */
 };
 
@@ -300,6 +302,7 @@ run_server(struct daemon *d)
     if (store_open(d->loop, &scfg, &d->store, &err) < 0)
         goto out_stop_api;
     d->kv = api_kv_register(d->api, d->loop, d->store);
+    d->objects = api_objects_register(d->api, d->loop, d->store, NULL);
     sk_info("skiffd", "skiffd %s server '%s' ready", SKIFF_VERSION, d->cfg.server.name);
     if (sk_notify("READY=1\nSTATUS=serving", &err) < 0)
         sk_warn("skiffd", "%s", err.msg);
@@ -310,6 +313,7 @@ out_stop_api:
     api_server_stop(d->api);
     /* Let closing connections finish their last callbacks. */
     sk_loop_run_once(d->loop, 0, NULL);
+    api_objects_free(d->objects);
     api_kv_free(d->kv);
     store_close(d->store);
 out_free_loop:

@@ -124,6 +124,19 @@ START_TEST(create_drops_client_server_fields)
 }
 END_TEST
 
+START_TEST(create_starts_namespaces_active)
+{
+    struct api_meta_ctx ctx = ctx_at(NOW, 9);
+    json_t *ns = load("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":"
+                      "\"team\"},\"status\":{\"phase\":\"Terminating\"}}");
+
+    ck_assert_int_eq(api_meta_prepare_create(ns, api_kind_lookup("ns"), &ctx, NULL, NULL), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(ns, "status"), "phase")),
+                     "Active");
+    json_decref(ns);
+}
+END_TEST
+
 START_TEST(generate_name_appends_five_random_characters)
 {
     struct api_meta_ctx ctx = ctx_at(NOW, 1);
@@ -650,6 +663,7 @@ main(void)
     tcase_add_test(tc, time_is_rfc3339_utc_and_parses_back);
     tcase_add_test(tc, create_sets_server_fields);
     tcase_add_test(tc, create_drops_client_server_fields);
+    tcase_add_test(tc, create_starts_namespaces_active);
     tcase_add_test(tc, generate_name_appends_five_random_characters);
     tcase_add_test(tc, generate_name_is_cut_to_58_bytes);
     tcase_add_loop_test(tc, create_refuses_bad_metadata, 0, N(create_fail_cases));
