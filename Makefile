@@ -139,7 +139,9 @@ fuzz-run: $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do \
 	    n=$${f##*/fuzz_}; mkdir -p $(B)/corpus/$$n; echo "== fuzz $$n for $(FUZZ_SECONDS) s"; \
 	    $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-	        -print_final_stats=1 $(B)/corpus/$$n t/fuzz/corpus/$$n || exit 1; \
+	        -print_final_stats=1 $(B)/corpus/$$n t/fuzz/corpus/$$n >$(B)/corpus/$$n.log 2>&1 || \
+	        { tail -n 60 $(B)/corpus/$$n.log; exit 1; }; \
+	    grep -E "^stat::(number_of_executed_units|new_units_added)" $(B)/corpus/$$n.log; \
 	done
 
 check: unit fuzz-replay integration
