@@ -23,7 +23,8 @@
  *       (write, watcher) pair the time from the write's send and from its
  *       acknowledgement to the ADDED line being read by that watcher is
  *       kept; a delivery before the acknowledgement counts negative from
- *       the acknowledgement.
+ *       the acknowledgement. Per write also: the time to the last
+ *       watcher, and from the first watcher's delivery to the last.
  *
  *   --request LINE  send one request and print the response (scripts).
  *
@@ -58,6 +59,7 @@
 #define READ_CHUNK     65536
 #define MAX_ERR_PRINTS 5
 #define NAME_MAX_LEN   128
+#define WATCH_BATCH    200
 
 enum op { OP_CREATE, OP_GET, OP_UPDATE, OP_AUTH, OP_WATCH, OP_COUNT };
 static const char *const op_names[] = {"create", "get", "update", "auth", "watch"};
@@ -69,7 +71,7 @@ struct opts {
     const char *target, *token, *request, *prefix, *ns;
     enum op ops[3];
     int nops;
-    int clients, pipeline, watchers, gap_ms;
+    int clients, pipeline, watchers, gap_ms, server_pid;
     double duration_s, warmup_s, timeout_s;
     uint64_t count, writes;
 };
@@ -101,7 +103,7 @@ struct bench {
     struct opts o;
     struct sk_loop *loop;
     struct client *clients; /* o.clients (ops, load) or o.watchers + 1 */
-    int nclients, live, unauthed;
+    int nclients, started, live, unauthed;
     enum op phase;
     bool phase_on;
     int64_t t_start, t_measure, t_end;
@@ -109,7 +111,8 @@ struct bench {
     struct lat lat[OP_COUNT];
     uint64_t next_index, completed; /* load */
     /* watch */
-    int watching;
+    int watching, want_watching;
+    long rss_watching_kb;
     uint64_t widx; /* writes sent */
     bool write_busy, gap_wait;
     int64_t *w_sent, *w_ack, *w_recv; /* w_recv[index * watchers + w] */
@@ -514,6 +517,7 @@ client_start(struct bench *b, struct client *c, struct sk_err *err)
         return sk_err_wrap(err, "connection %d", c->id);
     }
     b->live++;
+    b->started++;
     if (b->o.token && !is_unix(&b->o)) {
         sk_buf_printf(&c->out, "auth %s\n", b->o.token);
         client_sent(c, OP_AUTH, 0);
@@ -533,9 +537,9 @@ run_until(struct bench *b, bool (*done)(struct bench *), int64_t deadline, const
           struct sk_err *err)
 {
     while (!done(b)) {
-        if (b->live < b->nclients)
+        if (b->live < b->started)
             return sk_err_set(err, ECONNRESET, "%s: %d of %d connections lost", what,
-                              b->nclients - b->live, b->nclients);
+                              b->started - b->live, b->started);
         if (sk_clock_mono_ns() >= deadline)
             return sk_err_set(err, ETIMEDOUT, "%s: not done after %.0f s", what, b->o.timeout_s);
         if (sk_loop_run_once(b->loop, 10, err) < 0)
@@ -695,7 +699,52 @@ watch_next(struct bench *b)
 static bool
 watching_all(struct bench *b)
 {
-    return b->watching == b->o.watchers;
+    return b->watching >= b->want_watching;
+}
+
+/* VmRSS of --pid in kB, -1 when not given or unreadable. */
+static long
+server_rss_kb(const struct bench *b)
+{
+    char path[64], line[256];
+    long kb = -1;
+    FILE *f;
+
+    if (b->o.server_pid <= 0)
+        return -1;
+    snprintf(path, sizeof(path), "/proc/%d/status", b->o.server_pid);
+    f = fopen(path, "re");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
+/* Start the watchers WATCH_BATCH at a time: a watch without rev waits for
+ * a read barrier, and while it waits it counts against the server's
+ * max-requests-inflight (400 by default), so 1,000 at once would get
+ * 429s on a multi-member control plane. */
+static int
+watch_start_all(struct bench *b, int64_t deadline, struct sk_err *err)
+{
+    int i;
+
+    for (i = 0; i < b->o.watchers; i++) {
+        if (client_start(b, &b->clients[i], err) < 0)
+            return -1;
+        if ((i + 1) % WATCH_BATCH == 0 || i + 1 == b->o.watchers) {
+            b->want_watching = i + 1;
+            if (run_until(b, watching_all, deadline, "watch start", err) < 0)
+                return -1;
+        }
+    }
+    return client_start(b, &b->clients[b->o.watchers], err) < 0 ||
+                   run_until(b, authed, deadline, "auth", err) < 0
+               ? -1
+               : 0;
 }
 
 /* Every write acknowledged, and delivered everywhere or given up on: a
@@ -727,9 +776,9 @@ watch_run(struct bench *b, struct sk_err *err)
     b->w_ack = sk_calloc(n, sizeof(*b->w_ack));
     b->w_got = sk_calloc(n, sizeof(*b->w_got));
     b->w_recv = sk_calloc(n * (size_t)b->o.watchers, sizeof(*b->w_recv));
-    if (connect_all(b, err) < 0 || run_until(b, authed, deadline, "auth", err) < 0 ||
-        run_until(b, watching_all, deadline, "watch start", err) < 0)
+    if (watch_start_all(b, deadline, err) < 0)
         return -1;
+    b->rss_watching_kb = server_rss_kb(b);
     b->t_start = sk_clock_mono_ns();
     watch_next(b);
     if (run_until(b, watch_done, deadline, "watch", err) < 0)
@@ -741,12 +790,12 @@ watch_run(struct bench *b, struct sk_err *err)
 static void
 watch_report(struct bench *b)
 {
-    struct lat from_ack = {0}, from_send = {0}, all_ack = {0}, all_send = {0};
+    struct lat from_ack = {0}, from_send = {0}, all_ack = {0}, all_send = {0}, spread = {0};
     uint64_t i, before_ack = 0, missed = 0;
     int w;
 
     for (i = 0; i < b->o.writes; i++) {
-        int64_t last = 0;
+        int64_t last = 0, first = INT64_MAX;
 
         for (w = 0; w < b->o.watchers; w++) {
             int64_t t = b->w_recv[i * (uint64_t)b->o.watchers + (uint64_t)w];
@@ -759,10 +808,12 @@ watch_report(struct bench *b)
             lat_add(&from_send, t - b->w_sent[i]);
             before_ack += t < b->w_ack[i];
             last = t > last ? t : last;
+            first = t < first ? t : first;
         }
         if (last) {
             lat_add(&all_ack, last - b->w_ack[i]);
             lat_add(&all_send, last - b->w_sent[i]);
+            lat_add(&spread, last - first);
         }
         lat_add(&b->lat[OP_CREATE], b->w_ack[i] - b->w_sent[i]);
     }
@@ -771,15 +822,19 @@ watch_report(struct bench *b)
            (unsigned long long)missed, (unsigned long long)b->strays);
     printf("delivered_before_ack %llu\n", (unsigned long long)before_ack);
     printf("write_errors %llu\n", (unsigned long long)b->errors[OP_CREATE]);
+    printf("server_rss_kb_watching %ld\nserver_rss_kb_end %ld\n", b->rss_watching_kb,
+           server_rss_kb(b));
     lat_print("write", &b->lat[OP_CREATE]);
     lat_print("from_ack", &from_ack);
     lat_print("from_send", &from_send);
     lat_print("last_from_ack", &all_ack);
     lat_print("last_from_send", &all_send);
+    lat_print("first_to_last", &spread);
     free(from_ack.v);
     free(from_send.v);
     free(all_ack.v);
     free(all_send.v);
+    free(spread.v);
 }
 
 /* --- the run --- */
@@ -927,7 +982,7 @@ usage(FILE *f)
                "                [--prefix P] [--timeout S] MODE\n"
                "modes: [--ops create,get,update] [--clients N] [--warmup S] [--duration S]\n"
                "       --count K [--clients N] [--pipeline D]\n"
-               "       --watchers W --writes K [--gap-ms G]\n"
+               "       --watchers W --writes K [--gap-ms G] [--pid SERVER_PID]\n"
                "       --request LINE\n");
 }
 
@@ -1024,6 +1079,11 @@ parse_opt(int ch, const char *arg, struct opts *o)
         o->count = (uint64_t)v;
         o->mode = MODE_LOAD;
         return 0;
+    case 'i':
+        if (parse_num("pid", arg, 1, 1 << 30, &v) < 0)
+            return -1;
+        o->server_pid = (int)v;
+        return 0;
     case 'd':
         return parse_num("duration", arg, 0.1, 86400, &o->duration_s);
     case 'w':
@@ -1053,6 +1113,7 @@ parse_opts(int argc, char **argv, struct opts *o)
                                              {"duration", required_argument, NULL, 'd'},
                                              {"warmup", required_argument, NULL, 'w'},
                                              {"timeout", required_argument, NULL, 'T'},
+                                             {"pid", required_argument, NULL, 'i'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     int ch;
