@@ -31,7 +31,9 @@
  * Over TCP every connection first sends `auth TOKEN` (--token). Output is
  * one "name value" pair a line; latencies are all kept, sorted, and
  * quantiles are nearest-rank. The soft RLIMIT_NOFILE is raised to the
- * hard limit, for thousands of watchers. Exit status 0 if the run
+ * hard limit, for thousands of watchers. With --pid SERVER_PID, the
+ * server's VmRSS (watch mode) and its CPU time per request of each op
+ * (ops mode, warm-up included; 10 ms clock ticks) are reported too. Exit status 0 if the run
  * completed with every connection alive, 1 otherwise, 2 on bad usage. */
 #include "lib/alloc.h"
 #include "lib/buf.h"
@@ -42,6 +44,7 @@
 #include "lib/sock.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -109,6 +112,7 @@ struct bench {
     int64_t t_start, t_measure, t_end;
     uint64_t ok[OP_COUNT], errors[OP_COUNT], err_prints;
     struct lat lat[OP_COUNT];
+    double cpu_s[OP_COUNT];         /* the server's CPU time during each phase (--pid) */
     uint64_t next_index, completed; /* load */
     /* watch */
     int watching, want_watching;
@@ -561,6 +565,34 @@ connect_all(struct bench *b, struct sk_err *err)
 
 /* --- ops mode --- */
 
+/* User + system CPU seconds of --pid (proc(5), fields 14 and 15), -1
+ * when not given or unreadable. */
+static double
+server_cpu_s(const struct bench *b)
+{
+    char path[64], buf[1024], *p;
+    unsigned long long ut, st;
+    ssize_t n;
+    int fd;
+
+    if (b->o.server_pid <= 0)
+        return -1;
+    snprintf(path, sizeof(path), "/proc/%d/stat", b->o.server_pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    /* the command name may hold spaces and parentheses: skip to the last ')' */
+    p = strrchr(buf, ')');
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static bool
 authed(struct bench *b)
 {
@@ -594,11 +626,14 @@ ops_run(struct bench *b, struct sk_err *err)
         b->t_measure = b->t_start + (int64_t)(b->o.warmup_s * 1e9);
         b->t_end = b->t_measure + (int64_t)(b->o.duration_s * 1e9);
         b->phase_on = true;
+        b->cpu_s[b->phase] = server_cpu_s(b);
         for (i = 0; i < b->nclients; i++)
             client_issue(&b->clients[i]);
         if (run_until(b, drained, deadline, op_names[b->phase], err) < 0)
             return -1;
         b->phase_on = false;
+        if (b->cpu_s[b->phase] >= 0)
+            b->cpu_s[b->phase] = server_cpu_s(b) - b->cpu_s[b->phase];
     }
     return 0;
 }
@@ -616,6 +651,10 @@ ops_report(struct bench *b)
         printf("%s_errors %llu\n", op_names[op], (unsigned long long)b->errors[op]);
         printf("%s_ops_per_s %.1f\n", op_names[op], (double)b->lat[op].n / b->o.duration_s);
         lat_print(op_names[op], &b->lat[op]);
+        /* warm-up included: CPU and requests of the whole phase */
+        if (b->o.server_pid > 0 && b->ok[op] + b->errors[op] > 0)
+            printf("%s_server_cpu_us_per_op %.1f\n", op_names[op],
+                   b->cpu_s[op] * 1e6 / (double)(b->ok[op] + b->errors[op]));
     }
 }
 
