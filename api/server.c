@@ -14,7 +14,8 @@
  * Protection: a request counts as in flight from when it is read until
  * it is answered (or its connection closes); past the global or
  * the per-connection limit a request is refused with 429 at once, as
- * kube-apiserver's --max-requests-inflight does, rather than queued. A
+ * kube-apiserver's --max-requests-inflight does, rather than queued
+ * (watches do not count against the global limit). A
  * TCP peer that has not authenticated within auth_timeout_ms is
  * disconnected, so idle unauthenticated sockets cannot pile up. */
 #include "api/server.h"
@@ -302,10 +303,23 @@ req_new(struct api_conn *ac)
     return req;
 }
 
-/* Refuse req with 429 when the connection or the server has too many
- * requests in flight; else count it. */
+/* Watches (`watch ...`, `kv watch ...`) hold their request for the life
+ * of the connection. */
 static bool
-conn_over_limit(struct api_conn *ac, struct api_req *req)
+is_long_running(const char *verb, const char *args)
+{
+    return strcmp(verb, "watch") == 0 ||
+           (strcmp(verb, "kv") == 0 && args && strncmp(args, "watch", 5) == 0 &&
+            (args[5] == ' ' || args[5] == '\0'));
+}
+
+/* Refuse req with 429 when the connection or the server has too many
+ * requests in flight; else count it. Watches are long-running: like
+ * kube-apiserver, the global limit does not count them (a thousand
+ * watchers connecting at once all wait for one read barrier), only the
+ * per-connection one, and a stream owns its connection anyway. */
+static bool
+conn_over_limit(struct api_conn *ac, struct api_req *req, bool long_running)
 {
     struct api_server *srv = ac->srv;
 
@@ -319,6 +333,8 @@ conn_over_limit(struct api_conn *ac, struct api_req *req)
                       srv->max_client_inflight);
         return true;
     }
+    if (long_running)
+        return false;
     if (srv->inflight >= srv->max_inflight) {
         api_req_error(req, 429, "TooManyRequests",
                       "the server has too many requests in flight (limit %u), try again later",
@@ -363,7 +379,7 @@ conn_on_line(struct sk_conn *c, char *line, size_t len, void *arg)
         api_req_error(req, 400, "BadRequest", "unknown verb '%.64s'", line);
         return;
     }
-    if (conn_over_limit(ac, req))
+    if (conn_over_limit(ac, req, is_long_running(line, args)))
         return;
     req->pipelinable = verb->pipelinable && verb->pipelinable(args);
     if (!req->pipelinable) {

@@ -188,4 +188,16 @@ test_expect_success 'past the global limit requests get 429' '
 	test_line_count = 4 out
 '
 
+test_expect_success 'watches do not count against the global limit' '
+	pids="" &&
+	for i in 1 2 3 4 5; do
+		printf "watch pods\n" | timeout 20 nc.openbsd -N -U "$TEST_DIR/b.sock" >w$i &
+		pids="$pids $!"
+	done &&
+	wait $pids &&
+	cat w1 w2 w3 w4 w5 >out &&
+	! grep 429 out &&
+	test "$(grep -c "^error 503 " out)" = 5
+'
+
 test_done
