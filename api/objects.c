@@ -192,6 +192,12 @@ api_objects_register(struct api_server *srv, struct sk_loop *loop, struct store 
     o->s = s;
     if (cfg)
         o->cfg = *cfg;
+    if (!o->cfg.service_ips.size &&
+        api_alloc_ip_range_parse(API_SERVICE_CIDR_DEFAULT, &o->cfg.service_ips, NULL) < 0)
+        SK_BUG("default service-cidr does not parse");
+    if (!o->cfg.node_ports.size &&
+        api_alloc_port_range_parse(API_NODE_PORT_RANGE_DEFAULT, &o->cfg.node_ports, NULL) < 0)
+        SK_BUG("default service-node-port-range does not parse");
     for (int v = 0; v <= API_OBJ_DELETE; v++) {
         o->verbs[v].o = o;
         o->verbs[v].verb = (enum api_obj_verb)v;
