@@ -17,6 +17,11 @@
  * conflict) read from a follower's possibly stale local state is
  * confirmed once after store_read_barrier() before it is answered.
  *
+ * A Service's write also creates the claim keys of the cluster IP and
+ * node ports it newly holds (each under a create_revision == 0 compare)
+ * and deletes those it no longer holds, in the same txn
+ * (objects_alloc.c).
+ *
  * Objects are stored without metadata.resourceVersion (it is the key's
  * mod_revision, set when read). A write that would not change the stored
  * object makes no new revision. */

@@ -1,6 +1,7 @@
 #!/bin/bash
 test_description='Service cluster IPs and node ports allocated by the API server: picked, requested, refused when taken or out of range, headless, released on delete, distinct under concurrent creates, a full range, kept across a restart'
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-store.sh"
 
 SOCK=$TEST_DIR/api.sock
 SOCK2=$TEST_DIR/small.sock
@@ -22,8 +23,8 @@ svc() {
 		"$1" "${3:-default}" "$1" "${ports:+,$ports}" "${2:+,$2}"
 }
 
-# field FILE NAME: the string or number value of "NAME" in the body
-field() {
+# val FILE NAME: the string or number value of "NAME" in the body
+val() {
 	body "$1" | grep -o "\"$2\":\(\"[^\"]*\"\|[0-9]*\)" | head -n 1 | sed "s/^\"$2\"://; s/\"//g"
 }
 
@@ -45,16 +46,16 @@ test_expect_success 'skiffd starts with the default ranges' '
 test_expect_success 'a ClusterIP service gets an address from 10.96.0.0/12, also in clusterIPs' '
 	req "create $(svc web)" >out &&
 	head -n 1 out | grep -q "^ok 1 rev=[0-9]* created$" &&
-	ip=$(field out clusterIP) &&
+	ip=$(val out clusterIP) &&
 	echo "$ip" | grep -qE "^10\.(9[6-9]|10[0-9]|11[01])\.[0-9]+\.[0-9]+$" &&
 	test "$ip" != 10.96.0.1 &&
 	body out | grep -q "\"clusterIPs\":\[\"$ip\"\]" &&
 	req "get services default web" >got &&
-	test "$(field got clusterIP)" = "$ip"
+	test "$(val got clusterIP)" = "$ip"
 '
 
 test_expect_success 'the claim key names the service' '
-	ip=$(field out clusterIP) &&
+	ip=$(val out clusterIP) &&
 	claim "/registry/ranges/serviceips/$ip" >claim &&
 	grep -q "\"name\":\"web\"" claim &&
 	grep -q "\"namespace\":\"default\"" claim
@@ -63,7 +64,7 @@ test_expect_success 'the claim key names the service' '
 test_expect_success 'a requested address is given; the same address again is 422' '
 	req "create $(svc dns "\"clusterIP\":\"10.96.0.10\"")" >out &&
 	head -n 1 out | grep -q "^ok 1 " &&
-	test "$(field out clusterIP)" = 10.96.0.10 &&
+	test "$(val out clusterIP)" = 10.96.0.10 &&
 	req "create $(svc dns2 "\"clusterIP\":\"10.96.0.10\"")" >out &&
 	grep -x "error 422 Invalid Service \"dns2\" is invalid: spec.clusterIP: Invalid value: \"10.96.0.10\": provided IP is already allocated" out
 '
@@ -77,12 +78,12 @@ test_expect_success 'an address outside the service network is 422' '
 
 test_expect_success 'the kubernetes address 10.96.0.1 is given only when asked for' '
 	req "create $(svc kubernetes "\"clusterIP\":\"10.96.0.1\"")" >out &&
-	test "$(field out clusterIP)" = 10.96.0.1
+	test "$(val out clusterIP)" = 10.96.0.1
 '
 
 test_expect_success 'headless (None) and ExternalName services get no address' '
 	req "create $(svc headless "\"clusterIP\":\"None\"")" >out &&
-	test "$(field out clusterIP)" = None &&
+	test "$(val out clusterIP)" = None &&
 	body out | grep -q "\"clusterIPs\":\[\"None\"\]" &&
 	req "create {\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"ext\"},\"spec\":{\"type\":\"ExternalName\",\"externalName\":\"db.example.com\"}}" >out &&
 	head -n 1 out | grep -q "^ok 1 " &&
@@ -96,18 +97,18 @@ test_expect_success 'delete releases the address: it can be requested again' '
 	head -n 1 out | grep -q "^ok 1 " &&
 	req "kv get /registry/ranges/serviceips/10.96.0.10" | grep -q "^error 404" &&
 	req "create $(svc dns2 "\"clusterIP\":\"10.96.0.10\"")" >out &&
-	test "$(field out clusterIP)" = 10.96.0.10
+	test "$(val out clusterIP)" = 10.96.0.10
 '
 
 test_expect_success 'update and apply that leave the cluster IP out keep it; changing it is 422' '
 	req "get services default web" >old &&
-	ip=$(field old clusterIP) &&
+	ip=$(val old clusterIP) &&
 	req "update $(svc web "\"sessionAffinity\":\"ClientIP\"")" >out &&
 	head -n 1 out | grep -q "^ok 1 " &&
-	test "$(field out clusterIP)" = "$ip" &&
+	test "$(val out clusterIP)" = "$ip" &&
 	req "apply $(svc web)" >out &&
 	head -n 1 out | grep -q "^ok 1 .* configured$" &&
-	test "$(field out clusterIP)" = "$ip" &&
+	test "$(val out clusterIP)" = "$ip" &&
 	req "update $(svc web "\"clusterIP\":\"10.96.0.77\"")" >out &&
 	grep -q "^error 422 Invalid Service \"web\" is invalid: spec.clusterIP: Invalid value: \"10.96.0.77\": field is immutable" out
 '
@@ -152,10 +153,10 @@ test_expect_success 'type NodePort to ClusterIP releases the node ports, and bac
 	head -n 1 out | grep -q "^ok 1 " &&
 	req "update $(svc np1 "\"type\":\"NodePort\"")" >out &&
 	head -n 1 out | grep -q "^ok 1 " &&
-	np=$(field out nodePort) &&
+	np=$(val out nodePort) &&
 	test -n "$np" && test "$np" != 30080 &&
 	req "update $(svc np1 "\"type\":\"NodePort\"")" >out2 &&
-	test "$(field out2 nodePort)" = "$np"
+	test "$(val out2 nodePort)" = "$np"
 '
 
 test_expect_success 'type ClusterIP to ExternalName releases the address' '
@@ -197,19 +198,19 @@ test_expect_success '50 concurrent creates get 50 distinct addresses' '
 	done &&
 	wait $pids &&
 	test "$(cat c*.out | grep -c "^ok 1 rev=")" = 50 &&
-	for i in $(seq 1 50); do field c$i.out clusterIP; done | sort -u >ips &&
+	for i in $(seq 1 50); do val c$i.out clusterIP; done | sort -u >ips &&
 	test_line_count = 50 ips &&
-	for i in $(seq 1 50); do field c$i.out nodePort; done | sort -u >nps &&
+	for i in $(seq 1 50); do val c$i.out nodePort; done | sort -u >nps &&
 	test_line_count = 50 nps
 '
 
 test_expect_success 'a restart keeps the allocations' '
 	req "get services default web" >before &&
-	ip=$(field before clusterIP) &&
+	ip=$(val before clusterIP) &&
 	stop_daemon skiffd &&
 	start_server skiffd "$SOCK" &&
 	req "get services default web" >after &&
-	test "$(field after clusterIP)" = "$ip" &&
+	test "$(val after clusterIP)" = "$ip" &&
 	req "create $(svc again "\"clusterIP\":\"$ip\"")" | grep -q "provided IP is already allocated" &&
 	req "create $(svc again2 "\"type\":\"NodePort\",\"ports\":[{\"port\":80,\"nodePort\":30080}]")" |
 		grep -q "provided port is already allocated"
@@ -228,13 +229,13 @@ test_expect_success 'a /29 fills up: 5 addresses, then "range is full"; a delete
 	wait $pids &&
 	test "$(cat f*.out | grep -c "^ok 1 rev=")" = 5 &&
 	test "$(cat f*.out | grep -c "^error 500 InternalError Internal error occurred: failed to allocate a serviceIP: range is full (service-cidr 10.100.0.0/29)$")" = 2 &&
-	for i in $(seq 1 7); do field f$i.out clusterIP; done | sort >ips &&
+	for i in $(seq 1 7); do val f$i.out clusterIP; done | sort >ips &&
 	printf "10.100.0.%s\n" 2 3 4 5 6 >expect &&
 	test_cmp expect ips &&
 	victim=$(grep -l "\"clusterIP\":\"10.100.0.4\"" f*.out | sed "s/\.out//") &&
 	req "delete services default $victim" | grep -q "^ok 1 " &&
 	req "create $(svc last)" >out &&
-	test "$(field out clusterIP)" = 10.100.0.4
+	test "$(val out clusterIP)" = 10.100.0.4
 '
 
 test_expect_success 'node ports fill up too' '
@@ -256,6 +257,81 @@ test_expect_success 'bad ranges are refused at start with a clear message' '
 		--set server.service-node-port-range=32767-30000 2>err &&
 	grep -q "server.service-node-port-range: bad port range .32767-30000." err &&
 	! test -e "$TEST_DIR/bad"
+'
+
+# ---- a 3-member control plane ----
+
+# reqn N LINE...: the lines to member N
+reqn() {
+	local n=$1
+	shift
+	REQ_SOCK=$TEST_DIR/s$n.sock req "$@"
+}
+
+# check_cluster N: through member N, every Service holds distinct values,
+# and the claims are exactly what the Services hold, each naming its holder.
+check_cluster() {
+	reqn "$1" "list services" | sed 1d >all &&
+	grep -o "\"clusterIP\":\"[0-9.]*\"" all | sed "s/.*:\"//; s/\"//" | sort >held &&
+	sort -u held >uheld && test_cmp held uheld &&
+	grep -o "\"nodePort\":[0-9]*" all | sed "s/.*://" | sort >nheld &&
+	sort -u nheld >unheld && test_cmp nheld unheld &&
+	reqn "$1" "kv range /registry/ranges/serviceips/ + keys-only" | sed 1d |
+		sed "s/.*serviceips\/\([0-9.]*\)\".*/\1/" | sort >claims &&
+	test_cmp held claims &&
+	reqn "$1" "kv range /registry/ranges/servicenodeports/ + keys-only" | sed 1d |
+		sed "s/.*servicenodeports\/\([0-9]*\)\".*/\1/" | sort >nclaims &&
+	test_cmp nheld nclaims
+}
+
+test_expect_success 'a 3-member control plane starts (small ranges: collisions are likely)' '
+	store_ports 3 &&
+	for n in 1 2 3; do
+		member $n --set scheduler.enabled=false --set server.service-cidr=10.110.0.0/26 \
+			--set server.service-node-port-range=30000-30099 || return 1
+	done &&
+	wait_for "all_agree 1 2 3" 15 &&
+	wait_for "reqn 1 \"get namespaces default\" | grep -q \"^ok 1\"" 15
+'
+
+test_expect_success 'concurrent creates through all three members get distinct values' '
+	pids= &&
+	for i in $(seq 1 30); do
+		reqn $((i % 3 + 1)) "create $(svc m$i "\"type\":\"NodePort\"")" >m$i.out &
+		pids="$pids $!"
+	done &&
+	wait $pids &&
+	test "$(cat m*.out | grep -c "^ok 1 rev=")" = 30 &&
+	check_cluster 1 &&
+	test_line_count = 30 held &&
+	test_line_count = 30 nheld
+'
+
+test_expect_success 'creates across a leader change still never share a value' '
+	leader=$(all_agree 1 2 3) && n=${leader#m} &&
+	pids= &&
+	for i in $(seq 31 50); do
+		reqn $((i % 3 + 1)) "create $(svc m$i "\"type\":\"NodePort\"")" >m$i.out &
+		pids="$pids $!"
+		if test $i = 38; then kill9 $n || return 1; fi
+	done &&
+	wait $pids;
+	others=$(echo 1 2 3 | tr " " "\n" | grep -v "^$n$" | tr "\n" " ") &&
+	wait_for "all_agree $others" 15 &&
+	for i in $(seq 51 60); do
+		o=$(echo $others | cut -d" " -f$((i % 2 + 1))) &&
+		reqn $o "create $(svc m$i "\"type\":\"NodePort\"")" >m$i.out &
+		pids="$pids $!"
+	done &&
+	wait $pids;
+	test "$(cat m5[1-9].out m60.out | grep -c "^ok 1 rev=")" = 10 &&
+	member $n --set scheduler.enabled=false --set server.service-cidr=10.110.0.0/26 \
+		--set server.service-node-port-range=30000-30099 &&
+	wait_for "all_agree 1 2 3" 15 &&
+	o=$(echo $others | cut -d" " -f1) &&
+	check_cluster $o &&
+	test_line_count -ge 40 held &&
+	wait_for "check_cluster $n" 15
 '
 
 test_done
