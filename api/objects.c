@@ -210,6 +210,8 @@ api_objects_register(struct api_server *srv, struct sk_loop *loop, struct store 
     if (!o->cfg.no_bootstrap)
         o->boot_timer = sk_loop_timer_add(loop, 0, boot_step, o);
     obj_ns_sweep_soon(o); /* namespaces left terminating by a restart */
+    if (!o->cfg.no_bootstrap)
+        obj_repair_start(o);
     return o;
 }
 
@@ -222,6 +224,7 @@ api_objects_free(struct api_objects *o)
         sk_loop_timer_cancel(o->loop, o->boot_timer);
     if (o->ns_timer)
         sk_loop_timer_cancel(o->loop, o->ns_timer);
+    obj_repair_stop(o);
     obj_watches_detach(o);
     obj_ops_detach(o);
     obj_event_cache_release(&o->cache);

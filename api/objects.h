@@ -44,7 +44,9 @@ struct api_objects;
  *
  * One key per value rather than kube-apiserver's bitmap key: creates of
  * different values do not conflict, and a create writes a few bytes, not
- * the whole bitmap (128 KiB for a /12). */
+ * the whole bitmap (128 KiB for a /12). A repair on the leader
+ * (objects_repair.c) claims values that Services stored without claims
+ * hold and drops claims nobody holds. */
 
 #define API_SERVICE_CIDR_DEFAULT    "10.96.0.0/12"
 #define API_NODE_PORT_RANGE_DEFAULT "30000-32767"

@@ -10,6 +10,7 @@
 
 struct obj_watch;
 struct obj_op;
+struct obj_repair_wait;
 
 /* The encoded lines of the store event being delivered (revision rev,
  * position sub): each watcher of the same event reuses them, so an
@@ -46,8 +47,10 @@ struct api_objects {
     struct obj_op *ops; /* writes in flight, cut loose by api_objects_free */
     struct obj_event_cache cache;
     uint64_t boot_timer;
-    uint64_t ns_timer; /* the terminating-namespace sweep */
-    size_t boot_next;  /* index of the next default namespace to ensure */
+    uint64_t ns_timer;     /* the terminating-namespace sweep */
+    uint64_t repair_timer; /* the repair of Service claims */
+    struct obj_repair_wait *repair_wait;
+    size_t boot_next; /* index of the next default namespace to ensure */
 };
 
 /* ---- objects.c ---- */
@@ -158,6 +161,13 @@ void obj_ops_detach(struct api_objects *o);
  * the latter) or -ENOSPC (500: the range is full). */
 int obj_alloc_claims(struct obj_op *op, json_t *obj, struct sk_err *err);
 void obj_claims_free(struct obj_claims *c);
+
+/* ---- objects_repair.c ---- */
+
+/* Start the repair of Service claims on the loop (soon, then
+ * periodically; only the leader writes). */
+void obj_repair_start(struct api_objects *o);
+void obj_repair_stop(struct api_objects *o);
 
 /* ---- objects_ns.c ---- */
 

@@ -216,6 +216,24 @@ test_expect_success 'a restart keeps the allocations' '
 		grep -q "provided port is already allocated"
 '
 
+test_expect_success 'the repair at start claims what old Services hold and drops stray claims' '
+	legacy="{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"legacy\",\"namespace\":\"default\",\"uid\":\"u-legacy\"},\"spec\":{\"type\":\"NodePort\",\"clusterIP\":\"10.96.0.150\",\"ports\":[{\"port\":80,\"nodePort\":30150}]}}" &&
+	skiff -s "$SOCK" kv put /registry/services/default/legacy "$legacy" &&
+	skiff -s "$SOCK" kv put /registry/ranges/serviceips/10.96.0.151 \
+		"{\"kind\":\"Service\",\"namespace\":\"default\",\"name\":\"nobody\",\"uid\":\"u\"}" &&
+	skiff -s "$SOCK" kv put /registry/ranges/servicenodeports/30151 \
+		"{\"kind\":\"Service\",\"namespace\":\"default\",\"name\":\"web\",\"uid\":\"u\"}" &&
+	stop_daemon skiffd &&
+	start_server skiffd "$SOCK" &&
+	wait_for "claim /registry/ranges/serviceips/10.96.0.150 | grep -q \"\\\"name\\\":\\\"legacy\\\"\"" 10 &&
+	claim /registry/ranges/servicenodeports/30150 | grep -q "\"name\":\"legacy\"" &&
+	wait_for "req \"kv get /registry/ranges/serviceips/10.96.0.151\" | grep -q \"^error 404\"" 10 &&
+	wait_for "req \"kv get /registry/ranges/servicenodeports/30151\" | grep -q \"^error 404\"" 10 &&
+	req "create $(svc taken "\"clusterIP\":\"10.96.0.150\"")" | grep -q "provided IP is already allocated" &&
+	grep -q "claim repair: claimed ./registry/ranges/serviceips/10.96.0.150. for service \"default/legacy\"" skiffd.log &&
+	test "$(grep -c "claim repair: released" skiffd.log)" = 2
+'
+
 test_expect_success 'a /29 fills up: 5 addresses, then "range is full"; a delete frees one' '
 	start_server small "$SOCK2" --set server.service-cidr=10.100.0.0/29 \
 		--set server.service-node-port-range=31000-31001 &&
