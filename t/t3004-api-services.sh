@@ -305,7 +305,7 @@ check_cluster() {
 test_expect_success 'a 3-member control plane starts (small ranges: collisions are likely)' '
 	store_ports 3 &&
 	for n in 1 2 3; do
-		member $n --set scheduler.enabled=false --set server.service-cidr=10.110.0.0/26 \
+		member $n --set scheduler.enabled=false --set server.service-cidr=10.110.0.0/25 \
 			--set server.service-node-port-range=30000-30099 || return 1
 	done &&
 	wait_for "all_agree 1 2 3" 15 &&
@@ -343,7 +343,7 @@ test_expect_success 'creates across a leader change still never share a value' '
 	done &&
 	wait $pids;
 	test "$(cat m5[1-9].out m60.out | grep -c "^ok 1 rev=")" = 10 &&
-	member $n --set scheduler.enabled=false --set server.service-cidr=10.110.0.0/26 \
+	member $n --set scheduler.enabled=false --set server.service-cidr=10.110.0.0/25 \
 		--set server.service-node-port-range=30000-30099 &&
 	wait_for "all_agree 1 2 3" 15 &&
 	o=$(echo $others | cut -d" " -f1) &&
