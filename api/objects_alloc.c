@@ -23,8 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <arpa/inet.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #define PROBES 32
@@ -46,6 +46,7 @@ struct alloc {
     bool ip;
     struct api_svc_claims held;  /* by the stored object */
     struct api_svc_claims fresh; /* picked or requested in this write */
+    struct api_svc_claims asked; /* requested in this write (picks avoid them) */
     struct sk_buf key;
 };
 
@@ -83,7 +84,7 @@ taken(void *arg, uint32_t off)
     struct alloc *a = arg;
     uint32_t v = a->r->base + off;
 
-    if (!a->ip && held_port(&a->fresh, v))
+    if (!a->ip && (held_port(&a->fresh, v) || held_port(&a->asked, v)))
         return true;
     return claimed(a, v);
 }
@@ -107,10 +108,11 @@ claims_bitmap(struct alloc *a)
         if (api_claim_key_parse(r.kvs[i].key, r.kvs[i].key_len, a->ip, &v) == 0 &&
             v - a->r->base < a->r->size)
             bm[(v - a->r->base) / 8] |= (uint8_t)(1u << ((v - a->r->base) % 8));
-    for (size_t i = 0; !a->ip && i < a->fresh.nports; i++)
-        if (a->fresh.ports[i] - a->r->base < a->r->size)
-            bm[(a->fresh.ports[i] - a->r->base) / 8] |=
-                (uint8_t)(1u << ((a->fresh.ports[i] - a->r->base) % 8));
+    for (size_t i = 0; !a->ip && i < a->fresh.nports + a->asked.nports; i++) {
+        v = i < a->fresh.nports ? a->fresh.ports[i] : a->asked.ports[i - a->fresh.nports];
+        if (v - a->r->base < a->r->size)
+            bm[(v - a->r->base) / 8] |= (uint8_t)(1u << ((v - a->r->base) % 8));
+    }
     mvcc_op_result_release(&r);
     return bm;
 }
@@ -204,9 +206,10 @@ port_proto(const json_t *p)
     return proto ? proto : "TCP";
 }
 
-/* The node port of an earlier port of the Service: with the same
- * protocol (a duplicate, want_same false), or with the same port number
- * (TCP and UDP of one port share their node port, as in Kubernetes). */
+/* The node port of an earlier port of the Service: the same node port
+ * with the same protocol (a duplicate; by_port false), or any node port
+ * of the same port number (by_port: TCP and UDP of one port share their
+ * node port, as in Kubernetes). */
 static json_int_t
 earlier_node_port(const json_t *ports, size_t i, const json_t *p, bool by_port)
 {
@@ -390,6 +393,7 @@ obj_alloc_claims(struct obj_op *op, json_t *obj, struct sk_err *err)
     api_svc_claims_of(op->old, &a.held);
     if (obj && json_is_object(spec)) {
         api_errors_init(&errs);
+        api_svc_claims_of(obj, &a.asked);
         rc = alloc_cluster_ip(&a, spec, &errs, err);
         if (rc == 0)
             rc = alloc_node_ports(&a, spec, &errs, err);

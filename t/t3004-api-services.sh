@@ -256,6 +256,17 @@ test_expect_success 'a /29 fills up: 5 addresses, then "range is full"; a delete
 	test "$(val out clusterIP)" = 10.100.0.4
 '
 
+test_expect_success 'a picked node port avoids one a later port of the same Service asks for' '
+	export REQ_SOCK=$SOCK2 &&
+	test_when_finished "unset REQ_SOCK" &&
+	for try in 1 2 3 4 5; do
+		req "create $(svc asks "\"clusterIP\":\"10.100.0.1\",\"type\":\"NodePort\",\"ports\":[{\"name\":\"a\",\"port\":80},{\"name\":\"b\",\"port\":81,\"nodePort\":31000}]")" >out &&
+		head -n 1 out | grep -q "^ok 1 " &&
+		body out | grep -q "\"name\":\"a\",\"port\":80,\"protocol\":\"TCP\",\"targetPort\":80,\"nodePort\":31001" &&
+		req "delete services default asks" | grep -q "^ok 1 " || return 1
+	done
+'
+
 test_expect_success 'node ports fill up too' '
 	export REQ_SOCK=$SOCK2 &&
 	test_when_finished "unset REQ_SOCK" &&
