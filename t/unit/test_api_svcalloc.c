@@ -3,6 +3,7 @@
  * update rules for allocated fields). The store side is t3004. */
 #include "api/objects.h"
 #include "lib/buf.h"
+#include "lib/config.h"
 #include "lib/err.h"
 #include "lib/json.h"
 #include "unit.h"
@@ -110,6 +111,55 @@ START_TEST(bad_port_ranges_are_refused_by_name)
     ck_assert_int_eq(api_alloc_port_range_parse(bad_port_ranges[_i], &r, &err), -EINVAL);
     ck_assert_msg(strstr(err.msg, "service-node-port-range: bad port range '") == err.msg,
                   "'%s': %s", bad_port_ranges[_i], err.msg);
+}
+END_TEST
+
+/* ---- the [server] keys ---- */
+
+static const struct {
+    const char *key, *value;
+    int rc;
+    const char *msg;
+} server_keys[] = {
+    {"server.service-cidr", "10.100.0.0/16", 0, ""},
+    {"server.service-cidr", "10.0.0.0/8", -EINVAL,
+     "server.service-cidr: service network '10.0.0.0/8' must be a /12 to /30"},
+    {"server.service-cidr", "10.96.0.1/12", -EINVAL, "server.service-cidr: '10.96.0.1/12' has"},
+    {"server.service-node-port-range", "31000-31999", 0, ""},
+    {"server.service-node-port-range", "31999-31000", -EINVAL,
+     "server.service-node-port-range: bad port range '31999-31000'"},
+};
+
+START_TEST(server_ranges_are_checked_when_set)
+{
+    struct sk_config cfg;
+    struct sk_err err;
+
+    sk_err_init(&err);
+    sk_config_init(&cfg);
+    ck_assert_int_eq(sk_config_set(&cfg, server_keys[_i].key, server_keys[_i].value, &err),
+                     server_keys[_i].rc);
+    ck_assert_msg(!strncmp(err.msg, server_keys[_i].msg, strlen(server_keys[_i].msg)), "%s",
+                  err.msg);
+    sk_config_release(&cfg);
+}
+END_TEST
+
+START_TEST(service_network_must_not_overlap_the_pod_network)
+{
+    struct sk_config cfg;
+    struct sk_err err;
+
+    sk_err_init(&err);
+    sk_config_init(&cfg);
+    ck_assert_str_eq(cfg.server.service_cidr, "10.96.0.0/12");
+    ck_assert_str_eq(cfg.server.node_port_range, "30000-32767");
+    ck_assert_int_eq(sk_config_validate(&cfg, &err), 0);
+    ck_assert_int_eq(sk_config_set(&cfg, "server.service-cidr", "10.244.16.0/20", &err), 0);
+    ck_assert_int_eq(sk_config_validate(&cfg, &err), -EINVAL);
+    ck_assert_str_eq(
+        err.msg, "agent.cluster-cidr 10.244.0.0/16 and server.service-cidr 10.244.16.0/20 overlap");
+    sk_config_release(&cfg);
 }
 END_TEST
 
@@ -456,6 +506,8 @@ main(void)
     tcase_add_loop_test(tc, bad_ip_ranges_are_refused_by_name, 0, N(bad_ip_ranges));
     tcase_add_loop_test(tc, port_ranges_parse, 0, N(port_ranges));
     tcase_add_loop_test(tc, bad_port_ranges_are_refused_by_name, 0, N(bad_port_ranges));
+    tcase_add_loop_test(tc, server_ranges_are_checked_when_set, 0, N(server_keys));
+    tcase_add_test(tc, service_network_must_not_overlap_the_pod_network);
     suite_add_tcase(s, tc);
     tc = tcase_create("picking");
     tcase_add_test(tc, probe_picks_in_the_upper_band_only);
