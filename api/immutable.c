@@ -19,6 +19,14 @@ at(const json_t *obj, const char *a, const char *b)
     return b ? json_object_get(v, b) : v;
 }
 
+static bool
+external_name(const json_t *svc)
+{
+    const json_t *t = at(svc, "spec", "type");
+
+    return json_is_string(t) && !strcmp(json_string_value(t), "ExternalName");
+}
+
 /* "<path>: Invalid value: <new>: field is immutable" when it changed. */
 static void
 v_same(struct vctx *v, const char *path, const json_t *old, const json_t *new)
@@ -182,8 +190,10 @@ v_immutable(struct vctx *v, const json_t *old, const json_t *obj, const struct a
     else if (!strcmp(kind, "Deployment") || !strcmp(kind, "ReplicaSet"))
         v_same(v, "spec.selector", at(old, "spec", "selector"), at(obj, "spec", "selector"));
     else if (!strcmp(kind, "Service")) {
+        /* an ExternalName has no cluster IP: a change of type to or from
+         * it drops or allocates one (api_svc_keep_allocated) */
         ip = at(old, "spec", "clusterIP");
-        if (json_string_length(ip))
+        if (json_string_length(ip) && !external_name(old) && !external_name(obj))
             v_same(v, "spec.clusterIP", ip, at(obj, "spec", "clusterIP"));
     } else if (!strcmp(kind, "Secret")) {
         v_same(v, "type", json_object_get(old, "type"), json_object_get(obj, "type"));

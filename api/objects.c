@@ -192,6 +192,12 @@ api_objects_register(struct api_server *srv, struct sk_loop *loop, struct store 
     o->s = s;
     if (cfg)
         o->cfg = *cfg;
+    if (!o->cfg.service_ips.size &&
+        api_alloc_ip_range_parse(API_SERVICE_CIDR_DEFAULT, &o->cfg.service_ips, NULL) < 0)
+        SK_BUG("default service-cidr does not parse");
+    if (!o->cfg.node_ports.size &&
+        api_alloc_port_range_parse(API_NODE_PORT_RANGE_DEFAULT, &o->cfg.node_ports, NULL) < 0)
+        SK_BUG("default service-node-port-range does not parse");
     for (int v = 0; v <= API_OBJ_DELETE; v++) {
         o->verbs[v].o = o;
         o->verbs[v].verb = (enum api_obj_verb)v;
@@ -204,6 +210,8 @@ api_objects_register(struct api_server *srv, struct sk_loop *loop, struct store 
     if (!o->cfg.no_bootstrap)
         o->boot_timer = sk_loop_timer_add(loop, 0, boot_step, o);
     obj_ns_sweep_soon(o); /* namespaces left terminating by a restart */
+    if (!o->cfg.no_bootstrap)
+        obj_repair_start(o);
     return o;
 }
 
@@ -216,6 +224,7 @@ api_objects_free(struct api_objects *o)
         sk_loop_timer_cancel(o->loop, o->boot_timer);
     if (o->ns_timer)
         sk_loop_timer_cancel(o->loop, o->ns_timer);
+    obj_repair_stop(o);
     obj_watches_detach(o);
     obj_ops_detach(o);
     obj_event_cache_release(&o->cache);

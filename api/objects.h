@@ -29,12 +29,110 @@
 
 struct api_objects;
 
+/* ---- Service cluster IPs and node ports (svc_alloc.c) ----
+ *
+ * The API server hands out Service cluster IPs from the service network
+ * and node ports from the node port range, as kube-apiserver does. Each
+ * value in use is claimed by a key of its own, written in the same store
+ * txn as the Service (created under a create_revision == 0 compare) and
+ * deleted in the same txn as the Service's removal, so two Services
+ * never hold one value, whichever server or leader handles them:
+ *
+ *     /registry/ranges/serviceips/<a.b.c.d>        {"kind":"Service",
+ *     /registry/ranges/servicenodeports/<port>      "namespace":..,
+ *                                                   "name":..,"uid":..}
+ *
+ * One key per value rather than kube-apiserver's bitmap key: creates of
+ * different values do not conflict, and a create writes a few bytes, not
+ * the whole bitmap (128 KiB for a /12). A repair on the leader
+ * (objects_repair.c) claims values that Services stored without claims
+ * hold and drops claims nobody holds. */
+
+#define API_SERVICE_CIDR_DEFAULT    "10.96.0.0/12"
+#define API_NODE_PORT_RANGE_DEFAULT "30000-32767"
+#define API_CLAIM_IP_PREFIX         "/registry/ranges/serviceips/"
+#define API_CLAIM_PORT_PREFIX       "/registry/ranges/servicenodeports/"
+
+/* A range of values base .. base + size - 1 (IPv4 addresses in host
+ * byte order, or ports); values are handled as offsets from base. */
+struct api_alloc_range {
+    uint32_t base;
+    uint32_t size;
+    uint32_t first, last; /* the offsets a Service may ask for */
+    uint32_t dyn_first;   /* offsets below it are only given when asked for */
+    /* KEP-3070 (and KEP-3668 for ports): offsets dyn_first .. band - 1
+     * are picked only once the rest is full, so that values users pick
+     * by hand, usually low ones, rarely collide with picked ones. */
+    uint32_t band;
+    char text[32]; /* as configured, for messages */
+};
+
+/* The service network "10.96.0.0/12" (a /12 to a /30 without host bits):
+ * the network and broadcast addresses are never claimed, the first
+ * address is kept for the kubernetes service (only given when asked
+ * for). -EINVAL naming the value. */
+int api_alloc_ip_range_parse(const char *cidr, struct api_alloc_range *r, struct sk_err *err);
+/* The node port range "30000-32767" (lib/config.h's syntax). */
+int api_alloc_port_range_parse(const char *s, struct api_alloc_range *r, struct sk_err *err);
+
+/* Whether offset v is in use. */
+typedef bool (*api_alloc_taken_fn)(void *arg, uint32_t v);
+
+/* Try up to probes random offsets (rnd gives uniform 32-bit values) in
+ * the upper part of the range (band .. last) and return the first free
+ * one, or -1. Cheap while the range is mostly free. */
+int64_t api_alloc_probe(const struct api_alloc_range *r, api_alloc_taken_fn taken, void *arg,
+                        uint32_t (*rnd)(void *), void *rnd_arg, unsigned probes);
+/* The exhaustive search: scan the taken bitmap (bit v of byte v / 8 is
+ * offset v; size bits) for a free offset from start (reduced into each
+ * part), first in the upper part (band .. last, wrapping), then in the
+ * lower part (dyn_first .. band - 1, wrapping); -1 when full. */
+int64_t api_alloc_scan(const struct api_alloc_range *r, const uint8_t *bitmap, uint32_t start);
+
+/* The claim key of a cluster IP (host byte order) or a node port,
+ * appended to out. */
+void api_claim_key_ip(uint32_t ip, struct sk_buf *out);
+void api_claim_key_port(uint32_t port, struct sk_buf *out);
+/* The value a claim key names (the key must start with the prefix of
+ * its kind: ip true for cluster IPs); -1 when it is not a canonical
+ * key of that kind. */
+int api_claim_key_parse(const char *key, size_t len, bool ip, uint32_t *value);
+
+/* What a Service holds: its cluster IP (an IPv4 address, not "None")
+ * and its distinct non-zero node ports, sorted. */
+#define API_SVC_MAX_CLAIMS 256
+struct api_svc_claims {
+    bool overflow; /* more distinct node ports than fit */
+    bool has_ip;
+    uint32_t ip;
+    size_t nports;
+    uint32_t ports[API_SVC_MAX_CLAIMS];
+};
+/* Fill c from svc (any JSON; NULL holds nothing). Node ports beyond
+ * API_SVC_MAX_CLAIMS are left out and set overflow. */
+void api_svc_claims_of(const json_t *svc, struct api_svc_claims *c);
+
+/* Kubernetes's update rules for what the server allocated, applied to
+ * obj (the client's new Service, before defaulting) from old (the
+ * stored one): a cluster IP and node ports the client left out (absent,
+ * "" or 0) are kept while the type still needs them, matched by port
+ * number and protocol; when the type changes so that it no longer needs
+ * them (to ExternalName; from NodePort or LoadBalancer to ClusterIP),
+ * those the client left unchanged are dropped, as kube-apiserver's
+ * patchAllocatedValues and dropTypeDependentFields do. */
+void api_svc_keep_allocated(const json_t *old, json_t *obj);
+
 struct api_objects_config {
     api_authorize_fn authorize; /* NULL: every request is allowed */
     void *authorize_arg;
     api_admit_fn admit; /* NULL: every write is admitted */
     void *admit_arg;
     bool no_bootstrap; /* do not create the default namespaces (tests) */
+    /* Where Service cluster IPs and node ports come from; a range of
+     * size 0 takes the default (API_SERVICE_CIDR_DEFAULT,
+     * API_NODE_PORT_RANGE_DEFAULT). */
+    struct api_alloc_range service_ips;
+    struct api_alloc_range node_ports;
 };
 
 /* Register the object verbs on srv, serving store s. cfg may be NULL

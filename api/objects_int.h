@@ -10,6 +10,7 @@
 
 struct obj_watch;
 struct obj_op;
+struct obj_repair_wait;
 
 /* The encoded lines of the store event being delivered (revision rev,
  * position sub): each watcher of the same event reuses them, so an
@@ -46,8 +47,10 @@ struct api_objects {
     struct obj_op *ops; /* writes in flight, cut loose by api_objects_free */
     struct obj_event_cache cache;
     uint64_t boot_timer;
-    uint64_t ns_timer; /* the terminating-namespace sweep */
-    size_t boot_next;  /* index of the next default namespace to ensure */
+    uint64_t ns_timer;     /* the terminating-namespace sweep */
+    uint64_t repair_timer; /* the repair of Service claims */
+    struct obj_repair_wait *repair_wait;
+    size_t boot_next; /* index of the next default namespace to ensure */
 };
 
 /* ---- objects.c ---- */
@@ -87,6 +90,16 @@ int obj_read_key(struct store *s, const char *key, size_t len, struct mvcc_op_re
  * attempt of its read-modify-write loop. */
 enum obj_action { OBJ_ACT_PUT, OBJ_ACT_DELETE, OBJ_ACT_NONE };
 
+/* The claim keys (svc_alloc.c) a Service write creates and deletes in
+ * its txn. */
+#define OBJ_CLAIM_KEY_MAX 48
+struct obj_claims {
+    size_t nadd, ndel;
+    char add[API_SVC_MAX_CLAIMS + 1][OBJ_CLAIM_KEY_MAX];
+    char del[API_SVC_MAX_CLAIMS + 1][OBJ_CLAIM_KEY_MAX];
+    struct sk_buf value; /* of the added keys: who holds them */
+};
+
 struct obj_op {
     struct api_objects *o; /* NULL once cut loose by api_objects_free */
     struct api_req *req;   /* NULL: internal (bootstrap) */
@@ -110,7 +123,9 @@ struct obj_op {
     struct sk_buf ns_key;
     enum obj_action action;
     const char *word;
-    struct sk_buf value; /* what is stored */
+    struct sk_buf value;       /* what is stored */
+    struct obj_claims *claims; /* Services: values claimed and released */
+    bool alloc_stale;          /* an allocation failed on what the local state holds */
 };
 
 /* Compute the new object into *out and op->action from op->old (the
@@ -135,7 +150,30 @@ void obj_delete_internal(struct api_objects *o, const struct api_kind *k, const 
 /* Cut the writes in flight loose (their callbacks then only answer). */
 void obj_ops_detach(struct api_objects *o);
 
+/* ---- objects_alloc.c ---- */
+
+/* For a Service write: give obj (the object to store; NULL when it is
+ * removed) the cluster IP and node ports it needs from the configured
+ * ranges, check the ones the client asked for, and fill op->claims with
+ * the claim keys to create and to delete (the difference between what
+ * op->old held and what obj holds). Other kinds: no claims. Fails with
+ * -EINVAL (422: a value out of range or taken, op->alloc_stale set for
+ * the latter) or -ENOSPC (500: the range is full). */
+int obj_alloc_claims(struct obj_op *op, json_t *obj, struct sk_err *err);
+void obj_claims_free(struct obj_claims *c);
+
+/* ---- objects_repair.c ---- */
+
+/* Start the repair of Service claims on the loop (soon, then
+ * periodically; only the leader writes). */
+void obj_repair_start(struct api_objects *o);
+void obj_repair_stop(struct api_objects *o);
+
 /* ---- objects_ns.c ---- */
+
+/* Range over every key starting with prefix in the local state. */
+int obj_range_prefix(struct store *s, const char *prefix, size_t len, int64_t limit, unsigned flags,
+                     struct mvcc_op_result *r);
 
 /* Whether namespace ns holds any object (local state). */
 bool obj_ns_has_content(struct api_objects *o, const char *ns);

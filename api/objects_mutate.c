@@ -73,14 +73,13 @@ mutate_create(struct obj_op *op, json_t **out, struct sk_err *err)
 
 /* Fields the server or another component owns that an apply keeps when
  * the manifest leaves them out (as kubectl apply's three-way merge keeps
- * what others set). */
+ * what others set). A Service's cluster IP and node ports are kept by
+ * every update (prepare_update). */
 static void
 apply_keep(const json_t *old, json_t *obj, const struct api_kind *k)
 {
     json_t *ospec = json_object_get(old, "spec"), *spec = json_object_get(obj, "spec");
     json_t *meta = json_object_get(obj, "metadata"), *ometa = json_object_get(old, "metadata");
-    json_t *oports, *ports, *p;
-    size_t i;
 
     if (json_is_object(meta) && !json_object_get(meta, "finalizers") &&
         json_object_get(ometa, "finalizers"))
@@ -93,22 +92,6 @@ apply_keep(const json_t *old, json_t *obj, const struct api_kind *k)
     if ((!strcmp(k->kind, "Deployment") || !strcmp(k->kind, "ReplicaSet")) &&
         !json_object_get(spec, "replicas") && json_object_get(ospec, "replicas"))
         json_object_set(spec, "replicas", json_object_get(ospec, "replicas"));
-    if (strcmp(k->kind, "Service"))
-        return;
-    if (!json_object_get(spec, "clusterIP") && json_object_get(ospec, "clusterIP"))
-        json_object_set(spec, "clusterIP", json_object_get(ospec, "clusterIP"));
-    if (!json_object_get(spec, "clusterIPs") && json_object_get(ospec, "clusterIPs"))
-        json_object_set(spec, "clusterIPs", json_object_get(ospec, "clusterIPs"));
-    oports = json_object_get(ospec, "ports");
-    ports = json_object_get(spec, "ports");
-    json_array_foreach (ports, i, p) {
-        json_t *op = json_array_get(oports, i);
-
-        if (json_is_object(p) && !json_object_get(p, "nodePort") &&
-            json_object_get(op, "nodePort") &&
-            json_equal(json_object_get(p, "port"), json_object_get(op, "port")))
-            json_object_set(p, "nodePort", json_object_get(op, "nodePort"));
-    }
 }
 
 static int
@@ -118,6 +101,8 @@ prepare_update(struct obj_op *op, json_t *obj, enum api_update_mode mode, struct
     struct api_meta_ctx ctx;
     int rc;
 
+    if (!strcmp(op->k->kind, "Service") && mode == API_UPDATE_MAIN)
+        api_svc_keep_allocated(op->old, obj);
     api_errors_init(&errs);
     obj_meta_ctx(op->o, &ctx, NULL);
     rc = api_object_prepare_update(op->old, obj, mode, &ctx, &errs, err);

@@ -20,9 +20,9 @@
 #define NS_PREFIX       "/registry/namespaces/"
 #define RANGE_KEY_LIMIT 512
 
-static int
-range_prefix(struct store *s, const char *prefix, size_t len, int64_t limit, unsigned flags,
-             struct mvcc_op_result *r)
+int
+obj_range_prefix(struct store *s, const char *prefix, size_t len, int64_t limit, unsigned flags,
+                 struct mvcc_op_result *r)
 {
     char end[RANGE_KEY_LIMIT];
     struct mvcc_op op;
@@ -54,7 +54,7 @@ obj_ns_has_content(struct api_objects *o, const char *ns)
         memset(&r, 0, sizeof(r));
         sk_buf_reset(&prefix);
         api_key_prefix(&k[i], ns, &prefix);
-        if (range_prefix(o->s, prefix.data, prefix.len, 1, MVCC_COUNT_ONLY, &r) == 0)
+        if (obj_range_prefix(o->s, prefix.data, prefix.len, 1, MVCC_COUNT_ONLY, &r) == 0)
             found = r.count > 0;
         mvcc_op_result_release(&r);
     }
@@ -95,7 +95,7 @@ sweep_content(struct api_objects *o, const char *ns, int *budget)
         memset(&r, 0, sizeof(r));
         sk_buf_reset(&prefix);
         api_key_prefix(&k[i], ns, &prefix);
-        if (range_prefix(o->s, prefix.data, prefix.len, SWEEP_MAX_OPS, 0, &r) < 0)
+        if (obj_range_prefix(o->s, prefix.data, prefix.len, SWEEP_MAX_OPS, 0, &r) < 0)
             r.nkvs = 0;
         for (size_t j = 0; j < r.nkvs; j++) {
             json_t *obj = NULL;
@@ -132,7 +132,7 @@ ns_sweep(struct sk_loop *loop, void *arg)
     if (strcmp(st.role, "leader"))
         budget = 0;
     memset(&r, 0, sizeof(r));
-    if (range_prefix(o->s, NS_PREFIX, strlen(NS_PREFIX), 0, 0, &r) < 0)
+    if (obj_range_prefix(o->s, NS_PREFIX, strlen(NS_PREFIX), 0, 0, &r) < 0)
         r.nkvs = 0;
     for (size_t i = 0; i < r.nkvs; i++) {
         json_t *ns = NULL;

@@ -17,6 +17,11 @@
  * conflict) read from a follower's possibly stale local state is
  * confirmed once after store_read_barrier() before it is answered.
  *
+ * A Service's write also creates the claim keys of the cluster IP and
+ * node ports it newly holds (each under a create_revision == 0 compare)
+ * and deletes those it no longer holds, in the same txn
+ * (objects_alloc.c).
+ *
  * Objects are stored without metadata.resourceVersion (it is the key's
  * mod_revision, set when read). A write that would not change the stored
  * object makes no new revision. */
@@ -50,6 +55,7 @@ op_free(struct obj_op *op)
     sk_buf_release(&op->key);
     sk_buf_release(&op->ns_key);
     sk_buf_release(&op->value);
+    obj_claims_free(op->claims);
     json_decref(op->body);
     json_decref(op->old);
     free(op);
@@ -280,17 +286,45 @@ op_admit(struct obj_op *op, const json_t *obj, struct sk_err *err)
     return -1;
 }
 
+/* The claim keys of a Service write (objects_alloc.c) join its txn: a
+ * new claim is created only if nobody holds it (create_revision == 0),
+ * released ones are deleted with the Service's removal or type change. */
+static void
+op_add_claims(const struct obj_op *op, struct mvcc_cmp *cmps, size_t *ncmps, struct mvcc_op *ops,
+              size_t *nops)
+{
+    const struct obj_claims *c = op->claims;
+
+    for (size_t i = 0; c && i < c->nadd; i++) {
+        cmps[*ncmps] = (struct mvcc_cmp){.target = MVCC_CMP_CREATE,
+                                         .result = MVCC_CMP_EQUAL,
+                                         .key = c->add[i],
+                                         .key_len = (uint32_t)strlen(c->add[i])};
+        (*ncmps)++;
+        ops[*nops] = (struct mvcc_op){.type = MVCC_OP_PUT,
+                                      .key = c->add[i],
+                                      .key_len = (uint32_t)strlen(c->add[i]),
+                                      .value = c->value.data,
+                                      .value_len = (uint32_t)c->value.len};
+        (*nops)++;
+    }
+    for (size_t i = 0; c && i < c->ndel; i++) {
+        ops[*nops] = (struct mvcc_op){
+            .type = MVCC_OP_DELETE, .key = c->del[i], .key_len = (uint32_t)strlen(c->del[i])};
+        (*nops)++;
+    }
+}
+
 static void
 op_propose(struct obj_op *op)
 {
-    struct mvcc_cmp cmps[2];
-    struct mvcc_op put;
+    size_t nclaims = op->claims ? op->claims->nadd + op->claims->ndel : 0;
+    struct mvcc_cmp *cmps = sk_calloc(2 + nclaims, sizeof(*cmps));
+    struct mvcc_op *ops = sk_calloc(1 + nclaims, sizeof(*ops));
     struct mvcc_txn txn;
     struct sk_buf cmd = SK_BUF_INIT;
-    size_t n = 1;
+    size_t n = 1, nops = 1;
 
-    memset(cmps, 0, sizeof(cmps));
-    memset(&put, 0, sizeof(put));
     cmps[0].target = op->old ? MVCC_CMP_MOD : MVCC_CMP_CREATE;
     cmps[0].result = MVCC_CMP_EQUAL;
     cmps[0].key = op->key.data;
@@ -304,15 +338,18 @@ op_propose(struct obj_op *op)
         cmps[1].num = op->ns_mod;
         n = 2;
     }
-    put.type = op->action == OBJ_ACT_DELETE ? MVCC_OP_DELETE : MVCC_OP_PUT;
-    put.key = op->key.data;
-    put.key_len = (uint32_t)op->key.len;
-    put.value = op->value.data;
-    put.value_len = (uint32_t)op->value.len;
-    txn = (struct mvcc_txn){cmps, n, &put, 1, NULL, 0};
+    ops[0].type = op->action == OBJ_ACT_DELETE ? MVCC_OP_DELETE : MVCC_OP_PUT;
+    ops[0].key = op->key.data;
+    ops[0].key_len = (uint32_t)op->key.len;
+    ops[0].value = op->value.data;
+    ops[0].value_len = (uint32_t)op->value.len;
+    op_add_claims(op, cmps, &n, ops, &nops);
+    txn = (struct mvcc_txn){cmps, n, ops, nops, NULL, 0};
     mvcc_cmd_encode_txn(&cmd, &txn);
     store_write(op->o->s, cmd.data, cmd.len, on_written, op);
     sk_buf_release(&cmd);
+    free(cmps);
+    free(ops);
 }
 
 static void
@@ -354,6 +391,16 @@ op_run(struct obj_op *op)
     }
     if (op_admit(op, op->action == OBJ_ACT_DELETE ? NULL : obj, &err) < 0) {
         json_decref(obj);
+        op_fail(op, &err, false);
+        return;
+    }
+    if (obj_alloc_claims(op, op->action == OBJ_ACT_DELETE ? NULL : obj, &err) < 0) {
+        json_decref(obj);
+        if (!op->confirmed && op->alloc_stale) {
+            op->confirmed = true;
+            store_read_barrier(op->o->s, on_confirm, op);
+            return;
+        }
         op_fail(op, &err, false);
         return;
     }

@@ -1,13 +1,12 @@
 /* Service and Endpoints validation (Kubernetes's ValidateService and
  * ValidateEndpoints). skiff is IPv4-only: clusterIP is "", "None" or an
- * IPv4 address; nodePorts come from 30000-32767. */
+ * IPv4 address. Whether a clusterIP or nodePort is in the configured
+ * range and free is the allocator's to say (objects_alloc.c), as in
+ * kube-apiserver. */
 #include "validate_int.h"
 
 #include <stdio.h>
 #include <string.h>
-
-#define NODE_PORT_MIN 30000
-#define NODE_PORT_MAX 32767
 
 static const char *const svc_types[] = {"ClusterIP", "ExternalName", "LoadBalancer", "NodePort",
                                         NULL};
@@ -41,10 +40,8 @@ v_service_port(struct vctx *v, const json_t *p, const char *type, size_t nports,
     if (!node_ports)
         v_err(v, API_FE_FORBIDDEN, "nodePort", NULL, "may not be used when `type` is '%s'",
               type ? type : "ClusterIP");
-    else if (port < NODE_PORT_MIN || port > NODE_PORT_MAX)
-        v_err_int(v, API_FE_INVALID, "nodePort", port,
-                  "provided port is not in the valid range. The range of valid ports is "
-                  "30000-32767");
+    else if (port < 0 || port > 65535)
+        v_err_int(v, API_FE_INVALID, "nodePort", port, "must be between 1 and 65535, inclusive");
 }
 
 static void

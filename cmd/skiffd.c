@@ -548,6 +548,9 @@ run_server(struct daemon *d)
     ocfg.authorize_arg = d->authz;
     ocfg.admit = api_authz_admit;
     ocfg.admit_arg = d->authz;
+    if (api_alloc_ip_range_parse(d->cfg.server.service_cidr, &ocfg.service_ips, &err) < 0 ||
+        api_alloc_port_range_parse(d->cfg.server.node_port_range, &ocfg.node_ports, &err) < 0)
+        goto out_free_loop;
     /* Listeners first: a second server on the same socket is refused
      * before it touches (and flock()s) the data directory. */
     if (api_server_start(d->loop, &acfg, &d->api, &err) < 0)

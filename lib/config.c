@@ -294,6 +294,71 @@ check_local_groups(const char *s, struct sk_err *err)
     return check_idmap(s, false, err);
 }
 
+/* The service network: kube-apiserver refuses more than 20 host bits
+ * (its allocator is a bitmap of the whole range); /31 and /32 leave no
+ * address once the network, broadcast and kubernetes service addresses
+ * are set aside. */
+static int
+check_service_cidr(const char *s, struct sk_err *err)
+{
+    char show[SK_CONF_SHOW_MAX + 8];
+    const char *slash = strchr(s, '/');
+    long len = slash ? strtol(slash + 1, NULL, 10) : -1;
+
+    if (len >= 12 && len <= 30)
+        return 0;
+    return sk_err_set(err, EINVAL, "service network '%s' must be a /12 to /30", SHOW(s, show));
+}
+
+static int
+parse_port(const char **p, unsigned *out)
+{
+    unsigned v = 0;
+    size_t n = 0;
+
+    for (; isdigit((unsigned char)(*p)[n]) && n < 6; n++)
+        v = v * 10 + (unsigned)((*p)[n] - '0');
+    if (n == 0 || n > 5 || v > 65535)
+        return -1;
+    *p += n;
+    *out = v;
+    return 0;
+}
+
+int
+sk_config_port_range_parse(const char *s, unsigned *lo, unsigned *hi, struct sk_err *err)
+{
+    char show[SK_CONF_SHOW_MAX + 8];
+    const char *p = s;
+    unsigned a, b;
+    char sep;
+
+    if (parse_port(&p, &a) < 0 || (*p != '-' && *p != '+'))
+        goto bad;
+    sep = *p++;
+    if (parse_port(&p, &b) < 0 || *p)
+        goto bad;
+    if (sep == '+')
+        b += a;
+    if (a < 1 || b < a || b > 65535)
+        goto bad;
+    *lo = a;
+    *hi = b;
+    return 0;
+bad:
+    return sk_err_set(err, EINVAL,
+                      "bad port range '%s' (LO-HI, 1 <= LO <= HI <= 65535, e.g. 30000-32767)",
+                      SHOW(s, show));
+}
+
+static int
+check_port_range(const char *s, struct sk_err *err)
+{
+    unsigned lo, hi;
+
+    return sk_config_port_range_parse(s, &lo, &hi, err);
+}
+
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
 
@@ -332,6 +397,12 @@ static const struct sk_conf_opt options[] = {
      1, 64, "API requests in progress at once on one connection; more get 429", 0, NULL},
     {"server", "auth-timeout", SK_CONF_DURATION, OFF(server.auth_timeout_ms), "10s", NULL, 100,
      3600000, "TCP clients that have not authenticated by then are disconnected", 0, NULL},
+    {"server", "service-cidr", SK_CONF_CIDR, OFF(server.service_cidr), "10.96.0.0/12", NULL, 0,
+     0, "IPv4 network the Service cluster IPs are allocated from, /12 to /30", 0,
+     check_service_cidr},
+    {"server", "service-node-port-range", SK_CONF_STRING, OFF(server.node_port_range),
+     "30000-32767", NULL, 0, 0, "ports the Service node ports are allocated from, as LO-HI", 0,
+     check_port_range},
 
     {"auth", "local-users", SK_CONF_STRING, OFF(auth.local_users), "", NULL, 0, 0,
      "API identities of local users, as UID=USER[/GROUP,...] separated by blanks",
@@ -514,6 +585,21 @@ check_networks(const struct sk_config *cfg, struct sk_err *err)
                       SHOW(cfg->agent.cluster_cidr, a), SHOW(cfg->agent.service_cidr, b));
 }
 
+/* The API server hands out cluster IPs from server.service-cidr: pods
+ * must not get those addresses. */
+static int
+check_server_networks(const struct sk_config *cfg, struct sk_err *err)
+{
+    char a[SK_CONF_SHOW_MAX + 8], b[SK_CONF_SHOW_MAX + 8];
+    uint32_t n1, m1, n2, m2;
+
+    if (cidr_parse(cfg->agent.cluster_cidr, &n1, &m1) < 0 ||
+        cidr_parse(cfg->server.service_cidr, &n2, &m2) < 0 || (n1 & m1 & m2) != (n2 & m1 & m2))
+        return 0;
+    return sk_err_set(err, EINVAL, "agent.cluster-cidr %s and server.service-cidr %s overlap",
+                      SHOW(cfg->agent.cluster_cidr, a), SHOW(cfg->server.service_cidr, b));
+}
+
 static int
 check_server_name(const struct sk_config *cfg, struct sk_err *err)
 {
@@ -543,7 +629,8 @@ check_backoff(const struct sk_config *cfg, struct sk_err *err)
 }
 
 static int (*const cross_checks[])(const struct sk_config *, struct sk_err *) = {
-    check_timeouts, check_backoff, check_networks, check_server_name, check_node_name,
+    check_timeouts,        check_backoff,     check_networks,
+    check_server_networks, check_server_name, check_node_name,
 };
 
 /* Run every cross check; each problem goes to diag (if not NULL) as a

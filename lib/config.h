@@ -39,6 +39,8 @@ struct sk_config {
         uint64_t max_requests_inflight; /* over all connections */
         uint64_t max_client_requests;   /* per connection */
         uint64_t auth_timeout_ms;       /* unauthenticated TCP peers */
+        char *service_cidr;             /* IPv4 network, /12 to /30: ClusterIPs handed out */
+        char *node_port_range;          /* "LO-HI", validated: sk_config_port_range_parse */
     } server;
     struct {
         char *local_users;  /* "ID=USER[/GROUP,...] ..." validated; "" = none */
@@ -135,6 +137,11 @@ struct sk_config_idmap {
  * -EINVAL naming the bad entry: malformed, too long, an ID listed twice. */
 int sk_config_idmap_parse(const char *s, bool users, struct sk_config_idmap **out, size_t *n,
                           struct sk_err *err);
+
+/* Parse a port range "LO-HI" (inclusive, 1 <= LO <= HI <= 65535, as
+ * kube-apiserver's --service-node-port-range; "LO+N" means LO-(LO+N)).
+ * Fails with -EINVAL naming the value. */
+int sk_config_port_range_parse(const char *s, unsigned *lo, unsigned *hi, struct sk_err *err);
 
 /* Write the effective configuration in INI form (--print-config). */
 void sk_config_print(const struct sk_config *cfg, FILE *f);

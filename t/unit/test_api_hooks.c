@@ -126,7 +126,8 @@ setup(void)
 {
     struct api_server_config acfg = {0};
     struct store_config scfg = {0};
-    struct api_objects_config ocfg = {authorize, &hk, admit, &hk, false};
+    struct api_objects_config ocfg = {
+        .authorize = authorize, .authorize_arg = &hk, .admit = admit, .admit_arg = &hk};
     char dir[256];
     struct sk_err err;
 

@@ -532,9 +532,10 @@ static const struct {
      "spec.ports[0].targetPort: Invalid value: 0: must be between 1 and 65535, inclusive"},
     {"Service", "{\"spec\":{\"ports\":[{\"port\":80,\"nodePort\":30080}]}}",
      "spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'"},
-    {"Service", "{\"spec\":{\"type\":\"NodePort\",\"ports\":[{\"port\":80,\"nodePort\":80}]}}",
-     "spec.ports[0].nodePort: Invalid value: 80: provided port is not in the valid range. The "
-     "range of valid ports is 30000-32767"},
+    /* the configured range is the allocator's to check (t3004) */
+    {"Service", "{\"spec\":{\"type\":\"NodePort\",\"ports\":[{\"port\":80,\"nodePort\":80}]}}", ""},
+    {"Service", "{\"spec\":{\"type\":\"NodePort\",\"ports\":[{\"port\":80,\"nodePort\":70000}]}}",
+     "spec.ports[0].nodePort: Invalid value: 70000: must be between 1 and 65535, inclusive"},
     {"Service",
      "{\"spec\":{\"type\":\"LoadBalancer\",\"ports\":[{\"port\":80,\"nodePort\":32767}]}}", ""},
     {"Service", "{\"spec\":{\"type\":\"External\"}}",
