@@ -6,7 +6,21 @@
  * records arriving meanwhile are counted in `unsent` and folded into the
  * next patch, so a burst of identical events costs one create and one
  * patch. Entries with a write in flight are never evicted (their
- * callbacks point at them). */
+ * callbacks point at them).
+ *
+ * Trimming takes entries from the LRU tail. A busy one is moved to a
+ * "parked" list instead of being stepped over: under bulk scheduling
+ * thousands of creates are in flight at once, and stepping over them on
+ * every record made recording quadratic. Every parked entry is older
+ * than every entry in the LRU (it was the LRU's oldest when parked, and
+ * recording an entry moves it to the LRU head), so the parked list,
+ * newest first too, is the older end of one recency order: a trim first
+ * evicts the parked tail once its write is done (writes finish mostly in
+ * the order they were sent), then goes on with the LRU tail. Each step
+ * removes an entry from a list it entered once per record, so trimming
+ * costs O(1) amortized per record. The one departure from a strict LRU
+ * of idle entries: an idle parked entry behind a busy older one waits
+ * for that one before it can be evicted. */
 #include "api/events.h"
 #include "api/aclient_int.h"
 #include "api/object.h"
@@ -19,6 +33,11 @@
 #include <string.h>
 
 struct ev_cache;
+struct ev_entry;
+
+struct ev_list {
+    struct ev_entry *head, *tail;
+};
 
 struct ev_entry {
     struct ev_cache *cache;
@@ -29,40 +48,68 @@ struct ev_entry {
     int64_t last_ns;
     int64_t unsent;
     bool busy;
-    struct ev_entry *prev, *next; /* LRU, most recent first */
+    struct ev_list *list;         /* &cache->lru or &cache->parked */
+    struct ev_entry *prev, *next; /* in list, most recent first */
 };
 
 struct ev_cache {
     struct api_aclient *c;
     struct api_map map;
-    struct ev_entry *head, *tail;
+    struct ev_list lru;    /* every entry but the parked ones */
+    struct ev_list parked; /* entries a trim found busy; older than the lru's */
+    struct api_event_stats stats;
 };
 
 static void ev_send(struct ev_entry *e);
 
 static void
-lru_unlink(struct ev_cache *ec, struct ev_entry *e)
+list_unlink(struct ev_entry *e)
 {
+    struct ev_list *l = e->list;
+
     if (e->prev)
         e->prev->next = e->next;
     else
-        ec->head = e->next;
+        l->head = e->next;
     if (e->next)
         e->next->prev = e->prev;
     else
-        ec->tail = e->prev;
+        l->tail = e->prev;
     e->prev = e->next = NULL;
+    e->list = NULL;
 }
 
 static void
-lru_push(struct ev_cache *ec, struct ev_entry *e)
+list_push_head(struct ev_list *l, struct ev_entry *e)
 {
-    e->next = ec->head;
-    if (ec->head)
-        ec->head->prev = e;
-    ec->head = e;
-    if (!ec->tail)
-        ec->tail = e;
+    e->list = l;
+    e->next = l->head;
+    if (l->head)
+        l->head->prev = e;
+    l->head = e;
+    if (!l->tail)
+        l->tail = e;
+}
+
+/* e was just recorded: the most recent entry. */
+static void
+lru_touch(struct ev_cache *ec, struct ev_entry *e)
+{
+    if (e->list)
+        list_unlink(e);
+    list_push_head(&ec->lru, e);
+}
+
+static void
+entry_set_busy(struct ev_entry *e, bool busy)
+{
+    if (e->busy == busy)
+        return;
+    e->busy = busy;
+    if (busy)
+        e->cache->stats.in_flight++;
+    else
+        e->cache->stats.in_flight--;
 }
 
 static void
@@ -80,7 +127,11 @@ cache_free(void *arg)
     struct ev_cache *ec = arg;
     struct ev_entry *e, *next;
 
-    for (e = ec->head; e; e = next) {
+    for (e = ec->lru.head; e; e = next) {
+        next = e->next;
+        entry_free(e);
+    }
+    for (e = ec->parked.head; e; e = next) {
         next = e->next;
         entry_free(e);
     }
@@ -103,20 +154,39 @@ cache_of(struct api_aclient *c)
     return ec;
 }
 
-/* Drop least recently used idle entries beyond the bound. */
+static void
+cache_evict(struct ev_cache *ec, struct ev_entry *e)
+{
+    list_unlink(e);
+    api_map_del(&ec->map, e->key);
+    entry_free(e);
+    ec->stats.evicted++;
+}
+
+/* Drop least recently used idle entries beyond the bound; park the busy
+ * ones met on the way (see the top of the file). */
 static void
 cache_trim(struct ev_cache *ec)
 {
-    struct ev_entry *e = ec->tail, *prev;
+    struct ev_entry *e;
 
-    while (e && ec->map.len > API_EVENT_CACHE_MAX) {
-        prev = e->prev;
-        if (!e->busy) {
-            lru_unlink(ec, e);
-            api_map_del(&ec->map, e->key);
-            entry_free(e);
+    while (ec->map.len > API_EVENT_CACHE_MAX) {
+        e = ec->parked.tail;
+        if (e && !e->busy) {
+            ec->stats.trim_visits++;
+            cache_evict(ec, e);
+            continue;
         }
-        e = prev;
+        e = ec->lru.tail;
+        if (!e)
+            break;
+        ec->stats.trim_visits++;
+        if (!e->busy) {
+            cache_evict(ec, e);
+            continue;
+        }
+        list_unlink(e);
+        list_push_head(&ec->parked, e);
     }
 }
 
@@ -133,10 +203,10 @@ ev_on_create(struct api_aclient *c, int rc, const struct api_resp *resp, const s
     struct ev_entry *e = arg;
     json_t *obj;
 
-    e->busy = false;
     if (rc < 0) {
         sk_warn("events", "event '%s' not recorded: %s",
                 json_string_value(json_object_get(e->event, "reason")), err->msg);
+        entry_set_busy(e, false);
         return;
     }
     obj = api_resp_object(resp, 0, NULL);
@@ -145,6 +215,8 @@ ev_on_create(struct api_aclient *c, int rc, const struct api_resp *resp, const s
     json_decref(obj);
     if (e->unsent)
         ev_send(e);
+    else
+        entry_set_busy(e, false);
 }
 
 static void
@@ -153,7 +225,6 @@ ev_on_patch(struct api_aclient *c, int rc, const struct api_resp *resp, const st
 {
     struct ev_entry *e = arg;
 
-    e->busy = false;
     if (rc == -ENOENT) {
         /* Deleted meanwhile (TTL, an admin): the next record creates a
          * new Event that carries the count on. */
@@ -166,6 +237,8 @@ ev_on_patch(struct api_aclient *c, int rc, const struct api_resp *resp, const st
         sk_warn("events", "event '%s' not updated: %s", e->name, err->msg);
     if (e->unsent)
         ev_send(e);
+    else
+        entry_set_busy(e, false);
 }
 
 /* Send what the entry owes the server: a create when it has no Event
@@ -182,16 +255,16 @@ ev_send(struct ev_entry *e)
     stamp(e->last_ns, ts);
     json_object_set_new(e->event, "count", json_integer(e->count));
     json_object_set_new(e->event, "lastTimestamp", json_string(ts));
-    e->busy = true;
+    entry_set_busy(e, true);
     if (!e->name) {
         if (!api_aclient_create(c, e->event, ev_on_create, e))
-            e->busy = false;
+            entry_set_busy(e, false);
         return;
     }
     patch = json_pack("{s:I,s:s}", "count", (json_int_t)e->count, "lastTimestamp", ts);
     if (!api_aclient_patch(c, "events", api_meta_namespace(e->event), e->name, NULL, patch,
                            ev_on_patch, e))
-        e->busy = false;
+        entry_set_busy(e, false);
     json_decref(patch);
 }
 
@@ -277,8 +350,7 @@ api_event_record(struct api_aclient *c, const json_t *involved, const char *type
     dedup_key(involved, type, reason, message, component, &key);
     e = api_map_get(&ec->map, key.data);
     if (e && now - e->last_ns < API_EVENT_DEDUP_NS) {
-        lru_unlink(ec, e);
-        lru_push(ec, e);
+        lru_touch(ec, e);
         e->last_ns = now;
         e->unsent++;
         if (!e->busy)
@@ -291,10 +363,8 @@ api_event_record(struct api_aclient *c, const json_t *involved, const char *type
         e->cache = ec;
         e->key = sk_strdup(key.data);
         api_map_put(&ec->map, key.data, e);
-    } else {
-        lru_unlink(ec, e);
     }
-    lru_push(ec, e);
+    lru_touch(ec, e);
     /* A new Event: an old one for the key is left to expire. */
     json_decref(e->event);
     e->event = event_build(involved, type, reason, message, component, now);
@@ -308,4 +378,16 @@ api_event_record(struct api_aclient *c, const json_t *involved, const char *type
     cache_trim(ec);
     sk_buf_release(&key);
     return 0;
+}
+
+void
+api_event_stats(struct api_aclient *c, struct api_event_stats *out)
+{
+    struct ev_cache *ec = c->events;
+
+    memset(out, 0, sizeof(*out));
+    if (!ec)
+        return;
+    *out = ec->stats;
+    out->entries = ec->map.len;
 }

@@ -16,6 +16,8 @@
 #include "api/aclient.h"
 
 #include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #define API_EVENT_NORMAL    "Normal"
 #define API_EVENT_WARNING   "Warning"
@@ -34,5 +36,15 @@
 int api_event_record(struct api_aclient *c, const json_t *involved, const char *type,
                      const char *reason, const char *message, const char *component,
                      struct sk_err *err);
+
+/* What the dedup cache of c holds and has done (tests, debugging). */
+struct api_event_stats {
+    size_t entries;       /* dedup keys cached */
+    size_t in_flight;     /* of which with a create or patch in flight */
+    uint64_t trim_visits; /* entries the trims looked at, in total */
+    uint64_t evicted;     /* entries dropped for the bound */
+};
+
+void api_event_stats(struct api_aclient *c, struct api_event_stats *out);
 
 #endif

@@ -263,4 +263,27 @@ test_expect_success 'bad input: binary garbage and a 10 MiB line close that conn
 	req ping | grep "^ok 0 pong"
 '
 
+test_expect_success 'half-closed clients (nc -N) get every answer, also the late ones' '
+	# Each request half-closes right after sending: linearizable reads
+	# answer after a store read barrier, writes after the commit, both
+	# after the server has seen EOF. 200 in a row, none may go missing.
+	req "create {\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"hc\",\"namespace\":\"default\"},\"data\":{\"n\":\"0\"}}" |
+		grep -q "^ok 1 " &&
+	missing=0 &&
+	for i in $(seq 200); do
+		case $((i % 4)) in
+		0) line="patch configmaps default hc {\"data\":{\"n\":\"$i\"}}" ;;
+		1) line="list configmaps default" ;;
+		*) line="get configmaps default hc" ;;
+		esac
+		printf "%s\n" "$line" | timeout 10 nc.openbsd -N -U "$SOCK" >out 2>&1
+		head -n 1 out | grep -q "^ok " || {
+			echo "no answer to request $i ($line): $(head -c 200 out)"
+			missing=$((missing + 1))
+		}
+	done &&
+	test $missing = 0 &&
+	req "get configmaps default hc" | sed -n 2p | grep -q "\"n\":\"200\""
+'
+
 test_done

@@ -1309,6 +1309,87 @@ START_TEST(repeated_events_patch_the_count_instead_of_creating)
 }
 END_TEST
 
+static bool
+events_settled(void *arg)
+{
+    struct api_event_stats st;
+
+    api_event_stats(arg, &st);
+    return st.in_flight == 0;
+}
+
+static void
+record_for(struct api_aclient *c, const char *name)
+{
+    json_t *pod = json_pack("{s:s,s:s,s:{s:s,s:s}}", "apiVersion", "v1", "kind", "Pod", "metadata",
+                            "name", name, "namespace", "ns1");
+    struct sk_err err;
+
+    ck_assert_int_eq(api_event_record(c, pod, API_EVENT_NORMAL, "Scheduled",
+                                      "Successfully assigned", "default-scheduler", &err),
+                     0);
+    json_decref(pod);
+}
+
+/* Bulk scheduling: thousands of Events recorded before any create is
+ * answered. Every record trims the cache past its bound; the busy
+ * entries must not be stepped over again on each record (that was
+ * quadratic: about N * N / 2 steps here). Counted in steps, not time. */
+START_TEST(bulk_records_with_creates_in_flight_trim_in_linear_steps)
+{
+    enum { N = 4 * API_EVENT_CACHE_MAX };
+    struct sk_loop *loop = loop_new();
+    struct fake *f = fake_start(loop);
+    struct api_aclient_config cfg = {.server = f->path, .seed = 3, .now_ns = fake_clock};
+    struct api_event_stats st;
+    struct api_aclient *c;
+    struct sk_err err;
+    char name[32], want[64];
+    int i;
+
+    fake_now = 1764100000LL * 1000000000LL;
+    ck_assert_int_eq(api_aclient_new(loop, &cfg, &c, &err), 0);
+    for (i = 0; i < N; i++) {
+        snprintf(name, sizeof(name), "p%d", i);
+        record_for(c, name);
+    }
+    api_event_stats(c, &st);
+    ck_assert_uint_eq(st.in_flight, N);
+    ck_assert_uint_eq(st.entries, N); /* in flight: nothing to evict */
+    ck_assert_uint_eq(st.evicted, 0);
+    ck_assert_uint_le(st.trim_visits, N);
+
+    /* The creates are answered; the next new key trims the cache to its
+     * bound, oldest first, in as many steps as entries go. */
+    wait_requests(loop, f, "create", N);
+    ck_assert(run_until(loop, events_settled, c, 3000));
+    record_for(c, "q");
+    api_event_stats(c, &st);
+    ck_assert_uint_eq(st.entries, API_EVENT_CACHE_MAX);
+    ck_assert_uint_eq(st.evicted, N + 1 - API_EVENT_CACHE_MAX);
+    ck_assert_uint_le(st.trim_visits, 2 * N);
+
+    /* Still cached: the newest; a repeat is a patch. Evicted: the
+     * oldest; a repeat creates a new Event. */
+    i = N - API_EVENT_CACHE_MAX + 1;
+    snprintf(name, sizeof(name), "p%d", i);
+    record_for(c, name);
+    wait_requests(loop, f, "patch", 1);
+    snprintf(want, sizeof(want), "patch events ns1 p%d-x%d {\"count\":2,", i, i + 1);
+    ck_assert_msg(strncmp(fake_last(f, "patch"), want, strlen(want)) == 0, "%s",
+                  fake_last(f, "patch"));
+    record_for(c, "p0");
+    wait_requests(loop, f, "create", N + 2);
+    ck_assert(run_until(loop, events_settled, c, 3000));
+    ck_assert_uint_eq(fake_count(f, "create"), N + 2);
+    ck_assert_uint_eq(fake_count(f, "patch"), 1);
+    ck_assert_ptr_nonnull(strstr(fake_last(f, "create"), "\"generateName\":\"p0-\""));
+    api_aclient_free(c);
+    fake_stop(f);
+    sk_loop_free(loop);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1339,6 +1420,7 @@ main(void)
     tcase_add_test(ti, informer_retries_a_failed_list_and_sends_its_selectors);
     tcase_add_test(ti, informer_may_be_freed_from_its_handler);
     tcase_add_test(ti, repeated_events_patch_the_count_instead_of_creating);
+    tcase_add_test(ti, bulk_records_with_creates_in_flight_trim_in_linear_steps);
     suite_add_tcase(s, tc);
     suite_add_tcase(s, ti);
     return unit_main(s);

@@ -238,6 +238,43 @@ reply_big(struct sk_conn *c, size_t n)
     free(p);
 }
 
+/* "later MS [BIG]": hold the conn and answer from a timer MS ms later,
+ * as a handler waiting for the store does; BIG bytes of answer, more
+ * than the socket takes at once. */
+struct later {
+    struct sk_conn *c;
+    size_t big;
+};
+
+static int lates_pending;
+
+static void
+later_fire(struct sk_loop *l, void *arg)
+{
+    struct later *lt = arg;
+
+    if (lt->big)
+        reply_big(lt->c, lt->big);
+    else
+        sk_conn_printf(lt->c, "late %d\n", reply_seq++);
+    sk_conn_unhold(lt->c);
+    lates_pending--;
+    free(lt);
+}
+
+static void
+later_start(struct sk_conn *c, const char *args)
+{
+    struct later *lt = sk_calloc(1, sizeof(*lt));
+    unsigned ms = 0;
+
+    lt->c = c;
+    sscanf(args, "%u %zu", &ms, &lt->big);
+    sk_conn_hold(c);
+    lates_pending++;
+    sk_loop_timer_add(loop, ms, later_fire, lt);
+}
+
 static void
 on_line(struct sk_conn *c, char *line, size_t len, void *arg)
 {
@@ -259,6 +296,8 @@ on_line(struct sk_conn *c, char *line, size_t len, void *arg)
         sk_conn_printf(c, "paused\n");
     } else if (strncmp(line, "big ", 4) == 0) {
         reply_big(c, (size_t)atol(line + 4));
+    } else if (strncmp(line, "later ", 6) == 0) {
+        later_start(c, line + 6);
     } else {
         sk_conn_printf(c, "ok %s\n", line);
     }
@@ -292,6 +331,7 @@ conn_setup_max(size_t max_line)
     sk_buf_init(&lines);
     client_eof = false;
     closes = 0;
+    lates_pending = 0;
     reply_seq = 0;
     conn = sk_conn_new(loop, sv[0], max_line, &ops, &got);
     ck_assert_ptr_eq(sk_conn_arg(conn), &got);
@@ -386,6 +426,37 @@ START_TEST(eof_after_pipelined_lines_answers_them_then_closes)
     PUMP_UNTIL(client_eof && closes == 1);
     ck_assert_str_eq(got.data, "ok a\nok b\nok c\n");
     ck_assert(close_clean);
+}
+END_TEST
+
+/* nc -N: the request, then at once the half-close. The answer comes
+ * from a timer, after the conn has read EOF: the hold keeps it open. */
+START_TEST(held_conn_answers_a_peer_that_half_closed_from_a_timer)
+{
+    client_send("later 20\n", 9);
+    ck_assert_int_eq(shutdown(client, SHUT_WR), 0);
+    PUMP_UNTIL(client_eof && closes == 1);
+    ck_assert_str_eq(got.data, "late 0\n");
+    ck_assert(close_clean);
+    ck_assert_int_eq(lates_pending, 0);
+}
+END_TEST
+
+/* Several holds, answered out of order, one of them larger than the
+ * socket buffer: every answer is flushed before the close. */
+START_TEST(eof_waits_for_every_hold_and_the_flush_of_their_answers)
+{
+    int sndbuf = 4096;
+
+    setsockopt(sk_conn_fd(conn), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+    client_send("later 30\nlater 0 200000\nnow\nlater 10\n", 37);
+    ck_assert_int_eq(shutdown(client, SHUT_WR), 0);
+    PUMP_UNTIL(client_eof && closes == 1);
+    ck_assert(close_clean);
+    ck_assert_int_eq(lates_pending, 0);
+    ck_assert_uint_eq(got.len, strlen("ok now\n") + 2 + 200000 + 1 + 2 * strlen("late 1\n"));
+    ck_assert(strncmp(got.data, "ok now\n0 ", 9) == 0);
+    ck_assert(strcmp(got.data + got.len - 14, "late 1\nlate 2\n") == 0);
 }
 END_TEST
 
@@ -644,6 +715,8 @@ main(void)
     tcase_add_checked_fixture(cn, conn_setup, conn_teardown);
     tcase_add_test(cn, pipelined_requests_are_answered_in_order);
     tcase_add_test(cn, eof_after_pipelined_lines_answers_them_then_closes);
+    tcase_add_test(cn, held_conn_answers_a_peer_that_half_closed_from_a_timer);
+    tcase_add_test(cn, eof_waits_for_every_hold_and_the_flush_of_their_answers);
     tcase_add_test(cn, close_inside_on_line_flushes_and_stops_reading);
     tcase_add_test(cn, abort_inside_on_line_drops_output_and_reports_why);
     tcase_add_test(cn, on_close_runs_from_the_loop_not_inside_abort);
