@@ -335,18 +335,104 @@ static int
 cmd_kill(const struct cli *c, int argc, char **argv)
 {
     struct sk_err err;
-    int sig = SIGTERM, i = 1;
+    int sig = SIGTERM, all = 0, i = 1, rc;
 
     sk_err_init(&err);
-    if (argc > 1 && (strcmp(argv[1], "--all") == 0 || strcmp(argv[1], "-a") == 0))
-        return usage_error(c, "kill %s: not supported (the whole container dies with its init)",
-                           argv[1]);
-    if (argc < 2 || argc > 3)
-        return usage_error(c, "usage: %s ID [SIGNAL]", argv[0]);
-    if (argc == 3 && (sig = rt_signal_parse(argv[2])) < 0)
-        return usage_error(c, "unknown signal '%s'", argv[2]);
-    if (rt_container_kill(&c->ctx, argv[i], sig, &err) < 0)
+    if (argc > 1 && (strcmp(argv[1], "--all") == 0 || strcmp(argv[1], "-a") == 0)) {
+        all = 1;
+        i++;
+    }
+    if (argc - i < 1 || argc - i > 2)
+        return usage_error(c, "usage: %s [--all] ID [SIGNAL]", argv[0]);
+    if (argc - i == 2 && (sig = rt_signal_parse(argv[i + 1])) < 0)
+        return usage_error(c, "unknown signal '%s'", argv[i + 1]);
+    if (all)
+        rc = rt_container_kill_all(&c->ctx, argv[i], sig, &err);
+    else
+        rc = rt_container_kill(&c->ctx, argv[i], sig, &err);
+    if (rc < 0)
         return report(c, &err), 1;
+    return 0;
+}
+
+static int
+cmd_pause(const struct cli *c, int argc, char **argv)
+{
+    struct sk_err err;
+    const char *id = NULL;
+    int rc;
+
+    sk_err_init(&err);
+    if (one_id(c, argc, argv, &id))
+        return 1;
+    if (strcmp(argv[0], "pause") == 0)
+        rc = rt_container_pause(&c->ctx, id, &err);
+    else
+        rc = rt_container_resume(&c->ctx, id, &err);
+    if (rc < 0)
+        return report(c, &err), 1;
+    return 0;
+}
+
+/* The command line of pid for `ps` (NULs shown as spaces). */
+static void
+print_cmdline(pid_t pid)
+{
+    char path[64], buf[512];
+    ssize_t n = -1;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+    }
+    if (n < 0)
+        n = 0;
+    while (n > 0 && buf[n - 1] == '\0')
+        n--;
+    for (ssize_t k = 0; k < n; k++)
+        if (buf[k] == '\0')
+            buf[k] = ' ';
+    buf[n] = '\0';
+    printf("%-8d %s\n", (int)pid, buf);
+}
+
+static int
+cmd_ps(const struct cli *c, int argc, char **argv)
+{
+    struct sk_err err;
+    const char *id = NULL;
+    pid_t *pids;
+    size_t n;
+    int json = 0;
+
+    sk_err_init(&err);
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp(argv[i], "--format") == 0 || strcmp(argv[i], "-f") == 0) && i + 1 < argc &&
+            (strcmp(argv[i + 1], "json") == 0 || strcmp(argv[i + 1], "table") == 0))
+            json = strcmp(argv[++i], "json") == 0;
+        else if (!id && argv[i][0] != '-')
+            id = argv[i];
+        else
+            return usage_error(c, "usage: %s [--format table|json] ID", argv[0]);
+    }
+    if (!id)
+        return usage_error(c, "usage: %s [--format table|json] ID", argv[0]);
+    if (rt_container_pids(&c->ctx, id, &pids, &n, &err) < 0)
+        return report(c, &err), 1;
+    if (json) {
+        printf("[");
+        for (size_t i = 0; i < n; i++)
+            printf("%s%d", i ? "," : "", (int)pids[i]);
+        printf("]\n");
+    } else {
+        printf("%-8s %s\n", "PID", "CMD");
+        for (size_t i = 0; i < n; i++)
+            print_cmdline(pids[i]);
+    }
+    free(pids);
     return 0;
 }
 
@@ -693,7 +779,8 @@ static const struct verb {
 } verbs[] = {
     {"create", cmd_create, 1}, {"run", cmd_run, 1},     {"exec", cmd_exec, 1},
     {"start", cmd_start, 0},   {"state", cmd_state, 0}, {"kill", cmd_kill, 0},
-    {"delete", cmd_delete, 0}, {"list", cmd_list, 0},   {"ps", NULL, 0},
+    {"delete", cmd_delete, 0}, {"list", cmd_list, 0},   {"ps", cmd_ps, 0},
+    {"pause", cmd_pause, 0},   {"resume", cmd_pause, 0},
     {"spec", cmd_spec, 0},     {"stats", cmd_stats, 0}, {"image", cmd_image, 0},
 };
 
@@ -719,7 +806,7 @@ usage(int fd)
     dprintf(fd,
             "usage: skiff-runtime [--root DIR] [--log FILE] [--log-format text|json] [--debug]\n"
             "                     [--cgroup-root NAME] VERB ...\n"
-            "verbs: create start state kill delete run exec list spec stats image\n");
+            "verbs: create start state kill delete run exec list ps pause resume spec stats image\n");
     return 1;
 }
 

@@ -618,6 +618,19 @@ pid_matches(pid_t pid, unsigned long long start)
     return pid > 0 && start && rt_proc_start_time(pid) == start;
 }
 
+/* Paused is the v2 cgroup's freezer state, never stored. */
+static enum rt_status
+running_or_paused(const struct rt_state *st)
+{
+    struct rt_cgroup cg;
+    int frozen;
+
+    rt_cgroup_from_json(&cg, st->cgroup_paths);
+    frozen = rt_cgroup_frozen(&cg);
+    rt_cgroup_release(&cg);
+    return frozen ? RT_PAUSED : RT_RUNNING;
+}
+
 int
 rt_container_state(const struct rt_ctx *ctx, const char *id, struct rt_state *st,
                    struct sk_err *err)
@@ -643,7 +656,7 @@ rt_container_state(const struct rt_ctx *ctx, const char *id, struct rt_state *st
     if (rt_exit_read(dir, &st->exit) == 0)
         st->status = RT_STOPPED;
     else if (pid_matches(st->pid, st->pid_start))
-        st->status = access(fifo, F_OK) == 0 ? RT_CREATED : RT_RUNNING;
+        st->status = access(fifo, F_OK) == 0 ? RT_CREATED : running_or_paused(st);
     else
         st->status = RT_STOPPED;
     return 0;
@@ -691,7 +704,7 @@ rt_container_kill(const struct rt_ctx *ctx, const char *id, int sig, struct sk_e
     if ((rc = rt_container_state(ctx, id, &st, err)) < 0)
         return rc;
     rt_state_release(&st);
-    if (st.status != RT_RUNNING && st.status != RT_CREATED)
+    if (st.status != RT_RUNNING && st.status != RT_CREATED && st.status != RT_PAUSED)
         return sk_err_set(err, ESRCH, "container '%s' is not running", id);
     /* pidfd then re-check the start time: the signal cannot hit a
      * process that reused the pid. */
@@ -752,12 +765,17 @@ rt_container_delete(const struct rt_ctx *ctx, const char *id, int force, struct 
         return rc;
     rt_state_dir(ctx, id, dir, sizeof(dir), err);
     rt_cgroup_from_json(&cg, st.cgroup_paths);
-    if (st.status == RT_RUNNING && !force) {
-        rc = sk_err_set(err, EBUSY, "container '%s' is running (stop it or use --force)", id);
+    if ((st.status == RT_RUNNING || st.status == RT_PAUSED) && !force) {
+        rc = sk_err_set(err, EBUSY, "container '%s' is %s (stop it or use --force)", id,
+                        rt_status_name(st.status));
         goto out;
     }
-    if (st.status == RT_RUNNING || st.status == RT_CREATED) {
+    if (st.status == RT_RUNNING || st.status == RT_CREATED || st.status == RT_PAUSED) {
         rt_cgroup_kill(&cg);
+        /* SIGKILL ends frozen tasks too; thawing lets a v1-only
+         * fallback's kill be acted on at once. */
+        if (st.status == RT_PAUSED)
+            rt_cgroup_freeze(&cg, 0, NULL);
         if (pid_matches(st.pid, st.pid_start))
             kill(st.pid, SIGKILL);
         if (wait_gone(st.pid, st.pid_start, 5000) < 0) {
@@ -789,7 +807,7 @@ rt_container_wait(const struct rt_ctx *ctx, const char *id, struct rt_exit *ex, 
         return rc;
     rt_state_release(&st);
     rt_state_dir(ctx, id, dir, sizeof(dir), err);
-    if (st.status == RT_RUNNING || st.status == RT_CREATED)
+    if (st.status == RT_RUNNING || st.status == RT_CREATED || st.status == RT_PAUSED)
         wait_gone(st.pid, st.pid_start, -1);
     wait_exit_file(dir, st.monitor_pid, 5000);
     if (rt_exit_read(dir, ex) < 0)

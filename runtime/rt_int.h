@@ -69,6 +69,13 @@ int rt_cgroup_destroy(const struct rt_cgroup *cg, struct sk_err *err);
 void rt_cgroup_release(struct rt_cgroup *cg);
 int rt_cgroup_oom_killed(const struct rt_cgroup *cg);
 int rt_cgroup_stats(const struct rt_cgroup *cg, struct rt_stats *st);
+/* Pure: parse a cgroup.procs text (malloc'd array); -EINVAL if malformed. */
+int rt_cgroup_parse_procs(const char *text, pid_t **pids, size_t *n);
+/* Every process of the container (v2 cgroup, else the first v1 one). */
+int rt_cgroup_pids(const struct rt_cgroup *cg, pid_t **pids, size_t *n, struct sk_err *err);
+/* Freeze (on) or thaw the v2 cgroup and wait until the kernel says so. */
+int rt_cgroup_freeze(const struct rt_cgroup *cg, int on, struct sk_err *err);
+int rt_cgroup_frozen(const struct rt_cgroup *cg);
 char *rt_cgroup_to_json(const struct rt_cgroup *cg);
 int rt_cgroup_from_json(struct rt_cgroup *cg, const char *json);
 /* cgroup_v1.c / cgroup_v2.c */

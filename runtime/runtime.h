@@ -180,6 +180,7 @@ enum rt_status {
     RT_CREATED,
     RT_RUNNING,
     RT_STOPPED,
+    RT_PAUSED, /* running, its cgroup frozen */
 };
 
 struct rt_exit {
@@ -222,6 +223,17 @@ int rt_container_state(const struct rt_ctx *ctx, const char *id, struct rt_state
 /* The OCI state JSON of st (malloc'd). */
 char *rt_state_to_json(const struct rt_state *st);
 int rt_container_kill(const struct rt_ctx *ctx, const char *id, int sig, struct sk_err *err);
+/* Signal every process of the container's cgroup (runc kill --all):
+ * the cgroup is frozen meanwhile so that no process forks past the
+ * signal; SIGKILL uses cgroup.kill. */
+int rt_container_kill_all(const struct rt_ctx *ctx, const char *id, int sig, struct sk_err *err);
+/* Freeze / thaw every process of a running container (cgroup v2
+ * freezer); state then says "paused". */
+int rt_container_pause(const struct rt_ctx *ctx, const char *id, struct sk_err *err);
+int rt_container_resume(const struct rt_ctx *ctx, const char *id, struct sk_err *err);
+/* The host pids of the container's processes (malloc'd array). */
+int rt_container_pids(const struct rt_ctx *ctx, const char *id, pid_t **pids, size_t *n,
+                      struct sk_err *err);
 /* Remove a container (cgroups, state). A running one needs force (it is
  * killed). -ENOENT if it does not exist. */
 int rt_container_delete(const struct rt_ctx *ctx, const char *id, int force, struct sk_err *err);

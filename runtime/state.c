@@ -307,9 +307,9 @@ rt_rmtree(const char *path)
 const char *
 rt_status_name(enum rt_status status)
 {
-    static const char *const names[] = {"creating", "created", "running", "stopped"};
+    static const char *const names[] = {"creating", "created", "running", "stopped", "paused"};
 
-    return status <= RT_STOPPED ? names[status] : "unknown";
+    return status <= RT_PAUSED ? names[status] : "unknown";
 }
 
 char *
