@@ -269,6 +269,26 @@ parse_rlimits(json_t *arr, struct rt_process *proc, struct sk_err *err)
 }
 
 static int
+parse_console_size(json_t *v, struct rt_process *proc, struct sk_err *err)
+{
+    static const char *const keys[] = {"height", "width", NULL};
+    uint64_t h = 0, w = 0;
+    json_t *f;
+
+    if (want_type(v, JSON_OBJECT, "process.consoleSize", "an object", err) < 0 ||
+        check_keys(v, "process.consoleSize", keys, err) < 0)
+        return -EINVAL;
+    if (((f = json_object_get(v, "height")) && get_u64(f, "process.consoleSize.height", &h, err) < 0) ||
+        ((f = json_object_get(v, "width")) && get_u64(f, "process.consoleSize.width", &w, err) < 0))
+        return -EINVAL;
+    if (h > 65535 || w > 65535)
+        return sk_err_set(err, EINVAL, "process.consoleSize: at most 65535 rows and columns");
+    proc->console_rows = (unsigned short)h;
+    proc->console_cols = (unsigned short)w;
+    return 0;
+}
+
+static int
 parse_process_obj(json_t *p, struct rt_process *proc, int require_args, struct sk_err *err)
 {
     static const char *const keys[] = {"terminal",
@@ -290,8 +310,11 @@ parse_process_obj(json_t *p, struct rt_process *proc, int require_args, struct s
     if (want_type(p, JSON_OBJECT, "process", "an object", err) < 0 ||
         check_keys(p, "process", keys, err) < 0)
         return -EINVAL;
-    if (json_is_true(json_object_get(p, "terminal")))
-        return sk_err_set(err, ENOTSUP, "process.terminal: terminal mode is not supported");
+    if ((v = json_object_get(p, "terminal")) &&
+        get_bool(v, "process.terminal", &proc->terminal, err) < 0)
+        return -EINVAL;
+    if ((v = json_object_get(p, "consoleSize")) && parse_console_size(v, proc, err) < 0)
+        return -EINVAL;
     if (reject_nonempty(p, "apparmorProfile", "process", err) < 0 ||
         reject_nonempty(p, "selinuxLabel", "process", err) < 0 ||
         reject_nonempty(p, "commandLine", "process", err) < 0)

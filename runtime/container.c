@@ -136,6 +136,8 @@ init_setup(struct job *j, char *exe, size_t exesz, struct sk_err *err)
         return sk_err_sys(err, errno, "sethostname '%s'", spec->hostname);
     if (rt_rootfs_finish(spec, err) < 0)
         return -1;
+    if (spec->process.terminal && rt_console_setup(&spec->process, j->opts->console_fd, err) < 0)
+        return -1;
     return rt_process_prepare(&j->bpf, &spec->process, exe, exesz, err);
 }
 
@@ -566,6 +568,18 @@ fork_monitor(struct job *j, pid_t *pid, struct sk_err *err)
     return status;
 }
 
+static int
+check_console(const struct rt_spec *spec, const struct rt_create_opts *opts, struct sk_err *err)
+{
+    if (!spec->process.terminal)
+        return 0;
+    if (opts->console_fd < 0)
+        return sk_err_set(err, EINVAL, "process.terminal: needs a console socket");
+    if (opts->cri_log)
+        return sk_err_set(err, EINVAL, "process.terminal: no CRI log of a terminal");
+    return 0;
+}
+
 int
 rt_container_create(const struct rt_ctx *ctx, const char *id, struct rt_spec *spec,
                     const struct rt_create_opts *opts, pid_t *pid, struct sk_err *err)
@@ -579,7 +593,7 @@ rt_container_create(const struct rt_ctx *ctx, const char *id, struct rt_spec *sp
         if (spec->namespaces[i].type == CLONE_NEWUSER)
             j->userns = 1;
     if ((rc = rt_state_dir(ctx, id, j->dir, sizeof(j->dir), err)) < 0 ||
-        (rc = resolve_paths(j, err)) < 0)
+        (rc = check_console(spec, opts, err)) < 0 || (rc = resolve_paths(j, err)) < 0)
         goto out_free;
     if ((rc = prepare_dir(j, err)) < 0) {
         if (rc != -EEXIST)

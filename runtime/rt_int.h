@@ -110,6 +110,22 @@ struct rt_monitor_args {
 };
 _Noreturn void rt_monitor_run(const struct rt_monitor_args *a);
 
+/* console.c */
+/* In the container (after pivot_root, before the identity switch): a
+ * new pty of its devpts becomes the controlling terminal and stdio; the
+ * master is sent over sock. */
+int rt_console_setup(const struct rt_process *proc, int sock, struct sk_err *err);
+int rt_console_send(int sock, int fd, const char *name, struct sk_err *err);
+int rt_console_recv(int sock, int *fd, struct sk_err *err);
+/* Connect to a console socket (runc's --console-socket). */
+int rt_console_connect(const char *path, int *fd, struct sk_err *err);
+void rt_console_copy_size(int from, int master);
+/* Copy in -> master and master -> out (in in raw mode if a terminal)
+ * until done_fd is readable, then drain the master; on_intr runs when
+ * a signal interrupts the wait. */
+int rt_console_proxy(int master, int in, int out, int done_fd, void (*on_intr)(void *arg),
+                     void *arg);
+
 /* process.c: the last steps before execve, shared by create and exec */
 int rt_process_prepare(const struct rt_bpf *bpf, const struct rt_process *proc, char *exe,
                        size_t exesz, struct sk_err *err);

@@ -102,6 +102,8 @@ struct rt_process {
     long long umask;     /* RT_UNSET: keep 022 */
     long long oom_score; /* RT_UNSET: inherit */
     uint64_t caps[RT_CAP_NSETS];
+    int terminal; /* stdio is a new pty of the container's devpts */
+    unsigned short console_rows, console_cols; /* 0: the kernel's default */
 };
 
 struct rt_resources {
@@ -173,6 +175,10 @@ struct rt_create_opts {
     long long cri_log_max;
     const char *config_json; /* stored for exec; NULL: defaults */
     int exit_fd;             /* run: monitor writes "code signal oom\n" here at exit, -1 none */
+    /* With process.terminal (then required, else ignored): a connected
+     * UNIX socket; the container's pty master is sent over it (runc's
+     * console socket protocol, see console.c). stdio is then unused. */
+    int console_fd;
 };
 
 enum rt_status {
@@ -245,6 +251,12 @@ int rt_container_wait(const struct rt_ctx *ctx, const char *id, struct rt_exit *
  * (128+N for a signal) or <0. */
 int rt_container_exec(const struct rt_ctx *ctx, const char *id, const struct rt_process *proc,
                       struct sk_err *err);
+/* The same; with proc->terminal, the process gets a new pty of the
+ * container and its master is sent over console_fd (a connected UNIX
+ * socket), or with console_fd -1 copied to and from the caller's
+ * stdin/stdout until the process exits. */
+int rt_container_exec_console(const struct rt_ctx *ctx, const char *id,
+                              const struct rt_process *proc, int console_fd, struct sk_err *err);
 /* The ids in the state dir (malloc'd array of malloc'd strings). */
 int rt_container_list(const struct rt_ctx *ctx, char ***ids, size_t *n, struct sk_err *err);
 

@@ -38,9 +38,20 @@ static const struct {
     {"relative cwd",
      "{\"process\": {\"args\": [\"sh\"], \"cwd\": \"tmp\"}, \"root\": {\"path\": \"r\"}}",
      "process.cwd: must be an absolute path"},
-    {"terminal",
-     "{\"process\": {\"args\": [\"sh\"], \"terminal\": true}, \"root\": {\"path\": \"r\"}}",
-     "process.terminal"},
+    {"terminal not a boolean",
+     "{\"process\": {\"args\": [\"sh\"], \"terminal\": 1}, \"root\": {\"path\": \"r\"}}",
+     "process.terminal: must be a boolean"},
+    {"console size not an object",
+     "{\"process\": {\"args\": [\"sh\"], \"consoleSize\": 3}, \"root\": {\"path\": \"r\"}}",
+     "process.consoleSize: must be an object"},
+    {"console size unknown field",
+     "{\"process\": {\"args\": [\"sh\"], \"consoleSize\": {\"depth\": 3}}, "
+     "\"root\": {\"path\": \"r\"}}",
+     "process.consoleSize.depth: unsupported field"},
+    {"console size too large",
+     "{\"process\": {\"args\": [\"sh\"], \"consoleSize\": {\"height\": 70000}}, "
+     "\"root\": {\"path\": \"r\"}}",
+     "process.consoleSize: at most 65535"},
     {"unknown top-level field", "{" MIN_PROC ", \"bogus\": 1}", "bogus: unsupported field"},
     {"unknown process field",
      "{\"process\": {\"args\": [\"sh\"], \"evil\": 1}, \"root\": {\"path\": \"r\"}}",
@@ -171,7 +182,8 @@ START_TEST(full_config_fields_are_parsed)
 {
     static const char json[] =
         "{\"ociVersion\": \"1.0.2\", \"process\": {\"args\": [\"/bin/app\", \"-x\"], "
-        "\"env\": [\"A=1\"], \"cwd\": \"/srv\", \"user\": {\"uid\": 1000, \"gid\": 100, "
+        "\"env\": [\"A=1\"], \"cwd\": \"/srv\", \"terminal\": true, "
+        "\"consoleSize\": {\"height\": 40, \"width\": 120}, \"user\": {\"uid\": 1000, \"gid\": 100, "
         "\"additionalGids\": [5, 6], \"umask\": 63}, \"noNewPrivileges\": false, "
         "\"capabilities\": {\"bounding\": [\"CAP_KILL\"], \"effective\": [\"KILL\"]}, "
         "\"rlimits\": [{\"type\": \"RLIMIT_NPROC\", \"soft\": 10, \"hard\": 20}]}, "
@@ -203,6 +215,9 @@ START_TEST(full_config_fields_are_parsed)
     ck_assert_uint_eq(spec.process.nadd_gids, 2);
     ck_assert_int_eq(spec.process.umask, 63);
     ck_assert(!spec.process.no_new_privs);
+    ck_assert(spec.process.terminal);
+    ck_assert_uint_eq(spec.process.console_rows, 40);
+    ck_assert_uint_eq(spec.process.console_cols, 120);
     ck_assert_uint_eq(spec.process.caps[RT_CAP_BOUNDING], 1ULL << 5);
     ck_assert_uint_eq(spec.process.caps[RT_CAP_PERMITTED], 0);
     ck_assert_int_eq(spec.process.rlimits[0].resource, RLIMIT_NPROC);
