@@ -524,7 +524,9 @@ parse_namespaces(json_t *arr, struct rt_spec *spec, struct sk_err *err)
                 return -EINVAL;
             if (ns->path[0] != '/')
                 return sk_err_set(err, EINVAL, "%s: must be an absolute path", q);
-            if (ns->type == CLONE_NEWPID || ns->type == CLONE_NEWUSER)
+            /* The namespaces the container creates would belong to the
+             * host's user namespace, not the joined one: refused. */
+            if (ns->type == CLONE_NEWUSER)
                 return sk_err_set(err, ENOTSUP, "%s: joining a %s namespace is not supported", q,
                                   ns_names[k].name);
         }

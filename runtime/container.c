@@ -83,7 +83,7 @@ join_namespaces(const struct rt_spec *spec, struct sk_err *err)
         const struct rt_namespace *ns = &spec->namespaces[i];
         int fd;
 
-        if (!ns->path)
+        if (!ns->path || ns->type == CLONE_NEWPID) /* joined by the monitor */
             continue;
         fd = open(ns->path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
@@ -254,6 +254,29 @@ write_state(const struct job *j, pid_t pid, const struct rt_cgroup *cg, struct s
  * between cgroups afterwards takes the global cgroup_threadgroup_rwsem
  * for writing, which costs an RCU grace period (~10 ms). v1 hierarchies
  * still need the move; it runs while the init builds its rootfs. */
+/* setns(CLONE_NEWPID) only moves the caller's future children: the
+ * monitor joins a given pid namespace itself, so that the init it
+ * clones is born inside it (a pod sharing its process namespace). */
+static int
+join_pid_namespace(const struct rt_spec *spec, struct sk_err *err)
+{
+    for (size_t i = 0; i < spec->nnamespaces; i++) {
+        const struct rt_namespace *ns = &spec->namespaces[i];
+        int fd, rc = 0;
+
+        if (ns->type != CLONE_NEWPID || !ns->path)
+            continue;
+        fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return sk_err_sys(err, errno, "open namespace '%s'", ns->path);
+        if (setns(fd, CLONE_NEWPID) < 0)
+            rc = sk_err_sys(err, errno, "setns '%s'", ns->path);
+        close(fd);
+        return rc;
+    }
+    return 0;
+}
+
 static pid_t
 clone_init(const struct job *j, const struct rt_cgroup *cg, int *in_v2)
 {
@@ -289,6 +312,8 @@ launch(struct job *j, const struct rt_cgroup *cg, struct sk_err *err)
     j->fifo_fd = open(path, O_PATH | O_CLOEXEC);
     if (j->fifo_fd < 0)
         return sk_err_sys(err, errno, "open '%s'", path);
+    if (join_pid_namespace(j->spec, err) < 0)
+        return -1;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         return sk_err_sys(err, errno, "socketpair");
     pid = clone_init(j, cg, &in_v2);

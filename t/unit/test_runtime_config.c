@@ -70,10 +70,10 @@ static const struct {
      "linux.namespaces[1].type: duplicate namespace 'mount'"},
     {"no mount namespace", "{" MIN_PROC ", \"linux\": {\"namespaces\": [{\"type\": \"pid\"}]}}",
      "a mount namespace is required"},
-    {"join pid namespace",
-     "{" MIN_PROC ", \"linux\": {\"namespaces\": [{\"type\": \"mount\"}, {\"type\": \"pid\", "
-     "\"path\": \"/proc/1/ns/pid\"}]}}",
-     "linux.namespaces[1].path: joining a pid namespace is not supported"},
+    {"join user namespace",
+     "{" MIN_PROC ", \"linux\": {\"namespaces\": [{\"type\": \"mount\"}, {\"type\": \"user\", "
+     "\"path\": \"/proc/1/ns/user\"}]}}",
+     "linux.namespaces[1].path: joining a user namespace is not supported"},
     {"unknown capability",
      "{\"process\": {\"args\": [\"sh\"], \"capabilities\": {\"bounding\": [\"CAP_FLY\"]}}, "
      "\"root\": {\"path\": \"r\"}}",
