@@ -38,6 +38,8 @@ int rt_seccomp_arch_parse(const char *name, uint32_t *out);
 /* mount.c */
 int rt_mount_options_parse(const char *opt, struct rt_mount *m, char **data);
 int rt_rootfs_setup(const struct rt_spec *spec, const char *rootfs, int userns, struct sk_err *err);
+/* pivot_root into rootfs (after rt_rootfs_setup and the hooks before it). */
+int rt_rootfs_pivot(const char *rootfs, struct sk_err *err);
 int rt_rootfs_finish(const struct rt_spec *spec, struct sk_err *err);
 
 /* dev.c */
@@ -109,6 +111,17 @@ struct rt_monitor_args {
                      is reported (see container.c), or -1 */
 };
 _Noreturn void rt_monitor_run(const struct rt_monitor_args *a);
+
+/* hooks.c */
+const char *rt_hook_kind_name(enum rt_hook_kind kind);
+void rt_hooks_release(struct rt_hooks *hooks);
+/* Run one hook with state_json on its stdin; fails on a non-zero exit,
+ * a signal or the timeout, with the hook's output in the message. */
+int rt_hook_run(const struct rt_hook *h, const char *state_json, struct sk_err *err);
+/* Run the hooks of kind in order; poststart and poststop failures are
+ * logged and skipped, the others stop at the first failure. */
+int rt_hooks_run(const struct rt_hooks *hooks, enum rt_hook_kind kind, const char *state_json,
+                 struct sk_err *err);
 
 /* console.c */
 /* In the container (after pivot_root, before the identity switch): a

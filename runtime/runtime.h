@@ -106,6 +106,31 @@ struct rt_process {
     unsigned short console_rows, console_cols; /* 0: the kernel's default */
 };
 
+/* OCI hooks, in the order of a container's life. */
+enum rt_hook_kind {
+    RT_HOOK_PRESTART = 0, /* deprecated alias of createRuntime's moment */
+    RT_HOOK_CREATE_RUNTIME,
+    RT_HOOK_CREATE_CONTAINER,
+    RT_HOOK_START_CONTAINER,
+    RT_HOOK_POSTSTART,
+    RT_HOOK_POSTSTOP,
+    RT_HOOK_NKINDS,
+};
+
+struct rt_hook {
+    char *path; /* absolute */
+    char **args;
+    size_t nargs;
+    char **env;
+    size_t nenv;
+    int timeout; /* seconds, 0: none */
+};
+
+struct rt_hooks {
+    struct rt_hook *list[RT_HOOK_NKINDS];
+    size_t n[RT_HOOK_NKINDS];
+};
+
 struct rt_resources {
     long long mem_limit; /* bytes, RT_UNSET for none */
     long long mem_swap;  /* memory+swap bytes (OCI), RT_UNSET: no swap */
@@ -136,6 +161,7 @@ struct rt_spec {
     size_t nannotations;
     char *cgroups_path; /* beneath the runtime's cgroup root */
     unsigned long rootfs_propagation;
+    struct rt_hooks hooks;
 };
 
 /* Fill spec with skiff's secure defaults (14 capabilities, no_new_privs,
@@ -210,6 +236,7 @@ struct rt_state {
     struct rt_kv *annotations;
     size_t nannotations;
     char *cgroup_paths; /* JSON object text, malloc'd */
+    int hooks;          /* config.json has poststart/poststop hooks */
     struct rt_exit exit;
 };
 

@@ -59,8 +59,25 @@ static const struct {
     {"apparmor",
      "{\"process\": {\"args\": [\"sh\"], \"apparmorProfile\": \"x\"}, \"root\": {\"path\": \"r\"}}",
      "process.apparmorProfile: not supported"},
-    {"hooks", "{" MIN_PROC ", \"hooks\": {\"prestart\": [{\"path\": \"/bin/x\"}]}}",
-     "hooks: not supported"},
+    {"hooks not an object", "{" MIN_PROC ", \"hooks\": []}", "hooks: must be an object"},
+    {"unknown hook kind", "{" MIN_PROC ", \"hooks\": {\"onBoot\": []}}",
+     "hooks.onBoot: unsupported field"},
+    {"hook list not an array", "{" MIN_PROC ", \"hooks\": {\"poststop\": {}}}",
+     "hooks.poststop: must be an array"},
+    {"hook without path", "{" MIN_PROC ", \"hooks\": {\"prestart\": [{\"args\": [\"x\"]}]}}",
+     "hooks.prestart[0].path: required"},
+    {"hook relative path", "{" MIN_PROC ", \"hooks\": {\"prestart\": [{\"path\": \"bin/x\"}]}}",
+     "hooks.prestart[0].path: must be an absolute path"},
+    {"hook bad timeout",
+     "{" MIN_PROC ", \"hooks\": {\"poststart\": [{\"path\": \"/x\"}, {\"path\": \"/x\", "
+     "\"timeout\": -1}]}}",
+     "hooks.poststart[1].timeout: must be between 1 and 86400 seconds"},
+    {"hook unknown field",
+     "{" MIN_PROC ", \"hooks\": {\"poststart\": [{\"path\": \"/x\", \"user\": 0}]}}",
+     "hooks.poststart[0].user: unsupported field"},
+    {"hook args not strings",
+     "{" MIN_PROC ", \"hooks\": {\"poststart\": [{\"path\": \"/x\", \"args\": [1]}]}}",
+     "hooks.poststart[0].args[0]: must be a string"},
     {"unknown namespace",
      "{" MIN_PROC ", \"linux\": {\"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"mount\"}, "
      "{\"type\": \"foo\"}]}}",
@@ -262,6 +279,29 @@ START_TEST(unconfined_annotation_turns_seccomp_off)
 }
 END_TEST
 
+START_TEST(hooks_are_parsed_in_their_kinds)
+{
+    struct rt_spec spec;
+    struct sk_err err;
+
+    ck_assert_msg(parse("{" MIN_PROC ", \"hooks\": {\"createRuntime\": [{\"path\": \"/a\", "
+                        "\"args\": [\"a\", \"-x\"], \"env\": [\"K=V\"], \"timeout\": 5}, "
+                        "{\"path\": \"/b\"}], \"poststop\": [{\"path\": \"/c\"}]}}",
+                        &spec, &err) == 0,
+                  "%s", err.msg);
+    ck_assert_uint_eq(spec.hooks.n[RT_HOOK_CREATE_RUNTIME], 2);
+    ck_assert_uint_eq(spec.hooks.n[RT_HOOK_POSTSTOP], 1);
+    ck_assert_uint_eq(spec.hooks.n[RT_HOOK_PRESTART], 0);
+    ck_assert_str_eq(spec.hooks.list[RT_HOOK_CREATE_RUNTIME][0].args[1], "-x");
+    ck_assert_str_eq(spec.hooks.list[RT_HOOK_CREATE_RUNTIME][0].env[0], "K=V");
+    ck_assert_int_eq(spec.hooks.list[RT_HOOK_CREATE_RUNTIME][0].timeout, 5);
+    ck_assert_int_eq(spec.hooks.list[RT_HOOK_CREATE_RUNTIME][1].timeout, 0);
+    ck_assert_str_eq(spec.hooks.list[RT_HOOK_POSTSTOP][0].path, "/c");
+    ck_assert_str_eq(rt_hook_kind_name(RT_HOOK_START_CONTAINER), "startContainer");
+    rt_spec_release(&spec);
+}
+END_TEST
+
 START_TEST(default_spec_json_parses_to_the_defaults)
 {
     char *json = rt_spec_default_json();
@@ -309,6 +349,7 @@ main(void)
     tcase_add_test(tc, minimal_config_gets_secure_defaults);
     tcase_add_test(tc, full_config_fields_are_parsed);
     tcase_add_test(tc, unconfined_annotation_turns_seccomp_off);
+    tcase_add_test(tc, hooks_are_parsed_in_their_kinds);
     tcase_add_test(tc, default_spec_json_parses_to_the_defaults);
     tcase_add_test(tc, exec_process_inherits_and_overrides);
     suite_add_tcase(s, tc);
