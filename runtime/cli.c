@@ -172,7 +172,8 @@ console_for(const struct create_args *a, const struct rt_spec *spec, int foregro
     if (a->console_socket)
         return rt_console_connect(a->console_socket, fd, err);
     if (!foreground)
-        return sk_err_set(err, EINVAL, "process.terminal: needs --console-socket (or run without -d)");
+        return sk_err_set(err, EINVAL,
+                          "process.terminal: needs --console-socket (or run without -d)");
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         return sk_err_sys(err, errno, "socketpair");
     *fd = sv[1];
@@ -613,14 +614,11 @@ exec_overrides(struct rt_process *p, int argc, char **argv, const char *cwd, con
 static int
 cmd_exec(const struct cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {{"process", required_argument, NULL, 'p'},
-                                         {"env", required_argument, NULL, 'e'},
-                                         {"cwd", required_argument, NULL, 'w'},
-                                         {"user", required_argument, NULL, 'u'},
-                                         {"tty", no_argument, NULL, 't'},
-                                         {"console-socket", required_argument, NULL, 'c'},
-                                         {"detach", no_argument, NULL, 'd'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"process", required_argument, NULL, 'p'}, {"env", required_argument, NULL, 'e'},
+        {"cwd", required_argument, NULL, 'w'},     {"user", required_argument, NULL, 'u'},
+        {"tty", no_argument, NULL, 't'},           {"console-socket", required_argument, NULL, 'c'},
+        {"detach", no_argument, NULL, 'd'},        {NULL, 0, NULL, 0}};
     const char *procfile = NULL, *cwd = NULL, *user = NULL, *id, *console = NULL;
     int tty = 0, console_fd = -1;
     struct rt_process base, proc;
@@ -881,11 +879,11 @@ static const struct verb {
     int (*fn)(const struct cli *c, int argc, char **argv);
     int enters; /* enters a container: run from a read-only view (CVE-2019-5736) */
 } verbs[] = {
-    {"create", cmd_create, 1}, {"run", cmd_run, 1},     {"exec", cmd_exec, 1},
-    {"start", cmd_start, 0},   {"state", cmd_state, 0}, {"kill", cmd_kill, 0},
-    {"delete", cmd_delete, 0}, {"list", cmd_list, 0},   {"ps", cmd_ps, 0},
-    {"pause", cmd_pause, 0},   {"resume", cmd_pause, 0},
-    {"spec", cmd_spec, 0},     {"stats", cmd_stats, 0}, {"image", cmd_image, 0},
+    {"create", cmd_create, 1}, {"run", cmd_run, 1},      {"exec", cmd_exec, 1},
+    {"start", cmd_start, 0},   {"state", cmd_state, 0},  {"kill", cmd_kill, 0},
+    {"delete", cmd_delete, 0}, {"list", cmd_list, 0},    {"ps", cmd_ps, 0},
+    {"pause", cmd_pause, 0},   {"resume", cmd_pause, 0}, {"spec", cmd_spec, 0},
+    {"stats", cmd_stats, 0},   {"image", cmd_image, 0},
 };
 
 /* The program a container's monitor runs from: skiff-monitor next to the
@@ -907,10 +905,11 @@ monitor_exe(char *buf, size_t bufsz)
 static int
 usage(int fd)
 {
-    dprintf(fd,
-            "usage: skiff-runtime [--root DIR] [--log FILE] [--log-format text|json] [--debug]\n"
-            "                     [--cgroup-root NAME] VERB ...\n"
-            "verbs: create start state kill delete run exec list ps pause resume spec stats image\n");
+    dprintf(
+        fd,
+        "usage: skiff-runtime [--root DIR] [--log FILE] [--log-format text|json] [--debug]\n"
+        "                     [--cgroup-root NAME] VERB ...\n"
+        "verbs: create start state kill delete run exec list ps pause resume spec stats image\n");
     return 1;
 }
 

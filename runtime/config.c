@@ -278,7 +278,8 @@ parse_console_size(json_t *v, struct rt_process *proc, struct sk_err *err)
     if (want_type(v, JSON_OBJECT, "process.consoleSize", "an object", err) < 0 ||
         check_keys(v, "process.consoleSize", keys, err) < 0)
         return -EINVAL;
-    if (((f = json_object_get(v, "height")) && get_u64(f, "process.consoleSize.height", &h, err) < 0) ||
+    if (((f = json_object_get(v, "height")) &&
+         get_u64(f, "process.consoleSize.height", &h, err) < 0) ||
         ((f = json_object_get(v, "width")) && get_u64(f, "process.consoleSize.width", &w, err) < 0))
         return -EINVAL;
     if (h > 65535 || w > 65535)
@@ -892,8 +893,8 @@ validate(struct rt_spec *spec, struct sk_err *err)
 }
 
 static const char *const hook_names[RT_HOOK_NKINDS + 1] = {
-    "prestart",  "createRuntime", "createContainer", "startContainer",
-    "poststart", "poststop",      NULL};
+    "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
+    NULL};
 
 static int
 parse_hook(json_t *e, const char *p, struct rt_hook *h, struct sk_err *err)

@@ -202,8 +202,7 @@ drain(int master, int out)
 }
 
 int
-rt_console_proxy(int master, int in, int out, int done_fd, void (*on_intr)(void *arg),
-                 void *arg)
+rt_console_proxy(int master, int in, int out, int done_fd, void (*on_intr)(void *arg), void *arg)
 {
     struct termios saved, raw;
     int is_tty = isatty(in), in_open = 1, master_open = 1;

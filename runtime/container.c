@@ -217,8 +217,8 @@ init_main(struct job *j)
         _exit(1);
     /* 'H': start waits for the startContainer hooks' verdict. */
     if (j->spec->hooks.n[RT_HOOK_START_CONTAINER] &&
-        (write(fd, "H", 1) != 1 || rt_hooks_run(&j->spec->hooks, RT_HOOK_START_CONTAINER,
-                                                 j->hook_state[1], &err) < 0)) {
+        (write(fd, "H", 1) != 1 ||
+         rt_hooks_run(&j->spec->hooks, RT_HOOK_START_CONTAINER, j->hook_state[1], &err) < 0)) {
         msg_send(fd, 'E', err.msg);
         _exit(1);
     }
@@ -723,8 +723,8 @@ rt_container_create(const struct rt_ctx *ctx, const char *id, struct rt_spec *sp
     struct job *j = sk_calloc(1, sizeof(*j));
     int rc;
 
-    *j =
-        (struct job){ctx, id, spec, opts, "", "", "", -1, -1, -1, {-1, -1}, {-1, -1}, 0, {NULL, 0}, {NULL, NULL}};
+    *j = (struct job){ctx, id, spec,     opts,     "", "",        "",          -1,
+                      -1,  -1, {-1, -1}, {-1, -1}, 0,  {NULL, 0}, {NULL, NULL}};
     for (size_t i = 0; i < spec->nnamespaces; i++)
         if (spec->namespaces[i].type == CLONE_NEWUSER)
             j->userns = 1;

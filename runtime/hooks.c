@@ -172,13 +172,13 @@ rt_hook_run(const struct rt_hook *h, const char *state_json, struct sk_err *err)
     in[1] = out[1] = -1;
     send(in[0], state_json, strlen(state_json), MSG_NOSIGNAL);
     shutdown(in[0], SHUT_WR);
-    status = wait_hook(pid, out[0], h->timeout ? now_ms() + h->timeout * 1000LL : 0, msg,
-                       sizeof(msg));
+    status =
+        wait_hook(pid, out[0], h->timeout ? now_ms() + h->timeout * 1000LL : 0, msg, sizeof(msg));
     if (status == -ETIMEDOUT)
         rc = sk_err_set(err, ETIMEDOUT, "hook '%s': timed out after %d s", h->path, h->timeout);
     else if (WIFSIGNALED(status))
-        rc = sk_err_set(err, EIO, "hook '%s': killed by signal %d%s%s", h->path,
-                        WTERMSIG(status), *msg ? ": " : "", msg);
+        rc = sk_err_set(err, EIO, "hook '%s': killed by signal %d%s%s", h->path, WTERMSIG(status),
+                        *msg ? ": " : "", msg);
     else if (WEXITSTATUS(status) != 0)
         rc = sk_err_set(err, EIO, "hook '%s': exit status %d%s%s", h->path, WEXITSTATUS(status),
                         *msg ? ": " : "", msg);

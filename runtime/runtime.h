@@ -102,7 +102,7 @@ struct rt_process {
     long long umask;     /* RT_UNSET: keep 022 */
     long long oom_score; /* RT_UNSET: inherit */
     uint64_t caps[RT_CAP_NSETS];
-    int terminal; /* stdio is a new pty of the container's devpts */
+    int terminal;                              /* stdio is a new pty of the container's devpts */
     unsigned short console_rows, console_cols; /* 0: the kernel's default */
 };
 

@@ -200,7 +200,8 @@ START_TEST(full_config_fields_are_parsed)
     static const char json[] =
         "{\"ociVersion\": \"1.0.2\", \"process\": {\"args\": [\"/bin/app\", \"-x\"], "
         "\"env\": [\"A=1\"], \"cwd\": \"/srv\", \"terminal\": true, "
-        "\"consoleSize\": {\"height\": 40, \"width\": 120}, \"user\": {\"uid\": 1000, \"gid\": 100, "
+        "\"consoleSize\": {\"height\": 40, \"width\": 120}, \"user\": {\"uid\": 1000, \"gid\": "
+        "100, "
         "\"additionalGids\": [5, 6], \"umask\": 63}, \"noNewPrivileges\": false, "
         "\"capabilities\": {\"bounding\": [\"CAP_KILL\"], \"effective\": [\"KILL\"]}, "
         "\"rlimits\": [{\"type\": \"RLIMIT_NPROC\", \"soft\": 10, \"hard\": 20}]}, "
