@@ -33,7 +33,7 @@ test_expect_success 'pause freezes the cgroup; state says paused; exec is refuse
 	test_must_fail rt delete a1 2>err && grep "is paused" err
 '
 
-test_expect_success 'a paused container does not run until resumed' '
+test_expect_success 'a paused container does not run until resumed; delete --force ends it paused' '
 	set_args "$B" sh -c "i=0; while :; do i=\$((i+1)); echo \$i >/dev/shm/n; sleep 0.01; done" &&
 	rt run -d --bundle "$B" a2 &&
 	wait_for "rt exec a2 test -s /dev/shm/n" 5 &&
@@ -45,7 +45,9 @@ test_expect_success 'a paused container does not run until resumed' '
 	test "$(state_field a2 status)" = running &&
 	wait_for "test \"\$(cat /proc/$p/root/dev/shm/n)\" != \"$n2\"" 5 &&
 	test_must_fail rt resume a2 2>err && grep "is running" err &&
-	rt delete --force a2 && no_cgroup_left a2
+	rt pause a2 &&
+	rt delete --force a2 && no_cgroup_left a2 && no_state_left a2 &&
+	! kill -0 $p 2>/dev/null
 '
 
 test_expect_success 'kill --all signals every process, not only the init' '

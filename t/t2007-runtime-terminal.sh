@@ -75,7 +75,9 @@ test_expect_success 'exec --tty gets its own pty; without it exec keeps plain st
 	grep -x "/dev/pts/[0-9]*" clean &&
 	grep -x "got hi" clean &&
 	rt exec t6 sh -c "tty || :" >out &&
-	grep -x "not a tty" out
+	grep -x "not a tty" out &&
+	test_must_fail rt exec --tty t6 nosuchcmd </dev/null 2>err &&
+	grep "exec .nosuchcmd.: executable file not found" err
 '
 
 test_expect_success 'exec --tty --console-socket sends the master and passes the status through' '
