@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -71,9 +72,9 @@ load_bundle(const char *bundle, struct rt_spec *spec, char **text, struct sk_err
 }
 
 struct create_args {
-    const char *bundle, *pid_file, *cri_log;
+    const char *bundle, *pid_file, *cri_log, *console_socket;
     long long cri_max;
-    int detach;
+    int detach, tty;
 };
 
 static int
@@ -87,13 +88,14 @@ parse_create(const struct cli *c, int argc, char **argv, struct create_args *a, 
                                          {"cri-log-max-size", required_argument, NULL, 'm'},
                                          {"no-pivot", no_argument, NULL, 'P'},
                                          {"no-new-keyring", no_argument, NULL, 'k'},
+                                         {"tty", no_argument, NULL, 't'},
                                          {NULL, 0, NULL, 0}};
     int o;
 
     memset(a, 0, sizeof(*a));
     a->bundle = ".";
     optind = 1;
-    while ((o = getopt_long(argc, argv, "+b:d", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "+b:dt", opts, NULL)) != -1) {
         switch (o) {
         case 'b':
             a->bundle = optarg;
@@ -113,7 +115,11 @@ parse_create(const struct cli *c, int argc, char **argv, struct create_args *a, 
         case 'k':
             break; /* skiff never joins a session keyring */
         case 'c':
-            return usage_error(c, "--console-socket: terminals are not supported");
+            a->console_socket = optarg;
+            break;
+        case 't':
+            a->tty = 1;
+            break;
         case 'P':
             return usage_error(c, "--no-pivot: not supported (pivot_root is always used)");
         default:
@@ -146,9 +152,38 @@ write_pid_file(const char *path, pid_t pid, struct sk_err *err)
     return 0;
 }
 
+/* The console of a terminal container: the caller's --console-socket,
+ * or for a foreground run a socketpair whose other end (*master_sock)
+ * receives the pty master. */
+static int
+console_for(const struct create_args *a, const struct rt_spec *spec, int foreground, int *fd,
+            int *master_sock, struct sk_err *err)
+{
+    int sv[2];
+
+    *fd = -1;
+    *master_sock = -1;
+    if (!spec->process.terminal) {
+        if (a->console_socket)
+            return sk_err_set(err, EINVAL,
+                              "--console-socket: the process has no terminal (process.terminal)");
+        return 0;
+    }
+    if (a->console_socket)
+        return rt_console_connect(a->console_socket, fd, err);
+    if (!foreground)
+        return sk_err_set(err, EINVAL,
+                          "process.terminal: needs --console-socket (or run without -d)");
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return sk_err_sys(err, errno, "socketpair");
+    *fd = sv[1];
+    *master_sock = sv[0];
+    return 0;
+}
+
 static int
 do_create(const struct cli *c, const struct create_args *a, const char *id, int exit_fd,
-          struct sk_err *err)
+          int *master_sock, struct sk_err *err)
 {
     struct rt_create_opts o = {0};
     struct rt_spec spec;
@@ -158,6 +193,8 @@ do_create(const struct cli *c, const struct create_args *a, const char *id, int 
 
     if ((rc = load_bundle(a->bundle, &spec, &text, err)) < 0)
         return rc;
+    if (a->tty)
+        spec.process.terminal = 1;
     o.bundle = a->bundle;
     o.pid_file = a->pid_file;
     o.stdio[0] = 0;
@@ -167,11 +204,16 @@ do_create(const struct cli *c, const struct create_args *a, const char *id, int 
     o.cri_log_max = a->cri_max;
     o.config_json = text;
     o.exit_fd = exit_fd;
+    if ((rc = console_for(a, &spec, exit_fd >= 0, &o.console_fd, master_sock, err)) < 0)
+        goto out;
     rc = rt_container_create(&c->ctx, id, &spec, &o, &pid, err);
     if (rc == 0 && a->pid_file && write_pid_file(a->pid_file, pid, err) < 0) {
         rt_container_delete(&c->ctx, id, 1, NULL);
         rc = -1;
     }
+    if (o.console_fd >= 0)
+        close(o.console_fd);
+out:
     rt_spec_release(&spec);
     free(text);
     return rc;
@@ -183,11 +225,12 @@ cmd_create(const struct cli *c, int argc, char **argv)
     struct create_args a;
     struct sk_err err;
     const char *id = NULL;
+    int none;
 
     sk_err_init(&err);
     if (parse_create(c, argc, argv, &a, &id))
         return 1;
-    if (do_create(c, &a, id, -1, &err) < 0)
+    if (do_create(c, &a, id, -1, &none, &err) < 0)
         return report(c, &err), 1;
     return 0;
 }
@@ -215,6 +258,42 @@ forward_signals(int on)
         sigaction(sigs[i], &sa, NULL);
 }
 
+struct run_console {
+    const struct cli *c;
+    const char *id;
+    int master;
+};
+
+/* A signal interrupted the terminal's copy loop: a window size change
+ * goes to the pty, anything else to the container (as without one). */
+static void
+run_console_signal(void *arg)
+{
+    const struct run_console *rc = arg;
+    int s = pending_signal;
+
+    pending_signal = 0;
+    if (s == SIGWINCH)
+        rt_console_copy_size(0, rc->master);
+    else if (s)
+        rt_container_kill(&rc->c->ctx, rc->id, s, NULL);
+}
+
+static void
+run_console(const struct cli *c, const char *id, int master_sock, int exit_fd)
+{
+    struct run_console rc = {c, id, -1};
+    struct sk_err err;
+
+    sk_err_init(&err);
+    if (rt_console_recv(master_sock, &rc.master, &err) < 0) {
+        report(c, &err);
+        return;
+    }
+    rt_console_proxy(rc.master, 0, 1, exit_fd, run_console_signal, &rc);
+    close(rc.master);
+}
+
 static int
 cmd_run(const struct cli *c, int argc, char **argv)
 {
@@ -222,7 +301,7 @@ cmd_run(const struct cli *c, int argc, char **argv)
     struct sk_err err;
     const char *id = NULL;
     char line[64] = "";
-    int p[2] = {-1, -1}, code = 1, sig = 0, oom = 0;
+    int p[2] = {-1, -1}, code = 1, sig = 0, oom = 0, msock = -1;
     ssize_t n;
 
     sk_err_init(&err);
@@ -230,7 +309,7 @@ cmd_run(const struct cli *c, int argc, char **argv)
         return 1;
     if (!a.detach && pipe2(p, O_CLOEXEC) < 0)
         return usage_error(c, "pipe: %s", strerror(errno));
-    if (do_create(c, &a, id, p[1], &err) < 0 || rt_container_start(&c->ctx, id, &err) < 0) {
+    if (do_create(c, &a, id, p[1], &msock, &err) < 0 || rt_container_start(&c->ctx, id, &err) < 0) {
         report(c, &err);
         rt_container_delete(&c->ctx, id, 1, NULL);
         goto out;
@@ -244,6 +323,8 @@ cmd_run(const struct cli *c, int argc, char **argv)
     /* The monitor writes "code signal oom" when the container exits;
      * signals sent to us meanwhile are forwarded, as runc does. */
     forward_signals(1);
+    if (msock >= 0)
+        run_console(c, id, msock, p[0]);
     while ((n = read(p[0], line, sizeof(line) - 1)) < 0 && errno == EINTR) {
         int s = pending_signal;
 
@@ -267,6 +348,8 @@ out:
         close(p[0]);
     if (p[1] >= 0)
         close(p[1]);
+    if (msock >= 0)
+        close(msock);
     return code;
 }
 
@@ -335,18 +418,104 @@ static int
 cmd_kill(const struct cli *c, int argc, char **argv)
 {
     struct sk_err err;
-    int sig = SIGTERM, i = 1;
+    int sig = SIGTERM, all = 0, i = 1, rc;
 
     sk_err_init(&err);
-    if (argc > 1 && (strcmp(argv[1], "--all") == 0 || strcmp(argv[1], "-a") == 0))
-        return usage_error(c, "kill %s: not supported (the whole container dies with its init)",
-                           argv[1]);
-    if (argc < 2 || argc > 3)
-        return usage_error(c, "usage: %s ID [SIGNAL]", argv[0]);
-    if (argc == 3 && (sig = rt_signal_parse(argv[2])) < 0)
-        return usage_error(c, "unknown signal '%s'", argv[2]);
-    if (rt_container_kill(&c->ctx, argv[i], sig, &err) < 0)
+    if (argc > 1 && (strcmp(argv[1], "--all") == 0 || strcmp(argv[1], "-a") == 0)) {
+        all = 1;
+        i++;
+    }
+    if (argc - i < 1 || argc - i > 2)
+        return usage_error(c, "usage: %s [--all] ID [SIGNAL]", argv[0]);
+    if (argc - i == 2 && (sig = rt_signal_parse(argv[i + 1])) < 0)
+        return usage_error(c, "unknown signal '%s'", argv[i + 1]);
+    if (all)
+        rc = rt_container_kill_all(&c->ctx, argv[i], sig, &err);
+    else
+        rc = rt_container_kill(&c->ctx, argv[i], sig, &err);
+    if (rc < 0)
         return report(c, &err), 1;
+    return 0;
+}
+
+static int
+cmd_pause(const struct cli *c, int argc, char **argv)
+{
+    struct sk_err err;
+    const char *id = NULL;
+    int rc;
+
+    sk_err_init(&err);
+    if (one_id(c, argc, argv, &id))
+        return 1;
+    if (strcmp(argv[0], "pause") == 0)
+        rc = rt_container_pause(&c->ctx, id, &err);
+    else
+        rc = rt_container_resume(&c->ctx, id, &err);
+    if (rc < 0)
+        return report(c, &err), 1;
+    return 0;
+}
+
+/* The command line of pid for `ps` (NULs shown as spaces). */
+static void
+print_cmdline(pid_t pid)
+{
+    char path[64], buf[512];
+    ssize_t n = -1;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+    }
+    if (n < 0)
+        n = 0;
+    while (n > 0 && buf[n - 1] == '\0')
+        n--;
+    for (ssize_t k = 0; k < n; k++)
+        if (buf[k] == '\0')
+            buf[k] = ' ';
+    buf[n] = '\0';
+    printf("%-8d %s\n", (int)pid, buf);
+}
+
+static int
+cmd_ps(const struct cli *c, int argc, char **argv)
+{
+    struct sk_err err;
+    const char *id = NULL;
+    pid_t *pids;
+    size_t n;
+    int json = 0;
+
+    sk_err_init(&err);
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp(argv[i], "--format") == 0 || strcmp(argv[i], "-f") == 0) && i + 1 < argc &&
+            (strcmp(argv[i + 1], "json") == 0 || strcmp(argv[i + 1], "table") == 0))
+            json = strcmp(argv[++i], "json") == 0;
+        else if (!id && argv[i][0] != '-')
+            id = argv[i];
+        else
+            return usage_error(c, "usage: %s [--format table|json] ID", argv[0]);
+    }
+    if (!id)
+        return usage_error(c, "usage: %s [--format table|json] ID", argv[0]);
+    if (rt_container_pids(&c->ctx, id, &pids, &n, &err) < 0)
+        return report(c, &err), 1;
+    if (json) {
+        printf("[");
+        for (size_t i = 0; i < n; i++)
+            printf("%s%d", i ? "," : "", (int)pids[i]);
+        printf("]\n");
+    } else {
+        printf("%-8s %s\n", "PID", "CMD");
+        for (size_t i = 0; i < n; i++)
+            print_cmdline(pids[i]);
+    }
+    free(pids);
     return 0;
 }
 
@@ -445,14 +614,13 @@ exec_overrides(struct rt_process *p, int argc, char **argv, const char *cwd, con
 static int
 cmd_exec(const struct cli *c, int argc, char **argv)
 {
-    static const struct option opts[] = {{"process", required_argument, NULL, 'p'},
-                                         {"env", required_argument, NULL, 'e'},
-                                         {"cwd", required_argument, NULL, 'w'},
-                                         {"user", required_argument, NULL, 'u'},
-                                         {"tty", no_argument, NULL, 't'},
-                                         {"detach", no_argument, NULL, 'd'},
-                                         {NULL, 0, NULL, 0}};
-    const char *procfile = NULL, *cwd = NULL, *user = NULL, *id;
+    static const struct option opts[] = {
+        {"process", required_argument, NULL, 'p'}, {"env", required_argument, NULL, 'e'},
+        {"cwd", required_argument, NULL, 'w'},     {"user", required_argument, NULL, 'u'},
+        {"tty", no_argument, NULL, 't'},           {"console-socket", required_argument, NULL, 'c'},
+        {"detach", no_argument, NULL, 'd'},        {NULL, 0, NULL, 0}};
+    const char *procfile = NULL, *cwd = NULL, *user = NULL, *id, *console = NULL;
+    int tty = 0, console_fd = -1;
     struct rt_process base, proc;
     char *text = NULL, **envs = sk_calloc((size_t)argc + 1, sizeof(char *));
     size_t len = 0, nenvs = 0;
@@ -476,8 +644,11 @@ cmd_exec(const struct cli *c, int argc, char **argv)
             user = optarg;
             break;
         case 't':
-            free(envs);
-            return usage_error(c, "exec --tty: terminals are not supported");
+            tty = 1;
+            break;
+        case 'c':
+            console = optarg;
+            break;
         case 'd':
             free(envs);
             return usage_error(c, "exec --detach: not supported");
@@ -504,6 +675,12 @@ cmd_exec(const struct cli *c, int argc, char **argv)
         rc = 1;
         goto out_report;
     }
+    /* The container's own terminal setting is not inherited: a process
+     * file says so itself, or --tty. */
+    if (!procfile)
+        proc.terminal = 0;
+    if (tty)
+        proc.terminal = 1;
     for (size_t i = 0; i < nenvs; i++)
         add_env(&proc, envs[i]);
     if (exec_overrides(&proc, argc - optind - 1, argv + optind + 1, cwd, user) < 0) {
@@ -511,8 +688,19 @@ cmd_exec(const struct cli *c, int argc, char **argv)
         rc = usage_error(c, "--user '%s': want UID[:GID]", user);
         goto out;
     }
-    rc = rt_container_exec(&c->ctx, id, &proc, &err);
+    if (console && !proc.terminal) {
+        rt_process_release(&proc);
+        rc = usage_error(c, "--console-socket: needs --tty");
+        goto out;
+    }
+    if (console && rt_console_connect(console, &console_fd, &err) < 0) {
+        rt_process_release(&proc);
+        goto out_report;
+    }
+    rc = rt_container_exec_console(&c->ctx, id, &proc, console_fd, &err);
     rt_process_release(&proc);
+    if (console_fd >= 0)
+        close(console_fd);
     if (rc >= 0)
         goto out;
 out_report:
@@ -691,10 +879,11 @@ static const struct verb {
     int (*fn)(const struct cli *c, int argc, char **argv);
     int enters; /* enters a container: run from a read-only view (CVE-2019-5736) */
 } verbs[] = {
-    {"create", cmd_create, 1}, {"run", cmd_run, 1},     {"exec", cmd_exec, 1},
-    {"start", cmd_start, 0},   {"state", cmd_state, 0}, {"kill", cmd_kill, 0},
-    {"delete", cmd_delete, 0}, {"list", cmd_list, 0},   {"ps", NULL, 0},
-    {"spec", cmd_spec, 0},     {"stats", cmd_stats, 0}, {"image", cmd_image, 0},
+    {"create", cmd_create, 1}, {"run", cmd_run, 1},      {"exec", cmd_exec, 1},
+    {"start", cmd_start, 0},   {"state", cmd_state, 0},  {"kill", cmd_kill, 0},
+    {"delete", cmd_delete, 0}, {"list", cmd_list, 0},    {"ps", cmd_ps, 0},
+    {"pause", cmd_pause, 0},   {"resume", cmd_pause, 0}, {"spec", cmd_spec, 0},
+    {"stats", cmd_stats, 0},   {"image", cmd_image, 0},
 };
 
 /* The program a container's monitor runs from: skiff-monitor next to the
@@ -716,10 +905,11 @@ monitor_exe(char *buf, size_t bufsz)
 static int
 usage(int fd)
 {
-    dprintf(fd,
-            "usage: skiff-runtime [--root DIR] [--log FILE] [--log-format text|json] [--debug]\n"
-            "                     [--cgroup-root NAME] VERB ...\n"
-            "verbs: create start state kill delete run exec list spec stats image\n");
+    dprintf(
+        fd,
+        "usage: skiff-runtime [--root DIR] [--log FILE] [--log-format text|json] [--debug]\n"
+        "                     [--cgroup-root NAME] VERB ...\n"
+        "verbs: create start state kill delete run exec list ps pause resume spec stats image\n");
     return 1;
 }
 

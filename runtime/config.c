@@ -269,6 +269,27 @@ parse_rlimits(json_t *arr, struct rt_process *proc, struct sk_err *err)
 }
 
 static int
+parse_console_size(json_t *v, struct rt_process *proc, struct sk_err *err)
+{
+    static const char *const keys[] = {"height", "width", NULL};
+    uint64_t h = 0, w = 0;
+    json_t *f;
+
+    if (want_type(v, JSON_OBJECT, "process.consoleSize", "an object", err) < 0 ||
+        check_keys(v, "process.consoleSize", keys, err) < 0)
+        return -EINVAL;
+    if (((f = json_object_get(v, "height")) &&
+         get_u64(f, "process.consoleSize.height", &h, err) < 0) ||
+        ((f = json_object_get(v, "width")) && get_u64(f, "process.consoleSize.width", &w, err) < 0))
+        return -EINVAL;
+    if (h > 65535 || w > 65535)
+        return sk_err_set(err, EINVAL, "process.consoleSize: at most 65535 rows and columns");
+    proc->console_rows = (unsigned short)h;
+    proc->console_cols = (unsigned short)w;
+    return 0;
+}
+
+static int
 parse_process_obj(json_t *p, struct rt_process *proc, int require_args, struct sk_err *err)
 {
     static const char *const keys[] = {"terminal",
@@ -290,8 +311,11 @@ parse_process_obj(json_t *p, struct rt_process *proc, int require_args, struct s
     if (want_type(p, JSON_OBJECT, "process", "an object", err) < 0 ||
         check_keys(p, "process", keys, err) < 0)
         return -EINVAL;
-    if (json_is_true(json_object_get(p, "terminal")))
-        return sk_err_set(err, ENOTSUP, "process.terminal: terminal mode is not supported");
+    if ((v = json_object_get(p, "terminal")) &&
+        get_bool(v, "process.terminal", &proc->terminal, err) < 0)
+        return -EINVAL;
+    if ((v = json_object_get(p, "consoleSize")) && parse_console_size(v, proc, err) < 0)
+        return -EINVAL;
     if (reject_nonempty(p, "apparmorProfile", "process", err) < 0 ||
         reject_nonempty(p, "selinuxLabel", "process", err) < 0 ||
         reject_nonempty(p, "commandLine", "process", err) < 0)
@@ -501,7 +525,9 @@ parse_namespaces(json_t *arr, struct rt_spec *spec, struct sk_err *err)
                 return -EINVAL;
             if (ns->path[0] != '/')
                 return sk_err_set(err, EINVAL, "%s: must be an absolute path", q);
-            if (ns->type == CLONE_NEWPID || ns->type == CLONE_NEWUSER)
+            /* The namespaces the container creates would belong to the
+             * host's user namespace, not the joined one: refused. */
+            if (ns->type == CLONE_NEWUSER)
                 return sk_err_set(err, ENOTSUP, "%s: joining a %s namespace is not supported", q,
                                   ns_names[k].name);
         }
@@ -866,6 +892,73 @@ validate(struct rt_spec *spec, struct sk_err *err)
     return 0;
 }
 
+static const char *const hook_names[RT_HOOK_NKINDS + 1] = {
+    "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
+    NULL};
+
+static int
+parse_hook(json_t *e, const char *p, struct rt_hook *h, struct sk_err *err)
+{
+    static const char *const keys[] = {"path", "args", "env", "timeout", NULL};
+    char q[80];
+    json_t *v;
+
+    if (want_type(e, JSON_OBJECT, p, "an object", err) < 0 || check_keys(e, p, keys, err) < 0)
+        return -EINVAL;
+    P(q, "%s.path", p);
+    if (!(v = json_object_get(e, "path")))
+        return sk_err_set(err, EINVAL, "%s: required", q);
+    if (get_string(v, q, &h->path, err) < 0)
+        return -EINVAL;
+    if (h->path[0] != '/')
+        return sk_err_set(err, EINVAL, "%s: must be an absolute path", q);
+    P(q, "%s.args", p);
+    if ((v = json_object_get(e, "args")) && get_strv(v, q, &h->args, &h->nargs, err) < 0)
+        return -EINVAL;
+    P(q, "%s.env", p);
+    if ((v = json_object_get(e, "env")) && get_strv(v, q, &h->env, &h->nenv, err) < 0)
+        return -EINVAL;
+    P(q, "%s.timeout", p);
+    if ((v = json_object_get(e, "timeout"))) {
+        long long t = 0;
+
+        if (get_i64(v, q, &t, err) < 0)
+            return -EINVAL;
+        if (t <= 0 || t > 86400)
+            return sk_err_set(err, EINVAL, "%s: must be between 1 and 86400 seconds", q);
+        h->timeout = (int)t;
+    }
+    return 0;
+}
+
+static int
+parse_hooks(json_t *o, struct rt_hooks *hooks, struct sk_err *err)
+{
+    if (want_type(o, JSON_OBJECT, "hooks", "an object", err) < 0 ||
+        check_keys(o, "hooks", hook_names, err) < 0)
+        return -EINVAL;
+    rt_hooks_release(hooks);
+    for (int k = 0; k < RT_HOOK_NKINDS; k++) {
+        json_t *arr = json_object_get(o, hook_names[k]), *e;
+        char p[64];
+        size_t i;
+
+        if (!arr)
+            continue;
+        P(p, "hooks.%s", hook_names[k]);
+        if (want_type(arr, JSON_ARRAY, p, "an array", err) < 0)
+            return -EINVAL;
+        hooks->list[k] = sk_calloc(json_array_size(arr) + 1, sizeof(struct rt_hook));
+        json_array_foreach (arr, i, e) {
+            P(p, "hooks.%s[%zu]", hook_names[k], i);
+            hooks->n[k]++;
+            if (parse_hook(e, p, &hooks->list[k][i], err) < 0)
+                return -EINVAL;
+        }
+    }
+    return 0;
+}
+
 static int
 parse_top(json_t *root, struct rt_spec *spec, struct sk_err *err)
 {
@@ -875,8 +968,7 @@ parse_top(json_t *root, struct rt_spec *spec, struct sk_err *err)
     json_t *v;
 
     if (want_type(root, JSON_OBJECT, "config", "an object", err) < 0 ||
-        check_keys(root, "", keys, err) < 0 || reject_nonempty(root, "hooks", "", err) < 0 ||
-        reject_nonempty(root, "domainname", "", err) < 0)
+        check_keys(root, "", keys, err) < 0 || reject_nonempty(root, "domainname", "", err) < 0)
         return -EINVAL;
     if ((v = json_object_get(root, "ociVersion")) && !json_is_string(v))
         return sk_err_set(err, EINVAL, "ociVersion: must be a string");
@@ -900,6 +992,8 @@ parse_top(json_t *root, struct rt_spec *spec, struct sk_err *err)
         parse_kv(v, "annotations", &spec->annotations, &spec->nannotations, err) < 0)
         return -EINVAL;
     if ((v = json_object_get(root, "linux")) && parse_linux(v, spec, err) < 0)
+        return -EINVAL;
+    if ((v = json_object_get(root, "hooks")) && parse_hooks(v, &spec->hooks, err) < 0)
         return -EINVAL;
     return validate(spec, err);
 }

@@ -52,6 +52,7 @@ struct job {
     int log_out[2], log_err[2];
     int userns;
     struct rt_bpf bpf;
+    char *hook_state[2]; /* C: the state JSON (creating, created) for hooks */
 };
 
 /* clone3's argument (linux/sched.h clashes with sched.h). */
@@ -83,7 +84,7 @@ join_namespaces(const struct rt_spec *spec, struct sk_err *err)
         const struct rt_namespace *ns = &spec->namespaces[i];
         int fd;
 
-        if (!ns->path)
+        if (!ns->path || ns->type == CLONE_NEWPID) /* joined by the monitor */
             continue;
         fd = open(ns->path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
@@ -121,6 +122,44 @@ setup_stdio(const struct job *j, struct sk_err *err)
 }
 
 static int
+early_hooks(const struct rt_spec *spec)
+{
+    for (int k = RT_HOOK_PRESTART; k <= RT_HOOK_START_CONTAINER; k++)
+        if (spec->hooks.n[k])
+            return 1;
+    return 0;
+}
+
+/* Mounts are done, pivot_root is not: the monitor runs the prestart
+ * and createRuntime hooks now ('H'), and answers 'G' with the state
+ * JSON for ours ("creating" NUL "created"). Then createContainer, here
+ * in the container's namespaces. */
+static int
+container_hooks(struct job *j, struct sk_err *err)
+{
+    size_t max = 256 * 1024;
+    char *buf = malloc(max);
+    ssize_t n;
+
+    if (!buf || msg_send(j->sync_fd, 'H', "") < 0) {
+        free(buf);
+        return sk_err_set(err, EIO, "hooks: the monitor is gone");
+    }
+    n = read(j->sync_fd, buf, max - 1);
+    if (n < 2 || buf[0] != 'G') {
+        free(buf);
+        return sk_err_set(err, EIO, "hooks: the monitor gave up");
+    }
+    buf[n] = '\0';
+    j->hook_state[0] = strdup(buf + 1);
+    j->hook_state[1] = strdup(buf + 2 + strlen(buf + 1) < buf + n ? buf + 2 + strlen(buf + 1) : "");
+    free(buf);
+    if (!j->hook_state[0] || !j->hook_state[1])
+        return sk_err_set(err, ENOMEM, "hooks: out of memory");
+    return rt_hooks_run(&j->spec->hooks, RT_HOOK_CREATE_CONTAINER, j->hook_state[0], err);
+}
+
+static int
 init_setup(struct job *j, char *exe, size_t exesz, struct sk_err *err)
 {
     struct rt_spec *spec = j->spec;
@@ -132,9 +171,15 @@ init_setup(struct job *j, char *exe, size_t exesz, struct sk_err *err)
     umask(0);
     if (rt_rootfs_setup(spec, j->rootfs, j->userns, err) < 0)
         return -1;
+    if (early_hooks(spec) && container_hooks(j, err) < 0)
+        return -1;
+    if (rt_rootfs_pivot(j->rootfs, err) < 0)
+        return -1;
     if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
         return sk_err_sys(err, errno, "sethostname '%s'", spec->hostname);
     if (rt_rootfs_finish(spec, err) < 0)
+        return -1;
+    if (spec->process.terminal && rt_console_setup(&spec->process, j->opts->console_fd, err) < 0)
         return -1;
     return rt_process_prepare(&j->bpf, &spec->process, exe, exesz, err);
 }
@@ -168,7 +213,16 @@ init_main(struct job *j)
     /* Blocks until `start` opens the fifo for reading. */
     snprintf(path, sizeof(path), "/proc/self/fd/%d", j->fifo_fd);
     fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write(fd, "0", 1) != 1)
+    if (fd < 0)
+        _exit(1);
+    /* 'H': start waits for the startContainer hooks' verdict. */
+    if (j->spec->hooks.n[RT_HOOK_START_CONTAINER] &&
+        (write(fd, "H", 1) != 1 ||
+         rt_hooks_run(&j->spec->hooks, RT_HOOK_START_CONTAINER, j->hook_state[1], &err) < 0)) {
+        msg_send(fd, 'E', err.msg);
+        _exit(1);
+    }
+    if (write(fd, "0", 1) != 1)
         _exit(1);
     syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
     execve(exe, argv, envp);
@@ -220,38 +274,120 @@ wait_ready(int fd, struct sk_err *err)
     buf[n] = '\0';
     if (buf[0] == 'R')
         return 0;
+    if (buf[0] == 'H')
+        return 1;
     return sk_err_set(err, EPERM, "%s", buf + 1);
+}
+
+static void
+fill_state(const struct job *j, pid_t pid, const struct rt_cgroup *cg, struct rt_state *st)
+{
+    const struct rt_hooks *h = &j->spec->hooks;
+    struct timespec ts;
+
+    memset(st, 0, sizeof(*st));
+    sk_strlcpy(st->id, j->id, sizeof(st->id));
+    sk_strlcpy(st->bundle, j->bundle, sizeof(st->bundle));
+    sk_strlcpy(st->rootfs, j->rootfs, sizeof(st->rootfs));
+    st->pid = pid;
+    st->pid_start = rt_proc_start_time(pid);
+    st->monitor_pid = getpid();
+    st->owner = getuid();
+    clock_gettime(CLOCK_REALTIME, &ts);
+    rt_time_rfc3339(st->created, sizeof(st->created), &ts);
+    st->annotations = j->spec->annotations;
+    st->nannotations = j->spec->nannotations;
+    st->cgroup_paths = rt_cgroup_to_json(cg);
+    st->hooks = h->n[RT_HOOK_POSTSTART] || h->n[RT_HOOK_POSTSTOP];
 }
 
 static int
 write_state(const struct job *j, pid_t pid, const struct rt_cgroup *cg, struct sk_err *err)
 {
     struct rt_state st;
-    struct timespec ts;
     int rc;
 
-    memset(&st, 0, sizeof(st));
-    sk_strlcpy(st.id, j->id, sizeof(st.id));
-    sk_strlcpy(st.bundle, j->bundle, sizeof(st.bundle));
-    sk_strlcpy(st.rootfs, j->rootfs, sizeof(st.rootfs));
-    st.pid = pid;
-    st.pid_start = rt_proc_start_time(pid);
-    st.monitor_pid = getpid();
-    st.owner = getuid();
-    clock_gettime(CLOCK_REALTIME, &ts);
-    rt_time_rfc3339(st.created, sizeof(st.created), &ts);
-    st.annotations = j->spec->annotations;
-    st.nannotations = j->spec->nannotations;
-    st.cgroup_paths = rt_cgroup_to_json(cg);
+    fill_state(j, pid, cg, &st);
     rc = rt_state_write(j->dir, &st, err);
     free(st.cgroup_paths);
     return rc;
+}
+
+/* The init asked for the hooks of the runtime namespace ('H'): run
+ * prestart and createRuntime, then send it the state for its own. */
+static int
+runtime_hooks(const struct job *j, pid_t pid, const struct rt_cgroup *cg, int fd,
+              struct sk_err *err)
+{
+    struct sk_buf b = SK_BUF_INIT;
+    struct rt_state st;
+    char *creating, *created;
+    int rc;
+
+    fill_state(j, pid, cg, &st);
+    st.status = RT_CREATING;
+    creating = rt_state_to_json(&st);
+    st.status = RT_CREATED;
+    created = rt_state_to_json(&st);
+    free(st.cgroup_paths);
+    rc = rt_hooks_run(&j->spec->hooks, RT_HOOK_PRESTART, creating, err);
+    if (rc == 0)
+        rc = rt_hooks_run(&j->spec->hooks, RT_HOOK_CREATE_RUNTIME, creating, err);
+    if (rc == 0) {
+        sk_buf_putc(&b, 'G');
+        sk_buf_puts(&b, creating);
+        sk_buf_putc(&b, '\0');
+        sk_buf_puts(&b, created);
+        if (write(fd, b.data, b.len) != (ssize_t)b.len)
+            rc = sk_err_sys(err, errno, "send the state to the container's init");
+    }
+    sk_buf_release(&b);
+    free(creating);
+    free(created);
+    return rc;
+}
+
+static int
+wait_ready_hooks(const struct job *j, pid_t pid, const struct rt_cgroup *cg, int fd,
+                 struct sk_err *err)
+{
+    int rc = wait_ready(fd, err);
+
+    if (rc != 1)
+        return rc;
+    if (runtime_hooks(j, pid, cg, fd, err) < 0)
+        return -1;
+    rc = wait_ready(fd, err);
+    return rc == 1 ? sk_err_set(err, EPROTO, "container init asked for hooks twice") : rc;
 }
 
 /* Born into the v2 cgroup with CLONE_INTO_CGROUP: moving a process
  * between cgroups afterwards takes the global cgroup_threadgroup_rwsem
  * for writing, which costs an RCU grace period (~10 ms). v1 hierarchies
  * still need the move; it runs while the init builds its rootfs. */
+/* setns(CLONE_NEWPID) only moves the caller's future children: the
+ * monitor joins a given pid namespace itself, so that the init it
+ * clones is born inside it (a pod sharing its process namespace). */
+static int
+join_pid_namespace(const struct rt_spec *spec, struct sk_err *err)
+{
+    for (size_t i = 0; i < spec->nnamespaces; i++) {
+        const struct rt_namespace *ns = &spec->namespaces[i];
+        int fd, rc = 0;
+
+        if (ns->type != CLONE_NEWPID || !ns->path)
+            continue;
+        fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return sk_err_sys(err, errno, "open namespace '%s'", ns->path);
+        if (setns(fd, CLONE_NEWPID) < 0)
+            rc = sk_err_sys(err, errno, "setns '%s'", ns->path);
+        close(fd);
+        return rc;
+    }
+    return 0;
+}
+
 static pid_t
 clone_init(const struct job *j, const struct rt_cgroup *cg, int *in_v2)
 {
@@ -287,6 +423,8 @@ launch(struct job *j, const struct rt_cgroup *cg, struct sk_err *err)
     j->fifo_fd = open(path, O_PATH | O_CLOEXEC);
     if (j->fifo_fd < 0)
         return sk_err_sys(err, errno, "open '%s'", path);
+    if (join_pid_namespace(j->spec, err) < 0)
+        return -1;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         return sk_err_sys(err, errno, "socketpair");
     pid = clone_init(j, cg, &in_v2);
@@ -306,7 +444,7 @@ launch(struct job *j, const struct rt_cgroup *cg, struct sk_err *err)
          (write_idmap(pid, "uid_map", j->spec->uid_maps, j->spec->nuid_maps, err) < 0 ||
           write_idmap(pid, "gid_map", j->spec->gid_maps, j->spec->ngid_maps, err) < 0)) ||
         write(sv[0], "G", 1) != 1 || rt_cgroup_enter(cg, pid, !in_v2, err) < 0 ||
-        wait_ready(sv[0], err) < 0) {
+        wait_ready_hooks(j, pid, cg, sv[0], err) < 0) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
         close(sv[0]);
@@ -566,6 +704,18 @@ fork_monitor(struct job *j, pid_t *pid, struct sk_err *err)
     return status;
 }
 
+static int
+check_console(const struct rt_spec *spec, const struct rt_create_opts *opts, struct sk_err *err)
+{
+    if (!spec->process.terminal)
+        return 0;
+    if (opts->console_fd < 0)
+        return sk_err_set(err, EINVAL, "process.terminal: needs a console socket");
+    if (opts->cri_log)
+        return sk_err_set(err, EINVAL, "process.terminal: no CRI log of a terminal");
+    return 0;
+}
+
 int
 rt_container_create(const struct rt_ctx *ctx, const char *id, struct rt_spec *spec,
                     const struct rt_create_opts *opts, pid_t *pid, struct sk_err *err)
@@ -573,13 +723,13 @@ rt_container_create(const struct rt_ctx *ctx, const char *id, struct rt_spec *sp
     struct job *j = sk_calloc(1, sizeof(*j));
     int rc;
 
-    *j =
-        (struct job){ctx, id, spec, opts, "", "", "", -1, -1, -1, {-1, -1}, {-1, -1}, 0, {NULL, 0}};
+    *j = (struct job){ctx, id, spec,     opts,     "", "",        "",          -1,
+                      -1,  -1, {-1, -1}, {-1, -1}, 0,  {NULL, 0}, {NULL, NULL}};
     for (size_t i = 0; i < spec->nnamespaces; i++)
         if (spec->namespaces[i].type == CLONE_NEWUSER)
             j->userns = 1;
     if ((rc = rt_state_dir(ctx, id, j->dir, sizeof(j->dir), err)) < 0 ||
-        (rc = resolve_paths(j, err)) < 0)
+        (rc = check_console(spec, opts, err)) < 0 || (rc = resolve_paths(j, err)) < 0)
         goto out_free;
     if ((rc = prepare_dir(j, err)) < 0) {
         if (rc != -EEXIST)
@@ -618,6 +768,19 @@ pid_matches(pid_t pid, unsigned long long start)
     return pid > 0 && start && rt_proc_start_time(pid) == start;
 }
 
+/* Paused is the v2 cgroup's freezer state, never stored. */
+static enum rt_status
+running_or_paused(const struct rt_state *st)
+{
+    struct rt_cgroup cg;
+    int frozen;
+
+    rt_cgroup_from_json(&cg, st->cgroup_paths);
+    frozen = rt_cgroup_frozen(&cg);
+    rt_cgroup_release(&cg);
+    return frozen ? RT_PAUSED : RT_RUNNING;
+}
+
 int
 rt_container_state(const struct rt_ctx *ctx, const char *id, struct rt_state *st,
                    struct sk_err *err)
@@ -643,42 +806,105 @@ rt_container_state(const struct rt_ctx *ctx, const char *id, struct rt_state *st
     if (rt_exit_read(dir, &st->exit) == 0)
         st->status = RT_STOPPED;
     else if (pid_matches(st->pid, st->pid_start))
-        st->status = access(fifo, F_OK) == 0 ? RT_CREATED : RT_RUNNING;
+        st->status = access(fifo, F_OK) == 0 ? RT_CREATED : running_or_paused(st);
     else
         st->status = RT_STOPPED;
     return 0;
 }
 
+/* The init's verdict on exec.fifo: "0", or "H" (startContainer hooks
+ * run) then "0" or "E<message>" and the end of file. */
+static int
+read_verdict(int fd, const char *id, struct sk_err *err)
+{
+    char buf[SK_ERR_MSG_MAX + 8];
+    struct pollfd p = {fd, POLLIN, 0};
+    size_t len = 0;
+    ssize_t n;
+
+    /* The init is blocked in open(O_WRONLY): it wakes up and writes as
+     * soon as we are here. Bounded in case it died meanwhile. */
+    if (poll(&p, 1, 10000) <= 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+        return sk_err_set(err, EIO, "start '%s': the container did not answer", id);
+    len = (size_t)n;
+    if (buf[0] == 'H') {
+        /* Hooks have their own timeouts; the end of file comes with the
+         * init's exec or death. */
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) != 0)
+            if (n > 0)
+                len += (size_t)n;
+            else if (errno != EINTR)
+                break;
+    }
+    buf[len] = '\0';
+    if (len > 1 && buf[0] == 'H')
+        memmove(buf, buf + 1, len--);
+    if (buf[0] == '0')
+        return 0;
+    if (buf[0] == 'E')
+        return sk_err_set(err, EIO, "start '%s': %s", id, buf + 1);
+    return sk_err_set(err, EIO, "start '%s': the container died while starting", id);
+}
+
+/* Run the hooks of kind from the stored config.json, for a container
+ * whose state says it has some. */
+static void
+late_hooks(struct rt_state *st, enum rt_hook_kind kind, enum rt_status status,
+           const struct rt_spec *spec)
+{
+    struct sk_err err;
+    char *json;
+
+    sk_err_init(&err);
+    st->status = status;
+    json = rt_state_to_json(st);
+    rt_hooks_run(&spec->hooks, kind, json, &err);
+    free(json);
+}
+
+static int
+load_stored_spec(const char *dir, struct rt_spec *spec, struct sk_err *err)
+{
+    char path[4200];
+
+    snprintf(path, sizeof(path), "%s/config.json", dir);
+    return rt_spec_load_config(path, spec, err);
+}
+
 int
 rt_container_start(const struct rt_ctx *ctx, const char *id, struct sk_err *err)
 {
+    struct rt_spec spec;
     struct rt_state st;
-    char dir[4096], fifo[4200], c;
-    struct pollfd p;
+    char dir[4096], fifo[4200];
     int fd, rc;
 
     if ((rc = rt_container_state(ctx, id, &st, err)) < 0)
         return rc;
-    rt_state_release(&st);
-    if (st.status != RT_CREATED)
-        return sk_err_set(err, EINVAL, "container '%s' is %s, not created", id,
-                          rt_status_name(st.status));
+    if (st.status != RT_CREATED) {
+        rc = sk_err_set(err, EINVAL, "container '%s' is %s, not created", id,
+                        rt_status_name(st.status));
+        goto out;
+    }
     rt_state_dir(ctx, id, dir, sizeof(dir), err);
     snprintf(fifo, sizeof(fifo), "%s/exec.fifo", dir);
     fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
-        return sk_err_sys(err, errno, "start '%s': open '%s'", id, fifo);
-    p = (struct pollfd){fd, POLLIN, 0};
-    /* The init is blocked in open(O_WRONLY): it wakes up and writes one
-     * byte as soon as we are here. Bounded in case it died meanwhile. */
-    rc = poll(&p, 1, 10000);
-    if (rc <= 0 || read(fd, &c, 1) != 1)
-        rc = sk_err_set(err, EIO, "start '%s': the container did not answer", id);
-    else
-        rc = 0;
+    if (fd < 0) {
+        rc = sk_err_sys(err, errno, "start '%s': open '%s'", id, fifo);
+        goto out;
+    }
+    rc = read_verdict(fd, id, err);
     close(fd);
-    if (rc == 0)
-        unlink(fifo);
+    if (rc < 0)
+        goto out;
+    unlink(fifo);
+    if (st.hooks && load_stored_spec(dir, &spec, NULL) == 0) {
+        late_hooks(&st, RT_HOOK_POSTSTART, RT_RUNNING, &spec);
+        rt_spec_release(&spec);
+    }
+out:
+    rt_state_release(&st);
     return rc;
 }
 
@@ -691,7 +917,7 @@ rt_container_kill(const struct rt_ctx *ctx, const char *id, int sig, struct sk_e
     if ((rc = rt_container_state(ctx, id, &st, err)) < 0)
         return rc;
     rt_state_release(&st);
-    if (st.status != RT_RUNNING && st.status != RT_CREATED)
+    if (st.status != RT_RUNNING && st.status != RT_CREATED && st.status != RT_PAUSED)
         return sk_err_set(err, ESRCH, "container '%s' is not running", id);
     /* pidfd then re-check the start time: the signal cannot hit a
      * process that reused the pid. */
@@ -745,19 +971,25 @@ rt_container_delete(const struct rt_ctx *ctx, const char *id, int force, struct 
 {
     struct rt_cgroup cg;
     struct rt_state st;
+    struct rt_spec spec;
     char dir[4096];
-    int rc;
+    int rc, have_spec = 0;
 
     if ((rc = rt_container_state(ctx, id, &st, err)) < 0)
         return rc;
     rt_state_dir(ctx, id, dir, sizeof(dir), err);
     rt_cgroup_from_json(&cg, st.cgroup_paths);
-    if (st.status == RT_RUNNING && !force) {
-        rc = sk_err_set(err, EBUSY, "container '%s' is running (stop it or use --force)", id);
+    if ((st.status == RT_RUNNING || st.status == RT_PAUSED) && !force) {
+        rc = sk_err_set(err, EBUSY, "container '%s' is %s (stop it or use --force)", id,
+                        rt_status_name(st.status));
         goto out;
     }
-    if (st.status == RT_RUNNING || st.status == RT_CREATED) {
+    if (st.status == RT_RUNNING || st.status == RT_CREATED || st.status == RT_PAUSED) {
         rt_cgroup_kill(&cg);
+        /* SIGKILL ends frozen tasks too; thawing lets a v1-only
+         * fallback's kill be acted on at once. */
+        if (st.status == RT_PAUSED)
+            rt_cgroup_freeze(&cg, 0, NULL);
         if (pid_matches(st.pid, st.pid_start))
             kill(st.pid, SIGKILL);
         if (wait_gone(st.pid, st.pid_start, 5000) < 0) {
@@ -770,8 +1002,14 @@ rt_container_delete(const struct rt_ctx *ctx, const char *id, int force, struct 
         rc = sk_err_wrap(err, "delete '%s'", id);
         goto out;
     }
+    if (st.hooks && load_stored_spec(dir, &spec, NULL) == 0)
+        have_spec = 1;
     if ((rc = rt_rmtree(dir)) < 0)
         sk_err_sys(err, -rc, "delete '%s': remove '%s'", id, dir);
+    if (have_spec) {
+        late_hooks(&st, RT_HOOK_POSTSTOP, RT_STOPPED, &spec);
+        rt_spec_release(&spec);
+    }
 out:
     rt_cgroup_release(&cg);
     rt_state_release(&st);
@@ -789,7 +1027,7 @@ rt_container_wait(const struct rt_ctx *ctx, const char *id, struct rt_exit *ex, 
         return rc;
     rt_state_release(&st);
     rt_state_dir(ctx, id, dir, sizeof(dir), err);
-    if (st.status == RT_RUNNING || st.status == RT_CREATED)
+    if (st.status == RT_RUNNING || st.status == RT_CREATED || st.status == RT_PAUSED)
         wait_gone(st.pid, st.pid_start, -1);
     wait_exit_file(dir, st.monitor_pid, 5000);
     if (rt_exit_read(dir, ex) < 0)

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -59,7 +60,7 @@ open_namespaces(pid_t pid, int *fds, struct sk_err *err)
 }
 
 static _Noreturn void
-exec_child(const struct rt_bpf *bpf, const struct rt_process *proc, int errfd)
+exec_child(const struct rt_bpf *bpf, const struct rt_process *proc, int console, int errfd)
 {
     struct sk_err err;
     char exe[4096];
@@ -67,7 +68,8 @@ exec_child(const struct rt_bpf *bpf, const struct rt_process *proc, int errfd)
 
     sk_err_init(&err);
     rt_signals_reset();
-    if (rt_process_prepare(bpf, proc, exe, sizeof(exe), &err) < 0) {
+    if ((proc->terminal && rt_console_setup(proc, console, &err) < 0) ||
+        rt_process_prepare(bpf, proc, exe, sizeof(exe), &err) < 0) {
         rt_write_all(errfd, err.msg, strlen(err.msg));
         _exit(255);
     }
@@ -82,7 +84,7 @@ exec_child(const struct rt_bpf *bpf, const struct rt_process *proc, int errfd)
 
 static _Noreturn void
 exec_intermediate(const struct rt_bpf *bpf, const struct rt_process *proc,
-                  const struct rt_cgroup *cg, const int *nsfds, int errfd)
+                  const struct rt_cgroup *cg, const int *nsfds, int console, int errfd)
 {
     struct sk_err err;
     int status;
@@ -103,8 +105,10 @@ exec_intermediate(const struct rt_bpf *bpf, const struct rt_process *proc,
         goto fail;
     }
     if (pid == 0)
-        exec_child(bpf, proc, errfd);
+        exec_child(bpf, proc, console, errfd);
     close(errfd);
+    if (console >= 0)
+        close(console);
     /* Forward the usual termination signals to the process inside. */
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
@@ -150,11 +154,37 @@ collect(pid_t pid, int errfd, struct sk_err *err)
     return WEXITSTATUS(status);
 }
 
+/* exec --tty without a console socket: the caller's stdio is the
+ * user's side of the pty, copied until X (and so E) exited. */
+static void
+proxy_console(pid_t x, int sock)
+{
+    struct sk_err err;
+    int master, pfd;
+
+    sk_err_init(&err);
+    if (rt_console_recv(sock, &master, &err) < 0)
+        return; /* E failed before: collect() reports why */
+    pfd = (int)syscall(SYS_pidfd_open, x, 0);
+    if (pfd >= 0) {
+        rt_console_proxy(master, 0, 1, pfd, NULL, NULL);
+        close(pfd);
+    }
+    close(master);
+}
+
 int
 rt_container_exec(const struct rt_ctx *ctx, const char *id, const struct rt_process *proc,
                   struct sk_err *err)
 {
-    int nsfds[NNS], pfd[2] = {-1, -1}, rc;
+    return rt_container_exec_console(ctx, id, proc, -1, err);
+}
+
+int
+rt_container_exec_console(const struct rt_ctx *ctx, const char *id, const struct rt_process *proc,
+                          int console_fd, struct sk_err *err)
+{
+    int nsfds[NNS], pfd[2] = {-1, -1}, sv[2] = {-1, -1}, rc;
     struct rt_bpf bpf = {NULL, 0};
     struct rt_spec spec;
     struct rt_cgroup cg;
@@ -184,6 +214,11 @@ rt_container_exec(const struct rt_ctx *ctx, const char *id, const struct rt_proc
         rc = sk_err_sys(err, errno, "pipe");
         goto out_spec;
     }
+    if (proc->terminal && console_fd < 0 &&
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        rc = sk_err_sys(err, errno, "socketpair");
+        goto out_spec;
+    }
     pid = fork();
     if (pid < 0) {
         rc = sk_err_sys(err, errno, "fork");
@@ -191,18 +226,26 @@ rt_container_exec(const struct rt_ctx *ctx, const char *id, const struct rt_proc
     }
     if (pid == 0) {
         close(pfd[0]);
-        exec_intermediate(&bpf, proc, &cg, nsfds, pfd[1]);
+        exec_intermediate(&bpf, proc, &cg, nsfds, sv[1] >= 0 ? sv[1] : console_fd, pfd[1]);
     }
     close(pfd[1]);
     pfd[1] = -1;
+    if (sv[1] >= 0) {
+        close(sv[1]);
+        sv[1] = -1;
+        proxy_console(pid, sv[0]);
+    }
     rc = collect(pid, pfd[0], err);
 out_spec:
     for (size_t i = 0; i < NNS; i++)
         if (nsfds[i] >= 0)
             close(nsfds[i]);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
         if (pfd[i] >= 0)
             close(pfd[i]);
+        if (sv[i] >= 0)
+            close(sv[i]);
+    }
     rt_spec_release(&spec);
     free(bpf.prog);
 out_cg:

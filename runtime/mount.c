@@ -242,9 +242,13 @@ rt_rootfs_setup(const struct rt_spec *spec, const char *rootfs, int userns, stru
     if (rc == 0)
         rc = rt_dev_setup(rootfs, userns, err);
     close(rootfd);
-    if (rc == 0)
-        rc = pivot(rootfs, err);
     return rc;
+}
+
+int
+rt_rootfs_pivot(const char *rootfs, struct sk_err *err)
+{
+    return pivot(rootfs, err);
 }
 
 static unsigned long

@@ -38,6 +38,8 @@ int rt_seccomp_arch_parse(const char *name, uint32_t *out);
 /* mount.c */
 int rt_mount_options_parse(const char *opt, struct rt_mount *m, char **data);
 int rt_rootfs_setup(const struct rt_spec *spec, const char *rootfs, int userns, struct sk_err *err);
+/* pivot_root into rootfs (after rt_rootfs_setup and the hooks before it). */
+int rt_rootfs_pivot(const char *rootfs, struct sk_err *err);
 int rt_rootfs_finish(const struct rt_spec *spec, struct sk_err *err);
 
 /* dev.c */
@@ -69,6 +71,13 @@ int rt_cgroup_destroy(const struct rt_cgroup *cg, struct sk_err *err);
 void rt_cgroup_release(struct rt_cgroup *cg);
 int rt_cgroup_oom_killed(const struct rt_cgroup *cg);
 int rt_cgroup_stats(const struct rt_cgroup *cg, struct rt_stats *st);
+/* Pure: parse a cgroup.procs text (malloc'd array); -EINVAL if malformed. */
+int rt_cgroup_parse_procs(const char *text, pid_t **pids, size_t *n);
+/* Every process of the container (v2 cgroup, else the first v1 one). */
+int rt_cgroup_pids(const struct rt_cgroup *cg, pid_t **pids, size_t *n, struct sk_err *err);
+/* Freeze (on) or thaw the v2 cgroup and wait until the kernel says so. */
+int rt_cgroup_freeze(const struct rt_cgroup *cg, int on, struct sk_err *err);
+int rt_cgroup_frozen(const struct rt_cgroup *cg);
 char *rt_cgroup_to_json(const struct rt_cgroup *cg);
 int rt_cgroup_from_json(struct rt_cgroup *cg, const char *json);
 /* cgroup_v1.c / cgroup_v2.c */
@@ -102,6 +111,33 @@ struct rt_monitor_args {
                      is reported (see container.c), or -1 */
 };
 _Noreturn void rt_monitor_run(const struct rt_monitor_args *a);
+
+/* hooks.c */
+const char *rt_hook_kind_name(enum rt_hook_kind kind);
+void rt_hooks_release(struct rt_hooks *hooks);
+/* Run one hook with state_json on its stdin; fails on a non-zero exit,
+ * a signal or the timeout, with the hook's output in the message. */
+int rt_hook_run(const struct rt_hook *h, const char *state_json, struct sk_err *err);
+/* Run the hooks of kind in order; poststart and poststop failures are
+ * logged and skipped, the others stop at the first failure. */
+int rt_hooks_run(const struct rt_hooks *hooks, enum rt_hook_kind kind, const char *state_json,
+                 struct sk_err *err);
+
+/* console.c */
+/* In the container (after pivot_root, before the identity switch): a
+ * new pty of its devpts becomes the controlling terminal and stdio; the
+ * master is sent over sock. */
+int rt_console_setup(const struct rt_process *proc, int sock, struct sk_err *err);
+int rt_console_send(int sock, int fd, const char *name, struct sk_err *err);
+int rt_console_recv(int sock, int *fd, struct sk_err *err);
+/* Connect to a console socket (runc's --console-socket). */
+int rt_console_connect(const char *path, int *fd, struct sk_err *err);
+void rt_console_copy_size(int from, int master);
+/* Copy in -> master and master -> out (in in raw mode if a terminal)
+ * until done_fd is readable, then drain the master; on_intr runs when
+ * a signal interrupts the wait. */
+int rt_console_proxy(int master, int in, int out, int done_fd, void (*on_intr)(void *arg),
+                     void *arg);
 
 /* process.c: the last steps before execve, shared by create and exec */
 int rt_process_prepare(const struct rt_bpf *bpf, const struct rt_process *proc, char *exe,

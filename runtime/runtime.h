@@ -102,6 +102,33 @@ struct rt_process {
     long long umask;     /* RT_UNSET: keep 022 */
     long long oom_score; /* RT_UNSET: inherit */
     uint64_t caps[RT_CAP_NSETS];
+    int terminal;                              /* stdio is a new pty of the container's devpts */
+    unsigned short console_rows, console_cols; /* 0: the kernel's default */
+};
+
+/* OCI hooks, in the order of a container's life. */
+enum rt_hook_kind {
+    RT_HOOK_PRESTART = 0, /* deprecated alias of createRuntime's moment */
+    RT_HOOK_CREATE_RUNTIME,
+    RT_HOOK_CREATE_CONTAINER,
+    RT_HOOK_START_CONTAINER,
+    RT_HOOK_POSTSTART,
+    RT_HOOK_POSTSTOP,
+    RT_HOOK_NKINDS,
+};
+
+struct rt_hook {
+    char *path; /* absolute */
+    char **args;
+    size_t nargs;
+    char **env;
+    size_t nenv;
+    int timeout; /* seconds, 0: none */
+};
+
+struct rt_hooks {
+    struct rt_hook *list[RT_HOOK_NKINDS];
+    size_t n[RT_HOOK_NKINDS];
 };
 
 struct rt_resources {
@@ -134,6 +161,7 @@ struct rt_spec {
     size_t nannotations;
     char *cgroups_path; /* beneath the runtime's cgroup root */
     unsigned long rootfs_propagation;
+    struct rt_hooks hooks;
 };
 
 /* Fill spec with skiff's secure defaults (14 capabilities, no_new_privs,
@@ -173,6 +201,10 @@ struct rt_create_opts {
     long long cri_log_max;
     const char *config_json; /* stored for exec; NULL: defaults */
     int exit_fd;             /* run: monitor writes "code signal oom\n" here at exit, -1 none */
+    /* With process.terminal (then required, else ignored): a connected
+     * UNIX socket; the container's pty master is sent over it (runc's
+     * console socket protocol, see console.c). stdio is then unused. */
+    int console_fd;
 };
 
 enum rt_status {
@@ -180,6 +212,7 @@ enum rt_status {
     RT_CREATED,
     RT_RUNNING,
     RT_STOPPED,
+    RT_PAUSED, /* running, its cgroup frozen */
 };
 
 struct rt_exit {
@@ -203,6 +236,7 @@ struct rt_state {
     struct rt_kv *annotations;
     size_t nannotations;
     char *cgroup_paths; /* JSON object text, malloc'd */
+    int hooks;          /* config.json has poststart/poststop hooks */
     struct rt_exit exit;
 };
 
@@ -222,6 +256,17 @@ int rt_container_state(const struct rt_ctx *ctx, const char *id, struct rt_state
 /* The OCI state JSON of st (malloc'd). */
 char *rt_state_to_json(const struct rt_state *st);
 int rt_container_kill(const struct rt_ctx *ctx, const char *id, int sig, struct sk_err *err);
+/* Signal every process of the container's cgroup (runc kill --all):
+ * the cgroup is frozen meanwhile so that no process forks past the
+ * signal; SIGKILL uses cgroup.kill. */
+int rt_container_kill_all(const struct rt_ctx *ctx, const char *id, int sig, struct sk_err *err);
+/* Freeze / thaw every process of a running container (cgroup v2
+ * freezer); state then says "paused". */
+int rt_container_pause(const struct rt_ctx *ctx, const char *id, struct sk_err *err);
+int rt_container_resume(const struct rt_ctx *ctx, const char *id, struct sk_err *err);
+/* The host pids of the container's processes (malloc'd array). */
+int rt_container_pids(const struct rt_ctx *ctx, const char *id, pid_t **pids, size_t *n,
+                      struct sk_err *err);
 /* Remove a container (cgroups, state). A running one needs force (it is
  * killed). -ENOENT if it does not exist. */
 int rt_container_delete(const struct rt_ctx *ctx, const char *id, int force, struct sk_err *err);
@@ -233,6 +278,12 @@ int rt_container_wait(const struct rt_ctx *ctx, const char *id, struct rt_exit *
  * (128+N for a signal) or <0. */
 int rt_container_exec(const struct rt_ctx *ctx, const char *id, const struct rt_process *proc,
                       struct sk_err *err);
+/* The same; with proc->terminal, the process gets a new pty of the
+ * container and its master is sent over console_fd (a connected UNIX
+ * socket), or with console_fd -1 copied to and from the caller's
+ * stdin/stdout until the process exits. */
+int rt_container_exec_console(const struct rt_ctx *ctx, const char *id,
+                              const struct rt_process *proc, int console_fd, struct sk_err *err);
 /* The ids in the state dir (malloc'd array of malloc'd strings). */
 int rt_container_list(const struct rt_ctx *ctx, char ***ids, size_t *n, struct sk_err *err);
 

@@ -156,5 +156,6 @@ rt_spec_release(struct rt_spec *spec)
     kv_free(spec->sysctl, spec->nsysctl);
     kv_free(spec->annotations, spec->nannotations);
     free(spec->cgroups_path);
+    rt_hooks_release(&spec->hooks);
     memset(spec, 0, sizeof(*spec));
 }

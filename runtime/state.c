@@ -10,6 +10,8 @@
  *       "annotations": {..},
  *       "skiff": { "pidStartTime": N,   (field 22 of /proc/PID/stat)
  *                  "monitorPid": N,
+ *                  "hooks": true,   (only when config.json has
+ *                                    poststart or poststop hooks)
  *                  "cgroups": { "memory": {"path": P, "v2": B}, ... } } }
  *   <root>/<id>/config.json   copy of the bundle's config (exec uses it)
  *   <root>/<id>/exec.fifo     exists until `start`: the container's init
@@ -178,6 +180,8 @@ rt_state_write(const char *dir, const struct rt_state *st, struct sk_err *err)
     json_object_set_new(o, "annotations", ann);
     json_object_set_new(sk, "pidStartTime", json_integer((json_int_t)st->pid_start));
     json_object_set_new(sk, "monitorPid", json_integer(st->monitor_pid));
+    if (st->hooks)
+        json_object_set_new(sk, "hooks", json_true());
     json_object_set_new(sk, "cgroups",
                         json_loads(st->cgroup_paths ? st->cgroup_paths : "{}", 0, NULL));
     json_object_set_new(o, "skiff", sk);
@@ -219,6 +223,7 @@ rt_state_read(const char *dir, struct rt_state *st, struct sk_err *err)
     sk = json_object_get(o, "skiff");
     st->pid_start = (unsigned long long)json_integer_value(json_object_get(sk, "pidStartTime"));
     st->monitor_pid = (pid_t)json_integer_value(json_object_get(sk, "monitorPid"));
+    st->hooks = json_is_true(json_object_get(sk, "hooks"));
     st->cgroup_paths = json_dumps(json_object_get(sk, "cgroups"), JSON_COMPACT | JSON_ENCODE_ANY);
     ann = json_object_get(o, "annotations");
     st->annotations = sk_calloc(json_object_size(ann) + 1, sizeof(struct rt_kv));
@@ -307,9 +312,9 @@ rt_rmtree(const char *path)
 const char *
 rt_status_name(enum rt_status status)
 {
-    static const char *const names[] = {"creating", "created", "running", "stopped"};
+    static const char *const names[] = {"creating", "created", "running", "stopped", "paused"};
 
-    return status <= RT_STOPPED ? names[status] : "unknown";
+    return status <= RT_PAUSED ? names[status] : "unknown";
 }
 
 char *

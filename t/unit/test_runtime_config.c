@@ -38,9 +38,20 @@ static const struct {
     {"relative cwd",
      "{\"process\": {\"args\": [\"sh\"], \"cwd\": \"tmp\"}, \"root\": {\"path\": \"r\"}}",
      "process.cwd: must be an absolute path"},
-    {"terminal",
-     "{\"process\": {\"args\": [\"sh\"], \"terminal\": true}, \"root\": {\"path\": \"r\"}}",
-     "process.terminal"},
+    {"terminal not a boolean",
+     "{\"process\": {\"args\": [\"sh\"], \"terminal\": 1}, \"root\": {\"path\": \"r\"}}",
+     "process.terminal: must be a boolean"},
+    {"console size not an object",
+     "{\"process\": {\"args\": [\"sh\"], \"consoleSize\": 3}, \"root\": {\"path\": \"r\"}}",
+     "process.consoleSize: must be an object"},
+    {"console size unknown field",
+     "{\"process\": {\"args\": [\"sh\"], \"consoleSize\": {\"depth\": 3}}, "
+     "\"root\": {\"path\": \"r\"}}",
+     "process.consoleSize.depth: unsupported field"},
+    {"console size too large",
+     "{\"process\": {\"args\": [\"sh\"], \"consoleSize\": {\"height\": 70000}}, "
+     "\"root\": {\"path\": \"r\"}}",
+     "process.consoleSize: at most 65535"},
     {"unknown top-level field", "{" MIN_PROC ", \"bogus\": 1}", "bogus: unsupported field"},
     {"unknown process field",
      "{\"process\": {\"args\": [\"sh\"], \"evil\": 1}, \"root\": {\"path\": \"r\"}}",
@@ -48,8 +59,25 @@ static const struct {
     {"apparmor",
      "{\"process\": {\"args\": [\"sh\"], \"apparmorProfile\": \"x\"}, \"root\": {\"path\": \"r\"}}",
      "process.apparmorProfile: not supported"},
-    {"hooks", "{" MIN_PROC ", \"hooks\": {\"prestart\": [{\"path\": \"/bin/x\"}]}}",
-     "hooks: not supported"},
+    {"hooks not an object", "{" MIN_PROC ", \"hooks\": []}", "hooks: must be an object"},
+    {"unknown hook kind", "{" MIN_PROC ", \"hooks\": {\"onBoot\": []}}",
+     "hooks.onBoot: unsupported field"},
+    {"hook list not an array", "{" MIN_PROC ", \"hooks\": {\"poststop\": {}}}",
+     "hooks.poststop: must be an array"},
+    {"hook without path", "{" MIN_PROC ", \"hooks\": {\"prestart\": [{\"args\": [\"x\"]}]}}",
+     "hooks.prestart[0].path: required"},
+    {"hook relative path", "{" MIN_PROC ", \"hooks\": {\"prestart\": [{\"path\": \"bin/x\"}]}}",
+     "hooks.prestart[0].path: must be an absolute path"},
+    {"hook bad timeout",
+     "{" MIN_PROC ", \"hooks\": {\"poststart\": [{\"path\": \"/x\"}, {\"path\": \"/x\", "
+     "\"timeout\": -1}]}}",
+     "hooks.poststart[1].timeout: must be between 1 and 86400 seconds"},
+    {"hook unknown field",
+     "{" MIN_PROC ", \"hooks\": {\"poststart\": [{\"path\": \"/x\", \"user\": 0}]}}",
+     "hooks.poststart[0].user: unsupported field"},
+    {"hook args not strings",
+     "{" MIN_PROC ", \"hooks\": {\"poststart\": [{\"path\": \"/x\", \"args\": [1]}]}}",
+     "hooks.poststart[0].args[0]: must be a string"},
     {"unknown namespace",
      "{" MIN_PROC ", \"linux\": {\"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"mount\"}, "
      "{\"type\": \"foo\"}]}}",
@@ -59,10 +87,10 @@ static const struct {
      "linux.namespaces[1].type: duplicate namespace 'mount'"},
     {"no mount namespace", "{" MIN_PROC ", \"linux\": {\"namespaces\": [{\"type\": \"pid\"}]}}",
      "a mount namespace is required"},
-    {"join pid namespace",
-     "{" MIN_PROC ", \"linux\": {\"namespaces\": [{\"type\": \"mount\"}, {\"type\": \"pid\", "
-     "\"path\": \"/proc/1/ns/pid\"}]}}",
-     "linux.namespaces[1].path: joining a pid namespace is not supported"},
+    {"join user namespace",
+     "{" MIN_PROC ", \"linux\": {\"namespaces\": [{\"type\": \"mount\"}, {\"type\": \"user\", "
+     "\"path\": \"/proc/1/ns/user\"}]}}",
+     "linux.namespaces[1].path: joining a user namespace is not supported"},
     {"unknown capability",
      "{\"process\": {\"args\": [\"sh\"], \"capabilities\": {\"bounding\": [\"CAP_FLY\"]}}, "
      "\"root\": {\"path\": \"r\"}}",
@@ -171,7 +199,9 @@ START_TEST(full_config_fields_are_parsed)
 {
     static const char json[] =
         "{\"ociVersion\": \"1.0.2\", \"process\": {\"args\": [\"/bin/app\", \"-x\"], "
-        "\"env\": [\"A=1\"], \"cwd\": \"/srv\", \"user\": {\"uid\": 1000, \"gid\": 100, "
+        "\"env\": [\"A=1\"], \"cwd\": \"/srv\", \"terminal\": true, "
+        "\"consoleSize\": {\"height\": 40, \"width\": 120}, \"user\": {\"uid\": 1000, \"gid\": "
+        "100, "
         "\"additionalGids\": [5, 6], \"umask\": 63}, \"noNewPrivileges\": false, "
         "\"capabilities\": {\"bounding\": [\"CAP_KILL\"], \"effective\": [\"KILL\"]}, "
         "\"rlimits\": [{\"type\": \"RLIMIT_NPROC\", \"soft\": 10, \"hard\": 20}]}, "
@@ -203,6 +233,9 @@ START_TEST(full_config_fields_are_parsed)
     ck_assert_uint_eq(spec.process.nadd_gids, 2);
     ck_assert_int_eq(spec.process.umask, 63);
     ck_assert(!spec.process.no_new_privs);
+    ck_assert(spec.process.terminal);
+    ck_assert_uint_eq(spec.process.console_rows, 40);
+    ck_assert_uint_eq(spec.process.console_cols, 120);
     ck_assert_uint_eq(spec.process.caps[RT_CAP_BOUNDING], 1ULL << 5);
     ck_assert_uint_eq(spec.process.caps[RT_CAP_PERMITTED], 0);
     ck_assert_int_eq(spec.process.rlimits[0].resource, RLIMIT_NPROC);
@@ -243,6 +276,29 @@ START_TEST(unconfined_annotation_turns_seccomp_off)
                            &spec, &err),
                      0);
     ck_assert(spec.seccomp == NULL);
+    rt_spec_release(&spec);
+}
+END_TEST
+
+START_TEST(hooks_are_parsed_in_their_kinds)
+{
+    struct rt_spec spec;
+    struct sk_err err;
+
+    ck_assert_msg(parse("{" MIN_PROC ", \"hooks\": {\"createRuntime\": [{\"path\": \"/a\", "
+                        "\"args\": [\"a\", \"-x\"], \"env\": [\"K=V\"], \"timeout\": 5}, "
+                        "{\"path\": \"/b\"}], \"poststop\": [{\"path\": \"/c\"}]}}",
+                        &spec, &err) == 0,
+                  "%s", err.msg);
+    ck_assert_uint_eq(spec.hooks.n[RT_HOOK_CREATE_RUNTIME], 2);
+    ck_assert_uint_eq(spec.hooks.n[RT_HOOK_POSTSTOP], 1);
+    ck_assert_uint_eq(spec.hooks.n[RT_HOOK_PRESTART], 0);
+    ck_assert_str_eq(spec.hooks.list[RT_HOOK_CREATE_RUNTIME][0].args[1], "-x");
+    ck_assert_str_eq(spec.hooks.list[RT_HOOK_CREATE_RUNTIME][0].env[0], "K=V");
+    ck_assert_int_eq(spec.hooks.list[RT_HOOK_CREATE_RUNTIME][0].timeout, 5);
+    ck_assert_int_eq(spec.hooks.list[RT_HOOK_CREATE_RUNTIME][1].timeout, 0);
+    ck_assert_str_eq(spec.hooks.list[RT_HOOK_POSTSTOP][0].path, "/c");
+    ck_assert_str_eq(rt_hook_kind_name(RT_HOOK_START_CONTAINER), "startContainer");
     rt_spec_release(&spec);
 }
 END_TEST
@@ -294,6 +350,7 @@ main(void)
     tcase_add_test(tc, minimal_config_gets_secure_defaults);
     tcase_add_test(tc, full_config_fields_are_parsed);
     tcase_add_test(tc, unconfined_annotation_turns_seccomp_off);
+    tcase_add_test(tc, hooks_are_parsed_in_their_kinds);
     tcase_add_test(tc, default_spec_json_parses_to_the_defaults);
     tcase_add_test(tc, exec_process_inherits_and_overrides);
     suite_add_tcase(s, tc);

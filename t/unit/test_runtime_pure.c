@@ -208,6 +208,41 @@ START_TEST(seccomp_parsers_reject_unknown_names)
 }
 END_TEST
 
+static const struct {
+    const char *text;
+    int n; /* -1: malformed */
+    pid_t first, last;
+} procs[] = {
+    {"", 0, 0, 0},
+    {"1\n", 1, 1, 1},
+    {"17\n4242\n9\n", 3, 17, 9},
+    {"5\n\n6", 2, 5, 6},
+    {"12a\n", -1, 0, 0},
+    {"-3\n", -1, 0, 0},
+    {"0\n", -1, 0, 0},
+    {"99999999999\n", -1, 0, 0},
+    {" 4\n", -1, 0, 0},
+};
+
+START_TEST(cgroup_procs_parse_or_fail_cleanly)
+{
+    pid_t *pids = (pid_t *)&_i; /* must be reset by the parser */
+    size_t n = 77;
+    int rc = rt_cgroup_parse_procs(procs[_i].text, &pids, &n);
+
+    ck_assert_int_eq(rc, procs[_i].n < 0 ? -EINVAL : procs[_i].n);
+    if (procs[_i].n <= 0) {
+        ck_assert_ptr_null(pids);
+        ck_assert_uint_eq(n, 0);
+        return;
+    }
+    ck_assert_uint_eq(n, (size_t)procs[_i].n);
+    ck_assert_int_eq(pids[0], procs[_i].first);
+    ck_assert_int_eq(pids[n - 1], procs[_i].last);
+    free(pids);
+}
+END_TEST
+
 START_TEST(container_ids_are_checked)
 {
     ck_assert(rt_id_valid("web-1_a.b"));
@@ -236,6 +271,8 @@ main(void)
     tcase_add_test(tc, seccomp_hash_and_compile_cache);
     tcase_add_test(tc, seccomp_parsers_reject_unknown_names);
     tcase_add_test(tc, container_ids_are_checked);
+    tcase_add_loop_test(tc, cgroup_procs_parse_or_fail_cleanly, 0,
+                        (int)(sizeof(procs) / sizeof(procs[0])));
     suite_add_tcase(s, tc);
     return unit_main(s);
 }
