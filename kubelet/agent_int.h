@@ -112,13 +112,13 @@ struct kl_agent {
     struct net_proxy *proxy;
     struct net_ip *node_ips; /* NodePort addresses */
     size_t n_node_ips;
-    struct net_cidr service;   /* family 0: no service CIDR configured */
-    struct dns_server *dns;    /* started after the first full sync */
+    struct net_cidr service;    /* family 0: no service CIDR configured */
+    struct dns_server *dns;     /* started after the first full sync */
     char dns_ip[NET_IP_STRLEN]; /* pods' nameserver; "" without DNS */
-    uint64_t svc_timer;        /* a pending sync */
-    bool svc_synced;           /* the first full sync was applied */
-    bool svc_route;            /* the service CIDR routes to the bridge */
-    char svc_error[256];       /* last sync error logged (not repeated) */
+    uint64_t svc_timer;         /* a pending sync */
+    bool svc_synced;            /* the first full sync was applied */
+    bool svc_route;             /* the service CIDR routes to the bridge */
+    char svc_error[256];        /* last sync error logged (not repeated) */
 };
 
 /* agent.c */

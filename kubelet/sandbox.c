@@ -213,8 +213,8 @@ kl_sandbox_ensure(struct kl_agent *a, struct kl_apod *p, struct sk_err *err)
     sb.netns_path = nspath;
     sb.pod_ip = p->ip;
     sb.host_ip = host;
-    if ((rc = kl_pod_files_write(p->obj, &sb, *a->dns_ip ? a->dns_ip : NULL, a->dns_domain,
-                                 err)) < 0)
+    if ((rc = kl_pod_files_write(p->obj, &sb, *a->dns_ip ? a->dns_ip : NULL, a->dns_domain, err)) <
+        0)
         return sk_err_wrap(err, "pod files");
     p->files_written = true;
     return 0;

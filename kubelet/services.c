@@ -107,8 +107,7 @@ dns_start(struct kl_agent *a, struct dns_zone *zone, struct sk_err *err)
     size_t i;
     FILE *f;
 
-    sk_snprintf(listen, sizeof(listen), "%s:%u", a->dns_ip,
-                a->cfg.dns_port ? a->cfg.dns_port : 53);
+    sk_snprintf(listen, sizeof(listen), "%s:%u", a->dns_ip, a->cfg.dns_port ? a->cfg.dns_port : 53);
     cfg.listen = listen;
     if (*a->dns_resolv_conf) {
         size_t len = 0;
@@ -175,8 +174,8 @@ dns_update(struct kl_agent *a, const json_t *svcs, const json_t *eps)
 static json_t *
 services_renderable(struct kl_agent *a, const json_t *svcs, const json_t *eps)
 {
-    struct net_proxy_node node = {a->node_name, a->node_ips, a->n_node_ips, a->cluster, 0,
-                                  a->service};
+    struct net_proxy_node node = {a->node_name, a->node_ips, a->n_node_ips,
+                                  a->cluster,   0,           a->service};
     json_t *ok = json_array(), *one;
     struct sk_buf b = SK_BUF_INIT;
     struct sk_err err;
