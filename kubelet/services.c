@@ -247,8 +247,10 @@ proxy_sync(struct kl_agent *a, const json_t *svcs, const json_t *eps, struct sk_
     return rc;
 }
 
+/* Sync the proxy and, with zone (a Service or Endpoints changed), the
+ * DNS zone; the tick's drift check needs no new zone. */
 static void
-services_sync(struct kl_agent *a)
+services_sync(struct kl_agent *a, bool zone)
 {
     json_t *svcs, *eps;
     struct net_proxy_metrics m;
@@ -272,7 +274,8 @@ services_sync(struct kl_agent *a)
         a->svc_synced = true;
         service_route(a);
     }
-    dns_update(a, svcs, eps);
+    if (zone || (*a->dns_ip && !a->dns))
+        dns_update(a, svcs, eps);
     json_decref(svcs);
     json_decref(eps);
 }
@@ -283,7 +286,7 @@ on_svc_timer(struct sk_loop *loop, void *arg)
     struct kl_agent *a = arg;
 
     a->svc_timer = 0;
-    services_sync(a);
+    services_sync(a, true);
 }
 
 static void
@@ -329,8 +332,10 @@ static const struct api_informer_handlers handlers = {
 void
 kl_services_tick(struct kl_agent *a)
 {
-    if (a->svc_synced && !a->svc_timer)
-        services_sync(a);
+    /* Also retries a first sync that failed (services_sync waits for
+     * the informers' lists itself). */
+    if (!a->svc_timer)
+        services_sync(a, false);
 }
 
 int

@@ -244,6 +244,15 @@ test_expect_success 'after an agent restart the rules are intact and the same' '
 	wait_for "in_pod n2 client dns-query --timeout 1000 10.244.1.1:53 web.default.svc.cluster.local | grep -q \"A $CIP\"" 10 0.1
 '
 
+test_expect_success 'drift: a table deleted behind the agent is put back whole within seconds' '
+	lab_exec n1 nft list table ip skiff-proxy >before1 &&
+	lab_exec n1 nft delete table ip skiff-proxy &&
+	wait_for "lab_exec n1 nft list table ip skiff-proxy" 5 0.1 &&
+	lab_exec n1 nft list table ip skiff-proxy >after1 &&
+	test_cmp before1 after1 &&
+	grep -q "changed behind the proxy.s back" "$TEST_DIR/n1.log"
+'
+
 test_expect_success 'sessionAffinity ClientIP: one client always reaches the same backend' '
 	URL=http://$SIP/ &&
 	hits 20 in_pod n2 client >sticky &&
