@@ -65,14 +65,21 @@ mksvc() {
 		        ports:[{name:"http",port:80,targetPort:8080}]} + $x)}')"
 }
 
-# in_pod NODE POD CMD...: run CMD in the pod's network namespace
-in_pod() {
-	local node=$1 uid pid
-	uid=$(pj "$2" .metadata.uid) && pid=$(cut -d" " -f1 "$TEST_DIR/$node/rt/pods/$uid/sandbox") &&
-	shift 2 && nsenter --net="/proc/$pid/ns/net" "$@"
+# podns NODE POD: the pod's network namespace (its sandbox's)
+podns() {
+	local uid pid
+	uid=$(pj "$2" .metadata.uid) && pid=$(cut -d" " -f1 "$TEST_DIR/$1/rt/pods/$uid/sandbox") &&
+	echo "/proc/$pid/ns/net"
 }
 
-# hits N WHERE URL: fetch URL N times (new connection each), names seen
+# in_pod NODE POD CMD...: run CMD in the pod's network namespace
+in_pod() {
+	local ns
+	ns=$(podns "$1" "$2") && shift 2 && nsenter --net="$ns" "$@"
+}
+
+# hits N CMD...: fetch $URL N times through CMD (a new connection each),
+# one line per answer (FAIL for none)
 hits() {
 	local n=$1 i
 	shift
@@ -173,10 +180,10 @@ test_expect_success 'three backends and a client run; Endpoints list the three r
 	done
 '
 
-test_expect_success 'from the client pod on n2, connections to the ClusterIP reach all three backends' '
+test_expect_success 'from the client pod on n2, 300 connections to the ClusterIP reach all three backends' '
 	URL=http://$CIP/ &&
 	wait_for "in_pod n2 client curl -s --max-time 2 $URL" 10 0.1 &&
-	hits 60 in_pod n2 client >seen &&
+	hits 300 nsenter --net="$(podns n2 client)" >seen &&
 	! grep -q FAIL seen &&
 	test "$(distinct <seen)" = be-1,be-2,be-3
 '
@@ -214,7 +221,7 @@ test_expect_success 'from the node itself: the ClusterIP works, an unallocated s
 
 test_expect_success 'hairpin: a backend reaching its own service gets itself too' '
 	URL=http://$CIP/ &&
-	hits 40 in_pod n1 be-1 >seen &&
+	hits 40 nsenter --net="$(podns n1 be-1)" >seen &&
 	! grep -q FAIL seen &&
 	grep -qx be-1 seen
 '
@@ -255,7 +262,7 @@ test_expect_success 'drift: a table deleted behind the agent is put back whole w
 
 test_expect_success 'sessionAffinity ClientIP: one client always reaches the same backend' '
 	URL=http://$SIP/ &&
-	hits 20 in_pod n2 client >sticky &&
+	hits 20 nsenter --net="$(podns n2 client)" >sticky &&
 	! grep -q FAIL sticky &&
 	test "$(distinct <sticky | tr , "\n" | wc -l)" = 1
 '
@@ -267,7 +274,7 @@ test_expect_success 'a backend that becomes unready stops receiving traffic quic
 	wait_for "! lab_exec n2 nft list table ip skiff-proxy | grep -q \"dnat to $IP_1:\"" 10 0.05 &&
 	echo "unready to out of the rules: $(( ($(date +%s%N) - start) / 1000000 )) ms" &&
 	URL=http://$CIP/ &&
-	hits 30 in_pod n2 client >seen &&
+	hits 30 nsenter --net="$(podns n2 client)" >seen &&
 	! grep -q FAIL seen &&
 	test "$(distinct <seen)" = be-2,be-3 &&
 	: >"www/be-1/ready" &&
