@@ -66,7 +66,7 @@ make_world(int s, int shift, json_t **svcs, json_t **eps)
 static int
 bench_one(int s)
 {
-    struct net_proxy_node node = {"n1", NULL, 0, {{0}, 0}, 0};
+    struct net_proxy_node node = {"n1", NULL, 0, {{0}, 0}, 0, {{0}, 0}};
     json_t *svcs, *eps, *eps2;
     struct net_proxy *p;
     struct sk_buf b = SK_BUF_INIT;

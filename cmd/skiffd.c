@@ -451,6 +451,13 @@ start_agent(struct daemon *d, struct sk_err *err)
         .reserved_mem = (int64_t)c->agent.reserved_memory,
         .pause_exe = self,
         .monitor_exe = rt,
+        .dns_enabled = c->dns.enabled,
+        .dns_port = (unsigned)c->dns.port,
+        .dns_domain = c->dns.domain,
+        .dns_ttl_s = (uint32_t)(c->dns.ttl_ms / 1000),
+        .dns_upstream_resolv_conf = c->dns.upstream_resolv_conf,
+        .dns_upstream_timeout_ms = (int)c->dns.upstream_timeout_ms,
+        .dns_cache_size = (size_t)c->dns.cache_size,
     };
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
     FILE *f;

@@ -169,6 +169,7 @@ on_sync_timer(struct sk_loop *loop, void *arg)
             sk_error("kubelet", "%s", err.msg);
     }
     sync_all(a);
+    kl_services_tick(a);
     a->sync_timer = sk_loop_timer_add(loop, a->cfg.sync_ms, on_sync_timer, a);
 }
 
@@ -197,6 +198,9 @@ start_informer(struct kl_agent *a, struct sk_err *err)
     api_informer_start(a->pods_inf);
     if (kl_routes_start(a, err) < 0)
         sk_warn("kubelet", "routes to other nodes: %s", err->msg);
+    sk_err_init(err);
+    if (kl_services_start(a, err) < 0)
+        sk_error("kubelet", "services: %s", err->msg);
     return 0;
 }
 
@@ -213,6 +217,9 @@ agent_setup(struct kl_agent *a, struct sk_err *err)
 
     if (net_cidr_parse(a->cfg.cluster_cidr, false, &a->cluster, err) < 0)
         return sk_err_wrap(err, "cluster-cidr");
+    if (a->cfg.service_cidr && *a->cfg.service_cidr &&
+        net_cidr_parse(a->cfg.service_cidr, false, &a->service, err) < 0)
+        return sk_err_wrap(err, "service-cidr");
     sk_snprintf(a->ctr_root, sizeof(a->ctr_root), "%s/containers", a->runtime_root);
     sk_snprintf(a->pods_root, sizeof(a->pods_root), "%s/pods", a->runtime_root);
     if (kl_mkdir_p(a->ctr_root, 0700, err) < 0 || kl_mkdir_p(a->pods_root, 0700, err) < 0)
@@ -251,6 +258,9 @@ kl_agent_start(struct sk_loop *loop, const struct kl_agent_config *cfg, struct k
     a->bridge = dup_or_empty(cfg->bridge && *cfg->bridge ? cfg->bridge : NET_BRIDGE_DEFAULT);
     a->monitor_exe = dup_or_empty(cfg->monitor_exe);
     a->pause_exe = dup_or_empty(cfg->pause_exe);
+    a->dns_domain =
+        dup_or_empty(cfg->dns_domain && *cfg->dns_domain ? cfg->dns_domain : DNS_DEFAULT_DOMAIN);
+    a->dns_resolv_conf = dup_or_empty(cfg->dns_upstream_resolv_conf);
     kl_backoff_table_init(&a->backoff);
     if ((rc = agent_setup(a, err)) < 0) {
         kl_agent_free(a);
@@ -274,6 +284,7 @@ kl_agent_free(struct kl_agent *a)
         sk_loop_timer_cancel(a->loop, a->node_timer);
     if (a->sync_timer)
         sk_loop_timer_cancel(a->loop, a->sync_timer);
+    kl_services_stop(a);
     api_informer_free(a->pods_inf);
     api_informer_free(a->nodes_inf);
     api_aclient_free(a->client);
@@ -297,5 +308,7 @@ kl_agent_free(struct kl_agent *a)
     free(a->bridge);
     free(a->monitor_exe);
     free(a->pause_exe);
+    free(a->dns_domain);
+    free(a->dns_resolv_conf);
     free(a);
 }

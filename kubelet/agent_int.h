@@ -22,7 +22,9 @@
 #include "api/events.h"
 #include "api/informer.h"
 #include "kubelet/kl_int.h"
+#include "net/dns.h"
 #include "net/net.h"
+#include "net/proxy.h"
 
 #include <limits.h>
 #include <sys/types.h>
@@ -104,6 +106,19 @@ struct kl_agent {
     bool adopted; /* orphan cleanup done after the first sync */
     struct kl_apod **pods;
     size_t npods, cap;
+    /* services.c: the service proxy and the cluster DNS server */
+    char *dns_domain, *dns_resolv_conf;
+    struct api_informer *svc_inf, *ep_inf;
+    struct net_proxy *proxy;
+    struct net_ip *node_ips; /* NodePort addresses */
+    size_t n_node_ips;
+    struct net_cidr service;    /* family 0: no service CIDR configured */
+    struct dns_server *dns;     /* started after the first full sync */
+    char dns_ip[NET_IP_STRLEN]; /* pods' nameserver; "" without DNS */
+    uint64_t svc_timer;         /* a pending sync */
+    bool svc_synced;            /* the first full sync was applied */
+    bool svc_route;             /* the service CIDR routes to the bridge */
+    char svc_error[256];        /* last sync error logged (not repeated) */
 };
 
 /* agent.c */
@@ -133,6 +148,13 @@ void kl_ctr_probe(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c);
 
 /* routes.c: host-gw routes to the other nodes' podCIDRs. */
 int kl_routes_start(struct kl_agent *a, struct sk_err *err);
+
+/* services.c: informers on Services and Endpoints driving the service
+ * proxy and the DNS server; start once the podCIDR is known, tick on
+ * every sync (drift repair), stop in kl_agent_free. */
+int kl_services_start(struct kl_agent *a, struct sk_err *err);
+void kl_services_tick(struct kl_agent *a);
+void kl_services_stop(struct kl_agent *a);
 
 /* pod_sync.c */
 void kl_pod_sync(struct kl_agent *a, struct kl_apod *p);

@@ -110,8 +110,9 @@ int kl_podspec_argv(const json_t *ctr, const char *path, const struct rt_image_i
 int kl_podspec_env(const struct kl_podspec_in *in, const json_t *ctr, const char *path, char ***env,
                    size_t *nenv, struct sk_err *err);
 
-/* /etc/resolv.conf of a pod (dnsPolicy ClusterFirst): nameserver dns,
- * search <ns>.svc.<domain> svc.<domain> <domain>, options ndots:5. */
+/* /etc/resolv.conf of a pod (dnsPolicy ClusterFirst): nameserver dns
+ * (no such line when dns is NULL: no cluster DNS), search
+ * <ns>.svc.<domain> svc.<domain> <domain>, options ndots:5. */
 void kl_resolv_conf(const char *ns, const char *dns, const char *domain, struct sk_buf *out);
 /* /etc/hosts: localhost lines, then "<podIP>\t<hostname>[.<subdomain>...]". */
 void kl_etc_hosts(const json_t *pod, const char *pod_ip, const char *domain, struct sk_buf *out);
@@ -410,6 +411,14 @@ struct kl_agent_config {
     const char *monitor_exe; /* skiff-runtime for the monitors, or NULL */
     const char *pause_exe;   /* run as `<pause_exe> _pause` in each sandbox */
     uint32_t sync_ms;        /* periodic convergence; 0: 1000 */
+    /* The cluster DNS server (services.c), on the pod gateway address. */
+    bool dns_enabled;
+    unsigned dns_port;                    /* 0: 53 */
+    const char *dns_domain;               /* NULL or "": cluster.local */
+    uint32_t dns_ttl_s;                   /* 0: 30 */
+    const char *dns_upstream_resolv_conf; /* nameservers for other names; NULL or "": REFUSED */
+    int dns_upstream_timeout_ms;          /* 0: 2000 */
+    size_t dns_cache_size;
 };
 
 /* Start the agent on loop (it connects, registers and syncs from the
@@ -419,6 +428,17 @@ int kl_agent_start(struct sk_loop *loop, const struct kl_agent_config *cfg, stru
                    struct sk_err *err);
 /* Stop watching and free; the pods' containers keep running. */
 void kl_agent_free(struct kl_agent *a);
+
+/* The service proxy's figures (net/proxy.h); false while the proxy
+ * has not started (the podCIDR is not known yet). */
+struct net_proxy_metrics;
+bool kl_agent_proxy_metrics(const struct kl_agent *a, struct net_proxy_metrics *out);
+
+/* The nameserver addresses of a resolv.conf text ("nameserver ADDR"
+ * lines, IPv4 or IPv6 literals, in order; others and bad addresses are
+ * skipped), at most max of them, each copied into out[i] (64 bytes).
+ * Returns how many. */
+size_t kl_resolv_conf_nameservers(const char *text, char (*out)[64], size_t max);
 
 /* Answer the server's `logs NS POD [container=C] [previous] [tail=N]`
  * for the pods of this node from their log files (logs.c); for an agent

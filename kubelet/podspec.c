@@ -61,7 +61,8 @@ kl_pod_hostname(const json_t *pod, char *out, size_t outsz, struct sk_err *err)
 void
 kl_resolv_conf(const char *ns, const char *dns, const char *domain, struct sk_buf *out)
 {
-    sk_buf_printf(out, "nameserver %s\n", dns);
+    if (dns && *dns)
+        sk_buf_printf(out, "nameserver %s\n", dns);
     sk_buf_printf(out, "search %s.svc.%s svc.%s %s\n", ns, domain, domain, domain);
     sk_buf_puts(out, "options ndots:5\n");
 }

@@ -3,13 +3,15 @@
  * An informer of the Nodes: for every other node with a spec.podCIDR and
  * an InternalIP, a route to that podCIDR via that address (the nodes
  * share a link); the route goes when the node does. Besides, the
- * cluster and service networks get `unreachable` routes, so a packet
- * for an address nobody owns fails at once instead of leaving by the
- * default route. All carry protocol NET_RTPROT_SKIFF. */
+ * cluster network gets an `unreachable` route, so a packet for an
+ * address nobody owns fails at once instead of leaving by the default
+ * route; so does the service network until the service proxy takes it
+ * over (services.c). All carry protocol NET_RTPROT_SKIFF. */
 #include "kubelet/agent_int.h"
 
 #include "lib/log.h"
 
+#include <errno.h>
 #include <string.h>
 
 static bool
@@ -85,17 +87,31 @@ static const struct api_informer_handlers node_handlers = {
     .on_delete = node_delete,
 };
 
+/* The service network is unreachable until the service proxy has
+ * programmed its rules and routed it to the bridge (services.c); a
+ * restarted agent leaves that route alone (EEXIST), so ClusterIPs keep
+ * working from the node while it starts. */
+static int
+service_unreachable(struct kl_agent *a, struct sk_err *err)
+{
+    struct nl_route r = {.dst = a->service, .type = NL_ROUTE_UNREACHABLE};
+    int rc = nl_route_add(a->nl, &r, 0, err);
+
+    if (rc == -EEXIST) {
+        sk_err_init(err);
+        rc = 0;
+    }
+    return rc;
+}
+
 int
 kl_routes_start(struct kl_agent *a, struct sk_err *err)
 {
     struct api_informer_config icfg = {.resource = "nodes"};
-    struct net_cidr svc;
 
     if (net_route_unreachable_add(a->nl, &a->cluster, err) < 0)
         return sk_err_wrap(err, "cluster-cidr route");
-    if (a->cfg.service_cidr && *a->cfg.service_cidr &&
-        (net_cidr_parse(a->cfg.service_cidr, false, &svc, err) < 0 ||
-         net_route_unreachable_add(a->nl, &svc, err) < 0))
+    if (a->service.ip.family == AF_INET && service_unreachable(a, err) < 0)
         return sk_err_wrap(err, "service-cidr route");
     if (api_informer_new(a->client, &icfg, &a->nodes_inf, err) < 0)
         return sk_err_wrap(err, "node informer");

@@ -194,6 +194,7 @@ kl_sandbox_ensure(struct kl_agent *a, struct kl_apod *p, struct sk_err *err)
 {
     char nspath[64], host[NET_IP_STRLEN] = "";
     struct kl_sandbox sb = {.pod_dir = p->dir, .node_name = a->node_name};
+    const char *dns;
     int rc;
 
     if (!kl_sandbox_alive(p) && kl_sandbox_load(p) < 0) {
@@ -213,7 +214,8 @@ kl_sandbox_ensure(struct kl_agent *a, struct kl_apod *p, struct sk_err *err)
     sb.netns_path = nspath;
     sb.pod_ip = p->ip;
     sb.host_ip = host;
-    if ((rc = kl_pod_files_write(p->obj, &sb, NULL, "cluster.local", err)) < 0)
+    dns = *a->dns_ip ? a->dns_ip : NULL; /* services.c; NULL: no cluster DNS */
+    if ((rc = kl_pod_files_write(p->obj, &sb, dns, a->dns_domain, err)) < 0)
         return sk_err_wrap(err, "pod files");
     p->files_written = true;
     return 0;

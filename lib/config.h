@@ -69,6 +69,15 @@ struct sk_config {
         uint64_t reserved_memory; /* bytes */
     } agent;
     struct {
+        bool enabled;               /* the agent runs the cluster DNS server */
+        uint64_t port;              /* on the node's pod gateway address */
+        char *domain;               /* cluster domain, a DNS name */
+        uint64_t ttl_ms;            /* of every record */
+        char *upstream_resolv_conf; /* nameservers for other names; "" = REFUSED */
+        uint64_t upstream_timeout_ms;
+        uint64_t cache_size; /* forwarded answers kept */
+    } dns;
+    struct {
         bool enabled;                    /* run the scheduler on the store's leader */
         uint64_t backoff_initial_ms;     /* first retry delay of a pod that did not fit */
         uint64_t backoff_max_ms;         /* cap of the doubled delay */

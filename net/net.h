@@ -124,6 +124,10 @@ int nl_link_set_master(struct nl_sock *nl, const char *name, const char *master,
                        struct sk_err *err);
 /* Set the interface alias (IFLA_IFALIAS); "" removes it. */
 int nl_link_set_alias(struct nl_sock *nl, const char *name, const char *alias, struct sk_err *err);
+/* Hairpin mode of a bridge port (IFLA_BRPORT_MODE): the bridge may send
+ * a frame back out of the port it came in by, which a pod reaching its
+ * own Service needs (the DNATed packet returns to the pod's port). */
+int nl_link_set_hairpin(struct nl_sock *nl, const char *name, bool on, struct sk_err *err);
 /* The ifindex of name (> 0), or -ENODEV ("link 'x': No such device"). */
 int nl_link_index(struct nl_sock *nl, const char *name, struct sk_err *err);
 /* Look up one link by name; -ENODEV when absent. */
@@ -277,7 +281,8 @@ struct net_pod_result {
 };
 
 /* Connect the pod's netns to the node bridge on nl's netns: veth pair
- * (host end on the bridge, peer "eth0" in the pod), address from ipam,
+ * (host end on the bridge in hairpin mode, peer "eth0" in the pod),
+ * address from ipam,
  * loopback and eth0 up, default route via the gateway, sysctls. Safe
  * to re-run after a crash: existing pieces are reused. On failure what
  * this call created is removed again. */

@@ -204,6 +204,32 @@ nl_link_set_alias(struct nl_sock *nl, const char *name, const char *alias, struc
     return nl_talk(nl, nlh, NULL, NULL, what, err);
 }
 
+int
+nl_link_set_hairpin(struct nl_sock *nl, const char *name, bool on, struct sk_err *err)
+{
+    struct nlmsghdr *nlh;
+    struct ifinfomsg *ifm;
+    struct nlattr *info;
+    char what[WHAT_MAX + 32];
+    int index;
+
+    index = nl_link_index(nl, name, err);
+    if (index < 0)
+        return sk_err_wrap(err, "link '%s': set hairpin", name);
+    snprintf(what, sizeof(what), "link '%s': set hairpin %s", name, on ? "on" : "off");
+    /* The bridge's own RTM_SETLINK (PF_BRIDGE, br_setlink): port
+     * attributes nested in IFLA_PROTINFO, which must carry
+     * NLA_F_NESTED or the kernel reads it as the old one-byte STP
+     * state. */
+    nlh = link_msg(nl, RTM_SETLINK, NLM_F_ACK, index);
+    ifm = mnl_nlmsg_get_payload(nlh);
+    ifm->ifi_family = AF_BRIDGE;
+    info = mnl_attr_nest_start(nlh, IFLA_PROTINFO | NLA_F_NESTED);
+    mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, on ? 1 : 0);
+    mnl_attr_nest_end(nlh, info);
+    return nl_talk(nl, nlh, NULL, NULL, what, err);
+}
+
 /* ---- parsing RTM_NEWLINK messages ---- */
 
 static int

@@ -339,6 +339,11 @@ host_side(struct pod_ctx *c, struct sk_err *err)
         return rc;
     if ((rc = nl_link_set_master(c->nl, c->host_if, bridge, err)) < 0)
         return rc;
+    /* Hairpin: a pod's connection to its own Service is DNATed back to
+     * it, and the bridge must send that frame out of the port it came
+     * in by (kubelet's hairpin-veth mode). */
+    if ((rc = nl_link_set_hairpin(c->nl, c->host_if, true, err)) < 0)
+        return rc;
     return nl_link_set_up(c->nl, c->host_if, true, err);
 }
 

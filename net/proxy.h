@@ -38,6 +38,13 @@ struct net_proxy_node {
     size_t n_node_ip;
     struct net_cidr cluster_cidr; /* pod CIDR; ip.family 0: unknown (never masquerade) */
     uint32_t masq_mark;           /* fwmark bit that asks for masquerade; 0: default */
+    /* The service CIDR; ip.family 0: unknown. When known, a packet to an
+     * address in it that no rule translated (an IP no Service holds) is
+     * refused with ICMP host unreachable, after DNAT (priority -90): the
+     * node routes the service CIDR to its bridge rather than marking it
+     * unreachable, since connect(2) on the node looks the route up
+     * before the output hook could translate the address. */
+    struct net_cidr service_cidr;
 };
 
 /* Counts of what a render produced. */

@@ -28,6 +28,13 @@
  *       affinity, dnat to ip:port.
  *   nat-postrouting (postrouting, 100) -> masquerading: packets with the
  *       mark bit get it cleared and are masqueraded (fully-random).
+ *   unallocated-prerouting, unallocated-output (filter, -90, after DNAT;
+ *       only when the node's service CIDR is known): a packet whose
+ *       destination is still in the service CIDR was translated by no
+ *       rule, so no Service holds that address: a TCP reset, ICMP host
+ *       unreachable for other protocols, failing at once as the
+ *       `unreachable` route the node no longer has for that network
+ *       would (see net_proxy_node.service_cidr).
  *
  * Random choice: a cascade, as iptables' "statistic --mode random" does,
  *
@@ -773,7 +780,7 @@ put_chain(struct px_out *o, const char *name, const char *hook, const char *body
 static void
 put_fixed_chains(struct px_out *o)
 {
-    char rule[160];
+    char rule[256];
     bool nodeports = o->node->n_node_ip > 0;
 
     put_chain(o, "filter-prerouting", "type filter hook prerouting priority -110",
@@ -798,6 +805,22 @@ put_fixed_chains(struct px_out *o)
              "\t\tmasquerade fully-random\n",
              o->mark, o->mark);
     put_chain(o, "masquerading", NULL, rule);
+    if (o->node->service_cidr.ip.family == AF_INET) {
+        char cidr[NET_CIDR_STRLEN];
+
+        /* TCP gets a reset: an ICMP error for a connection the node
+         * itself opens arrives while connect(2) still holds the socket,
+         * and the kernel then keeps it as a soft error and retries
+         * (tcp_v4_err), so only a reset fails the connect at once. */
+        net_cidr_format(&o->node->service_cidr, cidr, sizeof(cidr));
+        snprintf(rule, sizeof(rule),
+                 "\t\tip daddr %s meta l4proto tcp reject with tcp reset\n"
+                 "\t\tip daddr %s reject with icmp type host-unreachable\n",
+                 cidr, cidr);
+        put_chain(o, "unallocated-prerouting", "type filter hook prerouting priority -90", rule);
+        put_chain(o, "unallocated-output", "type filter hook output priority -90", rule);
+        o->st.rules += 4;
+    }
     snprintf(rule, sizeof(rule), "\t\tmeta mark set meta mark | 0x%x\n", o->mark);
     put_chain(o, "mark-for-masquerade", NULL, rule);
     sk_buf_puts(o->b, "\tchain services {\n"
@@ -879,7 +902,7 @@ put_service_chains(struct px_out *o, const struct px_port *p)
         sk_buf_puts(o->b, "\t\tjump mark-for-masquerade\n\t\tgoto svc-");
         put_id(o, p);
         sk_buf_putc(o->b, '\n');
-        o->st.rules += 2;
+        o->st.rules += 4;
     }
     sk_buf_puts(o->b, "\t}\n\n");
 }
@@ -1109,6 +1132,8 @@ px_render(const json_t *services, const json_t *endpoints, const struct net_prox
             return sk_err_set(err, EINVAL, "node ip #%zu: not an IPv4 address", i);
     if (node->cluster_cidr.ip.family != 0 && node->cluster_cidr.ip.family != AF_INET)
         return sk_err_set(err, EINVAL, "cluster cidr: not an IPv4 network");
+    if (node->service_cidr.ip.family != 0 && node->service_cidr.ip.family != AF_INET)
+        return sk_err_set(err, EINVAL, "service cidr: not an IPv4 network");
     rc = build_state(services, endpoints, node, &st, err);
     if (rc < 0)
         goto out_release;

@@ -668,6 +668,57 @@ START_TEST(resolv_conf_and_hosts_content)
 }
 END_TEST
 
+START_TEST(resolv_conf_without_cluster_dns_has_no_nameserver)
+{
+    struct sk_buf b = SK_BUF_INIT;
+
+    kl_resolv_conf("prod", NULL, "k.test", &b);
+    ck_assert_str_eq(b.data, "search prod.svc.k.test svc.k.test k.test\noptions ndots:5\n");
+    sk_buf_release(&b);
+}
+END_TEST
+
+/* Upstreams come from the nameserver lines only, in order, bad ones
+ * skipped, never more than asked for. */
+START_TEST(resolv_conf_nameservers_are_read_in_order)
+{
+    static const struct {
+        const char *text;
+        size_t max, n;
+        const char *first, *last;
+    } cases[] = {
+        {"nameserver 192.168.91.53\n", 4, 1, "192.168.91.53", "192.168.91.53"},
+        {"# c\nsearch x\nnameserver 10.0.0.1\n  nameserver\tfd00::1  \nnameserver 10.0.0.3", 4, 3,
+         "10.0.0.1", "10.0.0.3"},
+        {"nameserver bogus\nnameserver 300.1.1.1\nnameserver 10.0.0.9\n", 4, 1, "10.0.0.9",
+         "10.0.0.9"},
+        {"nameserver 1.1.1.1\nnameserver 1.1.1.2\nnameserver 1.1.1.3\n", 2, 2, "1.1.1.1",
+         "1.1.1.2"},
+        {"options ndots:5\nnameservers 1.2.3.4\n", 4, 0, NULL, NULL},
+        {"", 4, 0, NULL, NULL},
+        {NULL, 4, 0, NULL, NULL},
+    };
+    char out[4][64];
+    size_t i, n;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        n = kl_resolv_conf_nameservers(cases[i].text, out, cases[i].max);
+        ck_assert_msg(n == cases[i].n, "case %zu: %zu nameservers", i, n);
+        if (n) {
+            ck_assert_str_eq(out[0], cases[i].first);
+            ck_assert_str_eq(out[n - 1], cases[i].last);
+        }
+    }
+    /* A line longer than any buffer is cut, not overflowed. */
+    char *longline = sk_malloc(10000);
+    memset(longline, 'x', 9999);
+    longline[9999] = '\0';
+    memcpy(longline, "nameserver ", 11);
+    ck_assert_uint_eq(kl_resolv_conf_nameservers(longline, out, 4), 0);
+    free(longline);
+}
+END_TEST
+
 START_TEST(pod_files_are_written)
 {
     struct kl_sandbox sb = sandbox;
@@ -966,6 +1017,8 @@ main(void)
     tcase_add_test(tc, configmap_and_secret_volumes_are_projected_atomically);
     tcase_add_test(tc, every_field_of_a_full_pod_mutated_to_every_type_never_crashes);
     tcase_add_test(tc, init_container_and_image_user);
+    tcase_add_test(tc, resolv_conf_without_cluster_dns_has_no_nameserver);
+    tcase_add_test(tc, resolv_conf_nameservers_are_read_in_order);
     tcase_add_test(tc, empty_dirs_are_created_and_memory_ones_are_tmpfs);
     suite_add_tcase(s, tc);
     return unit_main(s);

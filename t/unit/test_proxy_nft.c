@@ -78,7 +78,7 @@ static struct net_ip node_ip[1];
 static struct net_proxy_node
 node(void)
 {
-    struct net_proxy_node n = {"n1", node_ip, 1, {{0}, 0}, 0};
+    struct net_proxy_node n = {"n1", node_ip, 1, {{0}, 0}, 0, {{0}, 0}};
 
     ck_assert_int_eq(net_ip_parse("192.168.77.1", &node_ip[0], NULL), 0);
     ck_assert_int_eq(net_cidr_parse("10.244.0.0/16", false, &n.cluster_cidr, NULL), 0);
@@ -589,6 +589,31 @@ START_TEST(service_without_endpoints_refuses_at_once)
 }
 END_TEST
 
+START_TEST(unallocated_service_ip_is_unreachable_at_once)
+{
+    struct net_proxy_node n = node();
+    struct net_proxy *p;
+    struct sk_err err;
+    pid_t srv[2];
+
+    if (!enter_private_netns("unallocated_service_ip_is_unreachable_at_once"))
+        return;
+    setup_node(srv);
+    ck_assert_int_eq(net_cidr_parse("10.96.0.0/12", false, &n.service_cidr, NULL), 0);
+    OK(net_proxy_new(&p, -1, &n, &err));
+    sync_json(p, SVCS_WEB(""), EPS_WEB_1);
+    /* The node routes the service CIDR (here through lo): a ClusterIP
+     * works from the node itself, an address or port no Service holds
+     * fails at once (a reset), as the unreachable route would make it,
+     * not after fetch_id's 2 s. */
+    ck_assert_int_eq(fetch_id("10.96.0.10", 80), 'A');
+    ck_assert_int_eq(fetch_id("10.96.0.99", 80), -ECONNREFUSED);
+    ck_assert_int_eq(fetch_id("10.96.0.10", 81), -ECONNREFUSED);
+    net_proxy_free(p);
+    stop_servers(srv);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -603,6 +628,7 @@ main(void)
     tcase_add_test(tc, client_ip_affinity_sticks_to_one_endpoint);
     tcase_add_test(tc, local_traffic_policy_nodeport_reaches_local_endpoints_only);
     tcase_add_test(tc, service_without_endpoints_refuses_at_once);
+    tcase_add_test(tc, unallocated_service_ip_is_unreachable_at_once);
     suite_add_tcase(s, tc);
     return unit_main(s);
 }

@@ -35,7 +35,7 @@ static struct net_ip node_ip[1];
 static struct net_proxy_node
 node(bool nodeports)
 {
-    struct net_proxy_node n = {"n1", node_ip, nodeports ? 1 : 0, {{0}, 0}, 0};
+    struct net_proxy_node n = {"n1", node_ip, nodeports ? 1 : 0, {{0}, 0}, 0, {{0}, 0}};
 
     ck_assert_int_eq(net_ip_parse("192.168.50.1", &node_ip[0], NULL), 0);
     ck_assert_int_eq(net_cidr_parse("10.244.0.0/16", false, &n.cluster_cidr, NULL), 0);
@@ -162,6 +162,34 @@ START_TEST(no_services_gives_empty_table_with_fixed_chains)
     HASNT(s, "chain svc-");
     HASNT(s, "elements");
     free(s);
+}
+END_TEST
+
+START_TEST(service_cidr_gets_reject_chains_after_dnat)
+{
+    struct net_proxy_node n = node(false);
+    json_t *e = js("[]");
+    struct sk_buf b = SK_BUF_INIT;
+    struct net_proxy_stats st;
+    struct sk_err err;
+    char *s;
+
+    s = render("[]", "[]");
+    HASNT(s, "unallocated");
+    free(s);
+    ck_assert_int_eq(net_cidr_parse("10.96.0.0/12", false, &n.service_cidr, NULL), 0);
+    sk_err_init(&err);
+    ck_assert_int_eq(net_proxy_render(e, e, &n, &b, &st, &err), 0);
+    HAS(b.data, "\tchain unallocated-prerouting {\n"
+                "\t\ttype filter hook prerouting priority -90; policy accept;\n"
+                "\t\tip daddr 10.96.0.0/12 meta l4proto tcp reject with tcp reset\n"
+                "\t\tip daddr 10.96.0.0/12 reject with icmp type host-unreachable\n\t}\n");
+    HAS(b.data, "\tchain unallocated-output {\n"
+                "\t\ttype filter hook output priority -90; policy accept;\n"
+                "\t\tip daddr 10.96.0.0/12 meta l4proto tcp reject with tcp reset\n");
+    ck_assert_uint_eq(st.rules, 13 + 4);
+    sk_buf_release(&b);
+    json_decref(e);
 }
 END_TEST
 
@@ -632,6 +660,7 @@ main(void)
 
     tcase_add_test(tc, clusterip_with_two_endpoints_matches_golden);
     tcase_add_test(tc, no_services_gives_empty_table_with_fixed_chains);
+    tcase_add_test(tc, service_cidr_gets_reject_chains_after_dnat);
     tcase_add_test(tc, multiple_ports_map_by_endpoint_port_name);
     tcase_add_test(tc, headless_service_gets_no_rules);
     tcase_add_test(tc, service_without_endpoints_is_rejected);
