@@ -76,7 +76,7 @@ test_expect_success 'three demo pods Running, each serves its page on its pod IP
 test_expect_success 'Ctrl-C: skiffd stops, then the containers, the network changes are undone' '
 	pid=$(daemon_pid demo) &&
 	kill -INT "$pid" &&
-	wait_for "! kill -0 $pid" 30 0.1 &&
+	wait_for "! kill -0 $pid" 40 0.1 &&
 	wait "$pid"; rc=$? &&
 	rm -f demo.pid &&
 	test $rc -eq 0 &&
@@ -104,7 +104,12 @@ test_expect_success 'a restart keeps the state: same Deployment, same pods, Runn
 '
 
 test_expect_success 'a second stop is clean too, and run-demo clean removes the state' '
-	stop_daemon demo INT &&
+	pid=$(daemon_pid demo) &&
+	kill -INT "$pid" &&
+	wait_for "! kill -0 $pid" 40 0.1 &&
+	wait "$pid" &&
+	rm -f demo.pid &&
+	grep -q "stopped; the cluster.s state is kept" demo.log &&
 	SKIFF_NETNS=$NS SKIFF_STATE=$STATE SKIFF_SOCKET=$SOCK "$SRCDIR/scripts/run-demo" clean &&
 	test ! -e "$STATE"
 '

@@ -35,11 +35,14 @@ test_expect_success 'protocol: ping, create a pod from JSON, get it back' '
 	jq -cn "{apiVersion:\"v1\",kind:\"Pod\",metadata:{name:\"scripted\",namespace:\"default\",labels:{via:\"nc\"}},
 		spec:{containers:[{name:\"c\",image:\"busybox:test\",command:[\"sleep\",\"1000\"]}]}}" >pod.json &&
 	proto "create $(cat pod.json)" >created && head -n 1 created | grep -q "^ok 1 " &&
+	rev=$(sed -n 2p created | jq -r .metadata.resourceVersion) && test -n "$rev" &&
 	proto "get pods default scripted" | sed -n 2p | jq -e ".metadata.labels.via == \"nc\""
 '
 
+# The watch starts at the creation's revision: it replays what happened
+# since, however fast the pod got Running.
 test_expect_success 'protocol: a watch sees it bound and Running; -o tsv agrees' '
-	(printf "%s\n" "watch pods default selector=via=nc" | nc.openbsd -U "$(lc_sock c2)" >watch.out &
+	(printf "%s\n" "watch pods default rev=$rev selector=via=nc" | nc.openbsd -U "$(lc_sock c2)" >watch.out &
 	 echo $! >watch.pid) &&
 	at_exit "kill \$(cat $TEST_DIR/watch.pid) 2>/dev/null" &&
 	wait_for "grep -q \"^MODIFIED .*\\\"phase\\\":\\\"Running\\\"\" watch.out" 30 0.2 &&
