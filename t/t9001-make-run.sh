@@ -103,15 +103,36 @@ test_expect_success 'a restart keeps the state: same Deployment, same pods, Runn
 	done
 '
 
-test_expect_success 'a second stop is clean too, and run-demo clean removes the state' '
+test_expect_success 'a second stop is clean too' '
 	pid=$(daemon_pid demo) &&
 	kill -INT "$pid" &&
 	wait_for "! kill -0 $pid" 40 0.1 &&
 	wait "$pid" &&
 	rm -f demo.pid &&
-	grep -q "stopped; the cluster.s state is kept" demo.log &&
+	grep -q "stopped; the cluster.s state is kept" demo.log
+'
+
+test_expect_success 'after kill -9 of run-demo and skiffd, run-demo clean undoes everything and removes the state' '
+	mv demo.log demo-2.log &&
+	start_demo &&
+	wait_for "grep -q \"skiff is running\" demo.log" 60 0.2 &&
+	kill -9 "$(daemon_pid demo)" &&
+	for d in $CGROUPS; do
+		for p in $(cat "$d/skiff-demo/cgroup.procs" 2>/dev/null); do
+			grep -q "^skiffd" "/proc/$p/comm" 2>/dev/null && kill -9 "$p"
+		done
+	done &&
+	lab_exec n1 ip link show skiff0 >/dev/null &&
+	test "$(lab_exec n1 sysctl -n net.ipv4.ip_forward)" = 1 &&
 	SKIFF_NETNS=$NS SKIFF_STATE=$STATE SKIFF_SOCKET=$SOCK "$SRCDIR/scripts/run-demo" clean &&
-	test ! -e "$STATE"
+	test ! -e "$STATE" &&
+	! lab_exec n1 ip link show skiff0 2>/dev/null &&
+	! lab_exec n1 nft list table ip skiff-demo 2>/dev/null &&
+	test -z "$(lab_exec n1 ip route show proto 201)" &&
+	test "$(lab_exec n1 sysctl -n net.ipv4.ip_forward)" = 0 &&
+	for d in $CGROUPS; do
+		test ! -d "$d/skiff-demo" || return 1
+	done
 '
 
 test_done
