@@ -70,7 +70,7 @@ include $(B)/config.mk
 endif
 
 .PHONY: all check unit integration install bench run clean format format-check deps man-check \
-	fuzz fuzz-run fuzz-replay
+	fuzz fuzz-run fuzz-replay run-clean
 .DEFAULT_GOAL := all
 # Keep intermediate objects so a rebuild does not recompile everything.
 .SECONDARY:
@@ -167,6 +167,10 @@ bench: all
 run: all
 	@scripts/run-demo
 
+# Remove what make run left: its state, bridge, routes and nftables table.
+run-clean:
+	@scripts/run-demo clean
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DOCDIR)/examples
 	install -m 755 $(B)/bin/skiff $(DESTDIR)$(BINDIR)/skiff
@@ -180,6 +184,12 @@ install: all
 	    install -m 644 $$page $(DESTDIR)$(MANDIR)/man$$sec/; \
 	done
 	cp -R etc/. $(DESTDIR)$(DOCDIR)/examples/
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	for u in skiffd-server skiffd-agent; do \
+	    sed 's|/usr/local/sbin/|$(SBINDIR)/|g' etc/$$u.service \
+	        >$(DESTDIR)$(PREFIX)/lib/systemd/system/$$u.service && \
+	    chmod 644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$u.service || exit 1; \
+	done
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 644 etc/bash_completion.d/skiff \
 	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/skiff

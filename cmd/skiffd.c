@@ -356,7 +356,7 @@ on_reload_signal(struct sk_loop *loop, int signo, void *arg)
     sk_err_init(&err);
     if (d->authn && load_tokens(d, &err) < 0)
         sk_error("skiffd", "reload: %s; keeping the tokens in use", err.msg);
-    sk_notify("READY=1\nSTATUS=serving", NULL);
+    sk_notify(d->store ? "READY=1\nSTATUS=serving" : "READY=1\nSTATUS=agent running", NULL);
 }
 
 /* The scheduler runs on the store's Raft leader only (skiff-scheduler(8)):
@@ -490,8 +490,12 @@ run_agent(struct daemon *d)
     sk_err_init(&err);
     if (sk_loop_new(&d->loop, &err) < 0)
         goto out;
+    /* SIGHUP too: systemd's ExecReload sends it, and its default action
+     * would kill the agent. Only logging changes live; the agent's other
+     * settings (its token among them) take a restart. */
     if (sk_loop_signal_add(d->loop, SIGTERM, on_stop_signal, d, &err) < 0 ||
-        sk_loop_signal_add(d->loop, SIGINT, on_stop_signal, d, &err) < 0)
+        sk_loop_signal_add(d->loop, SIGINT, on_stop_signal, d, &err) < 0 ||
+        sk_loop_signal_add(d->loop, SIGHUP, on_reload_signal, d, &err) < 0)
         goto out_free_loop;
     signal(SIGPIPE, SIG_IGN);
     if (start_agent(d, &err) < 0)
