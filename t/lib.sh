@@ -73,6 +73,15 @@ test_count=0
 test_failed=0
 test_skipped=0
 
+# json_check FILTER...: jq -e on standard input, but an empty input fails
+# (jq 1.6 exits 0 on empty input, so `cmd | jq -e ...` in a wait_for
+# would pass while cmd still has nothing to say).
+json_check() {
+	local in
+	in=$(cat)
+	[ -n "$in" ] && printf '%s\n' "$in" | jq -e "$@"
+}
+
 # --- cleanup ------------------------------------------------------------------
 
 # Cleanups live in files, not shell variables, so that registrations made

@@ -110,7 +110,7 @@ test_expect_success 'lab: node n1, its cgroups, a busybox image' '
 
 test_expect_success 'server --agent registers node n1: Ready, podCIDR, capacity, labels' '
 	start_node &&
-	wait_for "node_json | jq -e \".spec.podCIDR != null and (.status.conditions[] | select(.type==\\\"Ready\\\") | .status == \\\"True\\\")\"" 20 0.2 &&
+	wait_for "node_json | json_check \".spec.podCIDR != null and (.status.conditions[] | select(.type==\\\"Ready\\\") | .status == \\\"True\\\")\"" 20 0.2 &&
 	node_json >node.json && test -s node.json &&
 	jq -e ".spec.podCIDR == \"10.244.0.0/24\"" node.json &&
 	jq -e ".metadata.labels[\"kubernetes.io/hostname\"] == \"n1\" and .metadata.labels[\"kubernetes.io/os\"] == \"linux\"" node.json &&

@@ -155,7 +155,7 @@ test_expect_success 'server --agent on n1, agent on n2: both Ready with podCIDRs
 	wait_for "test -S $SOCK" 10 0.05 &&
 	start_n2 &&
 	for n in n1 n2; do
-		wait_for "obj \"nodes $n\" | jq -e \".spec.podCIDR != null and (.status.conditions[] | select(.type==\\\"Ready\\\") | .status == \\\"True\\\")\"" 20 0.1 || return 1
+		wait_for "obj \"nodes $n\" | json_check \".spec.podCIDR != null and (.status.conditions[] | select(.type==\\\"Ready\\\") | .status == \\\"True\\\")\"" 20 0.1 || return 1
 	done &&
 	wait_for "lab_exec n1 ip route show proto 201 | grep -q \"via 192.168.91.2\"" 10 0.1 &&
 	wait_for "lab_exec n2 ip route show proto 201 | grep -q \"via 192.168.91.1\"" 10 0.1

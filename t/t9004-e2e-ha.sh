@@ -92,7 +92,7 @@ test_expect_success 'kill -9 of the leader during the rollout: a new leader with
 
 test_expect_success 'the rollout completes: 4 pods of the new template, Ready, no old pod, no extra pod' '
 	wait_for "lc_leader >/dev/null" 20 0.2 &&
-	wait_for "k $survivor get pods -l app=roll -o json | jq -e \"[.items[] | select(.spec.containers[0].env[0].value == \\\"2\\\")] | length >= 1\"" 30 0.2 &&
+	wait_for "k $survivor get pods -l app=roll -o json | json_check \"[.items[] | select(.spec.containers[0].env[0].value == \\\"2\\\")] | length >= 1\"" 30 0.2 &&
 	hash=$(k "$survivor" get pods -l app=roll -o json | jq -r "[.items[] | select(.spec.containers[0].env[0].value == \"2\")][0].metadata.labels[\"pod-template-hash\"]") &&
 	test -n "$hash" && test "$hash" != "$old" &&
 	wait_for "done_with $survivor $hash" 90 0.3 &&
