@@ -76,6 +76,17 @@ struct kl_apod {
     bool done; /* torn down: free at the next sync */
     char sandbox_error[512];
     bool files_written; /* etc-hosts, resolv.conf, hostname */
+    /* podrefs.c: the ConfigMaps [0] and Secrets [1] the pod refers to */
+    json_t *refs[2];      /* last complete round (arrays), NULL before */
+    json_t *refs_next[2]; /* the round in flight */
+    struct kl_refcall **refs_calls;
+    size_t nrefs_calls, refs_pending;
+    bool refs_failed, refs_ready;
+    int64_t refs_at_ms;     /* monotonic start of the last round */
+    unsigned refs_gen;      /* moves on when a round brought changes */
+    unsigned projected_gen; /* refs_gen the volumes were last written for */
+    bool projected;
+    char volume_error[512]; /* last failed volume update, reported once */
 };
 
 struct kl_agent {
@@ -138,6 +149,18 @@ int kl_routes_start(struct kl_agent *a, struct sk_err *err);
 void kl_pod_sync(struct kl_agent *a, struct kl_apod *p);
 void kl_pod_free(struct kl_apod *p);
 int kl_pod_setup_ctrs(struct kl_apod *p, struct sk_err *err);
+
+/* podrefs.c: fetch (again) the ConfigMaps and Secrets the pod refers
+ * to, at most every KL_REFS_REFRESH_MS; release cancels what is in
+ * flight and drops the copies. */
+#define KL_REFS_REFRESH_MS 5000
+struct kl_refcall;
+void kl_pod_refs_sync(struct kl_agent *a, struct kl_apod *p);
+void kl_pod_refs_release(struct kl_apod *p);
+
+/* pod_worker.c: emptyDir volumes (created once) and configMap/secret
+ * volumes (projected again when p->refs_gen moved on). */
+int kl_pod_volumes(struct kl_apod *p, struct sk_err *err);
 
 /* pod_status.c */
 void kl_pod_status_write(struct kl_agent *a, struct kl_apod *p);

@@ -118,6 +118,13 @@ void kl_etc_hosts(const json_t *pod, const char *pod_ip, const char *domain, str
 /* The pod's hostname: spec.hostname or metadata.name, cut to 63 chars. */
 int kl_pod_hostname(const json_t *pod, char *out, size_t outsz, struct sk_err *err);
 
+/* The ConfigMaps and Secrets pod refers to (podrefs.c): the names in
+ * its configMap/secret volumes, env[].valueFrom.configMapKeyRef/
+ * secretKeyRef and envFrom[] of every container and init container,
+ * appended to cms and secs (JSON arrays) once each, in first-use order.
+ * Malformed entries are skipped: kl_podspec_build reports them. */
+void kl_pod_ref_names(const json_t *pod, json_t *cms, json_t *secs);
+
 /* ---- the pod's files (podfiles.c, does I/O) ---- */
 
 /* Resolve root/subpath refusing any escape from root: no absolute path,
