@@ -256,6 +256,15 @@ kl_agent_start(struct sk_loop *loop, const struct kl_agent_config *cfg, struct k
         kl_agent_free(a);
         return sk_err_wrap(err, "agent '%s'", cfg->node_name ? cfg->node_name : "");
     }
+    if (cfg->endpoint_listen && *cfg->endpoint_listen) {
+        if (!cfg->endpoint_key || !*cfg->endpoint_key)
+            sk_warn("kubelet", "no endpoint key (agent.endpoint-key-file): logs and exec of "
+                               "this node's pods are off");
+        else if (kl_ep_start(a, cfg->endpoint_listen, cfg->endpoint_key, &a->ep, err) < 0) {
+            kl_agent_free(a);
+            return sk_err_wrap(err, "agent '%s'", a->node_name);
+        }
+    }
     kl_node_start(a);
     a->node_timer = sk_loop_timer_add(loop, 1000, on_node_timer, a);
     a->sync_timer = sk_loop_timer_add(loop, a->cfg.sync_ms, on_sync_timer, a);
@@ -274,6 +283,7 @@ kl_agent_free(struct kl_agent *a)
         sk_loop_timer_cancel(a->loop, a->node_timer);
     if (a->sync_timer)
         sk_loop_timer_cancel(a->loop, a->sync_timer);
+    kl_ep_free(a->ep);
     api_informer_free(a->pods_inf);
     api_informer_free(a->nodes_inf);
     api_aclient_free(a->client);
@@ -298,4 +308,10 @@ kl_agent_free(struct kl_agent *a)
     free(a->monitor_exe);
     free(a->pause_exe);
     free(a);
+}
+
+int
+kl_agent_endpoint_port(const struct kl_agent *a)
+{
+    return kl_ep_port(a->ep);
 }

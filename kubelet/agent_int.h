@@ -115,6 +115,7 @@ struct kl_agent {
     bool adopted; /* orphan cleanup done after the first sync */
     struct kl_apod **pods;
     size_t npods, cap;
+    struct kl_ep *ep; /* NULL: no endpoint */
 };
 
 /* agent.c */
@@ -161,6 +162,21 @@ void kl_pod_refs_release(struct kl_apod *p);
 /* pod_worker.c: emptyDir volumes (created once) and configMap/secret
  * volumes (projected again when p->refs_gen moved on). */
 int kl_pod_volumes(struct kl_apod *p, struct sk_err *err);
+
+/* logs.c: a log file from offset from (< 0: its newest 8 MiB, the cut
+ * first line dropped) to EOF (at most 8 MiB), *end the offset reached;
+ * the pod of this node by name; its container by name or the only app
+ * container (NULL with the message for the caller). */
+int kl_log_read(const char *path, off_t from, struct sk_buf *out, off_t *end, struct sk_err *err);
+struct kl_apod *kl_agent_pod_by_name(struct kl_agent *a, const char *ns, const char *name);
+struct kl_actr *kl_pod_pick_ctr(struct kl_apod *p, const char *name, char *msg, size_t msgsz);
+
+/* endpoint.c: the logs/exec endpoint. */
+struct kl_ep;
+int kl_ep_start(struct kl_agent *a, const char *listen, const char *key, struct kl_ep **out,
+                struct sk_err *err);
+int kl_ep_port(const struct kl_ep *ep);
+void kl_ep_free(struct kl_ep *ep);
 
 /* pod_status.c */
 void kl_pod_status_write(struct kl_agent *a, struct kl_apod *p);
