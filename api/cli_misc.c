@@ -155,7 +155,8 @@ stream_line(const char *l, int *status, struct sk_err *err)
     }
     if (api_resp_parse_status(l, &resp, err) < 0)
         return sk_err_set(err, EPROTO, "malformed stream line '%.80s'", l);
-    rc = resp.ok ? sk_err_set(err, EPROTO, "unexpected line '%.80s'", l) : cli_resp_error(&resp, err);
+    rc = resp.ok ? sk_err_set(err, EPROTO, "unexpected line '%.80s'", l)
+                 : cli_resp_error(&resp, err);
     api_resp_release(&resp);
     return rc;
 }

@@ -440,8 +440,8 @@ read_key_file(const char *path, const char *what, char *out, size_t outsz, struc
         return sk_err_sys(err, errno, "%s '%s'", what, path);
     n = fread(out, 1, outsz - 1, f);
     fclose(f);
-    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' ' ||
-                     out[n - 1] == '\t'))
+    while (n > 0 &&
+           (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' ' || out[n - 1] == '\t'))
         n--;
     out[n] = '\0';
     if (n == 0)
@@ -458,8 +458,8 @@ load_agent_master(struct daemon *d, struct sk_err *err)
     unsigned char raw[32];
 
     if (*d->cfg.server.agent_key_file)
-        return read_key_file(d->cfg.server.agent_key_file, "server.agent-key-file",
-                             d->agent_master, sizeof(d->agent_master), err);
+        return read_key_file(d->cfg.server.agent_key_file, "server.agent-key-file", d->agent_master,
+                             sizeof(d->agent_master), err);
     if (!d->opts.agent)
         return 0;
     if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))

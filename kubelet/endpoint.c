@@ -47,13 +47,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define EP_MAX_LINE     (64u << 10)
-#define EP_MAX_CONNS    128
-#define EP_AUTH_MS      10000
-#define EP_FOLLOW_MS    200
-#define EP_WAIT_MS      20
-#define EP_HIGH_WATER   (4u << 20) /* queued output above this: stop reading the source */
-#define LOG_CHUNK       (8u << 20) /* kl_log_read's most per call */
+#define EP_MAX_LINE      (64u << 10)
+#define EP_MAX_CONNS     128
+#define EP_AUTH_MS       10000
+#define EP_FOLLOW_MS     200
+#define EP_WAIT_MS       20
+#define EP_HIGH_WATER    (4u << 20) /* queued output above this: stop reading the source */
+#define LOG_CHUNK        (8u << 20) /* kl_log_read's most per call */
 #define EP_EXEC_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 struct kl_epc;
@@ -313,8 +313,8 @@ exec_wait(struct sk_loop *loop, void *arg)
     }
     c->pid = 0;
     sk_conn_printf(c->conn, "exit %d\n",
-                   r < 0                ? 255
-                   : WIFEXITED(status)  ? WEXITSTATUS(status)
+                   r < 0                 ? 255
+                   : WIFEXITED(status)   ? WEXITSTATUS(status)
                    : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
                                          : 255);
     sk_conn_close(c->conn);
@@ -358,8 +358,7 @@ serve_exec(struct kl_epc *c, const struct kl_ep_req *r, struct kl_apod *p, struc
     struct sk_err err;
 
     if (!ctr->id[0] || ctr->state != KL_CTR_RUNNING) {
-        sk_snprintf(msg, sizeof(msg), "container %s in pod %s is not running", ctr->name,
-                    p->name);
+        sk_snprintf(msg, sizeof(msg), "container %s in pod %s is not running", ctr->name, p->name);
         reply_error(c, 400, "BadRequest", msg);
         return;
     }
@@ -456,8 +455,7 @@ on_line(struct sk_conn *conn, char *line, size_t len, void *arg)
     c->timer = 0;
     if (strncmp(line, "mac ", 4) != 0 ||
         !kl_ep_mac_ok(c->ep->key, c->nonce, c->request, line + 4)) {
-        sk_warn("kubelet", "endpoint: a peer failed to authenticate (request '%.60s')",
-                c->request);
+        sk_warn("kubelet", "endpoint: a peer failed to authenticate (request '%.60s')", c->request);
         reply_error(c, 401, "Unauthorized", "bad credentials");
         return;
     }

@@ -436,7 +436,6 @@ void kl_agent_free(struct kl_agent *a);
 /* The endpoint's bound TCP port, or -1 when it is off. */
 int kl_agent_endpoint_port(const struct kl_agent *a);
 
-
 /* The text of CRI log records (`<time> <stream> <F|P> <text>` lines):
  * full lines appended to out, each ending in "\n", partial records
  * joined; malformed records skipped; only the last tail lines when

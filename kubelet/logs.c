@@ -160,11 +160,11 @@ kl_pod_pick_ctr(struct kl_apod *p, const char *name, char *msg, size_t msgsz)
             sk_buf_printf(&names, "%s%s", names.len ? " " : "", p->ctrs[i].name);
     }
     if (!found)
-        sk_snprintf(msg, msgsz, "container %s is not valid for pod %s", name ? name : "",
-                    p->name);
+        sk_snprintf(msg, msgsz, "container %s is not valid for pod %s", name ? name : "", p->name);
     else if (!name && napp > 1)
-        sk_snprintf(msg, msgsz, "a container name must be specified for pod %s, choose one of: [%s]",
-                    p->name, names.data);
+        sk_snprintf(msg, msgsz,
+                    "a container name must be specified for pod %s, choose one of: [%s]", p->name,
+                    names.data);
     sk_buf_release(&names);
     return found && (name || napp == 1) ? found : NULL;
 }

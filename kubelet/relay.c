@@ -38,9 +38,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define RELAY_ANSWER_MS 10000 /* from the request to the agent's status line */
+#define RELAY_ANSWER_MS  10000 /* from the request to the agent's status line */
 #define RELAY_HIGH_WATER (4u << 20)
-#define RELAY_RESUME_MS 50
+#define RELAY_RESUME_MS  50
 
 struct relay_op;
 
@@ -98,8 +98,7 @@ op_maybe_free(struct relay_op *op)
 }
 
 /* Answer with an error (before the stream began) and let go. */
-static void
-op_fail(struct relay_op *op, int code, const char *reason, const char *fmt, ...)
+static void op_fail(struct relay_op *op, int code, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static void
 op_fail(struct relay_op *op, int code, const char *reason, const char *fmt, ...)
@@ -271,8 +270,8 @@ answer_timeout(struct sk_loop *loop, void *arg)
     struct relay_op *op = arg;
 
     op->timer = 0;
-    op_fail(op, op->state == OP_CONNECT ? 503 : 504, op->state == OP_CONNECT ? "Unavailable" : "Timeout",
-            "%s: no answer", op->where);
+    op_fail(op, op->state == OP_CONNECT ? 503 : 504,
+            op->state == OP_CONNECT ? "Unavailable" : "Timeout", "%s: no answer", op->where);
 }
 
 static void
@@ -371,10 +370,8 @@ on_node(struct api_aclient *c, int rc, const struct api_resp *resp, const struct
         if (!addr && json_is_string(json_object_get(a, "type")) &&
             strcmp(json_string_value(json_object_get(a, "type")), "InternalIP") == 0)
             addr = json_string_value(json_object_get(a, "address"));
-    port = (int)json_integer_value(
-        json_object_get(json_object_get(json_object_get(status, "daemonEndpoints"),
-                                        "kubeletEndpoint"),
-                        "Port"));
+    port = (int)json_integer_value(json_object_get(
+        json_object_get(json_object_get(status, "daemonEndpoints"), "kubeletEndpoint"), "Port"));
     if (!addr || port <= 0 || port > 65535)
         op_fail(op, 503, "Unavailable",
                 "node \"%s\" has no agent endpoint (status.addresses InternalIP and "
