@@ -326,7 +326,7 @@ static const struct sk_conf_opt options[] = {
     {"server", "token-file", SK_CONF_PATH, OFF(server.token_file), "/etc/skiff/tokens.csv",
      NULL, 0, 0, "API tokens of TCP clients, one token,user,uid,\"groups\" a line; empty for none",
      SK_CONF_EMPTY_OK, NULL},
-    {"server", "agent-key-file", SK_CONF_PATH, OFF(server.agent_key_file), "", NULL, 0, 0,
+    {"server", "agent-key-file", SK_CONF_PATH, OFF(server.agent_key_file), NULL, NULL, 0, 0,
      "master key the agents' logs/exec endpoint keys derive from; empty: pod logs and exec "
      "are not relayed", SK_CONF_EMPTY_OK, NULL},
     {"server", "max-requests-inflight", SK_CONF_UINT, OFF(server.max_requests_inflight), "400",
@@ -385,7 +385,7 @@ static const struct sk_conf_opt options[] = {
     {"agent", "endpoint-listen", SK_CONF_HOSTPORT, OFF(agent.endpoint_listen), ":10250", NULL, 0,
      0, "TCP address of the logs/exec endpoint (host empty: every address); empty turns it off",
      SK_CONF_EMPTY_OK, NULL},
-    {"agent", "endpoint-key-file", SK_CONF_PATH, OFF(agent.endpoint_key_file), "", NULL, 0, 0,
+    {"agent", "endpoint-key-file", SK_CONF_PATH, OFF(agent.endpoint_key_file), NULL, NULL, 0, 0,
      "file holding this node's endpoint key (skiffd.conf(5)); empty: endpoint off, except "
      "in server --agent", SK_CONF_EMPTY_OK, NULL},
 
