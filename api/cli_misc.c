@@ -252,6 +252,25 @@ pod_arg(const struct cli_flags *f, int *used)
     return f->args[0];
 }
 
+/* --timestamps is logs' own flag: taken out of argv (in place) before
+ * the common flags are parsed. */
+static bool
+take_timestamps(int *argc, char **argv)
+{
+    bool found = false;
+    int n = 0;
+
+    for (int i = 0; i < *argc; i++) {
+        if (i > 0 && strcmp(argv[i], "--timestamps") == 0) {
+            found = true;
+            continue;
+        }
+        argv[n++] = argv[i];
+    }
+    *argc = n;
+    return found;
+}
+
 int
 cli_cmd_logs(struct cli *c, int argc, char **argv)
 {
@@ -259,6 +278,7 @@ cli_cmd_logs(struct cli *c, int argc, char **argv)
     struct cli_flags f;
     struct sk_err err;
     const char *pod;
+    bool timestamps = take_timestamps(&argc, argv);
     int used;
 
     sk_err_init(&err);
@@ -267,7 +287,7 @@ cli_cmd_logs(struct cli *c, int argc, char **argv)
     pod = pod_arg(&f, &used);
     if (!pod || used != f.nargs) {
         fprintf(stderr, "skiff: usage: skiff logs [-f] [-c CONTAINER] [--tail=N] [--previous] "
-                        "POD\n");
+                        "[--timestamps] POD\n");
         cli_flags_release(&f);
         return SKIFF_EXIT_USAGE;
     }
@@ -282,6 +302,8 @@ cli_cmd_logs(struct cli *c, int argc, char **argv)
         sk_buf_puts(&line, " follow");
     if (f.tail >= 0)
         sk_buf_printf(&line, " tail=%lld", (long long)f.tail);
+    if (timestamps)
+        sk_buf_puts(&line, " timestamps");
     if (f.follow && !f.previous) {
         cli_flags_release(&f);
         return stream(c, &line);
@@ -300,8 +322,15 @@ cli_cmd_exec(struct cli *c, int argc, char **argv)
     int dash, used;
 
     sk_err_init(&err);
-    for (dash = 1; dash < argc && strcmp(argv[dash], "--") != 0; dash++)
-        ;
+    for (dash = 1; dash < argc && strcmp(argv[dash], "--") != 0; dash++) {
+        if (strcmp(argv[dash], "-i") == 0 || strcmp(argv[dash], "-t") == 0 ||
+            strcmp(argv[dash], "-it") == 0 || strcmp(argv[dash], "-ti") == 0 ||
+            strcmp(argv[dash], "--stdin") == 0 || strcmp(argv[dash], "--tty") == 0) {
+            fprintf(stderr, "skiff: exec: interactive sessions (-i, -t) are not supported: the "
+                            "command runs without standard input or a terminal\n");
+            return SKIFF_EXIT_USAGE;
+        }
+    }
     if (dash >= argc - 1) {
         fprintf(stderr, "skiff: usage: skiff exec [-c CONTAINER] POD -- COMMAND [ARGS...]\n");
         return SKIFF_EXIT_USAGE;

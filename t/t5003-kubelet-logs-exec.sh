@@ -125,6 +125,8 @@ test_expect_success 'skiff logs: the lines of the container, through the server 
 	SKIFF_SERVER=$SOCK skiff logs --tail=1 pod/talk >out &&
 	echo to-stderr >expect &&
 	test_cmp expect out &&
+	SKIFF_SERVER=$SOCK skiff logs --timestamps --tail=1 talk >out &&
+	grep -qE "^20[0-9-]+T[0-9:.]+Z to-stderr$" out &&
 	req "logs default talk tail=2" >out &&
 	head -n 1 out | grep -qx "ok 2 container=c"
 '
