@@ -290,6 +290,8 @@ on_connected(struct sk_loop *loop, int fd, unsigned events, void *arg)
     sk_loop_fd_del(loop, fd);
     op->fd = -1;
     op->state = OP_HELLO;
+    op_cancel_timer(op); /* from now on: the time the agent has to answer */
+    op->timer = sk_loop_timer_add(loop, RELAY_ANSWER_MS, answer_timeout, op);
     op->conn = sk_conn_new(loop, fd, API_MAX_LINE, &relay_conn_ops, op);
 }
 

@@ -224,8 +224,20 @@ test_expect_success 'pods the relay cannot reach: unassigned, a node without end
 	wait_for "req \"logs default talk\" | head -n 1 | grep -qx \"ok 3 container=c\"" 20 0.2
 '
 
+test_expect_success 'something that is not an agent at a node endpoint is 502 BadGateway' '
+	req "create {\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"n3\"}}" | head -n 1 | grep -q "^ok 1 " &&
+	req "get nodes n3 rev=0" | sed -n 2p |
+		jq -c ".status = {addresses: [{type: \"InternalIP\", address: \"192.168.92.10\"}], daemonEndpoints: {kubeletEndpoint: {Port: 9999}}}" >n3.json &&
+	req "status $(cat n3.json)" | head -n 1 | grep -q "^ok 1 " &&
+	jq -cn "{apiVersion:\"v1\",kind:\"Pod\",metadata:{name:\"on3\",namespace:\"default\"},spec:{nodeName:\"n3\",containers:[{name:\"c\",image:\"busybox:test\"}]}}" >p.json &&
+	req "create $(cat p.json)" | head -n 1 | grep -q "^ok 1 " &&
+	{ lab_exec cp sh -c "printf \"not-an-agent\n\" | timeout 10 nc.openbsd -l 192.168.92.10 9999" >/dev/null 2>&1 & } &&
+	wait_for "lab_exec cp ss -Hltn \"( sport = :9999 )\" | grep -q 9999" 10 0.05 &&
+	req "logs default on3" | grep -q "^error 502 BadGateway node agent .n3. at 192.168.92.10:9999: not a skiff agent endpoint"
+'
+
 test_expect_success 'every pod deleted: nothing left on n1' '
-	for p in talk ticker short pending on2; do
+	for p in talk ticker short pending on2 on3; do
 		req "delete pods default $p grace=0" >/dev/null || return 1
 	done &&
 	wait_for "test -z \"\$(skiff-runtime --root $RT/containers list -q)\"" 30 0.2 &&
