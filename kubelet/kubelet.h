@@ -14,6 +14,11 @@
  *   probe.c     liveness/readiness/startup state machines (pure)
  *   probe_exec.c tcpSocket, httpGet and exec probe executors (I/O)
  *   nodeinfo.c  capacity/allocatable, node conditions, the Node object
+ *   podrefs.c   the ConfigMaps and Secrets a pod refers to (names pure;
+ *               fetching them is the running agent's)
+ *   endpoint_proto.c  keys, proofs and request lines of the agent's
+ *               logs/exec endpoint (endpoint.c) and the server's relay
+ *               (relay.c)
  *
  * Pods are Kubernetes-shaped jansson objects (already validated by the
  * API server, but every function here checks types again and reports
