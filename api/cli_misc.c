@@ -1,4 +1,6 @@
-/* skiff api-resources, logs, exec and top. */
+/* skiff api-resources, logs, exec and top. logs and exec are relayed by
+ * the server to the node agent of the pod (skiff-protocol(7)); -f and
+ * exec read a stream until its last line. */
 #include "api/cli_int.h"
 #include "api/print_int.h"
 #include "lib/alloc.h"
@@ -106,8 +108,7 @@ cli_cmd_api_resources(struct cli *c, int argc, char **argv)
     return SKIFF_EXIT_OK;
 }
 
-/* logs and exec go to the node agent through the server; the relay
- * answers 501 until it exists, and that answer is what users see. */
+/* logs without -f: one answer, "ok N container=C" and the lines. */
 static int
 relay(struct cli *c, struct sk_buf *line)
 {
@@ -124,6 +125,99 @@ relay(struct cli *c, struct sk_buf *line)
         printf("%s\n", resp.lines[i]);
     api_resp_release(&resp);
     return SKIFF_EXIT_OK;
+}
+
+#define STREAM_CONNECT_MS 30000
+
+/* One line of a relayed stream (skiff-protocol(7), logs and exec):
+ * 1 when the stream goes on, 0 at its end with *status set, <0 for an
+ * error line (err set). */
+static int
+stream_line(const char *l, int *status, struct sk_err *err)
+{
+    struct api_resp resp;
+    int rc;
+
+    if ((l[0] == '1' || l[0] == '2') && l[1] == ' ') {
+        FILE *f = l[0] == '1' ? stdout : stderr;
+        fputs(l + 2, f);
+        fputc('\n', f);
+        fflush(f);
+        return 1;
+    }
+    if (strcmp(l, "end") == 0) {
+        *status = SKIFF_EXIT_OK;
+        return 0;
+    }
+    if (strncmp(l, "exit ", 5) == 0) {
+        *status = atoi(l + 5) & 0xff;
+        return 0;
+    }
+    if (api_resp_parse_status(l, &resp, err) < 0)
+        return sk_err_set(err, EPROTO, "malformed stream line '%.80s'", l);
+    rc = resp.ok ? sk_err_set(err, EPROTO, "unexpected line '%.80s'", l)
+                 : cli_resp_error(&resp, err);
+    api_resp_release(&resp);
+    return rc;
+}
+
+/* logs -f and exec: a connection of their own that carries the stream
+ * until its last line ("end", "exit N"); stdout and stderr lines go to
+ * ours. Returns the exit status (exec: the command's). */
+static int
+stream(struct cli *c, struct sk_buf *line)
+{
+    struct api_client cl;
+    struct api_resp resp;
+    struct sk_err err;
+    int rc, status = SKIFF_EXIT_ERROR;
+    size_t len;
+    char *l;
+
+    sk_err_init(&err);
+    rc = api_client_connect(&cl, c->server, c->token, STREAM_CONNECT_MS, &err);
+    if (rc < 0) {
+        sk_buf_release(line);
+        if (rc != -EACCES && rc != -ETIMEDOUT) {
+            sk_err_wrap(&err, "server '%s'", c->server);
+            rc = -EHOSTUNREACH;
+        }
+        return cli_report(rc, &err);
+    }
+    if (c->verbose)
+        fprintf(stderr, "> %s\n", line->data);
+    rc = sk_lineclient_send(&cl.lc, line->data, &err);
+    sk_buf_release(line);
+    if (rc >= 0)
+        rc = sk_lineclient_recv(&cl.lc, &l, &len, STREAM_CONNECT_MS, &err);
+    if (rc >= 0 && c->verbose)
+        fprintf(stderr, "< %s\n", l);
+    if (rc >= 0 && strncmp(l, "ok stream", 9) != 0) {
+        /* an error, or a whole answer ("ok N") */
+        if ((rc = api_resp_parse_status(l, &resp, &err)) < 0)
+            goto out_close;
+        if (!resp.ok) {
+            rc = cli_resp_error(&resp, &err);
+        } else {
+            for (int n = rc; n > 0 && rc >= 0; n--)
+                if ((rc = sk_lineclient_recv(&cl.lc, &l, &len, STREAM_CONNECT_MS, &err)) >= 0)
+                    printf("%s\n", l);
+            status = SKIFF_EXIT_OK;
+        }
+        api_resp_release(&resp);
+        goto out_close;
+    }
+    while (rc >= 0 && (rc = sk_lineclient_recv(&cl.lc, &l, &len, -1, &err)) >= 0) {
+        if (c->verbose && l[0] != '1' && l[0] != '2')
+            fprintf(stderr, "< %s\n", l);
+        if ((rc = stream_line(l, &status, &err)) == 0)
+            break;
+    }
+    if (rc == -ECONNRESET)
+        sk_err_set(&err, ECONNRESET, "the server ended the stream before its end");
+out_close:
+    api_client_close(&cl);
+    return rc < 0 ? cli_report(rc, &err) : status;
 }
 
 static bool
@@ -158,6 +252,25 @@ pod_arg(const struct cli_flags *f, int *used)
     return f->args[0];
 }
 
+/* --timestamps is logs' own flag: taken out of argv (in place) before
+ * the common flags are parsed. */
+static bool
+take_timestamps(int *argc, char **argv)
+{
+    bool found = false;
+    int n = 0;
+
+    for (int i = 0; i < *argc; i++) {
+        if (i > 0 && strcmp(argv[i], "--timestamps") == 0) {
+            found = true;
+            continue;
+        }
+        argv[n++] = argv[i];
+    }
+    *argc = n;
+    return found;
+}
+
 int
 cli_cmd_logs(struct cli *c, int argc, char **argv)
 {
@@ -165,6 +278,7 @@ cli_cmd_logs(struct cli *c, int argc, char **argv)
     struct cli_flags f;
     struct sk_err err;
     const char *pod;
+    bool timestamps = take_timestamps(&argc, argv);
     int used;
 
     sk_err_init(&err);
@@ -173,7 +287,7 @@ cli_cmd_logs(struct cli *c, int argc, char **argv)
     pod = pod_arg(&f, &used);
     if (!pod || used != f.nargs) {
         fprintf(stderr, "skiff: usage: skiff logs [-f] [-c CONTAINER] [--tail=N] [--previous] "
-                        "POD\n");
+                        "[--timestamps] POD\n");
         cli_flags_release(&f);
         return SKIFF_EXIT_USAGE;
     }
@@ -184,10 +298,16 @@ cli_cmd_logs(struct cli *c, int argc, char **argv)
         cli_put_opt(&line, "container", f.container);
     if (f.previous)
         sk_buf_puts(&line, " previous");
-    if (f.follow)
+    if (f.follow && !f.previous) /* a terminated run has nothing more to come */
         sk_buf_puts(&line, " follow");
     if (f.tail >= 0)
         sk_buf_printf(&line, " tail=%lld", (long long)f.tail);
+    if (timestamps)
+        sk_buf_puts(&line, " timestamps");
+    if (f.follow && !f.previous) {
+        cli_flags_release(&f);
+        return stream(c, &line);
+    }
     cli_flags_release(&f);
     return relay(c, &line);
 }
@@ -202,8 +322,15 @@ cli_cmd_exec(struct cli *c, int argc, char **argv)
     int dash, used;
 
     sk_err_init(&err);
-    for (dash = 1; dash < argc && strcmp(argv[dash], "--") != 0; dash++)
-        ;
+    for (dash = 1; dash < argc && strcmp(argv[dash], "--") != 0; dash++) {
+        if (strcmp(argv[dash], "-i") == 0 || strcmp(argv[dash], "-t") == 0 ||
+            strcmp(argv[dash], "-it") == 0 || strcmp(argv[dash], "-ti") == 0 ||
+            strcmp(argv[dash], "--stdin") == 0 || strcmp(argv[dash], "--tty") == 0) {
+            fprintf(stderr, "skiff: exec: interactive sessions (-i, -t) are not supported: the "
+                            "command runs without standard input or a terminal\n");
+            return SKIFF_EXIT_USAGE;
+        }
+    }
     if (dash >= argc - 1) {
         fprintf(stderr, "skiff: usage: skiff exec [-c CONTAINER] POD -- COMMAND [ARGS...]\n");
         return SKIFF_EXIT_USAGE;
@@ -225,7 +352,7 @@ cli_cmd_exec(struct cli *c, int argc, char **argv)
     for (int i = dash + 1; i < argc; i++)
         cli_put_word(&line, argv[i]);
     cli_flags_release(&f);
-    return relay(c, &line);
+    return stream(c, &line);
 }
 
 int

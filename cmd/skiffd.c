@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #define MAX_SETS 64
@@ -62,6 +63,9 @@ struct daemon {
     struct sched_runner *sched;
     struct ctrl_manager *ctrl;
     struct kl_agent *agent;
+    struct kl_relay *relay;
+    /* the agents' endpoint master key (server), this node's key (agent) */
+    char agent_master[256], agent_key[KL_EP_MAC_HEX];
     int stopping; /* stop signals received */
 };
 
@@ -425,6 +429,46 @@ on_leadership(void *arg, bool leader)
         ctrl_lead(d, leader);
 }
 
+/* A key file: its text without trailing blanks, not empty. */
+static int
+read_key_file(const char *path, const char *what, char *out, size_t outsz, struct sk_err *err)
+{
+    FILE *f = fopen(path, "re");
+    size_t n;
+
+    if (!f)
+        return sk_err_sys(err, errno, "%s '%s'", what, path);
+    n = fread(out, 1, outsz - 1, f);
+    fclose(f);
+    while (n > 0 &&
+           (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' ' || out[n - 1] == '\t'))
+        n--;
+    out[n] = '\0';
+    if (n == 0)
+        return sk_err_set(err, EINVAL, "%s '%s': empty", what, path);
+    return 0;
+}
+
+/* The server's master key for the agents' endpoints. With --agent and no
+ * key file, one is made up for this run: the in-process agent is then
+ * the only one the relay reaches, which is all such a server needs. */
+static int
+load_agent_master(struct daemon *d, struct sk_err *err)
+{
+    unsigned char raw[32];
+
+    if (*d->cfg.server.agent_key_file)
+        return read_key_file(d->cfg.server.agent_key_file, "server.agent-key-file", d->agent_master,
+                             sizeof(d->agent_master), err);
+    if (!d->opts.agent)
+        return 0;
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+        return sk_err_sys(err, errno ? errno : EIO, "getrandom");
+    for (size_t i = 0; i < sizeof(raw); i++)
+        snprintf(d->agent_master + 2 * i, 3, "%02x", raw[i]);
+    return 0;
+}
+
 /* The node agent on d->loop: `skiffd agent`, or `server --agent` with
  * the agent talking to this server's own socket. The monitors run as
  * skiff-runtime when it sits next to skiffd, the sandboxes as
@@ -458,6 +502,8 @@ start_agent(struct daemon *d, struct sk_err *err)
         .dns_upstream_resolv_conf = c->dns.upstream_resolv_conf,
         .dns_upstream_timeout_ms = (int)c->dns.upstream_timeout_ms,
         .dns_cache_size = (size_t)c->dns.cache_size,
+        .endpoint_listen = c->agent.endpoint_listen,
+        .endpoint_key = d->agent_key,
     };
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
     FILE *f;
@@ -477,6 +523,13 @@ start_agent(struct daemon *d, struct sk_err *err)
             token[0] = '\0';
         fclose(f);
         token[strcspn(token, "\r\n")] = '\0';
+    }
+    if (*c->agent.endpoint_key_file) {
+        if (read_key_file(c->agent.endpoint_key_file, "agent.endpoint-key-file", d->agent_key,
+                          sizeof(d->agent_key), err) < 0)
+            return -err->code;
+    } else if (d->agent_master[0]) { /* server --agent */
+        kl_ep_key_derive(d->agent_master, strlen(d->agent_master), kcfg.node_name, d->agent_key);
     }
     return kl_agent_start(d->loop, &kcfg, &d->agent, err);
 }
@@ -537,6 +590,7 @@ run_server(struct daemon *d)
         .join = d->opts.join,
     };
     struct api_objects_config ocfg = {0};
+    struct kl_relay_config rcfg = {0};
     struct sk_err err;
     int rc = 1;
 
@@ -576,10 +630,17 @@ run_server(struct daemon *d)
         goto out_stop_api;
     d->objects = api_objects_register(d->api, d->loop, d->store, &ocfg);
     d->lead = store_leadership_watch(d->loop, d->store, 0, on_leadership, d);
+    if (load_agent_master(d, &err) < 0)
+        goto out_stop_api;
+    rcfg.server = d->cfg.server.socket;
+    rcfg.key = d->agent_master[0] ? d->agent_master : NULL;
+    rcfg.keylen = strlen(d->agent_master);
+    rcfg.authorize = api_authz_authorize;
+    rcfg.authorize_arg = d->authz;
+    if (kl_relay_start(d->loop, d->api, &rcfg, &d->relay, &err) < 0)
+        goto out_stop_api;
     if (d->opts.agent && start_agent(d, &err) < 0)
         goto out_stop_api;
-    if (d->agent)
-        kl_agent_serve_logs(d->agent, d->api);
     sk_info("skiffd", "skiffd %s server '%s' ready", SKIFF_VERSION, d->cfg.server.name);
     if (sk_notify("READY=1\nSTATUS=serving", &err) < 0)
         sk_warn("skiffd", "%s", err.msg);
@@ -591,6 +652,7 @@ out_stop_api:
     sched_runner_stop(d->sched);
     ctrl_manager_free(d->ctrl);
     kl_agent_free(d->agent);
+    kl_relay_free(d->relay);
     api_server_stop(d->api);
     /* Let closing connections finish their last callbacks. */
     sk_loop_run_once(d->loop, 0, NULL);

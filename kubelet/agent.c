@@ -266,6 +266,17 @@ kl_agent_start(struct sk_loop *loop, const struct kl_agent_config *cfg, struct k
         kl_agent_free(a);
         return sk_err_wrap(err, "agent '%s'", cfg->node_name ? cfg->node_name : "");
     }
+    if (cfg->endpoint_listen && *cfg->endpoint_listen) {
+        if (!cfg->endpoint_key || !*cfg->endpoint_key)
+            sk_warn("kubelet", "no endpoint key (agent.endpoint-key-file): logs and exec of "
+                               "this node's pods are off");
+        else if (kl_ep_start(a, cfg->endpoint_listen, cfg->endpoint_key, &a->ep, err) < 0) {
+            /* pods matter more than their logs: run without the endpoint
+             * (the Node then names no port, and the relay says so) */
+            sk_error("kubelet", "%s: logs and exec of this node's pods are off", err->msg);
+            sk_err_init(err);
+        }
+    }
     kl_node_start(a);
     a->node_timer = sk_loop_timer_add(loop, 1000, on_node_timer, a);
     a->sync_timer = sk_loop_timer_add(loop, a->cfg.sync_ms, on_sync_timer, a);
@@ -285,6 +296,7 @@ kl_agent_free(struct kl_agent *a)
     if (a->sync_timer)
         sk_loop_timer_cancel(a->loop, a->sync_timer);
     kl_services_stop(a);
+    kl_ep_free(a->ep);
     api_informer_free(a->pods_inf);
     api_informer_free(a->nodes_inf);
     api_aclient_free(a->client);
@@ -311,4 +323,10 @@ kl_agent_free(struct kl_agent *a)
     free(a->dns_domain);
     free(a->dns_resolv_conf);
     free(a);
+}
+
+int
+kl_agent_endpoint_port(const struct kl_agent *a)
+{
+    return kl_ep_port(a->ep);
 }

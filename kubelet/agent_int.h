@@ -78,6 +78,17 @@ struct kl_apod {
     bool done; /* torn down: free at the next sync */
     char sandbox_error[512];
     bool files_written; /* etc-hosts, resolv.conf, hostname */
+    /* podrefs.c: the ConfigMaps [0] and Secrets [1] the pod refers to */
+    json_t *refs[2];      /* last complete round (arrays), NULL before */
+    json_t *refs_next[2]; /* the round in flight */
+    struct kl_refcall **refs_calls;
+    size_t nrefs_calls, refs_pending;
+    bool refs_failed, refs_ready;
+    int64_t refs_at_ms;     /* monotonic start of the last round */
+    unsigned refs_gen;      /* moves on when a round brought changes */
+    unsigned projected_gen; /* refs_gen the volumes were last written for */
+    bool projected;
+    char volume_error[512]; /* last failed volume update, reported once */
 };
 
 struct kl_agent {
@@ -119,6 +130,7 @@ struct kl_agent {
     bool svc_synced;            /* the first full sync was applied */
     bool svc_route;             /* the service CIDR routes to the bridge */
     char svc_error[256];        /* last sync error logged (not repeated) */
+    struct kl_ep *ep;           /* NULL: no endpoint */
 };
 
 /* agent.c */
@@ -160,6 +172,33 @@ void kl_services_stop(struct kl_agent *a);
 void kl_pod_sync(struct kl_agent *a, struct kl_apod *p);
 void kl_pod_free(struct kl_apod *p);
 int kl_pod_setup_ctrs(struct kl_apod *p, struct sk_err *err);
+
+/* podrefs.c: fetch (again) the ConfigMaps and Secrets the pod refers
+ * to, at most every KL_REFS_REFRESH_MS; release cancels what is in
+ * flight and drops the copies. */
+#define KL_REFS_REFRESH_MS 5000
+struct kl_refcall;
+void kl_pod_refs_sync(struct kl_agent *a, struct kl_apod *p);
+void kl_pod_refs_release(struct kl_apod *p);
+
+/* pod_worker.c: emptyDir volumes (created once) and configMap/secret
+ * volumes (projected again when p->refs_gen moved on). */
+int kl_pod_volumes(struct kl_apod *p, struct sk_err *err);
+
+/* logs.c: a log file from offset from (< 0: its newest 8 MiB, the cut
+ * first line dropped) to EOF (at most 8 MiB), *end the offset reached;
+ * the pod of this node by name; its container by name or the only app
+ * container (NULL with the message for the caller). */
+int kl_log_read(const char *path, off_t from, struct sk_buf *out, off_t *end, struct sk_err *err);
+struct kl_apod *kl_agent_pod_by_name(struct kl_agent *a, const char *ns, const char *name);
+struct kl_actr *kl_pod_pick_ctr(struct kl_apod *p, const char *name, char *msg, size_t msgsz);
+
+/* endpoint.c: the logs/exec endpoint. */
+struct kl_ep;
+int kl_ep_start(struct kl_agent *a, const char *listen, const char *key, struct kl_ep **out,
+                struct sk_err *err);
+int kl_ep_port(const struct kl_ep *ep);
+void kl_ep_free(struct kl_ep *ep);
 
 /* pod_status.c */
 void kl_pod_status_write(struct kl_agent *a, struct kl_apod *p);

@@ -14,12 +14,18 @@
  *   probe.c     liveness/readiness/startup state machines (pure)
  *   probe_exec.c tcpSocket, httpGet and exec probe executors (I/O)
  *   nodeinfo.c  capacity/allocatable, node conditions, the Node object
+ *   podrefs.c   the ConfigMaps and Secrets a pod refers to (names pure;
+ *               fetching them is the running agent's)
+ *   endpoint_proto.c  keys, proofs and request lines of the agent's
+ *               logs/exec endpoint (endpoint.c) and the server's relay
+ *               (relay.c)
  *
  * Pods are Kubernetes-shaped jansson objects (already validated by the
  * API server, but every function here checks types again and reports
  * the field path, so a hostile object is an error, never a crash).
  * Fallible functions follow STYLE.md §3: int < 0 and struct sk_err. */
 
+#include "api/server.h"
 #include "lib/buf.h"
 #include "lib/err.h"
 #include "runtime/image.h"
@@ -118,6 +124,13 @@ void kl_resolv_conf(const char *ns, const char *dns, const char *domain, struct 
 void kl_etc_hosts(const json_t *pod, const char *pod_ip, const char *domain, struct sk_buf *out);
 /* The pod's hostname: spec.hostname or metadata.name, cut to 63 chars. */
 int kl_pod_hostname(const json_t *pod, char *out, size_t outsz, struct sk_err *err);
+
+/* The ConfigMaps and Secrets pod refers to (podrefs.c): the names in
+ * its configMap/secret volumes, env[].valueFrom.configMapKeyRef/
+ * secretKeyRef and envFrom[] of every container and init container,
+ * appended to cms and secs (JSON arrays) once each, in first-use order.
+ * Malformed entries are skipped: kl_podspec_build reports them. */
+void kl_pod_ref_names(const json_t *pod, json_t *cms, json_t *secs);
 
 /* ---- the pod's files (podfiles.c, does I/O) ---- */
 
@@ -343,6 +356,7 @@ struct kl_node_config {
     int64_t mem_pressure;   /* MemAvailable below: pressure (100Mi) */
     int disk_pressure_pct;  /* free below: pressure (10) */
     int pid_pressure_pct;   /* used above: pressure (90) */
+    int endpoint_port;      /* status.daemonEndpoints.kubeletEndpoint.Port; <= 0: none */
 };
 
 void kl_node_config_defaults(struct kl_node_config *cfg);
@@ -419,6 +433,11 @@ struct kl_agent_config {
     const char *dns_upstream_resolv_conf; /* nameservers for other names; NULL or "": REFUSED */
     int dns_upstream_timeout_ms;          /* 0: 2000 */
     size_t dns_cache_size;
+    /* The logs/exec endpoint (endpoint.c): "HOST:PORT" (":10250" every
+     * address; port 0 picks one), "" or NULL: none. key: this node's
+     * key (kl_ep_key_derive); without one the endpoint stays off. */
+    const char *endpoint_listen;
+    const char *endpoint_key;
 };
 
 /* Start the agent on loop (it connects, registers and syncs from the
@@ -440,17 +459,82 @@ bool kl_agent_proxy_metrics(const struct kl_agent *a, struct net_proxy_metrics *
  * Returns how many. */
 size_t kl_resolv_conf_nameservers(const char *text, char (*out)[64], size_t max);
 
-/* Answer the server's `logs NS POD [container=C] [previous] [tail=N]`
- * for the pods of this node from their log files (logs.c); for an agent
- * running inside the API server (`skiffd server --agent`). */
-struct api_server;
-void kl_agent_serve_logs(struct kl_agent *a, struct api_server *srv);
+/* The endpoint's bound TCP port, or -1 when it is off. */
+int kl_agent_endpoint_port(const struct kl_agent *a);
 
 /* The text of CRI log records (`<time> <stream> <F|P> <text>` lines):
  * full lines appended to out, each ending in "\n", partial records
  * joined; malformed records skipped; only the last tail lines when
  * tail >= 0. Returns the number of lines appended. */
 size_t kl_cri_log_lines(const char *text, size_t len, int64_t tail, struct sk_buf *out);
+/* The same; with timestamps each line starts with its record's time and
+ * a space (kubectl logs --timestamps). */
+size_t kl_cri_log_lines_ts(const char *text, size_t len, int64_t tail, bool timestamps,
+                           struct sk_buf *out);
+
+/* ---- the agent endpoint and the API server's relay ----
+ *
+ * The agent serves container logs and exec on a TCP port of its own
+ * (endpoint.c; the wire format is described there), recorded in its
+ * Node as status.daemonEndpoints.kubeletEndpoint.Port. Only the API
+ * server is served: it proves, per request, that it holds the node's
+ * key (endpoint_proto.c). The server's `logs` and `exec` verbs
+ * (relay.c) authorize the caller, find the pod's node and relay. */
+
+#define KL_EP_DEFAULT_PORT 10250
+#define KL_EP_MAC_HEX      65 /* 64 hex digits and a NUL */
+#define KL_EP_NONCE_HEX    33
+#define KL_EP_MAX_WORDS    256
+
+/* The key of node from the server's master key (hex, NUL-terminated). */
+void kl_ep_key_derive(const void *master, size_t len, const char *node, char out[KL_EP_MAC_HEX]);
+/* The proof for request (the full request line) under key and nonce. */
+void kl_ep_mac(const char *key, const char *nonce, const char *request, char out[KL_EP_MAC_HEX]);
+/* Constant-time check of a proof; false for an empty key. */
+bool kl_ep_mac_ok(const char *key, const char *nonce, const char *request, const char *mac);
+/* A fresh random nonce (hex). */
+int kl_ep_nonce(char out[KL_EP_NONCE_HEX], struct sk_err *err);
+
+enum kl_ep_verb { KL_EP_LOGS = 0, KL_EP_EXEC };
+
+/* One request: `logs NS POD [container=C] [previous] [follow]
+ * [timestamps] [tail=N]` or `exec NS POD [container=C] -- CMD [ARG...]`,
+ * words percent-encoded as in skiff-protocol(7). Strings point into
+ * buf. */
+struct kl_ep_req {
+    enum kl_ep_verb verb;
+    const char *ns, *pod, *container; /* container NULL: the only one */
+    bool previous, follow, timestamps;
+    int64_t tail; /* -1: all */
+    char **argv;  /* exec: NULL-terminated */
+    size_t argc;
+    char *buf;
+    char *words[KL_EP_MAX_WORDS + 1];
+};
+/* Parse line into r (release r even after a failure); -EBADMSG with a
+ * usage message. */
+int kl_ep_req_parse(const char *line, struct kl_ep_req *r, struct sk_err *err);
+void kl_ep_req_release(struct kl_ep_req *r);
+
+/* The API server's side: registers `logs` and `exec` on srv (replacing
+ * the objects module's 501 answers). Lookups of pods and nodes go
+ * through an API client of server (the server's own socket); authorize
+ * (may be NULL: allow) checks `get pods/log` and `create pods/exec`.
+ * Without a master key every request is answered 503. */
+struct kl_relay;
+struct kl_relay_config {
+    const char *server;
+    const void *key; /* master key, or NULL */
+    size_t keylen;
+    api_authorize_fn authorize;
+    void *authorize_arg;
+    uint32_t connect_timeout_ms; /* 0: 5000 */
+};
+int kl_relay_start(struct sk_loop *loop, struct api_server *srv, const struct kl_relay_config *cfg,
+                   struct kl_relay **out, struct sk_err *err);
+/* Ends the relayed requests in flight (503 or the end of their
+ * stream) and frees. NULL is a no-op. */
+void kl_relay_free(struct kl_relay *r);
 
 /* The sandbox process (`skiffd _pause`): holds the pod's network
  * namespace until killed. Returns an exit status. */

@@ -9,15 +9,10 @@
  * where P marks a line the runtime cut at its buffer size (the text
  * continues in the next record) and F a full line.
  *
- * The `logs` verb: when the agent runs inside the API server (skiffd
- * server --agent), it takes over the server's `logs NS POD [container=C]
- * [previous] [tail=N]` and answers for the pods of its own node from
- * these files: `ok N` and one body line per log line. Pods of other
- * nodes, `follow` and `exec` still get 501 (no relay to remote agents
- * yet). */
+ * The agent's endpoint (endpoint.c) answers `logs` from these files;
+ * the helpers here find the pod, the container and the text. */
 #include "kubelet/agent_int.h"
 
-#include "api/server.h"
 #include "lib/alloc.h"
 #include "lib/log.h"
 
@@ -61,6 +56,12 @@ record_text(const char *line, size_t len, size_t *tlen, bool *partial)
 size_t
 kl_cri_log_lines(const char *text, size_t len, int64_t tail, struct sk_buf *out)
 {
+    return kl_cri_log_lines_ts(text, len, tail, false, out);
+}
+
+size_t
+kl_cri_log_lines_ts(const char *text, size_t len, int64_t tail, bool timestamps, struct sk_buf *out)
+{
     struct sk_buf all = SK_BUF_INIT;
     size_t n = 0, start = 0, skip = 0, i;
     const char *p = text, *end = text + len;
@@ -72,6 +73,8 @@ kl_cri_log_lines(const char *text, size_t len, int64_t tail, struct sk_buf *out)
         bool partial = false;
         const char *t = record_text(p, ll, &tlen, &partial);
 
+        if (t && timestamps && !pending) /* the time of a line's first record */
+            sk_buf_append(&all, p, (size_t)((const char *)memchr(p, ' ', ll) - p + 1));
         p = nl ? nl + 1 : end;
         if (!t)
             continue; /* a torn or foreign line: skipped, never shown half */
@@ -97,38 +100,39 @@ kl_cri_log_lines(const char *text, size_t len, int64_t tail, struct sk_buf *out)
     return n - skip;
 }
 
-static int
-read_tail(const char *path, struct sk_buf *out, struct sk_err *err)
+int
+kl_log_read(const char *path, off_t from, struct sk_buf *out, off_t *end, struct sk_err *err)
 {
     struct stat st;
     int fd, rc = 0;
-    off_t off = 0;
+    off_t off = from < 0 ? 0 : from, first = off;
     ssize_t r;
     char buf[65536];
 
+    *end = off;
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
         return sk_err_sys(err, errno, "open '%s'", path);
-    if (fstat(fd, &st) == 0 && st.st_size > (off_t)LOG_READ_MAX)
-        off = st.st_size - (off_t)LOG_READ_MAX;
-    if (off && lseek(fd, off, SEEK_SET) < 0)
-        rc = sk_err_sys(err, errno, "seek '%s'", path);
-    while (rc == 0 && (r = read(fd, buf, sizeof(buf))) != 0) {
+    if (fstat(fd, &st) == 0 && from < 0 && st.st_size > (off_t)LOG_READ_MAX)
+        first = off = st.st_size - (off_t)LOG_READ_MAX;
+    while (off - first < (off_t)LOG_READ_MAX && (r = pread(fd, buf, sizeof(buf), off)) != 0) {
         if (r < 0) {
             rc = sk_err_sys(err, errno, "read '%s'", path);
             break;
         }
         sk_buf_append(out, buf, (size_t)r);
+        off += r;
     }
     close(fd);
-    if (rc == 0 && off) { /* the first line is cut: drop it */
+    *end = off;
+    if (rc == 0 && from < 0 && first > 0) { /* the first line is cut: drop it */
         const char *nl = out->len ? memchr(out->data, '\n', out->len) : NULL;
         sk_buf_consume(out, nl ? (size_t)(nl - out->data) + 1 : out->len);
     }
     return rc;
 }
 
-static struct kl_apod *
-pod_by_name(struct kl_agent *a, const char *ns, const char *name)
+struct kl_apod *
+kl_agent_pod_by_name(struct kl_agent *a, const char *ns, const char *name)
 {
     for (size_t i = 0; i < a->npods; i++) {
         if (!a->pods[i]->done && strcmp(a->pods[i]->ns, ns) == 0 &&
@@ -138,9 +142,10 @@ pod_by_name(struct kl_agent *a, const char *ns, const char *name)
     return NULL;
 }
 
-/* The container asked for: by name, or the only app container. */
-static struct kl_actr *
-pick_ctr(struct api_req *req, struct kl_apod *p, const char *name)
+/* The container asked for: by name, or the only app container; NULL
+ * with Kubernetes's message in msg. */
+struct kl_actr *
+kl_pod_pick_ctr(struct kl_apod *p, const char *name, char *msg, size_t msgsz)
 {
     struct sk_buf names = SK_BUF_INIT;
     struct kl_actr *found = NULL;
@@ -155,90 +160,11 @@ pick_ctr(struct api_req *req, struct kl_apod *p, const char *name)
             sk_buf_printf(&names, "%s%s", names.len ? " " : "", p->ctrs[i].name);
     }
     if (!found)
-        api_req_error(req, 400, "BadRequest", "container %s is not valid for pod %s", name,
-                      p->name);
+        sk_snprintf(msg, msgsz, "container %s is not valid for pod %s", name ? name : "", p->name);
     else if (!name && napp > 1)
-        api_req_error(req, 400, "BadRequest",
-                      "a container name must be specified for pod %s, choose one of: [%s]", p->name,
-                      names.data);
+        sk_snprintf(msg, msgsz,
+                    "a container name must be specified for pod %s, choose one of: [%s]", p->name,
+                    names.data);
     sk_buf_release(&names);
     return found && (name || napp == 1) ? found : NULL;
-}
-
-static void
-verb_logs(struct api_req *req, char *args, void *arg)
-{
-    struct kl_agent *a = arg;
-    char *argv[8], path[PATH_MAX + 200], *end;
-    const char *ctr = NULL;
-    struct sk_buf raw = SK_BUF_INIT, body = SK_BUF_INIT;
-    bool previous = false;
-    int64_t tail = -1;
-    struct kl_apod *p;
-    struct kl_actr *c;
-    struct sk_err err;
-    int argc = api_args_split(args, argv, 8), attempt;
-    size_t n;
-
-    if (argc < 2) {
-        api_req_error(req, 400, "BadRequest",
-                      "usage: logs NS POD [container=C] [previous] [tail=N]");
-        return;
-    }
-    for (int i = 2; i < argc; i++) {
-        if (strncmp(argv[i], "container=", 10) == 0)
-            ctr = argv[i] + 10;
-        else if (strcmp(argv[i], "previous") == 0)
-            previous = true;
-        else if (strncmp(argv[i], "tail=", 5) == 0) {
-            tail = strtoll(argv[i] + 5, &end, 10);
-            if (end == argv[i] + 5 || *end || tail < 0) {
-                api_req_error(req, 400, "BadRequest", "tail: '%s' is not a count", argv[i] + 5);
-                return;
-            }
-        } else if (strcmp(argv[i], "follow") == 0) {
-            api_req_error(req, 501, "NotImplemented", "logs: follow is not supported yet");
-            return;
-        } else {
-            api_req_error(req, 400, "BadRequest", "logs: unknown option '%s'", argv[i]);
-            return;
-        }
-    }
-    if (!(p = pod_by_name(a, argv[0], argv[1]))) {
-        api_req_error(req, 501, "NotImplemented",
-                      "logs of pods on other nodes are relayed to their agent: not available "
-                      "yet (pod \"%s\" is not on node \"%s\")",
-                      argv[1], a->node_name);
-        return;
-    }
-    if (!(c = pick_ctr(req, p, ctr)))
-        return;
-    attempt = previous ? c->attempt - 1 : c->attempt;
-    if (attempt < 1 && previous) {
-        api_req_error(req, 400, "BadRequest",
-                      "previous terminated container \"%s\" in pod \"%s\" not found", c->name,
-                      p->name);
-        return;
-    }
-    if (attempt < 1) {
-        api_req_error(req, 400, "BadRequest", "container \"%s\" in pod \"%s\" is waiting to start",
-                      c->name, p->name);
-        return;
-    }
-    sk_snprintf(path, sizeof(path), "%s/logs/%s/%d.log", p->dir, c->name, attempt);
-    sk_err_init(&err);
-    if (read_tail(path, &raw, &err) < 0 && err.code != ENOENT) {
-        api_req_error(req, 500, "InternalError", "%s", err.msg);
-    } else {
-        n = kl_cri_log_lines(raw.data ? raw.data : "", raw.len, tail, &body);
-        api_req_ok(req, n, body.data, "container=%s", c->name);
-    }
-    sk_buf_release(&raw);
-    sk_buf_release(&body);
-}
-
-void
-kl_agent_serve_logs(struct kl_agent *a, struct api_server *srv)
-{
-    api_server_handle(srv, "logs", verb_logs, a, false);
 }

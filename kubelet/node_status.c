@@ -85,6 +85,7 @@ build_node(struct kl_agent *a)
     c.max_pods = a->cfg.max_pods > 0 ? a->cfg.max_pods : 110;
     c.reserved_cpu_m = a->cfg.reserved_cpu_m;
     c.reserved_mem = a->cfg.reserved_mem;
+    c.endpoint_port = kl_ep_port(a->ep);
     sk_err_init(&err);
     memset(&f, 0, sizeof(f));
     if (kl_node_facts_read(a->runtime_root, &f, &err) < 0)

@@ -245,6 +245,9 @@ kl_node_build(const struct kl_node_facts *f, const struct kl_node_config *c, con
                                   f->os_image, "operatingSystem", "linux", "architecture", arch,
                                   "containerRuntimeVersion", "skiff://" SKIFF_VERSION,
                                   "kubeletVersion", SKIFF_VERSION));
+    if (c->endpoint_port > 0) /* where the API server relays logs and exec */
+        json_object_set_new(status, "daemonEndpoints",
+                            json_pack("{s{si}}", "kubeletEndpoint", "Port", c->endpoint_port));
     json_object_set_new(node, "status", status);
     return node;
 }

@@ -71,6 +71,7 @@ kl_pod_free(struct kl_apod *p)
     json_decref(p->written);
     for (size_t i = 0; i < p->nctrs; i++)
         json_decref(p->ctrs[i].probe_pod);
+    kl_pod_refs_release(p);
     free(p->ctrs);
     free(p);
 }
@@ -213,6 +214,29 @@ sync_ctr(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c)
     return true;
 }
 
+/* A ConfigMap or Secret changed under running containers: project the
+ * volumes again. A failure (a required object deleted meanwhile) keeps
+ * the files as they were and is reported once, as Kubernetes's
+ * FailedMount event. */
+static void
+update_volumes(struct kl_agent *a, struct kl_apod *p)
+{
+    struct sk_err err;
+
+    sk_err_init(&err);
+    if (kl_pod_volumes(p, &err) == 0) {
+        p->volume_error[0] = '\0';
+        sk_debug("kubelet", "pod '%s/%s': configMap/secret volumes updated", p->ns, p->name);
+        return;
+    }
+    p->projected_gen = p->refs_gen; /* not again until the objects change again */
+    if (strcmp(p->volume_error, err.msg) == 0)
+        return;
+    sk_strlcpy(p->volume_error, err.msg, sizeof(p->volume_error));
+    sk_warn("kubelet", "pod '%s/%s': %s", p->ns, p->name, err.msg);
+    kl_pod_event(a, p, API_EVENT_WARNING, "FailedMount", "MountVolume.SetUp failed: %s", err.msg);
+}
+
 static bool
 deleting(const struct kl_apod *p)
 {
@@ -263,6 +287,13 @@ kl_pod_sync(struct kl_agent *a, struct kl_apod *p)
     p->sandbox_error[0] = '\0';
     if (!p->start_time[0])
         kl_agent_now(p->start_time, sizeof(p->start_time));
+    kl_pod_refs_sync(a, p);
+    if (!p->refs_ready) { /* nothing starts before its ConfigMaps and Secrets are known */
+        kl_pod_status_write(a, p);
+        return;
+    }
+    if (p->projected && p->projected_gen != p->refs_gen)
+        update_volumes(a, p);
     for (size_t i = 0; i < p->nctrs; i++) {
         struct kl_actr *c = &p->ctrs[i];
 

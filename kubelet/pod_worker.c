@@ -67,26 +67,51 @@ mount_rootfs(const char *run, const struct rt_image_info *img, struct sk_err *er
     return rc;
 }
 
-/* emptyDir volumes exist before the first container mounts them. */
-static int
-make_volumes(const struct kl_apod *p, struct sk_err *err)
+static const struct kl_refs *
+pod_refs(const struct kl_apod *p, struct kl_refs *r)
+{
+    r->configmaps = p->refs[0];
+    r->secrets = p->refs[1];
+    return r;
+}
+
+/* emptyDir volumes exist before the first container mounts them;
+ * configMap and secret volumes are (re)projected when the objects they
+ * come from changed since they were last written (a container that
+ * mounts the directory sees the new ..data at once; subPath mounts keep
+ * the file they were given, as in Kubernetes). */
+int
+kl_pod_volumes(struct kl_apod *p, struct sk_err *err)
 {
     const json_t *vols = json_object_get(json_object_get(p->obj, "spec"), "volumes"), *v;
+    bool project = !p->projected || p->projected_gen != p->refs_gen;
     char dir[PATH_MAX + 320], path[64];
+    struct kl_refs refs;
     struct stat sb;
     size_t i;
     int rc;
 
     json_array_foreach ((json_t *)vols, i, v) {
         const char *name = json_string_value(json_object_get(v, "name"));
-        if (!name || !json_object_get(v, "emptyDir"))
+        bool cm = json_is_object(json_object_get(v, "configMap"));
+
+        if (!name)
             continue;
-        sk_snprintf(dir, sizeof(dir), "%s/volumes/empty-dir/%s", p->dir, name);
         sk_snprintf(path, sizeof(path), "spec.volumes[%zu]", i);
-        if (stat(dir, &sb) == 0)
-            continue;
-        if ((rc = kl_volume_emptydir(v, path, dir, err)) < 0)
-            return rc;
+        if (json_object_get(v, "emptyDir")) {
+            sk_snprintf(dir, sizeof(dir), "%s/volumes/empty-dir/%s", p->dir, name);
+            if (stat(dir, &sb) < 0 && (rc = kl_volume_emptydir(v, path, dir, err)) < 0)
+                return rc;
+        } else if (project && (cm || json_is_object(json_object_get(v, "secret")))) {
+            sk_snprintf(dir, sizeof(dir), "%s/volumes/%s/%s", p->dir, cm ? "configmap" : "secret",
+                        name);
+            if ((rc = kl_volume_project(v, path, pod_refs(p, &refs), dir, err)) < 0)
+                return rc;
+        }
+    }
+    if (project) {
+        p->projected = true;
+        p->projected_gen = p->refs_gen;
     }
     return 0;
 }
@@ -107,6 +132,7 @@ build_spec(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c,
                                .index = c->index,
                                .image = img,
                                .sandbox = &sb,
+                               .refs = {p->refs[0], p->refs[1]},
                                .subpath = kl_subpath_resolve,
                                .hostpath = kl_hostpath_check};
     int rc;
@@ -202,7 +228,7 @@ kl_ctr_start(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c, struct sk
     int rc;
 
     memset(&img, 0, sizeof(img));
-    if ((rc = make_volumes(p, err)) < 0) {
+    if ((rc = kl_pod_volumes(p, err)) < 0) {
         set_waiting(c, "CreateContainerConfigError", err->msg);
         return rc;
     }

@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +173,46 @@ remove_tree(const char *path)
     rmdir(path);
 }
 
+static bool
+proj_has_top(const struct proj *p, const char *name)
+{
+    size_t len = strlen(name);
+
+    for (size_t i = 0; i < p->n; i++)
+        if (strncmp(p->v[i].path, name, len) == 0 &&
+            (p->v[i].path[len] == '\0' || p->v[i].path[len] == '/'))
+            return true;
+    return false;
+}
+
+/* A key removed from the object: its top-level link would dangle into
+ * the new ..data; remove it (only links of ours: "..data/<name>"). */
+static void
+remove_stale_links(const struct proj *p, const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+
+    while (d && (de = readdir(d))) {
+        char *lnk, target[PATH_MAX];
+        ssize_t n;
+
+        if (sk_startswith(de->d_name, "..") || strcmp(de->d_name, ".") == 0 ||
+            proj_has_top(p, de->d_name))
+            continue;
+        lnk = sk_asprintf("%s/%s", dir, de->d_name);
+        n = readlink(lnk, target, sizeof(target) - 1);
+        if (n > 0) {
+            target[n] = '\0';
+            if (sk_startswith(target, "..data/"))
+                unlink(lnk);
+        }
+        free(lnk);
+    }
+    if (d)
+        closedir(d);
+}
+
 /* Point ..data at the new version and a link per top-level name at it. */
 static int
 swap_in(const struct proj *p, const char *dir, const char *vname, struct sk_err *err)
@@ -200,6 +241,7 @@ swap_in(const struct proj *p, const char *dir, const char *vname, struct sk_err 
         if (rc < 0)
             goto out_free;
     }
+    remove_stale_links(p, dir);
     if (n > 0 && strcmp(old, vname) != 0) {
         char *o = sk_asprintf("%s/%s", dir, old);
         remove_tree(o);

@@ -391,6 +391,9 @@ static const struct sk_conf_opt options[] = {
     {"server", "token-file", SK_CONF_PATH, OFF(server.token_file), "/etc/skiff/tokens.csv",
      NULL, 0, 0, "API tokens of TCP clients, one token,user,uid,\"groups\" a line; empty for none",
      SK_CONF_EMPTY_OK, NULL},
+    {"server", "agent-key-file", SK_CONF_PATH, OFF(server.agent_key_file), NULL, NULL, 0, 0,
+     "master key the agents' logs/exec endpoint keys derive from; empty: pod logs and exec "
+     "are not relayed", SK_CONF_EMPTY_OK, NULL},
     {"server", "max-requests-inflight", SK_CONF_UINT, OFF(server.max_requests_inflight), "400",
      NULL, 1, 100000, "API requests in progress at once; more get 429 TooManyRequests", 0, NULL},
     {"server", "max-client-requests", SK_CONF_UINT, OFF(server.max_client_requests), "64", NULL,
@@ -450,6 +453,12 @@ static const struct sk_conf_opt options[] = {
      "millicores kept from allocatable for the system", 0, NULL},
     {"agent", "reserved-memory", SK_CONF_SIZE, OFF(agent.reserved_memory), "0", NULL, 0, 0,
      "memory kept from allocatable for the system", 0, NULL},
+    {"agent", "endpoint-listen", SK_CONF_HOSTPORT, OFF(agent.endpoint_listen), ":10250", NULL, 0,
+     0, "TCP address of the logs/exec endpoint (host empty: every address); empty turns it off",
+     SK_CONF_EMPTY_OK, NULL},
+    {"agent", "endpoint-key-file", SK_CONF_PATH, OFF(agent.endpoint_key_file), NULL, NULL, 0, 0,
+     "file holding this node's endpoint key (skiffd.conf(5)); empty: endpoint off, except "
+     "in server --agent", SK_CONF_EMPTY_OK, NULL},
 
     {"dns", "enabled", SK_CONF_BOOL, OFF(dns.enabled), "true", NULL, 0, 0,
      "run the cluster DNS server in the agent and point pods at it", 0, NULL},

@@ -36,6 +36,7 @@ struct sk_config {
         char *peers;                    /* "name=host:port,..." validated; "" = none */
         char *cluster_secret_file;      /* absolute path or "" */
         char *token_file;               /* absolute path or "" */
+        char *agent_key_file;           /* absolute path or "": logs/exec relay off */
         uint64_t max_requests_inflight; /* over all connections */
         uint64_t max_client_requests;   /* per connection */
         uint64_t auth_timeout_ms;       /* unauthenticated TCP peers */
@@ -67,6 +68,8 @@ struct sk_config {
         uint64_t max_pods;
         uint64_t reserved_cpu_m;  /* millicores */
         uint64_t reserved_memory; /* bytes */
+        char *endpoint_listen;    /* host:port of the logs/exec endpoint; "" = off */
+        char *endpoint_key_file;  /* absolute path or "" */
     } agent;
     struct {
         bool enabled;               /* the agent runs the cluster DNS server */

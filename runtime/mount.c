@@ -177,6 +177,18 @@ mount_one(int rootfd, const char *root, const struct rt_mount *m, struct sk_err 
         type = "cgroup2"; /* the container sees its v2 view (see skiff-runtime(8)) */
     if (m->bind) {
         rc = do_mount(m->source, fd, NULL, MS_BIND | (m->bind == 2 ? MS_REC : 0), NULL);
+        if (rc == 0 && (m->propagation || (flags & ~MS_REC))) {
+            /* fd still names the covered mount point, not the new
+             * mount: a remount through it fails with EINVAL ("not a
+             * mount"). Look the path up again to land on the bind. */
+            int nfd = open_in_root(rootfd, m->destination, O_PATH);
+            if (nfd < 0) {
+                rc = -1;
+            } else {
+                close(fd);
+                fd = nfd;
+            }
+        }
         if (rc == 0 && (flags & ~MS_REC))
             rc = do_mount(NULL, fd, NULL, MS_REMOUNT | MS_BIND | flags, NULL);
     } else {

@@ -226,14 +226,14 @@ test_expect_success 'watch: initial ADDED list, then changes in order, DELETED w
 	grep "^DELETED" w | grep -q "\"a\":\"2\""
 '
 
-test_expect_success 'api-resources lists every kind; whoami names the peer; logs and exec are 501' '
+test_expect_success 'api-resources lists every kind; whoami names the peer; logs and exec need an agent key' '
 	req api-resources whoami "logs default web" "exec default web -- ls" >out &&
 	head -n 1 out | grep "^ok 15$" &&
 	grep -q "{\"name\":\"pods\",\"singularName\":\"pod\",\"namespaced\":true,\"kind\":\"Pod\"" out &&
 	grep -q "\"user\":\"system:admin\"" out &&
 	grep -q "\"system:masters\"" out &&
-	grep "^error 501 NotImplemented logs are relayed" out &&
-	grep "^error 501 NotImplemented exec are relayed" out
+	grep "^error 503 Unavailable logs is not relayed: the server has no agent key" out &&
+	grep "^error 503 Unavailable exec is not relayed: the server has no agent key" out
 '
 
 test_expect_success 'bad input: unknown verb, usage errors, field paths in messages, server goes on' '

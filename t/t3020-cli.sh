@@ -420,9 +420,11 @@ test_expect_success 'api-resources, logs, exec and top' '
 	skiff api-resources --namespaced=false -o name >out &&
 	grep -qx nodes out && ! grep -qx pods out &&
 	test_expect_code 1 skiff logs web 2>err &&
-	grep "^skiff: .*not available yet" err &&
+	grep "^skiff: logs is not relayed: the server has no agent key" err &&
 	test_expect_code 1 skiff exec web -- ls / 2>err &&
-	grep "^skiff: " err &&
+	grep "^skiff: exec is not relayed" err &&
+	test_expect_code 2 skiff exec -it web -- sh 2>err &&
+	grep "not supported" err &&
 	test_expect_code 1 skiff top pods 2>err &&
 	grep "not available yet: metrics come later" err
 '

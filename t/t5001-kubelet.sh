@@ -162,15 +162,18 @@ test_expect_success 'the container writes its output to a log file under the run
 	grep -q " stdout F said-something" $RT/pods/*/logs/talk/1.log
 '
 
-test_expect_success 'the logs verb answers from the log files of this node' '
+test_expect_success 'the logs verb is relayed to the agent endpoint, which answers from the log files' '
 	req "logs default talk" >out &&
 	head -n 1 out | grep -qx "ok 1 container=talk" &&
 	sed -n 2p out | grep -qx said-something &&
 	req "logs default talk tail=0" | head -n 1 | grep -qx "ok 0 container=talk" &&
 	req "logs default talk container=nope" | grep -q "^error 400 BadRequest container nope is not valid" &&
 	req "logs default talk previous" | grep -q "^error 400 BadRequest previous terminated container" &&
-	req "logs default talk follow" | grep -q "^error 501 " &&
-	req "logs default elsewhere" | grep -q "^error 501 NotImplemented logs of pods on other nodes"
+	printf "logs default talk follow tail=1\n" | timeout 2 nc.openbsd -U "$SOCK" | head -n 2 >follow;
+	head -n 1 follow | grep -qx "ok stream container=talk" &&
+	sed -n 2p follow | grep -qx "1 said-something" &&
+	req "logs default elsewhere" | grep -q "^error 404 NotFound pods \"elsewhere\" not found" &&
+	jq -e ".status.daemonEndpoints.kubeletEndpoint.Port == 10250" node.json
 '
 
 test_expect_success 'init containers run in order, to completion, before the app container; emptyDir is shared' '

@@ -183,6 +183,24 @@ START_TEST(node_object_has_labels_resources_and_info)
 }
 END_TEST
 
+START_TEST(the_agent_endpoint_port_is_in_daemon_endpoints)
+{
+    struct kl_node_facts f = facts();
+    struct kl_node_config c;
+    json_t *n;
+
+    kl_node_config_defaults(&c);
+    n = kl_node_build(&f, &c, NULL, "2026-01-01T00:00:00Z");
+    ck_assert_ptr_null(sk_json_get(n, "status.daemonEndpoints")); /* endpoint off */
+    json_decref(n);
+    c.endpoint_port = 10250;
+    n = kl_node_build(&f, &c, NULL, "2026-01-01T00:00:00Z");
+    ck_assert_int_eq(
+        json_integer_value(sk_json_get(n, "status.daemonEndpoints.kubeletEndpoint.Port")), 10250);
+    json_decref(n);
+}
+END_TEST
+
 START_TEST(facts_of_this_host_are_read)
 {
     struct kl_node_facts f;
@@ -212,6 +230,7 @@ main(void)
     tcase_add_test(tc, allocatable_is_capacity_minus_reserved);
     tcase_add_test(tc, pressure_conditions_table);
     tcase_add_test(tc, node_object_has_labels_resources_and_info);
+    tcase_add_test(tc, the_agent_endpoint_port_is_in_daemon_endpoints);
     tcase_add_test(tc, facts_of_this_host_are_read);
     suite_add_tcase(s, tc);
     return unit_main(s);

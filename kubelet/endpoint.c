@@ -1,0 +1,602 @@
+/* kubelet/endpoint.c: the agent's logs and exec endpoint.
+ *
+ * A TCP port (agent.endpoint-listen, :10250 by default, as the
+ * kubelet's), one request per connection, lines as in the API's line
+ * protocol (skiff-protocol(7) framing: "\n"-terminated, at most 64 KiB):
+ *
+ *     agent:  skiff-agent 1 NONCE              32 hex digits, fresh
+ *     server: REQUEST                          see below
+ *     server: mac HEX                          kl_ep_mac(node key, NONCE,
+ *                                              REQUEST), endpoint_proto.c
+ *
+ * then, if the proof holds, one answer:
+ *
+ *     error CODE Reason message                and the connection closes
+ *     ok N container=C                         logs: N lines of text
+ *     ok stream container=C                    logs follow, exec: then
+ *         1 TEXT                               a line of stdout / the log
+ *         2 TEXT                               a line of stderr (exec)
+ *         end                                  logs follow: the container
+ *                                              stopped, or was replaced
+ *         exit N                               exec: the command's status
+ *                                              (128+S for signal S)
+ *
+ * REQUEST is `logs NS POD [container=C] [previous] [follow] [timestamps]
+ * [tail=N]` or `exec NS POD [container=C] -- CMD [ARG...]`, words
+ * percent-encoded. A wrong or missing proof gets `error 401
+ * Unauthorized`; a peer silent for 10 s before its proof is cut. Text
+ * lines are the bytes the container wrote, NUL bytes dropped, a last
+ * line without "\n" ended by one.
+ *
+ * exec runs the command in the container's namespaces and cgroup with
+ * stdin from /dev/null (no terminal), PATH set, in "/"; the child is
+ * killed (SIGKILL to its process group) when the connection goes away.
+ * logs follow polls the file every 200 ms. */
+#include "kubelet/agent_int.h"
+
+#include "lib/alloc.h"
+#include "lib/line.h"
+#include "lib/log.h"
+#include "lib/sock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define EP_MAX_LINE      (64u << 10)
+#define EP_MAX_CONNS     128
+#define EP_AUTH_MS       10000
+#define EP_FOLLOW_MS     200
+#define EP_WAIT_MS       20
+#define EP_HIGH_WATER    (4u << 20) /* queued output above this: stop reading the source */
+#define LOG_CHUNK        (8u << 20) /* kl_log_read's most per call */
+#define EP_EXEC_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+struct kl_epc;
+
+struct kl_ep {
+    struct kl_agent *a;
+    struct sk_listener *l;
+    int port;
+    char *key;
+    struct kl_epc *conns;
+    size_t nconns;
+};
+
+enum epc_state { EPC_REQUEST, EPC_MAC, EPC_SERVING };
+
+struct kl_epc {
+    struct kl_ep *ep; /* NULL once the endpoint is gone */
+    struct kl_epc *next, *prev;
+    struct sk_conn *conn;
+    enum epc_state state;
+    char nonce[KL_EP_NONCE_HEX];
+    char *request;
+    uint64_t timer;
+    /* logs follow */
+    char uid[64], ctr[64], path[PATH_MAX + 200];
+    int attempt;
+    off_t off;
+    bool timestamps;
+    /* exec */
+    pid_t pid;
+    int fds[2]; /* stdout, stderr; -1 when closed */
+    struct sk_buf partial[2];
+};
+
+static struct sk_loop *
+ep_loop(const struct kl_epc *c)
+{
+    return c->ep->a->loop;
+}
+
+/* "1 TEXT\n" for each line of text (len bytes), the rest kept in
+ * partial; at eof a last unterminated line is sent too. */
+static void
+send_lines(struct kl_epc *c, int stream, struct sk_buf *partial, bool eof)
+{
+    struct sk_buf out = SK_BUF_INIT;
+    size_t start = 0;
+
+    for (size_t i = 0; i < partial->len; i++) {
+        if (partial->data[i] != '\n' && !(eof && i + 1 == partial->len))
+            continue;
+        sk_buf_printf(&out, "%d ", stream);
+        for (size_t j = start; j <= i; j++)
+            if (partial->data[j] != '\0' && partial->data[j] != '\n')
+                sk_buf_putc(&out, partial->data[j]);
+        sk_buf_putc(&out, '\n');
+        start = i + 1;
+    }
+    sk_buf_consume(partial, start);
+    if (out.len)
+        sk_conn_write(c->conn, out.data, out.len);
+    sk_buf_release(&out);
+}
+
+static void
+reply_error(struct kl_epc *c, int code, const char *reason, const char *msg)
+{
+    sk_conn_printf(c->conn, "error %d %s %s\n", code, reason, msg);
+    sk_conn_close(c->conn);
+}
+
+/* ---- logs ---- */
+
+static void follow_tick(struct sk_loop *loop, void *arg);
+
+static void
+follow_end(struct kl_epc *c)
+{
+    sk_conn_write(c->conn, "end\n", 4);
+    sk_conn_close(c->conn);
+}
+
+/* New records since c->off; true when the run is over and all is sent. */
+static bool
+follow_read(struct kl_epc *c)
+{
+    struct kl_apod *p = kl_agent_pod_find(c->ep->a, c->uid);
+    struct kl_actr *ctr = NULL;
+    struct sk_buf raw = SK_BUF_INIT, text = SK_BUF_INIT;
+    struct sk_err err;
+    bool over, all;
+    off_t end;
+    size_t cut;
+
+    for (size_t i = 0; p && i < p->nctrs; i++)
+        if (strcmp(p->ctrs[i].name, c->ctr) == 0)
+            ctr = &p->ctrs[i];
+    /* looked at before reading, so a line written just before the exit
+     * is read below and never lost */
+    over = !p || p->done || !ctr || ctr->attempt != c->attempt || ctr->state != KL_CTR_RUNNING;
+    sk_err_init(&err);
+    if (kl_log_read(c->path, c->off, &raw, &end, &err) < 0) {
+        sk_buf_release(&raw);
+        return over;
+    }
+    /* whole records only: a record still being written waits */
+    cut = raw.len;
+    while (cut > 0 && raw.data[cut - 1] != '\n')
+        cut--;
+    c->off += (off_t)cut;
+    kl_cri_log_lines_ts(raw.data ? raw.data : "", cut, -1, c->timestamps, &text);
+    send_lines(c, 1, &text, false);
+    all = cut == raw.len && raw.len < LOG_CHUNK;
+    sk_buf_release(&raw);
+    sk_buf_release(&text);
+    return over && all;
+}
+
+static void
+follow_tick(struct sk_loop *loop, void *arg)
+{
+    struct kl_epc *c = arg;
+
+    c->timer = 0;
+    if (sk_conn_pending(c->conn) < EP_HIGH_WATER && follow_read(c)) {
+        follow_end(c);
+        return;
+    }
+    c->timer = sk_loop_timer_add(loop, EP_FOLLOW_MS, follow_tick, c);
+}
+
+static void
+serve_logs(struct kl_epc *c, const struct kl_ep_req *r, struct kl_apod *p, struct kl_actr *ctr)
+{
+    struct sk_buf raw = SK_BUF_INIT, body = SK_BUF_INIT;
+    int attempt = r->previous ? ctr->attempt - 1 : ctr->attempt;
+    char msg[600];
+    struct sk_err err;
+    off_t end = 0;
+    size_t n;
+
+    if (attempt < 1) {
+        sk_snprintf(msg, sizeof(msg),
+                    r->previous ? "previous terminated container \"%s\" in pod \"%s\" not found"
+                                : "container \"%s\" in pod \"%s\" is waiting to start",
+                    ctr->name, p->name);
+        reply_error(c, 400, "BadRequest", msg);
+        return;
+    }
+    sk_snprintf(c->path, sizeof(c->path), "%s/logs/%s/%d.log", p->dir, ctr->name, attempt);
+    sk_err_init(&err);
+    if (kl_log_read(c->path, -1, &raw, &end, &err) < 0 && err.code != ENOENT) {
+        reply_error(c, 500, "InternalError", err.msg);
+        goto out_release;
+    }
+    n = kl_cri_log_lines_ts(raw.data ? raw.data : "", raw.len, r->tail, r->timestamps, &body);
+    if (!r->follow || r->previous) {
+        sk_conn_printf(c->conn, "ok %zu container=%s\n", n, ctr->name);
+        if (body.len)
+            sk_conn_write(c->conn, body.data, body.len);
+        sk_conn_close(c->conn);
+        goto out_release;
+    }
+    sk_conn_printf(c->conn, "ok stream container=%s\n", ctr->name);
+    send_lines(c, 1, &body, false);
+    sk_strlcpy(c->uid, p->uid, sizeof(c->uid));
+    sk_strlcpy(c->ctr, ctr->name, sizeof(c->ctr));
+    c->attempt = attempt;
+    c->off = end;
+    c->timestamps = r->timestamps;
+    c->timer = sk_loop_timer_add(ep_loop(c), EP_FOLLOW_MS, follow_tick, c);
+out_release:
+    sk_buf_release(&raw);
+    sk_buf_release(&body);
+}
+
+/* ---- exec ---- */
+
+static void exec_wait(struct sk_loop *loop, void *arg);
+
+static void
+exec_close_fd(struct kl_epc *c, int i)
+{
+    if (c->fds[i] < 0)
+        return;
+    sk_loop_fd_del(ep_loop(c), c->fds[i]);
+    close(c->fds[i]);
+    c->fds[i] = -1;
+}
+
+/* Stop (events 0) or restart reading the command's output. */
+static void
+exec_watch(struct kl_epc *c, unsigned events)
+{
+    struct sk_err err;
+
+    for (int i = 0; i < 2; i++) {
+        sk_err_init(&err);
+        if (c->fds[i] >= 0 && sk_loop_fd_mod(ep_loop(c), c->fds[i], events, &err) < 0)
+            sk_warn("kubelet", "exec: %s", err.msg);
+    }
+}
+
+static void
+exec_throttle(struct sk_loop *loop, void *arg)
+{
+    struct kl_epc *c = arg;
+
+    c->timer = 0;
+    if (sk_conn_pending(c->conn) >= EP_HIGH_WATER) {
+        c->timer = sk_loop_timer_add(loop, EP_FOLLOW_MS, exec_throttle, c);
+        return;
+    }
+    exec_watch(c, SK_EV_READ);
+}
+
+static void
+exec_on_fd(struct sk_loop *loop, int fd, unsigned events, void *arg)
+{
+    struct kl_epc *c = arg;
+    int i = fd == c->fds[1];
+    char buf[16384];
+    ssize_t n = read(fd, buf, sizeof(buf));
+
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n > 0) {
+        sk_buf_append(&c->partial[i], buf, (size_t)n);
+        send_lines(c, i + 1, &c->partial[i], false);
+        if (sk_conn_pending(c->conn) >= EP_HIGH_WATER && !c->timer) {
+            exec_watch(c, 0);
+            c->timer = sk_loop_timer_add(loop, EP_FOLLOW_MS, exec_throttle, c);
+        }
+        return;
+    }
+    send_lines(c, i + 1, &c->partial[i], true);
+    exec_close_fd(c, i);
+    if (c->fds[0] < 0 && c->fds[1] < 0) {
+        if (c->timer) /* a throttle: nothing is left to read */
+            sk_loop_timer_cancel(loop, c->timer);
+        c->timer = sk_loop_timer_add(loop, 0, exec_wait, c);
+    }
+}
+
+static void
+exec_wait(struct sk_loop *loop, void *arg)
+{
+    struct kl_epc *c = arg;
+    int status = 0;
+    pid_t r;
+
+    c->timer = 0;
+    r = waitpid(c->pid, &status, WNOHANG);
+    if (r == 0) {
+        c->timer = sk_loop_timer_add(loop, EP_WAIT_MS, exec_wait, c);
+        return;
+    }
+    c->pid = 0;
+    sk_conn_printf(c->conn, "exit %d\n",
+                   r < 0                 ? 255
+                   : WIFEXITED(status)   ? WEXITSTATUS(status)
+                   : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                         : 255);
+    sk_conn_close(c->conn);
+}
+
+static void
+exec_child(const struct rt_ctx *rt, const char *id, const struct kl_ep_req *r, int out, int errfd)
+{
+    char *env[] = {EP_EXEC_PATH_ENV};
+    struct rt_process proc;
+    struct sk_err err;
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC), rc;
+
+    setpgid(0, 0);
+    if (devnull >= 0)
+        dup2(devnull, 0);
+    dup2(out, 1);
+    dup2(errfd, 2);
+    memset(&proc, 0, sizeof(proc));
+    proc.args = r->argv;
+    proc.nargs = r->argc;
+    proc.env = env;
+    proc.nenv = 1;
+    proc.cwd = "/";
+    proc.umask = RT_UNSET;
+    proc.oom_score = RT_UNSET;
+    sk_err_init(&err);
+    rc = rt_container_exec(rt, id, &proc, &err);
+    if (rc < 0) {
+        dprintf(2, "exec: %s\n", err.msg);
+        _exit(126);
+    }
+    _exit(rc & 0xff);
+}
+
+static void
+serve_exec(struct kl_epc *c, const struct kl_ep_req *r, struct kl_apod *p, struct kl_actr *ctr)
+{
+    int out[2] = {-1, -1}, errp[2] = {-1, -1};
+    char msg[300];
+    struct sk_err err;
+
+    if (!ctr->id[0] || ctr->state != KL_CTR_RUNNING) {
+        sk_snprintf(msg, sizeof(msg), "container %s in pod %s is not running", ctr->name, p->name);
+        reply_error(c, 400, "BadRequest", msg);
+        return;
+    }
+    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+        sk_snprintf(msg, sizeof(msg), "pipe: %s", strerror(errno));
+        goto out_fail;
+    }
+    c->pid = fork();
+    if (c->pid == 0)
+        exec_child(&c->ep->a->rt, ctr->id, r, out[1], errp[1]);
+    if (c->pid < 0) {
+        c->pid = 0;
+        sk_snprintf(msg, sizeof(msg), "fork: %s", strerror(errno));
+        goto out_fail;
+    }
+    setpgid(c->pid, c->pid); /* both sides, so the kill on close never misses */
+    close(out[1]);
+    close(errp[1]);
+    c->fds[0] = out[0];
+    c->fds[1] = errp[0];
+    sk_conn_printf(c->conn, "ok stream container=%s\n", ctr->name);
+    sk_info("kubelet", "exec in pod '%s/%s' container '%s': %s", p->ns, p->name, ctr->name,
+            r->argv[0]);
+    for (int i = 0; i < 2; i++) {
+        sk_err_init(&err);
+        if (sk_sock_set_nonblock(c->fds[i], &err) < 0 ||
+            sk_loop_fd_add(ep_loop(c), c->fds[i], SK_EV_READ, exec_on_fd, c, &err) < 0) {
+            sk_warn("kubelet", "exec: %s", err.msg);
+            exec_close_fd(c, i);
+        }
+    }
+    if (c->fds[0] < 0 && c->fds[1] < 0)
+        c->timer = sk_loop_timer_add(ep_loop(c), 0, exec_wait, c);
+    return;
+out_fail:
+    for (int i = 0; i < 2; i++) {
+        if (out[i] >= 0)
+            close(out[i]);
+        if (errp[i] >= 0)
+            close(errp[i]);
+    }
+    reply_error(c, 500, "InternalError", msg);
+}
+
+/* ---- connections ---- */
+
+static void
+dispatch(struct kl_epc *c)
+{
+    struct kl_ep_req r;
+    struct kl_apod *p;
+    struct kl_actr *ctr;
+    struct sk_err err;
+    char msg[600];
+
+    sk_err_init(&err);
+    if (kl_ep_req_parse(c->request, &r, &err) < 0) {
+        reply_error(c, 400, "BadRequest", err.msg);
+        goto out_release;
+    }
+    if (!(p = kl_agent_pod_by_name(c->ep->a, r.ns, r.pod))) {
+        sk_snprintf(msg, sizeof(msg), "pods \"%s\" not found on node \"%s\"", r.pod,
+                    c->ep->a->node_name);
+        reply_error(c, 404, "NotFound", msg);
+        goto out_release;
+    }
+    if (!(ctr = kl_pod_pick_ctr(p, r.container, msg, sizeof(msg)))) {
+        reply_error(c, 400, "BadRequest", msg);
+        goto out_release;
+    }
+    if (r.verb == KL_EP_LOGS)
+        serve_logs(c, &r, p, ctr);
+    else
+        serve_exec(c, &r, p, ctr);
+out_release:
+    kl_ep_req_release(&r);
+}
+
+static void
+on_line(struct sk_conn *conn, char *line, size_t len, void *arg)
+{
+    struct kl_epc *c = arg;
+
+    if (!c->ep || c->state == EPC_SERVING)
+        return; /* nothing is read after the request (no stdin yet) */
+    if (c->state == EPC_REQUEST) {
+        c->request = sk_strdup(line);
+        c->state = EPC_MAC;
+        return;
+    }
+    c->state = EPC_SERVING;
+    if (c->timer)
+        sk_loop_timer_cancel(ep_loop(c), c->timer);
+    c->timer = 0;
+    if (strncmp(line, "mac ", 4) != 0 ||
+        !kl_ep_mac_ok(c->ep->key, c->nonce, c->request, line + 4)) {
+        sk_warn("kubelet", "endpoint: a peer failed to authenticate (request '%.60s')", c->request);
+        reply_error(c, 401, "Unauthorized", "bad credentials");
+        return;
+    }
+    dispatch(c);
+}
+
+static void
+epc_detach(struct kl_epc *c)
+{
+    struct sk_loop *loop;
+    int status;
+
+    if (!c->ep)
+        return;
+    loop = ep_loop(c);
+    if (c->timer)
+        sk_loop_timer_cancel(loop, c->timer);
+    c->timer = 0;
+    for (int i = 0; i < 2; i++)
+        exec_close_fd(c, i);
+    if (c->pid > 0) {
+        kill(-c->pid, SIGKILL);
+        while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        c->pid = 0;
+    }
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->ep->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->ep->nconns--;
+    c->ep = NULL;
+}
+
+static void
+on_close(struct sk_conn *conn, const struct sk_err *why, void *arg)
+{
+    struct kl_epc *c = arg;
+
+    epc_detach(c);
+    for (int i = 0; i < 2; i++)
+        sk_buf_release(&c->partial[i]);
+    free(c->request);
+    free(c);
+}
+
+static const struct sk_conn_ops epc_ops = {.on_line = on_line, .on_close = on_close};
+
+static void
+auth_timeout(struct sk_loop *loop, void *arg)
+{
+    struct kl_epc *c = arg;
+    struct sk_err why;
+
+    c->timer = 0;
+    sk_err_init(&why);
+    sk_err_set(&why, ETIMEDOUT, "no credentials within %d ms", EP_AUTH_MS);
+    sk_conn_abort(c->conn, &why);
+}
+
+static void
+on_accept(struct sk_loop *loop, int fd, void *arg)
+{
+    struct kl_ep *ep = arg;
+    struct kl_epc *c;
+    struct sk_err err;
+
+    if (ep->nconns >= EP_MAX_CONNS) {
+        close(fd);
+        return;
+    }
+    c = sk_calloc(1, sizeof(*c));
+    c->ep = ep;
+    c->fds[0] = c->fds[1] = -1;
+    sk_err_init(&err);
+    if (kl_ep_nonce(c->nonce, &err) < 0) {
+        sk_warn("kubelet", "endpoint: %s", err.msg);
+        close(fd);
+        free(c);
+        return;
+    }
+    c->next = ep->conns;
+    if (ep->conns)
+        ep->conns->prev = c;
+    ep->conns = c;
+    ep->nconns++;
+    c->conn = sk_conn_new(loop, fd, EP_MAX_LINE, &epc_ops, c);
+    sk_conn_printf(c->conn, "skiff-agent 1 %s\n", c->nonce);
+    c->timer = sk_loop_timer_add(loop, EP_AUTH_MS, auth_timeout, c);
+}
+
+int
+kl_ep_start(struct kl_agent *a, const char *listen, const char *key, struct kl_ep **out,
+            struct sk_err *err)
+{
+    char host[256];
+    int port, fd;
+    struct kl_ep *ep;
+
+    if (sk_sock_parse_hostport(listen, host, sizeof(host), &port, err) < 0)
+        return sk_err_wrap(err, "endpoint '%s'", listen);
+    if ((fd = sk_sock_listen_tcp(*host ? host : NULL, port, err)) < 0)
+        return sk_err_wrap(err, "endpoint '%s'", listen);
+    ep = sk_calloc(1, sizeof(*ep));
+    ep->a = a;
+    ep->key = sk_strdup(key);
+    ep->port = sk_sock_local_port(fd);
+    ep->l = sk_listener_new(a->loop, fd, on_accept, ep);
+    if (!ep->l) {
+        free(ep->key);
+        free(ep);
+        return sk_err_sys(err, errno, "endpoint '%s'", listen);
+    }
+    sk_info("kubelet", "logs/exec endpoint on %s port %d", *host ? host : "*", ep->port);
+    *out = ep;
+    return 0;
+}
+
+int
+kl_ep_port(const struct kl_ep *ep)
+{
+    return ep ? ep->port : -1;
+}
+
+/* Connections still open are cut; their memory goes with their
+ * on_close, which no longer looks at the endpoint. */
+void
+kl_ep_free(struct kl_ep *ep)
+{
+    if (!ep)
+        return;
+    sk_listener_free(ep->l);
+    while (ep->conns) {
+        struct kl_epc *c = ep->conns;
+        struct sk_conn *conn = c->conn;
+
+        epc_detach(c);
+        sk_conn_abort(conn, NULL);
+    }
+    free(ep->key);
+    free(ep);
+}
