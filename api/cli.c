@@ -46,6 +46,7 @@ usage(FILE *f)
                "  scale TYPE NAME --replicas N rollout status|history|undo deployment/NAME\n"
                "  cordon|uncordon|drain NODE   taint nodes NODE KEY=VAL:EFFECT[-]...\n"
                "  api-resources  logs POD  exec POD -- CMD  top\n"
+               "  wait --for=delete|condition=C[=V]|jsonpath=E=V TYPE/NAME... [--timeout D]\n"
                "  completion bash|zsh\n"
                "server:\n"
                "  version   print client and server versions\n"
@@ -440,6 +441,7 @@ static const struct {
     {"exec", cli_cmd_exec},
     {"top", cli_cmd_top},
     {"completion", cli_cmd_completion},
+    {"wait", cli_cmd_wait},
 };
 
 static int
