@@ -95,4 +95,67 @@ test_expect_success 'wait: usage errors and a missing object' '
 	test_expect_code 3 skiff wait --for=condition=Ready pod/nope 2>err
 '
 
+test_expect_success 'protocol: create/apply/update/patch dry-run answer as the write would, store nothing' '
+	body="{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"dry\",\"namespace\":\"default\"},\"data\":{\"a\":\"1\"}}" &&
+	raw "create dry-run $body" >out &&
+	head -n 1 out | grep -qx "ok 1 rev=0 dry-run created" &&
+	grep -q "\"uid\":" out &&
+	! grep -q resourceVersion out &&
+	test_expect_code 3 skiff get cm dry &&
+	raw "apply dry-run $body" >out &&
+	head -n 1 out | grep -qx "ok 1 rev=0 dry-run created" &&
+	test_expect_code 3 skiff get cm dry &&
+	raw "create $body" >out &&
+	rev=$(head -n 1 out | sed -n "s/^ok 1 rev=\([0-9]*\) created$/\1/p") &&
+	test -n "$rev" &&
+	raw "create dry-run $body" >out &&
+	grep -q "^error 409" out &&
+	raw "apply dry-run ${body%\"1\"\}\}}\"2\"}}" >out &&
+	head -n 1 out | grep -qx "ok 1 rev=$rev dry-run configured" &&
+	grep -q "\"resourceVersion\":\"$rev\"" out &&
+	grep -q "\"a\":\"2\"" out &&
+	raw "patch configmaps default dry dry-run {\"data\":{\"b\":\"3\"}}" >out &&
+	head -n 1 out | grep -qx "ok 1 rev=$rev dry-run" &&
+	grep -q "\"b\":\"3\"" out &&
+	raw "update dry-run {\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"dry\",\"namespace\":\"default\",\"resourceVersion\":\"1\"}}" >out &&
+	grep -q "^error 409" out &&
+	raw "create dry-run {\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"bad\"},\"spec\":{\"containers\":[{\"name\":\"c\"}]}}" >out &&
+	grep -q "^error 422" out &&
+	raw "create bogus $body" >out &&
+	grep -q "^error 400" out &&
+	skiff get cm dry -o jsonpath={.metadata.resourceVersion}{.data} >out &&
+	printf "%s{\"a\":\"1\"}" "$rev" >expect &&
+	test_cmp expect out
+'
+
+test_expect_success 'apply/create --dry-run=server and =client change nothing' '
+	cat >d.yaml <<-\EOF &&
+	apiVersion: v1
+	kind: ConfigMap
+	metadata: {name: dry2}
+	data: {a: "1"}
+	EOF
+	skiff apply -f d.yaml --dry-run=server >out &&
+	echo "configmap/dry2 created (server dry run)" >expect &&
+	test_cmp expect out &&
+	skiff create -f d.yaml --dry-run=server -o name >out &&
+	test_expect_code 3 skiff get cm dry2 2>/dev/null &&
+	skiff apply -f d.yaml --dry-run=client >out &&
+	grep -qx "  namespace: default" out &&
+	grep -qx "kind: ConfigMap" out &&
+	skiff apply -f d.yaml --dry-run -o json >out &&
+	grep -q "\"name\": \"dry2\"" out &&
+	test_expect_code 3 skiff get cm dry2 2>/dev/null &&
+	skiff apply -f d.yaml &&
+	test_expect_code 1 skiff create -f d.yaml --dry-run=server 2>err &&
+	grep -q "already exists" err &&
+	sed -i "s/a: \"1\"/a: \"2\"/" d.yaml &&
+	skiff apply -f d.yaml --dry-run=server -o jsonpath={.data.a} >out &&
+	printf 2 >expect && test_cmp expect out &&
+	skiff get cm dry2 -o jsonpath={.data.a} >out &&
+	printf 1 >expect && test_cmp expect out &&
+	test_expect_code 2 skiff apply -f d.yaml --dry-run=maybe 2>err &&
+	grep -q "must be \"none\", \"server\", or \"client\"" err
+'
+
 test_done
