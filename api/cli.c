@@ -47,7 +47,7 @@ usage(FILE *f)
                "  cordon|uncordon|drain NODE   taint nodes NODE KEY=VAL:EFFECT[-]...\n"
                "  api-resources  logs POD  exec POD -- CMD  top\n"
                "  wait --for=delete|condition=C[=V]|jsonpath=E=V TYPE/NAME... [--timeout D]\n"
-               "  completion bash|zsh\n"
+               "  diff -f FILE|DIR|-           completion bash|zsh\n"
                "server:\n"
                "  version   print client and server versions\n"
                "  ping      check that the server answers\n"
@@ -442,6 +442,7 @@ static const struct {
     {"top", cli_cmd_top},
     {"completion", cli_cmd_completion},
     {"wait", cli_cmd_wait},
+    {"diff", cli_cmd_diff},
 };
 
 static int

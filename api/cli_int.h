@@ -311,6 +311,7 @@ int cli_cmd_exec(struct cli *c, int argc, char **argv);
 int cli_cmd_top(struct cli *c, int argc, char **argv);
 int cli_cmd_completion(struct cli *c, int argc, char **argv);
 int cli_cmd_wait(struct cli *c, int argc, char **argv);
+int cli_cmd_diff(struct cli *c, int argc, char **argv);
 
 /* Wait until the object is gone (404, or one of that name with another
  * uid than uid, when given) or timeout_ms (0: no limit) passes: 0,

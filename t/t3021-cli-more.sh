@@ -158,4 +158,47 @@ test_expect_success 'apply/create --dry-run=server and =client change nothing' '
 	grep -q "must be \"none\", \"server\", or \"client\"" err
 '
 
+test_expect_success 'diff -f: 1 and a unified diff when apply would change something, 0 when not' '
+	mkdir -p "$TEST_DIR/tmp" &&
+	cat >df.yaml <<-\EOF &&
+	apiVersion: v1
+	kind: ConfigMap
+	metadata: {name: df}
+	data: {a: "1"}
+	EOF
+	test_expect_code 1 env TMPDIR="$TEST_DIR/tmp" skiff diff -f df.yaml >out &&
+	grep -q "^+++ .*/MERGED/v1.ConfigMap.default.df" out &&
+	grep -qx "+  a: \"1\"" out &&
+	test_expect_code 3 skiff get cm df 2>/dev/null &&
+	skiff apply -f df.yaml &&
+	env TMPDIR="$TEST_DIR/tmp" skiff diff -f df.yaml >out &&
+	test_line_count = 0 out &&
+	sed -i "s/a: \"1\"/a: \"2\"/" df.yaml &&
+	test_expect_code 1 env TMPDIR="$TEST_DIR/tmp" skiff diff -f df.yaml >out &&
+	grep -qx "\-  a: \"1\"" out &&
+	grep -qx "+  a: \"2\"" out &&
+	skiff get cm df -o jsonpath={.data.a} >out &&
+	printf 1 >expect && test_cmp expect out &&
+	test_expect_code 1 env TMPDIR="$TEST_DIR/tmp" SKIFF_EXTERNAL_DIFF="diff -q" skiff diff -f df.yaml >out &&
+	grep -q "^Files .* differ$" out &&
+	ls "$TEST_DIR/tmp" >left &&
+	test_line_count = 0 left
+'
+
+test_expect_success 'diff -f: errors exit above 1' '
+	test_expect_code 2 skiff diff -f missing.yaml 2>err &&
+	grep -q "missing.yaml" err &&
+	test_expect_code 2 skiff diff 2>err &&
+	cat >bad.yaml <<-\EOF &&
+	apiVersion: v1
+	kind: Pod
+	metadata: {name: bad}
+	spec:
+	  containers:
+	  - {name: c}
+	EOF
+	test_expect_code 2 skiff diff -f bad.yaml 2>err &&
+	grep -q "is invalid" err
+'
+
 test_done
