@@ -201,4 +201,47 @@ test_expect_success 'diff -f: errors exit above 1' '
 	grep -q "is invalid" err
 '
 
+test_expect_success 'edit: a file that does not parse is reopened with the error on top, text kept' '
+	cat >ed-parse.sh <<-\EOF &&
+	f=$1
+	if grep -q "^# skiff: error: " "$f"; then
+		cp "$f" "$SEEN"
+		sed -i "/^bad: \[unclosed/d; s/image: .*/image: nginx:7/" "$f"
+	else
+		echo "bad: [unclosed" >>"$f"
+	fi
+	EOF
+	SEEN=$PWD/seen EDITOR="sh $PWD/ed-parse.sh" skiff edit pod web >out 2>err &&
+	grep -x "pod/web edited" out &&
+	head -n 1 seen | grep -q "^# skiff: error: " &&
+	grep -qx "bad: \[unclosed" seen &&
+	test "$(skiff get pod web -o jsonpath="{.spec.containers[0].image}")" = nginx:7
+'
+
+test_expect_success 'edit: an object the server refuses is reopened with its error as a comment' '
+	cat >ed-invalid.sh <<-\EOF &&
+	f=$1
+	if grep -q "^# skiff: error: " "$f"; then
+		cp "$f" "$SEEN"
+		sed -i "s/image: .*/image: nginx:8/" "$f"
+	else
+		sed -i "s/image: .*/image: \"\"/" "$f"
+	fi
+	EOF
+	SEEN=$PWD/seen EDITOR="sh $PWD/ed-invalid.sh" skiff edit pod/web >out 2>err &&
+	grep -x "pod/web edited" out &&
+	head -n 1 seen | grep -q "^# skiff: error: .*is invalid" &&
+	grep -q "is invalid" err &&
+	test "$(skiff get pod web -o jsonpath="{.spec.containers[0].image}")" = nginx:8
+'
+
+test_expect_success 'edit: the same unparsable text saved again is given up, the copy kept' '
+	test_expect_code 1 env TMPDIR="$TEST_DIR/tmp" EDITOR="sed -i \"s/^kind: Pod/kind: [Pod/\"" \
+		skiff edit pod web 2>err &&
+	grep -q "edit abandoned after an error" err &&
+	grep -q "a copy of your changes is in" err &&
+	ls "$TEST_DIR"/tmp/skiff-edit-*.yaml &&
+	test "$(skiff get pod web -o jsonpath="{.spec.containers[0].image}")" = nginx:8
+'
+
 test_done
