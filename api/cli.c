@@ -46,6 +46,8 @@ usage(FILE *f)
                "  scale TYPE NAME --replicas N rollout status|history|undo deployment/NAME\n"
                "  cordon|uncordon|drain NODE   taint nodes NODE KEY=VAL:EFFECT[-]...\n"
                "  api-resources  logs POD  exec POD -- CMD  top\n"
+               "  wait --for=delete|condition=C[=V]|jsonpath=E=V TYPE/NAME... [--timeout D]\n"
+               "  diff -f FILE|DIR|-           completion bash|zsh\n"
                "server:\n"
                "  version   print client and server versions\n"
                "  ping      check that the server answers\n"
@@ -438,6 +440,9 @@ static const struct {
     {"logs", cli_cmd_logs},
     {"exec", cli_cmd_exec},
     {"top", cli_cmd_top},
+    {"completion", cli_cmd_completion},
+    {"wait", cli_cmd_wait},
+    {"diff", cli_cmd_diff},
 };
 
 static int

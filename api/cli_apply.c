@@ -175,13 +175,27 @@ read_manifests(const char *verb, const struct cli_flags *f, struct cli_objs *doc
     return SKIFF_EXIT_OK;
 }
 
-/* Send `verb JSON` for every document; print "pod/web created" (or the
- * result in -o format). */
+/* --dry-run=client: print what would be sent (YAML unless -o says). */
+static void
+print_client_dry_run(const struct api_kind *k, json_t *obj, const struct cli_flags *f, size_t i)
+{
+    struct cli_flags pf = *f;
+
+    if (!pf.output)
+        pf.output = "yaml";
+    if (i > 0 && !strcmp(pf.output, "yaml"))
+        printf("---\n");
+    cli_print(k, &obj, 1, &pf, false, false);
+}
+
+/* Send `verb [dry-run] JSON` for every document; print "pod/web
+ * created" (or the result in -o format). */
 static int
 send_all(struct cli *c, const char *verb, const struct cli_flags *f, struct cli_objs *docs)
 {
     const char *ns = cli_namespace(c, f);
     bool explicit_ns = (f->ns && *f->ns) || (c->ns && *c->ns);
+    bool server_dry = f->dry_run && !strcmp(f->dry_run, "server");
     int status = SKIFF_EXIT_OK, rc;
     struct sk_err err;
 
@@ -194,8 +208,14 @@ send_all(struct cli *c, const char *verb, const struct cli_flags *f, struct cli_
         char ref[512];
 
         rc = cli_manifest_namespace(docs->items[i], ns, explicit_ns, &k, &err);
+        if (rc == 0 && f->dry_run && !server_dry) {
+            print_client_dry_run(k, docs->items[i], f, i);
+            continue;
+        }
         if (rc == 0) {
             sk_buf_puts(&line, verb);
+            if (server_dry)
+                sk_buf_puts(&line, " dry-run");
             rc = cli_put_json(&line, docs->items[i], &err);
         }
         if (rc == 0)
@@ -212,8 +232,9 @@ send_all(struct cli *c, const char *verb, const struct cli_flags *f, struct cli_
             cli_print(k, got.items, 1, f, false, false);
         } else {
             cli_obj_ref(k, docs->items[i], ref, sizeof(ref));
-            printf("%s %s\n", ref,
-                   !strcmp(verb, "create") ? "created" : cli_status_last(resp.status));
+            printf("%s %s%s\n", ref,
+                   !strcmp(verb, "create") ? "created" : cli_status_last(resp.status),
+                   server_dry ? " (server dry run)" : "");
         }
         cli_objs_release(&got);
         api_resp_release(&resp);
@@ -230,7 +251,8 @@ manifest_cmd(struct cli *c, const char *verb, int argc, char **argv)
     int rc;
 
     sk_err_init(&err);
-    if (cli_flags_parse(argc, argv, CLI_F_NS | CLI_F_FILE | CLI_F_OUTPUT, &f, &err) < 0)
+    if (cli_flags_parse(argc, argv, CLI_F_NS | CLI_F_FILE | CLI_F_OUTPUT | CLI_F_DRY_RUN, &f,
+                        &err) < 0)
         return cli_report(-EINVAL, &err);
     if (f.nargs > 0) {
         fprintf(stderr, "skiff: %s takes no arguments, only -f FILE\n", verb);

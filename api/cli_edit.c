@@ -20,25 +20,92 @@
     "# and an empty file will abort the edit. If an error occurs while saving this file will "     \
     "be\n# reopened with the relevant failures.\n#\n"
 
+/* "# skiff: error: MSG" with every line of MSG commented, then "#". */
+static void
+put_error_comment(struct sk_buf *b, const char *msg)
+{
+    sk_buf_puts(b, "# skiff: error: ");
+    for (; *msg; msg++) {
+        sk_buf_putc(b, *msg);
+        if (*msg == '\n')
+            sk_buf_puts(b, "# ");
+    }
+    sk_buf_puts(b, "\n#\n");
+}
+
+static int
+put_file(const char *path, const struct sk_buf *b, struct sk_err *err)
+{
+    FILE *fp;
+
+    if (!(fp = fopen(path, "we")))
+        return sk_err_sys(err, errno, "open '%s'", path);
+    if (fwrite(b->data, 1, b->len, fp) != b->len) {
+        fclose(fp);
+        return sk_err_sys(err, EIO, "write '%s'", path);
+    }
+    if (fclose(fp) != 0)
+        return sk_err_sys(err, EIO, "write '%s'", path);
+    return 0;
+}
+
 static int
 write_file(const char *path, const char *errmsg, const json_t *obj, bool json, struct sk_err *err)
 {
     struct sk_buf b = SK_BUF_INIT;
-    FILE *fp;
-    int rc = 0;
+    int rc;
 
     if (errmsg)
-        sk_buf_printf(&b, "# skiff: error: %s\n#\n", errmsg);
+        put_error_comment(&b, errmsg);
     else
         sk_buf_puts(&b, EDIT_HEADER);
     if (json)
         sk_json_dump_pretty(obj, &b);
     else
         sk_yaml_emit(obj, &b);
-    if (!(fp = fopen(path, "we")))
-        rc = sk_err_sys(err, errno, "open '%s'", path);
-    else if (fwrite(b.data, 1, b.len, fp) != b.len || fclose(fp) != 0)
-        rc = sk_err_sys(err, EIO, "write '%s'", path);
+    rc = put_file(path, &b, err);
+    sk_buf_release(&b);
+    return rc;
+}
+
+/* The file's text without a leading "# skiff: error:" block (ours, from
+ * an earlier round): what the user wrote. NULL when unreadable. */
+static char *
+user_text(const char *path)
+{
+    struct sk_buf b = SK_BUF_INIT;
+    char chunk[8192], *p, *out;
+    size_t n;
+    FILE *fp = fopen(path, "re");
+
+    if (!fp)
+        return NULL;
+    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+        sk_buf_append(&b, chunk, n);
+    fclose(fp);
+    p = b.data ? b.data : "";
+    if (!strncmp(p, "# skiff: error: ", 16)) {
+        /* up to and including the lone "#" line that ends the block */
+        char *end = strstr(p, "\n#\n");
+
+        p = end ? end + 3 : p;
+    }
+    out = sk_strdup(p);
+    sk_buf_release(&b);
+    return out;
+}
+
+/* A file that does not parse: put the error on top of what the user
+ * wrote, keeping the text as it is (re-emitting it would lose it). */
+static int
+reopen_text(const char *path, const char *text, const char *errmsg, struct sk_err *err)
+{
+    struct sk_buf b = SK_BUF_INIT;
+    int rc;
+
+    put_error_comment(&b, errmsg);
+    sk_buf_puts(&b, text);
+    rc = put_file(path, &b, err);
     sk_buf_release(&b);
     return rc;
 }
@@ -124,6 +191,8 @@ static int
 edit_loop(struct cli *c, const struct api_kind *k, const json_t *orig, const char *path, bool json)
 {
     json_t *edited = NULL, *last = NULL;
+    char *last_text = NULL;
+    bool reopened;
     struct sk_err err;
     char ref[512];
     int rc;
@@ -133,9 +202,28 @@ edit_loop(struct cli *c, const struct api_kind *k, const json_t *orig, const cha
     for (;;) {
         if ((rc = run_editor(path, &err)) < 0)
             break;
-        /* A file that does not parse stays as the user wrote it. */
-        if ((rc = read_back(path, &edited, &err)) < 0)
-            break;
+        /* A file that does not parse is reopened as the user wrote it,
+         * the error on top; saved again unchanged, it is given up. */
+        if ((rc = read_back(path, &edited, &err)) < 0) {
+            char *text = user_text(path);
+
+            if (!text || (last_text && !strcmp(text, last_text))) {
+                char msg[sizeof(err.msg)];
+
+                free(text);
+                snprintf(msg, sizeof(msg), "%s", err.msg);
+                rc = sk_err_set(&err, ECANCELED, "%s: edit abandoned after an error: %s", ref, msg);
+                break;
+            }
+            fprintf(stderr, "skiff: %s\n", err.msg);
+            free(last_text);
+            last_text = text;
+            rc = reopen_text(path, text, err.msg, &err);
+            sk_err_init(&err);
+            if (rc < 0)
+                break;
+            continue;
+        }
         if ((!edited || json_equal(edited, orig))) {
             printf("Edit cancelled, no changes made.\n");
             break;
@@ -164,9 +252,11 @@ edit_loop(struct cli *c, const struct api_kind *k, const json_t *orig, const cha
         if (rc < 0)
             break;
     }
+    reopened = last || last_text;
     json_decref(edited);
     json_decref(last);
-    if (rc == -ECHILD && !last) {
+    free(last_text);
+    if (rc == -ECHILD && !reopened) {
         unlink(path);
         return cli_report(rc, &err);
     }

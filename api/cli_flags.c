@@ -31,6 +31,7 @@ enum {
     OPT_IGNORE_NOT_FOUND,
     OPT_CASCADE,
     OPT_NAMESPACED,
+    OPT_DRY_RUN,
 };
 
 /* Every flag, and the enum cli_flag bit a verb must allow for it. */
@@ -66,6 +67,7 @@ static const struct {
     {{"ignore-not-found", optional_argument, NULL, OPT_IGNORE_NOT_FOUND}, CLI_F_DELETE},
     {{"cascade", required_argument, NULL, OPT_CASCADE}, CLI_F_DELETE},
     {{"namespaced", required_argument, NULL, OPT_NAMESPACED}, CLI_F_NAMESPACED},
+    {{"dry-run", optional_argument, NULL, OPT_DRY_RUN}, CLI_F_DRY_RUN},
 };
 
 #define NFLAGS (sizeof(flag_table) / sizeof(flag_table[0]))
@@ -210,6 +212,17 @@ set_flag(struct cli_flags *f, int c, const char *arg, struct sk_err *err)
         if (parse_bool_arg(c, arg, &b, err) < 0)
             return -EINVAL;
         f->namespaced = b;
+        return 0;
+    case OPT_DRY_RUN:
+        /* a bare --dry-run is kubectl's old spelling of client */
+        if (!arg)
+            arg = "client";
+        if (strcmp(arg, "none") && strcmp(arg, "client") && strcmp(arg, "server"))
+            return sk_err_set(err, EINVAL,
+                              "flag '--dry-run' must be \"none\", \"server\", or \"client\", "
+                              "not '%s'",
+                              arg);
+        f->dry_run = strcmp(arg, "none") ? arg : NULL;
         return 0;
     default:
         return sk_err_set(err, EINVAL, "unknown flag");

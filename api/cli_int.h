@@ -141,6 +141,7 @@ enum cli_flag {
     CLI_F_LOGS = 1u << 18,       /* -c, -f (follow), --tail, --previous */
     CLI_F_DELETE = 1u << 19,     /* --ignore-not-found, --cascade */
     CLI_F_NAMESPACED = 1u << 20, /* --namespaced */
+    CLI_F_DRY_RUN = 1u << 21,    /* --dry-run[=none|client|server] */
 };
 
 struct cli_flags {
@@ -170,6 +171,7 @@ struct cli_flags {
     bool ignore_not_found;
     const char *cascade; /* background|foreground|orphan, or NULL */
     int namespaced;      /* --namespaced: -1 not given, 0 false, 1 true */
+    const char *dry_run; /* "client", "server", or NULL (none) */
     int nargs;
     char **args; /* the positional arguments (into argv) */
 };
@@ -307,6 +309,9 @@ int cli_cmd_api_resources(struct cli *c, int argc, char **argv);
 int cli_cmd_logs(struct cli *c, int argc, char **argv);
 int cli_cmd_exec(struct cli *c, int argc, char **argv);
 int cli_cmd_top(struct cli *c, int argc, char **argv);
+int cli_cmd_completion(struct cli *c, int argc, char **argv);
+int cli_cmd_wait(struct cli *c, int argc, char **argv);
+int cli_cmd_diff(struct cli *c, int argc, char **argv);
 
 /* Wait until the object is gone (404, or one of that name with another
  * uid than uid, when given) or timeout_ms (0: no limit) passes: 0,

@@ -181,6 +181,7 @@ struct api_obj_args {
     enum api_propagation propagation;
     int64_t replicas; /* scale */
     bool bookmarks;   /* watch */
+    bool dry_run;     /* create, apply, update, patch: run everything, write nothing */
 };
 
 /* Parse the arguments of verb (the text after the verb; modified in

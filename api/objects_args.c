@@ -23,11 +23,11 @@ static const char *const usages[] = {
     [API_OBJ_LIST] = "list RESOURCE [NAMESPACE|*] [selector=S] [fields=F] [limit=N] "
                      "[continue=T] [rev=0]",
     [API_OBJ_WATCH] = "watch RESOURCE [NAMESPACE|*] [rev=R] [selector=S] [fields=F] [bookmarks]",
-    [API_OBJ_CREATE] = "create JSON",
-    [API_OBJ_APPLY] = "apply JSON",
-    [API_OBJ_UPDATE] = "update JSON",
+    [API_OBJ_CREATE] = "create [dry-run] JSON",
+    [API_OBJ_APPLY] = "apply [dry-run] JSON",
+    [API_OBJ_UPDATE] = "update [dry-run] JSON",
     [API_OBJ_STATUS] = "status JSON",
-    [API_OBJ_PATCH] = "patch RESOURCE [NAMESPACE] NAME [subresource=status] JSON",
+    [API_OBJ_PATCH] = "patch RESOURCE [NAMESPACE] NAME [subresource=status] [dry-run] JSON",
     [API_OBJ_BIND] = "bind NAMESPACE NAME NODE [uid=UID]",
     [API_OBJ_SCALE] = "scale RESOURCE NAMESPACE NAME REPLICAS [rev=R]",
     [API_OBJ_DELETE] = "delete RESOURCE [NAMESPACE] NAME [grace=S] "
@@ -70,6 +70,8 @@ option_ok(enum api_obj_verb verb, const char *key)
         {"limit", 1u << API_OBJ_LIST},
         {"continue", 1u << API_OBJ_LIST},
         {"bookmarks", 1u << API_OBJ_WATCH},
+        {"dry-run",
+         1u << API_OBJ_CREATE | 1u << API_OBJ_APPLY | 1u << API_OBJ_UPDATE | 1u << API_OBJ_PATCH},
         {"subresource", 1u << API_OBJ_PATCH},
         {"uid", 1u << API_OBJ_BIND | 1u << API_OBJ_DELETE},
         {"grace", 1u << API_OBJ_DELETE},
@@ -105,7 +107,7 @@ parse_option(enum api_obj_verb verb, char *word, struct api_obj_args *a, struct 
 
     if (eq)
         *eq = '\0';
-    if (!option_ok(verb, word) || (!eq) != !strcmp(word, "bookmarks"))
+    if (!option_ok(verb, word) || (!eq) != (!strcmp(word, "bookmarks") || !strcmp(word, "dry-run")))
         return sk_err_set(err, EBADMSG, "unknown option '%.64s' (usage: %s)", word, usages[verb]);
     if (!strcmp(word, "rev"))
         return parse_int("rev", v, 0, &a->rev, err);
@@ -117,6 +119,8 @@ parse_option(enum api_obj_verb verb, char *word, struct api_obj_args *a, struct 
         return parse_propagation(v, &a->propagation, err);
     if (!strcmp(word, "bookmarks"))
         a->bookmarks = true;
+    else if (!strcmp(word, "dry-run"))
+        a->dry_run = true;
     else if (!strcmp(word, "selector"))
         a->selector = v;
     else if (!strcmp(word, "fields"))
@@ -231,15 +235,16 @@ api_obj_args_parse(enum api_obj_verb verb, char *args, struct api_obj_args *a, s
     n = a->body == args ? 0 : api_args_split(args, words, MAX_WORDS);
     if (n < 0)
         return sk_err_set(err, EBADMSG, "too many arguments or a malformed percent escape");
-    if (body_verb)
-        return n ? usage(verb, err) : 0;
     for (int i = 0; i < n; i++) {
-        if (strchr(words[i], '=') || !strcmp(words[i], "bookmarks")) {
+        if (body_verb && strcmp(words[i], "dry-run"))
+            return usage(verb, err);
+        if (strchr(words[i], '=') || !strcmp(words[i], "bookmarks") ||
+            !strcmp(words[i], "dry-run")) {
             if (parse_option(verb, words[i], a, err) < 0)
                 return -EBADMSG;
         } else {
             pos[npos++] = words[i];
         }
     }
-    return positionals(verb, pos, npos, a, err);
+    return body_verb ? 0 : positionals(verb, pos, npos, a, err);
 }

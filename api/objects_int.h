@@ -115,6 +115,7 @@ struct obj_op {
     enum api_propagation propagation;
     int64_t replicas; /* scale */
     bool status_sub;  /* patch subresource=status */
+    bool dry_run;     /* answer as if written, write nothing */
     int attempts;
     bool confirmed; /* a read barrier was taken */
     /* the current attempt */

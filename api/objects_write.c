@@ -128,7 +128,34 @@ op_answer(struct obj_op *op, int64_t rev)
     }
     api_obj_render(op->value.data, op->value.len, rev, &body);
     sk_buf_putc(&body, '\n');
-    api_req_ok(op->req, 1, body.data, "rev=%" PRId64 "%s%s", rev, *word ? " " : "", word);
+    api_req_ok(op->req, 1, body.data, "rev=%" PRId64 "%s%s%s", rev, op->dry_run ? " dry-run" : "",
+               *word ? " " : "", word);
+    sk_buf_release(&body);
+    op_free(op);
+}
+
+/* A dry run passed every step a write takes (defaulting, validation,
+ * admission, conflict and allocation checks) and stops before the txn:
+ * answer with the object as it would be stored, at the revision it has
+ * now (a new object has none), and "dry-run" before the verb's word. */
+static void
+op_answer_dry_run(struct obj_op *op)
+{
+    struct sk_buf body = SK_BUF_INIT;
+    const char *word = op->word ? op->word : "";
+
+    if (op->action != OBJ_ACT_PUT && op->old) { /* a removal: the object as it is */
+        json_object_del(json_object_get(op->old, "metadata"), "resourceVersion");
+        sk_buf_reset(&op->value);
+        sk_json_dump_buf(op->old, &op->value);
+    }
+    if (op->old)
+        api_obj_render(op->value.data, op->value.len, op->old_mod, &body);
+    else
+        sk_buf_append(&body, op->value.data, op->value.len);
+    sk_buf_putc(&body, '\n');
+    api_req_ok(op->req, 1, body.data, "rev=%" PRId64 " dry-run%s%s", op->old_mod, *word ? " " : "",
+               word);
     sk_buf_release(&body);
     op_free(op);
 }
@@ -408,6 +435,10 @@ op_run(struct obj_op *op)
     if (op->action == OBJ_ACT_PUT)
         sk_json_dump_buf(obj, &op->value);
     json_decref(obj);
+    if (op->dry_run) {
+        op_answer_dry_run(op);
+        return;
+    }
     op_propose(op);
 }
 
@@ -503,6 +534,7 @@ op_setup(struct obj_op *op, const struct api_obj_args *a, struct sk_err *err)
     op->propagation = a->propagation;
     op->replicas = a->replicas;
     op->status_sub = !strcmp(a->subresource, "status");
+    op->dry_run = a->dry_run;
     if (a->body && op_body(op, a, err) < 0)
         return -1;
     if ((op->verb == API_OBJ_STATUS || op->status_sub) && !op->k->has_status)

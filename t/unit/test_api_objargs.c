@@ -133,6 +133,11 @@ static const struct {
     {API_OBJ_WATCH, "pods * bookmarks=1", -EBADMSG, "unknown option"},
     {API_OBJ_CREATE, "", -EBADMSG, "usage: create"},
     {API_OBJ_CREATE, "pods {}", -EBADMSG, "usage: create"},
+    {API_OBJ_CREATE, "dry-run pods {}", -EBADMSG, "usage: create [dry-run] JSON"},
+    {API_OBJ_APPLY, "dry-run=1 {}", -EBADMSG, "usage: apply"},
+    {API_OBJ_GET, "pods default web dry-run", -EBADMSG, "unknown option 'dry-run'"},
+    {API_OBJ_DELETE, "pods default web dry-run", -EBADMSG, "unknown option 'dry-run'"},
+    {API_OBJ_PATCH, "pods default web dry-run=yes {}", -EBADMSG, "unknown option 'dry-run'"},
     {API_OBJ_GET, "pods default web {}", -EBADMSG, "unexpected JSON"},
     {API_OBJ_PATCH, "pods default web", -EBADMSG, "usage: patch"},
     {API_OBJ_PATCH, "pods default web subresource=scale {}", -EBADMSG, "bad subresource"},
@@ -157,6 +162,36 @@ START_TEST(bad_requests_are_usage_errors)
 
         ck_assert_msg(rc == bad[i].rc, "'%s': rc %d", bad[i].args, rc);
         ck_assert_msg(strstr(err.msg, bad[i].msg), "'%s': message '%s'", bad[i].args, err.msg);
+        free(buf);
+    }
+}
+END_TEST
+
+START_TEST(dry_run_is_a_word_of_the_write_verbs_only)
+{
+    static const struct {
+        enum api_obj_verb verb;
+        const char *args;
+        bool dry;
+    } cases[] = {
+        {API_OBJ_CREATE, "dry-run {\"a\":1}", true},
+        {API_OBJ_CREATE, "{\"a\":\"dry-run\"}", false},
+        {API_OBJ_APPLY, "dry-run {}", true},
+        {API_OBJ_UPDATE, "dry-run dry-run {}", true},
+        {API_OBJ_APPLY, "{}", false},
+        {API_OBJ_PATCH, "cm default c dry-run {}", true},
+        {API_OBJ_PATCH, "cm default c {}", false},
+    };
+    struct api_obj_args a;
+    struct sk_err err;
+    char *buf;
+
+    for (size_t i = 0; i < N(cases); i++) {
+        ck_assert_msg(parse(cases[i].verb, cases[i].args, &a, &buf, &err) == 0, "%s: %s",
+                      cases[i].args, err.msg);
+        ck_assert_msg(a.dry_run == cases[i].dry, "%s", cases[i].args);
+        ck_assert_ptr_nonnull(a.body);
+        ck_assert_int_eq(a.body[0], '{');
         free(buf);
     }
 }
@@ -216,6 +251,7 @@ main(void)
     tcase_add_test(tc, options_are_decoded);
     tcase_add_test(tc, body_is_taken_raw_from_the_first_brace);
     tcase_add_test(tc, bad_requests_are_usage_errors);
+    tcase_add_test(tc, dry_run_is_a_word_of_the_write_verbs_only);
     tcase_add_test(tc, continue_token_round_trips_and_needs_no_escaping);
     tcase_add_test(tc, malformed_continue_tokens_are_refused);
     suite_add_tcase(s, tc);
