@@ -423,7 +423,7 @@ store_open(struct sk_loop *loop, const struct store_config *cfg, struct store **
         sk_strlcpy(s->self_addr, cfg->peer_listen, sizeof(s->self_addr));
     s->snap_pidfd = s->snap_rfd = -1;
     s->id = store_member_id(cfg->name);
-    s->snapshot_every = cfg->snapshot_every ? cfg->snapshot_every : 10000;
+    s->snapshot_every = cfg->snapshot_every ? cfg->snapshot_every : 100000;
     s->tick_ms = cfg->heartbeat_interval_ms ? cfg->heartbeat_interval_ms : 100;
     s->election_ms =
         cfg->election_timeout_ms > s->tick_ms ? cfg->election_timeout_ms : 10 * s->tick_ms;
