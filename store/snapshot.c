@@ -238,8 +238,8 @@ out_abort:
 static void
 writer_writeback(struct snapshot_writer *w)
 {
-    const unsigned wait = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-                          SYNC_FILE_RANGE_WAIT_AFTER;
+    const unsigned wait =
+        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
 
     if (w->flushed - w->synced < SNAP_SYNC_CHUNK)
         return;

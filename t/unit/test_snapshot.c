@@ -420,9 +420,9 @@ write_recycled(const char *dir, uint64_t term, uint64_t index, const unsigned ch
     size_t off, n;
 
     sk_err_init(&err);
-    ck_assert_int_eq(
-        snapshot_writer_open(&w, dir, term, index, CONF, strlen(CONF), SNAPSHOT_WRITE_RECYCLE, &err),
-        0);
+    ck_assert_int_eq(snapshot_writer_open(&w, dir, term, index, CONF, strlen(CONF),
+                                          SNAPSHOT_WRITE_RECYCLE, &err),
+                     0);
     for (off = 0; off < len; off += n) {
         n = len - off < (100u << 10) ? len - off : (100u << 10);
         ck_assert_int_eq(snapshot_writer_write(w, payload + off, n, &err), 0);
@@ -485,9 +485,9 @@ START_TEST(recycling_writes_over_the_oldest_snapshot)
     {
         struct snapshot_writer *w;
 
-        ck_assert_int_eq(snapshot_writer_open(&w, dir, 2, 500, CONF, strlen(CONF),
-                                              SNAPSHOT_WRITE_RECYCLE, &err),
-                         0);
+        ck_assert_int_eq(
+            snapshot_writer_open(&w, dir, 2, 500, CONF, strlen(CONF), SNAPSHOT_WRITE_RECYCLE, &err),
+            0);
         ck_assert_int_eq(snapshot_writer_write(w, psmall, small, &err), 0);
         snapshot_writer_abort(w);
     }
