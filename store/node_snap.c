@@ -27,8 +27,9 @@
  * Keeping the child's I/O out of the log's way (the log's fdatasync is
  * every write's latency): the writer starts writeback chunk by chunk
  * instead of in one final fsync and writes over the oldest snapshot's
- * blocks instead of deleting one file and allocating another (see
- * WRITEBACK and RECYCLING in snapshot.c); the child runs in the idle
+ * blocks instead of deleting one file and allocating another, and the
+ * child pauses after each chunk as long as it waited for it (see
+ * WRITEBACK and RECYCLING in snapshot.c); it runs in the idle
  * I/O class (ioprio_set(2); honoured by the bfq and mq-deadline
  * schedulers, ignored by none) and deletes snapshots beyond the kept
  * ones itself, after its commit, so no unlink or directory fsync runs
@@ -238,7 +239,7 @@ snap_child(struct store *s, const struct raft_snapshot_meta *meta, unsigned flag
     sk_err_init(&err);
     /* The old snapshots go once the new one is durable under its name:
      * from here a failure to delete them is only worth a line. */
-    if (snap_write(s, meta->term, meta->index, flags, &err) == 0) {
+    if (snap_write(s, meta->term, meta->index, flags | SNAPSHOT_WRITE_PACED, &err) == 0) {
         if (snapshot_retain(s->data_dir, 0, &err) == 0)
             _exit(0);
         n = write(wfd, err.msg, strnlen(err.msg, sizeof(err.msg)));

@@ -47,7 +47,11 @@
  * (sync_file_range(2) SYNC_FILE_RANGE_WRITE) and waits for the chunk
  * before it (WAIT_BEFORE | WRITE | WAIT_AFTER): at most two chunks are
  * in flight, the writer goes at the disk's pace, and the final fsync has
- * little left to flush. The written pages are dropped from the page
+ * little left to flush. A paced writer (SNAPSHOT_WRITE_PACED) then
+ * pauses as long as that wait took: on an idle disk the wait is nil and
+ * so is the pause, on a busy one the writer leaves the disk idle for
+ * other I/O at least half the time it keeps it busy, and a log
+ * fdatasync queues behind at most two chunks of it. The written pages are dropped from the page
  * cache (posix_fadvise DONTNEED): nothing reads them back soon. None of
  * this replaces step (3): sync_file_range makes nothing durable (no
  * metadata, no disk cache flush).
@@ -76,6 +80,7 @@
 #include "crc32c.h"
 #include "io.h"
 #include "lib/alloc.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 
 #include <dirent.h>
@@ -85,6 +90,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SNAP_MAGIC        "SKFSNAP" /* with its NUL: 8 bytes */
@@ -93,8 +99,10 @@
 #define SNAP_DIGITS       20
 #define SNAP_WBUF         (256u << 10)
 #define SNAP_VERIFY_CHUNK (1u << 20)
-/* Writeback is started every SNAP_SYNC_CHUNK bytes (see WRITEBACK). */
-#define SNAP_SYNC_CHUNK (4u << 20)
+/* Writeback is started every SNAP_SYNC_CHUNK bytes (see WRITEBACK); a
+ * paced writer pauses at most SNAP_PACE_MAX_NS after each chunk. */
+#define SNAP_SYNC_CHUNK  (1u << 20)
+#define SNAP_PACE_MAX_NS (100 * 1000000ll)
 
 struct snapshot_writer {
     char *dir;
@@ -113,6 +121,7 @@ struct snapshot_writer {
     uint64_t synced;  /* writeback started for [0, synced) */
     uint64_t waited;  /* and completed for [0, waited) */
     bool recycled;    /* tmp is an old snapshot's file, written over */
+    bool paced;       /* SNAPSHOT_WRITE_PACED */
 };
 
 struct snapshot_reader {
@@ -209,6 +218,7 @@ snapshot_writer_open(struct snapshot_writer **out, const char *datadir, uint64_t
         rc = store_io_mkdir(w->dir, err);
     if (rc < 0)
         goto out_abort;
+    w->paced = flags & SNAPSHOT_WRITE_PACED;
     if (flags & SNAPSHOT_WRITE_RECYCLE)
         w->fd = writer_recycle(w, datadir);
     if (w->fd < 0)
@@ -244,10 +254,22 @@ writer_writeback(struct snapshot_writer *w)
     if (w->flushed - w->synced < SNAP_SYNC_CHUNK)
         return;
     if (w->synced > w->waited) {
+        int64_t t0 = sk_clock_mono_ns(), ns;
+
         (void)sync_file_range(w->fd, (off_t)w->waited, (off_t)(w->synced - w->waited), wait);
         (void)posix_fadvise(w->fd, (off_t)w->waited, (off_t)(w->synced - w->waited),
                             POSIX_FADV_DONTNEED);
         w->waited = w->synced;
+        ns = sk_clock_mono_ns() - t0;
+        if (w->paced && ns > 0) {
+            struct timespec ts;
+
+            ns = ns < SNAP_PACE_MAX_NS ? ns : SNAP_PACE_MAX_NS;
+            ts.tv_sec = (time_t)(ns / 1000000000);
+            ts.tv_nsec = (long)(ns % 1000000000);
+            while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+        }
     }
     (void)sync_file_range(w->fd, (off_t)w->synced, (off_t)(w->flushed - w->synced),
                           SYNC_FILE_RANGE_WRITE);

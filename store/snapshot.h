@@ -48,6 +48,10 @@ enum {
      * removed at begin; see RECYCLING in snapshot.c). Only when nothing
      * reads that snapshot meanwhile. */
     SNAPSHOT_WRITE_RECYCLE = 1,
+    /* Pause after each chunk of writeback as long as waiting for it
+     * took (see WRITEBACK in snapshot.c): for a writer that may sleep,
+     * never the event loop. */
+    SNAPSHOT_WRITE_PACED = 2,
 };
 
 struct snapshot_id {
