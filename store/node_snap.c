@@ -29,11 +29,13 @@
  * instead of in one final fsync and writes over the oldest snapshot's
  * blocks instead of deleting one file and allocating another, and the
  * child pauses after each chunk as long as it waited for it (see
- * WRITEBACK and RECYCLING in snapshot.c); it runs in the idle
- * I/O class (ioprio_set(2); honoured by the bfq and mq-deadline
- * schedulers, ignored by none) and deletes snapshots beyond the kept
- * ones itself, after its commit, so no unlink or directory fsync runs
- * on the loop.
+ * WRITEBACK and RECYCLING in snapshot.c); it deletes snapshots beyond
+ * the kept ones itself, after its commit, so no unlink or directory
+ * fsync runs on the loop. It stays in the normal I/O class on purpose:
+ * in the idle class (ioprio_set(2)) its writeback could be starved by
+ * any other I/O on the host while a journal commit that the log's
+ * fdatasync waits for waits for those very pages (data=ordered), an
+ * inversion that would make the log's tail worse, not better.
  *
  * WHEN. A snapshot is due once snapshot-every entries were applied
  * since the previous threshold. A state of more than SNAP_SMALL bytes
@@ -61,7 +63,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/ioprio.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -234,8 +235,6 @@ snap_child(struct store *s, const struct raft_snapshot_meta *meta, unsigned flag
     if (wfd > 3)
         syscall(SYS_close_range, 3, (unsigned)wfd - 1, 0);
     syscall(SYS_close_range, (unsigned)wfd + 1, ~0U, 0);
-    /* Best effort: a scheduler without I/O classes just ignores it. */
-    (void)syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0));
     sk_err_init(&err);
     /* The old snapshots go once the new one is durable under its name:
      * from here a failure to delete them is only worth a line. */
