@@ -414,7 +414,7 @@ static const struct sk_conf_opt options[] = {
      "API groups of local users by primary group, as GID=GROUP[,GROUP...] separated by blanks",
      SK_CONF_EMPTY_OK, check_local_groups},
 
-    {"store", "snapshot-every", SK_CONF_UINT, OFF(store.snapshot_every), "10000", NULL,
+    {"store", "snapshot-every", SK_CONF_UINT, OFF(store.snapshot_every), "100000", NULL,
      1, 1000000000, "log entries between two snapshots", 0, NULL},
     {"store", "election-timeout", SK_CONF_DURATION, OFF(store.election_timeout_ms), "1s", NULL,
      10, 600000, "Raft election timeout (randomized between it and twice it)", 0, NULL},

@@ -8,11 +8,12 @@
  * fdatasync. While that sync runs the loop does not read sockets;
  * requests pile up in the kernel and form the next, larger batch.
  *
- * THE READY CONTRACT (raft.h) is followed to the letter: snapshot, then
- * truncate + append + ONE fdatasync, then meta (term, vote) when they
- * changed, then apply, then raft_advance(). A failed write or sync stops
- * the member (node_fail): no raft_advance(), nothing acknowledged after
- * it, the daemon exits and recovers from disk on restart.
+ * THE READY CONTRACT (raft.h): messages, snapshot, then apply (and
+ * answer) the committed entries, which earlier readies made durable,
+ * then truncate + append + ONE fdatasync, then meta (term, vote) when
+ * they changed, then raft_advance(). A failed write or sync stops the
+ * member (node_fail): no raft_advance(), no entry of that ready
+ * acknowledged, the daemon exits and recovers from disk on restart.
  *
  * TIME. One timer ticks the core every heartbeat interval; the election
  * timeout is a whole number of ticks (at least 2). The same timer
@@ -228,21 +229,27 @@ handle_ready(struct store *s, struct raft_ready *rd, struct sk_err *err)
     size_t i;
 
     /* 1. Messages: the core holds back those that depend on state not
-     * yet durable, so they may leave now, overlapping the fsync. */
+     * yet durable, so they may leave now, overlapping the fsync (§10.2.1:
+     * the leader writes its log in parallel with replicating it). */
     node_net_send(s, rd->msgs, rd->n_msgs);
     if (rd->has_snapshot && node_snap_install(s, &rd->snapshot, err) < 0)
         return -1;
-    /* 2. Durable: entries with one sync, then term and vote. */
-    if (persist_entries(s, rd, err) < 0 || persist_hard_state(s, rd, err) < 0)
-        return -1;
-    /* 3. Apply. */
+    /* 2. Apply and answer before this ready's sync, not after it: the
+     * committed entries were made durable here by earlier readies (the
+     * core hands out none beyond its stable index) and are durable on a
+     * quorum, so nothing in this ready's writes can undo them. Waiting
+     * for the sync would add one fdatasync to every write's latency: the
+     * acks that commit batch N arrive while batch N+1 is being synced. */
     for (i = 0; i < rd->n_committed; i++) {
         apply_entry(s, &rd->committed[i]);
         s->applied = rd->committed[i].index;
     }
-    /* 4. Reads. */
+    /* 3. Reads. */
     for (i = 0; i < rd->n_reads; i++)
         node_reads_result(s, &rd->reads[i]);
+    /* 4. Durable: entries with one sync, then term and vote. */
+    if (persist_entries(s, rd, err) < 0 || persist_hard_state(s, rd, err) < 0)
+        return -1;
     if (rd->soft_changed)
         soft_changed(s, &rd->soft);
     return 0;
@@ -423,7 +430,7 @@ store_open(struct sk_loop *loop, const struct store_config *cfg, struct store **
         sk_strlcpy(s->self_addr, cfg->peer_listen, sizeof(s->self_addr));
     s->snap_pidfd = s->snap_rfd = -1;
     s->id = store_member_id(cfg->name);
-    s->snapshot_every = cfg->snapshot_every ? cfg->snapshot_every : 10000;
+    s->snapshot_every = cfg->snapshot_every ? cfg->snapshot_every : 100000;
     s->tick_ms = cfg->heartbeat_interval_ms ? cfg->heartbeat_interval_ms : 100;
     s->election_ms =
         cfg->election_timeout_ms > s->tick_ms ? cfg->election_timeout_ms : 10 * s->tick_ms;

@@ -84,7 +84,8 @@ struct store {
     struct raft_snapshot_meta snap; /* newest snapshot; index 0: none */
     struct raft_conf conf;          /* configuration as of applied */
     uint64_t applied;
-    uint64_t snap_next; /* take a snapshot once applied reaches it */
+    uint64_t snap_next;  /* take a snapshot once applied reaches it */
+    uint64_t snap_bytes; /* size of the newest snapshot (node_snap.c) */
     /* The snapshot child (node_snap.c), pid 0 when none runs. */
     pid_t snap_pid;
     int snap_pidfd, snap_rfd;

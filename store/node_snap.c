@@ -22,7 +22,28 @@
  * takes the snapshot synchronously on the loop when there are others.
  * The child closes every inherited fd except the pipe, so it can never
  * accept on a listening socket nor touch the loop's epoll, and it never
- * returns into the loop. */
+ * returns into the loop.
+ *
+ * Keeping the child's I/O out of the log's way (the log's fdatasync is
+ * every write's latency): the writer starts writeback chunk by chunk
+ * instead of in one final fsync and writes over the oldest snapshot's
+ * blocks instead of deleting one file and allocating another, and the
+ * child pauses after each chunk as long as it waited for it (see
+ * WRITEBACK and RECYCLING in snapshot.c); it deletes snapshots beyond
+ * the kept ones itself, after its commit, so no unlink or directory
+ * fsync runs on the loop. It stays in the normal I/O class on purpose:
+ * in the idle class (ioprio_set(2)) its writeback could be starved by
+ * any other I/O on the host while a journal commit that the log's
+ * fdatasync waits for waits for those very pages (data=ordered), an
+ * inversion that would make the log's tail worse, not better.
+ *
+ * WHEN. A snapshot is due once snapshot-every entries were applied
+ * since the previous threshold. A state of more than SNAP_SMALL bytes
+ * must also wait until the log written since the last snapshot reaches
+ * that snapshot's size less SNAP_SMALL: rewriting a large state costs
+ * more I/O than replaying its log on start, so the state is written at
+ * most about as often as the log fills with as much (Raft dissertation
+ * §5.1.1: snapshot when the log outgrows the snapshot). */
 #include "store/node_int.h"
 #include "store/snapshot.h"
 
@@ -43,6 +64,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -50,6 +72,9 @@
 /* How long store_close waits for a running snapshot child before
  * killing it. */
 #define SNAP_CHILD_WAIT_MS 2000
+/* Below this size a state is snapshotted every snapshot-every entries
+ * (WHEN, above): the size of one log segment. */
+#define SNAP_SMALL (64ull << 20)
 
 int
 node_snap_load(struct store *s, struct sk_err *err)
@@ -77,6 +102,7 @@ node_snap_load(struct store *s, struct sk_err *err)
     s->snap.index = info->index;
     s->snap.term = info->term;
     s->snap.handle = info->index;
+    s->snap_bytes = info->payload_len;
     s->conf = s->snap.conf;
     s->applied = info->index;
     sk_info("store", "restored snapshot '%s' (index %" PRIu64 ", revision %lld)", info->path,
@@ -86,14 +112,27 @@ out:
     return rc < 0 ? -1 : 0;
 }
 
+/* SNAPSHOT_WRITE_RECYCLE unless a leader is streaming a snapshot to a
+ * follower: that may be the oldest one, which recycling writes over. */
+static unsigned
+snap_write_flags(const struct store *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->npeers; i++)
+        if (s->peers[i].snap_rd)
+            return 0;
+    return SNAPSHOT_WRITE_RECYCLE;
+}
+
 static int
-snap_write(struct store *s, uint64_t term, uint64_t index, struct sk_err *err)
+snap_write(struct store *s, uint64_t term, uint64_t index, unsigned flags, struct sk_err *err)
 {
     struct snapshot_writer *w = NULL;
     uint8_t conf[RAFT_CONF_MAX_LEN];
     size_t conf_len = raft_conf_encode(&s->conf, conf);
 
-    if (snapshot_writer_begin(&w, s->data_dir, term, index, conf, conf_len, err) < 0)
+    if (snapshot_writer_open(&w, s->data_dir, term, index, conf, conf_len, flags, err) < 0)
         return -1;
     if (mvcc_snapshot_save(s->mvcc, snapshot_writer_sink, w, err) < 0) {
         snapshot_writer_abort(w);
@@ -102,8 +141,20 @@ snap_write(struct store *s, uint64_t term, uint64_t index, struct sk_err *err)
     return snapshot_writer_commit(w, err);
 }
 
-/* The snapshot meta is written: tell the core, compact the log behind
- * what it keeps, drop old snapshots. */
+/* Size of the snapshot file (term, index), 0 when unknown. */
+static uint64_t
+snap_file_size(const struct store *s, uint64_t term, uint64_t index)
+{
+    char *path = snapshot_path(s->data_dir, term, index);
+    struct stat st;
+    uint64_t size = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+
+    free(path);
+    return size;
+}
+
+/* The snapshot is written: tell the core, compact the log behind what
+ * it keeps. Old snapshots are dropped by the caller. */
 static int
 snap_done(struct store *s, const struct raft_snapshot_meta *meta, struct sk_err *err)
 {
@@ -111,8 +162,9 @@ snap_done(struct store *s, const struct raft_snapshot_meta *meta, struct sk_err 
 
     /* A newer snapshot was installed from the leader meanwhile. */
     if (meta->index <= s->snap.index)
-        return snapshot_retain(s->data_dir, 0, err);
+        return 0;
     s->snap = *meta;
+    s->snap_bytes = snap_file_size(s, meta->term, meta->index);
     if (raft_snapshot_taken(s->r, meta, &compact_to, err) < 0)
         return -1;
     if (compact_to >= s->first) {
@@ -122,7 +174,7 @@ snap_done(struct store *s, const struct raft_snapshot_meta *meta, struct sk_err 
         if (segment_log_drop_prefix(s->log, s->first, err) < 0)
             return -1;
     }
-    return snapshot_retain(s->data_dir, 0, err);
+    return 0;
 }
 
 static void
@@ -156,16 +208,19 @@ snap_take_sync(struct store *s, const struct raft_snapshot_meta *meta, struct sk
 {
     int64_t t0 = sk_clock_mono_ms();
 
-    if (snap_write(s, meta->term, meta->index, err) < 0 || snap_done(s, meta, err) < 0)
+    if (snap_write(s, meta->term, meta->index, snap_write_flags(s), err) < 0 ||
+        snap_done(s, meta, err) < 0 || snapshot_retain(s->data_dir, 0, err) < 0)
         return -1;
     sk_info("store", "snapshot at index %" PRIu64 " (revision %lld) took %lld ms on the loop",
             meta->index, (long long)mvcc_rev(s->mvcc), (long long)(sk_clock_mono_ms() - t0));
     return 0;
 }
 
-/* In the child: write the snapshot, report, never return. */
+/* In the child: write the snapshot, drop the old ones, report, never
+ * return. */
 static _Noreturn void
-snap_child(struct store *s, const struct raft_snapshot_meta *meta, pid_t parent, int wfd)
+snap_child(struct store *s, const struct raft_snapshot_meta *meta, unsigned flags, pid_t parent,
+           int wfd)
 {
     struct sk_err err;
     ssize_t n;
@@ -181,8 +236,15 @@ snap_child(struct store *s, const struct raft_snapshot_meta *meta, pid_t parent,
         syscall(SYS_close_range, 3, (unsigned)wfd - 1, 0);
     syscall(SYS_close_range, (unsigned)wfd + 1, ~0U, 0);
     sk_err_init(&err);
-    if (snap_write(s, meta->term, meta->index, &err) == 0)
-        _exit(0);
+    /* The old snapshots go once the new one is durable under its name:
+     * from here a failure to delete them is only worth a line. */
+    if (snap_write(s, meta->term, meta->index, flags | SNAPSHOT_WRITE_PACED, &err) == 0) {
+        if (snapshot_retain(s->data_dir, 0, &err) == 0)
+            _exit(0);
+        n = write(wfd, err.msg, strnlen(err.msg, sizeof(err.msg)));
+        (void)n;
+        _exit(3);
+    }
     n = write(wfd, err.msg, strnlen(err.msg, sizeof(err.msg)));
     (void)n;
     _exit(1);
@@ -207,6 +269,11 @@ snap_child_reap(struct store *s, struct sk_err *err)
         return sk_err_sys(err, errno, "snapshot writer (pid %d)", (int)s->snap_pid);
     if (si.si_code == CLD_EXITED && si.si_status == 0)
         return 0;
+    if (si.si_code == CLD_EXITED && si.si_status == 3) {
+        /* Written, only the old ones not dropped: the next one retries. */
+        sk_warn("store", "snapshot writer: %s", msg);
+        return 0;
+    }
     if (si.si_code == CLD_EXITED)
         return sk_err_set(err, EIO, "%s", msg[0] ? msg : "snapshot writer failed");
     return sk_err_set(err, EINTR, "snapshot writer (pid %d) killed by signal %d", (int)s->snap_pid,
@@ -252,6 +319,7 @@ static int
 snap_fork(struct store *s, const struct raft_snapshot_meta *meta, struct sk_err *err)
 {
     struct sk_err tmp_err;
+    unsigned flags = snap_write_flags(s);
     int p[2], pidfd = -1;
     pid_t pid, parent = getpid();
 
@@ -266,7 +334,7 @@ snap_fork(struct store *s, const struct raft_snapshot_meta *meta, struct sk_err 
     }
     if (pid == 0) {
         close(p[0]);
-        snap_child(s, meta, parent, p[1]);
+        snap_child(s, meta, flags, parent, p[1]);
     }
     close(p[1]);
     p[1] = -1;
@@ -321,12 +389,24 @@ snap_take(struct store *s, struct sk_err *err)
     return snap_take_sync(s, &meta, err);
 }
 
+/* WHEN (above): a state above SNAP_SMALL waits for as much log. */
+static bool
+snap_log_enough(const struct store *s)
+{
+    uint64_t log;
+
+    if (s->snap_bytes <= SNAP_SMALL)
+        return true;
+    log = segment_log_bytes(s->log, s->snap.index + 1, s->applied + 1);
+    return log >= s->snap_bytes - SNAP_SMALL;
+}
+
 void
 node_snap_maybe(struct store *s)
 {
     struct sk_err err;
 
-    if (s->applied < s->snap_next || s->snap_pid || s->failed || !s->r)
+    if (s->applied < s->snap_next || s->snap_pid || s->failed || !s->r || !snap_log_enough(s))
         return;
     /* The next threshold on the same grid, past applied: thresholds
      * passed while a child was running are not made up for, but they do
@@ -376,6 +456,7 @@ node_snap_install(struct store *s, const struct raft_snapshot_meta *meta, struct
     free(path);
     if (rc < 0)
         return -1;
+    s->snap_bytes = snapshot_reader_info(rd)->payload_len;
     rc = mvcc_snapshot_restore(s->mvcc, snapshot_reader_source, rd, err);
     snapshot_reader_free(rd);
     if (rc < 0 || segment_log_reset(s->log, meta->index + 1, err) < 0)

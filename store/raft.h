@@ -51,6 +51,9 @@
  *   3. rd->committed: apply them to the state machine in order (they are
  *      all durable locally and committed). CONF entries need no action
  *      from the state machine; raft_conf_decode() tells the new members.
+ *      As they were made durable by earlier readies (never by this one),
+ *      they may also be applied, and their clients answered, before the
+ *      writes of step 2b and 2c (but after an install of step 2a).
  *   4. rd->reads: each is a ReadIndex result; serve the read with that
  *      ctx once the applied index reaches read.index (index 0: failed,
  *      the node lost leadership; retry elsewhere).

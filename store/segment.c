@@ -566,6 +566,26 @@ segment_log_nsegments(const struct segment_log *log)
     return log->nsegs;
 }
 
+uint64_t
+segment_log_bytes(const struct segment_log *log, uint64_t lo, uint64_t hi)
+{
+    uint64_t total = 0, a, b;
+    size_t i;
+
+    for (i = 0; i < log->nsegs; i++) {
+        const struct segment *seg = &log->segs[i];
+        uint64_t end = seg->first_index + seg->count;
+
+        a = lo > seg->first_index ? lo : seg->first_index;
+        b = hi < end ? hi : end;
+        if (a >= b)
+            continue;
+        total += (b < end ? seg->offs[b - seg->first_index] : seg->size) -
+                 seg->offs[a - seg->first_index];
+    }
+    return total;
+}
+
 int
 segment_log_term(const struct segment_log *log, uint64_t index, uint64_t *term, struct sk_err *err)
 {

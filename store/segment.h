@@ -81,6 +81,10 @@ uint64_t segment_log_last_index(const struct segment_log *log);
 uint64_t segment_log_last_term(const struct segment_log *log);
 /* Number of segment files (for tests and status). */
 size_t segment_log_nsegments(const struct segment_log *log);
+/* Bytes of the records with index in [lo, hi) that the log holds
+ * (record headers included; from memory, no I/O). Indexes outside the
+ * log count nothing. */
+uint64_t segment_log_bytes(const struct segment_log *log, uint64_t lo, uint64_t hi);
 
 /* Term of the entry at index (from memory, no I/O). Fails with ENOENT if
  * index is not in [first, last]. */

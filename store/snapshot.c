@@ -38,6 +38,40 @@
  * (3) fsync the file; (4) rename to <name>; (5) fsync snap/. Only after
  * (5) may the log be compacted behind the snapshot.
  *
+ * WRITEBACK. A snapshot of a large state is tens of MiB. Left to the
+ * final fsync, all of it would be allocated and written at once; on
+ * ext4 (data=ordered) the journal commit that carries the Raft log's
+ * next fdatasync must then wait for those data blocks, and the log's
+ * latency jumps by the time the disk needs for the whole file. So the
+ * writer starts writeback every SNAP_SYNC_CHUNK bytes
+ * (sync_file_range(2) SYNC_FILE_RANGE_WRITE) and waits for the chunk
+ * before it (WAIT_BEFORE | WRITE | WAIT_AFTER): at most two chunks are
+ * in flight, the writer goes at the disk's pace, and the final fsync has
+ * little left to flush. A paced writer (SNAPSHOT_WRITE_PACED) then
+ * pauses as long as that wait took: on an idle disk the wait is nil and
+ * so is the pause, on a busy one the writer leaves the disk idle for
+ * other I/O at least half the time it keeps it busy, and a log
+ * fdatasync queues behind at most two chunks of it. The written pages are dropped from the page
+ * cache (posix_fadvise DONTNEED): nothing reads them back soon. None of
+ * this replaces step (3): sync_file_range makes nothing durable (no
+ * metadata, no disk cache flush).
+ *
+ * RECYCLING (SNAPSHOT_WRITE_RECYCLE). Once the new snapshot is
+ * committed, the oldest of SNAPSHOT_KEEP_DEFAULT kept ones is deleted.
+ * Deleting a file of tens of MiB and allocating as many again for the
+ * next one both go through the journal (block bitmaps, extents; with
+ * the "discard" mount option also a TRIM of every freed extent before
+ * the commit completes), and a freshly allocated file is written back
+ * under data=ordered by the very journal commit the log's fdatasync
+ * waits for. So a writer asked to recycle renames that oldest snapshot
+ * to its temporary name at begin and writes over its blocks in place;
+ * commit cuts the file to its new size (ftruncate) before the fsync.
+ * The old snapshot is gone from begin on instead of from commit on,
+ * which loses nothing: it is older than the newest one, which the log
+ * was compacted behind and which stays. The caller must know that
+ * nobody reads the oldest snapshot meanwhile (a leader streaming it to
+ * a follower). A crash leaves only a <name>.snap.tmp, removed at start.
+ *
  * A damaged newest snapshot is an error, not a silent fall back to an
  * older one: the log behind it may already have been compacted, so an
  * older snapshot plus the log may no longer reach the committed state.
@@ -46,14 +80,17 @@
 #include "crc32c.h"
 #include "io.h"
 #include "lib/alloc.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SNAP_MAGIC        "SKFSNAP" /* with its NUL: 8 bytes */
@@ -62,6 +99,10 @@
 #define SNAP_DIGITS       20
 #define SNAP_WBUF         (256u << 10)
 #define SNAP_VERIFY_CHUNK (1u << 20)
+/* Writeback is started every SNAP_SYNC_CHUNK bytes (see WRITEBACK); a
+ * paced writer pauses at most SNAP_PACE_MAX_NS after each chunk. */
+#define SNAP_SYNC_CHUNK  (1u << 20)
+#define SNAP_PACE_MAX_NS (100 * 1000000ll)
 
 struct snapshot_writer {
     char *dir;
@@ -77,6 +118,10 @@ struct snapshot_writer {
     unsigned char *buf; /* write buffer, flushed at SNAP_WBUF */
     size_t buflen;
     uint64_t flushed; /* file offset where buf starts */
+    uint64_t synced;  /* writeback started for [0, synced) */
+    uint64_t waited;  /* and completed for [0, waited) */
+    bool recycled;    /* tmp is an old snapshot's file, written over */
+    bool paced;       /* SNAPSHOT_WRITE_PACED */
 };
 
 struct snapshot_reader {
@@ -113,9 +158,40 @@ snap_header_encode(unsigned char *h, uint64_t term, uint64_t index, const void *
 
 /* ---- writer ---- */
 
+/* RECYCLING: take over the oldest snapshot's file when it is due for
+ * deletion; the open fd, or -1 (the caller then creates the file). */
+static int
+writer_recycle(struct snapshot_writer *w, const char *datadir)
+{
+    struct snapshot_id *ids;
+    size_t n;
+    char *old;
+    int fd = -1;
+
+    if (snapshot_list(datadir, &ids, &n, NULL) < 0)
+        return -1;
+    if (n >= SNAPSHOT_KEEP_DEFAULT && (ids[0].term != w->term || ids[0].index != w->index)) {
+        old = snapshot_path(datadir, ids[0].term, ids[0].index);
+        if (rename(old, w->tmp) == 0)
+            fd = open(w->tmp, O_RDWR | O_CLOEXEC);
+        free(old);
+    }
+    free(ids);
+    w->recycled = fd >= 0;
+    return fd;
+}
+
 int
 snapshot_writer_begin(struct snapshot_writer **out, const char *datadir, uint64_t term,
                       uint64_t index, const void *conf, size_t conf_len, struct sk_err *err)
+{
+    return snapshot_writer_open(out, datadir, term, index, conf, conf_len, 0, err);
+}
+
+int
+snapshot_writer_open(struct snapshot_writer **out, const char *datadir, uint64_t term,
+                     uint64_t index, const void *conf, size_t conf_len, unsigned flags,
+                     struct sk_err *err)
 {
     unsigned char h[SNAP_HEADER];
     struct snapshot_writer *w;
@@ -142,7 +218,11 @@ snapshot_writer_begin(struct snapshot_writer **out, const char *datadir, uint64_
         rc = store_io_mkdir(w->dir, err);
     if (rc < 0)
         goto out_abort;
-    w->fd = open(w->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    w->paced = flags & SNAPSHOT_WRITE_PACED;
+    if (flags & SNAPSHOT_WRITE_RECYCLE)
+        w->fd = writer_recycle(w, datadir);
+    if (w->fd < 0)
+        w->fd = open(w->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (w->fd < 0) {
         rc = sk_err_sys(err, errno, "create snapshot '%s'", w->tmp);
         goto out_abort;
@@ -162,6 +242,40 @@ out_abort:
     return rc;
 }
 
+/* See WRITEBACK: start writeback of [synced, flushed) once it is a
+ * chunk, after waiting for the previous chunk. Only a hint: errors
+ * surface at the final fsync, so they are ignored here. */
+static void
+writer_writeback(struct snapshot_writer *w)
+{
+    const unsigned wait =
+        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
+
+    if (w->flushed - w->synced < SNAP_SYNC_CHUNK)
+        return;
+    if (w->synced > w->waited) {
+        int64_t t0 = sk_clock_mono_ns(), ns;
+
+        (void)sync_file_range(w->fd, (off_t)w->waited, (off_t)(w->synced - w->waited), wait);
+        (void)posix_fadvise(w->fd, (off_t)w->waited, (off_t)(w->synced - w->waited),
+                            POSIX_FADV_DONTNEED);
+        w->waited = w->synced;
+        ns = sk_clock_mono_ns() - t0;
+        if (w->paced && ns > 0) {
+            struct timespec ts;
+
+            ns = ns < SNAP_PACE_MAX_NS ? ns : SNAP_PACE_MAX_NS;
+            ts.tv_sec = (time_t)(ns / 1000000000);
+            ts.tv_nsec = (long)(ns % 1000000000);
+            while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+        }
+    }
+    (void)sync_file_range(w->fd, (off_t)w->synced, (off_t)(w->flushed - w->synced),
+                          SYNC_FILE_RANGE_WRITE);
+    w->synced = w->flushed;
+}
+
 static int
 writer_flush(struct snapshot_writer *w, struct sk_err *err)
 {
@@ -174,6 +288,7 @@ writer_flush(struct snapshot_writer *w, struct sk_err *err)
         return rc;
     w->flushed += w->buflen;
     w->buflen = 0;
+    writer_writeback(w);
     return 0;
 }
 
@@ -234,6 +349,9 @@ writer_finish_file(struct snapshot_writer *w, struct sk_err *err)
     rc = store_io_pwrite_all(w->fd, t, sizeof(t), (off_t)w->flushed, w->tmp, err);
     if (rc < 0)
         return rc;
+    /* A recycled file may be longer than this snapshot. */
+    if (w->recycled && ftruncate(w->fd, (off_t)(w->flushed + sizeof(t))) < 0)
+        return sk_err_sys(err, errno, "truncate '%s'", w->tmp);
     return store_io_fsync(w->fd, w->tmp, err);
 }
 

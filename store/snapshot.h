@@ -41,6 +41,19 @@ struct snapshot_info {
     const char *path;
 };
 
+/* Flags for snapshot_writer_open. */
+enum {
+    /* Write over the oldest kept snapshot's file when there are
+     * SNAPSHOT_KEEP_DEFAULT or more, instead of a new file (it is
+     * removed at begin; see RECYCLING in snapshot.c). Only when nothing
+     * reads that snapshot meanwhile. */
+    SNAPSHOT_WRITE_RECYCLE = 1,
+    /* Pause after each chunk of writeback as long as waiting for it
+     * took (see WRITEBACK in snapshot.c): for a writer that may sleep,
+     * never the event loop. */
+    SNAPSHOT_WRITE_PACED = 2,
+};
+
 struct snapshot_id {
     uint64_t term;
     uint64_t index;
@@ -53,6 +66,10 @@ struct snapshot_reader;
  * be NULL when conf_len is 0) into a temporary file. */
 int snapshot_writer_begin(struct snapshot_writer **out, const char *datadir, uint64_t term,
                           uint64_t index, const void *conf, size_t conf_len, struct sk_err *err);
+/* snapshot_writer_begin with SNAPSHOT_WRITE_* flags. */
+int snapshot_writer_open(struct snapshot_writer **out, const char *datadir, uint64_t term,
+                         uint64_t index, const void *conf, size_t conf_len, unsigned flags,
+                         struct sk_err *err);
 /* Append payload bytes. */
 int snapshot_writer_write(struct snapshot_writer *w, const void *buf, size_t len,
                           struct sk_err *err);

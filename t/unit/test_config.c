@@ -76,7 +76,7 @@ START_TEST(defaults_are_the_documented_ones)
     ck_assert_str_eq(cfg.server.listen, "127.0.0.1:6443");
     ck_assert_str_eq(cfg.server.peer_listen, "127.0.0.1:2380");
     ck_assert_str_eq(cfg.server.peers, "");
-    ck_assert_uint_eq(cfg.store.snapshot_every, 10000);
+    ck_assert_uint_eq(cfg.store.snapshot_every, 100000);
     ck_assert_uint_eq(cfg.store.election_timeout_ms, 1000);
     ck_assert_uint_eq(cfg.store.heartbeat_interval_ms, 100);
     ck_assert(cfg.store.fsync);

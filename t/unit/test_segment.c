@@ -576,6 +576,33 @@ START_TEST(segments_roll_past_the_size_limit)
 }
 END_TEST
 
+/* segment_log_bytes counts the records in a range, across segments,
+ * and nothing outside the log. */
+START_TEST(bytes_of_a_range_sum_its_records_across_segments)
+{
+    char *dir = fresh_datadir("bytes");
+    struct segment_log *log = open_log(dir, 512);
+    char buf[64];
+    uint64_t want = 0, i;
+
+    append_range(log, 1, 301, 7);
+    ck_assert_uint_gt(segment_log_nsegments(log), 10);
+    for (i = 40; i < 250; i++)
+        want += SEGMENT_RECORD_HEADER + payload_for(i, buf, sizeof(buf));
+    ck_assert_uint_eq(segment_log_bytes(log, 40, 250), want);
+    for (i = 250; i < 301; i++)
+        want += SEGMENT_RECORD_HEADER + payload_for(i, buf, sizeof(buf));
+    ck_assert_uint_eq(segment_log_bytes(log, 40, 1000), want);
+    ck_assert_uint_eq(segment_log_bytes(log, 1, 1), 0);
+    ck_assert_uint_eq(segment_log_bytes(log, 250, 40), 0);
+    ck_assert_uint_eq(segment_log_bytes(log, 301, 400), 0);
+    ck_assert_uint_eq(segment_log_bytes(log, 0, 2),
+                      SEGMENT_RECORD_HEADER + payload_for(1, buf, sizeof(buf)));
+    segment_log_free(log);
+    free(dir);
+}
+END_TEST
+
 static const struct {
     const char *name;
     uint64_t last_kept;
@@ -797,6 +824,7 @@ main(void)
                         (int)(sizeof(order_cases) / sizeof(order_cases[0])));
     tcase_add_test(tc, header_naming_another_index_is_refused);
     tcase_add_test(tc, segments_roll_past_the_size_limit);
+    tcase_add_test(tc, bytes_of_a_range_sum_its_records_across_segments);
     tcase_add_loop_test(tc, truncate_suffix_removes_later_entries_durably, 0,
                         (int)(sizeof(truncate_cases) / sizeof(truncate_cases[0])));
     tcase_add_test(tc, truncate_below_first_index_is_refused);

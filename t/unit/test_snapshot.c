@@ -398,6 +398,110 @@ START_TEST(unfinished_snapshots_are_never_listed)
 }
 END_TEST
 
+static uint64_t
+file_size_of(const char *dir, uint64_t term, uint64_t index)
+{
+    char *path = snapshot_path(dir, term, index);
+    struct stat st;
+
+    ck_assert_int_eq(stat(path, &st), 0);
+    free(path);
+    return (uint64_t)st.st_size;
+}
+
+/* Write (term, index) with SNAPSHOT_WRITE_RECYCLE, in 100 KiB pieces
+ * (past the writer's buffer and writeback chunks for the big one). */
+static void
+write_recycled(const char *dir, uint64_t term, uint64_t index, const unsigned char *payload,
+               size_t len)
+{
+    struct snapshot_writer *w;
+    struct sk_err err;
+    size_t off, n;
+
+    sk_err_init(&err);
+    ck_assert_int_eq(snapshot_writer_open(&w, dir, term, index, CONF, strlen(CONF),
+                                          SNAPSHOT_WRITE_RECYCLE, &err),
+                     0);
+    for (off = 0; off < len; off += n) {
+        n = len - off < (100u << 10) ? len - off : (100u << 10);
+        ck_assert_int_eq(snapshot_writer_write(w, payload + off, n, &err), 0);
+    }
+    ck_assert_msg(snapshot_writer_commit(w, &err) == 0, "commit: %s", err.msg);
+}
+
+static void
+check_snapshot(const char *dir, uint64_t term, uint64_t index, const unsigned char *payload,
+               size_t len)
+{
+    char *path = snapshot_path(dir, term, index);
+    struct snapshot_reader *r;
+    struct sk_err err;
+
+    sk_err_init(&err);
+    ck_assert_msg(snapshot_open(&r, path, 0, &err) == 0, "open: %s", err.msg);
+    ck_assert_uint_eq(snapshot_reader_info(r)->payload_len, len);
+    check_payload(r, payload, len, 1u << 20);
+    snapshot_reader_free(r);
+    free(path);
+}
+
+/* A recycling writer takes over the oldest snapshot's file once
+ * SNAPSHOT_KEEP_DEFAULT exist, and the result is exactly the new
+ * snapshot whether the old file was longer or shorter. */
+START_TEST(recycling_writes_over_the_oldest_snapshot)
+{
+    char *dir = fresh_datadir("recycle");
+    size_t big = (9u << 20) + 12345, small = 3000;
+    unsigned char *pbig = make_payload(big, 11), *psmall = make_payload(small, 12);
+    struct snapshot_id *ids;
+    struct sk_err err;
+    size_t n;
+
+    sk_err_init(&err);
+    /* Fewer than the kept number: a new file, nothing taken over. */
+    write_recycled(dir, 1, 100, pbig, big);
+    write_recycled(dir, 1, 200, psmall, small);
+    ck_assert_int_eq(snapshot_list(dir, &ids, &n, &err), 0);
+    ck_assert_uint_eq(n, 2);
+    free(ids);
+    /* 100 (big) becomes 300 (small): cut to size. */
+    write_recycled(dir, 2, 300, psmall, small);
+    ck_assert_int_eq(snapshot_list(dir, &ids, &n, &err), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_uint_eq(ids[0].index, 200);
+    ck_assert_uint_eq(ids[1].index, 300);
+    free(ids);
+    ck_assert_uint_eq(file_size_of(dir, 2, 300), file_size_of(dir, 1, 200));
+    check_snapshot(dir, 2, 300, psmall, small);
+    /* 200 (small) becomes 400 (big): grows. */
+    write_recycled(dir, 2, 400, pbig, big);
+    check_snapshot(dir, 2, 400, pbig, big);
+    check_snapshot(dir, 2, 300, psmall, small);
+    ck_assert_int_eq(snapshot_list(dir, &ids, &n, &err), 0);
+    ck_assert_uint_eq(n, 2);
+    free(ids);
+    /* An aborted recycling writer loses only the oldest snapshot. */
+    {
+        struct snapshot_writer *w;
+
+        ck_assert_int_eq(
+            snapshot_writer_open(&w, dir, 2, 500, CONF, strlen(CONF), SNAPSHOT_WRITE_RECYCLE, &err),
+            0);
+        ck_assert_int_eq(snapshot_writer_write(w, psmall, small, &err), 0);
+        snapshot_writer_abort(w);
+    }
+    ck_assert_int_eq(snapshot_list(dir, &ids, &n, &err), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(ids[0].index, 400);
+    free(ids);
+    check_snapshot(dir, 2, 400, pbig, big);
+    free(pbig);
+    free(psmall);
+    free(dir);
+}
+END_TEST
+
 START_TEST(oversized_conf_is_refused)
 {
     char *dir = fresh_datadir("bigconf");
@@ -433,6 +537,7 @@ main(void)
     tcase_add_test(tc, damaged_newest_is_an_error_unless_skipping_is_asked_for);
     tcase_add_test(tc, retain_keeps_the_newest_k);
     tcase_add_test(tc, unfinished_snapshots_are_never_listed);
+    tcase_add_test(tc, recycling_writes_over_the_oldest_snapshot);
     tcase_add_test(tc, oversized_conf_is_refused);
     suite_add_tcase(s, tc);
     return unit_main(s);
