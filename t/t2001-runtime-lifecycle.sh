@@ -20,13 +20,13 @@ test_expect_success 'run passes the exit status through' '
 
 test_expect_success 'run reports death by signal as 128+N' '
 	set_args "$B" sleep 60 &&
-	{ (wait_for "test \"\$(state_field r2 status)\" = running" 5 && rt kill r2 KILL) & } &&
+	{ (wait_for "test \"\$(state_field r2 status)\" = running" 20 && rt kill r2 KILL) & } &&
 	test_expect_code 137 rt run --bundle "$B" r2
 '
 
 test_expect_success 'run forwards signals to the container' '
 	set_args "$B" sh -c "trap \"exit 9\" TERM; touch /dev/shm/ready; while :; do sleep 0.05; done" &&
-	{ (wait_for "rt exec r4 test -e /dev/shm/ready" 5 && pkill -TERM -f -- "--root $RT_STATE run --bundle $B r4") & } &&
+	{ (wait_for "rt exec r4 test -e /dev/shm/ready" 20 && pkill -TERM -f -- "--root $RT_STATE run --bundle $B r4") & } &&
 	test_expect_code 9 rt run --bundle "$B" r4
 '
 
@@ -47,7 +47,7 @@ test_expect_success 'create waits; start runs the process (create/start split)' 
 	kill -0 "$(cat "$TEST_DIR/c1.pid")" &&
 	test ! -e "$TEST_DIR/shared/started" &&
 	rt start c1 &&
-	wait_for "test -e \"$TEST_DIR/shared/started\"" 5 &&
+	wait_for "test -e \"$TEST_DIR/shared/started\"" 20 &&
 	test "$(state_field c1 status)" = running &&
 	test_must_fail rt start c1 2>err && grep "is running, not created" err
 '
@@ -92,14 +92,14 @@ test_expect_success 'delete refuses a running container without --force' '
 test_expect_success 'kill takes signal names and numbers; the exit is recorded' '
 	set_args "$B" sh -c "trap \"exit 7\" TERM; touch /dev/shm/ready; while :; do sleep 0.05; done" &&
 	rt run -d --bundle "$B" k1 &&
-	wait_for "rt exec k1 test -e /dev/shm/ready" 5 &&
+	wait_for "rt exec k1 test -e /dev/shm/ready" 20 &&
 	rt kill k1 SIGTERM &&
-	wait_for "test \"\$(state_field k1 status)\" = stopped" 5 &&
+	wait_for "test \"\$(state_field k1 status)\" = stopped" 20 &&
 	test "$(state_field k1 exitCode)" = 7 &&
 	set_args "$B" sleep 60 &&
 	rt run -d --bundle "$B" k2 &&
 	rt kill k2 9 &&
-	wait_for "test \"\$(state_field k2 status)\" = stopped" 5 &&
+	wait_for "test \"\$(state_field k2 status)\" = stopped" 20 &&
 	test "$(state_field k2 exitCode)" = 137 &&
 	test "$(state_field k2 exitSignal)" = 9 &&
 	test_must_fail rt kill k2 KILL 2>err && grep "not running" err &&
@@ -115,9 +115,9 @@ test_expect_success 'the monitor is in its own session and survives its creator'
 	test "$(ps -o ppid= -p "$mon" | tr -d " ")" != $$ &&
 	test "$(state_field m1 status)" = running &&
 	rt kill m1 KILL &&
-	wait_for "test \"\$(state_field m1 status)\" = stopped" 5 &&
+	wait_for "test \"\$(state_field m1 status)\" = stopped" 20 &&
 	test "$(state_field m1 exitCode)" = 137 &&
-	wait_for "! kill -0 $mon" 5
+	wait_for "! kill -0 $mon" 20
 '
 
 test_expect_success 'delete --force removes state, cgroups, processes and mounts' '
