@@ -35,7 +35,7 @@ claim() {
 
 start_server() {
 	start_daemon "$1" skiffd server --socket "$2" --listen "" --set server.peer-listen= \
-		--data-dir "$TEST_DIR/$1" --set server.name=m1 --set scheduler.enabled=false "${@:3}" &&
+		--data-dir "$TEST_DIR/$1" --set server.name=m1 --set scheduler.enabled=false --set controllers.enabled=false "${@:3}" &&
 	wait_for "REQ_SOCK=$2 req \"get namespaces default\" | grep -q \"^ok 1\"" 10
 }
 
@@ -185,7 +185,7 @@ test_expect_success 'deleting a namespace releases what its services held' '
 	req "create $(svc s1 "\"clusterIP\":\"10.96.0.202\",\"type\":\"NodePort\",\"ports\":[{\"port\":80,\"nodePort\":30202}]" gone)" >out &&
 	head -n 1 out | grep -q "^ok 1 " &&
 	req "delete namespaces gone" >/dev/null &&
-	wait_for "req \"get namespaces gone\" | grep -q \"^error 404\"" 10 &&
+	wait_for "req \"get namespaces gone\" | grep -q \"^error 404\"" 30 &&
 	req "create $(svc s2 "\"clusterIP\":\"10.96.0.202\",\"type\":\"NodePort\",\"ports\":[{\"port\":80,\"nodePort\":30202}]")" >out &&
 	head -n 1 out | grep -q "^ok 1 "
 '
