@@ -29,6 +29,9 @@ req() {
 
 pj() { req "get pods default $1 rev=0" | sed -n 2p | jq -r "$2"; }
 
+. "$(dirname "$0")/lib-kubelet.sh"
+
+# mkpod here takes a shell command, not a container (lib-kubelet.sh's).
 mkpod() { # NAME RESTARTPOLICY SHELL-COMMAND [EXTRA-SPEC-JSON]
 	jq -cn --arg n "$1" --arg p "$2" --arg s "$3" --argjson x "${4:-"{}"}" \
 		'{apiVersion:"v1",kind:"Pod",metadata:{name:$n,namespace:"default"},
@@ -52,17 +55,6 @@ start_agent() {
 			--set agent.image-root="$2/images" --set agent.cgroup-root=pods \
 			--set agent.heartbeat-interval=2s --set agent.token-file="$2/node-token" \
 			--set agent.endpoint-key-file="$2/n1.key" --log-level debug' "$CGROUPS" "$API" "$TEST_DIR"
-}
-
-cleanup_runtime() {
-	local id
-	for id in $(skiff-runtime --root "$RT/containers" list -q 2>/dev/null); do
-		skiff-runtime --root "$RT/containers" delete --force "$id" >/dev/null 2>&1
-	done
-	for f in "$RT"/pods/*/sandbox; do
-		[ -f "$f" ] && kill -KILL "$(cut -d" " -f1 "$f")" 2>/dev/null
-	done
-	return 0
 }
 
 test_expect_success 'lab: the API server in cp, node n1 with its cgroups, a busybox image' '
