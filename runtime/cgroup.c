@@ -17,6 +17,7 @@
 
 #include "lib/alloc.h"
 #include "lib/buf.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 
 #include <errno.h>
@@ -29,6 +30,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#define RT_CGROUP_DRAIN_MS 10000 /* longest wait for a killed cgroup to empty */
 
 static const char *const ctrl_names[RT_CG_NCTRL] = {"memory", "cpu", "pids", "devices", "unified"};
 
@@ -364,17 +367,18 @@ rt_cgroup_destroy(const struct rt_cgroup *cg, struct sk_err *err)
 {
     int rc = 0;
 
-    for (int c = 0; c < RT_CG_NCTRL; c++) {
-        int tries = 0;
+    /* Processes leave their cgroup only once they are reaped, and a
+     * container killed while it forked has many to reap: a loaded host
+     * takes seconds for that, so EBUSY is retried for a bounded time. */
+    int64_t deadline = sk_clock_mono_ms() + RT_CGROUP_DRAIN_MS;
 
+    for (int c = 0; c < RT_CG_NCTRL; c++) {
         if (!cg->path[c] || (cg->v2[c] && c != RT_CG_UNIFIED))
             continue;
-        /* Processes leave their cgroup shortly after they are reaped:
-         * retry EBUSY for a bounded time (about one second). */
         while (rmdir(cg->path[c]) < 0 && errno != ENOENT) {
             struct timespec ts = {0, 2000000};
 
-            if (errno != EBUSY || ++tries > 500) {
+            if (errno != EBUSY || sk_clock_mono_ms() > deadline) {
                 rc = sk_err_sys(err, errno, "rmdir '%s'", cg->path[c]);
                 break;
             }

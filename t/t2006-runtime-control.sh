@@ -55,13 +55,13 @@ test_expect_success 'kill --all signals every process, not only the init' '
 	pids=$(rt ps --format json a1 | jq ".[]") &&
 	rt kill --all a1 STOP &&
 	for p in $pids; do
-		wait_for "grep -q \"^State:.*T (stopped)\" /proc/$p/status" 5 || return 1
+		wait_for "grep -q \"^State:.*T (stopped)\" /proc/$p/status" 20 || return 1
 	done &&
 	rt kill --all a1 CONT &&
 	rt kill --all a1 KILL &&
-	wait_for "test \"\$(state_field a1 status)\" = stopped" 5 &&
+	wait_for "test \"\$(state_field a1 status)\" = stopped" 20 &&
 	for p in $pids; do
-		wait_for "! kill -0 $p 2>/dev/null" 5 || return 1
+		wait_for "! kill -0 $p 2>/dev/null" 20 || return 1
 	done &&
 	test "$(state_field a1 exitSignal)" = 9
 '
@@ -70,9 +70,9 @@ test_expect_success 'kill --all KILL while the container forks leaves nothing be
 	set_args "$B" sh -c "trap \"\" TERM; while :; do sleep 0.01 & done" &&
 	rt run -d --bundle "$B" a3 &&
 	{ rt exec a3 sh -c "trap \"\" TERM; exec sleep 600" & } && exec_pid=$! &&
-	wait_for "test \$(rt ps --format json a3 | jq length) -gt 3" 5 &&
+	wait_for "test \$(rt ps --format json a3 | jq length) -gt 3" 20 &&
 	rt kill --all a3 KILL &&
-	wait_for "test \"\$(state_field a3 status)\" = stopped" 5 &&
+	wait_for "test \"\$(state_field a3 status)\" = stopped" 20 &&
 	{ wait $exec_pid; test $? = 137; } &&
 	rt delete a3 && no_cgroup_left a3 && no_state_left a3
 '

@@ -36,7 +36,7 @@ claim() {
 start_server() {
 	start_daemon "$1" skiffd server --socket "$2" --listen "" --set server.peer-listen= \
 		--data-dir "$TEST_DIR/$1" --set server.name=m1 --set scheduler.enabled=false --set controllers.enabled=false "${@:3}" &&
-	wait_for "REQ_SOCK=$2 req \"get namespaces default\" | grep -q \"^ok 1\"" 10
+	wait_for "REQ_SOCK=$2 req \"get namespaces default\" | grep -q \"^ok 1\"" 30
 }
 
 test_expect_success 'skiffd starts with the default ranges' '
@@ -216,7 +216,7 @@ test_expect_success 'a restart keeps the allocations' '
 		grep -q "provided port is already allocated"
 '
 
-test_expect_success 'the repair at start claims what old Services hold and drops stray claims' '
+test_expect_success 'the repair claims what old Services hold and drops stray claims' '
 	legacy="{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"legacy\",\"namespace\":\"default\",\"uid\":\"u-legacy\"},\"spec\":{\"type\":\"NodePort\",\"clusterIP\":\"10.96.0.150\",\"ports\":[{\"port\":80,\"nodePort\":30150}]}}" &&
 	skiff -s "$SOCK" kv put /registry/services/default/legacy "$legacy" &&
 	skiff -s "$SOCK" kv put /registry/ranges/serviceips/10.96.0.151 \
@@ -224,14 +224,18 @@ test_expect_success 'the repair at start claims what old Services hold and drops
 	skiff -s "$SOCK" kv put /registry/ranges/servicenodeports/30151 \
 		"{\"kind\":\"Service\",\"namespace\":\"default\",\"name\":\"web\",\"uid\":\"u\"}" &&
 	stop_daemon skiffd &&
+	# the running server may already have repaired (its first run comes
+	# a second after it starts): keep its log, the restart truncates it
+	cp skiffd.log before-restart.log &&
 	start_server skiffd "$SOCK" &&
-	wait_for "claim /registry/ranges/serviceips/10.96.0.150 | grep -q \"\\\"name\\\":\\\"legacy\\\"\"" 10 &&
+	wait_for "claim /registry/ranges/serviceips/10.96.0.150 | grep -q \"\\\"name\\\":\\\"legacy\\\"\"" 30 &&
 	claim /registry/ranges/servicenodeports/30150 | grep -q "\"name\":\"legacy\"" &&
-	wait_for "req \"kv get /registry/ranges/serviceips/10.96.0.151\" | grep -q \"^error 404\"" 10 &&
-	wait_for "req \"kv get /registry/ranges/servicenodeports/30151\" | grep -q \"^error 404\"" 10 &&
+	wait_for "req \"kv get /registry/ranges/serviceips/10.96.0.151\" | grep -q \"^error 404\"" 30 &&
+	wait_for "req \"kv get /registry/ranges/servicenodeports/30151\" | grep -q \"^error 404\"" 30 &&
 	req "create $(svc taken "\"clusterIP\":\"10.96.0.150\"")" | grep -q "provided IP is already allocated" &&
-	grep -q "claim repair: claimed ./registry/ranges/serviceips/10.96.0.150. for service \"default/legacy\"" skiffd.log &&
-	test "$(grep -c "claim repair: released" skiffd.log)" = 2
+	cat before-restart.log skiffd.log >both.log &&
+	grep -q "claim repair: claimed ./registry/ranges/serviceips/10.96.0.150. for service \"default/legacy\"" both.log &&
+	test "$(grep -c "claim repair: released" both.log)" = 2
 '
 
 test_expect_success 'a /29 fills up: 5 addresses, then "range is full"; a delete frees one' '
