@@ -329,7 +329,10 @@ client_on_line(struct api_link *l, char *line, size_t len, void *arg)
 static void
 client_on_up(struct api_link *l, void *arg)
 {
-    client_pump(arg);
+    struct api_aclient *c = arg;
+
+    c->down_in_row = 0;
+    client_pump(c);
 }
 
 static void
@@ -338,6 +341,7 @@ client_on_down(struct api_link *l, bool was_up, const struct sk_err *why, void *
     struct api_aclient *c = arg;
     struct api_acall *sent = c->sent_head, *queued = NULL;
     struct sk_err err;
+    bool retry_now;
 
     c->sent_head = c->sent_tail = NULL;
     c->nsent = 0;
@@ -345,19 +349,21 @@ client_on_down(struct api_link *l, bool was_up, const struct sk_err *why, void *
     if (c->call_timer)
         sk_loop_timer_cancel(c->loop, c->call_timer);
     c->call_timer = 0;
-    c->next_attempt_ms = sk_loop_now_ms(c->loop) + api_backoff_next(&c->backoff);
-    if (!was_up) {
+    sk_debug("aclient", "connection to '%s' down: %s", c->servers[l->server_idx], why->msg);
+    sk_err_copy(&err, why);
+    if (was_up && err.code != EPROTO && err.code != ETIMEDOUT)
+        sk_err_set(&err, ECONNRESET, "connection to '%s' lost before the response: %s",
+                   c->servers[l->server_idx], why->msg);
+    /* with another server to try, at once and keeping the waiting calls */
+    retry_now = api_aclient_failover(c, l->server_idx, was_up);
+    c->next_attempt_ms = sk_loop_now_ms(c->loop) + (retry_now ? 0 : api_backoff_next(&c->backoff));
+    if (!was_up && !retry_now) {
         /* Nobody is there: the waiting calls learn it now rather than
          * after an unbounded series of attempts. */
         queued = c->queue_head;
         c->queue_head = c->queue_tail = NULL;
         c->nqueued = 0;
     }
-    sk_debug("aclient", "connection to '%s' down: %s", c->server, why->msg);
-    sk_err_copy(&err, why);
-    if (was_up && err.code != EPROTO && err.code != ETIMEDOUT)
-        sk_err_set(&err, ECONNRESET, "connection to '%s' lost before the response: %s", c->server,
-                   why->msg);
     calls_fail(c, sent, &err);
     calls_fail(c, queued, why);
     client_pump(c);
@@ -371,21 +377,84 @@ static const struct api_link_ops client_link_ops = {
 
 /* ---- lifecycle ---- */
 
+/* Point server, is_unix, host and port at servers[i]. */
 static int
-client_parse_server(struct api_aclient *c, const char *server, struct sk_err *err)
+client_use_server(struct api_aclient *c, size_t i, struct sk_err *err)
 {
-    if (!server || !*server)
-        return sk_err_set(err, EINVAL, "no server address");
-    c->server = sk_strdup(server);
-    if (strchr(server, '/')) {
-        c->is_unix = true;
+    const char *server = c->servers[i];
+
+    c->cur_server = i;
+    c->server = server;
+    c->is_unix = strchr(server, '/') != NULL;
+    c->host[0] = 0;
+    c->port = 0;
+    if (c->is_unix)
         return 0;
-    }
     if (sk_sock_parse_hostport(server, c->host, sizeof(c->host), &c->port, err) < 0)
         return sk_err_wrap(err, "server '%s'", server);
     if (!c->host[0])
         sk_strlcpy(c->host, "127.0.0.1", sizeof(c->host));
     return 0;
+}
+
+static void
+client_free_servers(struct api_aclient *c)
+{
+    for (size_t i = 0; i < c->nservers; i++)
+        free(c->servers[i]);
+    free(c->servers);
+    c->servers = NULL;
+    c->nservers = 0;
+    c->server = NULL;
+}
+
+/* "a:6443, b:6443": every address checked now, so a typo in the third
+ * one is reported at start, not when the first two are down. */
+static int
+client_parse_servers(struct api_aclient *c, const char *list, struct sk_err *err)
+{
+    char *copy, *tok, *save = NULL;
+    int rc = 0;
+
+    if (!list || !*list)
+        return sk_err_set(err, EINVAL, "no server address");
+    copy = sk_strdup(list);
+    for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        tok += strspn(tok, " \t");
+        tok[strcspn(tok, " \t")] = 0;
+        if (!*tok)
+            continue;
+        c->servers = sk_realloc(c->servers, (c->nservers + 1) * sizeof(*c->servers));
+        c->servers[c->nservers++] = sk_strdup(tok);
+    }
+    free(copy);
+    if (!c->nservers)
+        return sk_err_set(err, EINVAL, "no server address in '%s'", list);
+    for (size_t i = c->nservers; i-- > 0 && rc == 0;)
+        rc = client_use_server(c, i, err);
+    return rc;
+}
+
+bool
+api_aclient_failover(struct api_aclient *c, size_t idx, bool was_up)
+{
+    struct sk_err err;
+    const char *from = c->server;
+
+    if (was_up)
+        c->down_in_row = 0;
+    else
+        c->down_in_row++;
+    if (c->nservers < 2)
+        return false;
+    if (idx == c->cur_server) {
+        sk_err_init(&err);
+        /* every address parsed at start: this cannot fail */
+        (void)client_use_server(c, (idx + 1) % c->nservers, &err);
+        sk_info("aclient", "server '%s' %s: now '%s'", from, was_up ? "lost" : "unreachable",
+                c->server);
+    }
+    return c->down_in_row < c->nservers;
 }
 
 int
@@ -396,14 +465,14 @@ api_aclient_new(struct sk_loop *loop, const struct api_aclient_config *cfg,
     int rc;
 
     c->loop = loop;
-    rc = client_parse_server(c, cfg->server, err);
+    rc = client_parse_servers(c, cfg->server, err);
     if (rc < 0) {
-        free(c->server);
+        client_free_servers(c);
         free(c);
         return rc;
     }
     if (cfg->token && strpbrk(cfg->token, " \t\r\n")) {
-        free(c->server);
+        client_free_servers(c);
         free(c);
         return sk_err_set(err, EINVAL, "token contains white space");
     }
@@ -429,7 +498,7 @@ client_free_deferred(struct sk_loop *loop, void *arg)
     struct api_aclient *c = arg;
 
     api_resp_release(&c->cur);
-    free(c->server);
+    client_free_servers(c);
     free(c->token);
     free(c);
 }

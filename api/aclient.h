@@ -63,7 +63,9 @@ void api_backoff_reset(struct api_backoff *b);
 /* ---- the client ---- */
 
 struct api_aclient_config {
-    const char *server;          /* UNIX socket path (contains '/') or host:port */
+    /* UNIX socket path (contains '/') or host:port, or a comma-separated
+     * list of them: tried in turn, the next one when a connection fails */
+    const char *server;
     const char *token;           /* NULL or "": none; else `auth TOKEN` first */
     uint32_t backoff_initial_ms; /* 0: 100 */
     uint32_t backoff_max_ms;     /* 0: 10000 */

@@ -48,7 +48,14 @@ struct api_link {
     uint64_t timer;
     struct addrinfo *ai_list, *ai_next;
     struct sk_err last_err; /* of the current attempt's addresses */
+    size_t server_idx;      /* the client's server this attempt went to */
 };
+
+/* A connection to the client's server number idx went down (never up
+ * when !was_up): move to the next server when idx is still the current
+ * one. True when another server is to be tried at once, false when every
+ * server failed since the last connection came up (then back off). */
+bool api_aclient_failover(struct api_aclient *c, size_t idx, bool was_up);
 
 void api_link_init(struct api_link *l, struct api_aclient *c, const struct api_link_ops *ops,
                    void *arg);
@@ -76,7 +83,12 @@ struct api_acall {
 
 struct api_aclient {
     struct sk_loop *loop;
-    char *server;
+    /* The servers to try in turn (config "a:6443,b:6443"); server,
+     * is_unix, host and port describe servers[cur_server]. */
+    char **servers;
+    size_t nservers, cur_server;
+    unsigned down_in_row; /* failed attempts since a connection came up */
+    const char *server;
     char *token;
     bool is_unix;
     char host[256];

@@ -254,6 +254,7 @@ link_attempt(struct sk_loop *loop, void *arg)
 
     l->timer = 0;
     l->state = API_LINK_CONNECTING;
+    l->server_idx = c->cur_server;
     c->stats.connects++;
     sk_err_init(&l->last_err);
     if (c->is_unix) {

@@ -104,13 +104,13 @@ watch_idle_check(struct sk_loop *loop, void *arg)
 }
 
 static void
-watch_retry(struct api_awatch *w)
+watch_retry(struct api_awatch *w, bool at_once)
 {
     watch_idle_stop(w);
     if (w->cancelled || w->stopped)
         return;
     api_link_stop(&w->link);
-    api_link_start(&w->link, api_backoff_next(&w->backoff));
+    api_link_start(&w->link, at_once ? 0 : api_backoff_next(&w->backoff));
 }
 
 static void
@@ -194,7 +194,7 @@ watch_on_error_line(struct api_awatch *w, const char *line)
         w->resume_rev = parse_rev(rev);
     api_resp_release(&resp);
     watch_deliver(w, API_WATCH_ERROR, NULL, w->last_rev, &err);
-    watch_retry(w);
+    watch_retry(w, false);
 }
 
 static void
@@ -207,6 +207,7 @@ watch_on_header(struct api_awatch *w, const char *line)
         return;
     }
     w->header_seen = true;
+    w->c->down_in_row = 0;
     api_backoff_reset(&w->backoff);
     w->header_rev = api_status_word(line, "rev", rev, sizeof(rev)) == 0 ? parse_rev(rev) : 0;
 }
@@ -308,7 +309,8 @@ watch_on_down(struct api_link *l, bool was_up, const struct sk_err *why, void *a
     if (w->cancelled || w->stopped)
         return;
     watch_deliver(w, API_WATCH_ERROR, NULL, w->last_rev, why);
-    watch_retry(w);
+    /* another server of the client's list, at once */
+    watch_retry(w, api_aclient_failover(w->c, l->server_idx, was_up));
 }
 
 static const struct api_link_ops watch_link_ops = {

@@ -438,7 +438,8 @@ static const struct sk_conf_opt options[] = {
     {"agent", "heartbeat-interval", SK_CONF_DURATION, OFF(agent.heartbeat_interval_ms), "10s",
      NULL, 1000, 3600000, "interval of the node's status updates to the API", 0, NULL},
     {"agent", "server", SK_CONF_STRING, OFF(agent.server), NULL, NULL, 0, 0,
-     "API server of the agent: a UNIX socket path or host:port; empty: server.socket", SK_CONF_EMPTY_OK,
+     "API server of the agent: a UNIX socket path or host:port, or a comma-separated list "
+     "of them tried in turn; empty: server.socket", SK_CONF_EMPTY_OK,
      NULL},
     {"agent", "token-file", SK_CONF_PATH, OFF(agent.token_file), NULL, NULL, 0, 0,
      "file holding the agent's API token; empty for none", SK_CONF_EMPTY_OK, NULL},

@@ -1,5 +1,5 @@
 #!/bin/bash
-test_description='end to end on the 3+3 lab cluster: kill -9 of the Raft leader during a rolling update: a new leader within seconds, the rollout completes, no acknowledged write lost, no duplicate pods'
+test_description='end to end on the 3+3 lab cluster: kill -9 of the Raft leader during a rolling update: a new leader within seconds, the rollout completes, no acknowledged write lost, no duplicate pods; a worker whose server dies goes on through the others'
 . "$(dirname "$0")/lib.sh"
 
 require_root
@@ -116,6 +116,16 @@ test_expect_success 'no acknowledged write lost: every acked key on all three me
 			grep -q "\"key\":\"ha/$i\",\"value\":\"v$i\"" "kv.$m" || { echo "$m lost ha/$i"; return 1; }
 		done <acked
 	done
+'
+
+test_expect_success 'a worker whose API server dies goes on through the next one of its list' '
+	# w1 talks to c1 first (t/lab-cluster); c1 is killed for good
+	other=c2 &&
+	kill -9 "$(lc_pid c1)" && rm -f "$LC_DIR/run/c1.pid" &&
+	t=$(date -u +%Y-%m-%dT%H:%M:%SZ) &&
+	wait_for "k $other get nodes w1 -o json | json_check \"[.status.conditions[] | select(.type == \\\"Ready\\\") | .lastHeartbeatTime > \\\"$t\\\"] | any\"" 30 0.5 &&
+	grep -q "server .* lost: now .*:6443" "$LC_DIR/log/w1.log" &&
+	k $other get nodes w1 | grep -q " Ready "
 '
 
 test_done

@@ -294,6 +294,63 @@ START_TEST(unreachable_server_fails_waiting_calls_then_recovers)
 }
 END_TEST
 
+static bool
+one_inflight(void *arg)
+{
+    struct api_aclient_stats st;
+
+    api_aclient_stats(arg, &st);
+    return st.inflight == 1;
+}
+
+START_TEST(a_list_of_servers_fails_over_to_the_next_one)
+{
+    struct sk_loop *loop = loop_new();
+    struct fake *f1 = fake_start(loop), *f2 = fake_start(loop);
+    char list[1024];
+    struct api_aclient *c;
+    struct api_aclient_stats st;
+    struct rec *r = sk_calloc(1, sizeof(*r));
+    struct sk_err err;
+
+    /* The first server is not there: the waiting calls go to the next
+     * one at once instead of failing. */
+    snprintf(list, sizeof(list), "%s.missing, %s,%s", f1->path, f1->path, f2->path);
+    c = client_new(loop, list, 5, 20);
+    call(c, "echo a", r);
+    wait_calls(loop, r, 1);
+    ck_assert_int_eq(r->rc[0], 0);
+    ck_assert_str_eq(r->body[0], "a");
+    ck_assert_uint_eq(json_array_size(f1->log), 1);
+    /* The server in use goes away with a call in flight: that call
+     * fails (it may have been carried out), the next one reaches the
+     * third server. */
+    call(c, "later 2000 x", r);
+    ck_assert(run_until(loop, one_inflight, c, 3000));
+    fake_stop(f1);
+    wait_calls(loop, r, 2);
+    ck_assert_int_eq(r->rc[1], -ECONNRESET);
+    call(c, "echo b", r);
+    wait_calls(loop, r, 3);
+    ck_assert_int_eq(r->rc[2], 0);
+    ck_assert_str_eq(r->body[2], "b");
+    ck_assert_uint_eq(json_array_size(f2->log), 1);
+    api_aclient_stats(c, &st);
+    ck_assert_uint_ge(st.connect_failures, 1);
+    api_aclient_free(c);
+
+    /* Every address is checked at the start. */
+    struct api_aclient_config cfg = {.server = "127.0.0.1:6443,host:notaport"};
+    ck_assert_int_eq(api_aclient_new(loop, &cfg, &c, &err), -EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "host:notaport"));
+    cfg.server = " , ";
+    ck_assert_int_eq(api_aclient_new(loop, &cfg, &c, &err), -EINVAL);
+    fake_stop(f2);
+    sk_loop_free(loop);
+    free(r);
+}
+END_TEST
+
 START_TEST(backoff_doubles_with_jitter_and_stays_bounded)
 {
     struct api_backoff b;
@@ -1404,6 +1461,7 @@ main(void)
     tcase_add_test(tc, connection_closed_mid_response_fails_the_calls_in_flight);
     tcase_add_test(tc, calls_not_answered_in_time_fail_and_the_connection_is_renewed);
     tcase_add_test(tc, unreachable_server_fails_waiting_calls_then_recovers);
+    tcase_add_test(tc, a_list_of_servers_fails_over_to_the_next_one);
     tcase_add_test(tc, backoff_doubles_with_jitter_and_stays_bounded);
     tcase_add_test(tc, watch_resumes_from_the_last_revision_after_a_drop);
     tcase_add_test(tc, watch_cut_before_any_new_event_replays_again);
