@@ -141,8 +141,8 @@ run_case(const struct pcase *c)
         ck_assert_ptr_null(pre.node);
         sk_buf_printf(&got, "none");
     }
-    ck_assert_msg(strcmp(STR(got), c->want) == 0, "%s: got '%s', want '%s'", c->what,
-                  STR(got), c->want);
+    ck_assert_msg(strcmp(STR(got), c->want) == 0, "%s: got '%s', want '%s'", c->what, STR(got),
+                  c->want);
     snapshot(cache, c->nodes, 4, &after);
     ck_assert_str_eq(STR(before), STR(after));
     /* And still unschedulable for the same reasons. */
