@@ -41,12 +41,6 @@ struct sched_preemptor {
     uint64_t preemptions, victims;
 };
 
-/* A nomination patch in flight. */
-struct nominate_op {
-    struct api_aclient *client;
-    char *ns, *name, *node;
-};
-
 struct sched_preemptor *
 sched_preemptor_new(struct api_aclient *client, struct api_informer *pods, const char *component)
 {
@@ -101,43 +95,29 @@ on_deleted(struct api_aclient *c, int rc, const struct api_resp *resp, const str
 }
 
 static void
-nominate_op_free(struct nominate_op *op)
-{
-    free(op->ns);
-    free(op->name);
-    free(op->node);
-    free(op);
-}
-
-static void
 on_nominated(struct api_aclient *c, int rc, const struct api_resp *resp, const struct sk_err *err,
              void *arg)
 {
-    struct nominate_op *op = arg;
-    json_t *patch;
-
+    (void)c;
     (void)resp;
-    if (rc == -ESTALE) {
-        /* The pod changed since we looked: write the nomination alone,
-         * which is right whatever the change was (a bound pod ignores
-         * it). The condition waits for the next attempt. */
-        patch = json_pack("{s:{s:s}}", "status", "nominatedNodeName", op->node);
-        api_aclient_patch(c, "pods", op->ns, op->name, "status", patch, NULL, NULL);
-        json_decref(patch);
-    } else if (rc < 0 && rc != -ENOENT) {
-        sk_warn("sched", "pod '%s/%s': nominatedNodeName: %s", op->ns, op->name, err->msg);
-    }
-    nominate_op_free(op);
+    (void)arg;
+    /* 409: the pod changed since we looked (the second patch below
+     * still nominates it); 404: it is gone. */
+    if (rc < 0 && rc != -ESTALE && rc != -ENOENT)
+        sk_warn("sched", "preemption: nominatedNodeName: %s", err->msg);
 }
 
 /* status.nominatedNodeName and PodScheduled=False on cur, conditional
- * on its resourceVersion (as the runner's condition patch). */
+ * on its resourceVersion as the runner's condition patch is; then the
+ * nomination alone, unconditionally, in case the first lost a race: a
+ * no-op after it, and right whatever changed (a pod bound meanwhile
+ * ignores it). Two fire-and-forget patches rather than a retry from the
+ * callback, which would need state that outlives a stopped runner. */
 static void
 nominate(struct sched_preemptor *pr, const json_t *cur, const char *ns, const char *name,
          const char *node, const char *message)
 {
     char now[SK_CLOCK_RFC3339_MAX];
-    struct nominate_op *op;
     const char *rv = str_at(cur, "metadata.resourceVersion");
     json_t *patch;
 
@@ -148,12 +128,10 @@ nominate(struct sched_preemptor *pr, const json_t *cur, const char *ns, const ch
     json_object_set_new(json_object_get(patch, "status"), "nominatedNodeName", json_string(node));
     if (rv)
         json_object_set_new(patch, "metadata", json_pack("{s:s}", "resourceVersion", rv));
-    op = sk_calloc(1, sizeof(*op));
-    op->client = pr->client;
-    op->ns = sk_strdup(ns);
-    op->name = sk_strdup(name);
-    op->node = sk_strdup(node);
-    api_aclient_patch(pr->client, "pods", ns, name, "status", patch, on_nominated, op);
+    api_aclient_patch(pr->client, "pods", ns, name, "status", patch, on_nominated, NULL);
+    json_decref(patch);
+    patch = json_pack("{s:{s:s}}", "status", "nominatedNodeName", node);
+    api_aclient_patch(pr->client, "pods", ns, name, "status", patch, on_nominated, NULL);
     json_decref(patch);
 }
 
