@@ -95,6 +95,7 @@ test_expect_success 'a higher-priority pod preempts the newest low pod gracefull
 	req "create $(pod high 1 100)" | grep -q "^ok 1" &&
 	wait_for "terminating low-2" 20 &&
 	wait_for "test \"\$(nominated high)\" = n1" 20 &&
+	wait_for "unschedulable high" 20 &&
 	! terminating low-1 &&
 	! bound high &&
 	get low-2 | grep -q "\"deletionGracePeriodSeconds\":30"
