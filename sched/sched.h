@@ -286,8 +286,8 @@ int64_t sched_queue_next_ms(const struct sched_queue *q);
 
 /* One pod to delete. */
 struct sched_victim {
-    json_t *pod; /* a reference to the cached object */
-    const char *ns, *name;
+    json_t *pod;           /* a reference to the cached object */
+    const char *ns, *name; /* valid while pod is */
     int64_t priority;
     bool terminating; /* already being deleted: no delete needed */
 };
