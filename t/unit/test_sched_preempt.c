@@ -56,6 +56,9 @@ mk_node(const char *text)
     "{'metadata':{'name':'hi','labels':{'app':'web'}},'spec':{" extra "'priority':" prio           \
     ",'containers':[{'name':'c','resources':{'requests':{'cpu':'" cpu "'}}}]}}"
 
+#define PENDING(name, prio, cpu)                                                                   \
+    "{'metadata':{'name':'" name "'},'spec':{'priority':" prio ",'containers':[{'name':'c',"       \
+    "'resources':{'requests':{'cpu':'" cpu "'}}}]}}"
 #define STR(b) ((b).data ? (b).data : "")
 
 struct pcase {
@@ -382,6 +385,196 @@ START_TEST(malformed_preemptor_is_rejected)
 }
 END_TEST
 
+/* ---- random clusters: the properties every answer must have ---- */
+
+#define RN 4 /* nodes */
+#define RP 6 /* pods per node at most */
+
+struct rpod {
+    char name[16];
+    int64_t cpu; /* milli */
+    int64_t prio;
+};
+
+struct rnode {
+    int64_t cpu, pods;
+    struct rpod p[RP];
+    size_t n;
+};
+
+static uint64_t
+rnd(uint64_t *s, uint64_t below)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s % below;
+}
+
+/* Whether a pod of cpu fits on node with the pods not in gone. */
+static bool
+rfits(const struct rnode *nd, int64_t cpu, const bool *gone)
+{
+    int64_t used = 0, count = 0;
+
+    for (size_t i = 0; i < nd->n; i++) {
+        if (gone[i])
+            continue;
+        used += nd->p[i].cpu;
+        count++;
+    }
+    return count + 1 <= nd->pods && used + cpu <= nd->cpu;
+}
+
+static struct sched_cache *
+rcluster(uint64_t *seed, struct rnode *nodes)
+{
+    static const int64_t sizes[] = {0, 500, 1000, 2000};
+    struct sched_cache *cache = sched_cache_new(0);
+    char buf[512];
+
+    for (size_t k = 0; k < RN; k++) {
+        struct rnode *nd = &nodes[k];
+        json_t *obj;
+
+        nd->cpu = rnd(seed, 2) ? 4000 : 2000;
+        nd->pods = 3 + (int64_t)rnd(seed, 4);
+        nd->n = 0;
+        snprintf(buf, sizeof(buf),
+                 "{'metadata':{'name':'n%zu'},'status':{'allocatable':{'cpu':'%lldm',"
+                 "'memory':'8Gi','pods':'%lld'}}}",
+                 k, (long long)nd->cpu, (long long)nd->pods);
+        obj = mk_node(buf);
+        ck_assert_int_eq(sched_cache_node_set(cache, obj, NULL), 0);
+        json_decref(obj);
+        for (size_t i = 0, want = rnd(seed, RP + 1); i < want; i++) {
+            struct rpod *p = &nd->p[nd->n];
+            bool none[RP] = {0};
+
+            p->cpu = sizes[rnd(seed, 4)];
+            p->prio = (int64_t)rnd(seed, 4);
+            if (!rfits(nd, p->cpu, none))
+                break;
+            snprintf(p->name, sizeof(p->name), "p%zu-%zu", k, i);
+            snprintf(buf, sizeof(buf),
+                     "{'metadata':{'name':'%s','creationTimestamp':'2026-11-26T%02d:00:00Z'},"
+                     "'spec':{'nodeName':'n%zu','priority':%lld,'containers':[{'name':'c',"
+                     "'resources':{'requests':{'cpu':'%lldm'}}}]}}",
+                     p->name, (int)rnd(seed, 24), k, (long long)p->prio, (long long)p->cpu);
+            obj = J(buf);
+            ck_assert_int_eq(sched_cache_pod_set(cache, obj, NULL), 0);
+            json_decref(obj);
+            nd->n++;
+        }
+    }
+    return cache;
+}
+
+/* The answer's victims as flags over the chosen node's pods. */
+static const struct rnode *
+rvictims(const struct rnode *nodes, const struct sched_preemption *pre, int64_t prio, bool *gone)
+{
+    const struct rnode *nd = &nodes[pre->node[1] - '0'];
+
+    memset(gone, 0, RP * sizeof(*gone));
+    for (size_t v = 0; v < pre->nvictims; v++) {
+        size_t i = 0;
+
+        while (i < nd->n && strcmp(nd->p[i].name, pre->victims[v].name) != 0)
+            i++;
+        ck_assert_msg(i < nd->n, "victim %s is not on %s", pre->victims[v].name, pre->node);
+        ck_assert_int_lt(nd->p[i].prio, prio);
+        gone[i] = true;
+    }
+    return nd;
+}
+
+static void
+rcheck(const struct rnode *nodes, const struct sched_preemption *pre, int rc, int64_t cpu,
+       int64_t prio)
+{
+    bool gone[RP];
+
+    if (rc == 1) {
+        /* No node where evicting every lower pod would do. */
+        for (size_t k = 0; k < RN; k++) {
+            for (size_t i = 0; i < nodes[k].n; i++)
+                gone[i] = nodes[k].p[i].prio < prio;
+            ck_assert_msg(!rfits(&nodes[k], cpu, gone), "n%zu would do", k);
+        }
+        return;
+    }
+    const struct rnode *nd = rvictims(nodes, pre, prio, gone);
+
+    ck_assert_msg(rfits(nd, cpu, gone), "the victims on %s do not make room", pre->node);
+    /* Reprieve is greedy: sparing any one victim more breaks the fit. */
+    for (size_t i = 0; i < nd->n; i++) {
+        if (!gone[i])
+            continue;
+        gone[i] = false;
+        ck_assert_msg(!rfits(nd, cpu, gone), "%s need not go", nd->p[i].name);
+        gone[i] = true;
+    }
+}
+
+static bool
+fits_anywhere(const struct rnode *nodes, int64_t cpu)
+{
+    bool none[RP] = {0};
+
+    for (size_t k = 0; k < RN; k++) {
+        if (rfits(&nodes[k], cpu, none))
+            return true;
+    }
+    return false;
+}
+
+START_TEST(random_clusters_keep_the_properties)
+{
+    uint64_t seed = 0x9e3779b97f4a7c15ULL;
+    size_t preempted = 0, refused = 0;
+
+    for (int round = 0; round < 1500; round++) {
+        struct rnode nodes[RN];
+        struct sched_cache *cache = rcluster(&seed, nodes);
+        int64_t cpu = 500 * (1 + (int64_t)rnd(&seed, 8)), prio = (int64_t)rnd(&seed, 5);
+        struct sk_buf before, after;
+        struct sched_preemption pre;
+        char buf[512];
+        json_t *pod;
+        int rc;
+
+        if (fits_anywhere(nodes, cpu)) {
+            sched_cache_free(cache);
+            continue; /* preemption is for pods that fit nowhere */
+        }
+        snprintf(buf, sizeof(buf), PENDING("hi", "%lld", "%lldm"), (long long)prio, (long long)cpu);
+        pod = J(buf);
+        sk_buf_init(&before);
+        sk_buf_init(&after);
+        sched_preemption_init(&pre);
+        snapshot(cache, (const char *const[]){NODE("n0"), NODE("n1"), NODE("n2"), NODE("n3")}, RN,
+                 &before);
+        rc = sched_preempt(cache, pod, NULL, &pre, NULL);
+        ck_assert_int_ge(rc, 0);
+        snapshot(cache, (const char *const[]){NODE("n0"), NODE("n1"), NODE("n2"), NODE("n3")}, RN,
+                 &after);
+        ck_assert_str_eq(STR(before), STR(after));
+        rcheck(nodes, &pre, rc, cpu, prio);
+        preempted += rc == 0;
+        refused += rc == 1;
+        sched_preemption_release(&pre);
+        sk_buf_release(&before);
+        sk_buf_release(&after);
+        json_decref(pod);
+        sched_cache_free(cache);
+    }
+    /* The generator reaches both outcomes. */
+    ck_assert_uint_gt(preempted, 40);
+    ck_assert_uint_gt(refused, 40);
+}
+END_TEST
+
 /* ---- the nominator ---- */
 
 static int
@@ -401,10 +594,6 @@ try_pod(struct sched_cache *cache, struct sched_nominator *nom, const char *text
     json_decref(pod);
     return rc;
 }
-
-#define PENDING(name, prio, cpu)                                                                   \
-    "{'metadata':{'name':'" name "'},'spec':{'priority':" prio ",'containers':[{'name':'c',"       \
-    "'resources':{'requests':{'cpu':'" cpu "'}}}]}}"
 
 START_TEST(nominated_room_is_held_against_lower_priority)
 {
@@ -542,6 +731,7 @@ main(void)
     tcase_add_test(tc, candidate_nodes);
     tcase_add_test(tc, terminating_victims_make_a_nominated_pod_wait);
     tcase_add_test(tc, malformed_preemptor_is_rejected);
+    tcase_add_test(tc, random_clusters_keep_the_properties);
     tcase_add_test(tc, nominated_room_is_held_against_lower_priority);
     tcase_add_test(tc, nominated_pods_are_not_victims);
     tcase_add_test(tc, prune_drops_gone_pods_and_takes_new_objects);
