@@ -160,6 +160,32 @@ sched_nominator_prune(struct sched_nominator *n,
 }
 
 size_t
+sched_nominator_clear_lower(struct sched_nominator *n, const char *node, int64_t prio,
+                            void (*fn)(void *ctx, const json_t *pod), void *ctx)
+{
+    char **gone = NULL;
+    struct sched_map_ent *e;
+    size_t i = 0, ngone = 0;
+
+    while ((e = sched_map_next(&n->by_key, &i))) {
+        struct nomination *nm = e->ptr;
+
+        if (nm->priority >= prio || strcmp(nm->node, node) != 0)
+            continue;
+        if (fn)
+            fn(ctx, nm->pod);
+        gone = sk_reallocarray(gone, ngone + 1, sizeof(*gone));
+        gone[ngone++] = sk_strdup(e->key);
+    }
+    for (i = 0; i < ngone; i++) {
+        nomination_free(sched_map_del(&n->by_key, gone[i]));
+        free(gone[i]);
+    }
+    free(gone);
+    return ngone;
+}
+
+size_t
 sched_nominator_hold(struct sched_nominator *n, struct sched_cache *cache, const json_t *pod)
 {
     const char *ns, *name;

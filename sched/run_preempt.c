@@ -13,7 +13,8 @@
  *      same name is never hit), record a "Preempted" Event on each and
  *      a "Preempting" Event on the preemptor, and set the preemptor's
  *      status.nominatedNodeName (with PodScheduled=False Unschedulable,
- *      the condition the runner would write, in the same patch);
+ *      the condition the runner would write, in the same patch), and
+ *      take the nomination to that node away from pods of lower priority;
  *   5. unhold.
  *
  * The preemptor then waits parked like any unschedulable pod: each victim
@@ -163,9 +164,23 @@ evict(struct sched_preemptor *pr, const struct sched_victim *v, const char *by, 
     pr->victims++;
 }
 
+/* A pod of lower priority nominated to the node preempted on loses its
+ * nomination, in the API too (null removes the field: RFC 7386). */
 static void
-act(struct sched_preemptor *pr, const json_t *pod, const struct sched_preemption *pre,
-    const char *message)
+unnominate(void *ctx, const json_t *pod)
+{
+    struct sched_preemptor *pr = ctx;
+    const char *ns = str_at(pod, "metadata.namespace"), *name = str_at(pod, "metadata.name");
+    json_t *patch = json_pack("{s:{s:n}}", "status", "nominatedNodeName");
+
+    api_aclient_patch(pr->client, "pods", ns && *ns ? ns : "default", name, "status", patch,
+                      on_nominated, NULL);
+    json_decref(patch);
+}
+
+static void
+act(struct sched_preemptor *pr, const struct sched_pod *sp, const json_t *pod,
+    const struct sched_preemption *pre, const char *message)
 {
     const char *ns = str_at(pod, "metadata.namespace"), *name = str_at(pod, "metadata.name");
     const json_t *cur;
@@ -177,6 +192,7 @@ act(struct sched_preemptor *pr, const json_t *pod, const struct sched_preemption
     sched_pod_key(by, sizeof(by), ns, name);
     for (size_t i = 0; i < pre->nvictims; i++)
         evict(pr, &pre->victims[i], by, pre->node);
+    sched_nominator_clear_lower(pr->nom, pre->node, sp->priority, unnominate, pr);
     sk_err_init(&err);
     if (sched_nominator_set(pr->nom, cur ? cur : pod, pre->node, &err) < 0)
         sk_warn("sched", "pod '%s': nomination: %s", by, err.msg);
@@ -230,7 +246,7 @@ sched_preemptor_schedule(struct sched_preemptor *pr, struct sched_cache *cache,
         goto out;
     sched_preemption_init(&pre);
     if (sched_preempt(cache, pod, nominated, &pre, NULL) == 0)
-        act(pr, pod, &pre, res->message);
+        act(pr, sp, pod, &pre, res->message);
     sched_preemption_release(&pre);
 out:
     sched_nominator_unhold(pr->nom, cache);

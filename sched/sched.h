@@ -344,6 +344,12 @@ size_t sched_nominator_len(const struct sched_nominator *n);
 size_t sched_nominator_prune(struct sched_nominator *n,
                              const json_t *(*latest)(void *ctx, const char *ns, const char *name),
                              void *ctx);
+/* Remove the nominations to node of pods of priority below prio: a
+ * more important pod just preempted there and their room is no longer
+ * theirs (kube-scheduler clears them too). fn, when not NULL, sees each
+ * pod before it is dropped. Returns how many were removed. */
+size_t sched_nominator_clear_lower(struct sched_nominator *n, const char *node, int64_t prio,
+                                   void (*fn)(void *ctx, const json_t *pod), void *ctx);
 /* Hold the room of nominated pods against pod (see above); returns how
  * many were placed. Calls must pair with unhold before the cache sees
  * any other change. */

@@ -153,6 +153,21 @@ test_expect_success 'the node needing fewer victims is chosen' '
 	test "$(node_of pick-c)" = n5
 '
 
+test_expect_success 'a more important preemptor on the same node takes the nomination from a lesser one' '
+	req "create $(node n6 2 "\"pool\":\"d\"")" | grep -q "^ok 1" &&
+	create_on n6 d-1 2 1 &&
+	req "create $(pod mid 2 50 "\"nodeSelector\":{\"pool\":\"d\"}")" | grep -q "^ok 1" &&
+	wait_for "test \"\$(nominated mid)\" = n6" 20 &&
+	wait_for "terminating d-1" 20 &&
+	req "create $(pod top 2 100 "\"nodeSelector\":{\"pool\":\"d\"}")" | grep -q "^ok 1" &&
+	wait_for "test \"\$(nominated top)\" = n6" 20 &&
+	wait_for "test -z \"\$(nominated mid)\"" 20 &&
+	finish d-1 &&
+	wait_for "bound top" 20 &&
+	test "$(node_of top)" = n6 &&
+	! bound mid
+'
+
 test_expect_success 'the server stops cleanly' '
 	stop_daemon skiffd &&
 	grep -q "preemptions evicted" "$TEST_DIR/skiffd.log"

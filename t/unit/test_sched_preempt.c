@@ -689,6 +689,44 @@ START_TEST(prune_drops_gone_pods_and_takes_new_objects)
 }
 END_TEST
 
+static void
+count_cleared(void *ctx, const json_t *pod)
+{
+    json_t *names = ctx;
+
+    json_array_append(names, json_object_get(json_object_get(pod, "metadata"), "name"));
+}
+
+START_TEST(preempting_clears_lower_nominations_to_the_node)
+{
+    struct sched_nominator *nom = sched_nominator_new();
+    json_t *a = J(PENDING("a", "5", "1")), *b = J(PENDING("b", "20", "1"));
+    json_t *c = J(PENDING("c", "5", "1")), *d = J(PENDING("d", "10", "1"));
+    json_t *names = json_array();
+
+    ck_assert_int_eq(sched_nominator_set(nom, a, "n1", NULL), 0);
+    ck_assert_int_eq(sched_nominator_set(nom, b, "n1", NULL), 0);
+    ck_assert_int_eq(sched_nominator_set(nom, c, "n2", NULL), 0);
+    ck_assert_int_eq(sched_nominator_set(nom, d, "n1", NULL), 0);
+    ck_assert_uint_eq(sched_nominator_clear_lower(nom, "n1", 10, count_cleared, names), 1);
+    ck_assert_uint_eq(json_array_size(names), 1);
+    ck_assert_str_eq(json_string_value(json_array_get(names, 0)), "a");
+    ck_assert_ptr_null(sched_nominator_node(nom, "default", "a"));
+    ck_assert_str_eq(sched_nominator_node(nom, "default", "b"), "n1");
+    ck_assert_str_eq(sched_nominator_node(nom, "default", "c"), "n2");
+    ck_assert_str_eq(sched_nominator_node(nom, "default", "d"), "n1");
+    ck_assert_uint_eq(sched_nominator_clear_lower(nom, "n3", 100, NULL, NULL), 0);
+    ck_assert_uint_eq(sched_nominator_clear_lower(nom, "n1", 100, NULL, NULL), 2);
+    ck_assert_uint_eq(sched_nominator_len(nom), 1);
+    json_decref(names);
+    json_decref(a);
+    json_decref(b);
+    json_decref(c);
+    json_decref(d);
+    sched_nominator_free(nom);
+}
+END_TEST
+
 START_TEST(nominator_rejects_malformed_pods_and_unknown_nodes)
 {
     static const char *const nodes[] = {NODE("n1")};
@@ -736,6 +774,7 @@ main(void)
     tcase_add_test(tc, nominated_pods_are_not_victims);
     tcase_add_test(tc, prune_drops_gone_pods_and_takes_new_objects);
     tcase_add_test(tc, nominator_rejects_malformed_pods_and_unknown_nodes);
+    tcase_add_test(tc, preempting_clears_lower_nominations_to_the_node);
     suite_add_tcase(s, tc);
     return unit_main(s);
 }
