@@ -15,6 +15,7 @@ struct podv {
 static const char *const pull_policies[] = {"Always", "IfNotPresent", "Never", NULL};
 static const char *const protocols[] = {"SCTP", "TCP", "UDP", NULL};
 static const char *const restart_policies[] = {"Always", "OnFailure", "Never", NULL};
+static const char *const preemption_policies[] = {"PreemptLowerPriority", "Never", NULL};
 static const char *const dns_policies[] = {"ClusterFirstWithHostNet", "ClusterFirst", "Default",
                                            "None", NULL};
 static const char *const term_msg_policies[] = {"File", "FallbackToLogsOnError", NULL};
@@ -414,6 +415,10 @@ v_pod_scalars(struct vctx *v, const json_t *spec)
     if (v_int64(v, spec, "activeDeadlineSeconds", &n) && (n < 1 || n > INT32_MAX))
         v_err_int(v, API_FE_INVALID, "activeDeadlineSeconds", n,
                   "must be between 1 and 2147483647, inclusive");
+    /* The scheduler orders and preempts by spec.priority, an int32 as in
+     * Kubernetes (set directly: skiff has no PriorityClass objects). */
+    v_int(v, spec, "priority", &n);
+    v_enum(v, spec, "preemptionPolicy", preemption_policies, false);
     for (size_t i = 0; i < sizeof(subdomain_fields) / sizeof(subdomain_fields[0]); i++)
         if ((s = v_str(v, spec, subdomain_fields[i])) && *s)
             v_dns1123_subdomain(v, subdomain_fields[i], s);

@@ -552,3 +552,20 @@ sched_cache_pod_state(const struct sched_cache *c, const char *ns, const char *n
 
     return cp ? (cp->assumed ? 1 : 2) : 0;
 }
+
+/* Preemption's what-if (preempt.c): the pod leaves its node and the
+ * indexes, so that the filters see the node without it, and comes back
+ * exactly. It stays in pod_by_key meanwhile: nothing may look it up
+ * (no informer event, no expire) until it is placed again. */
+void
+sched_cache_pod_unplace(struct sched_cache *c, struct sched_cached_pod *cp)
+{
+    detach(c, cp);
+}
+
+void
+sched_cache_pod_place(struct sched_cache *c, struct sched_node_info *ni,
+                      struct sched_cached_pod *cp)
+{
+    attach(c, ni, cp);
+}

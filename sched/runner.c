@@ -54,6 +54,7 @@ struct sched_runner {
     struct api_informer *pods, *nodes;
     struct sched_cache *cache;
     struct sched_queue *queue;
+    struct sched_preemptor *preempt; /* run_preempt.c */
     struct sched_config score;
     struct sched_rng rng;
     char *component;
@@ -479,7 +480,8 @@ schedule_pod(struct sched_runner *r, json_t *pod)
     sched_result_init(&res);
     rc = sched_pod_parse(pod, &sp, &err);
     if (rc == 0)
-        rc = sched_schedule_parsed(r->cache, sp, &r->score, &r->rng, &res, &err);
+        rc =
+            sched_preemptor_schedule(r->preempt, r->cache, sp, pod, &r->score, &r->rng, &res, &err);
     if (rc == 0)
         rc = sched_cache_assume(r->cache, pod, res.node, now_ms(r), &err);
     if (rc == 0)
@@ -579,6 +581,7 @@ sched_runner_start(struct sk_loop *loop, const struct sched_runner_config *cfg,
     if (informer_start(r, "nodes", &node_handlers, &r->nodes, err) < 0 ||
         informer_start(r, "pods", &pod_handlers, &r->pods, err) < 0)
         goto out_free;
+    r->preempt = sched_preemptor_new(r->client, r->pods, r->component);
     *out = r;
     return 0;
 out_free:
@@ -605,6 +608,7 @@ sched_runner_stop(struct sched_runner *r)
         api_aclient_free(r->binders[i]); /* drops the binds' callbacks */
     while (r->binds)
         bind_op_free(r->binds);
+    sched_preemptor_free(r->preempt);
     sched_queue_free(r->queue);
     sched_cache_free(r->cache);
     free(r->component);

@@ -265,6 +265,98 @@ size_t sched_queue_unschedulable_len(const struct sched_queue *q);
  * parking limit), or INT64_MAX if nothing waits. */
 int64_t sched_queue_next_ms(const struct sched_queue *q);
 
+/* ---- preemption (preempt.c) ----
+ *
+ * kube-scheduler's DefaultPreemption: a pod that fits nowhere may have
+ * pods of lower spec.priority deleted from one node so that it fits
+ * there. Only nodes that failed on something removing pods can fix are
+ * candidates (resources, pod count, host ports, inter-pod
+ * anti-affinity, spread): node name, selector and affinity, taints,
+ * unschedulable and not-ready nodes are passed over by the first
+ * filters. On each candidate every bound lower-priority pod is taken
+ * off; if the pod then fits, they are put back one at a time, the most
+ * important first (higher priority, then earlier start), and each that
+ * leaves the pod fitting is spared ("reprieved"). The rest are the
+ * node's victims. Among candidates the node is picked by, in order:
+ * the lowest priority of its most important victim, the smallest sum of
+ * victim priorities, the fewest victims, the latest start of its most
+ * important victims, then node order. PodDisruptionBudgets are not
+ * considered (skiff has none). Assumed pods (bind in flight) are never
+ * victims. */
+
+/* One pod to delete. */
+struct sched_victim {
+    json_t *pod;           /* a reference to the cached object */
+    const char *ns, *name; /* valid while pod is */
+    int64_t priority;
+    bool terminating; /* already being deleted: no delete needed */
+};
+
+struct sched_preemption {
+    char *node; /* chosen node, NULL if none */
+    struct sched_victim *victims;
+    size_t nvictims;
+    size_t candidates; /* nodes where preemption would make the pod fit */
+};
+
+void sched_preemption_init(struct sched_preemption *p);
+void sched_preemption_release(struct sched_preemption *p);
+
+/* Whether pod may preempt at all: spec.preemptionPolicy is not "Never"
+ * and, when it is nominated to a node (nominated non-NULL), no pod of
+ * lower priority is still terminating there: its earlier preemption is
+ * under way, and preempting again would take more victims than needed
+ * (kube-scheduler's podEligibleToPreemptOthers). */
+bool sched_preempt_eligible(const struct sched_cache *cache, const json_t *pod,
+                            const char *nominated);
+
+/* Find victims for pod (which fits nowhere as the cache stands). The
+ * cache is changed during the call and restored exactly. Returns 0 with
+ * out->node and the victims (highest priority first), 1 when pod is not
+ * eligible or no node would help, -EINVAL for a malformed pod. */
+int sched_preempt(struct sched_cache *cache, const json_t *pod, const char *nominated,
+                  struct sched_preemption *out, struct sk_err *err);
+
+/* Nominated pods (nominate.c): a preemptor waits for its victims to go
+ * with status.nominatedNodeName set; meanwhile the room it freed must
+ * not go to a pod of lower priority. The nominator remembers every
+ * nomination; around each attempt, sched_nominator_hold() assumes the
+ * nominated pods of priority at least the attempted pod's (itself
+ * excepted) on their nominated nodes, so the filters, and preemption,
+ * see their room as taken; sched_nominator_unhold() removes them
+ * exactly (kube-scheduler's addNominatedPods). */
+struct sched_nominator;
+
+struct sched_nominator *sched_nominator_new(void);
+void sched_nominator_free(struct sched_nominator *n);
+/* Nominate pod (kept by reference; a later call replaces it) to node.
+ * -EINVAL for a pod without a name or a malformed spec.priority. */
+int sched_nominator_set(struct sched_nominator *n, const json_t *pod, const char *node,
+                        struct sk_err *err);
+/* 0, or -ENOENT if the pod was not nominated. */
+int sched_nominator_remove(struct sched_nominator *n, const char *ns, const char *name);
+/* The node pod is nominated to, or NULL. */
+const char *sched_nominator_node(const struct sched_nominator *n, const char *ns, const char *name);
+size_t sched_nominator_len(const struct sched_nominator *n);
+/* Drop or refresh nominations: latest(ctx, ns, name) returns the pod's
+ * current object, or NULL when it is gone or no longer waits for a
+ * node (the nomination is then removed). Returns how many were removed. */
+size_t sched_nominator_prune(struct sched_nominator *n,
+                             const json_t *(*latest)(void *ctx, const char *ns, const char *name),
+                             void *ctx);
+/* Remove the nominations to node of pods of priority below prio: a
+ * more important pod just preempted there and their room is no longer
+ * theirs (kube-scheduler clears them too). fn, when not NULL, sees each
+ * pod before it is dropped. Returns how many were removed. */
+size_t sched_nominator_clear_lower(struct sched_nominator *n, const char *node, int64_t prio,
+                                   void (*fn)(void *ctx, const json_t *pod), void *ctx);
+/* Hold the room of nominated pods against pod (see above); returns how
+ * many were placed. Calls must pair with unhold before the cache sees
+ * any other change. */
+size_t sched_nominator_hold(struct sched_nominator *n, struct sched_cache *cache,
+                            const json_t *pod);
+void sched_nominator_unhold(struct sched_nominator *n, struct sched_cache *cache);
+
 /* ---- helpers of the runner (pure; status.c) ---- */
 
 /* Whether this scheduler should place pod: no spec.nodeName,

@@ -193,6 +193,37 @@ void sched_cache_each_anti_term(const struct sched_cache *c, const struct sched_
  * when it may match several. */
 const char *sched_pod_term_namespace(const struct sched_pod_term *t, const struct sched_pod *owner);
 
+/* Take a cached pod off its node (and the label and anti-affinity
+ * indexes) and put it back: preemption's what-if (cache.c). */
+void sched_cache_pod_unplace(struct sched_cache *c, struct sched_cached_pod *cp);
+void sched_cache_pod_place(struct sched_cache *c, struct sched_node_info *ni,
+                           struct sched_cached_pod *cp);
+
+/* Whether pod passes every filter on ni, the per-attempt state of
+ * inter-pod affinity and spread computed against the cache as it is now
+ * (schedule.c; preemption calls it after taking pods off a node). */
+bool sched_fits_node(const struct sched_cache *cache, const struct sched_pod *pod,
+                     const struct sched_node_info *ni);
+
+/* The runner's preemption (run_preempt.c): nominations, holding their
+ * room, the nominated node first, and on failure preempting through
+ * client. pods is the runner's pod informer (latest objects); component
+ * is borrowed. */
+struct api_aclient;
+struct api_informer;
+struct sched_preemptor;
+
+struct sched_preemptor *sched_preemptor_new(struct api_aclient *client, struct api_informer *pods,
+                                            const char *component);
+void sched_preemptor_free(struct sched_preemptor *pr);
+/* sched_schedule_parsed() with the above around it; pod is sp's object.
+ * Same results: 0 with res->node, 1 unschedulable (victims, if any,
+ * are being deleted and the pod nominated), < 0 error. */
+int sched_preemptor_schedule(struct sched_preemptor *pr, struct sched_cache *cache,
+                             const struct sched_pod *sp, const json_t *pod,
+                             const struct sched_config *cfg, struct sched_rng *rng,
+                             struct sched_result *res, struct sk_err *err);
+
 /* "ns/name" into buf; returns buf. */
 const char *sched_pod_key(char *buf, size_t size, const char *ns, const char *name);
 #define SCHED_KEY_MAX 512

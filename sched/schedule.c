@@ -1,8 +1,9 @@
 /* One scheduling attempt: filter every node, score the feasible ones,
- * pick the best (kube-scheduler's schedulePod without extenders, node
- * sampling or preemption). The pod is parsed once and the per-attempt
- * state of inter-pod affinity and topology spread is computed once, so
- * the per-node work is a handful of comparisons and map lookups. */
+ * pick the best (kube-scheduler's schedulePod without extenders or node
+ * sampling; preemption, when nothing fits, is preempt.c). The pod is
+ * parsed once and the per-attempt state of inter-pod affinity and
+ * topology spread is computed once, so the per-node work is a handful of
+ * comparisons and map lookups. */
 #include "lib/alloc.h"
 #include "sched/sched_int.h"
 
@@ -202,6 +203,22 @@ sched_schedule_parsed(const struct sched_cache *cache, const struct sched_pod *p
     sched_interpod_release(&a.interpod);
     free(feas);
     return n == 0 ? 1 : 0;
+}
+
+bool
+sched_fits_node(const struct sched_cache *cache, const struct sched_pod *pod,
+                const struct sched_node_info *ni)
+{
+    struct attempt a = {.pod = pod};
+    bool ok;
+
+    sched_interpod_prepare(&a.interpod, cache, pod);
+    sched_spread_prepare(&a.spread, cache, pod, true);
+    ok = ni->obj && filter_node(&a, ni);
+    sched_explain_free(a.ex);
+    sched_spread_release(&a.spread);
+    sched_interpod_release(&a.interpod);
+    return ok;
 }
 
 int

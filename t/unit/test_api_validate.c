@@ -391,6 +391,10 @@ static const struct {
      "\"None\"\nspec.terminationGracePeriodSeconds: Invalid value: -5: must be greater than or "
      "equal to 0\nspec.activeDeadlineSeconds: Invalid value: 0: must be between 1 and 2147483647, "
      "inclusive"},
+    {"Pod", "{\"spec\":{\"priority\":2147483648,\"preemptionPolicy\":\"Sometimes\"}}",
+     "spec.priority: Invalid value: 2147483648: must be a 32-bit integer\n"
+     "spec.preemptionPolicy: Unsupported value: \"Sometimes\": supported values: "
+     "\"PreemptLowerPriority\", \"Never\""},
     {"Pod", "{\"spec\":{\"nodeSelector\":{\"disk type\":\"ssd\"},\"nodeName\":\"Node_1\"}}",
      "spec.nodeName: Invalid value: \"Node_1\": a lowercase RFC 1123 subdomain must consist of "
      "lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
