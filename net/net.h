@@ -10,10 +10,13 @@
  *  - net_*    addresses and CIDR arithmetic, running code inside another
  *             network namespace, host checks, pod setup and node routes.
  *  - ipam_*   per-node pod address allocation persisted in a flat file.
+ *  - net_masq_*  masquerade of pod traffic leaving the cluster network
+ *             (nftables through libnftables, table "ip skiff-nat").
  *
  * No `ip` command is run anywhere: everything goes through netlink and
  * /proc/sys. All functions follow the error contract of lib/err.h. */
 
+#include "lib/buf.h"
 #include "lib/err.h"
 
 #include <net/if.h>
@@ -302,5 +305,46 @@ int net_route_peer_del(struct nl_sock *nl, const struct net_cidr *podcidr, struc
  * route. Idempotent. */
 int net_route_unreachable_add(struct nl_sock *nl, const struct net_cidr *cidr, struct sk_err *err);
 int net_route_unreachable_del(struct nl_sock *nl, const struct net_cidr *cidr, struct sk_err *err);
+
+/* ---- egress masquerade (net/masq.c) ---- */
+
+/* The one table this code owns; no other table is read or changed
+ * (the service proxy has "ip skiff-proxy", net/proxy.h). */
+#define NET_MASQ_FAMILY "ip"
+#define NET_MASQ_TABLE  "skiff-nat"
+
+struct net_masq_config {
+    struct net_cidr cluster; /* pods' network: IPv4, required */
+    struct net_cidr service; /* Services' network; ip.family 0: none */
+    const char *bridge;      /* the pods' bridge; NULL: NET_BRIDGE_DEFAULT */
+};
+
+/* The nft script that replaces the table in one transaction: traffic
+ * from the cluster network to anywhere outside the cluster and service
+ * networks, not leaving by the bridge, is masqueraded (net/masq.c
+ * explains each part). Appended to out; -EINVAL for a config that is
+ * not IPv4 or a bridge name nft could misread. Pure. */
+int net_masq_render(const struct net_masq_config *cfg, struct sk_buf *out, struct sk_err *err);
+
+struct net_masq;
+
+/* Set up for the netns netns_fd (-1: the caller's; the fd is
+ * duplicated). Renders (and so validates) the script; no kernel call. */
+int net_masq_new(struct net_masq **out, int netns_fd, const struct net_masq_config *cfg,
+                 struct sk_err *err);
+/* Free; the table stays (an agent restart must not cut egress). */
+void net_masq_free(struct net_masq *m);
+/* Apply the table unless it is still what the last sync left: 0 nothing
+ * to do, 1 applied the first time, 2 re-applied because the table was
+ * deleted or edited behind our back. Cheap when nothing changed: one
+ * netlink request for nf_tables' generation id. */
+int net_masq_sync(struct net_masq *m, struct sk_err *err);
+/* Times applied, and of those the re-applications after drift. */
+void net_masq_counts(const struct net_masq *m, uint64_t *syncs, uint64_t *drifts);
+/* Delete the table in netns_fd (-1: the caller's); absent is fine. */
+int net_masq_remove(int netns_fd, struct sk_err *err);
+/* The table as `nft -s list table ip skiff-nat` prints it, appended to
+ * out; -ENOENT when absent. */
+int net_masq_list(int netns_fd, struct sk_buf *out, struct sk_err *err);
 
 #endif
