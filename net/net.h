@@ -294,6 +294,17 @@ int net_pod_setup(struct nl_sock *nl, struct ipam *ipam, const struct net_pod_sp
 /* Remove the pod's veth (if any) and release its address. Idempotent;
  * works when the pod netns is already gone. */
 int net_pod_teardown(struct nl_sock *nl, struct ipam *ipam, const char *pod_id, struct sk_err *err);
+/* The veth pair also goes when the pod's netns is destroyed (its last
+ * process gone, every fd to it closed): the kernel deletes it then, in
+ * one batch for every netns that dies at the same time, where
+ * net_pod_teardown's RTM_DELLINK pays the kernel's RCU waits once per
+ * pod (bench/README.md, "net"). Wait up to timeout_ms for the host ends
+ * of the n pods (links named net_pod_ifname with the pod id as alias)
+ * to be gone: 0, or -ETIMEDOUT naming one left and how many (something
+ * still holds its netns; net_pod_teardown deletes it). The addresses
+ * are the caller's to release (ipam_release_owner). */
+int net_pod_wait_gone(struct nl_sock *nl, const char *const *pod_ids, size_t n, int timeout_ms,
+                      struct sk_err *err);
 
 /* host-gw: route the peer node's podCIDR via its node address. Replaces
  * an existing route to the same podCIDR. */

@@ -24,8 +24,10 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define POD_IF "eth0"
@@ -460,6 +462,62 @@ out:
     if (rc < 0)
         return sk_err_wrap(err, "pod '%s': network teardown", pod_id);
     return 0;
+}
+
+/* How many of the pods still have their host link; the first in *left. */
+static int
+pods_left(struct nl_sock *nl, const char *const *pod_ids, size_t n, size_t *left,
+          struct sk_err *err)
+{
+    char name[IF_NAMESIZE];
+    struct nl_link *links;
+    size_t nl_n, i, j;
+    int rc, count = 0;
+
+    rc = nl_link_dump(nl, &links, &nl_n, err);
+    if (rc < 0)
+        return rc;
+    for (i = 0; i < n; i++) {
+        net_pod_ifname(pod_ids[i], name);
+        for (j = 0; j < nl_n; j++) {
+            if (!strcmp(links[j].name, name) && !strcmp(links[j].alias, pod_ids[i]))
+                break;
+        }
+        if (j < nl_n && count++ == 0)
+            *left = i;
+    }
+    free(links);
+    return count;
+}
+
+int
+net_pod_wait_gone(struct nl_sock *nl, const char *const *pod_ids, size_t n, int timeout_ms,
+                  struct sk_err *err)
+{
+    struct timespec now, end, pause = {0, 1000000}; /* 1 ms between polls */
+    size_t left = 0;
+    int rc;
+
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += timeout_ms / 1000;
+    end.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (end.tv_nsec >= 1000000000) {
+        end.tv_sec++;
+        end.tv_nsec -= 1000000000;
+    }
+    for (;;) {
+        rc = pods_left(nl, pod_ids, n, &left, err);
+        if (rc <= 0)
+            return rc;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+            break;
+        nanosleep(&pause, NULL);
+    }
+    return sk_err_set(err, ETIMEDOUT,
+                      "pod '%s': host link still there after %d ms (%d of %zu pods left); "
+                      "something still holds its network namespace",
+                      pod_ids[left], timeout_ms, rc, n);
 }
 
 /* ---- node routes ---- */
