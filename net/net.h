@@ -112,6 +112,10 @@ struct nl_link {
  * created directly in that netns (one step, nothing to move later). */
 int nl_link_add_veth(struct nl_sock *nl, const char *name, const char *peer, int peer_netns_fd,
                      struct sk_err *err);
+/* The same, the peer created with the MAC address peer_mac (NULL: a
+ * random one, as nl_link_add_veth). */
+int nl_link_add_veth_mac(struct nl_sock *nl, const char *name, const char *peer, int peer_netns_fd,
+                         const uint8_t peer_mac[6], struct sk_err *err);
 int nl_link_add_bridge(struct nl_sock *nl, const char *name, struct sk_err *err);
 /* Delete a link (for a veth, both ends go). -ENODEV when absent. */
 int nl_link_del(struct nl_sock *nl, const char *name, struct sk_err *err);
