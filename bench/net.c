@@ -28,6 +28,9 @@
  *    loaded machine. A dying netns is cleaned up in a kernel work item
  *    that takes every netns dead by then in one batch (cleanup_net),
  *    paying those waits once per batch.
+ *    setup_alone_ms: the setups of that run, with no netns cleanup of
+ *    an earlier pod running in the background (it holds rtnl_lock
+ *    across RCU waits, which setups queue behind).
  *  - teardown_gone_latency_ms: one pod's netns dropped and waited for
  *    until its host end is gone, before the next pod: the latency of
  *    the kernel's cleanup of one netns, where teardown_ms is the
@@ -225,7 +228,7 @@ run_sequential(struct bench *b, struct nl_sock *nl, int n, double *setup, double
 
 /* The same with RTM_DELLINK per pod (net_pod_teardown). */
 static double
-run_dellink(struct bench *b, struct nl_sock *nl, int n)
+run_dellink(struct bench *b, struct nl_sock *nl, int n, double *setup)
 {
     struct pods p;
     struct sk_err err;
@@ -233,8 +236,9 @@ run_dellink(struct bench *b, struct nl_sock *nl, int n)
 
     pods_init(&p, b, n, "del");
     sk_err_init(&err);
+    *setup = 0;
     for (int i = 0; i < n; i++) {
-        pod_setup(&p, i, nl, false);
+        *setup += pod_setup(&p, i, nl, false);
         t0 = now_ms();
         if (net_pod_teardown(nl, &b->ipam, p.id[i], &err) < 0)
             die("teardown", &err);
@@ -515,8 +519,8 @@ print_load(const char *when)
 }
 
 struct figures {
-    double s, t, netns, del, lat, cs, ct; /* skiff: sums (sequential), walls (concurrent) */
-    double is, it, ics, ict;              /* ip loop */
+    double s, t, netns, del, del_s, lat, cs, ct; /* skiff: sums (sequential), walls (concurrent) */
+    double is, it, ics, ict;                     /* ip loop */
     bool ip_seq, ip_conc;
 };
 
@@ -527,6 +531,7 @@ print_figures(const struct figures *f, int n, int m, double ipam_ms)
     printf("result net setup_netns_create_ms %.3f ms\n", f->netns / n);
     printf("result net teardown_ms %.3f ms\n", f->t / n);
     printf("result net teardown_dellink_ms %.3f ms\n", f->del / n);
+    printf("result net setup_alone_ms %.3f ms\n", f->del_s / n);
     printf("result net teardown_gone_latency_ms %.3f ms\n", f->lat);
     printf("result net concurrent_setup_ms %.3f ms\n", f->cs / m);
     printf("result net concurrent_teardown_ms %.3f ms\n", f->ct / m);
@@ -592,7 +597,7 @@ main(int argc, char **argv)
     run_sequential(&b, nl, n, &f.s, &f.t, &f.netns);
     if (ip)
         f.ip_seq = run_ip(&b, nl, ip_sequential, n, &f.is, &f.it) == 0;
-    f.del = run_dellink(&b, nl, n);
+    f.del = run_dellink(&b, nl, n, &f.del_s);
     f.lat = run_gone_latency(&b, nl, n < 20 ? n : 20);
     run_concurrent(&b, nl, m, &f.cs, &f.ct);
     if (ip)
