@@ -206,8 +206,10 @@ test_expect_success 'agent.masquerade=false: a restarted agent removes the table
 	lab_exec n1 nft list table ip skiff-nat >/dev/null
 '
 
-test_expect_success 'no egress error was logged' '
-	! grep -E "error +(egress|kubelet: egress)" "$TEST_DIR/n1.log" "$TEST_DIR/n2.log"
+test_expect_success 'no egress error was logged; the host has no skiff-nat table' '
+	! grep -E "error +(egress|kubelet: egress)" "$TEST_DIR/n1.log" "$TEST_DIR/n2.log" &&
+	nft list tables >host.tables &&
+	! grep -q skiff-nat host.tables
 '
 
 test_done
