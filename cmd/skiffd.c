@@ -489,6 +489,7 @@ start_agent(struct daemon *d, struct sk_err *err)
         .cluster_cidr = c->agent.cluster_cidr,
         .service_cidr = c->agent.service_cidr,
         .bridge = c->agent.bridge,
+        .masquerade = c->agent.masquerade,
         .heartbeat_ms = c->agent.heartbeat_interval_ms,
         .max_pods = (int64_t)c->agent.max_pods,
         .reserved_cpu_m = (int64_t)c->agent.reserved_cpu_m,

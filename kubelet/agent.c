@@ -170,6 +170,7 @@ on_sync_timer(struct sk_loop *loop, void *arg)
     }
     sync_all(a);
     kl_services_tick(a);
+    kl_egress_tick(a);
     a->sync_timer = sk_loop_timer_add(loop, a->cfg.sync_ms, on_sync_timer, a);
 }
 
@@ -198,6 +199,9 @@ start_informer(struct kl_agent *a, struct sk_err *err)
     api_informer_start(a->pods_inf);
     if (kl_routes_start(a, err) < 0)
         sk_warn("kubelet", "routes to other nodes: %s", err->msg);
+    sk_err_init(err);
+    if (kl_egress_start(a, err) < 0)
+        sk_error("kubelet", "egress masquerade: %s", err->msg);
     sk_err_init(err);
     if (kl_services_start(a, err) < 0)
         sk_error("kubelet", "services: %s", err->msg);
@@ -296,6 +300,7 @@ kl_agent_free(struct kl_agent *a)
     if (a->sync_timer)
         sk_loop_timer_cancel(a->loop, a->sync_timer);
     kl_services_stop(a);
+    kl_egress_stop(a);
     kl_ep_free(a->ep);
     api_informer_free(a->pods_inf);
     api_informer_free(a->nodes_inf);

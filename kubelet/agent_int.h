@@ -131,6 +131,9 @@ struct kl_agent {
     bool svc_route;             /* the service CIDR routes to the bridge */
     char svc_error[256];        /* last sync error logged (not repeated) */
     struct kl_ep *ep;           /* NULL: no endpoint */
+    /* egress.c: the masquerade table; NULL with agent.masquerade off */
+    struct net_masq *masq;
+    char masq_error[256]; /* last error logged (not repeated) */
 };
 
 /* agent.c */
@@ -160,6 +163,12 @@ void kl_ctr_probe(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c);
 
 /* routes.c: host-gw routes to the other nodes' podCIDRs. */
 int kl_routes_start(struct kl_agent *a, struct sk_err *err);
+
+/* egress.c: the masquerade table (agent.masquerade): applied with the
+ * routes, checked for drift every sync tick, left in place at stop. */
+int kl_egress_start(struct kl_agent *a, struct sk_err *err);
+void kl_egress_tick(struct kl_agent *a);
+void kl_egress_stop(struct kl_agent *a);
 
 /* services.c: informers on Services and Endpoints driving the service
  * proxy and the DNS server; start once the podCIDR is known, tick on

@@ -420,6 +420,7 @@ struct kl_agent_config {
     const char *cluster_cidr; /* podCIDRs are /24s of it */
     const char *service_cidr; /* gets an unreachable route; NULL: none */
     const char *bridge;
+    bool masquerade; /* egress.c: table ip skiff-nat; false removes it */
     uint64_t heartbeat_ms;
     int64_t max_pods, reserved_cpu_m, reserved_mem;
     const char *monitor_exe; /* skiff-runtime for the monitors, or NULL */

@@ -435,6 +435,8 @@ static const struct sk_conf_opt options[] = {
      "IPv4 network of Service cluster IPs", 0, NULL},
     {"agent", "bridge", SK_CONF_STRING, OFF(agent.bridge), "skiff0", NULL, 0, 0,
      "bridge device that pods are attached to", 0, check_ifname},
+    {"agent", "masquerade", SK_CONF_BOOL, OFF(agent.masquerade), "true", NULL, 0, 0,
+     "masquerade pods' traffic to addresses outside the cluster and service networks", 0, NULL},
     {"agent", "heartbeat-interval", SK_CONF_DURATION, OFF(agent.heartbeat_interval_ms), "10s",
      NULL, 1000, 3600000, "interval of the node's status updates to the API", 0, NULL},
     {"agent", "server", SK_CONF_STRING, OFF(agent.server), NULL, NULL, 0, 0,

@@ -60,6 +60,7 @@ struct sk_config {
         char *cluster_cidr; /* IPv4 network, pod addresses */
         char *service_cidr; /* IPv4 network, ClusterIPs */
         char *bridge;       /* interface name, at most 15 bytes */
+        bool masquerade;    /* pods' traffic leaving the cluster gets the node's address */
         uint64_t heartbeat_interval_ms;
         char *server;     /* UNIX socket path or host:port; "" = server.socket */
         char *token_file; /* absolute path or "" */

@@ -10,10 +10,13 @@
  *  - net_*    addresses and CIDR arithmetic, running code inside another
  *             network namespace, host checks, pod setup and node routes.
  *  - ipam_*   per-node pod address allocation persisted in a flat file.
+ *  - net_masq_*  masquerade of pod traffic leaving the cluster network
+ *             (nftables through libnftables, table "ip skiff-nat").
  *
  * No `ip` command is run anywhere: everything goes through netlink and
  * /proc/sys. All functions follow the error contract of lib/err.h. */
 
+#include "lib/buf.h"
 #include "lib/err.h"
 
 #include <net/if.h>
@@ -109,6 +112,10 @@ struct nl_link {
  * created directly in that netns (one step, nothing to move later). */
 int nl_link_add_veth(struct nl_sock *nl, const char *name, const char *peer, int peer_netns_fd,
                      struct sk_err *err);
+/* The same, the peer created with the MAC address peer_mac (NULL: a
+ * random one, as nl_link_add_veth). */
+int nl_link_add_veth_mac(struct nl_sock *nl, const char *name, const char *peer, int peer_netns_fd,
+                         const uint8_t peer_mac[6], struct sk_err *err);
 int nl_link_add_bridge(struct nl_sock *nl, const char *name, struct sk_err *err);
 /* Delete a link (for a veth, both ends go). -ENODEV when absent. */
 int nl_link_del(struct nl_sock *nl, const char *name, struct sk_err *err);
@@ -291,6 +298,17 @@ int net_pod_setup(struct nl_sock *nl, struct ipam *ipam, const struct net_pod_sp
 /* Remove the pod's veth (if any) and release its address. Idempotent;
  * works when the pod netns is already gone. */
 int net_pod_teardown(struct nl_sock *nl, struct ipam *ipam, const char *pod_id, struct sk_err *err);
+/* The veth pair also goes when the pod's netns is destroyed (its last
+ * process gone, every fd to it closed): the kernel deletes it then, in
+ * one batch for every netns that dies at the same time, where
+ * net_pod_teardown's RTM_DELLINK pays the kernel's RCU waits once per
+ * pod (bench/README.md, "net"). Wait up to timeout_ms for the host ends
+ * of the n pods (links named net_pod_ifname with the pod id as alias)
+ * to be gone: 0, or -ETIMEDOUT naming one left and how many (something
+ * still holds its netns; net_pod_teardown deletes it). The addresses
+ * are the caller's to release (ipam_release_owner). */
+int net_pod_wait_gone(struct nl_sock *nl, const char *const *pod_ids, size_t n, int timeout_ms,
+                      struct sk_err *err);
 
 /* host-gw: route the peer node's podCIDR via its node address. Replaces
  * an existing route to the same podCIDR. */
@@ -302,5 +320,46 @@ int net_route_peer_del(struct nl_sock *nl, const struct net_cidr *podcidr, struc
  * route. Idempotent. */
 int net_route_unreachable_add(struct nl_sock *nl, const struct net_cidr *cidr, struct sk_err *err);
 int net_route_unreachable_del(struct nl_sock *nl, const struct net_cidr *cidr, struct sk_err *err);
+
+/* ---- egress masquerade (net/masq.c) ---- */
+
+/* The one table this code owns; no other table is read or changed
+ * (the service proxy has "ip skiff-proxy", net/proxy.h). */
+#define NET_MASQ_FAMILY "ip"
+#define NET_MASQ_TABLE  "skiff-nat"
+
+struct net_masq_config {
+    struct net_cidr cluster; /* pods' network: IPv4, required */
+    struct net_cidr service; /* Services' network; ip.family 0: none */
+    const char *bridge;      /* the pods' bridge; NULL: NET_BRIDGE_DEFAULT */
+};
+
+/* The nft script that replaces the table in one transaction: traffic
+ * from the cluster network to anywhere outside the cluster and service
+ * networks, not leaving by the bridge, is masqueraded (net/masq.c
+ * explains each part). Appended to out; -EINVAL for a config that is
+ * not IPv4 or a bridge name nft could misread. Pure. */
+int net_masq_render(const struct net_masq_config *cfg, struct sk_buf *out, struct sk_err *err);
+
+struct net_masq;
+
+/* Set up for the netns netns_fd (-1: the caller's; the fd is
+ * duplicated). Renders (and so validates) the script; no kernel call. */
+int net_masq_new(struct net_masq **out, int netns_fd, const struct net_masq_config *cfg,
+                 struct sk_err *err);
+/* Free; the table stays (an agent restart must not cut egress). */
+void net_masq_free(struct net_masq *m);
+/* Apply the table unless it is still what the last sync left: 0 nothing
+ * to do, 1 applied the first time, 2 re-applied because the table was
+ * deleted or edited behind our back. Cheap when nothing changed: one
+ * netlink request for nf_tables' generation id. */
+int net_masq_sync(struct net_masq *m, struct sk_err *err);
+/* Times applied, and of those the re-applications after drift. */
+void net_masq_counts(const struct net_masq *m, uint64_t *syncs, uint64_t *drifts);
+/* Delete the table in netns_fd (-1: the caller's); absent is fine. */
+int net_masq_remove(int netns_fd, struct sk_err *err);
+/* The table as `nft -s list table ip skiff-nat` prints it, appended to
+ * out; -ENOENT when absent. */
+int net_masq_list(int netns_fd, struct sk_buf *out, struct sk_err *err);
 
 #endif

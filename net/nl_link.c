@@ -45,6 +45,13 @@ int
 nl_link_add_veth(struct nl_sock *nl, const char *name, const char *peer, int peer_netns_fd,
                  struct sk_err *err)
 {
+    return nl_link_add_veth_mac(nl, name, peer, peer_netns_fd, NULL, err);
+}
+
+int
+nl_link_add_veth_mac(struct nl_sock *nl, const char *name, const char *peer, int peer_netns_fd,
+                     const uint8_t peer_mac[6], struct sk_err *err)
+{
     struct nlmsghdr *nlh;
     struct nlattr *linkinfo, *data, *peerinfo;
     char what[WHAT_MAX];
@@ -65,6 +72,10 @@ nl_link_add_veth(struct nl_sock *nl, const char *name, const char *peer, int pee
     mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
     if (peer_netns_fd >= 0)
         mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)peer_netns_fd);
+    /* rtnl_create_link takes IFLA_ADDRESS for the peer too: no
+     * RTM_SETLINK (and its NETDEV_CHANGEADDR round) afterwards. */
+    if (peer_mac)
+        mnl_attr_put(nlh, IFLA_ADDRESS, 6, peer_mac);
     mnl_attr_nest_end(nlh, peerinfo);
     mnl_attr_nest_end(nlh, data);
     mnl_attr_nest_end(nlh, linkinfo);

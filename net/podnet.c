@@ -24,8 +24,10 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define POD_IF "eth0"
@@ -231,14 +233,31 @@ veth_find(struct pod_ctx *c, struct sk_err *err)
     return rc == -ENODEV ? 0 : rc;
 }
 
+/* A MAC derived from the IPv4 address (0a:58 + address, locally
+ * administered): a reused address keeps its MAC, so neighbours' ARP
+ * caches stay right. false for IPv6 (the kernel's random MAC stays). */
+static bool
+pod_mac(const struct pod_ctx *c, uint8_t mac[6])
+{
+    if (c->addr.ip.family != AF_INET)
+        return false;
+    mac[0] = 0x0a;
+    mac[1] = 0x58;
+    memcpy(mac + 2, c->addr.ip.a, 4);
+    return true;
+}
+
 static int
 veth_ensure(struct pod_ctx *c, struct sk_err *err)
 {
+    uint8_t mac[6];
     int rc = veth_find(c, err);
 
     if (rc != 0)
         return rc < 0 ? rc : 0;
-    rc = nl_link_add_veth(c->nl, c->host_if, c->tmp_if, c->netns_fd, err);
+    /* The peer is born with its MAC; pod_set_mac then finds it right. */
+    rc = nl_link_add_veth_mac(c->nl, c->host_if, c->tmp_if, c->netns_fd,
+                              pod_mac(c, mac) ? mac : NULL, err);
     if (rc < 0)
         return rc;
     c->new_link = true;
@@ -265,32 +284,38 @@ sysctl_list(const char *const *list, struct sk_err *err)
     return 0;
 }
 
-/* Runs inside the pod netns (one thread for all the writes). */
+/* Runs on a thread inside the pod netns: the pod's netlink socket (it
+ * stays in that netns for its life) and the sysctl writes, one thread
+ * for both. */
 static int
-pod_sysctls_fn(void *arg, struct sk_err *err)
+pod_enter_fn(void *arg, struct sk_err *err)
 {
     struct pod_ctx *c = arg;
     int rc;
 
+    rc = nl_sock_open(&c->pod, err);
+    if (rc < 0) {
+        if (c->spec->netns_path)
+            sk_err_wrap(err, "network namespace '%s'", c->spec->netns_path);
+        return rc;
+    }
     rc = sysctl_list(pod_default_sysctls, err);
     if (rc >= 0)
         rc = sysctl_list(c->spec->sysctls, err);
     return rc;
 }
 
-/* A MAC derived from the IPv4 address (0a:58 + address, locally
- * administered): a reused address keeps its MAC, so neighbours' ARP
- * caches stay right. */
+/* The MAC of a veth made by an earlier run (or before a crash) may
+ * still be the kernel's random one. */
 static int
 pod_set_mac(struct pod_ctx *c, struct sk_err *err)
 {
-    uint8_t mac[6] = {0x0a, 0x58};
+    uint8_t mac[6];
     struct nl_link link;
     int rc;
 
-    if (c->addr.ip.family != AF_INET)
+    if (!pod_mac(c, mac))
         return 0;
-    memcpy(mac + 2, c->addr.ip.a, 4);
     rc = nl_link_get(c->pod, POD_IF, &link, err);
     if (rc < 0)
         return rc;
@@ -322,8 +347,6 @@ pod_side(struct pod_ctx *c, struct sk_err *err)
         return rc;
     if ((rc = nl_link_set_up(c->pod, POD_IF, true, err)) < 0)
         return rc;
-    if ((rc = net_netns_run(c->netns_fd, pod_sysctls_fn, c, err)) < 0)
-        return rc;
     def.dst.ip.family = c->gw.family;
     sk_strlcpy(def.dev, POD_IF, sizeof(def.dev));
     return nl_route_add(c->pod, &def, NL_F_REPLACE, err);
@@ -350,8 +373,6 @@ host_side(struct pod_ctx *c, struct sk_err *err)
 static int
 pod_open(struct pod_ctx *c, struct sk_err *err)
 {
-    int rc;
-
     if (c->spec->netns_path) {
         c->netns_fd = net_netns_open(c->spec->netns_path, err);
         if (c->netns_fd < 0)
@@ -362,10 +383,7 @@ pod_open(struct pod_ctx *c, struct sk_err *err)
     } else {
         c->netns_fd = c->spec->netns_fd;
     }
-    rc = nl_sock_open_netns(&c->pod, c->netns_fd, err);
-    if (rc < 0 && c->spec->netns_path)
-        sk_err_wrap(err, "network namespace '%s'", c->spec->netns_path);
-    return rc;
+    return net_netns_run(c->netns_fd, pod_enter_fn, c, err);
 }
 
 static int
@@ -460,6 +478,62 @@ out:
     if (rc < 0)
         return sk_err_wrap(err, "pod '%s': network teardown", pod_id);
     return 0;
+}
+
+/* How many of the pods still have their host link; the first in *left. */
+static int
+pods_left(struct nl_sock *nl, const char *const *pod_ids, size_t n, size_t *left,
+          struct sk_err *err)
+{
+    char name[IF_NAMESIZE];
+    struct nl_link *links;
+    size_t nl_n, i, j;
+    int rc, count = 0;
+
+    rc = nl_link_dump(nl, &links, &nl_n, err);
+    if (rc < 0)
+        return rc;
+    for (i = 0; i < n; i++) {
+        net_pod_ifname(pod_ids[i], name);
+        for (j = 0; j < nl_n; j++) {
+            if (!strcmp(links[j].name, name) && !strcmp(links[j].alias, pod_ids[i]))
+                break;
+        }
+        if (j < nl_n && count++ == 0)
+            *left = i;
+    }
+    free(links);
+    return count;
+}
+
+int
+net_pod_wait_gone(struct nl_sock *nl, const char *const *pod_ids, size_t n, int timeout_ms,
+                  struct sk_err *err)
+{
+    struct timespec now, end, pause = {0, 1000000}; /* 1 ms between polls */
+    size_t left = 0;
+    int rc;
+
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += timeout_ms / 1000;
+    end.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (end.tv_nsec >= 1000000000) {
+        end.tv_sec++;
+        end.tv_nsec -= 1000000000;
+    }
+    for (;;) {
+        rc = pods_left(nl, pod_ids, n, &left, err);
+        if (rc <= 0)
+            return rc;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+            break;
+        nanosleep(&pause, NULL);
+    }
+    return sk_err_set(err, ETIMEDOUT,
+                      "pod '%s': host link still there after %d ms (%d of %zu pods left); "
+                      "something still holds its network namespace",
+                      pod_ids[left], timeout_ms, rc, n);
 }
 
 /* ---- node routes ---- */

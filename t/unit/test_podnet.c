@@ -625,6 +625,55 @@ START_TEST(pods_on_two_nodes_reach_each_other_via_host_gw_routes)
 }
 END_TEST
 
+/* A pod whose netns dies takes its veth pair with it; the wait says
+ * when, and names a pod whose netns something still holds. */
+START_TEST(veth_goes_with_the_pod_netns_and_the_wait_is_bounded)
+{
+    static const char *const ids[3] = {"ns/x1", "ns/x2", "ns/held"};
+    struct net_pod_result res[3];
+    struct node n;
+    struct sk_err err;
+    struct timespec t0, t1;
+    char *before, *after;
+    int pods[3], i, rc;
+
+    if (!enter_private_netns("veth_goes_with_the_pod_netns_and_the_wait_is_bounded"))
+        return;
+    node_init(&n, -1, "10.244.1.0/24");
+    before = snapshot(n.nl);
+    for (i = 0; i < 3; i++) {
+        pods[i] = make_netns();
+        pod_setup(&n, ids[i], pods[i], &res[i]);
+    }
+    /* x1 and x2 die (their only reference was the fd); held lives on */
+    close(pods[0]);
+    close(pods[1]);
+    OK(net_pod_wait_gone(n.nl, ids, 2, 20000, &err));
+    ck_assert(!link_exists(n.nl, res[0].host_if));
+    ck_assert(!link_exists(n.nl, res[1].host_if));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    sk_err_init(&err);
+    rc = net_pod_wait_gone(n.nl, ids, 3, 50, &err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ck_assert_int_eq(rc, -ETIMEDOUT);
+    ck_assert_msg(strstr(err.msg, "pod 'ns/held': host link still there after 50 ms (1 of 3"), "%s",
+                  err.msg);
+    ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 2);
+    ck_assert(link_exists(n.nl, res[2].host_if));
+    /* nothing to wait for: at once */
+    OK(net_pod_wait_gone(n.nl, ids, 0, 0, &err));
+    for (i = 0; i < 3; i++)
+        OK(net_pod_teardown(n.nl, &n.ipam, ids[i], &err));
+    close(pods[2]);
+    ck_assert_uint_eq(ipam_count(&n.ipam), 0);
+    after = snapshot(n.nl);
+    ck_assert_str_eq(after, before);
+    free(before);
+    free(after);
+    node_release(&n);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -639,6 +688,7 @@ main(void)
     tcase_add_test(tc, failed_setup_leaves_nothing_behind);
     tcase_add_test(tc, exhausted_pool_fails_cleanly);
     tcase_add_test(tc, pods_on_two_nodes_reach_each_other_via_host_gw_routes);
+    tcase_add_test(tc, veth_goes_with_the_pod_netns_and_the_wait_is_bounded);
     suite_add_tcase(s, tc);
     return unit_main(s);
 }
