@@ -46,9 +46,8 @@ struct net_proxy {
     char *name;
     struct net_ip *node_ip;
     struct net_proxy_node node; /* points into name and node_ip */
-    bool applied;               /* the table holds plan (script_hash) */
-    uint64_t script_hash;
-    struct px_plan plan; /* units of the table as last applied */
+    bool applied;               /* the table holds state */
+    struct px_state state;      /* the input of the table as last applied */
     uint32_t gen;        /* nf_tables generation after our last commit */
     bool list_valid;     /* list_hash is a listing of the intact table */
     uint64_t list_hash;
@@ -202,7 +201,7 @@ net_proxy_free(struct net_proxy *p)
         close(p->netns_fd);
     free(p->name);
     free(p->node_ip);
-    px_plan_release(&p->plan);
+    px_state_release(&p->state);
     free(p);
 }
 
@@ -313,67 +312,82 @@ out_release:
     return rc;
 }
 
-/* Run script, then remember plan as the table's content. */
+/* The table now holds st: keep it (st is emptied), the figures, and
+ * the generation id our commit produced. */
 static int
-apply(struct net_proxy *p, const char *script, struct px_plan *plan, uint64_t hash,
-      struct sk_err *err)
+remember(struct net_proxy *p, struct px_state *st, struct sk_err *err)
 {
-    int rc;
+    struct net_proxy_stats stats;
 
-    p->applied = false;
-    rc = nft_run(p->netns_fd, script, NULL, err);
-    if (rc < 0)
-        return rc;
-    px_plan_release(&p->plan);
-    p->plan = *plan;
-    *plan = (struct px_plan){NULL, 0};
-    p->script_hash = hash;
+    px_state_stats(st, &p->node, &stats);
+    p->m.rules = stats.rules;
+    p->m.ruleset_hash = px_state_hash(st);
+    px_state_release(&p->state);
+    p->state = *st;
+    memset(st, 0, sizeof(*st));
     p->applied = true;
     p->list_valid = false;
     return read_gen(p, &p->gen, err);
 }
 
-/* Apply only the units that changed; on any failure (the table was
- * changed under us) fall back to replacing the whole table. */
+/* Replace the whole table with the one of st, in one libnftables
+ * transaction, then remember st as the table's content. */
 static int
-apply_changes(struct net_proxy *p, const struct sk_buf *full, struct px_plan *plan, uint64_t hash,
-              struct sk_err *err)
+apply_full(struct net_proxy *p, struct px_state *st, struct sk_err *err)
 {
-    struct sk_buf diff;
+    struct sk_buf script = SK_BUF_INIT;
+    int rc;
+
+    p->applied = false;
+    px_render_state(st, &p->node, &script, NULL);
+    rc = nft_run(p->netns_fd, script.data, NULL, err);
+    sk_buf_release(&script);
+    if (rc < 0)
+        return rc;
+    return remember(p, st, err);
+}
+
+/* Change only what differs from the table last applied, in one netlink
+ * batch (net/proxy_diff.c, net/proxy_nl.c); on any failure (the table
+ * was changed under us) replace the whole table instead. */
+static int
+apply_changes(struct net_proxy *p, struct px_state *st, struct sk_err *err)
+{
+    struct px_batch b;
     int rc;
 
     if (!p->applied)
-        return apply(p, full->data, plan, hash, err);
-    sk_buf_init(&diff);
-    px_plan_diff(&p->plan, plan, &diff);
-    rc = apply(p, diff.data ? diff.data : "", plan, hash, err);
-    sk_buf_release(&diff);
+        return apply_full(p, st, err);
+    px_batch_init(&b);
+    rc = px_state_diff(&p->state, st, &p->node, &b);
+    if (rc >= 0) {
+        sk_debug("proxy", "incremental sync: %d service ports, %zu messages", rc, b.n);
+        rc = px_batch_commit(&b, p->netns_fd, err);
+    }
+    px_batch_release(&b);
     if (rc >= 0) {
         p->m.syncs_incremental++;
-        return rc;
+        return remember(p, st, err);
     }
     sk_warn("proxy", "incremental update failed (%s); replacing table '%s'", err ? err->msg : "",
             NET_PROXY_TABLE);
     sk_err_init(err);
-    return apply(p, full->data, plan, hash, err);
+    return apply_full(p, st, err);
 }
 
 int
 net_proxy_sync(struct net_proxy *p, const json_t *services, const json_t *endpoints,
                struct sk_err *err)
 {
-    uint64_t start = now_ns(), hash;
-    struct px_plan plan = {NULL, 0};
-    struct net_proxy_stats st;
-    struct sk_buf script;
+    uint64_t start = now_ns();
+    struct px_state st = {0};
     int rc;
 
-    sk_buf_init(&script);
-    rc = px_render(services, endpoints, &p->node, &script, &st, &plan, err);
+    rc = px_build(services, endpoints, &p->node, &st, err);
     if (rc < 0)
         goto out_fail;
-    hash = net_proxy_hash(script.data, script.len);
-    if (p->applied && hash == p->script_hash) {
+    rc = p->applied ? px_state_diff(&p->state, &st, &p->node, NULL) : 1;
+    if (rc == 0) {
         rc = table_intact(p, err);
         if (rc < 0)
             goto out_fail;
@@ -387,12 +401,10 @@ net_proxy_sync(struct net_proxy *p, const json_t *services, const json_t *endpoi
         p->m.drift_repairs++;
         p->applied = false;
     }
-    rc = apply_changes(p, &script, &plan, hash, err);
+    rc = apply_changes(p, &st, err);
     if (rc < 0)
         goto out_fail;
     p->m.syncs++;
-    p->m.rules = st.rules;
-    p->m.ruleset_hash = hash;
     p->m.last_sync_ns = now_ns() - start;
     rc = 1;
     goto out_release;
@@ -400,7 +412,6 @@ out_fail:
     p->m.sync_errors++;
     sk_err_wrap(err, "proxy sync");
 out_release:
-    px_plan_release(&plan);
-    sk_buf_release(&script);
+    px_state_release(&st);
     return rc;
 }

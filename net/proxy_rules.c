@@ -65,10 +65,11 @@
  * netlink batch, which the kernel commits all or nothing
  * (nf_tables_commit), so there is never a moment without rules and a
  * failed sync leaves the old ruleset. ("flush table" would keep stale
- * chains and sets of deleted services.) The script is also cut into one
- * unit per service port (px_render's plan): net/proxy.c applies only the
- * units that changed, again in one batch, so unchanged services keep
- * their affinity entries.
+ * chains and sets of deleted services.) This full script is used for
+ * the first sync and to repair drift; later syncs change only what
+ * differs, as one netlink batch built by net/proxy_diff.c from the same
+ * parsed state (px_build), so unchanged services keep their affinity
+ * entries.
  *
  * Names in chains come from Kubernetes names, checked here to be DNS
  * labels, so nothing from an object can inject nft syntax. */
@@ -82,32 +83,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { PX_TCP, PX_UDP, PX_SCTP };
 static const char *const proto_name[] = {"tcp", "udp", "sctp"};
 static const char *const proto_k8s[] = {"TCP", "UDP", "SCTP"};
-
-struct px_ep {
-    struct net_ip ip;
-    unsigned port;
-    bool local;
-};
-
-/* One port of one service: the unit that gets chains. */
-struct px_port {
-    char ns[64], name[64], pname[16];
-    int proto;
-    unsigned port, node_port; /* node_port 0: none */
-    struct net_ip cluster_ip;
-    unsigned affinity; /* timeout in seconds, 0: none */
-    bool local;        /* externalTrafficPolicy Local */
-    struct px_ep *ep;
-    size_t n_ep;
-};
-
-struct px_state {
-    struct px_port *port;
-    size_t n, cap;
-};
 
 /* ---- validation helpers ---- */
 
@@ -482,14 +459,15 @@ ep_normalize(struct px_port *p)
     p->n_ep = n + 1;
 }
 
-static void
-state_release(struct px_state *st)
+void
+px_state_release(struct px_state *st)
 {
     size_t i;
 
     for (i = 0; i < st->n; i++)
         free(st->port[i].ep);
     free(st->port);
+    memset(st, 0, sizeof(*st));
 }
 
 /* Order by the keys of the shared maps: clusterIP . proto . port, and
@@ -574,13 +552,20 @@ first_port(const struct px_state *st, const char *ns, const char *name)
 
 /* Parse everything into st: ports sorted, each with its sorted ready
  * endpoints. Endpoints objects are matched by namespace/name. */
-static int
-build_state(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
+int
+px_build(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
             struct px_state *st, struct sk_err *err)
 {
     char ns[64], name[64];
     size_t i, j;
 
+    for (i = 0; i < node->n_node_ip; i++)
+        if (node->node_ip[i].family != AF_INET)
+            return sk_err_set(err, EINVAL, "node ip #%zu: not an IPv4 address", i);
+    if (node->cluster_cidr.ip.family != 0 && node->cluster_cidr.ip.family != AF_INET)
+        return sk_err_set(err, EINVAL, "cluster cidr: not an IPv4 network");
+    if (node->service_cidr.ip.family != 0 && node->service_cidr.ip.family != AF_INET)
+        return sk_err_set(err, EINVAL, "service cidr: not an IPv4 network");
     if (services && !json_is_array(services))
         return sk_err_set(err, EINVAL, "services: not an array");
     if (endpoints && !json_is_array(endpoints))
@@ -620,8 +605,6 @@ struct px_out {
     const struct net_proxy_node *node;
     uint32_t mark;
     struct net_proxy_stats st;
-    struct px_plan *plan; /* NULL: no units wanted */
-    size_t plan_cap;
 };
 
 /* "<ns>/<name>/<proto>/<port>": the part of every chain and set name
@@ -930,157 +913,6 @@ put_endpoint_chain(struct px_out *o, const struct px_port *p, const struct px_ep
     o->st.endpoints++;
 }
 
-/* ---- units, for incremental syncs ---- */
-
-typedef bool (*px_elem_fn)(struct px_out *, const struct px_port *);
-
-static const struct {
-    const char *map;
-    px_elem_fn fn;
-} shared_maps[] = {
-    {"service-ips", elem_service_ip},
-    {"service-nodeports", elem_nodeport},
-    {"no-endpoint-services", elem_no_ep_service},
-    {"no-endpoint-nodeports", elem_no_ep_nodeport},
-};
-
-#define TABLE_REF NET_PROXY_FAMILY " " NET_PROXY_TABLE
-
-/* The unit's elements of the shared maps: "add element" lines to add,
- * "delete element" lines (the key only) to del. */
-static void
-unit_elements(struct px_out *o, const struct px_port *p, struct sk_buf *add, struct sk_buf *del)
-{
-    struct sk_buf e = SK_BUF_INIT, *saved = o->b;
-    struct net_proxy_stats st = o->st;
-    size_t i;
-
-    o->b = &e;
-    for (i = 0; i < sizeof(shared_maps) / sizeof(shared_maps[0]); i++) {
-        sk_buf_reset(&e);
-        if (!shared_maps[i].fn(o, p))
-            continue;
-        sk_buf_printf(add, "add element " TABLE_REF " %s { %s }\n", shared_maps[i].map, e.data);
-        /* The key is what precedes " : verdict". */
-        sk_buf_printf(del, "delete element " TABLE_REF " %s { %.*s }\n", shared_maps[i].map,
-                      (int)(strstr(e.data, " : ") - e.data), e.data);
-    }
-    o->b = saved;
-    o->st = st;
-    sk_buf_release(&e);
-}
-
-/* "<verb> <what> ip skiff-proxy <prefix><id>[/<ep id>]\n" */
-static void
-unit_cmd(struct px_out *o, struct sk_buf *b, const char *verb, const char *prefix,
-         const struct px_port *p, const struct px_ep *e)
-{
-    struct sk_buf *saved = o->b;
-
-    sk_buf_printf(b, "%s " TABLE_REF " %s", verb, prefix);
-    o->b = b;
-    if (e)
-        put_ep_id(o, p, e);
-    else
-        put_id(o, p);
-    o->b = saved;
-    sk_buf_putc(b, '\n');
-}
-
-/* The commands removing what render_state wrote for p: elements first
- * (they jump to the chains), then the chains' rules (they use the sets
- * and maps), then sets, maps and chains. The kernel checks references
- * at each step of the transaction, so this order is required. */
-static void
-unit_deletes(struct px_out *o, const struct px_port *p, struct sk_buf *del)
-{
-    bool ext = nodeport_served(p);
-    size_t i, pass;
-
-    if (p->n_ep == 0)
-        return;
-    for (pass = 0; pass < 2; pass++) {
-        const char *verb = pass == 0 ? "flush chain" : "delete chain";
-
-        if (pass == 1) {
-            for (i = 0; p->affinity && i < p->n_ep; i++)
-                unit_cmd(o, del, "delete set", "aff-", p, &p->ep[i]);
-        }
-        unit_cmd(o, del, verb, "svc-", p, NULL);
-        if (ext)
-            unit_cmd(o, del, verb, "ext-", p, NULL);
-        for (i = 0; i < p->n_ep; i++)
-            unit_cmd(o, del, verb, "ep-", p, &p->ep[i]);
-    }
-}
-
-static void
-plan_unit(struct px_out *o, const struct px_port *p, size_t body_start)
-{
-    struct sk_buf add = SK_BUF_INIT, del = SK_BUF_INIT, key = SK_BUF_INIT;
-    struct px_plan *plan = o->plan;
-    struct px_unit *u;
-
-    if (o->b->len > body_start)
-        sk_buf_printf(&add, "table " TABLE_REF " {\n%.*s}\n", (int)(o->b->len - body_start - 1),
-                      o->b->data + body_start);
-    unit_elements(o, p, &add, &del);
-    unit_deletes(o, p, &del);
-    if (plan->n == o->plan_cap) {
-        o->plan_cap = o->plan_cap ? 2 * o->plan_cap : 64;
-        plan->unit = sk_reallocarray(plan->unit, o->plan_cap, sizeof(*plan->unit));
-    }
-    u = &plan->unit[plan->n++];
-    sk_buf_printf(&key, "%s/%s/%s/%u", p->ns, p->name, proto_name[p->proto], p->port);
-    u->key = sk_buf_detach(&key, NULL);
-    u->hash = net_proxy_hash(add.data ? add.data : "", add.len);
-    u->add = add.data ? sk_buf_detach(&add, NULL) : sk_strdup("");
-    u->del = del.data ? sk_buf_detach(&del, NULL) : sk_strdup("");
-}
-
-void
-px_plan_release(struct px_plan *plan)
-{
-    size_t i;
-
-    for (i = 0; i < plan->n; i++) {
-        free(plan->unit[i].key);
-        free(plan->unit[i].add);
-        free(plan->unit[i].del);
-    }
-    free(plan->unit);
-    plan->unit = NULL;
-    plan->n = 0;
-}
-
-size_t
-px_plan_diff(const struct px_plan *old, const struct px_plan *new, struct sk_buf *out)
-{
-    size_t i = 0, j = 0, changed = 0, mark = out->len;
-    struct sk_buf adds = SK_BUF_INIT;
-
-    /* Both sorted by key: one merge pass. */
-    while (i < old->n || j < new->n) {
-        int c = i == old->n ? 1 : j == new->n ? -1 : strcmp(old->unit[i].key, new->unit[j].key);
-
-        if (c == 0 && old->unit[i].hash == new->unit[j].hash) {
-            i++, j++;
-            continue;
-        }
-        changed++;
-        if (c <= 0)
-            sk_buf_puts(out, old->unit[i++].del);
-        if (c >= 0)
-            sk_buf_puts(&adds, new->unit[j++].add);
-    }
-    if (adds.len)
-        sk_buf_append(out, adds.data, adds.len);
-    if (!changed)
-        sk_buf_truncate(out, mark);
-    sk_buf_release(&adds);
-    return changed;
-}
-
 static void
 render_state(struct px_out *o, const struct px_state *st)
 {
@@ -1097,8 +929,6 @@ render_state(struct px_out *o, const struct px_state *st)
     put_fixed_chains(o);
     for (i = 0; i < st->n; i++) {
         const struct px_port *p = &st->port[i];
-        size_t start = o->b->len;
-
         if (p->n_ep > 0) {
             o->st.services++;
             put_affinity_sets(o, p);
@@ -1106,50 +936,95 @@ render_state(struct px_out *o, const struct px_state *st)
             for (j = 0; j < p->n_ep; j++)
                 put_endpoint_chain(o, p, &p->ep[j]);
         }
-        if (o->plan)
-            plan_unit(o, p, start);
     }
     /* No blank line before the closing brace. */
     sk_buf_truncate(o->b, o->b->len - 1);
     sk_buf_puts(o->b, "}\n");
 }
 
-int
-px_render(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
-          struct sk_buf *out, struct net_proxy_stats *stats, struct px_plan *plan,
-          struct sk_err *err)
+void
+px_render_state(const struct px_state *st, const struct net_proxy_node *node, struct sk_buf *out,
+                struct net_proxy_stats *stats)
 {
     struct px_out o = {out, node, node->masq_mark ? node->masq_mark : NET_PROXY_MARK_DEFAULT,
-                       {0}, plan, 0};
-    struct px_state st = {0};
-    size_t i;
-    int rc;
+                       {0}};
 
-    if (plan)
-        *plan = (struct px_plan){NULL, 0};
-    for (i = 0; i < node->n_node_ip; i++)
-        if (node->node_ip[i].family != AF_INET)
-            return sk_err_set(err, EINVAL, "node ip #%zu: not an IPv4 address", i);
-    if (node->cluster_cidr.ip.family != 0 && node->cluster_cidr.ip.family != AF_INET)
-        return sk_err_set(err, EINVAL, "cluster cidr: not an IPv4 network");
-    if (node->service_cidr.ip.family != 0 && node->service_cidr.ip.family != AF_INET)
-        return sk_err_set(err, EINVAL, "service cidr: not an IPv4 network");
-    rc = build_state(services, endpoints, node, &st, err);
-    if (rc < 0)
-        goto out_release;
-    render_state(&o, &st);
+    render_state(&o, st);
     if (stats)
         *stats = o.st;
-out_release:
-    state_release(&st);
-    return rc;
+}
+
+/* Mirrors the counting of the put_* functions above. */
+void
+px_state_stats(const struct px_state *st, const struct net_proxy_node *node,
+               struct net_proxy_stats *stats)
+{
+    bool nodeports = node->n_node_ip > 0;
+    size_t i;
+
+    memset(stats, 0, sizeof(*stats));
+    stats->rules = 13 + 2 * nodeports + 4 * (node->service_cidr.ip.family == AF_INET);
+    for (i = 0; i < st->n; i++) {
+        const struct px_port *p = &st->port[i];
+        size_t aff = p->affinity ? 1 : 0, nl = n_local(p);
+
+        /* One element in one or two of the maps. */
+        stats->rules += 1 + (p->node_port != 0);
+        if (p->n_ep == 0)
+            continue;
+        stats->services++;
+        stats->endpoints += p->n_ep;
+        stats->rules += (node->cluster_cidr.ip.family == AF_INET) + (1 + aff) * p->n_ep;
+        if (nodeport_served(p))
+            stats->rules += p->local ? (1 + aff) * nl : 4;
+        stats->rules += (2 + aff) * p->n_ep;
+    }
+}
+
+static void
+hash_mix(uint64_t *h, const void *data, size_t len)
+{
+    *h = *h * 31 + net_proxy_hash(data, len);
+}
+
+uint64_t
+px_state_hash(const struct px_state *st)
+{
+    uint64_t h = 0;
+    size_t i, j;
+
+    for (i = 0; i < st->n; i++) {
+        const struct px_port *p = &st->port[i];
+        unsigned v[6] = {(unsigned)p->proto, p->port, p->node_port, p->affinity, p->local,
+                         (unsigned)p->n_ep};
+
+        hash_mix(&h, p->ns, strlen(p->ns) + 1);
+        hash_mix(&h, p->name, strlen(p->name) + 1);
+        hash_mix(&h, p->pname, strlen(p->pname) + 1);
+        hash_mix(&h, p->cluster_ip.a, 4);
+        hash_mix(&h, v, sizeof(v));
+        for (j = 0; j < p->n_ep; j++) {
+            unsigned e[2] = {p->ep[j].port, p->ep[j].local};
+
+            hash_mix(&h, p->ep[j].ip.a, 4);
+            hash_mix(&h, e, sizeof(e));
+        }
+    }
+    return h;
 }
 
 int
 net_proxy_render(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
                  struct sk_buf *out, struct net_proxy_stats *stats, struct sk_err *err)
 {
-    return px_render(services, endpoints, node, out, stats, NULL, err);
+    struct px_state st = {0};
+    int rc;
+
+    rc = px_build(services, endpoints, node, &st, err);
+    if (rc == 0)
+        px_render_state(&st, node, out, stats);
+    px_state_release(&st);
+    return rc;
 }
 
 uint64_t
