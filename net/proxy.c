@@ -48,8 +48,8 @@ struct net_proxy {
     struct net_proxy_node node; /* points into name and node_ip */
     bool applied;               /* the table holds state */
     struct px_state state;      /* the input of the table as last applied */
-    uint32_t gen;        /* nf_tables generation after our last commit */
-    bool list_valid;     /* list_hash is a listing of the intact table */
+    uint32_t gen;               /* nf_tables generation after our last commit */
+    bool list_valid;            /* list_hash is a listing of the intact table */
     uint64_t list_hash;
     struct net_proxy_metrics m;
 };

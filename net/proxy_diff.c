@@ -87,8 +87,8 @@ key_ip(struct px_elem *e, const struct px_port *p)
     e->key[4] = proto_num[p->proto];
     memcpy(e->key + 8, &port, 2);
     e->key_len = 12;
-    snprintf(e->text, sizeof(e->text), "%s . %s . %u", net_ip_format(&p->cluster_ip, ip, sizeof(ip)),
-             proto_name[p->proto], p->port);
+    snprintf(e->text, sizeof(e->text), "%s . %s . %u",
+             net_ip_format(&p->cluster_ip, ip, sizeof(ip)), proto_name[p->proto], p->port);
 }
 
 static void

@@ -58,8 +58,7 @@ px_batch_release(struct px_batch *b)
     sk_buf_release(&b->trace);
 }
 
-static void
-trace(struct px_batch *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void trace(struct px_batch *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 trace(struct px_batch *b, const char *fmt, ...)
@@ -102,9 +101,8 @@ msg_end(struct px_batch *b, struct nlmsghdr *nlh)
 void
 px_nl_chain(struct px_batch *b, enum px_op op, const char *name)
 {
-    static const int type[] = {[PX_ADD] = NFT_MSG_NEWCHAIN,
-                               [PX_DEL] = NFT_MSG_DELCHAIN,
-                               [PX_FLUSH] = NFT_MSG_DELRULE};
+    static const int type[] = {
+        [PX_ADD] = NFT_MSG_NEWCHAIN, [PX_DEL] = NFT_MSG_DELCHAIN, [PX_FLUSH] = NFT_MSG_DELRULE};
     static const char *const verb[] = {"add chain", "delete chain", "flush chain"};
     struct nlmsghdr *nlh = msg_begin(b, type[op], op == PX_ADD ? NLM_F_CREATE : 0);
 
@@ -173,9 +171,8 @@ put_value(struct nlmsghdr *nlh, int attr, const void *data, size_t len)
 void
 px_nl_element(struct px_batch *b, enum px_op op, const char *map, const struct px_elem *e)
 {
-    struct nlmsghdr *nlh =
-        msg_begin(b, op == PX_ADD ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
-                  op == PX_ADD ? NLM_F_CREATE : 0);
+    struct nlmsghdr *nlh = msg_begin(b, op == PX_ADD ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
+                                     op == PX_ADD ? NLM_F_CREATE : 0);
     struct nlattr *list, *elem;
 
     mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, NET_PROXY_TABLE);

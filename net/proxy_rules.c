@@ -554,7 +554,7 @@ first_port(const struct px_state *st, const char *ns, const char *name)
  * endpoints. Endpoints objects are matched by namespace/name. */
 int
 px_build(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
-            struct px_state *st, struct sk_err *err)
+         struct px_state *st, struct sk_err *err)
 {
     char ns[64], name[64];
     size_t i, j;
@@ -946,8 +946,7 @@ void
 px_render_state(const struct px_state *st, const struct net_proxy_node *node, struct sk_buf *out,
                 struct net_proxy_stats *stats)
 {
-    struct px_out o = {out, node, node->masq_mark ? node->masq_mark : NET_PROXY_MARK_DEFAULT,
-                       {0}};
+    struct px_out o = {out, node, node->masq_mark ? node->masq_mark : NET_PROXY_MARK_DEFAULT, {0}};
 
     render_state(&o, st);
     if (stats)
@@ -995,8 +994,8 @@ px_state_hash(const struct px_state *st)
 
     for (i = 0; i < st->n; i++) {
         const struct px_port *p = &st->port[i];
-        unsigned v[6] = {(unsigned)p->proto, p->port, p->node_port, p->affinity, p->local,
-                         (unsigned)p->n_ep};
+        unsigned v[6] = {(unsigned)p->proto, p->port,  p->node_port,
+                         p->affinity,        p->local, (unsigned)p->n_ep};
 
         hash_mix(&h, p->ns, strlen(p->ns) + 1);
         hash_mix(&h, p->name, strlen(p->name) + 1);
