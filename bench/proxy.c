@@ -12,8 +12,11 @@
  * transaction), then the median of 9 syncs that each move one endpoint
  * of one service (an incremental netlink batch, net/proxy_diff.c), and
  * the render of the full script alone. Prints "result proxy
- * sync_full_ms_s<S>", "sync_one_ms_s<S>", "render_ms_s<S>"; for S =
- * 1000 also "sync_ms_1000svc".
+ * sync_full_ms_s<S>", "sync_one_ms_s<S>", "render_ms_s<S>", and
+ * "sync_{full,one}_kernel_ms_s<S>": the part of those syncs spent in
+ * the kernel's transaction (send to answer; for the one-endpoint
+ * change mostly nf_tables validating every chain reachable from a base
+ * chain, see net/proxy_nl.c); for S = 1000 also "sync_ms_1000svc".
  *
  * Connection set-up: a TCP listener in a pod netns behind a veth, and
  * 1,000 connects (SYN to established) from this netns to it through a
@@ -106,7 +109,8 @@ bench_one(int s)
     struct net_proxy *p;
     struct sk_buf b = SK_BUF_INIT;
     struct sk_err err;
-    double t0, full, one[N_ONE], render;
+    double t0, full, full_k, one[N_ONE], one_k[N_ONE], render;
+    struct net_proxy_metrics m;
     int i;
 
     sk_err_init(&err);
@@ -124,12 +128,16 @@ bench_one(int s)
     if (net_proxy_sync(p, svcs, eps, &err) < 0)
         goto out_fail;
     full = now_ms() - t0;
+    net_proxy_metrics_get(p, &m);
+    full_k = m.last_commit_ns / 1e6;
     /* Move service 0's first endpoint back and forth. */
     for (i = 0; i < N_ONE; i++) {
         t0 = now_ms();
         if (net_proxy_sync(p, svcs, i % 2 ? eps : eps2, &err) != 1)
             goto out_fail;
         one[i] = now_ms() - t0;
+        net_proxy_metrics_get(p, &m);
+        one_k[i] = m.last_commit_ns / 1e6;
     }
     printf("# %d services x 10 endpoints: script %zu bytes\n", s, b.len);
     if (getenv("BENCH_PROXY_DUMP")) {
@@ -143,6 +151,8 @@ bench_one(int s)
     printf("result proxy render_ms_s%d %.1f ms\n", s, render);
     printf("result proxy sync_full_ms_s%d %.1f ms\n", s, full);
     printf("result proxy sync_one_ms_s%d %.1f ms\n", s, median(one, N_ONE));
+    printf("result proxy sync_full_kernel_ms_s%d %.1f ms\n", s, full_k);
+    printf("result proxy sync_one_kernel_ms_s%d %.1f ms\n", s, median(one_k, N_ONE));
     if (s == 1000)
         printf("result proxy sync_ms_1000svc %.1f ms\n", full);
     fflush(stdout);

@@ -336,11 +336,14 @@ static int
 apply_full(struct net_proxy *p, struct px_state *st, struct sk_err *err)
 {
     struct sk_buf script = SK_BUF_INIT;
+    uint64_t t0;
     int rc;
 
     p->applied = false;
     px_render_state(st, &p->node, &script, NULL);
+    t0 = now_ns();
     rc = nft_run(p->netns_fd, script.data, NULL, err);
+    p->m.last_commit_ns = now_ns() - t0;
     sk_buf_release(&script);
     if (rc < 0)
         return rc;
@@ -362,7 +365,10 @@ apply_changes(struct net_proxy *p, struct px_state *st, struct sk_err *err)
     rc = px_state_diff(&p->state, st, &p->node, &b);
     if (rc >= 0) {
         sk_debug("proxy", "incremental sync: %d service ports, %zu messages", rc, b.n);
+        uint64_t t0 = now_ns();
+
         rc = px_batch_commit(&b, p->netns_fd, err);
+        p->m.last_commit_ns = now_ns() - t0;
     }
     px_batch_release(&b);
     if (rc >= 0) {

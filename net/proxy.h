@@ -78,7 +78,8 @@ struct net_proxy_metrics {
     uint64_t syncs_skipped;     /* syncs whose input was unchanged and the table intact */
     uint64_t sync_errors;       /* failed syncs */
     uint64_t drift_repairs;     /* syncs that re-applied because the table had changed */
-    uint64_t last_sync_ns;      /* wall time of the last sync (render + apply), ns */
+    uint64_t last_sync_ns;      /* wall time of the last sync (parse + diff + apply), ns */
+    uint64_t last_commit_ns;    /* ... of it in the kernel transaction (send to answer), ns */
     uint64_t rules;             /* rules programmed by the last applied ruleset */
     uint64_t ruleset_hash;      /* net_proxy_hash of the last applied script */
 };
