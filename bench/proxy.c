@@ -53,7 +53,8 @@ now_ms(void)
 }
 
 /* Service i: clusterIP 10.96.x.y, port 80 -> 8080 on 10 endpoints in
- * 10.128.0.0/9; shift moves service 0's first endpoint. */
+ * 10.128.0.0/9; shift moves service 0's first endpoint (and gives that
+ * Endpoints object a new resourceVersion, as the API server would). */
 static void
 make_world(int s, int shift, json_t **svcs, json_t **eps)
 {
@@ -67,20 +68,20 @@ make_world(int s, int shift, json_t **svcs, json_t **eps)
 
         snprintf(name, sizeof(name), "svc%d", i);
         snprintf(cip, sizeof(cip), "10.96.%d.%d", (i + 1) / 256, (i + 1) % 256);
-        json_array_append_new(*svcs, json_pack("{s:{s:s,s:s},s:{s:s,s:[{s:s,s:i,s:i}]}}",
-                                               "metadata", "namespace", "bench", "name", name,
-                                               "spec", "clusterIP", cip, "ports", "name", "http",
-                                               "port", 80, "targetPort", 8080));
+        json_array_append_new(
+            *svcs, json_pack("{s:{s:s,s:s,s:s},s:{s:s,s:[{s:s,s:i,s:i}]}}", "metadata", "namespace",
+                             "bench", "name", name, "resourceVersion", "1", "spec", "clusterIP",
+                             cip, "ports", "name", "http", "port", 80, "targetPort", 8080));
         for (j = 0; j < 10; j++) {
             int n = i * 10 + j + (i == 0 && j == 0 ? shift : 0);
 
             snprintf(ip, sizeof(ip), "10.%d.%d.%d", 128 + n / 65536, n / 256 % 256, n % 256);
             json_array_append_new(addrs, json_pack("{s:s,s:s}", "ip", ip, "nodeName", "n1"));
         }
-        json_array_append_new(*eps,
-                              json_pack("{s:{s:s,s:s},s:[{s:o,s:[{s:s,s:i}]}]}", "metadata",
-                                        "namespace", "bench", "name", name, "subsets", "addresses",
-                                        addrs, "ports", "name", "http", "port", 8080));
+        json_array_append_new(
+            *eps, json_pack("{s:{s:s,s:s,s:s},s:[{s:o,s:[{s:s,s:i}]}]}", "metadata", "namespace",
+                            "bench", "name", name, "resourceVersion", i == 0 && shift ? "2" : "1",
+                            "subsets", "addresses", addrs, "ports", "name", "http", "port", 8080));
     }
 }
 

@@ -48,6 +48,7 @@ struct net_proxy {
     struct net_proxy_node node; /* points into name and node_ip */
     bool applied;               /* the table holds state */
     struct px_state state;      /* the input of the table as last applied */
+    struct px_cache cache;      /* what the last input parsed to, per Service */
     uint32_t gen;               /* nf_tables generation after our last commit */
     bool list_valid;            /* list_hash is a listing of the intact table */
     uint64_t list_hash;
@@ -202,6 +203,7 @@ net_proxy_free(struct net_proxy *p)
     free(p->name);
     free(p->node_ip);
     px_state_release(&p->state);
+    px_cache_release(&p->cache);
     free(p);
 }
 
@@ -386,12 +388,17 @@ net_proxy_sync(struct net_proxy *p, const json_t *services, const json_t *endpoi
                struct sk_err *err)
 {
     uint64_t start = now_ns();
+    struct px_cache cache = {0};
     struct px_state st = {0};
     int rc;
 
-    rc = px_build(services, endpoints, &p->node, &st, err);
-    if (rc < 0)
+    rc = px_build(services, endpoints, &p->node, &p->cache, &cache, &st, err);
+    if (rc < 0) {
+        px_cache_release(&cache);
         goto out_fail;
+    }
+    px_cache_release(&p->cache);
+    p->cache = cache;
     rc = p->applied ? px_state_diff(&p->state, &st, &p->node, NULL) : 1;
     if (rc == 0) {
         rc = table_intact(p, err);

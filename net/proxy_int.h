@@ -35,11 +35,32 @@ struct px_state {
     size_t n, cap;
 };
 
+/* What one Service (with its Endpoints) parsed to, and the
+ * resourceVersions of the two objects then (eps_rv NULL: no Endpoints
+ * object). */
+struct px_centry {
+    char ns[64], name[64];
+    char *svc_rv, *eps_rv;
+    struct px_port *port;
+    size_t n;
+};
+
+/* The parse cache: entries sorted by ns/name. */
+struct px_cache {
+    struct px_centry *e;
+    size_t n, cap;
+};
+
 /* Parse and check services and endpoints (see net_proxy_render) into st
  * (zeroed by the caller); on failure st holds a partial state the caller
- * releases. */
+ * releases. A Service whose object and Endpoints object have the
+ * resourceVersions recorded in old (may be NULL) is not parsed again;
+ * new (NULL: not wanted; zeroed by the caller) records this input for
+ * the next build. Objects without a resourceVersion are always parsed. */
 int px_build(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
-             struct px_state *st, struct sk_err *err);
+             const struct px_cache *old, struct px_cache *new, struct px_state *st,
+             struct sk_err *err);
+void px_cache_release(struct px_cache *c);
 void px_state_release(struct px_state *st);
 /* Render the full script of st (net_proxy_render's output). */
 void px_render_state(const struct px_state *st, const struct net_proxy_node *node,

@@ -179,7 +179,7 @@ get_ipv4(const json_t *obj, const char *key, struct net_ip *out, const char *whe
 
 /* metadata.namespace (default "default") and metadata.name. */
 static int
-get_meta(const json_t *obj, char ns[64], char name[64], struct sk_err *err)
+get_meta_rv(const json_t *obj, char ns[64], char name[64], const char **rv, struct sk_err *err)
 {
     const json_t *md = json_object_get(obj, "metadata");
     const char *n, *s;
@@ -199,8 +199,13 @@ get_meta(const json_t *obj, char ns[64], char name[64], struct sk_err *err)
         return sk_err_set(err, EINVAL, "metadata.name: '%.64s' is not a DNS label", n);
     sk_strlcpy(ns, s, 64);
     sk_strlcpy(name, n, 64);
+    /* Any resourceVersion that is not a non-empty string counts as none. */
+    *rv = json_string_value(json_object_get(md, "resourceVersion"));
+    if (*rv && !**rv)
+        *rv = NULL;
     return 0;
 }
+
 
 /* ---- services ---- */
 
@@ -259,15 +264,17 @@ parse_port(const json_t *jp, size_t i, bool nodeport, struct px_port *p, struct 
 static int parse_service_spec(const json_t *spec, struct px_state *st, struct px_port *basep,
                               struct sk_err *err);
 
-/* Append one px_port per spec.ports[] of service svc; headless: none. */
+/* Append one px_port per spec.ports[] of service svc, named ns/name;
+ * headless: none. */
 static int
-parse_service(const json_t *svc, size_t idx, struct px_state *st, struct sk_err *err)
+parse_service(const json_t *svc, const char *ns, const char *name, struct px_state *st,
+              struct sk_err *err)
 {
     const json_t *spec = json_object_get(svc, "spec");
     struct px_port base = {0};
 
-    if (get_meta(svc, base.ns, base.name, err) < 0)
-        return sk_err_wrap(err, "services[%zu]", idx);
+    sk_strlcpy(base.ns, ns, sizeof(base.ns));
+    sk_strlcpy(base.name, name, sizeof(base.name));
     if (parse_service_spec(spec, st, &base, err) < 0)
         return sk_err_wrap(err, "service '%s/%s'", base.ns, base.name);
     return 0;
@@ -534,35 +541,200 @@ check_conflicts(const struct px_state *st, struct sk_err *err)
     return rc;
 }
 
-/* Index of the first port of service ns/name in the sorted ports (st->n
- * when there is none). */
-static size_t
-first_port(const struct px_state *st, const char *ns, const char *name)
+/* ---- building the state, with the parse cache ---- */
+
+/* An object's name and resourceVersion (NULL: none). */
+struct px_ref {
+    char ns[64], name[64];
+    const char *rv;
+    const json_t *obj;
+};
+
+static int
+ref_cmp(const void *a, const void *b)
 {
-    size_t lo = 0, hi = st->n;
+    const struct px_ref *x = a, *y = b;
+    int c = strcmp(x->ns, y->ns);
+
+    return c ? c : strcmp(x->name, y->name);
+}
+
+/* The Endpoints objects named like key, sorted: [*lo, *hi). */
+static void
+ref_range(const struct px_ref *v, size_t n, const struct px_ref *key, size_t *lo, size_t *hi)
+{
+    size_t l = 0, h = n;
+
+    while (l < h) {
+        size_t mid = l + (h - l) / 2;
+
+        if (ref_cmp(&v[mid], key) < 0)
+            l = mid + 1;
+        else
+            h = mid;
+    }
+    *lo = *hi = l;
+    while (*hi < n && ref_cmp(&v[*hi], key) == 0)
+        (*hi)++;
+}
+
+static bool
+rv_eq(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The cache entry of service key->ns/name, when its Service and
+ * Endpoints have the resourceVersions they had then. */
+static const struct px_centry *
+cache_find(const struct px_cache *c, const struct px_ref *key, const char *eps_rv)
+{
+    size_t lo = 0, hi = c ? c->n : 0;
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(st->port[mid].ns, ns);
+        const struct px_centry *e = &c->e[mid];
+        int r = strcmp(e->ns, key->ns);
 
-        if (c == 0)
-            c = strcmp(st->port[mid].name, name);
-        if (c < 0)
+        if (r == 0)
+            r = strcmp(e->name, key->name);
+        if (r == 0)
+            return strcmp(e->svc_rv, key->rv) == 0 && rv_eq(e->eps_rv, eps_rv) ? e : NULL;
+        if (r < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo;
+    return NULL;
 }
 
-/* Parse everything into st: ports sorted, each with its sorted ready
- * endpoints. Endpoints objects are matched by namespace/name. */
-int
-px_build(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
-         struct px_state *st, struct sk_err *err)
+static struct px_port *
+ports_dup(const struct px_port *p, size_t n)
 {
-    char ns[64], name[64];
+    struct px_port *out = sk_reallocarray(NULL, n ? n : 1, sizeof(*out));
+    size_t i;
+
+    memcpy(out, p, n * sizeof(*out));
+    for (i = 0; i < n; i++) {
+        out[i].ep = NULL;
+        if (p[i].n_ep) {
+            out[i].ep = sk_reallocarray(NULL, p[i].n_ep, sizeof(*p[i].ep));
+            memcpy(out[i].ep, p[i].ep, p[i].n_ep * sizeof(*p[i].ep));
+        }
+    }
+    return out;
+}
+
+static void
+state_append(struct px_state *st, const struct px_port *p, size_t n)
+{
+    struct px_port *copy = ports_dup(p, n);
+
+    if (st->n + n > st->cap) {
+        st->cap = st->n + n > 2 * st->cap ? st->n + n : 2 * st->cap;
+        st->port = sk_reallocarray(st->port, st->cap, sizeof(*st->port));
+    }
+    memcpy(st->port + st->n, copy, n * sizeof(*copy));
+    st->n += n;
+    free(copy);
+}
+
+static int
+centry_cmp(const void *a, const void *b)
+{
+    const struct px_centry *x = a, *y = b;
+    int c = strcmp(x->ns, y->ns);
+
+    return c ? c : strcmp(x->name, y->name);
+}
+
+void
+px_cache_release(struct px_cache *c)
+{
     size_t i, j;
+
+    for (i = 0; c && i < c->n; i++) {
+        for (j = 0; j < c->e[i].n; j++)
+            free(c->e[i].port[j].ep);
+        free(c->e[i].port);
+        free(c->e[i].svc_rv);
+        free(c->e[i].eps_rv);
+    }
+    if (c) {
+        free(c->e);
+        memset(c, 0, sizeof(*c));
+    }
+}
+
+static void
+cache_add(struct px_cache *c, const struct px_ref *svc, const char *eps_rv, const struct px_port *p,
+          size_t n)
+{
+    struct px_centry *e;
+
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 64;
+        c->e = sk_reallocarray(c->e, c->cap, sizeof(*c->e));
+    }
+    e = &c->e[c->n++];
+    memcpy(e->ns, svc->ns, sizeof(e->ns));
+    memcpy(e->name, svc->name, sizeof(e->name));
+    e->svc_rv = sk_strdup(svc->rv);
+    e->eps_rv = eps_rv ? sk_strdup(eps_rv) : NULL;
+    e->port = ports_dup(p, n);
+    e->n = n;
+}
+
+/* The ports of one service with their endpoints, from the cache or
+ * parsed, appended to st (and recorded in new). */
+static int
+build_service(const struct px_ref *svc, const struct px_ref *eps, size_t n_eps,
+              const struct net_proxy_node *node, const struct px_cache *old, struct px_cache *new,
+              struct px_state *st, struct sk_err *err)
+{
+    /* Cacheable: both objects versioned (or no Endpoints at all). */
+    bool cacheable = svc->rv && (n_eps == 0 || (n_eps == 1 && eps[0].rv));
+    const char *eps_rv = n_eps ? eps[0].rv : NULL;
+    const struct px_centry *hit = cacheable ? cache_find(old, svc, eps_rv) : NULL;
+    size_t start = st->n, i, j;
+
+    if (hit) {
+        state_append(st, hit->port, hit->n);
+    } else {
+        if (parse_service(svc->obj, svc->ns, svc->name, st, err) < 0)
+            return -EINVAL;
+        for (i = 0; i < n_eps; i++)
+            for (j = start; j < st->n; j++)
+                if (parse_endpoints(eps[i].obj, &st->port[j], node, err) < 0)
+                    return sk_err_wrap(err, "endpoints '%s/%s'", eps[i].ns, eps[i].name);
+        for (j = start; j < st->n; j++)
+            ep_normalize(&st->port[j]);
+    }
+    if (cacheable && new)
+        cache_add(new, svc, eps_rv, st->port + start, st->n - start);
+    return 0;
+}
+
+/* Name and version of every object of arr into *out (n of them). */
+static int
+refs_of(const json_t *arr, const char *what, struct px_ref **out, struct sk_err *err)
+{
+    size_t i, n = json_array_size(arr);
+
+    *out = sk_reallocarray(NULL, n ? n : 1, sizeof(**out));
+    for (i = 0; i < n; i++) {
+        (*out)[i].obj = json_array_get(arr, i);
+        if (get_meta_rv((*out)[i].obj, (*out)[i].ns, (*out)[i].name, &(*out)[i].rv, err) < 0)
+            return sk_err_wrap(err, "%s[%zu]", what, i);
+    }
+    return 0;
+}
+
+static int
+check_input(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
+            struct sk_err *err)
+{
+    size_t i;
 
     for (i = 0; i < node->n_node_ip; i++)
         if (node->node_ip[i].family != AF_INET)
@@ -575,32 +747,50 @@ px_build(const json_t *services, const json_t *endpoints, const struct net_proxy
         return sk_err_set(err, EINVAL, "services: not an array");
     if (endpoints && !json_is_array(endpoints))
         return sk_err_set(err, EINVAL, "endpoints: not an array");
-    for (i = 0; i < json_array_size(services); i++)
-        if (parse_service(json_array_get(services, i), i, st, err) < 0)
-            return -EINVAL;
-    if (st->n == 0)
-        return 0; /* nothing to match endpoints to (and qsort wants a non-NULL base) */
-    qsort(st->port, st->n, sizeof(*st->port), port_cmp);
-    for (i = 0; i < json_array_size(endpoints); i++) {
-        const json_t *e = json_array_get(endpoints, i);
+    return 0;
+}
 
-        if (get_meta(e, ns, name, err) < 0)
-            return sk_err_wrap(err, "endpoints[%zu]", i);
-        for (j = first_port(st, ns, name); j < st->n; j++) {
-            if (strcmp(st->port[j].ns, ns) != 0 || strcmp(st->port[j].name, name) != 0)
-                break;
-            if (parse_endpoints(e, &st->port[j], node, err) < 0)
-                return sk_err_wrap(err, "endpoints '%s/%s'", ns, name);
+/* Parse everything into st: ports sorted, each with its sorted ready
+ * endpoints. Endpoints objects are matched by namespace/name. A
+ * Service whose object and Endpoints object carry the resourceVersions
+ * recorded in old reuses the ports parsed then, so a sync parses only
+ * the objects that changed; new (when not NULL) records this build. */
+int
+px_build(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
+         const struct px_cache *old, struct px_cache *new, struct px_state *st, struct sk_err *err)
+{
+    struct px_ref *svc = NULL, *eps = NULL;
+    size_t i, n_eps = json_array_size(endpoints), lo, hi;
+    int rc;
+
+    if ((rc = check_input(services, endpoints, node, err)) < 0)
+        return rc;
+    if ((rc = refs_of(services, "services", &svc, err)) < 0 ||
+        (rc = refs_of(endpoints, "endpoints", &eps, err)) < 0)
+        goto out_free;
+    if (n_eps)
+        qsort(eps, n_eps, sizeof(*eps), ref_cmp);
+    for (i = 0; i < json_array_size(services); i++) {
+        ref_range(eps, n_eps, &svc[i], &lo, &hi);
+        rc = build_service(&svc[i], eps + lo, hi - lo, node, old, new, st, err);
+        if (rc < 0)
+            goto out_free;
+    }
+    if (new &&new->n)
+        qsort(new->e, new->n, sizeof(*new->e), centry_cmp);
+    if (st->n)
+        qsort(st->port, st->n, sizeof(*st->port), port_cmp);
+    for (i = 1; i < st->n; i++)
+        if (port_cmp(&st->port[i - 1], &st->port[i]) == 0) {
+            rc = sk_err_set(err, EINVAL, "service '%s/%s': port %s/%u listed twice", st->port[i].ns,
+                            st->port[i].name, proto_k8s[st->port[i].proto], st->port[i].port);
+            goto out_free;
         }
-    }
-    for (i = 0; i < st->n; i++) {
-        if (i > 0 && port_cmp(&st->port[i - 1], &st->port[i]) == 0)
-            return sk_err_set(err, EINVAL, "service '%s/%s': port %s/%u listed twice",
-                              st->port[i].ns, st->port[i].name, proto_k8s[st->port[i].proto],
-                              st->port[i].port);
-        ep_normalize(&st->port[i]);
-    }
-    return check_conflicts(st, err);
+    rc = check_conflicts(st, err);
+out_free:
+    free(svc);
+    free(eps);
+    return rc;
 }
 
 /* ---- rendering ---- */
@@ -1024,7 +1214,7 @@ net_proxy_render(const json_t *services, const json_t *endpoints, const struct n
     struct px_state st = {0};
     int rc;
 
-    rc = px_build(services, endpoints, node, &st, err);
+    rc = px_build(services, endpoints, node, NULL, NULL, &st, err);
     if (rc == 0)
         px_render_state(&st, node, out, stats);
     px_state_release(&st);

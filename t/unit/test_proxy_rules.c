@@ -593,7 +593,7 @@ state_of(const char *svcs, const char *eps, bool nodeports, struct px_state *st)
 
     sk_err_init(&err);
     memset(st, 0, sizeof(*st));
-    ck_assert_msg(px_build(s, e, &n, st, &err) == 0, "%s", err.msg);
+    ck_assert_msg(px_build(s, e, &n, NULL, NULL, st, &err) == 0, "%s", err.msg);
     json_decref(s);
     json_decref(e);
 }
@@ -808,6 +808,96 @@ START_TEST(state_hash_ignores_order_and_sees_an_endpoint)
 }
 END_TEST
 
+/* ---- the parse cache ---- */
+
+#define SVC_RV(rv)                                                                                 \
+    "[{\"metadata\":{\"name\":\"web\",\"resourceVersion\":\"" rv "\"},\"spec\":{\"clusterIP\":"    \
+    "\"10.96.0.10\",\"ports\":[{\"port\":80}]}}]"
+#define EPS_RV(rv, ip)                                                                             \
+    "[{\"metadata\":{\"name\":\"web\",\"resourceVersion\":\"" rv "\"},\"subsets\":[{"              \
+    "\"addresses\":[{\"ip\":\"" ip "\"}],\"ports\":[{\"port\":8080}]}]}]"
+
+/* Build svcs/eps with the cache old, returning the new cache in new. */
+static uint64_t
+cached_build(const char *svcs, const char *eps, const struct px_cache *old, struct px_cache *new)
+{
+    struct net_proxy_node n = node(false);
+    json_t *s = js(svcs), *e = js(eps);
+    struct px_state st = {0};
+    struct sk_err err;
+    uint64_t h;
+
+    sk_err_init(&err);
+    memset(new, 0, sizeof(*new));
+    ck_assert_msg(px_build(s, e, &n, old, new, &st, &err) == 0, "%s", err.msg);
+    h = px_state_hash(&st);
+    px_state_release(&st);
+    json_decref(s);
+    json_decref(e);
+    return h;
+}
+
+START_TEST(same_resource_versions_reuse_the_parse)
+{
+    struct px_cache c1, c2, c3, c4;
+    uint64_t a, b, fresh;
+
+    a = cached_build(SVC_RV("5"), EPS_RV("7", "10.244.1.2"), NULL, &c1);
+    ck_assert_uint_eq(c1.n, 1);
+    /* Same versions, other content (which the API server never serves):
+     * the cached parse wins, which shows it is used. */
+    b = cached_build(SVC_RV("5"), EPS_RV("7", "10.244.1.9"), &c1, &c2);
+    ck_assert_uint_eq(a, b);
+    /* A new Endpoints version is parsed again. */
+    b = cached_build(SVC_RV("5"), EPS_RV("8", "10.244.1.9"), &c2, &c3);
+    fresh = cached_build(SVC_RV("5"), EPS_RV("8", "10.244.1.9"), NULL, &c4);
+    ck_assert_uint_ne(a, b);
+    ck_assert_uint_eq(b, fresh);
+    px_cache_release(&c1);
+    px_cache_release(&c2);
+    px_cache_release(&c3);
+    px_cache_release(&c4);
+}
+END_TEST
+
+START_TEST(objects_without_resource_version_are_always_parsed)
+{
+    struct px_cache c1, c2;
+    uint64_t a, b;
+
+    a = cached_build(SVC_RV("5"), "[" EP_WEB_2 "]", NULL, &c1);
+    ck_assert_uint_eq(c1.n, 0);
+    b = cached_build(SVC_RV("5"), "[" EP_WEB_2B "]", &c1, &c2);
+    ck_assert_uint_ne(a, b);
+    px_cache_release(&c1);
+    px_cache_release(&c2);
+}
+END_TEST
+
+START_TEST(a_cached_service_does_not_hide_a_broken_one)
+{
+    struct net_proxy_node n = node(false);
+    json_t *s = js("[{\"metadata\":{\"name\":\"web\",\"resourceVersion\":\"5\"},\"spec\":{"
+                   "\"clusterIP\":\"10.96.0.10\",\"ports\":[{\"port\":80}]}},{\"metadata\":{"
+                   "\"name\":\"bad\"},\"spec\":{\"clusterIP\":\"10.96.0.11\",\"ports\":[{"
+                   "\"port\":70000}]}}]");
+    json_t *e = js(EPS_RV("7", "10.244.1.2"));
+    struct px_cache c1, c2 = {0};
+    struct px_state st = {0};
+    struct sk_err err;
+
+    cached_build(SVC_RV("5"), EPS_RV("7", "10.244.1.2"), NULL, &c1);
+    sk_err_init(&err);
+    ck_assert_int_eq(px_build(s, e, &n, &c1, &c2, &st, &err), -EINVAL);
+    HAS(err.msg, "service 'default/bad': spec.ports[0].port: 70000");
+    px_state_release(&st);
+    px_cache_release(&c1);
+    px_cache_release(&c2);
+    json_decref(s);
+    json_decref(e);
+}
+END_TEST
+
 /* A /0 cluster CIDR cannot be written as nft writes it; the caller
  * then replaces the table whole. */
 START_TEST(zero_length_cluster_cidr_is_left_to_a_full_sync)
@@ -856,6 +946,9 @@ main(void)
                         (int)(sizeof(stat_cases) / sizeof(stat_cases[0])));
     tcase_add_test(tc, state_hash_ignores_order_and_sees_an_endpoint);
     tcase_add_test(tc, zero_length_cluster_cidr_is_left_to_a_full_sync);
+    tcase_add_test(tc, same_resource_versions_reuse_the_parse);
+    tcase_add_test(tc, objects_without_resource_version_are_always_parsed);
+    tcase_add_test(tc, a_cached_service_does_not_hide_a_broken_one);
     suite_add_tcase(s, tc);
     return unit_main(s);
 }
