@@ -393,12 +393,11 @@ net_proxy_sync(struct net_proxy *p, const json_t *services, const json_t *endpoi
     int rc;
 
     rc = px_build(services, endpoints, &p->node, &p->cache, &cache, &st, err);
-    if (rc < 0) {
-        px_cache_release(&cache);
-        goto out_fail;
-    }
+    /* The parse cache stays good after a refused input too. */
     px_cache_release(&p->cache);
     p->cache = cache;
+    if (rc < 0)
+        goto out_fail;
     rc = p->applied ? px_state_diff(&p->state, &st, &p->node, NULL) : 1;
     if (rc == 0) {
         rc = table_intact(p, err);

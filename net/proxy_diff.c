@@ -397,7 +397,7 @@ key_cmp(const struct px_port *x, const struct px_port *y)
 }
 
 int
-px_state_diff(const struct px_state *old, const struct px_state *new,
+px_state_diff(const struct px_state *old, const struct px_state *next,
               const struct net_proxy_node *node, struct px_batch *b)
 {
     int phase, changed = 0;
@@ -407,9 +407,9 @@ px_state_diff(const struct px_state *old, const struct px_state *new,
 
         changed = 0;
         /* Both sorted by key: one merge pass per phase. */
-        while (i < old->n || j < new->n) {
+        while (i < old->n || j < next->n) {
             const struct px_port *o = i < old->n ? &old->port[i] : NULL;
-            const struct px_port *n = j < new->n ? &new->port[j] : NULL;
+            const struct px_port *n = j < next->n ? &next->port[j] : NULL;
             int c = !o ? 1 : !n ? -1 : key_cmp(o, n);
 
             if (c < 0)

@@ -55,11 +55,12 @@ struct px_cache {
  * (zeroed by the caller); on failure st holds a partial state the caller
  * releases. A Service whose object and Endpoints object have the
  * resourceVersions recorded in old (may be NULL) is not parsed again;
- * new (NULL: not wanted; zeroed by the caller) records this input for
- * the next build. Objects without a resourceVersion are always parsed. */
+ * next (NULL: not wanted; zeroed by the caller) records this input for
+ * the next build, also when this one fails, taking over old's entries
+ * (release old afterwards, and use next). Objects without a
+ * resourceVersion are always parsed. */
 int px_build(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
-             const struct px_cache *old, struct px_cache *new, struct px_state *st,
-             struct sk_err *err);
+             struct px_cache *old, struct px_cache *next, struct px_state *st, struct sk_err *err);
 void px_cache_release(struct px_cache *c);
 void px_state_release(struct px_state *st);
 /* Render the full script of st (net_proxy_render's output). */
@@ -115,14 +116,14 @@ void px_nl_numgen(struct px_batch *b, unsigned mod);
 void px_nl_meta_l4proto(struct px_batch *b);
 void px_nl_dnat(struct px_batch *b);
 
-/* Append to b the changes that turn the table of old into that of new
+/* Append to b the changes that turn the table of old into that of next
  * (both built for node): per service port that differs, the elements,
  * sets and chains that changed, deletions of all ports before additions
  * (two ports may trade a map key). Returns how many ports differ (0:
  * nothing appended). -EINVAL when a change cannot be expressed here
  * (a cluster CIDR of prefix length 0); the caller then replaces the
  * table whole. b NULL: only count. */
-int px_state_diff(const struct px_state *old, const struct px_state *new,
+int px_state_diff(const struct px_state *old, const struct px_state *next,
                   const struct net_proxy_node *node, struct px_batch *b);
 
 #endif

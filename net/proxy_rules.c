@@ -6,7 +6,7 @@
  *
  *   filter-prerouting  (filter, prerouting, priority -110) and
  *   filter-output      (filter, output, priority -110)
- *       ct state new -> endpoints-check: the no-endpoint-services map
+ *       ct state next -> endpoints-check: the no-endpoint-services map
  *       (daddr . l4proto . dport) and no-endpoint-nodeports map (on the
  *       node IPs) send new connections to a service without ready
  *       endpoints to reject-chain (TCP reset, ICMP port unreachable
@@ -205,7 +205,6 @@ get_meta_rv(const json_t *obj, char ns[64], char name[64], const char **rv, stru
         *rv = NULL;
     return 0;
 }
-
 
 /* ---- services ---- */
 
@@ -586,14 +585,14 @@ rv_eq(const char *a, const char *b)
 
 /* The cache entry of service key->ns/name, when its Service and
  * Endpoints have the resourceVersions they had then. */
-static const struct px_centry *
-cache_find(const struct px_cache *c, const struct px_ref *key, const char *eps_rv)
+static struct px_centry *
+cache_find(struct px_cache *c, const struct px_ref *key, const char *eps_rv)
 {
     size_t lo = 0, hi = c ? c->n : 0;
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        const struct px_centry *e = &c->e[mid];
+        struct px_centry *e = &c->e[mid];
         int r = strcmp(e->ns, key->ns);
 
         if (r == 0)
@@ -625,18 +624,24 @@ ports_dup(const struct px_port *p, size_t n)
     return out;
 }
 
+/* Append deep copies of p[0..n) to st. */
 static void
 state_append(struct px_state *st, const struct px_port *p, size_t n)
 {
-    struct px_port *copy = ports_dup(p, n);
+    size_t i;
 
     if (st->n + n > st->cap) {
         st->cap = st->n + n > 2 * st->cap ? st->n + n : 2 * st->cap;
         st->port = sk_reallocarray(st->port, st->cap, sizeof(*st->port));
     }
-    memcpy(st->port + st->n, copy, n * sizeof(*copy));
-    st->n += n;
-    free(copy);
+    memcpy(st->port + st->n, p, n * sizeof(*p));
+    for (i = 0; i < n; i++, st->n++) {
+        st->port[st->n].ep = NULL;
+        if (p[i].n_ep) {
+            st->port[st->n].ep = sk_reallocarray(NULL, p[i].n_ep, sizeof(*p[i].ep));
+            memcpy(st->port[st->n].ep, p[i].ep, p[i].n_ep * sizeof(*p[i].ep));
+        }
+    }
 }
 
 static int
@@ -666,17 +671,22 @@ px_cache_release(struct px_cache *c)
     }
 }
 
-static void
-cache_add(struct px_cache *c, const struct px_ref *svc, const char *eps_rv, const struct px_port *p,
-          size_t n)
+static struct px_centry *
+cache_push(struct px_cache *c)
 {
-    struct px_centry *e;
-
     if (c->n == c->cap) {
         c->cap = c->cap ? 2 * c->cap : 64;
         c->e = sk_reallocarray(c->e, c->cap, sizeof(*c->e));
     }
-    e = &c->e[c->n++];
+    return &c->e[c->n++];
+}
+
+static void
+cache_add(struct px_cache *c, const struct px_ref *svc, const char *eps_rv, const struct px_port *p,
+          size_t n)
+{
+    struct px_centry *e = cache_push(c);
+
     memcpy(e->ns, svc->ns, sizeof(e->ns));
     memcpy(e->name, svc->name, sizeof(e->name));
     e->svc_rv = sk_strdup(svc->rv);
@@ -686,33 +696,58 @@ cache_add(struct px_cache *c, const struct px_ref *svc, const char *eps_rv, cons
 }
 
 /* The ports of one service with their endpoints, from the cache or
- * parsed, appended to st (and recorded in new). */
+ * parsed, appended to st (and recorded in next). */
 static int
 build_service(const struct px_ref *svc, const struct px_ref *eps, size_t n_eps,
-              const struct net_proxy_node *node, const struct px_cache *old, struct px_cache *new,
+              const struct net_proxy_node *node, struct px_cache *old, struct px_cache *next,
               struct px_state *st, struct sk_err *err)
 {
     /* Cacheable: both objects versioned (or no Endpoints at all). */
     bool cacheable = svc->rv && (n_eps == 0 || (n_eps == 1 && eps[0].rv));
     const char *eps_rv = n_eps ? eps[0].rv : NULL;
-    const struct px_centry *hit = cacheable ? cache_find(old, svc, eps_rv) : NULL;
+    struct px_centry *hit = cacheable ? cache_find(old, svc, eps_rv) : NULL;
     size_t start = st->n, i, j;
 
     if (hit) {
         state_append(st, hit->port, hit->n);
-    } else {
-        if (parse_service(svc->obj, svc->ns, svc->name, st, err) < 0)
-            return -EINVAL;
-        for (i = 0; i < n_eps; i++)
-            for (j = start; j < st->n; j++)
-                if (parse_endpoints(eps[i].obj, &st->port[j], node, err) < 0)
-                    return sk_err_wrap(err, "endpoints '%s/%s'", eps[i].ns, eps[i].name);
-        for (j = start; j < st->n; j++)
-            ep_normalize(&st->port[j]);
+        if (next) {
+            /* Moved, not copied: old is released after the build. */
+            *cache_push(next) = *hit;
+            memset(hit, 0, sizeof(*hit));
+        }
+        return 0;
     }
-    if (cacheable && new)
-        cache_add(new, svc, eps_rv, st->port + start, st->n - start);
+    if (parse_service(svc->obj, svc->ns, svc->name, st, err) < 0)
+        return -EINVAL;
+    for (i = 0; i < n_eps; i++)
+        for (j = start; j < st->n; j++)
+            if (parse_endpoints(eps[i].obj, &st->port[j], node, err) < 0)
+                return sk_err_wrap(err, "endpoints '%s/%s'", eps[i].ns, eps[i].name);
+    for (j = start; j < st->n; j++)
+        ep_normalize(&st->port[j]);
+    if (cacheable && next)
+        cache_add(next, svc, eps_rv, st->port + start, st->n - start);
     return 0;
+}
+
+/* Make next the cache for the next build, also after a failed one: the
+ * entries of old not taken over (a failed build stops half-way) join
+ * it, and it is sorted. */
+static void
+cache_finish(struct px_cache *old, struct px_cache *next)
+{
+    size_t i;
+
+    if (!next)
+        return;
+    for (i = 0; old && i < old->n; i++) {
+        if (old->e[i].svc_rv) {
+            *cache_push(next) = old->e[i];
+            memset(&old->e[i], 0, sizeof(old->e[i]));
+        }
+    }
+    if (next->n)
+        qsort(next->e, next->n, sizeof(*next->e), centry_cmp);
 }
 
 /* Name and version of every object of arr into *out (n of them). */
@@ -754,30 +789,28 @@ check_input(const json_t *services, const json_t *endpoints, const struct net_pr
  * endpoints. Endpoints objects are matched by namespace/name. A
  * Service whose object and Endpoints object carry the resourceVersions
  * recorded in old reuses the ports parsed then, so a sync parses only
- * the objects that changed; new (when not NULL) records this build. */
+ * the objects that changed; next (when not NULL) records this build
+ * (see px_build in net/proxy_int.h). */
 int
 px_build(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
-         const struct px_cache *old, struct px_cache *new, struct px_state *st, struct sk_err *err)
+         struct px_cache *old, struct px_cache *next, struct px_state *st, struct sk_err *err)
 {
     struct px_ref *svc = NULL, *eps = NULL;
     size_t i, n_eps = json_array_size(endpoints), lo, hi;
     int rc;
 
-    if ((rc = check_input(services, endpoints, node, err)) < 0)
-        return rc;
-    if ((rc = refs_of(services, "services", &svc, err)) < 0 ||
+    if ((rc = check_input(services, endpoints, node, err)) < 0 ||
+        (rc = refs_of(services, "services", &svc, err)) < 0 ||
         (rc = refs_of(endpoints, "endpoints", &eps, err)) < 0)
         goto out_free;
     if (n_eps)
         qsort(eps, n_eps, sizeof(*eps), ref_cmp);
     for (i = 0; i < json_array_size(services); i++) {
         ref_range(eps, n_eps, &svc[i], &lo, &hi);
-        rc = build_service(&svc[i], eps + lo, hi - lo, node, old, new, st, err);
+        rc = build_service(&svc[i], eps + lo, hi - lo, node, old, next, st, err);
         if (rc < 0)
             goto out_free;
     }
-    if (new &&new->n)
-        qsort(new->e, new->n, sizeof(*new->e), centry_cmp);
     if (st->n)
         qsort(st->port, st->n, sizeof(*st->port), port_cmp);
     for (i = 1; i < st->n; i++)
@@ -790,6 +823,7 @@ px_build(const json_t *services, const json_t *endpoints, const struct net_proxy
 out_free:
     free(svc);
     free(eps);
+    cache_finish(old, next);
     return rc;
 }
 

@@ -819,7 +819,7 @@ END_TEST
 
 /* Build svcs/eps with the cache old, returning the new cache in new. */
 static uint64_t
-cached_build(const char *svcs, const char *eps, const struct px_cache *old, struct px_cache *new)
+cached_build(const char *svcs, const char *eps, struct px_cache *old, struct px_cache *new)
 {
     struct net_proxy_node n = node(false);
     json_t *s = js(svcs), *e = js(eps);
@@ -890,6 +890,9 @@ START_TEST(a_cached_service_does_not_hide_a_broken_one)
     sk_err_init(&err);
     ck_assert_int_eq(px_build(s, e, &n, &c1, &c2, &st, &err), -EINVAL);
     HAS(err.msg, "service 'default/bad': spec.ports[0].port: 70000");
+    /* The cache survives the refusal: web's entry is in the next one. */
+    ck_assert_uint_eq(c2.n, 1);
+    ck_assert_str_eq(c2.e[0].name, "web");
     px_state_release(&st);
     px_cache_release(&c1);
     px_cache_release(&c2);
