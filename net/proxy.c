@@ -1,18 +1,23 @@
-/* net/proxy.c: applying the proxy's ruleset with libnftables.
+/* net/proxy.c: keeping the proxy's table in the kernel equal to the
+ * Services and Endpoints.
  *
  * Every kernel operation runs on a net_netns_run thread inside the
- * proxy's netns with an nft context created there: libnftables opens its
- * netlink socket in the netns of the thread that creates the context, so
- * the context never outlives the call and the caller's threads never
- * change namespace.
+ * proxy's netns, with an nft context or netlink socket created there:
+ * both bind to the netns of the thread that opens them, so they never
+ * outlive the call and the caller's threads never change namespace.
  *
- * A sync renders the script (net/proxy_rules.c) cut into one unit per
- * service port. When the table holds what the last sync applied, only
- * the units that differ are deleted and re-created, in one transaction
- * (so a one-endpoint change costs a few chains, and unchanged services
- * keep their affinity entries). The first sync, a sync after an error
- * and a drift repair replace the whole table instead ("add table;
- * delete table; table {...}" in one transaction).
+ * A sync parses the input into a px_state (net/proxy_rules.c; a Service
+ * whose object and Endpoints object kept their resourceVersions is taken
+ * from the parse cache instead of being parsed again) and compares it
+ * with the state the table was built from. When the table holds that
+ * state, only what differs is changed, as one nf_tables netlink batch
+ * (net/proxy_diff.c, net/proxy_nl.c): one transaction, a few messages
+ * for a one-endpoint change, and unchanged services keep their affinity
+ * entries. The first sync, a sync after a failed one, a drift repair and
+ * a refused batch replace the whole table instead: the full script
+ * ("add table; delete table; table {...}") through libnftables, also one
+ * transaction. libnftables is not used for the changes because it reads
+ * every chain of the table back first (see net/proxy_nl.c).
  *
  * Drift (the table deleted or edited by someone else) is noticed without
  * listing the whole table on every sync: nf_tables keeps a generation id
