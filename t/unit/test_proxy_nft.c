@@ -229,6 +229,47 @@ START_TEST(table_is_applied_read_back_updated_and_removed)
 }
 END_TEST
 
+/* After an incremental sync there is no baseline listing (taking one is
+ * O(table)): an unchanged sync trusts the generation id, and a foreign
+ * commit then costs a full replace instead of a listing. */
+START_TEST(foreign_commit_after_incremental_sync_replaces_the_table)
+{
+    struct net_proxy_node n = node();
+    json_t *svcs = js(SVCS_WEB("")), *eps2 = js(EPS_WEB_2), *eps1 = js(EPS_WEB_1);
+    struct net_proxy_metrics m;
+    struct net_proxy *p;
+    struct sk_err err;
+    int ns;
+
+    if (!enter_private_netns("foreign_commit_after_incremental_sync_replaces_the_table"))
+        return;
+    ns = make_netns();
+    raw_nft(ns, "table ip other { chain keep { type filter hook input priority 0; }; }\n");
+    OK(net_proxy_new(&p, ns, &n, &err));
+    OK(net_proxy_sync(p, svcs, eps2, &err));
+    ck_assert_int_eq(net_proxy_sync(p, svcs, eps1, &err), 1);
+    ck_assert_int_eq(net_proxy_sync(p, svcs, eps1, &err), 0);
+    raw_nft(ns, "add chain ip other more\n");
+    ck_assert_int_eq(net_proxy_sync(p, svcs, eps1, &err), 1);
+    net_proxy_metrics_get(p, &m);
+    ck_assert_uint_eq(m.syncs_incremental, 1);
+    ck_assert_uint_eq(m.syncs_skipped, 1);
+    ck_assert_uint_eq(m.drift_repairs, 1);
+    /* That replace took a baseline again: the next foreign commit is
+     * compared and found harmless. */
+    ck_assert_int_eq(net_proxy_sync(p, svcs, eps1, &err), 0);
+    raw_nft(ns, "add chain ip other more2\n");
+    ck_assert_int_eq(net_proxy_sync(p, svcs, eps1, &err), 0);
+    net_proxy_metrics_get(p, &m);
+    ck_assert_uint_eq(m.drift_repairs, 1);
+    net_proxy_free(p);
+    json_decref(svcs);
+    json_decref(eps1);
+    json_decref(eps2);
+    close(ns);
+}
+END_TEST
+
 /* The listing's lines sorted: chains created by an incremental sync are
  * listed in creation order, so only the content can be compared. */
 static char *
@@ -623,6 +664,7 @@ main(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, table_is_applied_read_back_updated_and_removed);
     tcase_add_test(tc, incremental_syncs_leave_the_same_table_as_a_full_sync);
+    tcase_add_test(tc, foreign_commit_after_incremental_sync_replaces_the_table);
     tcase_add_test(tc, malformed_input_leaves_the_applied_table);
     tcase_add_test(tc, clusterip_connections_balance_over_both_endpoints);
     tcase_add_test(tc, client_ip_affinity_sticks_to_one_endpoint);
