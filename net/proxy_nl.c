@@ -381,6 +381,10 @@ read_acks(struct mnl_socket *nl, uint32_t last, struct sk_err *err)
                 continue;
             if (e->error && !first)
                 first = e->error;
+            /* BATCH_BEGIN/END refused (no permission, no nf_tables):
+             * nothing after it will be answered. */
+            if (e->error && (nlh->nlmsg_seq == 0 || nlh->nlmsg_seq > last))
+                return sk_err_sys(err, -e->error, "nftables: batch refused");
             if (nlh->nlmsg_seq == last)
                 return first ? sk_err_sys(err, -first, "nftables: batch refused") : 0;
         }
