@@ -391,6 +391,36 @@ read_acks(struct mnl_socket *nl, uint32_t last, struct sk_err *err)
     }
 }
 
+/* BATCH_BEGIN or BATCH_END (type) with seq at out's end. */
+static void
+put_batch_mark(struct sk_buf *out, int type, uint32_t seq)
+{
+    struct nlmsghdr *nlh = mnl_nlmsg_put_header(out->data + out->len);
+    struct nfgenmsg *nfg;
+
+    nlh->nlmsg_type = (uint16_t)type;
+    nlh->nlmsg_flags = NLM_F_REQUEST;
+    nlh->nlmsg_seq = seq;
+    nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+    nfg->nfgen_family = AF_UNSPEC;
+    nfg->version = NFNETLINK_V0;
+    nfg->res_id = htons(NFNL_SUBSYS_NFTABLES);
+    out->len += NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+/* The datagram: b's messages between the batch marks, the last one
+ * asking for an ACK (see the top of the file). */
+static void
+frame_batch(const struct px_batch *b, struct sk_buf *out)
+{
+    sk_buf_grow(out, b->msg.len + 2 * MSG_MAX);
+    put_batch_mark(out, NFNL_MSG_BATCH_BEGIN, 0);
+    memcpy(out->data + out->len, b->msg.data, b->msg.len);
+    ((struct nlmsghdr *)(out->data + out->len + b->last_off))->nlmsg_flags |= NLM_F_ACK;
+    out->len += b->msg.len;
+    put_batch_mark(out, NFNL_MSG_BATCH_END, b->seq + 1);
+}
+
 static int
 commit_fn(void *arg, struct sk_err *err)
 {
@@ -398,8 +428,6 @@ commit_fn(void *arg, struct sk_err *err)
     struct sk_buf out = SK_BUF_INIT;
     struct timeval tv = {10, 0};
     struct mnl_socket *nl;
-    struct nlmsghdr *nlh;
-    struct nfgenmsg *nfg;
     int one = 1, size;
     int rc = 0;
 
@@ -413,29 +441,7 @@ commit_fn(void *arg, struct sk_err *err)
     /* Errors without the request echoed; a bound wait for the answer. */
     mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one));
     setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    sk_buf_grow(&out, b->msg.len + 2 * MSG_MAX);
-    nlh = mnl_nlmsg_put_header(out.data);
-    nlh->nlmsg_type = NFNL_MSG_BATCH_BEGIN;
-    nlh->nlmsg_flags = NLM_F_REQUEST;
-    nlh->nlmsg_seq = 0;
-    nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-    nfg->nfgen_family = AF_UNSPEC;
-    nfg->version = NFNETLINK_V0;
-    nfg->res_id = htons(NFNL_SUBSYS_NFTABLES);
-    out.len = NLMSG_ALIGN(nlh->nlmsg_len);
-    memcpy(out.data + out.len, b->msg.data, b->msg.len);
-    /* Only the last message is ACKed (see the top of the file). */
-    ((struct nlmsghdr *)(out.data + out.len + b->last_off))->nlmsg_flags |= NLM_F_ACK;
-    out.len += b->msg.len;
-    nlh = mnl_nlmsg_put_header(out.data + out.len);
-    nlh->nlmsg_type = NFNL_MSG_BATCH_END;
-    nlh->nlmsg_flags = NLM_F_REQUEST;
-    nlh->nlmsg_seq = b->seq + 1;
-    nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-    nfg->nfgen_family = AF_UNSPEC;
-    nfg->version = NFNETLINK_V0;
-    nfg->res_id = htons(NFNL_SUBSYS_NFTABLES);
-    out.len += NLMSG_ALIGN(nlh->nlmsg_len);
+    frame_batch(b, &out);
     /* A big change is one big datagram: make the socket take it (root
      * may exceed net.core.wmem_max). */
     size = (int)out.len + 65536;
