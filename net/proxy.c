@@ -1,18 +1,23 @@
-/* net/proxy.c: applying the proxy's ruleset with libnftables.
+/* net/proxy.c: keeping the proxy's table in the kernel equal to the
+ * Services and Endpoints.
  *
  * Every kernel operation runs on a net_netns_run thread inside the
- * proxy's netns with an nft context created there: libnftables opens its
- * netlink socket in the netns of the thread that creates the context, so
- * the context never outlives the call and the caller's threads never
- * change namespace.
+ * proxy's netns, with an nft context or netlink socket created there:
+ * both bind to the netns of the thread that opens them, so they never
+ * outlive the call and the caller's threads never change namespace.
  *
- * A sync renders the script (net/proxy_rules.c) cut into one unit per
- * service port. When the table holds what the last sync applied, only
- * the units that differ are deleted and re-created, in one transaction
- * (so a one-endpoint change costs a few chains, and unchanged services
- * keep their affinity entries). The first sync, a sync after an error
- * and a drift repair replace the whole table instead ("add table;
- * delete table; table {...}" in one transaction).
+ * A sync parses the input into a px_state (net/proxy_rules.c; a Service
+ * whose object and Endpoints object kept their resourceVersions is taken
+ * from the parse cache instead of being parsed again) and compares it
+ * with the state the table was built from. When the table holds that
+ * state, only what differs is changed, as one nf_tables netlink batch
+ * (net/proxy_diff.c, net/proxy_nl.c): one transaction, a few messages
+ * for a one-endpoint change, and unchanged services keep their affinity
+ * entries. The first sync, a sync after a failed one, a drift repair and
+ * a refused batch replace the whole table instead: the full script
+ * ("add table; delete table; table {...}") through libnftables, also one
+ * transaction. libnftables is not used for the changes because it reads
+ * every chain of the table back first (see net/proxy_nl.c).
  *
  * Drift (the table deleted or edited by someone else) is noticed without
  * listing the whole table on every sync: nf_tables keeps a generation id
@@ -20,7 +25,12 @@
  * it is still the one read after our last commit, nothing changed. If
  * not, someone committed something, maybe to their own table: the table
  * is listed and compared (by hash) with a listing taken at a moment it
- * was known intact; without such a listing yet, it is re-applied.
+ * was known intact; without such a listing, it is replaced whole. The
+ * listing is O(table) (libnftables reads the whole table back, about a
+ * minute at 10,000 services of 10 endpoints on a loaded machine), so a
+ * baseline is taken only after a full replace, which costs as much
+ * anyway; an incremental sync drops it rather than list the table after
+ * every change, and the next foreign commit then costs a full replace.
  * Elements of the dynamic affinity sets change with traffic and are left
  * out of that comparison. (A commit by someone else between ours and the
  * read of the id would go unnoticed until the next foreign commit.) */
@@ -46,11 +56,12 @@ struct net_proxy {
     char *name;
     struct net_ip *node_ip;
     struct net_proxy_node node; /* points into name and node_ip */
-    bool applied;               /* the table holds plan (script_hash) */
-    uint64_t script_hash;
-    struct px_plan plan; /* units of the table as last applied */
-    uint32_t gen;        /* nf_tables generation after our last commit */
-    bool list_valid;     /* list_hash is a listing of the intact table */
+    bool applied;               /* the table holds state */
+    struct px_state state;      /* the input of the table as last applied */
+    struct px_cache cache;      /* what the last input parsed to, per Service */
+    uint32_t gen;               /* nf_tables generation after our last commit */
+    bool list_valid;            /* list_hash is a listing of the intact table */
+    bool want_baseline;         /* take that listing (the last commit replaced the table) */
     uint64_t list_hash;
     struct net_proxy_metrics m;
 };
@@ -202,7 +213,8 @@ net_proxy_free(struct net_proxy *p)
         close(p->netns_fd);
     free(p->name);
     free(p->node_ip);
-    px_plan_release(&p->plan);
+    px_state_release(&p->state);
+    px_cache_release(&p->cache);
     free(p);
 }
 
@@ -286,10 +298,15 @@ table_intact(struct net_proxy *p, struct sk_err *err)
 
     if (read_gen(p, &gen, err) < 0)
         return -EIO;
-    if (gen == p->gen && p->list_valid)
+    if (gen == p->gen && (p->list_valid || !p->want_baseline))
         return 1;
+    if (gen != p->gen && !p->list_valid) {
+        sk_debug("proxy", "a foreign nftables commit and no listing to compare with");
+        return 0;
+    }
     /* Either someone committed since, or there is no baseline listing
-     * yet (taken now, while the table is known to be ours alone). */
+     * yet after a full replace (taken now, while the table is known to
+     * be ours alone). */
     sk_buf_init(&list);
     rc = net_proxy_list(p->netns_fd, &list, err);
     if (rc == -ENOENT) {
@@ -302,6 +319,7 @@ table_intact(struct net_proxy *p, struct sk_err *err)
     if (gen == p->gen) {
         p->list_hash = h;
         p->list_valid = true;
+        p->want_baseline = false;
         rc = 1;
     } else {
         rc = p->list_valid && h == p->list_hash;
@@ -313,67 +331,95 @@ out_release:
     return rc;
 }
 
-/* Run script, then remember plan as the table's content. */
+/* The table now holds st: keep it (st is emptied), the figures, and
+ * the generation id our commit produced. */
 static int
-apply(struct net_proxy *p, const char *script, struct px_plan *plan, uint64_t hash,
-      struct sk_err *err)
+remember(struct net_proxy *p, struct px_state *st, struct sk_err *err)
 {
-    int rc;
+    struct net_proxy_stats stats;
 
-    p->applied = false;
-    rc = nft_run(p->netns_fd, script, NULL, err);
-    if (rc < 0)
-        return rc;
-    px_plan_release(&p->plan);
-    p->plan = *plan;
-    *plan = (struct px_plan){NULL, 0};
-    p->script_hash = hash;
+    px_state_stats(st, &p->node, &stats);
+    p->m.rules = stats.rules;
+    p->m.ruleset_hash = px_state_hash(st);
+    px_state_release(&p->state);
+    p->state = *st;
+    memset(st, 0, sizeof(*st));
     p->applied = true;
     p->list_valid = false;
+    p->want_baseline = false;
     return read_gen(p, &p->gen, err);
 }
 
-/* Apply only the units that changed; on any failure (the table was
- * changed under us) fall back to replacing the whole table. */
+/* Replace the whole table with the one of st, in one libnftables
+ * transaction, then remember st as the table's content. */
 static int
-apply_changes(struct net_proxy *p, const struct sk_buf *full, struct px_plan *plan, uint64_t hash,
-              struct sk_err *err)
+apply_full(struct net_proxy *p, struct px_state *st, struct sk_err *err)
 {
-    struct sk_buf diff;
+    struct sk_buf script = SK_BUF_INIT;
+    uint64_t t0;
+    int rc;
+
+    p->applied = false;
+    px_render_state(st, &p->node, &script, NULL);
+    t0 = now_ns();
+    rc = nft_run(p->netns_fd, script.data, NULL, err);
+    p->m.last_commit_ns = now_ns() - t0;
+    sk_buf_release(&script);
+    if (rc < 0)
+        return rc;
+    rc = remember(p, st, err);
+    p->want_baseline = true; /* see the top of the file */
+    return rc;
+}
+
+/* Change only what differs from the table last applied, in one netlink
+ * batch (net/proxy_diff.c, net/proxy_nl.c); on any failure (the table
+ * was changed under us) replace the whole table instead. */
+static int
+apply_changes(struct net_proxy *p, struct px_state *st, struct sk_err *err)
+{
+    struct px_batch b;
     int rc;
 
     if (!p->applied)
-        return apply(p, full->data, plan, hash, err);
-    sk_buf_init(&diff);
-    px_plan_diff(&p->plan, plan, &diff);
-    rc = apply(p, diff.data ? diff.data : "", plan, hash, err);
-    sk_buf_release(&diff);
+        return apply_full(p, st, err);
+    px_batch_init(&b);
+    rc = px_state_diff(&p->state, st, &p->node, &b);
+    if (rc >= 0) {
+        sk_debug("proxy", "incremental sync: %d service ports, %zu messages", rc, b.n);
+        uint64_t t0 = now_ns();
+
+        rc = px_batch_commit(&b, p->netns_fd, err);
+        p->m.last_commit_ns = now_ns() - t0;
+    }
+    px_batch_release(&b);
     if (rc >= 0) {
         p->m.syncs_incremental++;
-        return rc;
+        return remember(p, st, err);
     }
     sk_warn("proxy", "incremental update failed (%s); replacing table '%s'", err ? err->msg : "",
             NET_PROXY_TABLE);
     sk_err_init(err);
-    return apply(p, full->data, plan, hash, err);
+    return apply_full(p, st, err);
 }
 
 int
 net_proxy_sync(struct net_proxy *p, const json_t *services, const json_t *endpoints,
                struct sk_err *err)
 {
-    uint64_t start = now_ns(), hash;
-    struct px_plan plan = {NULL, 0};
-    struct net_proxy_stats st;
-    struct sk_buf script;
+    uint64_t start = now_ns();
+    struct px_cache cache = {0};
+    struct px_state st = {0};
     int rc;
 
-    sk_buf_init(&script);
-    rc = px_render(services, endpoints, &p->node, &script, &st, &plan, err);
+    rc = px_build(services, endpoints, &p->node, &p->cache, &cache, &st, err);
+    /* The parse cache stays good after a refused input too. */
+    px_cache_release(&p->cache);
+    p->cache = cache;
     if (rc < 0)
         goto out_fail;
-    hash = net_proxy_hash(script.data, script.len);
-    if (p->applied && hash == p->script_hash) {
+    rc = p->applied ? px_state_diff(&p->state, &st, &p->node, NULL) : 1;
+    if (rc == 0) {
         rc = table_intact(p, err);
         if (rc < 0)
             goto out_fail;
@@ -387,12 +433,10 @@ net_proxy_sync(struct net_proxy *p, const json_t *services, const json_t *endpoi
         p->m.drift_repairs++;
         p->applied = false;
     }
-    rc = apply_changes(p, &script, &plan, hash, err);
+    rc = apply_changes(p, &st, err);
     if (rc < 0)
         goto out_fail;
     p->m.syncs++;
-    p->m.rules = st.rules;
-    p->m.ruleset_hash = hash;
     p->m.last_sync_ns = now_ns() - start;
     rc = 1;
     goto out_release;
@@ -400,7 +444,6 @@ out_fail:
     p->m.sync_errors++;
     sk_err_wrap(err, "proxy sync");
 out_release:
-    px_plan_release(&plan);
-    sk_buf_release(&script);
+    px_state_release(&st);
     return rc;
 }

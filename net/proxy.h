@@ -7,14 +7,16 @@
  *                       node's facts to the complete nft script of the
  *                       one table skiff owns, "table ip skiff-proxy"
  *                       (net/proxy_rules.c documents the ruleset).
- *  - net_proxy_*        applies that script with libnftables inside a
- *                       network namespace, one transaction per sync,
- *                       skipping unchanged input and repairing drift
- *                       (net/proxy.c).
+ *  - net_proxy_*        keep that table in a network namespace, one
+ *                       transaction per sync: the whole script through
+ *                       libnftables at first and to repair drift, later
+ *                       only what changed as a raw nf_tables netlink
+ *                       batch; unchanged input is skipped (net/proxy.c,
+ *                       net/proxy_diff.c, net/proxy_nl.c).
  *
- * No `nft` or `iptables` process is run: everything goes through
- * libnftables. Only the table NET_PROXY_TABLE is ever listed, created or
- * deleted; tables of other owners are never touched. All functions follow
+ * No `nft` or `iptables` process is run. Only the table NET_PROXY_TABLE
+ * is ever listed, created, changed or deleted; tables of other owners
+ * are never touched. All functions follow
  * the error contract of lib/err.h. */
 
 #include "lib/buf.h"
@@ -78,9 +80,10 @@ struct net_proxy_metrics {
     uint64_t syncs_skipped;     /* syncs whose input was unchanged and the table intact */
     uint64_t sync_errors;       /* failed syncs */
     uint64_t drift_repairs;     /* syncs that re-applied because the table had changed */
-    uint64_t last_sync_ns;      /* wall time of the last sync (render + apply), ns */
+    uint64_t last_sync_ns;      /* wall time of the last sync (parse + diff + apply), ns */
+    uint64_t last_commit_ns;    /* ... of it in the kernel transaction (send to answer), ns */
     uint64_t rules;             /* rules programmed by the last applied ruleset */
-    uint64_t ruleset_hash;      /* net_proxy_hash of the last applied script */
+    uint64_t ruleset_hash;      /* fingerprint of the input of the table in place */
 };
 
 struct net_proxy;
@@ -96,11 +99,14 @@ int net_proxy_new(struct net_proxy **out, int netns_fd, const struct net_proxy_n
 /* Free the proxy; the programmed rules stay (an agent restart must not
  * break service traffic). See net_proxy_remove. */
 void net_proxy_free(struct net_proxy *p);
-/* Render and, when the script differs from the last one applied or the
- * table in the kernel no longer matches it (deleted or edited by hand),
- * apply it in one transaction. Returns 1 when a ruleset was applied, 0
- * when nothing needed to change. On failure the previous ruleset stays
- * in place (the transaction is all or nothing). */
+/* Parse the input and, when it differs from what the table was built
+ * from, change the table (only what differs) in one transaction; when
+ * the table in the kernel no longer matches (deleted or edited by
+ * hand), replace it whole. Services and Endpoints that carry
+ * metadata.resourceVersion are parsed again only when it changed.
+ * Returns 1 when the table was changed, 0 when nothing needed to
+ * change. On failure the previous ruleset stays in place (the
+ * transaction is all or nothing). */
 int net_proxy_sync(struct net_proxy *p, const json_t *services, const json_t *endpoints,
                    struct sk_err *err);
 /* Delete the table (no error when absent). */

@@ -1,34 +1,129 @@
 #ifndef SK_NET_PROXY_INT_H
 #define SK_NET_PROXY_INT_H
 
-/* Private to net/proxy*.c: the ruleset cut into one unit per service
- * port, so a sync can change only the units that differ. */
+/* Private to net/proxy*.c: the parsed input (one px_port per service
+ * port), the full render of it, and the incremental change between two
+ * of them as a raw nf_tables netlink batch. */
 
 #include "net/proxy.h"
 
-/* Everything one service port owns in the table: its elements in the
- * shared maps, its affinity sets and chains. */
-struct px_unit {
-    char *key;     /* "<ns>/<name>/<proto>/<port>" */
-    uint64_t hash; /* of add */
-    char *add;     /* nft commands that create the unit in an existing table */
-    char *del;     /* nft commands that remove it again */
+#include <libmnl/libmnl.h>
+
+enum { PX_TCP, PX_UDP, PX_SCTP };
+
+struct px_ep {
+    struct net_ip ip;
+    unsigned port;
+    bool local;
 };
 
-struct px_plan {
-    struct px_unit *unit; /* sorted by key */
+/* One port of one service: the unit that gets chains. */
+struct px_port {
+    char ns[64], name[64], pname[16];
+    int proto;
+    unsigned port, node_port; /* node_port 0: none */
+    struct net_ip cluster_ip;
+    unsigned affinity; /* timeout in seconds, 0: none */
+    bool local;        /* externalTrafficPolicy Local */
+    struct px_ep *ep;  /* sorted, no duplicates */
+    size_t n_ep;
+};
+
+/* Everything the input says, ports sorted by ns/name/proto/port. */
+struct px_state {
+    struct px_port *port;
+    size_t n, cap;
+};
+
+/* What one Service (with its Endpoints) parsed to, and the
+ * resourceVersions of the two objects then (eps_rv NULL: no Endpoints
+ * object). */
+struct px_centry {
+    char ns[64], name[64];
+    char *svc_rv, *eps_rv;
+    struct px_port *port;
     size_t n;
 };
 
-/* net_proxy_render, also filling plan (when not NULL) with the units of
- * the script. */
-int px_render(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
-              struct sk_buf *out, struct net_proxy_stats *stats, struct px_plan *plan,
-              struct sk_err *err);
-void px_plan_release(struct px_plan *plan);
-/* Append the commands that turn the table of old into the table of new:
- * the del of every unit gone or changed, then the add of every unit new
- * or changed. Returns how many units differ (0: nothing appended). */
-size_t px_plan_diff(const struct px_plan *old, const struct px_plan *new, struct sk_buf *out);
+/* The parse cache: entries sorted by ns/name. */
+struct px_cache {
+    struct px_centry *e;
+    size_t n, cap;
+};
+
+/* Parse and check services and endpoints (see net_proxy_render) into st
+ * (zeroed by the caller); on failure st holds a partial state the caller
+ * releases. A Service whose object and Endpoints object have the
+ * resourceVersions recorded in old (may be NULL) is not parsed again;
+ * next (NULL: not wanted; zeroed by the caller) records this input for
+ * the next build, also when this one fails, taking over old's entries
+ * (release old afterwards, and use next). Objects without a
+ * resourceVersion are always parsed. */
+int px_build(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
+             struct px_cache *old, struct px_cache *next, struct px_state *st, struct sk_err *err);
+void px_cache_release(struct px_cache *c);
+void px_state_release(struct px_state *st);
+/* Render the full script of st (net_proxy_render's output). */
+void px_render_state(const struct px_state *st, const struct net_proxy_node *node,
+                     struct sk_buf *out, struct net_proxy_stats *stats);
+/* What px_render_state would count, without rendering. */
+void px_state_stats(const struct px_state *st, const struct net_proxy_node *node,
+                    struct net_proxy_stats *stats);
+/* FNV-1a over every field of every port: equal for equal states. */
+uint64_t px_state_hash(const struct px_state *st);
+
+/* ---- the netlink batch (net/proxy_nl.c) ---- */
+
+enum px_op { PX_ADD, PX_DEL, PX_FLUSH };
+
+struct px_batch {
+    struct sk_buf msg;   /* the messages, without BATCH_BEGIN/END */
+    struct sk_buf trace; /* one line per message, nft-like, for tests and logs */
+    size_t n;            /* messages */
+    uint32_t seq, set_id;
+    size_t last_off;
+    struct nlmsghdr *rule; /* the rule being built */
+    struct nlattr *exprs, *data;
+};
+
+/* An element of one of the shared verdict maps: key bytes as nf_tables
+ * lays out a concatenation (each field padded to 4 bytes), and the
+ * chain it goes to ("": drop). */
+struct px_elem {
+    uint8_t key[12];
+    size_t key_len;
+    char chain[256];
+    char text[64]; /* the key as nft prints it, for the trace */
+};
+
+void px_batch_init(struct px_batch *b);
+void px_batch_release(struct px_batch *b);
+/* Send b as one transaction inside netns_fd (-1: the caller's). */
+int px_batch_commit(struct px_batch *b, int netns_fd, struct sk_err *err);
+void px_nl_chain(struct px_batch *b, enum px_op op, const char *name);
+void px_nl_affinity_set(struct px_batch *b, enum px_op op, const char *name, unsigned timeout_s);
+void px_nl_element(struct px_batch *b, enum px_op op, const char *map, const struct px_elem *e);
+void px_nl_rule_begin(struct px_batch *b, const char *chain);
+void px_nl_rule_end(struct px_batch *b);
+void px_nl_payload(struct px_batch *b, unsigned off, unsigned len);
+void px_nl_cmp(struct px_batch *b, bool eq, const void *data, size_t len);
+void px_nl_mask(struct px_batch *b, const uint8_t mask[4]);
+void px_nl_verdict(struct px_batch *b, bool go, const char *chain);
+void px_nl_immediate(struct px_batch *b, unsigned reg, const void *data, size_t len);
+void px_nl_lookup(struct px_batch *b, const char *set);
+void px_nl_dynset_update(struct px_batch *b, const char *set);
+void px_nl_numgen(struct px_batch *b, unsigned mod);
+void px_nl_meta_l4proto(struct px_batch *b);
+void px_nl_dnat(struct px_batch *b);
+
+/* Append to b the changes that turn the table of old into that of next
+ * (both built for node): per service port that differs, the elements,
+ * sets and chains that changed, deletions of all ports before additions
+ * (two ports may trade a map key). Returns how many ports differ (0:
+ * nothing appended). -EINVAL when a change cannot be expressed here
+ * (a cluster CIDR of prefix length 0); the caller then replaces the
+ * table whole. b NULL: only count. */
+int px_state_diff(const struct px_state *old, const struct px_state *next,
+                  const struct net_proxy_node *node, struct px_batch *b);
 
 #endif

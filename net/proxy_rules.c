@@ -6,7 +6,7 @@
  *
  *   filter-prerouting  (filter, prerouting, priority -110) and
  *   filter-output      (filter, output, priority -110)
- *       ct state new -> endpoints-check: the no-endpoint-services map
+ *       ct state next -> endpoints-check: the no-endpoint-services map
  *       (daddr . l4proto . dport) and no-endpoint-nodeports map (on the
  *       node IPs) send new connections to a service without ready
  *       endpoints to reject-chain (TCP reset, ICMP port unreachable
@@ -65,10 +65,11 @@
  * netlink batch, which the kernel commits all or nothing
  * (nf_tables_commit), so there is never a moment without rules and a
  * failed sync leaves the old ruleset. ("flush table" would keep stale
- * chains and sets of deleted services.) The script is also cut into one
- * unit per service port (px_render's plan): net/proxy.c applies only the
- * units that changed, again in one batch, so unchanged services keep
- * their affinity entries.
+ * chains and sets of deleted services.) This full script is used for
+ * the first sync and to repair drift; later syncs change only what
+ * differs, as one netlink batch built by net/proxy_diff.c from the same
+ * parsed state (px_build), so unchanged services keep their affinity
+ * entries.
  *
  * Names in chains come from Kubernetes names, checked here to be DNS
  * labels, so nothing from an object can inject nft syntax. */
@@ -82,32 +83,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { PX_TCP, PX_UDP, PX_SCTP };
 static const char *const proto_name[] = {"tcp", "udp", "sctp"};
 static const char *const proto_k8s[] = {"TCP", "UDP", "SCTP"};
-
-struct px_ep {
-    struct net_ip ip;
-    unsigned port;
-    bool local;
-};
-
-/* One port of one service: the unit that gets chains. */
-struct px_port {
-    char ns[64], name[64], pname[16];
-    int proto;
-    unsigned port, node_port; /* node_port 0: none */
-    struct net_ip cluster_ip;
-    unsigned affinity; /* timeout in seconds, 0: none */
-    bool local;        /* externalTrafficPolicy Local */
-    struct px_ep *ep;
-    size_t n_ep;
-};
-
-struct px_state {
-    struct px_port *port;
-    size_t n, cap;
-};
 
 /* ---- validation helpers ---- */
 
@@ -202,7 +179,7 @@ get_ipv4(const json_t *obj, const char *key, struct net_ip *out, const char *whe
 
 /* metadata.namespace (default "default") and metadata.name. */
 static int
-get_meta(const json_t *obj, char ns[64], char name[64], struct sk_err *err)
+get_meta_rv(const json_t *obj, char ns[64], char name[64], const char **rv, struct sk_err *err)
 {
     const json_t *md = json_object_get(obj, "metadata");
     const char *n, *s;
@@ -222,6 +199,10 @@ get_meta(const json_t *obj, char ns[64], char name[64], struct sk_err *err)
         return sk_err_set(err, EINVAL, "metadata.name: '%.64s' is not a DNS label", n);
     sk_strlcpy(ns, s, 64);
     sk_strlcpy(name, n, 64);
+    /* Any resourceVersion that is not a non-empty string counts as none. */
+    *rv = json_string_value(json_object_get(md, "resourceVersion"));
+    if (*rv && !**rv)
+        *rv = NULL;
     return 0;
 }
 
@@ -282,15 +263,17 @@ parse_port(const json_t *jp, size_t i, bool nodeport, struct px_port *p, struct 
 static int parse_service_spec(const json_t *spec, struct px_state *st, struct px_port *basep,
                               struct sk_err *err);
 
-/* Append one px_port per spec.ports[] of service svc; headless: none. */
+/* Append one px_port per spec.ports[] of service svc, named ns/name;
+ * headless: none. */
 static int
-parse_service(const json_t *svc, size_t idx, struct px_state *st, struct sk_err *err)
+parse_service(const json_t *svc, const char *ns, const char *name, struct px_state *st,
+              struct sk_err *err)
 {
     const json_t *spec = json_object_get(svc, "spec");
     struct px_port base = {0};
 
-    if (get_meta(svc, base.ns, base.name, err) < 0)
-        return sk_err_wrap(err, "services[%zu]", idx);
+    sk_strlcpy(base.ns, ns, sizeof(base.ns));
+    sk_strlcpy(base.name, name, sizeof(base.name));
     if (parse_service_spec(spec, st, &base, err) < 0)
         return sk_err_wrap(err, "service '%s/%s'", base.ns, base.name);
     return 0;
@@ -403,12 +386,17 @@ subset_addresses(const json_t *ss, size_t si, struct px_port *p, unsigned port,
         const char *nodename;
         struct net_ip ip;
 
-        snprintf(where, sizeof(where), "subsets[%zu].addresses[%zu].", si, i);
         if (!json_is_object(a))
             return sk_err_set(err, EINVAL, "subsets[%zu].addresses[%zu]: not an object", si, i);
-        if (get_ipv4(a, "ip", &ip, where, err) < 0 ||
-            get_str(a, "nodeName", &nodename, false, where, err) < 0)
+        if (get_ipv4(a, "ip", &ip, "", err) < 0 ||
+            get_str(a, "nodeName", &nodename, false, "", err) < 0) {
+            /* Again, naming the position: formatting it up front for
+             * each of 100,000 addresses was a tenth of a sync. */
+            snprintf(where, sizeof(where), "subsets[%zu].addresses[%zu].", si, i);
+            if (get_ipv4(a, "ip", &ip, where, err) == 0)
+                get_str(a, "nodeName", &nodename, false, where, err);
             return -EINVAL;
+        }
         if (port)
             ep_add(p, &ip, port, nodename && node->name && strcmp(nodename, node->name) == 0);
     }
@@ -482,14 +470,15 @@ ep_normalize(struct px_port *p)
     p->n_ep = n + 1;
 }
 
-static void
-state_release(struct px_state *st)
+void
+px_state_release(struct px_state *st)
 {
     size_t i;
 
     for (i = 0; i < st->n; i++)
         free(st->port[i].ep);
     free(st->port);
+    memset(st, 0, sizeof(*st));
 }
 
 /* Order by the keys of the shared maps: clusterIP . proto . port, and
@@ -551,66 +540,291 @@ check_conflicts(const struct px_state *st, struct sk_err *err)
     return rc;
 }
 
-/* Index of the first port of service ns/name in the sorted ports (st->n
- * when there is none). */
-static size_t
-first_port(const struct px_state *st, const char *ns, const char *name)
+/* ---- building the state, with the parse cache ---- */
+
+/* An object's name and resourceVersion (NULL: none). */
+struct px_ref {
+    char ns[64], name[64];
+    const char *rv;
+    const json_t *obj;
+};
+
+static int
+ref_cmp(const void *a, const void *b)
 {
-    size_t lo = 0, hi = st->n;
+    const struct px_ref *x = a, *y = b;
+    int c = strcmp(x->ns, y->ns);
+
+    return c ? c : strcmp(x->name, y->name);
+}
+
+/* The Endpoints objects named like key, sorted: [*lo, *hi). */
+static void
+ref_range(const struct px_ref *v, size_t n, const struct px_ref *key, size_t *lo, size_t *hi)
+{
+    size_t l = 0, h = n;
+
+    while (l < h) {
+        size_t mid = l + (h - l) / 2;
+
+        if (ref_cmp(&v[mid], key) < 0)
+            l = mid + 1;
+        else
+            h = mid;
+    }
+    *lo = *hi = l;
+    while (*hi < n && ref_cmp(&v[*hi], key) == 0)
+        (*hi)++;
+}
+
+static bool
+rv_eq(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The cache entry of service key->ns/name, when its Service and
+ * Endpoints have the resourceVersions they had then. */
+static struct px_centry *
+cache_find(struct px_cache *c, const struct px_ref *key, const char *eps_rv)
+{
+    size_t lo = 0, hi = c ? c->n : 0;
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(st->port[mid].ns, ns);
+        struct px_centry *e = &c->e[mid];
+        int r = strcmp(e->ns, key->ns);
 
-        if (c == 0)
-            c = strcmp(st->port[mid].name, name);
-        if (c < 0)
+        if (r == 0)
+            r = strcmp(e->name, key->name);
+        if (r == 0)
+            return strcmp(e->svc_rv, key->rv) == 0 && rv_eq(e->eps_rv, eps_rv) ? e : NULL;
+        if (r < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo;
+    return NULL;
 }
 
-/* Parse everything into st: ports sorted, each with its sorted ready
- * endpoints. Endpoints objects are matched by namespace/name. */
-static int
-build_state(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
-            struct px_state *st, struct sk_err *err)
+static struct px_port *
+ports_dup(const struct px_port *p, size_t n)
 {
-    char ns[64], name[64];
+    struct px_port *out = sk_reallocarray(NULL, n ? n : 1, sizeof(*out));
+    size_t i;
+
+    memcpy(out, p, n * sizeof(*out));
+    for (i = 0; i < n; i++) {
+        out[i].ep = NULL;
+        if (p[i].n_ep) {
+            out[i].ep = sk_reallocarray(NULL, p[i].n_ep, sizeof(*p[i].ep));
+            memcpy(out[i].ep, p[i].ep, p[i].n_ep * sizeof(*p[i].ep));
+        }
+    }
+    return out;
+}
+
+/* Append deep copies of p[0..n) to st. */
+static void
+state_append(struct px_state *st, const struct px_port *p, size_t n)
+{
+    size_t i;
+
+    if (st->n + n > st->cap) {
+        st->cap = st->n + n > 2 * st->cap ? st->n + n : 2 * st->cap;
+        st->port = sk_reallocarray(st->port, st->cap, sizeof(*st->port));
+    }
+    memcpy(st->port + st->n, p, n * sizeof(*p));
+    for (i = 0; i < n; i++, st->n++) {
+        st->port[st->n].ep = NULL;
+        if (p[i].n_ep) {
+            st->port[st->n].ep = sk_reallocarray(NULL, p[i].n_ep, sizeof(*p[i].ep));
+            memcpy(st->port[st->n].ep, p[i].ep, p[i].n_ep * sizeof(*p[i].ep));
+        }
+    }
+}
+
+static int
+centry_cmp(const void *a, const void *b)
+{
+    const struct px_centry *x = a, *y = b;
+    int c = strcmp(x->ns, y->ns);
+
+    return c ? c : strcmp(x->name, y->name);
+}
+
+void
+px_cache_release(struct px_cache *c)
+{
     size_t i, j;
 
+    for (i = 0; c && i < c->n; i++) {
+        for (j = 0; j < c->e[i].n; j++)
+            free(c->e[i].port[j].ep);
+        free(c->e[i].port);
+        free(c->e[i].svc_rv);
+        free(c->e[i].eps_rv);
+    }
+    if (c) {
+        free(c->e);
+        memset(c, 0, sizeof(*c));
+    }
+}
+
+static struct px_centry *
+cache_push(struct px_cache *c)
+{
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 64;
+        c->e = sk_reallocarray(c->e, c->cap, sizeof(*c->e));
+    }
+    return &c->e[c->n++];
+}
+
+static void
+cache_add(struct px_cache *c, const struct px_ref *svc, const char *eps_rv, const struct px_port *p,
+          size_t n)
+{
+    struct px_centry *e = cache_push(c);
+
+    memcpy(e->ns, svc->ns, sizeof(e->ns));
+    memcpy(e->name, svc->name, sizeof(e->name));
+    e->svc_rv = sk_strdup(svc->rv);
+    e->eps_rv = eps_rv ? sk_strdup(eps_rv) : NULL;
+    e->port = ports_dup(p, n);
+    e->n = n;
+}
+
+/* The ports of one service with their endpoints, from the cache or
+ * parsed, appended to st (and recorded in next). */
+static int
+build_service(const struct px_ref *svc, const struct px_ref *eps, size_t n_eps,
+              const struct net_proxy_node *node, struct px_cache *old, struct px_cache *next,
+              struct px_state *st, struct sk_err *err)
+{
+    /* Cacheable: both objects versioned (or no Endpoints at all). */
+    bool cacheable = svc->rv && (n_eps == 0 || (n_eps == 1 && eps[0].rv));
+    const char *eps_rv = n_eps ? eps[0].rv : NULL;
+    struct px_centry *hit = cacheable ? cache_find(old, svc, eps_rv) : NULL;
+    size_t start = st->n, i, j;
+
+    if (hit) {
+        state_append(st, hit->port, hit->n);
+        if (next) {
+            /* Moved, not copied: old is released after the build. */
+            *cache_push(next) = *hit;
+            memset(hit, 0, sizeof(*hit));
+        }
+        return 0;
+    }
+    if (parse_service(svc->obj, svc->ns, svc->name, st, err) < 0)
+        return -EINVAL;
+    for (i = 0; i < n_eps; i++)
+        for (j = start; j < st->n; j++)
+            if (parse_endpoints(eps[i].obj, &st->port[j], node, err) < 0)
+                return sk_err_wrap(err, "endpoints '%s/%s'", eps[i].ns, eps[i].name);
+    for (j = start; j < st->n; j++)
+        ep_normalize(&st->port[j]);
+    if (cacheable && next)
+        cache_add(next, svc, eps_rv, st->port + start, st->n - start);
+    return 0;
+}
+
+/* Make next the cache for the next build, also after a failed one: the
+ * entries of old not taken over (a failed build stops half-way) join
+ * it, and it is sorted. */
+static void
+cache_finish(struct px_cache *old, struct px_cache *next)
+{
+    size_t i;
+
+    if (!next)
+        return;
+    for (i = 0; old && i < old->n; i++) {
+        if (old->e[i].svc_rv) {
+            *cache_push(next) = old->e[i];
+            memset(&old->e[i], 0, sizeof(old->e[i]));
+        }
+    }
+    if (next->n)
+        qsort(next->e, next->n, sizeof(*next->e), centry_cmp);
+}
+
+/* Name and version of every object of arr into *out (n of them). */
+static int
+refs_of(const json_t *arr, const char *what, struct px_ref **out, struct sk_err *err)
+{
+    size_t i, n = json_array_size(arr);
+
+    *out = sk_reallocarray(NULL, n ? n : 1, sizeof(**out));
+    for (i = 0; i < n; i++) {
+        (*out)[i].obj = json_array_get(arr, i);
+        if (get_meta_rv((*out)[i].obj, (*out)[i].ns, (*out)[i].name, &(*out)[i].rv, err) < 0)
+            return sk_err_wrap(err, "%s[%zu]", what, i);
+    }
+    return 0;
+}
+
+static int
+check_input(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
+            struct sk_err *err)
+{
+    size_t i;
+
+    for (i = 0; i < node->n_node_ip; i++)
+        if (node->node_ip[i].family != AF_INET)
+            return sk_err_set(err, EINVAL, "node ip #%zu: not an IPv4 address", i);
+    if (node->cluster_cidr.ip.family != 0 && node->cluster_cidr.ip.family != AF_INET)
+        return sk_err_set(err, EINVAL, "cluster cidr: not an IPv4 network");
+    if (node->service_cidr.ip.family != 0 && node->service_cidr.ip.family != AF_INET)
+        return sk_err_set(err, EINVAL, "service cidr: not an IPv4 network");
     if (services && !json_is_array(services))
         return sk_err_set(err, EINVAL, "services: not an array");
     if (endpoints && !json_is_array(endpoints))
         return sk_err_set(err, EINVAL, "endpoints: not an array");
-    for (i = 0; i < json_array_size(services); i++)
-        if (parse_service(json_array_get(services, i), i, st, err) < 0)
-            return -EINVAL;
-    if (st->n == 0)
-        return 0; /* nothing to match endpoints to (and qsort wants a non-NULL base) */
-    qsort(st->port, st->n, sizeof(*st->port), port_cmp);
-    for (i = 0; i < json_array_size(endpoints); i++) {
-        const json_t *e = json_array_get(endpoints, i);
+    return 0;
+}
 
-        if (get_meta(e, ns, name, err) < 0)
-            return sk_err_wrap(err, "endpoints[%zu]", i);
-        for (j = first_port(st, ns, name); j < st->n; j++) {
-            if (strcmp(st->port[j].ns, ns) != 0 || strcmp(st->port[j].name, name) != 0)
-                break;
-            if (parse_endpoints(e, &st->port[j], node, err) < 0)
-                return sk_err_wrap(err, "endpoints '%s/%s'", ns, name);
+/* Parse everything into st: ports sorted, each with its sorted ready
+ * endpoints. Endpoints objects are matched by namespace/name. A
+ * Service whose object and Endpoints object carry the resourceVersions
+ * recorded in old reuses the ports parsed then, so a sync parses only
+ * the objects that changed; next (when not NULL) records this build
+ * (see px_build in net/proxy_int.h). */
+int
+px_build(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
+         struct px_cache *old, struct px_cache *next, struct px_state *st, struct sk_err *err)
+{
+    struct px_ref *svc = NULL, *eps = NULL;
+    size_t i, n_eps = json_array_size(endpoints), lo, hi;
+    int rc;
+
+    if ((rc = check_input(services, endpoints, node, err)) < 0 ||
+        (rc = refs_of(services, "services", &svc, err)) < 0 ||
+        (rc = refs_of(endpoints, "endpoints", &eps, err)) < 0)
+        goto out_free;
+    if (n_eps)
+        qsort(eps, n_eps, sizeof(*eps), ref_cmp);
+    for (i = 0; i < json_array_size(services); i++) {
+        ref_range(eps, n_eps, &svc[i], &lo, &hi);
+        rc = build_service(&svc[i], eps + lo, hi - lo, node, old, next, st, err);
+        if (rc < 0)
+            goto out_free;
+    }
+    if (st->n)
+        qsort(st->port, st->n, sizeof(*st->port), port_cmp);
+    for (i = 1; i < st->n; i++)
+        if (port_cmp(&st->port[i - 1], &st->port[i]) == 0) {
+            rc = sk_err_set(err, EINVAL, "service '%s/%s': port %s/%u listed twice", st->port[i].ns,
+                            st->port[i].name, proto_k8s[st->port[i].proto], st->port[i].port);
+            goto out_free;
         }
-    }
-    for (i = 0; i < st->n; i++) {
-        if (i > 0 && port_cmp(&st->port[i - 1], &st->port[i]) == 0)
-            return sk_err_set(err, EINVAL, "service '%s/%s': port %s/%u listed twice",
-                              st->port[i].ns, st->port[i].name, proto_k8s[st->port[i].proto],
-                              st->port[i].port);
-        ep_normalize(&st->port[i]);
-    }
-    return check_conflicts(st, err);
+    rc = check_conflicts(st, err);
+out_free:
+    free(svc);
+    free(eps);
+    cache_finish(old, next);
+    return rc;
 }
 
 /* ---- rendering ---- */
@@ -620,8 +834,6 @@ struct px_out {
     const struct net_proxy_node *node;
     uint32_t mark;
     struct net_proxy_stats st;
-    struct px_plan *plan; /* NULL: no units wanted */
-    size_t plan_cap;
 };
 
 /* "<ns>/<name>/<proto>/<port>": the part of every chain and set name
@@ -930,157 +1142,6 @@ put_endpoint_chain(struct px_out *o, const struct px_port *p, const struct px_ep
     o->st.endpoints++;
 }
 
-/* ---- units, for incremental syncs ---- */
-
-typedef bool (*px_elem_fn)(struct px_out *, const struct px_port *);
-
-static const struct {
-    const char *map;
-    px_elem_fn fn;
-} shared_maps[] = {
-    {"service-ips", elem_service_ip},
-    {"service-nodeports", elem_nodeport},
-    {"no-endpoint-services", elem_no_ep_service},
-    {"no-endpoint-nodeports", elem_no_ep_nodeport},
-};
-
-#define TABLE_REF NET_PROXY_FAMILY " " NET_PROXY_TABLE
-
-/* The unit's elements of the shared maps: "add element" lines to add,
- * "delete element" lines (the key only) to del. */
-static void
-unit_elements(struct px_out *o, const struct px_port *p, struct sk_buf *add, struct sk_buf *del)
-{
-    struct sk_buf e = SK_BUF_INIT, *saved = o->b;
-    struct net_proxy_stats st = o->st;
-    size_t i;
-
-    o->b = &e;
-    for (i = 0; i < sizeof(shared_maps) / sizeof(shared_maps[0]); i++) {
-        sk_buf_reset(&e);
-        if (!shared_maps[i].fn(o, p))
-            continue;
-        sk_buf_printf(add, "add element " TABLE_REF " %s { %s }\n", shared_maps[i].map, e.data);
-        /* The key is what precedes " : verdict". */
-        sk_buf_printf(del, "delete element " TABLE_REF " %s { %.*s }\n", shared_maps[i].map,
-                      (int)(strstr(e.data, " : ") - e.data), e.data);
-    }
-    o->b = saved;
-    o->st = st;
-    sk_buf_release(&e);
-}
-
-/* "<verb> <what> ip skiff-proxy <prefix><id>[/<ep id>]\n" */
-static void
-unit_cmd(struct px_out *o, struct sk_buf *b, const char *verb, const char *prefix,
-         const struct px_port *p, const struct px_ep *e)
-{
-    struct sk_buf *saved = o->b;
-
-    sk_buf_printf(b, "%s " TABLE_REF " %s", verb, prefix);
-    o->b = b;
-    if (e)
-        put_ep_id(o, p, e);
-    else
-        put_id(o, p);
-    o->b = saved;
-    sk_buf_putc(b, '\n');
-}
-
-/* The commands removing what render_state wrote for p: elements first
- * (they jump to the chains), then the chains' rules (they use the sets
- * and maps), then sets, maps and chains. The kernel checks references
- * at each step of the transaction, so this order is required. */
-static void
-unit_deletes(struct px_out *o, const struct px_port *p, struct sk_buf *del)
-{
-    bool ext = nodeport_served(p);
-    size_t i, pass;
-
-    if (p->n_ep == 0)
-        return;
-    for (pass = 0; pass < 2; pass++) {
-        const char *verb = pass == 0 ? "flush chain" : "delete chain";
-
-        if (pass == 1) {
-            for (i = 0; p->affinity && i < p->n_ep; i++)
-                unit_cmd(o, del, "delete set", "aff-", p, &p->ep[i]);
-        }
-        unit_cmd(o, del, verb, "svc-", p, NULL);
-        if (ext)
-            unit_cmd(o, del, verb, "ext-", p, NULL);
-        for (i = 0; i < p->n_ep; i++)
-            unit_cmd(o, del, verb, "ep-", p, &p->ep[i]);
-    }
-}
-
-static void
-plan_unit(struct px_out *o, const struct px_port *p, size_t body_start)
-{
-    struct sk_buf add = SK_BUF_INIT, del = SK_BUF_INIT, key = SK_BUF_INIT;
-    struct px_plan *plan = o->plan;
-    struct px_unit *u;
-
-    if (o->b->len > body_start)
-        sk_buf_printf(&add, "table " TABLE_REF " {\n%.*s}\n", (int)(o->b->len - body_start - 1),
-                      o->b->data + body_start);
-    unit_elements(o, p, &add, &del);
-    unit_deletes(o, p, &del);
-    if (plan->n == o->plan_cap) {
-        o->plan_cap = o->plan_cap ? 2 * o->plan_cap : 64;
-        plan->unit = sk_reallocarray(plan->unit, o->plan_cap, sizeof(*plan->unit));
-    }
-    u = &plan->unit[plan->n++];
-    sk_buf_printf(&key, "%s/%s/%s/%u", p->ns, p->name, proto_name[p->proto], p->port);
-    u->key = sk_buf_detach(&key, NULL);
-    u->hash = net_proxy_hash(add.data ? add.data : "", add.len);
-    u->add = add.data ? sk_buf_detach(&add, NULL) : sk_strdup("");
-    u->del = del.data ? sk_buf_detach(&del, NULL) : sk_strdup("");
-}
-
-void
-px_plan_release(struct px_plan *plan)
-{
-    size_t i;
-
-    for (i = 0; i < plan->n; i++) {
-        free(plan->unit[i].key);
-        free(plan->unit[i].add);
-        free(plan->unit[i].del);
-    }
-    free(plan->unit);
-    plan->unit = NULL;
-    plan->n = 0;
-}
-
-size_t
-px_plan_diff(const struct px_plan *old, const struct px_plan *new, struct sk_buf *out)
-{
-    size_t i = 0, j = 0, changed = 0, mark = out->len;
-    struct sk_buf adds = SK_BUF_INIT;
-
-    /* Both sorted by key: one merge pass. */
-    while (i < old->n || j < new->n) {
-        int c = i == old->n ? 1 : j == new->n ? -1 : strcmp(old->unit[i].key, new->unit[j].key);
-
-        if (c == 0 && old->unit[i].hash == new->unit[j].hash) {
-            i++, j++;
-            continue;
-        }
-        changed++;
-        if (c <= 0)
-            sk_buf_puts(out, old->unit[i++].del);
-        if (c >= 0)
-            sk_buf_puts(&adds, new->unit[j++].add);
-    }
-    if (adds.len)
-        sk_buf_append(out, adds.data, adds.len);
-    if (!changed)
-        sk_buf_truncate(out, mark);
-    sk_buf_release(&adds);
-    return changed;
-}
-
 static void
 render_state(struct px_out *o, const struct px_state *st)
 {
@@ -1097,8 +1158,6 @@ render_state(struct px_out *o, const struct px_state *st)
     put_fixed_chains(o);
     for (i = 0; i < st->n; i++) {
         const struct px_port *p = &st->port[i];
-        size_t start = o->b->len;
-
         if (p->n_ep > 0) {
             o->st.services++;
             put_affinity_sets(o, p);
@@ -1106,50 +1165,94 @@ render_state(struct px_out *o, const struct px_state *st)
             for (j = 0; j < p->n_ep; j++)
                 put_endpoint_chain(o, p, &p->ep[j]);
         }
-        if (o->plan)
-            plan_unit(o, p, start);
     }
     /* No blank line before the closing brace. */
     sk_buf_truncate(o->b, o->b->len - 1);
     sk_buf_puts(o->b, "}\n");
 }
 
-int
-px_render(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
-          struct sk_buf *out, struct net_proxy_stats *stats, struct px_plan *plan,
-          struct sk_err *err)
+void
+px_render_state(const struct px_state *st, const struct net_proxy_node *node, struct sk_buf *out,
+                struct net_proxy_stats *stats)
 {
-    struct px_out o = {out, node, node->masq_mark ? node->masq_mark : NET_PROXY_MARK_DEFAULT,
-                       {0}, plan, 0};
-    struct px_state st = {0};
-    size_t i;
-    int rc;
+    struct px_out o = {out, node, node->masq_mark ? node->masq_mark : NET_PROXY_MARK_DEFAULT, {0}};
 
-    if (plan)
-        *plan = (struct px_plan){NULL, 0};
-    for (i = 0; i < node->n_node_ip; i++)
-        if (node->node_ip[i].family != AF_INET)
-            return sk_err_set(err, EINVAL, "node ip #%zu: not an IPv4 address", i);
-    if (node->cluster_cidr.ip.family != 0 && node->cluster_cidr.ip.family != AF_INET)
-        return sk_err_set(err, EINVAL, "cluster cidr: not an IPv4 network");
-    if (node->service_cidr.ip.family != 0 && node->service_cidr.ip.family != AF_INET)
-        return sk_err_set(err, EINVAL, "service cidr: not an IPv4 network");
-    rc = build_state(services, endpoints, node, &st, err);
-    if (rc < 0)
-        goto out_release;
-    render_state(&o, &st);
+    render_state(&o, st);
     if (stats)
         *stats = o.st;
-out_release:
-    state_release(&st);
-    return rc;
+}
+
+/* Mirrors the counting of the put_* functions above. */
+void
+px_state_stats(const struct px_state *st, const struct net_proxy_node *node,
+               struct net_proxy_stats *stats)
+{
+    bool nodeports = node->n_node_ip > 0;
+    size_t i;
+
+    memset(stats, 0, sizeof(*stats));
+    stats->rules = 13 + 2 * nodeports + 4 * (node->service_cidr.ip.family == AF_INET);
+    for (i = 0; i < st->n; i++) {
+        const struct px_port *p = &st->port[i];
+        size_t aff = p->affinity ? 1 : 0, nl = n_local(p);
+
+        /* One element in one or two of the maps. */
+        stats->rules += 1 + (p->node_port != 0);
+        if (p->n_ep == 0)
+            continue;
+        stats->services++;
+        stats->endpoints += p->n_ep;
+        stats->rules += (node->cluster_cidr.ip.family == AF_INET) + (1 + aff) * p->n_ep;
+        if (nodeport_served(p))
+            stats->rules += p->local ? (1 + aff) * nl : 4;
+        stats->rules += (2 + aff) * p->n_ep;
+    }
+}
+
+static void
+hash_mix(uint64_t *h, const void *data, size_t len)
+{
+    *h = *h * 31 + net_proxy_hash(data, len);
+}
+
+uint64_t
+px_state_hash(const struct px_state *st)
+{
+    uint64_t h = 0;
+    size_t i, j;
+
+    for (i = 0; i < st->n; i++) {
+        const struct px_port *p = &st->port[i];
+        unsigned v[6] = {(unsigned)p->proto, p->port,  p->node_port,
+                         p->affinity,        p->local, (unsigned)p->n_ep};
+
+        hash_mix(&h, p->ns, strlen(p->ns) + 1);
+        hash_mix(&h, p->name, strlen(p->name) + 1);
+        hash_mix(&h, p->pname, strlen(p->pname) + 1);
+        hash_mix(&h, p->cluster_ip.a, 4);
+        hash_mix(&h, v, sizeof(v));
+        for (j = 0; j < p->n_ep; j++) {
+            unsigned e[2] = {p->ep[j].port, p->ep[j].local};
+
+            hash_mix(&h, p->ep[j].ip.a, 4);
+            hash_mix(&h, e, sizeof(e));
+        }
+    }
+    return h;
 }
 
 int
 net_proxy_render(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
                  struct sk_buf *out, struct net_proxy_stats *stats, struct sk_err *err)
 {
-    return px_render(services, endpoints, node, out, stats, NULL, err);
+    struct px_state st = {0};
+    int rc;
+
+    rc = px_build(services, endpoints, node, NULL, NULL, &st, err);
+    if (rc == 0)
+        px_render_state(&st, node, out, stats);
+    px_state_release(&st);
+    return rc;
 }
 
 uint64_t

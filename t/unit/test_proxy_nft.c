@@ -86,6 +86,7 @@ node(void)
 }
 
 static void sync_json(struct net_proxy *p, const char *svcs, const char *eps);
+static char *sorted_listing(int ns);
 
 static int
 cmp_str(const void *a, const void *b)
@@ -222,6 +223,131 @@ START_TEST(table_is_applied_read_back_updated_and_removed)
     net_proxy_free(p);
     sk_buf_release(&list);
     sk_buf_release(&again);
+    json_decref(svcs);
+    json_decref(eps1);
+    json_decref(eps2);
+    close(ns);
+}
+END_TEST
+
+/* A random world: services s0..s3, each maybe NodePort (Local or
+ * Cluster), maybe with affinity, TCP or UDP, 0-3 endpoints out of a
+ * pool of 5 addresses, some on this node. */
+static void
+random_world(unsigned *seed, struct sk_buf *svcs, struct sk_buf *eps)
+{
+    int i, j;
+
+    sk_buf_puts(svcs, "[");
+    sk_buf_puts(eps, "[");
+    for (i = 0; i < 4; i++) {
+        unsigned r = (unsigned)rand_r(seed);
+        bool np = r & 1, local = r & 2, aff = r & 4, udp = r & 8;
+        int n = (int)((r >> 4) % 4);
+
+        if (r & 0x100)
+            continue; /* this service is absent */
+        sk_buf_printf(svcs,
+                      "%s{\"metadata\":{\"name\":\"s%d\"},\"spec\":{\"clusterIP\":"
+                      "\"10.96.0.%d\",%s%s%s\"ports\":[{\"port\":80,\"protocol\":\"%s\"",
+                      svcs->len > 1 ? "," : "", i, 10 + i, np ? "\"type\":\"NodePort\"," : "",
+                      np && local ? "\"externalTrafficPolicy\":\"Local\"," : "",
+                      aff ? "\"sessionAffinity\":\"ClientIP\"," : "", udp ? "UDP" : "TCP");
+        if (np)
+            sk_buf_printf(svcs, ",\"nodePort\":%d", 30080 + i);
+        sk_buf_puts(svcs, "}]}}");
+        sk_buf_printf(eps, "%s{\"metadata\":{\"name\":\"s%d\"},\"subsets\":[{\"addresses\":[",
+                      eps->len > 1 ? "," : "", i);
+        for (j = 0; j < n; j++) {
+            int a = (int)(((r >> 8) + (unsigned)j * 3) % 5);
+
+            sk_buf_printf(eps, "%s{\"ip\":\"10.244.1.%d\"%s}", j ? "," : "", 2 + a,
+                          a % 2 ? ",\"nodeName\":\"n1\"" : "");
+        }
+        sk_buf_printf(eps, "],\"ports\":[{\"port\":8080,\"protocol\":\"%s\"}]}]}",
+                      udp ? "UDP" : "TCP");
+    }
+    sk_buf_puts(svcs, "]");
+    sk_buf_puts(eps, "]");
+}
+
+/* Random transitions: after each, the table changed by netlink batches
+ * lists exactly like one written whole by libnftables. */
+START_TEST(random_incremental_syncs_match_full_syncs)
+{
+    struct net_proxy_node n = node();
+    struct net_proxy_metrics m;
+    struct net_proxy *inc;
+    unsigned seed = getenv("PROXY_SEED") ? (unsigned)atoi(getenv("PROXY_SEED")) : 42;
+    struct sk_err err;
+    int ns, i;
+
+    if (!enter_private_netns("random_incremental_syncs_match_full_syncs"))
+        return;
+    ns = make_netns();
+    OK(net_proxy_new(&inc, ns, &n, &err));
+    for (i = 0; i < 16; i++) {
+        struct sk_buf svcs = SK_BUF_INIT, eps = SK_BUF_INIT;
+        int fresh_ns = make_netns();
+        struct net_proxy *full;
+        char *a, *b;
+
+        random_world(&seed, &svcs, &eps);
+        sync_json(inc, svcs.data, eps.data);
+        OK(net_proxy_new(&full, fresh_ns, &n, &err));
+        sync_json(full, svcs.data, eps.data);
+        a = sorted_listing(ns);
+        b = sorted_listing(fresh_ns);
+        ck_assert_msg(strcmp(a, b) == 0, "step %d (%s %s):\nincremental:\n%s\nfull:\n%s", i,
+                      svcs.data, eps.data, a, b);
+        free(a);
+        free(b);
+        net_proxy_free(full);
+        close(fresh_ns);
+        sk_buf_release(&svcs);
+        sk_buf_release(&eps);
+    }
+    net_proxy_metrics_get(inc, &m);
+    ck_assert_uint_ge(m.syncs_incremental, 8);
+    net_proxy_free(inc);
+    close(ns);
+}
+END_TEST
+
+/* After an incremental sync there is no baseline listing (taking one is
+ * O(table)): an unchanged sync trusts the generation id, and a foreign
+ * commit then costs a full replace instead of a listing. */
+START_TEST(foreign_commit_after_incremental_sync_replaces_the_table)
+{
+    struct net_proxy_node n = node();
+    json_t *svcs = js(SVCS_WEB("")), *eps2 = js(EPS_WEB_2), *eps1 = js(EPS_WEB_1);
+    struct net_proxy_metrics m;
+    struct net_proxy *p;
+    struct sk_err err;
+    int ns;
+
+    if (!enter_private_netns("foreign_commit_after_incremental_sync_replaces_the_table"))
+        return;
+    ns = make_netns();
+    raw_nft(ns, "table ip other { chain keep { type filter hook input priority 0; }; }\n");
+    OK(net_proxy_new(&p, ns, &n, &err));
+    OK(net_proxy_sync(p, svcs, eps2, &err));
+    ck_assert_int_eq(net_proxy_sync(p, svcs, eps1, &err), 1);
+    ck_assert_int_eq(net_proxy_sync(p, svcs, eps1, &err), 0);
+    raw_nft(ns, "add chain ip other more\n");
+    ck_assert_int_eq(net_proxy_sync(p, svcs, eps1, &err), 1);
+    net_proxy_metrics_get(p, &m);
+    ck_assert_uint_eq(m.syncs_incremental, 1);
+    ck_assert_uint_eq(m.syncs_skipped, 1);
+    ck_assert_uint_eq(m.drift_repairs, 1);
+    /* That replace took a baseline again: the next foreign commit is
+     * compared and found harmless. */
+    ck_assert_int_eq(net_proxy_sync(p, svcs, eps1, &err), 0);
+    raw_nft(ns, "add chain ip other more2\n");
+    ck_assert_int_eq(net_proxy_sync(p, svcs, eps1, &err), 0);
+    net_proxy_metrics_get(p, &m);
+    ck_assert_uint_eq(m.drift_repairs, 1);
+    net_proxy_free(p);
     json_decref(svcs);
     json_decref(eps1);
     json_decref(eps2);
@@ -623,6 +749,8 @@ main(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, table_is_applied_read_back_updated_and_removed);
     tcase_add_test(tc, incremental_syncs_leave_the_same_table_as_a_full_sync);
+    tcase_add_test(tc, foreign_commit_after_incremental_sync_replaces_the_table);
+    tcase_add_test(tc, random_incremental_syncs_match_full_syncs);
     tcase_add_test(tc, malformed_input_leaves_the_applied_table);
     tcase_add_test(tc, clusterip_connections_balance_over_both_endpoints);
     tcase_add_test(tc, client_ip_affinity_sticks_to_one_endpoint);

@@ -573,21 +573,50 @@ START_TEST(hash_is_fnv1a_64)
 }
 END_TEST
 
-/* ---- units and incremental diffs ---- */
+/* ---- incremental diffs ---- */
+
+/* a and b found in s, a before b. */
+static void
+before(const char *s, const char *a, const char *b)
+{
+    const char *x = strstr(s, a), *y = strstr(s, b);
+
+    ck_assert_msg(x && y && x < y, "want '%s' before '%s' in:\n%s", a, b, s);
+}
 
 static void
-plan_of(const char *svcs, const char *eps, struct px_plan *plan)
+state_of(const char *svcs, const char *eps, bool nodeports, struct px_state *st)
 {
-    struct net_proxy_node n = node(true);
+    struct net_proxy_node n = node(nodeports);
     json_t *s = js(svcs), *e = js(eps);
-    struct sk_buf b = SK_BUF_INIT;
     struct sk_err err;
 
     sk_err_init(&err);
-    ck_assert_msg(px_render(s, e, &n, &b, NULL, plan, &err) == 0, "%s", err.msg);
-    sk_buf_release(&b);
+    memset(st, 0, sizeof(*st));
+    ck_assert_msg(px_build(s, e, &n, NULL, NULL, st, &err) == 0, "%s", err.msg);
     json_decref(s);
     json_decref(e);
+}
+
+/* The trace of the batch turning a into b (and the port count). */
+static char *
+diff_of(const struct px_state *a, const struct px_state *b, bool nodeports, int *changed)
+{
+    struct net_proxy_node n = node(nodeports);
+    struct px_batch bt;
+    size_t lines = 0;
+    char *out, *c;
+
+    px_batch_init(&bt);
+    *changed = px_state_diff(a, b, &n, &bt);
+    out = sk_buf_detach(&bt.trace, NULL);
+    for (c = out; *c; c++)
+        lines += *c == '\n';
+    /* One trace line per netlink message. */
+    ck_assert_uint_eq(lines, bt.n);
+    ck_assert_uint_eq(*changed == 0, bt.msg.len == 0);
+    px_batch_release(&bt);
+    return out;
 }
 
 #define SVC_DB                                                                                     \
@@ -596,59 +625,296 @@ plan_of(const char *svcs, const char *eps, struct px_plan *plan)
 #define EP_DB                                                                                      \
     "{\"metadata\":{\"name\":\"db\"},\"subsets\":[{\"addresses\":[{\"ip\":\"10.244.3.3\"}],"       \
     "\"ports\":[{\"port\":5432}]}]}"
+#define EP_WEB_2B                                                                                  \
+    "{\"metadata\":{\"namespace\":\"default\",\"name\":\"web\"},\"subsets\":[{"                    \
+    "\"addresses\":[{\"ip\":\"10.244.2.2\",\"nodeName\":\"n2\"},"                                  \
+    "{\"ip\":\"10.244.1.4\",\"nodeName\":\"n1\"}],\"ports\":[{\"port\":8080}]}]}"
 
 START_TEST(one_endpoint_change_touches_only_its_service)
 {
-    struct px_plan a, b;
-    struct sk_buf d = SK_BUF_INIT;
+    struct px_state a, b;
+    int changed;
+    char *d;
 
-    plan_of("[" SVC_WEB "," SVC_DB "]", "[" EP_WEB_2 "," EP_DB "]", &a);
-    plan_of("[" SVC_WEB "," SVC_DB "]", "[" EP_WEB_2 "]", &b);
-    ck_assert_uint_eq(a.n, 2);
-    ck_assert_str_eq(a.unit[0].key, "default/db/tcp/5432");
-    ck_assert_uint_eq(px_plan_diff(&a, &b, &d), 1);
-    ck_assert_str_eq(d.data,
-                     "delete element ip skiff-proxy service-ips { 10.96.0.20 . tcp . 5432 }\n"
-                     "flush chain ip skiff-proxy svc-default/db/tcp/5432\n"
-                     "flush chain ip skiff-proxy ep-default/db/tcp/5432/10.244.3.3/5432\n"
-                     "delete chain ip skiff-proxy svc-default/db/tcp/5432\n"
-                     "delete chain ip skiff-proxy ep-default/db/tcp/5432/10.244.3.3/5432\n"
-                     "add element ip skiff-proxy no-endpoint-services "
-                     "{ 10.96.0.20 . tcp . 5432 : goto reject-chain }\n");
-    /* Unchanged: nothing to do. */
-    sk_buf_reset(&d);
-    ck_assert_uint_eq(px_plan_diff(&b, &b, &d), 0);
-    ck_assert_uint_eq(d.len, 0);
-    /* A service added: only its add. */
-    ck_assert_uint_eq(px_plan_diff(&b, &a, &d), 1);
-    ck_assert_ptr_nonnull(
-        strstr(d.data, "table ip skiff-proxy {\n\tchain svc-default/db/tcp/5432 {"));
-    ck_assert_ptr_null(strstr(d.data, "web"));
-    px_plan_release(&a);
-    px_plan_release(&b);
-    sk_buf_release(&d);
+    state_of("[" SVC_WEB "," SVC_DB "]", "[" EP_WEB_2 "," EP_DB "]", false, &a);
+    state_of("[" SVC_WEB "," SVC_DB "]", "[" EP_WEB_2B "," EP_DB "]", false, &b);
+    d = diff_of(&a, &b, false, &changed);
+    ck_assert_int_eq(changed, 1);
+    /* The kept endpoint's chain (10.244.2.2) is not touched; the map
+     * element of the service stays. */
+    ck_assert_str_eq(d, "flush chain svc-default/web/tcp/80\n"
+                        "flush chain ep-default/web/tcp/80/10.244.1.3/8080\n"
+                        "delete chain ep-default/web/tcp/80/10.244.1.3/8080\n"
+                        "add chain ep-default/web/tcp/80/10.244.1.4/8080\n"
+                        "add rule ep-default/web/tcp/80/10.244.1.4/8080: payload cmp immediate "
+                        "jump mark-for-masquerade\n"
+                        "add rule ep-default/web/tcp/80/10.244.1.4/8080: meta cmp immediate "
+                        "immediate nat\n"
+                        "add rule svc-default/web/tcp/80: payload cmp immediate jump "
+                        "mark-for-masquerade\n"
+                        "add rule svc-default/web/tcp/80: numgen cmp immediate goto "
+                        "ep-default/web/tcp/80/10.244.1.4/8080\n"
+                        "add rule svc-default/web/tcp/80: immediate goto "
+                        "ep-default/web/tcp/80/10.244.2.2/8080\n");
+    free(d);
+    /* Unchanged: nothing at all. */
+    d = diff_of(&b, &b, false, &changed);
+    ck_assert_int_eq(changed, 0);
+    ck_assert_str_eq(d, "");
+    free(d);
+    px_state_release(&a);
+    px_state_release(&b);
 }
 END_TEST
 
-START_TEST(unit_deletes_cover_maps_sets_and_nodeport_chains)
+START_TEST(last_endpoint_gone_swaps_map_elements_and_deletes_chains)
 {
-    struct px_plan a, none = {NULL, 0};
-    struct sk_buf d = SK_BUF_INIT;
+    struct px_state a, b;
+    int changed;
+    char *d;
 
-    plan_of("[{\"metadata\":{\"name\":\"web\"},\"spec\":{\"clusterIP\":\"10.96.0.10\","
-            "\"type\":\"NodePort\",\"externalTrafficPolicy\":\"Local\",\"sessionAffinity\":"
-            "\"ClientIP\",\"ports\":[{\"port\":80,\"nodePort\":30080}]}}]",
-            "[{\"metadata\":{\"name\":\"web\"},\"subsets\":[{\"addresses\":[{\"ip\":"
-            "\"10.244.1.3\",\"nodeName\":\"n1\"},{\"ip\":\"10.244.1.4\",\"nodeName\":\"n1\"}],"
-            "\"ports\":[{\"port\":8080}]}]}]",
-            &a);
-    ck_assert_uint_eq(px_plan_diff(&a, &none, &d), 1);
-    HAS(d.data, "delete element ip skiff-proxy service-nodeports { tcp . 30080 }\n");
-    HAS(d.data, "flush chain ip skiff-proxy ext-default/web/tcp/80\n");
-    HAS(d.data, "delete set ip skiff-proxy aff-default/web/tcp/80/10.244.1.4/8080\n");
-    HAS(d.data, "delete chain ip skiff-proxy ep-default/web/tcp/80/10.244.1.3/8080\n");
-    px_plan_release(&a);
-    sk_buf_release(&d);
+    state_of("[" SVC_WEB "," SVC_DB "]", "[" EP_WEB_2 "," EP_DB "]", false, &a);
+    state_of("[" SVC_WEB "," SVC_DB "]", "[" EP_WEB_2 "]", false, &b);
+    d = diff_of(&a, &b, false, &changed);
+    ck_assert_int_eq(changed, 1);
+    ck_assert_str_eq(d, "delete element service-ips 10.96.0.20 . tcp . 5432 : "
+                        "svc-default/db/tcp/5432\n"
+                        "flush chain svc-default/db/tcp/5432\n"
+                        "flush chain ep-default/db/tcp/5432/10.244.3.3/5432\n"
+                        "delete chain svc-default/db/tcp/5432\n"
+                        "delete chain ep-default/db/tcp/5432/10.244.3.3/5432\n"
+                        "add element no-endpoint-services 10.96.0.20 . tcp . 5432 : "
+                        "reject-chain\n");
+    ck_assert_ptr_null(strstr(d, "web"));
+    free(d);
+    /* And back: chains first, then the element that points at them. */
+    d = diff_of(&b, &a, false, &changed);
+    HAS(d, "delete element no-endpoint-services 10.96.0.20 . tcp . 5432");
+    before(d, "add chain svc-default/db/tcp/5432", "add element service-ips");
+    free(d);
+    px_state_release(&a);
+    px_state_release(&b);
+}
+END_TEST
+
+#define SVC_WEB_LOCAL_AFF                                                                          \
+    "[{\"metadata\":{\"name\":\"web\"},\"spec\":{\"clusterIP\":\"10.96.0.10\","                    \
+    "\"type\":\"NodePort\",\"externalTrafficPolicy\":\"Local\",\"sessionAffinity\":"               \
+    "\"ClientIP\",\"ports\":[{\"port\":80,\"nodePort\":30080}]}}]"
+#define EPS_WEB_LOCAL                                                                              \
+    "[{\"metadata\":{\"name\":\"web\"},\"subsets\":[{\"addresses\":[{\"ip\":"                      \
+    "\"10.244.1.3\",\"nodeName\":\"n1\"},{\"ip\":\"10.244.1.4\",\"nodeName\":\"n1\"}],"            \
+    "\"ports\":[{\"port\":8080}]}]}]"
+
+START_TEST(service_removal_flushes_before_deleting_chains_and_sets)
+{
+    struct px_state a, none = {0};
+    const char *e, *f, *dc, *ds;
+    int changed;
+    char *d;
+
+    state_of(SVC_WEB_LOCAL_AFF, EPS_WEB_LOCAL, true, &a);
+    d = diff_of(&a, &none, true, &changed);
+    ck_assert_int_eq(changed, 1);
+    e = strstr(d, "delete element service-nodeports tcp . 30080");
+    f = strstr(d, "flush chain ext-default/web/tcp/80\n");
+    dc = strstr(d, "delete chain ep-default/web/tcp/80/10.244.1.3/8080\n");
+    ds = strstr(d, "delete set aff-default/web/tcp/80/10.244.1.4/8080\n");
+    ck_assert_msg(e && f && dc && ds, "%s", d);
+    /* The kernel refuses to delete what a rule or element still uses. */
+    ck_assert_msg(e < f && f < dc, "order:\n%s", d);
+    before(d, "flush chain ep-default/web/tcp/80/10.244.1.4/8080",
+           "delete set aff-default/web/tcp/80/10.244.1.4/8080\n");
+    HAS(d, "delete chain ext-default/web/tcp/80\n");
+    HAS(d, "delete element service-ips 10.96.0.10 . tcp . 80");
+    HASNT(d, "add ");
+    free(d);
+    /* Created again: sets before the rules that use them. */
+    d = diff_of(&none, &a, true, &changed);
+    before(d, "add set aff-default/web/tcp/80/10.244.1.3/8080 timeout 10800s", "dynset");
+    HAS(d, "add rule svc-default/web/tcp/80: payload lookup immediate goto "
+           "ep-default/web/tcp/80/10.244.1.3/8080\n");
+    HAS(d, "add element service-nodeports tcp . 30080 : ext-default/web/tcp/80\n");
+    HASNT(d, "delete");
+    free(d);
+    px_state_release(&a);
+}
+END_TEST
+
+/* A service deleted and another created on its clusterIP in one sync:
+ * the old element must go before the new one comes, or the kernel
+ * refuses the duplicate key. */
+START_TEST(deletions_of_all_ports_precede_additions)
+{
+    struct px_state a, b;
+    int changed;
+    char *d;
+
+    state_of("[" SVC_WEB "]", "[" EP_WEB_2 "]", false, &a);
+    state_of("[{\"metadata\":{\"name\":\"aaa\"},\"spec\":{\"clusterIP\":\"10.96.0.10\","
+             "\"ports\":[{\"port\":80}]}}]",
+             "[]", false, &b);
+    d = diff_of(&a, &b, false, &changed);
+    ck_assert_int_eq(changed, 2);
+    before(d, "delete element service-ips 10.96.0.10 . tcp . 80",
+           "add element no-endpoint-services 10.96.0.10 . tcp . 80");
+    free(d);
+    px_state_release(&a);
+    px_state_release(&b);
+}
+END_TEST
+
+static const struct {
+    const char *svcs, *eps;
+    bool nodeports;
+} stat_cases[] = {
+    {"[" SVC_WEB "," SVC_DB "]", "[" EP_WEB_2 "," EP_DB "]", false},
+    {"[" SVC_WEB "," SVC_DB "]", "[" EP_WEB_2 "]", true},
+    {SVC_WEB_LOCAL_AFF, EPS_WEB_LOCAL, true},
+    {SVC_WEB_LOCAL_AFF, "[]", true},
+    {"[]", "[]", false},
+};
+
+START_TEST(counted_stats_match_the_render)
+{
+    struct net_proxy_node n = node(stat_cases[_i].nodeports);
+    struct net_proxy_stats r, c;
+    struct sk_buf b = SK_BUF_INIT;
+    struct px_state st;
+
+    state_of(stat_cases[_i].svcs, stat_cases[_i].eps, stat_cases[_i].nodeports, &st);
+    px_render_state(&st, &n, &b, &r);
+    px_state_stats(&st, &n, &c);
+    ck_assert_uint_eq(r.services, c.services);
+    ck_assert_uint_eq(r.endpoints, c.endpoints);
+    ck_assert_uint_eq(r.rules, c.rules);
+    px_state_release(&st);
+    sk_buf_release(&b);
+}
+END_TEST
+
+START_TEST(state_hash_ignores_order_and_sees_an_endpoint)
+{
+    struct px_state a, b, c;
+
+    state_of("[" SVC_WEB "," SVC_DB "]", "[" EP_WEB_2 "," EP_DB "]", false, &a);
+    state_of("[" SVC_DB "," SVC_WEB "]", "[" EP_DB "," EP_WEB_2 "]", false, &b);
+    state_of("[" SVC_WEB "," SVC_DB "]", "[" EP_WEB_2B "," EP_DB "]", false, &c);
+    ck_assert_uint_eq(px_state_hash(&a), px_state_hash(&b));
+    ck_assert_uint_ne(px_state_hash(&a), px_state_hash(&c));
+    px_state_release(&a);
+    px_state_release(&b);
+    px_state_release(&c);
+}
+END_TEST
+
+/* ---- the parse cache ---- */
+
+#define SVC_RV(rv)                                                                                 \
+    "[{\"metadata\":{\"name\":\"web\",\"resourceVersion\":\"" rv "\"},\"spec\":{\"clusterIP\":"    \
+    "\"10.96.0.10\",\"ports\":[{\"port\":80}]}}]"
+#define EPS_RV(rv, ip)                                                                             \
+    "[{\"metadata\":{\"name\":\"web\",\"resourceVersion\":\"" rv "\"},\"subsets\":[{"              \
+    "\"addresses\":[{\"ip\":\"" ip "\"}],\"ports\":[{\"port\":8080}]}]}]"
+
+/* Build svcs/eps with the cache old, returning the new cache in new. */
+static uint64_t
+cached_build(const char *svcs, const char *eps, struct px_cache *old, struct px_cache *new)
+{
+    struct net_proxy_node n = node(false);
+    json_t *s = js(svcs), *e = js(eps);
+    struct px_state st = {0};
+    struct sk_err err;
+    uint64_t h;
+
+    sk_err_init(&err);
+    memset(new, 0, sizeof(*new));
+    ck_assert_msg(px_build(s, e, &n, old, new, &st, &err) == 0, "%s", err.msg);
+    h = px_state_hash(&st);
+    px_state_release(&st);
+    json_decref(s);
+    json_decref(e);
+    return h;
+}
+
+START_TEST(same_resource_versions_reuse_the_parse)
+{
+    struct px_cache c1, c2, c3, c4;
+    uint64_t a, b, fresh;
+
+    a = cached_build(SVC_RV("5"), EPS_RV("7", "10.244.1.2"), NULL, &c1);
+    ck_assert_uint_eq(c1.n, 1);
+    /* Same versions, other content (which the API server never serves):
+     * the cached parse wins, which shows it is used. */
+    b = cached_build(SVC_RV("5"), EPS_RV("7", "10.244.1.9"), &c1, &c2);
+    ck_assert_uint_eq(a, b);
+    /* A new Endpoints version is parsed again. */
+    b = cached_build(SVC_RV("5"), EPS_RV("8", "10.244.1.9"), &c2, &c3);
+    fresh = cached_build(SVC_RV("5"), EPS_RV("8", "10.244.1.9"), NULL, &c4);
+    ck_assert_uint_ne(a, b);
+    ck_assert_uint_eq(b, fresh);
+    px_cache_release(&c1);
+    px_cache_release(&c2);
+    px_cache_release(&c3);
+    px_cache_release(&c4);
+}
+END_TEST
+
+START_TEST(objects_without_resource_version_are_always_parsed)
+{
+    struct px_cache c1, c2;
+    uint64_t a, b;
+
+    a = cached_build(SVC_RV("5"), "[" EP_WEB_2 "]", NULL, &c1);
+    ck_assert_uint_eq(c1.n, 0);
+    b = cached_build(SVC_RV("5"), "[" EP_WEB_2B "]", &c1, &c2);
+    ck_assert_uint_ne(a, b);
+    px_cache_release(&c1);
+    px_cache_release(&c2);
+}
+END_TEST
+
+START_TEST(a_cached_service_does_not_hide_a_broken_one)
+{
+    struct net_proxy_node n = node(false);
+    json_t *s = js("[{\"metadata\":{\"name\":\"web\",\"resourceVersion\":\"5\"},\"spec\":{"
+                   "\"clusterIP\":\"10.96.0.10\",\"ports\":[{\"port\":80}]}},{\"metadata\":{"
+                   "\"name\":\"bad\"},\"spec\":{\"clusterIP\":\"10.96.0.11\",\"ports\":[{"
+                   "\"port\":70000}]}}]");
+    json_t *e = js(EPS_RV("7", "10.244.1.2"));
+    struct px_cache c1, c2 = {0};
+    struct px_state st = {0};
+    struct sk_err err;
+
+    cached_build(SVC_RV("5"), EPS_RV("7", "10.244.1.2"), NULL, &c1);
+    sk_err_init(&err);
+    ck_assert_int_eq(px_build(s, e, &n, &c1, &c2, &st, &err), -EINVAL);
+    HAS(err.msg, "service 'default/bad': spec.ports[0].port: 70000");
+    /* The cache survives the refusal: web's entry is in the next one. */
+    ck_assert_uint_eq(c2.n, 1);
+    ck_assert_str_eq(c2.e[0].name, "web");
+    px_state_release(&st);
+    px_cache_release(&c1);
+    px_cache_release(&c2);
+    json_decref(s);
+    json_decref(e);
+}
+END_TEST
+
+/* A /0 cluster CIDR cannot be written as nft writes it; the caller
+ * then replaces the table whole. */
+START_TEST(zero_length_cluster_cidr_is_left_to_a_full_sync)
+{
+    struct net_proxy_node n = node(false);
+    struct px_state a, none = {0};
+    struct px_batch bt;
+
+    ck_assert_int_eq(net_cidr_parse("0.0.0.0/0", false, &n.cluster_cidr, NULL), 0);
+    state_of("[" SVC_WEB "]", "[" EP_WEB_2 "]", false, &a);
+    px_batch_init(&bt);
+    ck_assert_int_eq(px_state_diff(&none, &a, &n, &bt), -EINVAL);
+    px_batch_release(&bt);
+    px_state_release(&a);
 }
 END_TEST
 
@@ -676,7 +942,16 @@ main(void)
     tcase_add_test(tc, duplicate_endpoint_addresses_render_once);
     tcase_add_test(tc, hash_is_fnv1a_64);
     tcase_add_test(tc, one_endpoint_change_touches_only_its_service);
-    tcase_add_test(tc, unit_deletes_cover_maps_sets_and_nodeport_chains);
+    tcase_add_test(tc, last_endpoint_gone_swaps_map_elements_and_deletes_chains);
+    tcase_add_test(tc, service_removal_flushes_before_deleting_chains_and_sets);
+    tcase_add_test(tc, deletions_of_all_ports_precede_additions);
+    tcase_add_loop_test(tc, counted_stats_match_the_render, 0,
+                        (int)(sizeof(stat_cases) / sizeof(stat_cases[0])));
+    tcase_add_test(tc, state_hash_ignores_order_and_sees_an_endpoint);
+    tcase_add_test(tc, zero_length_cluster_cidr_is_left_to_a_full_sync);
+    tcase_add_test(tc, same_resource_versions_reuse_the_parse);
+    tcase_add_test(tc, objects_without_resource_version_are_always_parsed);
+    tcase_add_test(tc, a_cached_service_does_not_hide_a_broken_one);
     suite_add_tcase(s, tc);
     return unit_main(s);
 }
