@@ -6,10 +6,12 @@
  * sync on a zero-delay timer per burst of events. Nothing is synced
  * before both have their full list: after an agent restart the table
  * the previous run left keeps serving (the kernel keeps it) until a
- * complete ruleset replaces it in one transaction. A sync renders the
- * whole ruleset and net_proxy_sync applies only the service ports that
- * changed (or nothing); the agent's sync tick calls it again every
- * second, which repairs a table edited or deleted behind its back.
+ * complete ruleset replaces it in one transaction. A sync hands every
+ * Service and Endpoints to net_proxy_sync, which parses only those whose
+ * resourceVersion moved and sends only the chains, maps and elements
+ * that changed as one nf_tables batch (or nothing); the agent's sync
+ * tick calls it again every second, which repairs a table edited or
+ * deleted behind its back (see net/proxy.c).
  *
  * The service CIDR. connect(2) on the node looks up the route of a
  * ClusterIP before the nat output hook translates it, so an
