@@ -220,7 +220,7 @@ enum dns_zone_result {
 
 /* Answer query q (a parsed query with its question) into r
  * (dns_msg_init'ed). Names below the domain, and reverse names
- * (in-addr.arpa) of the zone's addresses, are answered with AA: records,
+ * (in-addr.arpa, ip6.arpa) of the zone's addresses, are answered with AA: records,
  * NODATA (NOERROR, empty answer) when the name exists with other types,
  * NXDOMAIN when it does not, SOA in the authority section for both; the
  * answer keeps the query's spelling of the name. */

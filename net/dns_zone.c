@@ -3,8 +3,10 @@
  *
  * Names answered (Kubernetes DNS specification, "cluster.local" shown):
  *
- *   <svc>.<ns>.svc.cluster.local               A/AAAA: the ClusterIP;
- *                                              headless: each ready address
+ *   <svc>.<ns>.svc.cluster.local               A/AAAA: each of the cluster
+ *                                              IPs (spec.clusterIPs, else
+ *                                              spec.clusterIP); headless:
+ *                                              each ready address
  *   <host>.<svc>.<ns>.svc.cluster.local        A: a headless endpoint, by
  *                                              its hostname or dashed IP
  *   _<port>._<proto>.<svc>.<ns>.svc.cluster.local
@@ -15,7 +17,8 @@
  *   <svc>.<ns>.svc.cluster.local (ExternalName) CNAME spec.externalName
  *   <a-b-c-d>.<ns>.pod.cluster.local           A a.b.c.d ("pods insecure":
  *                                              any namespace, not checked)
- *   d.c.b.a.in-addr.arpa                       PTR for ClusterIPs and
+ *   d.c.b.a.in-addr.arpa, <32 nibbles>.ip6.arpa
+ *                                              PTR for cluster IPs and
  *                                              headless endpoint addresses
  *   cluster.local                              SOA
  *
@@ -73,6 +76,7 @@ struct dns_zone {
     struct dns_name apex;     /* lowercased */
     struct dns_name pod_apex; /* pod.<apex> */
     struct dns_name arpa;     /* in-addr.arpa */
+    struct dns_name arpa6;    /* ip6.arpa */
     uint32_t ttl;
     struct dns_rr soa;
     uint8_t *arena; /* every owner and target name, back to back */
@@ -285,16 +289,27 @@ add_target(struct dns_zone *z, uint16_t type, const struct dns_name *owner,
     add_rec(z, &rr);
 }
 
-/* PTR d.c.b.a.in-addr.arpa -> target (IPv4 only). */
+/* PTR d.c.b.a.in-addr.arpa, or the 32 nibbles of an IPv6 address
+ * lowest first under ip6.arpa (RFC 3596 §2.5), -> target. */
 static void
 add_ptr(struct dns_zone *z, const struct net_ip *ip, const struct dns_name *target)
 {
-    char s[64];
+    static const char hex[] = "0123456789abcdef";
+    char s[80];
     struct dns_name owner;
+    size_t i, n = 0;
 
-    if (ip->family != AF_INET)
-        return;
-    snprintf(s, sizeof(s), "%u.%u.%u.%u.in-addr.arpa", ip->a[3], ip->a[2], ip->a[1], ip->a[0]);
+    if (ip->family == AF_INET) {
+        snprintf(s, sizeof(s), "%u.%u.%u.%u.in-addr.arpa", ip->a[3], ip->a[2], ip->a[1], ip->a[0]);
+    } else {
+        for (i = 16; i-- > 0;) {
+            s[n++] = hex[ip->a[i] & 15];
+            s[n++] = '.';
+            s[n++] = hex[ip->a[i] >> 4];
+            s[n++] = '.';
+        }
+        sk_strlcpy(s + n, "ip6.arpa", sizeof(s) - n);
+    }
     if (dns_name_from_str(s, &owner, NULL) == 0)
         add_target(z, DNS_TYPE_PTR, &owner, target);
 }
@@ -448,21 +463,41 @@ add_headless(struct dns_zone *z, const struct dns_name *svc, const json_t *svcob
     }
 }
 
+/* A or AAAA and PTR for one cluster IP; false if it is not an IP. */
+static bool
+add_one_cluster_ip(struct dns_zone *z, const struct dns_name *svc, const json_t *svcobj,
+                   const char *cip)
+{
+    struct net_ip ip;
+
+    if (!cip || net_ip_parse(cip, &ip, NULL) < 0) {
+        sk_warn("dns", "service '%s': clusterIP '%s' is not an IP; not published",
+                jstr(svcobj, "metadata", "name"), cip ? cip : "");
+        return false;
+    }
+    add_addr(z, svc, &ip);
+    add_ptr(z, &ip, svc);
+    return true;
+}
+
+/* Every cluster IP: spec.clusterIPs lists one per family on a dual-stack
+ * service (its first is spec.clusterIP), so a client asking AAAA gets the
+ * IPv6 one; objects written without it have spec.clusterIP alone. */
 static void
 add_cluster_ip(struct dns_zone *z, const struct dns_name *svc, const json_t *svcobj,
                const char *cip)
 {
-    const json_t *sport;
-    struct net_ip ip;
-    size_t i;
+    const json_t *ips = json_object_get(json_object_get(svcobj, "spec"), "clusterIPs"), *sport, *v;
+    size_t i, n = 0;
 
-    if (net_ip_parse(cip, &ip, NULL) < 0) {
-        sk_warn("dns", "service '%s': clusterIP '%s' is not an IP; no address published",
-                jstr(svcobj, "metadata", "name"), cip);
-        return;
+    if (json_array_size(ips) > 0) {
+        json_array_foreach (ips, i, v)
+            n += add_one_cluster_ip(z, svc, svcobj, json_string_value(v));
+    } else if (cip && *cip) {
+        n += add_one_cluster_ip(z, svc, svcobj, cip);
     }
-    add_addr(z, svc, &ip);
-    add_ptr(z, &ip, svc);
+    if (n == 0)
+        return;
     json_array_foreach (json_object_get(json_object_get(svcobj, "spec"), "ports"), i, sport) {
         const char *pname = jstr(sport, "name", NULL), *proto = jstr(sport, "protocol", NULL);
         if (pname && *pname)
@@ -497,8 +532,7 @@ add_service(struct dns_zone *z, const json_t *svcobj, const json_t *endpoints)
         add_headless(z, &svc, svcobj, find_endpoints(endpoints, name, ns));
         return;
     }
-    if (cip && *cip)
-        add_cluster_ip(z, &svc, svcobj, cip);
+    add_cluster_ip(z, &svc, svcobj, cip);
 }
 
 static int
@@ -623,6 +657,7 @@ dns_zone_build(const struct dns_zone_options *opt, const json_t *services, const
     name_lower(&z->apex);
     name_lower(&z->pod_apex);
     dns_name_from_str("in-addr.arpa", &z->arpa, NULL);
+    dns_name_from_str("ip6.arpa", &z->arpa6, NULL);
     z->ttl = opt && opt->ttl ? opt->ttl : DNS_DEFAULT_TTL;
     make_soa(z, opt ? opt->serial : 0);
     add_rec(z, &z->soa);
@@ -782,9 +817,10 @@ dns_zone_lookup(const struct dns_zone *z, const struct dns_msg *q, struct dns_ms
         return DNS_ZONE_NOT_OURS;
     if (!dns_name_is_under(qn, &z->apex)) {
         /* Reverse names: only the PTRs the zone holds; the rest of
-         * in-addr.arpa falls through to the forwarder, as CoreDNS's
+         * in-addr.arpa and ip6.arpa falls through to the forwarder, as CoreDNS's
          * "kubernetes ... in-addr.arpa { fallthrough }" does. */
-        node = dns_name_is_under(qn, &z->arpa) ? find(z, qn) : NULL;
+        node = dns_name_is_under(qn, &z->arpa) || dns_name_is_under(qn, &z->arpa6) ? find(z, qn)
+                                                                                   : NULL;
         if (!node || !type_matches(qtype, DNS_TYPE_PTR) || q->question.klass != DNS_CLASS_IN)
             return DNS_ZONE_NOT_OURS;
         dns_msg_reply_to(q, DNS_RCODE_NOERROR, r);

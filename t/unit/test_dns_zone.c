@@ -320,6 +320,70 @@ START_TEST(apex_has_soa_any_answers_all_transfers_are_refused)
 }
 END_TEST
 
+START_TEST(dual_stack_service_answers_a_and_aaaa_with_ptr_under_both_arpa_trees)
+{
+    json_t *svcs = json_loads("[{\"metadata\": {\"name\": \"ds\", \"namespace\": \"default\"},"
+                              "  \"spec\": {\"clusterIP\": \"10.96.0.20\","
+                              "   \"clusterIPs\": [\"10.96.0.20\", \"fd00:96::14\", \"bogus\"]}},"
+                              " {\"metadata\": {\"name\": \"v6\", \"namespace\": \"default\"},"
+                              "  \"spec\": {\"clusterIPs\": [\"fd00:96::15\"]}},"
+                              " {\"metadata\": {\"name\": \"h\", \"namespace\": \"default\"},"
+                              "  \"spec\": {\"clusterIP\": \"None\"}}]",
+                              0, NULL),
+           *eps = json_loads("[{\"metadata\": {\"name\": \"h\", \"namespace\": \"default\"},"
+                             "  \"subsets\": [{\"addresses\": [{\"ip\": \"fd00:244::7\","
+                             "   \"hostname\": \"h-0\"}]}]}]",
+                             0, NULL);
+    struct dns_zone_options opt = {NULL, 0, 42};
+    struct dns_zone *z = NULL;
+    struct dns_msg r;
+    char b[64];
+
+    ck_assert(svcs && eps);
+    ck_assert_int_eq(dns_zone_build(&opt, svcs, eps, &z, NULL), 0);
+    ask(z, "ds.default.svc.cluster.local", DNS_TYPE_A, &r);
+    ck_assert_uint_eq(r.nrr[DNS_SEC_ANSWER], 1);
+    ck_assert_str_eq(ip4(r.rr[0][0].rd.a, b), "10.96.0.20");
+    dns_msg_release(&r);
+    ask(z, "ds.default.svc.cluster.local", DNS_TYPE_AAAA, &r);
+    ck_assert_uint_eq(r.nrr[DNS_SEC_ANSWER], 1);
+    ck_assert_str_eq(inet_ntop(AF_INET6, r.rr[0][0].rd.aaaa, b, sizeof(b)), "fd00:96::14");
+    dns_msg_release(&r);
+    /* clusterIPs alone (no clusterIP): still published; A is NODATA */
+    ask(z, "v6.default.svc.cluster.local", DNS_TYPE_AAAA, &r);
+    ck_assert_uint_eq(r.nrr[DNS_SEC_ANSWER], 1);
+    dns_msg_release(&r);
+    ask(z, "v6.default.svc.cluster.local", DNS_TYPE_A, &r);
+    assert_negative(&r, DNS_RCODE_NOERROR);
+    dns_msg_release(&r);
+    ck_assert_int_eq(ask(z,
+                         "4.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.9.0.0.0.0.d.f."
+                         "IP6.ARPA",
+                         DNS_TYPE_PTR, &r),
+                     DNS_ZONE_ANSWERED);
+    ck_assert(r.flags & DNS_F_AA);
+    ck_assert_uint_eq(r.nrr[DNS_SEC_ANSWER], 1);
+    ck_assert_str_eq(name(&r.rr[0][0].rd.target), "ds.default.svc.cluster.local");
+    dns_msg_release(&r);
+    ask(z, "7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.4.4.2.0.0.0.d.f.ip6.arpa", DNS_TYPE_PTR,
+        &r);
+    ck_assert_uint_eq(r.nrr[DNS_SEC_ANSWER], 1);
+    ck_assert_str_eq(name(&r.rr[0][0].rd.target), "h-0.h.default.svc.cluster.local");
+    dns_msg_release(&r);
+    ask(z, "20.0.96.10.in-addr.arpa", DNS_TYPE_PTR, &r);
+    ck_assert_uint_eq(r.nrr[DNS_SEC_ANSWER], 1);
+    dns_msg_release(&r);
+    ck_assert_int_eq(ask(z,
+                         "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.ip6.arpa",
+                         DNS_TYPE_PTR, &r),
+                     DNS_ZONE_NOT_OURS);
+    dns_msg_release(&r);
+    dns_zone_free(z);
+    json_decref(svcs);
+    json_decref(eps);
+}
+END_TEST
+
 START_TEST(domain_and_ttl_are_configurable)
 {
     struct dns_zone *z = build("Skiff.Test.", 5);
@@ -444,6 +508,7 @@ main(void)
     tcase_add_test(tc, ptr_for_service_and_endpoint_addresses_other_reverse_names_fall_through);
     tcase_add_test(tc, external_name_is_a_cname_for_every_type);
     tcase_add_test(tc, apex_has_soa_any_answers_all_transfers_are_refused);
+    tcase_add_test(tc, dual_stack_service_answers_a_and_aaaa_with_ptr_under_both_arpa_trees);
     tcase_add_test(tc, domain_and_ttl_are_configurable);
     tcase_add_test(tc, bad_domain_fails_and_malformed_objects_are_skipped);
     tcase_add_test(tc, a_large_zone_answers_every_name_it_was_built_from);
