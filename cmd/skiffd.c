@@ -404,6 +404,8 @@ ctrl_lead(struct daemon *d, bool leader)
         .resync_ms = (uint32_t)c->controllers.resync_ms,
         .workers = (unsigned)c->controllers.workers,
         .node_grace_ms = (uint32_t)c->controllers.node_grace_ms,
+        .cluster_cidr = c->agent.cluster_cidr,
+        .node_cidr_mask = (unsigned)c->controllers.node_cidr_mask_size,
     };
     struct sk_err err;
 
@@ -487,6 +489,7 @@ start_agent(struct daemon *d, struct sk_err *err)
         .image_root = c->agent.image_root,
         .cgroup_root = c->agent.cgroup_root,
         .cluster_cidr = c->agent.cluster_cidr,
+        .pod_cidr_claim = c->agent.pod_cidr_claim,
         .service_cidr = c->agent.service_cidr,
         .bridge = c->agent.bridge,
         .heartbeat_ms = c->agent.heartbeat_interval_ms,

@@ -221,6 +221,7 @@ route(struct ctrl_manager *m, enum ctrl_res r, const json_t *old, const json_t *
         break;
     case RES_NODES:
         ctrl_enqueue(m, CTL_NODE, key);
+        ctrl_ipam_observe(m, obj, deleted);
         break;
     case RES_N:
         break;

@@ -20,7 +20,7 @@
 #include <stdbool.h>
 
 enum ctrl_res { RES_PODS, RES_RS, RES_DEPLOY, RES_SVC, RES_EP, RES_NODES, RES_N };
-enum ctrl_ctl_id { CTL_RS, CTL_DEPLOY, CTL_EP, CTL_GC, CTL_NODE, CTL_N };
+enum ctrl_ctl_id { CTL_RS, CTL_DEPLOY, CTL_EP, CTL_GC, CTL_NODE, CTL_IPAM, CTL_N };
 
 struct ctrl_job;
 
@@ -58,7 +58,8 @@ struct ctrl_manager {
     unsigned workers;
     unsigned nsynced;
     int64_t node_grace_ns;
-    double evict_tokens; /* the eviction rate limiter (run_node.c) */
+    struct ctrl_cidr_set *ipam; /* node IPAM's allocation map; NULL: off */
+    double evict_tokens;        /* the eviction rate limiter (run_node.c) */
     int64_t evict_at_ns;
     struct ctrl_manager_stats stats;
 };
@@ -147,8 +148,11 @@ int ctrl_cache_has_uid(struct ctrl_manager *m, enum ctrl_res r, const char *uid)
 
 /* run_*.c: the controllers. */
 extern const struct ctrl_ctl_ops ctrl_rs_ops, ctrl_deploy_ops, ctrl_ep_ops, ctrl_gc_ops,
-    ctrl_node_ops;
+    ctrl_node_ops, ctrl_ipam_ops;
 /* The GC's share of informer events: enqueue what the change concerns. */
 void ctrl_gc_observe(struct ctrl_manager *m, enum ctrl_res r, const json_t *obj, int deleted);
+/* Node IPAM's share of node events: occupy a podCIDR seen, release a
+ * deleted Node's, enqueue Nodes still without one. */
+void ctrl_ipam_observe(struct ctrl_manager *m, const json_t *node, int deleted);
 
 #endif

@@ -417,7 +417,10 @@ struct kl_agent_config {
     const char *runtime_root; /* containers/, pods/, ipam */
     const char *image_root;
     const char *cgroup_root;  /* beneath the agent's own cgroups */
-    const char *cluster_cidr; /* podCIDRs are /24s of it */
+    const char *cluster_cidr; /* podCIDRs are parts of it */
+    /* Without spec.podCIDR from node IPAM, claim a /24 of cluster_cidr
+     * through ConfigMaps (node_status.c); false: wait for node IPAM. */
+    bool pod_cidr_claim;
     const char *service_cidr; /* gets an unreachable route; NULL: none */
     const char *bridge;
     uint64_t heartbeat_ms;
