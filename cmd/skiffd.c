@@ -59,7 +59,8 @@ struct daemon {
     struct api_authn *authn; /* who peers are: tokens, local uids */
     struct api_authz *authz; /* what they may do: RBAC, NodeRestriction */
     struct api_authz_feed *authz_feed;
-    struct store_leadership *lead; /* starts and stops the leader-only parts */
+    struct api_sa_tokens *sa_tokens; /* ServiceAccount tokens, fed from the store */
+    struct store_leadership *lead;   /* starts and stops the leader-only parts */
     struct sched_runner *sched;
     struct ctrl_manager *ctrl;
     struct kl_agent *agent;
@@ -631,6 +632,10 @@ run_server(struct daemon *d)
     d->authz_feed = api_authz_feed_start(d->authz, d->store, &err);
     if (!d->authz_feed)
         goto out_stop_api;
+    d->sa_tokens = api_sa_tokens_new();
+    if (api_sa_tokens_watch(d->sa_tokens, d->store, &err) < 0)
+        goto out_stop_api;
+    api_authn_set_sa_tokens(d->authn, d->sa_tokens);
     d->objects = api_objects_register(d->api, d->loop, d->store, &ocfg);
     d->lead = store_leadership_watch(d->loop, d->store, 0, on_leadership, d);
     if (load_agent_master(d, &err) < 0)
@@ -662,6 +667,9 @@ out_stop_api:
     api_objects_free(d->objects);
     api_kv_free(d->kv);
     api_authz_feed_stop(d->authz_feed);
+    api_authn_set_sa_tokens(d->authn, NULL);
+    api_sa_tokens_free(d->sa_tokens);
+    d->sa_tokens = NULL;
     store_close(d->store);
 out_free_loop:
     sk_loop_free(d->loop);
