@@ -40,6 +40,7 @@ struct ctrl_call {
 static const struct ctrl_ctl_ops *const ctl_ops[CTL_N] = {
     [CTL_RS] = &ctrl_rs_ops, [CTL_DEPLOY] = &ctrl_deploy_ops, [CTL_EP] = &ctrl_ep_ops,
     [CTL_GC] = &ctrl_gc_ops, [CTL_NODE] = &ctrl_node_ops,     [CTL_IPAM] = &ctrl_ipam_ops,
+    [CTL_SA] = &ctrl_sa_ops, [CTL_TOKEN] = &ctrl_token_ops,
 };
 
 int64_t
@@ -421,6 +422,7 @@ ctrl_manager_start(struct sk_loop *loop, const struct ctrl_manager_config *cfg,
     m->rs_failures = json_object();
     m->gc_gone = json_object();
     m->nodes_missing = json_object();
+    m->sa_pending = json_object();
     for (i = 0; i < CTL_N; i++) {
         m->ctl[i].ops = ctl_ops[i];
         m->ctl[i].m = m;
@@ -462,6 +464,7 @@ ctrl_manager_free(struct ctrl_manager *m)
     json_decref(m->rs_failures);
     json_decref(m->gc_gone);
     json_decref(m->nodes_missing);
+    json_decref(m->sa_pending);
     free(m);
 }
 

@@ -357,6 +357,9 @@ struct kl_node_config {
     int disk_pressure_pct;  /* free below: pressure (10) */
     int pid_pressure_pct;   /* used above: pressure (90) */
     int endpoint_port;      /* status.daemonEndpoints.kubeletEndpoint.Port; <= 0: none */
+    /* The pod network is not set up (no podCIDR yet): Ready is False,
+     * as a kubelet whose network plugin is not ready reports it. */
+    bool network_not_ready;
 };
 
 void kl_node_config_defaults(struct kl_node_config *cfg);

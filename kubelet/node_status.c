@@ -91,6 +91,7 @@ build_node(struct kl_agent *a)
     c.reserved_cpu_m = a->cfg.reserved_cpu_m;
     c.reserved_mem = a->cfg.reserved_mem;
     c.endpoint_port = kl_ep_port(a->ep);
+    c.network_not_ready = !a->net_ready;
     sk_err_init(&err);
     memset(&f, 0, sizeof(f));
     if (kl_node_facts_read(a->runtime_root, &f, &err) < 0)
