@@ -393,6 +393,9 @@ int ctrl_cidr_set_release(struct ctrl_cidr_set *s, const char *cidr, struct sk_e
 /* Take the next free subnet after the last one taken (round-robin) into
  * out; -ENOSPC when every one is used. */
 int ctrl_cidr_set_allocate(struct ctrl_cidr_set *s, char out[CTRL_CIDR_STRLEN], struct sk_err *err);
+/* Undo the last allocate() of cidr (the write that was to record it was
+ * refused): free it and, when it was the latest, hand it out next. */
+void ctrl_cidr_set_unallocate(struct ctrl_cidr_set *s, const char *cidr);
 size_t ctrl_cidr_set_used(const struct ctrl_cidr_set *s);
 size_t ctrl_cidr_set_size(const struct ctrl_cidr_set *s);
 

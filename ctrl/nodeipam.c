@@ -162,6 +162,20 @@ ctrl_cidr_set_release(struct ctrl_cidr_set *s, const char *cidr, struct sk_err *
     return mark(s, cidr, 0, err);
 }
 
+void
+ctrl_cidr_set_unallocate(struct ctrl_cidr_set *s, const char *cidr)
+{
+    size_t first = 0, count = 0;
+    struct sk_err err;
+
+    sk_err_init(&err);
+    if (cidr_range(s, cidr, &first, &count, &err) < 0 || first >= s->n)
+        return;
+    bit_put(s, first, 0);
+    if ((first + 1) % s->n == s->next)
+        s->next = first;
+}
+
 int
 ctrl_cidr_set_allocate(struct ctrl_cidr_set *s, char out[CTRL_CIDR_STRLEN], struct sk_err *err)
 {

@@ -125,7 +125,6 @@ static void
 on_updated(struct ctrl_job *job, int rc, const json_t *obj, const struct sk_err *err, void *arg)
 {
     struct take *t = job->priv;
-    struct sk_err e;
 
     (void)obj;
     (void)arg;
@@ -134,8 +133,7 @@ on_updated(struct ctrl_job *job, int rc, const json_t *obj, const struct sk_err 
         return;
     }
     if (err && (err->code == ESTALE || err->code == ENOENT || err->code == EINVAL)) {
-        sk_err_init(&e);
-        ctrl_cidr_set_release(job->m->ipam, t->cidr, &e);
+        ctrl_cidr_set_unallocate(job->m->ipam, t->cidr);
     } else {
         sk_warn("ctrl", "node '%s': podCIDR %s kept reserved after: %s", job->key, t->cidr,
                 err ? err->msg : "failure");

@@ -4,6 +4,7 @@
 #include "unit.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 static struct ctrl_cidr_set *
@@ -74,6 +75,25 @@ START_TEST(allocation_goes_round_robin_and_skips_used_subnets)
     ck_assert_int_eq(ctrl_cidr_set_release(s, "10.244.0.0/24", &err), 0);
     ck_assert_str_eq(alloc(s), "10.244.3.0/24");
     ck_assert_uint_eq(ctrl_cidr_set_used(s), 3);
+    ctrl_cidr_set_free(s);
+}
+END_TEST
+
+START_TEST(an_undone_allocation_is_handed_out_next)
+{
+    struct ctrl_cidr_set *s = set("10.244.0.0/16", 24);
+    char first[CTRL_CIDR_STRLEN];
+
+    snprintf(first, sizeof(first), "%s", alloc(s));
+    ck_assert_str_eq(first, "10.244.0.0/24");
+    ctrl_cidr_set_unallocate(s, first);
+    ck_assert_uint_eq(ctrl_cidr_set_used(s), 0);
+    ck_assert_str_eq(alloc(s), "10.244.0.0/24");
+    ck_assert_str_eq(alloc(s), "10.244.1.0/24");
+    /* not the latest: freed, the round-robin goes on */
+    ctrl_cidr_set_unallocate(s, "10.244.0.0/24");
+    ck_assert_str_eq(alloc(s), "10.244.2.0/24");
+    ctrl_cidr_set_unallocate(s, "junk");
     ctrl_cidr_set_free(s);
 }
 END_TEST
@@ -158,6 +178,7 @@ main(void)
     tcase_add_test(tc, bad_configurations_are_refused_with_a_reason);
     tcase_add_test(tc, allocation_goes_round_robin_and_skips_used_subnets);
     tcase_add_test(tc, a_full_range_fails_with_enospc_until_one_is_released);
+    tcase_add_test(tc, an_undone_allocation_is_handed_out_next);
     tcase_add_test(tc, occupy_covers_every_subnet_a_prefix_overlaps);
     tcase_add_test(tc, the_whole_cluster_as_one_subnet);
     tcase_add_test(tc, a_large_range_fills_without_duplicates);
