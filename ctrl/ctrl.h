@@ -406,10 +406,12 @@ size_t ctrl_cidr_set_size(const struct ctrl_cidr_set *s);
  * its member becomes leader and frees it when leadership is lost. It
  * talks to the API server like any client (api/aclient over the
  * server's own UNIX socket), with one shared informer per resource
- * (pods, replicasets, deployments, services, endpoints, nodes) feeding
- * every controller's work queue. The controllers: ReplicaSet,
- * Deployment, Endpoints, the garbage collector and node lifecycle
- * (namespace deletion is the API server's own sweep, api/objects_ns.c).
+ * (pods, replicasets, deployments, services, endpoints, nodes,
+ * namespaces, serviceaccounts, secrets) feeding every controller's work
+ * queue. The controllers: ReplicaSet, Deployment, Endpoints, the garbage
+ * collector, node lifecycle, node IPAM (cluster_cidr), ServiceAccount
+ * and token (namespace deletion is the API server's own sweep,
+ * api/objects_ns.c).
  * Each has a
  * rate-limited de-duplicating queue (above) drained by `workers`
  * concurrent syncs on the one loop; a sync reads the informer caches,
