@@ -26,6 +26,7 @@ struct local_group {
 struct api_authn {
     uid_t self;
     struct api_tokens *tokens;
+    const struct api_sa_tokens *sa_tokens;
     struct local_user *users;
     size_t nusers;
     struct local_group *groups;
@@ -57,6 +58,12 @@ api_authn_set_tokens(struct api_authn *a, struct api_tokens *t)
 {
     api_tokens_free(a->tokens);
     a->tokens = t;
+}
+
+void
+api_authn_set_sa_tokens(struct api_authn *a, const struct api_sa_tokens *t)
+{
+    a->sa_tokens = t;
 }
 
 /* An id as written in [auth]: a number, or a name looked up now. */
@@ -146,7 +153,9 @@ api_authn_token(const char *token, struct api_peer *peer, void *arg)
 {
     struct api_authn *a = arg;
 
-    return api_tokens_lookup(a->tokens, token, peer);
+    if (api_tokens_lookup(a->tokens, token, peer) == 0)
+        return 0;
+    return api_sa_tokens_lookup(a->sa_tokens, token, peer);
 }
 
 void

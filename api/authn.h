@@ -6,7 +6,8 @@
  * (authz.h) to decide on.
  *
  * TCP peers send `auth TOKEN`; tokens come from a static token file in
- * Kubernetes's format (--token-auth-file), documented in tokens.c.
+ * Kubernetes's format (--token-auth-file), documented in tokens.c, or
+ * are ServiceAccount tokens (sa_tokens.c).
  *
  * Peers on the UNIX socket are known by SO_PEERCRED:
  *   - uid 0 and the daemon's own uid: "system:admin", groups
@@ -65,6 +66,34 @@ size_t api_tokens_count(const struct api_tokens *t);
  * SHA-256 digests in constant time with every entry. */
 int api_tokens_lookup(const struct api_tokens *t, const char *token, struct api_peer *peer);
 
+/* ---- ServiceAccount tokens (sa_tokens.c) ----
+ *
+ * The bearer tokens in Secrets of type
+ * kubernetes.io/service-account-token: user
+ * "system:serviceaccount:<ns>:<name>", groups system:serviceaccounts,
+ * system:serviceaccounts:<ns>, system:authenticated, while the Secret
+ * and its ServiceAccount exist. Only SHA-256 digests are kept. */
+
+struct store;
+struct api_sa_tokens;
+
+struct api_sa_tokens *api_sa_tokens_new(void);
+/* Cancels the watches too. NULL is fine. */
+void api_sa_tokens_free(struct api_sa_tokens *t);
+/* A Secret or ServiceAccount as stored (other kinds, other Secret types
+ * and malformed tokens are ignored). */
+void api_sa_tokens_put(struct api_sa_tokens *t, const json_t *obj);
+/* kind "Secret" or "ServiceAccount" ns/name is gone. */
+void api_sa_tokens_remove(struct api_sa_tokens *t, const char *kind, const char *ns,
+                          const char *name);
+size_t api_sa_tokens_count(const struct api_sa_tokens *t);
+/* Fill peer->user and peer->groups for token and return 0, or -ENOENT
+ * (unknown token, or its ServiceAccount is gone). */
+int api_sa_tokens_lookup(const struct api_sa_tokens *t, const char *token, struct api_peer *peer);
+/* Load every Secret and ServiceAccount of s and follow their changes
+ * (a watch each, from now on) until api_sa_tokens_free. */
+int api_sa_tokens_watch(struct api_sa_tokens *t, struct store *s, struct sk_err *err);
+
 /* ---- the authenticator (authn.c) ---- */
 
 struct api_authn;
@@ -76,6 +105,9 @@ void api_authn_free(struct api_authn *a);
 
 /* Replace the tokens (a takes t; NULL: no tokens). */
 void api_authn_set_tokens(struct api_authn *a, struct api_tokens *t);
+/* The ServiceAccount tokens, looked up after the token file's (borrowed:
+ * the caller frees them after a; NULL: none). */
+void api_authn_set_sa_tokens(struct api_authn *a, const struct api_sa_tokens *t);
 
 /* Replace the local mappings from the [auth] values (syntax of
  * sk_config_idmap_parse). A name instead of a number is looked up in

@@ -51,6 +51,7 @@ usage(FILE *f)
                "server:\n"
                "  version   print client and server versions\n"
                "  ping      check that the server answers\n"
+               "  whoami    the user and groups the server knows this client as\n"
                "  kv        get|put|del|range|txn|watch|compact|status|members (admin)\n"
                "  cluster   status [-o json] | member list | compact REV | snapshot save FILE\n"
                "see skiff(1)\n");
@@ -164,6 +165,44 @@ cmd_version(struct cli *o, int argc, char **argv)
     if (rc != SKIFF_EXIT_OK)
         return rc;
     print_server_version(&resp);
+    api_resp_release(&resp);
+    return SKIFF_EXIT_OK;
+}
+
+/* `skiff whoami [-o json]`: who the server takes this client for (the
+ * token's user, a ServiceAccount, or the UNIX peer's mapping), as
+ * `kubectl auth whoami` prints it. */
+static int
+cmd_whoami(struct cli *o, int argc, char **argv)
+{
+    bool as_json = argc == 3 && !strcmp(argv[1], "-o") && !strcmp(argv[2], "json");
+    struct api_resp resp;
+    json_t *v = NULL, *g;
+    size_t i;
+    int rc;
+
+    if (argc != 1 && !as_json) {
+        usage(stderr);
+        return SKIFF_EXIT_USAGE;
+    }
+    rc = call(o, "whoami", &resp);
+    if (rc != SKIFF_EXIT_OK)
+        return rc;
+    if (resp.nlines != 1 || sk_json_parse(resp.lines[0], strlen(resp.lines[0]), &v, NULL) < 0) {
+        fprintf(stderr, "skiff: whoami: malformed answer from the server\n");
+        api_resp_release(&resp);
+        return SKIFF_EXIT_ERROR;
+    }
+    if (as_json) {
+        printf("%s\n", resp.lines[0]);
+    } else {
+        printf("ATTRIBUTE   VALUE\nUsername    %s\nGroups      [",
+               json_string_value(json_object_get(v, "user")));
+        json_array_foreach (json_object_get(v, "groups"), i, g)
+            printf("%s%s", i ? " " : "", json_string_value(g));
+        printf("]\n");
+    }
+    json_decref(v);
     api_resp_release(&resp);
     return SKIFF_EXIT_OK;
 }
@@ -419,6 +458,7 @@ static const struct {
 } verbs[] = {
     {"ping", cmd_ping},
     {"version", cmd_version},
+    {"whoami", cmd_whoami},
     {"kv", cmd_kv},
     {"cluster", cmd_cluster},
     {"get", cli_cmd_get},

@@ -59,7 +59,8 @@ struct daemon {
     struct api_authn *authn; /* who peers are: tokens, local uids */
     struct api_authz *authz; /* what they may do: RBAC, NodeRestriction */
     struct api_authz_feed *authz_feed;
-    struct store_leadership *lead; /* starts and stops the leader-only parts */
+    struct api_sa_tokens *sa_tokens; /* ServiceAccount tokens, fed from the store */
+    struct store_leadership *lead;   /* starts and stops the leader-only parts */
     struct sched_runner *sched;
     struct ctrl_manager *ctrl;
     struct kl_agent *agent;
@@ -404,6 +405,8 @@ ctrl_lead(struct daemon *d, bool leader)
         .resync_ms = (uint32_t)c->controllers.resync_ms,
         .workers = (unsigned)c->controllers.workers,
         .node_grace_ms = (uint32_t)c->controllers.node_grace_ms,
+        .cluster_cidr = c->agent.cluster_cidr,
+        .node_cidr_mask = (unsigned)c->controllers.node_cidr_mask_size,
     };
     struct sk_err err;
 
@@ -487,6 +490,7 @@ start_agent(struct daemon *d, struct sk_err *err)
         .image_root = c->agent.image_root,
         .cgroup_root = c->agent.cgroup_root,
         .cluster_cidr = c->agent.cluster_cidr,
+        .pod_cidr_claim = c->agent.pod_cidr_claim,
         .service_cidr = c->agent.service_cidr,
         .bridge = c->agent.bridge,
         .masquerade = c->agent.masquerade,
@@ -629,6 +633,10 @@ run_server(struct daemon *d)
     d->authz_feed = api_authz_feed_start(d->authz, d->store, &err);
     if (!d->authz_feed)
         goto out_stop_api;
+    d->sa_tokens = api_sa_tokens_new();
+    if (api_sa_tokens_watch(d->sa_tokens, d->store, &err) < 0)
+        goto out_stop_api;
+    api_authn_set_sa_tokens(d->authn, d->sa_tokens);
     d->objects = api_objects_register(d->api, d->loop, d->store, &ocfg);
     d->lead = store_leadership_watch(d->loop, d->store, 0, on_leadership, d);
     if (load_agent_master(d, &err) < 0)
@@ -660,6 +668,9 @@ out_stop_api:
     api_objects_free(d->objects);
     api_kv_free(d->kv);
     api_authz_feed_stop(d->authz_feed);
+    api_authn_set_sa_tokens(d->authn, NULL);
+    api_sa_tokens_free(d->sa_tokens);
+    d->sa_tokens = NULL;
     store_close(d->store);
 out_free_loop:
     sk_loop_free(d->loop);

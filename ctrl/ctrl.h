@@ -371,16 +371,47 @@ int64_t ctrl_pod_evict_at(const json_t *pod, const json_t *taints, int64_t now_n
 int ctrl_nodes_disrupted(size_t unhealthy, size_t total);
 
 /* ---------------------------------------------------------------------
+ * Node IPAM (Kubernetes' cidrset): the subnets of the cluster CIDR that
+ * nodes get as spec.podCIDR. IPv4; "a.b.c.d/len" strings. */
+
+#define CTRL_CIDR_STRLEN   32
+#define CTRL_CIDR_MAX_BITS 16 /* at most 65536 node subnets */
+
+struct ctrl_cidr_set;
+
+/* The set of /mask subnets of cluster_cidr, all free. -EINVAL for a bad
+ * CIDR, a mask shorter than the cluster's prefix or longer than /30, or
+ * more than 2^CTRL_CIDR_MAX_BITS subnets. */
+int ctrl_cidr_set_new(const char *cluster_cidr, unsigned mask, struct ctrl_cidr_set **out,
+                      struct sk_err *err);
+void ctrl_cidr_set_free(struct ctrl_cidr_set *s);
+/* Mark cidr (any prefix length: every subnet it overlaps) used: 1 when
+ * it was already, 0 when newly; -ERANGE outside the cluster CIDR,
+ * -EINVAL when not a CIDR. release() frees the same way (0). */
+int ctrl_cidr_set_occupy(struct ctrl_cidr_set *s, const char *cidr, struct sk_err *err);
+int ctrl_cidr_set_release(struct ctrl_cidr_set *s, const char *cidr, struct sk_err *err);
+/* Take the next free subnet after the last one taken (round-robin) into
+ * out; -ENOSPC when every one is used. */
+int ctrl_cidr_set_allocate(struct ctrl_cidr_set *s, char out[CTRL_CIDR_STRLEN], struct sk_err *err);
+/* Undo the last allocate() of cidr (the write that was to record it was
+ * refused): free it and, when it was the latest, hand it out next. */
+void ctrl_cidr_set_unallocate(struct ctrl_cidr_set *s, const char *cidr);
+size_t ctrl_cidr_set_used(const struct ctrl_cidr_set *s);
+size_t ctrl_cidr_set_size(const struct ctrl_cidr_set *s);
+
+/* ---------------------------------------------------------------------
  * The controller manager: the I/O side (ctrl/manager.c and friends).
  *
  * Runs inside skiffd on the Raft leader only: the daemon starts it when
  * its member becomes leader and frees it when leadership is lost. It
  * talks to the API server like any client (api/aclient over the
  * server's own UNIX socket), with one shared informer per resource
- * (pods, replicasets, deployments, services, endpoints, nodes) feeding
- * every controller's work queue. The controllers: ReplicaSet,
- * Deployment, Endpoints, the garbage collector and node lifecycle
- * (namespace deletion is the API server's own sweep, api/objects_ns.c).
+ * (pods, replicasets, deployments, services, endpoints, nodes,
+ * namespaces, serviceaccounts, secrets) feeding every controller's work
+ * queue. The controllers: ReplicaSet, Deployment, Endpoints, the garbage
+ * collector, node lifecycle, node IPAM (cluster_cidr), ServiceAccount
+ * and token (namespace deletion is the API server's own sweep,
+ * api/objects_ns.c).
  * Each has a
  * rate-limited de-duplicating queue (above) drained by `workers`
  * concurrent syncs on the one loop; a sync reads the informer caches,
@@ -392,11 +423,13 @@ struct sk_loop;
 struct ctrl_manager;
 
 struct ctrl_manager_config {
-    const char *server;     /* the API server: UNIX socket path or host:port */
-    const char *token;      /* NULL: none (the local socket's peer credentials) */
-    uint32_t resync_ms;     /* informer resync; 0: 30000 */
-    unsigned workers;       /* concurrent syncs per controller; 0: 5 */
-    uint32_t node_grace_ms; /* heartbeat grace period; 0: 40000 */
+    const char *server;       /* the API server: UNIX socket path or host:port */
+    const char *token;        /* NULL: none (the local socket's peer credentials) */
+    uint32_t resync_ms;       /* informer resync; 0: 30000 */
+    unsigned workers;         /* concurrent syncs per controller; 0: 5 */
+    uint32_t node_grace_ms;   /* heartbeat grace period; 0: 40000 */
+    const char *cluster_cidr; /* node IPAM's range; NULL: node IPAM off */
+    unsigned node_cidr_mask;  /* size of each node's podCIDR; 0: 24 */
 };
 
 /* Start the informers and the controllers on loop. Fails only for a bad

@@ -16,13 +16,15 @@
 #include <string.h>
 
 static const char *const res_names[RES_N] = {
-    [RES_PODS] = "pods",    [RES_RS] = "replicasets", [RES_DEPLOY] = "deployments",
-    [RES_SVC] = "services", [RES_EP] = "endpoints",   [RES_NODES] = "nodes",
+    [RES_PODS] = "pods",     [RES_RS] = "replicasets",     [RES_DEPLOY] = "deployments",
+    [RES_SVC] = "services",  [RES_EP] = "endpoints",       [RES_NODES] = "nodes",
+    [RES_NS] = "namespaces", [RES_SA] = "serviceaccounts", [RES_SECRETS] = "secrets",
 };
 
 static const char *const res_kinds[RES_N] = {
-    [RES_PODS] = "Pod",    [RES_RS] = "ReplicaSet", [RES_DEPLOY] = "Deployment",
-    [RES_SVC] = "Service", [RES_EP] = "Endpoints",  [RES_NODES] = "Node",
+    [RES_PODS] = "Pod",     [RES_RS] = "ReplicaSet",     [RES_DEPLOY] = "Deployment",
+    [RES_SVC] = "Service",  [RES_EP] = "Endpoints",      [RES_NODES] = "Node",
+    [RES_NS] = "Namespace", [RES_SA] = "ServiceAccount", [RES_SECRETS] = "Secret",
 };
 
 const char *
@@ -221,6 +223,12 @@ route(struct ctrl_manager *m, enum ctrl_res r, const json_t *old, const json_t *
         break;
     case RES_NODES:
         ctrl_enqueue(m, CTL_NODE, key);
+        ctrl_ipam_observe(m, obj, deleted);
+        break;
+    case RES_NS:
+    case RES_SA:
+    case RES_SECRETS:
+        ctrl_sa_observe(m, r, obj);
         break;
     case RES_N:
         break;

@@ -39,7 +39,8 @@ struct ctrl_call {
 
 static const struct ctrl_ctl_ops *const ctl_ops[CTL_N] = {
     [CTL_RS] = &ctrl_rs_ops, [CTL_DEPLOY] = &ctrl_deploy_ops, [CTL_EP] = &ctrl_ep_ops,
-    [CTL_GC] = &ctrl_gc_ops, [CTL_NODE] = &ctrl_node_ops,
+    [CTL_GC] = &ctrl_gc_ops, [CTL_NODE] = &ctrl_node_ops,     [CTL_IPAM] = &ctrl_ipam_ops,
+    [CTL_SA] = &ctrl_sa_ops, [CTL_TOKEN] = &ctrl_token_ops,
 };
 
 int64_t
@@ -381,6 +382,20 @@ ctrl_key_split(const char *key, char *ns, size_t nsz, char *name, size_t namesz)
 
 /* ---- start and stop ---- */
 
+/* A bad range turns node IPAM off, not the other controllers. */
+static void
+ipam_start(struct ctrl_manager *m, const struct ctrl_manager_config *cfg)
+{
+    unsigned mask = cfg->node_cidr_mask ? cfg->node_cidr_mask : 24;
+    struct sk_err err;
+
+    if (!cfg->cluster_cidr || !*cfg->cluster_cidr)
+        return;
+    sk_err_init(&err);
+    if (ctrl_cidr_set_new(cfg->cluster_cidr, mask, &m->ipam, &err) < 0)
+        sk_error("ctrl", "node IPAM off: %s", err.msg);
+}
+
 int
 ctrl_manager_start(struct sk_loop *loop, const struct ctrl_manager_config *cfg,
                    struct ctrl_manager **out, struct sk_err *err)
@@ -402,10 +417,12 @@ ctrl_manager_start(struct sk_loop *loop, const struct ctrl_manager_config *cfg,
     rc = api_aclient_new(loop, &acfg, &m->c, err);
     if (rc < 0)
         goto out_free;
+    ipam_start(m, cfg);
     m->rs_exp = ctrl_expectations_new();
     m->rs_failures = json_object();
     m->gc_gone = json_object();
     m->nodes_missing = json_object();
+    m->sa_pending = json_object();
     for (i = 0; i < CTL_N; i++) {
         m->ctl[i].ops = ctl_ops[i];
         m->ctl[i].m = m;
@@ -443,9 +460,11 @@ ctrl_manager_free(struct ctrl_manager *m)
     for (i = 0; i < CTL_N; i++)
         ctrl_queue_free(m->ctl[i].q);
     ctrl_expectations_free(m->rs_exp);
+    ctrl_cidr_set_free(m->ipam);
     json_decref(m->rs_failures);
     json_decref(m->gc_gone);
     json_decref(m->nodes_missing);
+    json_decref(m->sa_pending);
     free(m);
 }
 

@@ -19,8 +19,29 @@
 
 #include <stdbool.h>
 
-enum ctrl_res { RES_PODS, RES_RS, RES_DEPLOY, RES_SVC, RES_EP, RES_NODES, RES_N };
-enum ctrl_ctl_id { CTL_RS, CTL_DEPLOY, CTL_EP, CTL_GC, CTL_NODE, CTL_N };
+enum ctrl_res {
+    RES_PODS,
+    RES_RS,
+    RES_DEPLOY,
+    RES_SVC,
+    RES_EP,
+    RES_NODES,
+    RES_NS,
+    RES_SA,
+    RES_SECRETS,
+    RES_N
+};
+enum ctrl_ctl_id {
+    CTL_RS,
+    CTL_DEPLOY,
+    CTL_EP,
+    CTL_GC,
+    CTL_NODE,
+    CTL_IPAM,
+    CTL_SA,    /* key: a namespace */
+    CTL_TOKEN, /* key: "ns/name" of a ServiceAccount */
+    CTL_N
+};
 
 struct ctrl_job;
 
@@ -52,13 +73,15 @@ struct ctrl_manager {
     json_t *rs_failures;   /* ReplicaSet key -> {reason, message} of the last failed manage */
     json_t *gc_gone;       /* uid -> true: owners confirmed gone by a live read */
     json_t *nodes_missing; /* node name -> monotonic ns it was first found missing */
+    json_t *sa_pending;    /* ServiceAccount key -> {secret, at}: a token Secret created */
     struct ctrl_job *jobs;
     uint64_t timer;
     int64_t timer_due; /* monotonic ns; 0: no timer */
     unsigned workers;
     unsigned nsynced;
     int64_t node_grace_ns;
-    double evict_tokens; /* the eviction rate limiter (run_node.c) */
+    struct ctrl_cidr_set *ipam; /* node IPAM's allocation map; NULL: off */
+    double evict_tokens;        /* the eviction rate limiter (run_node.c) */
     int64_t evict_at_ns;
     struct ctrl_manager_stats stats;
 };
@@ -147,8 +170,14 @@ int ctrl_cache_has_uid(struct ctrl_manager *m, enum ctrl_res r, const char *uid)
 
 /* run_*.c: the controllers. */
 extern const struct ctrl_ctl_ops ctrl_rs_ops, ctrl_deploy_ops, ctrl_ep_ops, ctrl_gc_ops,
-    ctrl_node_ops;
+    ctrl_node_ops, ctrl_ipam_ops, ctrl_sa_ops, ctrl_token_ops;
 /* The GC's share of informer events: enqueue what the change concerns. */
 void ctrl_gc_observe(struct ctrl_manager *m, enum ctrl_res r, const json_t *obj, int deleted);
+/* Node IPAM's share of node events: occupy a podCIDR seen, release a
+ * deleted Node's, enqueue Nodes still without one. */
+void ctrl_ipam_observe(struct ctrl_manager *m, const json_t *node, int deleted);
+/* The ServiceAccount and token controllers' share of namespace,
+ * ServiceAccount and Secret events (run_serviceaccount.c). */
+void ctrl_sa_observe(struct ctrl_manager *m, enum ctrl_res r, const json_t *obj);
 
 #endif

@@ -112,6 +112,7 @@ struct kl_agent {
     /* node status */
     json_t *node; /* last Node written or read */
     bool node_registered, node_busy;
+    bool cidr_waiting; /* told the log we wait for node IPAM */
     int64_t node_written_ms;
     uint64_t node_timer, sync_timer;
     bool adopted; /* orphan cleanup done after the first sync */

@@ -357,6 +357,9 @@ struct kl_node_config {
     int disk_pressure_pct;  /* free below: pressure (10) */
     int pid_pressure_pct;   /* used above: pressure (90) */
     int endpoint_port;      /* status.daemonEndpoints.kubeletEndpoint.Port; <= 0: none */
+    /* The pod network is not set up (no podCIDR yet): Ready is False,
+     * as a kubelet whose network plugin is not ready reports it. */
+    bool network_not_ready;
 };
 
 void kl_node_config_defaults(struct kl_node_config *cfg);
@@ -417,7 +420,10 @@ struct kl_agent_config {
     const char *runtime_root; /* containers/, pods/, ipam */
     const char *image_root;
     const char *cgroup_root;  /* beneath the agent's own cgroups */
-    const char *cluster_cidr; /* podCIDRs are /24s of it */
+    const char *cluster_cidr; /* podCIDRs are parts of it */
+    /* Without spec.podCIDR from node IPAM, claim a /24 of cluster_cidr
+     * through ConfigMaps (node_status.c); false: wait for node IPAM. */
+    bool pod_cidr_claim;
     const char *service_cidr; /* gets an unreachable route; NULL: none */
     const char *bridge;
     bool masquerade; /* egress.c: table ip skiff-nat; false removes it */

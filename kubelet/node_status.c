@@ -7,15 +7,20 @@
  * or when heartbeat-interval has passed since the last write (that
  * write is the heartbeat: lastHeartbeatTime moves).
  *
- * podCIDR: Kubernetes has the controller manager's node IPAM controller
- * assign spec.podCIDR; skiff has no such controller yet, so the agent
- * takes spec.podCIDR when the control plane set it, and otherwise claims
- * the lowest free /24 of the cluster CIDR itself: it creates the
- * ConfigMap kube-node-lease/skiff-podcidr-<index> holding its node name.
- * Creation is atomic in the store (409 AlreadyExists), so two agents
- * registering at once cannot take the same /24; a claim already holding
- * this node's name is this node's (a re-registration). The podCIDR is
- * then written into the Node's spec (allowed once, from "" to a value). */
+ * podCIDR: the controller manager's node IPAM controller assigns
+ * spec.podCIDR (ctrl/run_nodeipam.c), as in Kubernetes; the agent reads
+ * its Node every tick until it has one, and only then sets up the pod
+ * network. With agent.pod-cidr-claim (clusters without controllers, or
+ * with their own way of giving out podCIDRs) it claims the lowest free
+ * /24 of the cluster CIDR itself instead: it creates the ConfigMap
+ * kube-node-lease/skiff-podcidr-<index> holding its node name. Creation
+ * is atomic in the store (409 AlreadyExists), so two agents registering
+ * at once cannot take the same /24; a claim already holding this node's
+ * name is this node's (a re-registration). The podCIDR is then written
+ * into the Node's spec (allowed once, from "" to a value). The claims do
+ * not know of node IPAM's subnets: use one or the other in a cluster.
+ * The bootstrap system:node role may not create ConfigMaps, so with
+ * RBAC enforced the claim needs a wider role. */
 #include "kubelet/agent_int.h"
 
 #include "lib/alloc.h"
@@ -86,6 +91,7 @@ build_node(struct kl_agent *a)
     c.reserved_cpu_m = a->cfg.reserved_cpu_m;
     c.reserved_mem = a->cfg.reserved_mem;
     c.endpoint_port = kl_ep_port(a->ep);
+    c.network_not_ready = !a->net_ready;
     sk_err_init(&err);
     memset(&f, 0, sizeof(f));
     if (kl_node_facts_read(a->runtime_root, &f, &err) < 0)
@@ -256,6 +262,31 @@ claim_next(struct kl_agent *a, uint64_t index)
 }
 
 static void
+on_cidr_get(struct api_aclient *c, int rc, const struct api_resp *resp, const struct sk_err *err,
+            void *arg)
+{
+    struct kl_agent *a = arg;
+    const char *cidr;
+
+    a->node_busy = false;
+    if (rc < 0) {
+        sk_warn("kubelet", "node '%s': %s", a->node_name, err->msg);
+        if (rc == -ENOENT)
+            a->node_registered = false;
+        return;
+    }
+    keep_node(a, resp);
+    cidr = node_pod_cidr(a->node);
+    if (cidr && *cidr) {
+        a->cidr_waiting = false;
+        net_ready(a, cidr);
+    } else if (!a->cidr_waiting) {
+        a->cidr_waiting = true;
+        sk_info("kubelet", "node '%s': waiting for node IPAM to set spec.podCIDR", a->node_name);
+    }
+}
+
+static void
 after_register(struct kl_agent *a)
 {
     const char *cidr = node_pod_cidr(a->node);
@@ -266,8 +297,10 @@ after_register(struct kl_agent *a)
     else if (cidr && *cidr) {
         a->node_busy = false;
         net_ready(a, cidr);
-    } else {
+    } else if (a->cfg.pod_cidr_claim) {
         claim_next(a, 0);
+    } else {
+        api_aclient_get(a->client, "nodes", NULL, a->node_name, on_cidr_get, a);
     }
 }
 

@@ -198,8 +198,15 @@ node_conditions(const struct kl_node_facts *f, const struct kl_node_config *c, c
                           pp ? "kubelet has insufficient PID available"
                              : "kubelet has sufficient PID available",
                           now));
-    json_array_append_new(a, node_condition(prev, "Ready", true, "KubeletReady",
-                                            "kubelet is posting ready status", now));
+    if (c->network_not_ready)
+        json_array_append_new(a, node_condition(prev, "Ready", false, "KubeletNotReady",
+                                                "container runtime network not ready: "
+                                                "NetworkReady=false reason:NetworkPluginNotReady "
+                                                "message:no podCIDR assigned yet",
+                                                now));
+    else
+        json_array_append_new(a, node_condition(prev, "Ready", true, "KubeletReady",
+                                                "kubelet is posting ready status", now));
     return a;
 }
 

@@ -462,6 +462,9 @@ static const struct sk_conf_opt options[] = {
     {"agent", "endpoint-key-file", SK_CONF_PATH, OFF(agent.endpoint_key_file), NULL, NULL, 0, 0,
      "file holding this node's endpoint key (skiffd.conf(5)); empty: endpoint off, except "
      "in server --agent", SK_CONF_EMPTY_OK, NULL},
+    {"agent", "pod-cidr-claim", SK_CONF_BOOL, OFF(agent.pod_cidr_claim), "false", NULL, 0, 0,
+     "without a podCIDR from node IPAM, claim a /24 through ConfigMaps (clusters without "
+     "controllers or RBAC)", 0, NULL},
 
     {"dns", "enabled", SK_CONF_BOOL, OFF(dns.enabled), "true", NULL, 0, 0,
      "run the cluster DNS server in the agent and point pods at it", 0, NULL},
@@ -509,6 +512,9 @@ static const struct sk_conf_opt options[] = {
      86400000, "every object is reconciled again at this interval", 0, NULL},
     {"controllers", "node-grace", SK_CONF_DURATION, OFF(controllers.node_grace_ms), "40s", NULL,
      1000, 3600000, "a node silent this long is marked Ready=Unknown and tainted", 0, NULL},
+    {"controllers", "node-cidr-mask-size", SK_CONF_UINT, OFF(controllers.node_cidr_mask_size),
+     "24", NULL, 1, 30, "prefix length of the podCIDR node IPAM gives each node out of "
+     "agent.cluster-cidr", 0, NULL},
 
     {"log", "level", SK_CONF_ENUM, OFF(log.level), "info", log_levels, 0, 0,
      "least severe messages logged", 0, NULL},
@@ -656,9 +662,30 @@ check_backoff(const struct sk_config *cfg, struct sk_err *err)
                       (unsigned long long)cfg->scheduler.backoff_max_ms);
 }
 
+/* Node IPAM cuts agent.cluster-cidr into node-cidr-mask-size subnets:
+ * at least one, at most 65536 (ctrl/nodeipam.c's bound). */
+static int
+check_node_cidr_mask(const struct sk_config *cfg, struct sk_err *err)
+{
+    char a[SK_CONF_SHOW_MAX + 8];
+    uint32_t net, mask;
+    unsigned len = 0, size = (unsigned)cfg->controllers.node_cidr_mask_size;
+
+    if (cidr_parse(cfg->agent.cluster_cidr, &net, &mask) < 0)
+        return 0;
+    while (len < 32 && (mask & (0x80000000u >> len)))
+        len++;
+    if (size >= len && size - len <= 16)
+        return 0;
+    return sk_err_set(err, EINVAL,
+                      "controllers.node-cidr-mask-size /%u: must be from /%u (agent.cluster-cidr "
+                      "%s) to /%u",
+                      size, len, SHOW(cfg->agent.cluster_cidr, a), len + 16 > 30 ? 30 : len + 16);
+}
+
 static int (*const cross_checks[])(const struct sk_config *, struct sk_err *) = {
-    check_timeouts,        check_backoff,     check_networks,
-    check_server_networks, check_server_name, check_node_name,
+    check_timeouts,    check_backoff,   check_networks,       check_server_networks,
+    check_server_name, check_node_name, check_node_cidr_mask,
 };
 
 /* Run every cross check; each problem goes to diag (if not NULL) as a

@@ -71,6 +71,7 @@ struct sk_config {
         uint64_t reserved_memory; /* bytes */
         char *endpoint_listen;    /* host:port of the logs/exec endpoint; "" = off */
         char *endpoint_key_file;  /* absolute path or "" */
+        bool pod_cidr_claim;      /* claim a podCIDR through ConfigMaps (no node IPAM) */
     } agent;
     struct {
         bool enabled;               /* the agent runs the cluster DNS server */
@@ -89,10 +90,11 @@ struct sk_config {
         uint64_t weights[6];             /* score weights, enum sched_score order */
     } scheduler;
     struct {
-        bool enabled;           /* run the controller manager on the store's leader */
-        uint64_t workers;       /* reconciles in flight per controller */
-        uint64_t resync_ms;     /* full resync of every informer */
-        uint64_t node_grace_ms; /* silence before a node is marked Unknown */
+        bool enabled;                 /* run the controller manager on the store's leader */
+        uint64_t workers;             /* reconciles in flight per controller */
+        uint64_t resync_ms;           /* full resync of every informer */
+        uint64_t node_grace_ms;       /* silence before a node is marked Unknown */
+        uint64_t node_cidr_mask_size; /* prefix length of each node's podCIDR */
     } controllers;
     struct {
         int level;   /* enum sk_log_level */

@@ -87,15 +87,14 @@ test_expect_success 'keys and tokens: a master key on the server, the derived ke
 	chmod 600 tokens.csv agent-master n1.key node-token
 '
 
-test_expect_success 'server in cp, agent in n1: the Node records the endpoint port' '
+test_expect_success 'server in cp, agent in n1 with a node token: podCIDR from node IPAM, the Node records the endpoint port' '
 	start_daemon skiffd nsenter --net="/run/netns/$LAB_TAG-cp" skiffd server --socket "$SOCK" \
 		--listen "$API" --data-dir "$TEST_DIR/data" --set server.name=cp \
 		--set server.token-file="$TEST_DIR/tokens.csv" \
 		--set server.agent-key-file="$TEST_DIR/agent-master" --set store.fsync=false &&
 	wait_for "req \"get namespaces default rev=0\" | grep -q ^ok" 20 0.1 &&
-	# the podCIDR is given: system:node may not create the claim
-	# ConfigMap of node_status.c (a gap of the bootstrap policy)
-	req "create {\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"n1\"},\"spec\":{\"podCIDR\":\"10.244.0.0/24\",\"podCIDRs\":[\"10.244.0.0/24\"]}}" | head -n 1 | grep -q "^ok 1 " &&
+	# with a node token (RBAC): the agent registers the Node and the
+	# node IPAM of the controllers gives it its podCIDR
 	start_agent &&
 	wait_for "req \"get nodes n1 rev=0\" | sed -n 2p | jq -e \".status.daemonEndpoints.kubeletEndpoint.Port == 10250 and .spec.podCIDR != null\"" 20 0.2
 '

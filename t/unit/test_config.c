@@ -426,6 +426,34 @@ START_TEST(cluster_and_service_networks_must_not_overlap)
 }
 END_TEST
 
+static const struct {
+    const char *cluster, *mask;
+    bool ok;
+} masks[] = {
+    {"10.244.0.0/16", "24", true},  {"10.244.0.0/16", "16", true},  {"10.244.0.0/16", "32", false},
+    {"10.244.0.0/16", "15", false}, {"11.0.0.0/8", "24", true},     {"11.0.0.0/8", "25", false},
+    {"10.244.0.0/22", "24", true},  {"10.244.0.0/22", "21", false},
+};
+
+START_TEST(node_cidr_mask_cuts_the_cluster_network_into_1_to_65536_parts)
+{
+    struct sk_err err;
+
+    sk_err_init(&err);
+    ck_assert_int_eq(sk_config_set(&cfg, "agent.cluster-cidr", masks[_i].cluster, &err), 0);
+    if (sk_config_set(&cfg, "controllers.node-cidr-mask-size", masks[_i].mask, &err) < 0) {
+        ck_assert_msg(!masks[_i].ok, "%s", err.msg); /* out of the key's own range */
+        return;
+    }
+    if (masks[_i].ok) {
+        ck_assert_msg(sk_config_validate(&cfg, &err) == 0, "%s", err.msg);
+    } else {
+        ck_assert_int_eq(sk_config_validate(&cfg, &err), -EINVAL);
+        ck_assert_msg(strstr(err.msg, "controllers.node-cidr-mask-size"), "%s", err.msg);
+    }
+}
+END_TEST
+
 START_TEST(bad_file_reports_every_problem)
 {
     ck_assert_int_eq(sk_config_load_string(&cfg, "skiffd.conf",
@@ -505,6 +533,8 @@ main(void)
     tcase_add_test(tc, election_timeout_must_exceed_heartbeat);
     tcase_add_loop_test(tc, cluster_and_service_networks_must_not_overlap, 0,
                         (int)(sizeof(nets) / sizeof(nets[0])));
+    tcase_add_loop_test(tc, node_cidr_mask_cuts_the_cluster_network_into_1_to_65536_parts, 0,
+                        sizeof(masks) / sizeof(masks[0]));
     tcase_add_test(tc, bad_file_reports_every_problem);
     tcase_add_test(tc, missing_file_is_reported);
     tcase_add_test(tc, printed_config_loads_back_unchanged);

@@ -137,6 +137,42 @@ START_TEST(pressure_conditions_table)
 }
 END_TEST
 
+/* the Ready condition of a node built with or without its pod network */
+static const char *
+ready_of(bool network_not_ready, const char **reason)
+{
+    static char st[8];
+    struct kl_node_facts f = facts();
+    struct kl_node_config c;
+    json_t *n, *cond;
+    size_t i;
+
+    kl_node_config_defaults(&c);
+    c.network_not_ready = network_not_ready;
+    n = kl_node_build(&f, &c, NULL, "2026-01-01T00:00:00Z");
+    st[0] = '\0';
+    json_array_foreach (sk_json_get(n, "status.conditions"), i, cond)
+        if (!strcmp(json_string_value(json_object_get(cond, "type")), "Ready")) {
+            snprintf(st, sizeof(st), "%s", json_string_value(json_object_get(cond, "status")));
+            *reason = strcmp(json_string_value(json_object_get(cond, "reason")), "KubeletReady")
+                          ? "KubeletNotReady"
+                          : "KubeletReady";
+        }
+    json_decref(n);
+    return st;
+}
+
+START_TEST(no_pod_network_yet_means_not_ready)
+{
+    const char *reason = NULL;
+
+    ck_assert_str_eq(ready_of(false, &reason), "True");
+    ck_assert_str_eq(reason, "KubeletReady");
+    ck_assert_str_eq(ready_of(true, &reason), "False");
+    ck_assert_str_eq(reason, "KubeletNotReady");
+}
+END_TEST
+
 START_TEST(node_object_has_labels_resources_and_info)
 {
     struct kl_node_facts f = facts();
@@ -232,6 +268,7 @@ main(void)
     tcase_add_test(tc, node_object_has_labels_resources_and_info);
     tcase_add_test(tc, the_agent_endpoint_port_is_in_daemon_endpoints);
     tcase_add_test(tc, facts_of_this_host_are_read);
+    tcase_add_test(tc, no_pod_network_yet_means_not_ready);
     suite_add_tcase(s, tc);
     return unit_main(s);
 }
