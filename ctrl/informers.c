@@ -70,6 +70,19 @@ index_owner(const json_t *obj, const char **values, size_t max)
     return n;
 }
 
+/* "orphan": the namespace of an object with no controller, the ones a
+ * controller may adopt; others are not in the index. */
+static size_t
+index_orphan(const json_t *obj, const char **values, size_t max)
+{
+    const char *ns = json_string_value(sk_json_get(obj, "metadata.namespace"));
+
+    if (!ns || !max || ctrl_owner_controller_ref(obj))
+        return 0;
+    values[0] = ns;
+    return 1;
+}
+
 /* ---- routing ---- */
 
 static void
@@ -295,6 +308,8 @@ ctrl_informers_start(struct ctrl_manager *m, uint32_t resync_ms, struct sk_err *
             rc = api_informer_add_index(m->inf[i], "owner", index_owner, err);
         if (rc >= 0 && i == RES_PODS)
             rc = api_informer_add_index(m->inf[i], "node", api_index_pod_node, err);
+        if (rc >= 0 && i == RES_PODS)
+            rc = api_informer_add_index(m->inf[i], "orphan", index_orphan, err);
         if (rc < 0)
             return sk_err_wrap(err, "informer '%s'", res_names[i]);
         api_informer_add_handlers(m->inf[i], &handlers, &m->res_arg[i]);
@@ -321,6 +336,26 @@ json_t *
 ctrl_cache_list(struct ctrl_manager *m, enum ctrl_res r, const char *ns)
 {
     return api_informer_list(m->inf[r], "namespace", ns);
+}
+
+/* Owned ones only: an object naming the owner without being its
+ * controller's is either an orphan (listed already) or another's. */
+static int
+append_controlled(const json_t *obj, void *arg)
+{
+    if (ctrl_owner_controller_ref(obj))
+        json_array_append((json_t *)arg, (json_t *)obj);
+    return 0;
+}
+
+json_t *
+ctrl_cache_claimable(struct ctrl_manager *m, enum ctrl_res r, const char *ns, const char *uid)
+{
+    json_t *list = api_informer_list(m->inf[r], "orphan", ns);
+
+    if (uid)
+        api_informer_index_foreach(m->inf[r], "owner", uid, append_controlled, list);
+    return list;
 }
 
 struct dep_walk {

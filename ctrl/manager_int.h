@@ -161,6 +161,11 @@ const char *ctrl_res_name(enum ctrl_res r);
 enum ctrl_res ctrl_res_of_kind(const char *kind);
 /* The objects of resource r in namespace ns, sorted (new array). */
 json_t *ctrl_cache_list(struct ctrl_manager *m, enum ctrl_res r, const char *ns);
+/* What a controller with this uid may own in namespace ns (pods only):
+ * the objects it controls and the orphans it may adopt, not the whole
+ * namespace, so a sync costs its own pods, not everyone's. */
+json_t *ctrl_cache_claimable(struct ctrl_manager *m, enum ctrl_res r, const char *ns,
+                             const char *uid);
 /* Objects whose ownerReferences name uid, over every informer: calls fn
  * with the resource of each; returns the count. */
 size_t ctrl_cache_dependents(struct ctrl_manager *m, const char *uid,

@@ -70,6 +70,7 @@ deploy_sync(struct ctrl_job *job)
     struct ctrl_deploy_decision d;
     char ns[256], name[256];
     const json_t *deploy;
+    const char *strategy;
     json_t *rss, *pods;
     struct sk_err err;
     size_t i;
@@ -81,7 +82,9 @@ deploy_sync(struct ctrl_job *job)
     if (!deploy)
         return;
     rss = ctrl_cache_list(m, RES_RS, ns);
-    pods = ctrl_cache_list(m, RES_PODS, ns);
+    /* only Recreate looks at pods (the old ones must be gone first) */
+    strategy = json_string_value(sk_json_get(deploy, "spec.strategy.type"));
+    pods = strategy && strcmp(strategy, "Recreate") == 0 ? ctrl_cache_list(m, RES_PODS, ns) : NULL;
     in.deploy = deploy;
     in.rss = rss;
     in.pods = pods;

@@ -180,7 +180,8 @@ rs_sync(struct ctrl_job *job)
         json_object_del(m->rs_failures, job->key);
         return;
     }
-    pods = ctrl_cache_list(m, RES_PODS, ns);
+    pods =
+        ctrl_cache_claimable(m, RES_PODS, ns, json_string_value(sk_json_get(rs, "metadata.uid")));
     fail = json_incref(json_object_get(m->rs_failures, job->key));
     json_object_del(m->rs_failures, job->key);
     in.rs = rs;
