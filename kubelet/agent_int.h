@@ -186,6 +186,9 @@ void kl_ctr_probe(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c);
  * once no hook of c runs (reaping and reporting the one that ended, or
  * killing it a little after its deadline); kl_hook_abandon kills and
  * reaps it unreported. */
+/* Kubernetes puts no bound on a postStart hook; skiff gives up (and
+ * kills the run, as for a failed hook) after this long. */
+#define KL_POSTSTART_MAX_MS 120000
 int kl_hook_start(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c, enum kl_hook_kind kind,
                   int64_t deadline_ms);
 bool kl_hook_done(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c);

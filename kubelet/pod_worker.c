@@ -267,7 +267,7 @@ kl_ctr_start(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c, struct sk
     c->poststart_failed = false;
     memset(c->stats, 0, sizeof(c->stats));
     probes_setup(p, c);
-    kl_hook_start(a, p, c, KL_HOOK_POST_START, sk_clock_mono_ms() + kl_pod_grace_ms(p->obj));
+    kl_hook_start(a, p, c, KL_HOOK_POST_START, sk_clock_mono_ms() + KL_POSTSTART_MAX_MS);
     return 0;
 }
 

@@ -24,7 +24,8 @@
  *
  * usageNanoCores is absent until two samples exist. workingSetBytes of a
  * container is its cgroup's memory usage (page cache included: skiff
- * does not subtract inactive_file yet). */
+ * does not subtract inactive_file yet), or the sum of its processes'
+ * RSS when it has no memory cgroup. */
 #include "kubelet/agent_int.h"
 
 #include "lib/clock.h"
@@ -79,6 +80,35 @@ sample_node(struct kl_agent *a, int64_t now)
     a->node_stats[1].mem_avail = mem_avail;
 }
 
+/* Without a memory cgroup of its own (no limit set, on a host whose
+ * memory controller is in a v1 hierarchy) a container's memory is the
+ * sum of its processes' resident sets: a few /proc reads. */
+static uint64_t
+rss_of(struct kl_agent *a, const char *id)
+{
+    unsigned long long size, resident;
+    uint64_t sum = 0, page = (uint64_t)sysconf(_SC_PAGESIZE);
+    struct sk_err err;
+    pid_t *pids = NULL;
+    size_t n = 0;
+    char path[64];
+    FILE *f;
+
+    sk_err_init(&err);
+    if (rt_container_pids(&a->rt, id, &pids, &n, &err) < 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        sk_snprintf(path, sizeof(path), "/proc/%d/statm", (int)pids[i]);
+        if (!(f = fopen(path, "re")))
+            continue;
+        if (fscanf(f, "%llu %llu", &size, &resident) == 2)
+            sum += resident * page;
+        fclose(f);
+    }
+    free(pids);
+    return sum;
+}
+
 static void
 sample_all(struct kl_agent *a)
 {
@@ -98,7 +128,8 @@ sample_all(struct kl_agent *a)
             sk_err_init(&err);
             if (rt_container_stats(&a->rt, c->id, &st, &err) < 0)
                 continue;
-            shift(c->stats, now, st.cpu_usage_ns, st.mem_current);
+            shift(c->stats, now, st.cpu_usage_ns,
+                  st.mem_current ? st.mem_current : rss_of(a, c->id));
         }
     }
 }
