@@ -73,10 +73,10 @@ kl_hook_parse(const json_t *ctr, const char *path, enum kl_hook_kind kind, struc
 
     memset(h, 0, sizeof(*h));
     if ((rc = kl_opt_obj(ctr, path, "lifecycle", &lc, err)) < 0 || !lc)
-        return rc;
+        return rc < 0 ? rc : 0;
     sk_snprintf(base, sizeof(base), "%s.lifecycle", path);
     if ((rc = kl_opt_obj(lc, base, hook_key[kind == KL_HOOK_PRE_STOP], &hook, err)) < 0 || !hook)
-        return rc;
+        return rc < 0 ? rc : 0;
     sk_snprintf(base, sizeof(base), "%s.lifecycle.%s", path, hook_key[kind == KL_HOOK_PRE_STOP]);
     if ((rc = kl_opt_obj(hook, base, "exec", &ex, err)) < 0 ||
         (rc = kl_opt_obj(hook, base, "httpGet", &http, err)) < 0 ||
@@ -86,6 +86,7 @@ kl_hook_parse(const json_t *ctr, const char *path, enum kl_hook_kind kind, struc
     if (!!ex + !!http + !!tcp + !!sl != 1)
         return sk_err_set(err, EINVAL,
                           "%s: must have exactly one of exec, httpGet, sleep, tcpSocket", base);
+    rc = 0; /* tcpSocket: nothing to do */
     if (ex) {
         sk_snprintf(sub, sizeof(sub), "%s.exec", base);
         rc = parse_exec(ex, sub, h, err);
