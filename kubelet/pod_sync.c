@@ -211,8 +211,12 @@ static bool
 sync_ctr(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c)
 {
     struct sk_err err;
+    bool hook_busy;
 
     kl_ctr_observe(a, p, c);
+    /* reaped whatever the state: a run that died during its postStart
+     * hook leaves the hook to end on its own */
+    hook_busy = !kl_hook_done(a, p, c);
     if (!c->id[0] && c->state != KL_CTR_TERMINATED) {
         char before[sizeof(c->message)];
 
@@ -231,7 +235,7 @@ sync_ctr(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c)
         kl_pod_event(a, p, API_EVENT_NORMAL, "Started", "Started container %s", c->name);
     } else if (c->state == KL_CTR_TERMINATED) {
         restart_or_wait(a, p, c);
-    } else if (c->state == KL_CTR_RUNNING && kl_hook_done(a, p, c)) {
+    } else if (c->state == KL_CTR_RUNNING && !hook_busy) {
         kl_ctr_probe(a, p, c); /* not while its postStart hook runs */
     }
     if (c->init)

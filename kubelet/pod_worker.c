@@ -228,6 +228,7 @@ kl_ctr_start(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c, struct sk
     int rc;
 
     memset(&img, 0, sizeof(img));
+    kl_hook_abandon(c); /* a hook of the run before, if it still runs */
     if ((rc = kl_pod_volumes(p, err)) < 0) {
         set_waiting(c, "CreateContainerConfigError", err->msg);
         return rc;
