@@ -141,7 +141,7 @@ test_expect_success 'stats: a busy container has CPU time and a CPU rate; skiff 
 	skiff -s "$SOCK" top pods -o json | json_check ".items[0].node.nodeName == \"n1\""
 '
 
-test_expect_success 'stats NODE of a node without an agent endpoint is a clear 503, a bad request 400' '
+test_expect_success 'stats of an unknown node is 404, a request without a node 400' '
 	req "stats nosuch" | head -n 1 | grep -q "^error 404 " &&
 	req "stats" | head -n 1 | grep -q "^error 400 "
 '
