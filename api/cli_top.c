@@ -10,7 +10,8 @@
  *
  * -o json prints the agents' answers as they came ({"items": [...]},
  * one summary per node). A node that cannot be reached is a warning on
- * stderr, never a hang; its rows say <unknown>. CPU is usageNanoCores,
+ * stderr, never a hang; its rows say <unknown>; when no node answers,
+ * exit 1. CPU is usageNanoCores,
  * the rate between the agent's last two samples: "<unknown>" while it
  * has only one. */
 #include "api/cli_int.h"
@@ -176,6 +177,9 @@ top_nodes(struct cli *c, const struct cli_flags *f)
     if (f->nargs && !shown) {
         fprintf(stderr, "skiff: nodes \"%s\" not found\n", f->args[0]);
         rc = SKIFF_EXIT_NOT_FOUND;
+    } else if (shown && json_array_size(items) == 0) {
+        fprintf(stderr, "skiff: no node agent answered: no metrics available\n");
+        rc = SKIFF_EXIT_ERROR;
     } else if (f->output) {
         json_t *root = json_pack("{s:O}", "items", items);
         char *text = json_dumps(root, JSON_INDENT(4));
@@ -243,16 +247,18 @@ pod_rows(struct pr_table *t, const struct cli_flags *f, const json_t *pod, const
 
 /* The summaries of every node that runs one of the pods. */
 static json_t *
-pods_stats(struct cli *c, const struct cli_objs *o)
+pods_stats(struct cli *c, const struct cli_objs *o, size_t *nasked)
 {
     json_t *items = json_array(), *asked = json_object(), *s;
 
+    *nasked = 0;
     for (size_t i = 0; i < o->n; i++) {
         const char *node = cli_str(o->items[i], "spec.nodeName");
 
         if (!*node || json_object_get(asked, node))
             continue;
         json_object_set_new(asked, node, json_true());
+        ++*nasked;
         if ((s = node_stats(c, node)))
             json_array_append_new(items, s);
     }
@@ -270,14 +276,15 @@ top_pods(struct cli *c, const struct cli_flags *f)
     struct pr_table t;
     struct sk_err err;
     json_t *items;
-    size_t shown = 0, ncols = (f->all_ns ? 1 : 0) + (f->containers ? 4 : 3);
+    size_t shown = 0, asked = 0, unscheduled = 0,
+           ncols = (f->all_ns ? 1 : 0) + (f->containers ? 4 : 3);
     const char *hdr[5];
     int rc;
 
     sk_err_init(&err);
     if ((rc = cli_list(c, k, ns, f->selector, NULL, &o, &err)) < 0)
         return cli_report(rc, &err);
-    items = pods_stats(c, &o);
+    items = pods_stats(c, &o, &asked);
     for (size_t i = 0, n = 0; i < 5; i++) {
         if ((i == 0 && !f->all_ns) || (i == 1 && !f->containers))
             continue;
@@ -290,15 +297,23 @@ top_pods(struct cli *c, const struct cli_flags *f)
 
         if (f->nargs && strcmp(cli_str(pod, "metadata.name"), f->args[0]) != 0)
             continue;
-        if (!*cli_str(pod, "spec.nodeName"))
-            continue; /* not scheduled: nothing to measure */
+        if (!*cli_str(pod, "spec.nodeName")) {
+            unscheduled++; /* nothing to measure */
+            continue;
+        }
         pod_rows(&t, f, pod, find_pod(items, cli_str(pod, "metadata.uid")));
         shown++;
     }
     rc = SKIFF_EXIT_OK;
-    if (f->nargs && !shown) {
+    if (f->nargs && !shown && unscheduled) {
+        fprintf(stderr, "skiff: pods \"%s\": no metrics: not scheduled on a node\n", f->args[0]);
+        rc = SKIFF_EXIT_ERROR;
+    } else if (f->nargs && !shown) {
         fprintf(stderr, "skiff: pods \"%s\" not found\n", f->args[0]);
         rc = SKIFF_EXIT_NOT_FOUND;
+    } else if (asked && json_array_size(items) == 0) {
+        fprintf(stderr, "skiff: no node agent answered: no metrics available\n");
+        rc = SKIFF_EXIT_ERROR;
     } else if (f->output) {
         json_t *root = json_pack("{s:O}", "items", items);
         char *text = json_dumps(root, JSON_INDENT(4));
