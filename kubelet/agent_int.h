@@ -33,8 +33,8 @@
 
 /* One cgroup sample of a container (stats.c). */
 struct kl_ctr_sample {
-    int64_t at_ns; /* realtime; 0: none */
-    uint64_t cpu_ns, mem_bytes;
+    int64_t at_ns;                        /* realtime; 0: none */
+    uint64_t cpu_ns, mem_bytes, ws_bytes; /* usage, working set */
 };
 
 /* One sample of the node (/proc/stat, /proc/meminfo). */

@@ -22,10 +22,11 @@
  *              "cpu": {...}, "memory": {...},      sums of the containers
  *              "containers": [{"name", "startTime", "cpu", "memory"}]}]}
  *
- * usageNanoCores is absent until two samples exist. workingSetBytes of a
- * container is its cgroup's memory usage (page cache included: skiff
- * does not subtract inactive_file yet), or the sum of its processes'
- * RSS when it has no memory cgroup. */
+ * usageNanoCores is absent until two samples exist. A container's
+ * usageBytes is its memory cgroup's usage and workingSetBytes that less
+ * the inactive file pages, as Kubernetes reports them; a container
+ * without a memory cgroup reports the sum of its processes' RSS as
+ * both. */
 #include "kubelet/agent_int.h"
 
 #include "lib/clock.h"
@@ -40,12 +41,13 @@
 #define STATS_FRESH_NS 1000000000LL
 
 static void
-shift(struct kl_ctr_sample s[2], int64_t now, uint64_t cpu, uint64_t mem)
+shift(struct kl_ctr_sample s[2], int64_t now, uint64_t cpu, uint64_t mem, uint64_t ws)
 {
     s[0] = s[1];
     s[1].at_ns = now;
     s[1].cpu_ns = cpu;
     s[1].mem_bytes = mem;
+    s[1].ws_bytes = ws;
 }
 
 static void
@@ -109,6 +111,41 @@ rss_of(struct kl_agent *a, const char *id)
     return sum;
 }
 
+/* Kubernetes's working set: the usage less the inactive file pages
+ * (page cache the kernel reclaims first), from the memory cgroup's
+ * memory.stat (inactive_file in v2, total_inactive_file in v1). */
+static uint64_t
+working_set(struct kl_agent *a, const char *id, uint64_t usage)
+{
+    unsigned long long v, inactive = 0;
+    char path[PATH_MAX + 32], line[256];
+    const json_t *m;
+    const char *dir;
+    struct rt_state st;
+    struct sk_err err;
+    json_t *paths;
+    bool v2;
+    FILE *f;
+
+    sk_err_init(&err);
+    if (rt_container_state(&a->rt, id, &st, &err) < 0)
+        return usage;
+    paths = json_loads(st.cgroup_paths ? st.cgroup_paths : "", 0, NULL);
+    m = json_object_get(paths, "memory");
+    dir = json_string_value(json_object_get(m, "path"));
+    v2 = json_is_true(json_object_get(m, "v2"));
+    sk_snprintf(path, sizeof(path), "%s/memory.stat", dir ? dir : "");
+    if (dir && (f = fopen(path, "re"))) {
+        while (fgets(line, sizeof(line), f))
+            if (sscanf(line, v2 ? "inactive_file %llu" : "total_inactive_file %llu", &v) == 1)
+                inactive = v;
+        fclose(f);
+    }
+    json_decref(paths);
+    rt_state_release(&st);
+    return inactive < usage ? usage - inactive : 0;
+}
+
 static void
 sample_all(struct kl_agent *a)
 {
@@ -128,8 +165,13 @@ sample_all(struct kl_agent *a)
             sk_err_init(&err);
             if (rt_container_stats(&a->rt, c->id, &st, &err) < 0)
                 continue;
-            shift(c->stats, now, st.cpu_usage_ns,
-                  st.mem_current ? st.mem_current : rss_of(a, c->id));
+            if (st.mem_current) {
+                shift(c->stats, now, st.cpu_usage_ns, st.mem_current,
+                      working_set(a, c->id, st.mem_current));
+            } else {
+                uint64_t rss = rss_of(a, c->id);
+                shift(c->stats, now, st.cpu_usage_ns, rss, rss);
+            }
         }
     }
 }
@@ -183,7 +225,7 @@ cpu_json(int64_t at0, uint64_t cpu0, int64_t at1, uint64_t cpu1)
 }
 
 static json_t *
-mem_json(int64_t at, uint64_t used, uint64_t avail, bool has_avail)
+mem_json(int64_t at, uint64_t used, uint64_t ws, uint64_t avail, bool has_avail)
 {
     json_t *o = json_object();
     char t[40];
@@ -193,7 +235,7 @@ mem_json(int64_t at, uint64_t used, uint64_t avail, bool has_avail)
     if (has_avail)
         json_object_set_new(o, "availableBytes", json_integer((json_int_t)avail));
     json_object_set_new(o, "usageBytes", json_integer((json_int_t)used));
-    json_object_set_new(o, "workingSetBytes", json_integer((json_int_t)used));
+    json_object_set_new(o, "workingSetBytes", json_integer((json_int_t)ws));
     return o;
 }
 
@@ -216,7 +258,8 @@ pod_json(const struct kl_apod *p)
         if (c->started_at[0])
             json_object_set_new(o, "startTime", json_string(c->started_at));
         json_object_set_new(o, "cpu", cpu_json(s[0].at_ns, s[0].cpu_ns, s[1].at_ns, s[1].cpu_ns));
-        json_object_set_new(o, "memory", mem_json(s[1].at_ns, s[1].mem_bytes, 0, false));
+        json_object_set_new(o, "memory",
+                            mem_json(s[1].at_ns, s[1].mem_bytes, s[1].ws_bytes, 0, false));
         json_array_append_new(ctrs, o);
         rate = rate && s[0].at_ns;
         for (int k = 0; k < 2; k++) {
@@ -224,6 +267,7 @@ pod_json(const struct kl_apod *p)
             sum[k].cpu_ns += s[k].cpu_ns;
         }
         sum[1].mem_bytes += s[1].mem_bytes;
+        sum[1].ws_bytes += s[1].ws_bytes;
     }
     if (json_array_size(ctrs) == 0) {
         json_decref(ctrs);
@@ -240,7 +284,8 @@ pod_json(const struct kl_apod *p)
     json_object_set_new(o, "containers", ctrs);
     json_object_set_new(
         o, "cpu", cpu_json(rate ? sum[0].at_ns : 0, sum[0].cpu_ns, sum[1].at_ns, sum[1].cpu_ns));
-    json_object_set_new(o, "memory", mem_json(sum[1].at_ns, sum[1].mem_bytes, 0, false));
+    json_object_set_new(o, "memory",
+                        mem_json(sum[1].at_ns, sum[1].mem_bytes, sum[1].ws_bytes, 0, false));
     return o;
 }
 
@@ -252,7 +297,8 @@ node_json(const struct kl_agent *a)
 
     json_object_set_new(o, "nodeName", json_string(a->node_name));
     json_object_set_new(o, "cpu", cpu_json(s[0].at_ns, s[0].cpu_ns, s[1].at_ns, s[1].cpu_ns));
-    json_object_set_new(o, "memory", mem_json(s[1].at_ns, s[1].mem_used, s[1].mem_avail, true));
+    json_object_set_new(o, "memory",
+                        mem_json(s[1].at_ns, s[1].mem_used, s[1].mem_used, s[1].mem_avail, true));
     return o;
 }
 

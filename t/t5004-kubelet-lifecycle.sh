@@ -64,9 +64,9 @@ test_expect_success 'lab: node n1, its cgroups, a busybox image' '
 '
 
 test_expect_success 'an invalid lifecycle is refused by the API with the field path' '
-	out=$(req "create {\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"badlc\",\"namespace\":\"default\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox:test\",\"lifecycle\":{\"preStop\":{\"exec\":{}}}}]}}") &&
-	echo "$out" | grep -q "^error 422 " &&
-	echo "$out" | grep -q "spec.containers\[0\].lifecycle.preStop.exec.command: Required value"
+	resp=$(req "create {\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"badlc\",\"namespace\":\"default\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox:test\",\"lifecycle\":{\"preStop\":{\"exec\":{}}}}]}}") &&
+	echo "$resp" | grep -q "^error 422 " &&
+	echo "$resp" | grep -q "spec.containers\[0\].lifecycle.preStop.exec.command: Required value"
 '
 
 test_expect_success 'preStop runs before SIGTERM, and SIGTERM follows at once' '
@@ -141,13 +141,20 @@ test_expect_success 'stats: a busy container has CPU time and a CPU rate; skiff 
 	skiff -s "$SOCK" top pods -o json | json_check ".items[0].node.nodeName == \"n1\""
 '
 
+test_expect_success 'stats: a container with a memory limit reports its cgroup usage and working set' '
+	mkpod lim Always "$(ctr c "exec sleep 1000" "{\"resources\":{\"limits\":{\"memory\":\"64Mi\"}}}")" &&
+	wait_for "pj lim .status.phase | grep -qx Running" 20 0.1 &&
+	sleep 1.2 &&
+	wait_for "req \"stats n1\" | sed -n 2p | json_check \"[.pods[] | select(.podRef.name == \\\"lim\\\") | .containers[0].memory | .usageBytes > 0 and .workingSetBytes > 0 and .workingSetBytes <= .usageBytes] | .[0]\"" 20 1.2
+'
+
 test_expect_success 'stats of an unknown node is 404, a request without a node 400' '
 	req "stats nosuch" | head -n 1 | grep -q "^error 404 " &&
 	req "stats" | head -n 1 | grep -q "^error 400 "
 '
 
 test_expect_success 'every pod deleted: nothing left' '
-	for p in post postbad busy; do
+	for p in post postbad busy lim; do
 		req "delete pods default $p grace=1" >/dev/null || return 1
 	done &&
 	wait_for "req \"list pods default rev=0\" | head -n 1 | grep -q \"^ok 0 \"" 30 0.2 &&
