@@ -32,6 +32,7 @@ enum {
     OPT_CASCADE,
     OPT_NAMESPACED,
     OPT_DRY_RUN,
+    OPT_CONTAINERS,
 };
 
 /* Every flag, and the enum cli_flag bit a verb must allow for it. */
@@ -68,6 +69,7 @@ static const struct {
     {{"cascade", required_argument, NULL, OPT_CASCADE}, CLI_F_DELETE},
     {{"namespaced", required_argument, NULL, OPT_NAMESPACED}, CLI_F_NAMESPACED},
     {{"dry-run", optional_argument, NULL, OPT_DRY_RUN}, CLI_F_DRY_RUN},
+    {{"containers", no_argument, NULL, OPT_CONTAINERS}, CLI_F_CONTAINERS},
 };
 
 #define NFLAGS (sizeof(flag_table) / sizeof(flag_table[0]))
@@ -223,6 +225,9 @@ set_flag(struct cli_flags *f, int c, const char *arg, struct sk_err *err)
                               "not '%s'",
                               arg);
         f->dry_run = strcmp(arg, "none") ? arg : NULL;
+        return 0;
+    case OPT_CONTAINERS:
+        f->containers = true;
         return 0;
     default:
         return sk_err_set(err, EINVAL, "unknown flag");

@@ -142,6 +142,7 @@ enum cli_flag {
     CLI_F_DELETE = 1u << 19,     /* --ignore-not-found, --cascade */
     CLI_F_NAMESPACED = 1u << 20, /* --namespaced */
     CLI_F_DRY_RUN = 1u << 21,    /* --dry-run[=none|client|server] */
+    CLI_F_CONTAINERS = 1u << 22, /* --containers (top pods) */
 };
 
 struct cli_flags {
@@ -172,6 +173,7 @@ struct cli_flags {
     const char *cascade; /* background|foreground|orphan, or NULL */
     int namespaced;      /* --namespaced: -1 not given, 0 false, 1 true */
     const char *dry_run; /* "client", "server", or NULL (none) */
+    bool containers;     /* top pods --containers */
     int nargs;
     char **args; /* the positional arguments (into argv) */
 };

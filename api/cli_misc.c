@@ -1,4 +1,4 @@
-/* skiff api-resources, logs, exec and top. logs and exec are relayed by
+/* skiff api-resources, logs and exec (top: cli_top.c). logs and exec are relayed by
  * the server to the node agent of the pod (skiff-protocol(7)); -f and
  * exec read a stream until its last line. */
 #include "api/cli_int.h"
@@ -353,11 +353,4 @@ cli_cmd_exec(struct cli *c, int argc, char **argv)
         cli_put_word(&line, argv[i]);
     cli_flags_release(&f);
     return stream(c, &line);
-}
-
-int
-cli_cmd_top(struct cli *c, int argc, char **argv)
-{
-    fprintf(stderr, "skiff: top: not available yet: metrics come later\n");
-    return SKIFF_EXIT_ERROR;
 }

@@ -320,6 +320,75 @@ v_probe(struct vctx *v, const json_t *ctr, const char *which, bool init)
     vpath_pop(v, mark);
 }
 
+/* ---- lifecycle hooks ---- */
+
+/* A LifecycleHandler: exactly one of exec, httpGet, tcpSocket (accepted
+ * by the API as in Kubernetes, where the kubelet ignores it), sleep. */
+static void
+v_lifecycle_handler(struct vctx *v, const json_t *h)
+{
+    static const char *const kinds[] = {"exec", "httpGet", "tcpSocket", "sleep"};
+    const char *seen_name = NULL;
+    json_t *o, *seen = NULL;
+    size_t n = 0, mark;
+    int64_t secs;
+
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        if (!(o = v_obj(v, h, kinds[i])))
+            continue;
+        if (n++ == 0) {
+            seen = o, seen_name = kinds[i];
+            continue;
+        }
+        v_err(v, API_FE_FORBIDDEN, kinds[i], NULL, "may not specify more than 1 handler type");
+    }
+    if (n == 0) {
+        v_err(v, API_FE_REQUIRED, NULL, NULL, "must specify a handler type");
+        return;
+    }
+    mark = vpath_child(v, seen_name);
+    if (!strcmp(seen_name, "exec") && json_array_size(v_str_list(v, seen, "command")) == 0)
+        v_err(v, API_FE_REQUIRED, "command", NULL, NULL);
+    if (!strcmp(seen_name, "httpGet")) {
+        v_str(v, seen, "path");
+        v_str(v, seen, "host");
+        v_enum(v, seen, "scheme", (const char *const[]){"HTTP", "HTTPS", NULL}, false);
+    }
+    if (!strcmp(seen_name, "httpGet") || !strcmp(seen_name, "tcpSocket"))
+        v_port_num_or_name(v, seen, "port", true);
+    if (!strcmp(seen_name, "sleep")) {
+        if (!v_int64(v, seen, "seconds", &secs))
+            v_err(v, API_FE_REQUIRED, "seconds", NULL, NULL);
+        else if (secs < 0)
+            v_err_int(v, API_FE_INVALID, "seconds", secs, "must be greater than or equal to 0");
+    }
+    vpath_pop(v, mark);
+}
+
+static void
+v_lifecycle(struct vctx *v, const json_t *ctr, bool init)
+{
+    static const char *const hooks[] = {"postStart", "preStop"};
+    json_t *lc = v_obj(v, ctr, "lifecycle"), *h;
+    size_t mark, hmark;
+
+    if (!lc)
+        return;
+    if (init) {
+        v_err(v, API_FE_FORBIDDEN, "lifecycle", NULL, "may not be set for init containers");
+        return;
+    }
+    mark = vpath_child(v, "lifecycle");
+    for (size_t i = 0; i < 2; i++) {
+        if (!(h = v_obj(v, lc, hooks[i])))
+            continue;
+        hmark = vpath_child(v, hooks[i]);
+        v_lifecycle_handler(v, h);
+        vpath_pop(v, hmark);
+    }
+    vpath_pop(v, mark);
+}
+
 /* ---- containers ---- */
 
 static void
@@ -369,8 +438,7 @@ v_container(struct vctx *v, const json_t *ctr, struct podv *pv, bool init)
     v_probe(v, ctr, "livenessProbe", init);
     v_probe(v, ctr, "readinessProbe", init);
     v_probe(v, ctr, "startupProbe", init);
-    if (init && json_object_get(ctr, "lifecycle"))
-        v_err(v, API_FE_FORBIDDEN, "lifecycle", NULL, "may not be set for init containers");
+    v_lifecycle(v, ctr, init);
 }
 
 static void

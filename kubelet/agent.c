@@ -282,6 +282,7 @@ kl_agent_start(struct sk_loop *loop, const struct kl_agent_config *cfg, struct k
         }
     }
     kl_node_start(a);
+    kl_stats_start(a);
     a->node_timer = sk_loop_timer_add(loop, 1000, on_node_timer, a);
     a->sync_timer = sk_loop_timer_add(loop, a->cfg.sync_ms, on_sync_timer, a);
     sk_info("kubelet", "agent '%s' started (server %s, runtime root %s)", a->node_name, a->server,
@@ -301,6 +302,8 @@ kl_agent_free(struct kl_agent *a)
         sk_loop_timer_cancel(a->loop, a->sync_timer);
     kl_services_stop(a);
     kl_egress_stop(a);
+    kl_hooks_stop(a);
+    kl_stats_stop(a);
     kl_ep_free(a->ep);
     api_informer_free(a->pods_inf);
     api_informer_free(a->nodes_inf);

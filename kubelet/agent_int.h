@@ -31,6 +31,18 @@
 
 #define KL_ID_MAX 128
 
+/* One cgroup sample of a container (stats.c). */
+struct kl_ctr_sample {
+    int64_t at_ns;                        /* realtime; 0: none */
+    uint64_t cpu_ns, mem_bytes, ws_bytes; /* usage, working set */
+};
+
+/* One sample of the node (/proc/stat, /proc/meminfo). */
+struct kl_node_sample {
+    int64_t at_ns;
+    uint64_t cpu_ns, mem_used, mem_avail;
+};
+
 /* A run that terminated. */
 struct kl_aterm {
     int exit_code, signal;
@@ -57,6 +69,14 @@ struct kl_actr {
     bool probes_on;
     json_t *probe_pod; /* the pod the probes borrow their strings from */
     char image_id[RT_IMAGE_DIGEST_LEN];
+    /* hook_run.c: the postStart or preStop hook of this run, while it runs */
+    pid_t hook_pid; /* 0: none */
+    int hook_fd;    /* its message pipe (valid while hook_pid > 0) */
+    enum kl_hook_kind hook_kind;
+    int64_t hook_deadline_ms;
+    bool poststart_failed; /* the run was killed for its postStart hook */
+    /* stats.c: the last two cgroup samples of the current run */
+    struct kl_ctr_sample stats[2];
 };
 
 struct kl_apod {
@@ -135,6 +155,9 @@ struct kl_agent {
     /* egress.c: the masquerade table; NULL with agent.masquerade off */
     struct net_masq *masq;
     char masq_error[256]; /* last error logged (not repeated) */
+    uint64_t hook_timer;  /* hook_run.c: watches running hooks */
+    uint64_t stats_timer; /* stats.c: the periodic sample */
+    struct kl_node_sample node_stats[2];
 };
 
 /* agent.c */
@@ -161,6 +184,29 @@ void kl_ctr_observe(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c);
 void kl_ctr_remove(struct kl_agent *a, const char *dir, const char *id);
 int kl_ctr_signal(struct kl_agent *a, struct kl_actr *c, int sig);
 void kl_ctr_probe(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c);
+
+/* hook_run.c: start c's hook of kind (1: started, 0: c has none, <0:
+ * it could not start, reported as a failed hook). kl_hook_done is true
+ * once no hook of c runs (reaping and reporting the one that ended, or
+ * killing it a little after its deadline); kl_hook_abandon kills and
+ * reaps it unreported. */
+/* Kubernetes puts no bound on a postStart hook; skiff gives up (and
+ * kills the run, as for a failed hook) after this long. */
+#define KL_POSTSTART_MAX_MS 120000
+int kl_hook_start(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c, enum kl_hook_kind kind,
+                  int64_t deadline_ms);
+bool kl_hook_done(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c);
+void kl_hook_abandon(struct kl_actr *c);
+void kl_hooks_stop(struct kl_agent *a);
+
+/* stats.c: sample every container's cgroup every KL_STATS_PERIOD_MS
+ * (and on demand when the last sample is older than a second); the
+ * endpoint's `stats` answer. */
+#define KL_STATS_PERIOD_MS 10000
+void kl_stats_start(struct kl_agent *a);
+void kl_stats_stop(struct kl_agent *a);
+/* "ok 1 stats\n" and the summary JSON line, appended to out. */
+void kl_stats_reply(struct kl_agent *a, struct sk_buf *out);
 
 /* routes.c: host-gw routes to the other nodes' podCIDRs. */
 int kl_routes_start(struct kl_agent *a, struct sk_err *err);

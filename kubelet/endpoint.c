@@ -22,7 +22,8 @@
  *                                              (128+S for signal S)
  *
  * REQUEST is `logs NS POD [container=C] [previous] [follow] [timestamps]
- * [tail=N]` or `exec NS POD [container=C] -- CMD [ARG...]`, words
+ * [tail=N]`, `exec NS POD [container=C] -- CMD [ARG...]` or `stats`
+ * (answered `ok 1 stats` and one line of JSON, stats.c), words
  * percent-encoded. A wrong or missing proof gets `error 401
  * Unauthorized`; a peer silent for 10 s before its proof is cut. Text
  * lines are the bytes the container wrote, NUL bytes dropped, a last
@@ -403,6 +404,19 @@ out_fail:
     reply_error(c, 500, "InternalError", msg);
 }
 
+/* ---- stats (stats.c) ---- */
+
+static void
+serve_stats(struct kl_epc *c)
+{
+    struct sk_buf out = SK_BUF_INIT;
+
+    kl_stats_reply(c->ep->a, &out);
+    sk_conn_write(c->conn, out.data, out.len);
+    sk_conn_close(c->conn);
+    sk_buf_release(&out);
+}
+
 /* ---- connections ---- */
 
 static void
@@ -457,6 +471,10 @@ on_line(struct sk_conn *conn, char *line, size_t len, void *arg)
         !kl_ep_mac_ok(c->ep->key, c->nonce, c->request, line + 4)) {
         sk_warn("kubelet", "endpoint: a peer failed to authenticate (request '%.60s')", c->request);
         reply_error(c, 401, "Unauthorized", "bad credentials");
+        return;
+    }
+    if (strcmp(c->request, "stats") == 0) {
+        serve_stats(c);
         return;
     }
     dispatch(c);

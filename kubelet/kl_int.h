@@ -38,6 +38,11 @@ int kl_req_str(const json_t *obj, const char *base, const char *key, const char 
 int kl_pod_container(const json_t *pod, int init, size_t index, const json_t **ctr, char *path,
                      size_t pathsz, struct sk_err *err);
 
+/* A probe's or hook's port v (a number, or a name looked up in the
+ * container's ports) into *port; errors name path.port. */
+int kl_port_resolve(const json_t *ctr, const json_t *v, const char *path, int *port,
+                    struct sk_err *err);
+
 /* Find the object named name in an array of API objects (NULL: none). */
 const json_t *kl_find_named(const json_t *arr, const char *name);
 

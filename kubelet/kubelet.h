@@ -337,6 +337,36 @@ enum kl_probe_result kl_probe_exec(const struct rt_ctx *ctx, const char *id,
                                    const struct rt_process *base, const json_t *command,
                                    int64_t timeout_ms, struct sk_buf *msg);
 
+/* ---- lifecycle hooks (lifecycle.c pure, hook_run.c I/O) ----
+ *
+ * container.lifecycle.postStart runs right after the container started
+ * (it is not ready before the hook is done; a failed hook kills the run,
+ * event FailedPostStartHook); lifecycle.preStop runs when the pod is
+ * deleted, before the container's SIGTERM, inside the grace period: the
+ * SIGKILL at the end of the grace period comes whatever the hook does
+ * (event FailedPreStopHook for a failed or cut hook). */
+
+enum kl_hook_kind { KL_HOOK_POST_START = 0, KL_HOOK_PRE_STOP };
+enum kl_hook_handler { KL_HOOK_NONE = 0, KL_HOOK_EXEC, KL_HOOK_HTTP, KL_HOOK_SLEEP };
+
+struct kl_hook {
+    enum kl_hook_handler handler;
+    /* borrowed from the pod, as struct kl_probe's */
+    const json_t *exec_command;
+    const char *http_path, *http_host;
+    const json_t *http_headers;
+    int port;
+    int64_t sleep_s;
+};
+
+/* Parse container.lifecycle.<postStart|preStop>; handler KL_HOOK_NONE
+ * when absent, and for tcpSocket (deprecated: Kubernetes' kubelet does
+ * nothing for it either). HTTPS is refused (-ENOTSUP). */
+int kl_hook_parse(const json_t *ctr, const char *path, enum kl_hook_kind kind, struct kl_hook *hook,
+                  struct sk_err *err);
+/* "PostStart" or "PreStop", for messages. */
+const char *kl_hook_name(enum kl_hook_kind kind);
+
 /* ---- the node (nodeinfo.c) ---- */
 
 struct kl_node_facts {

@@ -48,7 +48,10 @@ ctr_obs(const struct kl_apod *p, const struct kl_actr *c, struct kl_ctr_obs *o)
         o->started_at = c->started_at[0] ? c->started_at : NULL;
         o->container_id = c->id;
         o->started = kl_probes_started(&c->probes) || !c->probes_on;
-        o->ready = c->probes_on ? kl_probes_ready(&c->probes) : true;
+        /* not ready while its postStart hook runs */
+        o->ready = c->hook_pid > 0 && c->hook_kind == KL_HOOK_POST_START ? false
+                   : c->probes_on ? kl_probes_ready(&c->probes)
+                                  : true;
         break;
     case KL_CTR_TERMINATED:
         if (strcmp(c->reason, "CrashLoopBackOff") == 0) {

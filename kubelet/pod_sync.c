@@ -4,7 +4,8 @@
  * pod and on every sync tick:
  *
  *   deleting (deletionTimestamp, or gone from the API)
- *       SIGTERM to every running container once, SIGKILL at the end of
+ *       the preStop hook of every running container (hook_run.c), then
+ *       SIGTERM to it once the hook is done, SIGKILL at the end of
  *       the grace period (metadata.deletionGracePeriodSeconds, else
  *       spec.terminationGracePeriodSeconds, else 30 s); once nothing
  *       runs: remove the runs, the sandbox, the network and the address,
@@ -69,8 +70,10 @@ kl_pod_free(struct kl_apod *p)
         return;
     json_decref(p->obj);
     json_decref(p->written);
-    for (size_t i = 0; i < p->nctrs; i++)
+    for (size_t i = 0; i < p->nctrs; i++) {
+        kl_hook_abandon(&p->ctrs[i]);
         json_decref(p->ctrs[i].probe_pod);
+    }
     kl_pod_refs_release(p);
     free(p->ctrs);
     free(p);
@@ -97,30 +100,52 @@ on_deleted(struct api_aclient *c, int rc, const struct api_resp *resp, const str
         sk_warn("kubelet", "deleting pod: %s", err->msg);
 }
 
+/* The first look at a pod being deleted: every running container gets
+ * its preStop hook, or SIGTERM at once when it has none (or no grace is
+ * left to run one in); a postStart hook still running is given up. */
+static void
+terminate_begin(struct kl_agent *a, struct kl_apod *p, int64_t now)
+{
+    int64_t grace = kl_pod_grace_ms(p->obj);
+
+    p->terminating = true;
+    p->kill_at_ms = now + grace;
+    for (size_t i = 0; i < p->nctrs; i++) {
+        struct kl_actr *c = &p->ctrs[i];
+
+        kl_ctr_observe(a, p, c);
+        if (c->state != KL_CTR_RUNNING)
+            continue;
+        kl_pod_event(a, p, API_EVENT_NORMAL, "Killing", "Stopping container %s", c->name);
+        kl_hook_abandon(c);
+        if (grace > 0 && kl_hook_start(a, p, c, KL_HOOK_PRE_STOP, p->kill_at_ms) > 0)
+            continue; /* SIGTERM once the hook is done */
+        kl_ctr_signal(a, c, SIGTERM);
+    }
+}
+
 static void
 terminate(struct kl_agent *a, struct kl_apod *p)
 {
     int64_t now = sk_clock_mono_ms();
     bool running = false;
 
-    if (!p->terminating) {
-        p->terminating = true;
-        p->kill_at_ms = now + kl_pod_grace_ms(p->obj);
-        for (size_t i = 0; i < p->nctrs; i++) {
-            kl_ctr_observe(a, p, &p->ctrs[i]);
-            if (p->ctrs[i].state == KL_CTR_RUNNING) {
-                kl_ctr_signal(a, &p->ctrs[i], SIGTERM);
-                kl_pod_event(a, p, API_EVENT_NORMAL, "Killing", "Stopping container %s",
-                             p->ctrs[i].name);
-            }
-        }
-    }
+    if (!p->terminating)
+        terminate_begin(a, p, now);
     for (size_t i = 0; i < p->nctrs; i++) {
-        kl_ctr_observe(a, p, &p->ctrs[i]);
-        if (p->ctrs[i].state == KL_CTR_RUNNING) {
+        struct kl_actr *c = &p->ctrs[i];
+
+        kl_ctr_observe(a, p, c);
+        if (c->hook_pid > 0) {
+            if (!kl_hook_done(a, p, c))
+                running = true;
+            else if (c->state == KL_CTR_RUNNING && now < p->kill_at_ms)
+                kl_ctr_signal(a, c, SIGTERM);
+        }
+        if (c->state == KL_CTR_RUNNING) {
             running = true;
             if (now >= p->kill_at_ms)
-                kl_ctr_signal(a, &p->ctrs[i], SIGKILL);
+                kl_ctr_signal(a, c, SIGKILL);
         }
     }
     if (running)
@@ -186,8 +211,12 @@ static bool
 sync_ctr(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c)
 {
     struct sk_err err;
+    bool hook_busy;
 
     kl_ctr_observe(a, p, c);
+    /* reaped whatever the state: a run that died during its postStart
+     * hook leaves the hook to end on its own */
+    hook_busy = !kl_hook_done(a, p, c);
     if (!c->id[0] && c->state != KL_CTR_TERMINATED) {
         char before[sizeof(c->message)];
 
@@ -206,8 +235,8 @@ sync_ctr(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c)
         kl_pod_event(a, p, API_EVENT_NORMAL, "Started", "Started container %s", c->name);
     } else if (c->state == KL_CTR_TERMINATED) {
         restart_or_wait(a, p, c);
-    } else if (c->state == KL_CTR_RUNNING) {
-        kl_ctr_probe(a, p, c);
+    } else if (c->state == KL_CTR_RUNNING && !hook_busy) {
+        kl_ctr_probe(a, p, c); /* not while its postStart hook runs */
     }
     if (c->init)
         return c->state == KL_CTR_TERMINATED && c->term.exit_code == 0;

@@ -228,6 +228,7 @@ kl_ctr_start(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c, struct sk
     int rc;
 
     memset(&img, 0, sizeof(img));
+    kl_hook_abandon(c); /* a hook of the run before, if it still runs */
     if ((rc = kl_pod_volumes(p, err)) < 0) {
         set_waiting(c, "CreateContainerConfigError", err->msg);
         return rc;
@@ -264,7 +265,10 @@ kl_ctr_start(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c, struct sk
     c->reason[0] = c->message[0] = '\0';
     kl_agent_now(c->started_at, sizeof(c->started_at));
     c->started_s = kl_agent_now_s();
+    c->poststart_failed = false;
+    memset(c->stats, 0, sizeof(c->stats));
     probes_setup(p, c);
+    kl_hook_start(a, p, c, KL_HOOK_POST_START, sk_clock_mono_ms() + KL_POSTSTART_MAX_MS);
     return 0;
 }
 
@@ -307,9 +311,10 @@ kl_ctr_observe(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c)
             c->term.exit_code = st.exit.code;
             c->term.signal = st.exit.signal;
             sk_strlcpy(c->term.reason,
-                       st.exit.oom_killed  ? "OOMKilled"
-                       : st.exit.code == 0 ? "Completed"
-                                           : "Error",
+                       st.exit.oom_killed    ? "OOMKilled"
+                       : c->poststart_failed ? "PostStartHookError"
+                       : st.exit.code == 0   ? "Completed"
+                                             : "Error",
                        sizeof(c->term.reason));
             sk_strlcpy(c->term.finished_at, st.exit.finished, sizeof(c->term.finished_at));
         } else {

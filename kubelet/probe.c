@@ -24,8 +24,8 @@ static const char *const kind_key[] = {"livenessProbe", "readinessProbe", "start
 static const char *const kind_name[] = {"Liveness", "Readiness", "Startup"};
 
 /* A named port ("http") -> the containerPort of that name. */
-static int
-resolve_port(const json_t *ctr, const json_t *v, const char *path, int *port, struct sk_err *err)
+int
+kl_port_resolve(const json_t *ctr, const json_t *v, const char *path, int *port, struct sk_err *err)
 {
     const json_t *ports = json_object_get(ctr, "ports");
     size_t i;
@@ -82,8 +82,8 @@ parse_handler(const json_t *ctr, const json_t *pr, const char *path, struct kl_p
     }
     sk_snprintf(sub, sizeof(sub), "%s.%s", path, http ? "httpGet" : "tcpSocket");
     p->handler = http ? KL_PROBE_HTTP : KL_PROBE_TCP;
-    if ((rc = resolve_port(ctr, json_object_get(http ? http : tcp, "port"), sub, &p->port, err)) <
-        0)
+    if ((rc = kl_port_resolve(ctr, json_object_get(http ? http : tcp, "port"), sub, &p->port,
+                              err)) < 0)
         return rc;
     if ((rc = kl_opt_str(http ? http : tcp, sub, "host", &p->http_host, err)) < 0)
         return rc;

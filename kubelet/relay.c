@@ -16,6 +16,9 @@
  *                                        "end" and "exit N" lines, until
  *                                        the last one or the client goes
  *
+ * `stats NODE` goes to that node's agent directly (no pod lookup) and
+ * passes its `ok 1 stats` answer on.
+ *
  * A relay failure is one `error` line: 503 when the relay is off (no
  * agent key) or the agent cannot be reached, 502 when it answers
  * nonsense or goes away, 504 when it does not answer in time. A stream
@@ -498,6 +501,48 @@ verb_exec(struct api_req *req, char *args, void *arg)
     relay_verb(req, args, arg, "exec");
 }
 
+/* `stats NODE`: the node agent's `stats` answer (stats.c), for `skiff
+ * top`; authorized as Kubernetes authorizes the kubelet's summary API,
+ * `get` on nodes/stats. The op starts at the node lookup. */
+static void
+verb_stats(struct api_req *req, char *args, void *arg)
+{
+    struct kl_relay *r = arg;
+    struct sk_err err;
+    struct relay_op *op;
+    char *words[2];
+    int n = args ? api_args_split(args, words, 2) : 0;
+
+    if (n != 1 || !*words[0]) {
+        api_req_error(req, 400, "BadRequest", "usage: stats NODE");
+        return;
+    }
+    sk_err_init(&err);
+    if (r->authorize && r->authorize(r->authorize_arg, api_req_peer(req), "get", "nodes", "stats",
+                                     NULL, words[0], &err) < 0) {
+        api_req_error(req, 403, "Forbidden", "%s", *err.msg ? err.msg : "nodes/stats is forbidden");
+        return;
+    }
+    if (!r->key) {
+        api_req_error(req, 503, "Unavailable",
+                      "stats is not relayed: the server has no agent key (server.agent-key-file)");
+        return;
+    }
+    op = sk_calloc(1, sizeof(*op));
+    op->r = r;
+    op->req = req;
+    op->fd = -1;
+    op->line = sk_strdup("stats");
+    sk_strlcpy(op->node, words[0], sizeof(op->node));
+    op->next = r->ops;
+    if (r->ops)
+        r->ops->prev = op;
+    r->ops = op;
+    op->call = api_aclient_get(r->client, "nodes", NULL, op->node, on_node, op);
+    if (!op->call)
+        op_fail(op, 400, "BadRequest", "node name \"%s\" cannot be asked for", op->node);
+}
+
 int
 kl_relay_start(struct sk_loop *loop, struct api_server *srv, const struct kl_relay_config *cfg,
                struct kl_relay **out, struct sk_err *err)
@@ -521,6 +566,7 @@ kl_relay_start(struct sk_loop *loop, struct api_server *srv, const struct kl_rel
     }
     api_server_handle(srv, "logs", verb_logs, r, false);
     api_server_handle(srv, "exec", verb_exec, r, false);
+    api_server_handle(srv, "stats", verb_stats, r, false);
     *out = r;
     return 0;
 }

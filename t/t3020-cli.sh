@@ -425,8 +425,15 @@ test_expect_success 'api-resources, logs, exec and top' '
 	grep "^skiff: exec is not relayed" err &&
 	test_expect_code 2 skiff exec -it web -- sh 2>err &&
 	grep "not supported" err &&
-	test_expect_code 1 skiff top pods 2>err &&
-	grep "not available yet: metrics come later" err
+	printf "apiVersion: v1\nkind: Pod\nmetadata: {name: unsched}\nspec:\n  containers: [{name: c, image: x}]\n" |
+		skiff create -f - >/dev/null &&
+	test_expect_code 1 skiff top pods unsched 2>err &&
+	grep "^skiff: pods \"unsched\": no metrics: not scheduled on a node" err &&
+	test_expect_code 3 skiff top pods nosuch 2>err &&
+	test_expect_code 1 skiff top nodes 2>err &&
+	grep "^skiff: warning: node \"n1\": stats is not relayed: the server has no agent key" err &&
+	grep "^skiff: no node agent answered" err &&
+	test_expect_code 2 skiff top deployments 2>err
 '
 
 test_expect_success 'the server comes from -s, then SKIFF_SERVER, then ~/.config/skiff/config' '

@@ -358,6 +358,28 @@ static const struct {
      "\"web-port-name-too-long\": must be no more than 15 "
      "characters\nspec.containers[0].startupProbe.successThreshold: Invalid value: 2: must be 1"},
     {"Pod",
+     "{\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"nginx\",\"lifecycle\":{"
+     "\"postStart\":{},\"preStop\":{\"exec\":{\"command\":[\"true\"]},\"sleep\":{"
+     "\"seconds\":1}}}}]}}",
+     "spec.containers[0].lifecycle.postStart: Required value: must specify a handler "
+     "type\nspec.containers[0].lifecycle.preStop.sleep: Forbidden: may not specify more than 1 "
+     "handler type"},
+    {"Pod",
+     "{\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"nginx\",\"lifecycle\":{"
+     "\"postStart\":{\"exec\":{}},\"preStop\":{\"httpGet\":{\"path\":\"/quit\"}}}}]}}",
+     "spec.containers[0].lifecycle.postStart.exec.command: Required "
+     "value\nspec.containers[0].lifecycle.preStop.httpGet.port: Required value"},
+    {"Pod",
+     "{\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"nginx\",\"lifecycle\":{"
+     "\"preStop\":{\"sleep\":{\"seconds\":-1}}}}]}}",
+     "spec.containers[0].lifecycle.preStop.sleep.seconds: Invalid value: -1: must be greater than "
+     "or equal to 0"},
+    {"Pod",
+     "{\"spec\":{\"initContainers\":[{\"name\":\"init\",\"image\":\"busybox\",\"lifecycle\":{"
+     "\"preStop\":{\"exec\":{\"command\":[\"true\"]}}}}],\"containers\":[{\"name\":\"web\","
+     "\"image\":\"nginx\"}]}}",
+     "spec.initContainers[0].lifecycle: Forbidden: may not be set for init containers"},
+    {"Pod",
      "{\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"nginx\",\"livenessProbe\":{"
      "\"httpGet\":{\"path\":\"/healthz\",\"port\":0}},\"readinessProbe\":{\"exec\":{}}}]}}",
      "spec.containers[0].livenessProbe.httpGet.port: Invalid value: 0: must be between 1 and "
