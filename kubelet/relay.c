@@ -16,6 +16,14 @@
  *                                        "end" and "exit N" lines, until
  *                                        the last one or the client goes
  *
+ * An exec with `stdin` or `tty` is interactive (exec_frame.c): the
+ * agent sends "stdout B64" / "stderr B64" frames instead of text lines,
+ * and the client's lines after "ok stream" ("stdin B64", "stdin-eof",
+ * "resize ROWS COLS") are passed on to the agent. Neither side buffers
+ * without bound: over RELAY_HIGH_WATER queued for the client the
+ * agent's connection is paused, over RELAY_INPUT_HIGH queued for the
+ * agent the client's.
+ *
  * A relay failure is one `error` line: 503 when the relay is off (no
  * agent key) or the agent cannot be reached, 502 when it answers
  * nonsense or goes away, 504 when it does not answer in time. A stream
@@ -41,6 +49,11 @@
 #define RELAY_ANSWER_MS  10000 /* from the request to the agent's status line */
 #define RELAY_HIGH_WATER (4u << 20)
 #define RELAY_RESUME_MS  50
+/* exec input queued for the agent above this: stop reading the client.
+ * Well under the line layer's 4 MiB, past which the agent's own lines
+ * (the output that lets the process go on) would no longer be read. */
+#define RELAY_INPUT_HIGH (1u << 20)
+#define RELAY_INPUT_MAX  (64u << 10) /* the agent's line limit */
 
 struct relay_op;
 
@@ -67,6 +80,8 @@ struct relay_op {
     struct api_acall *call;
     int fd; /* while connecting */
     uint64_t timer;
+    uint64_t in_timer; /* input paused: when to look again */
+    bool interactive;  /* exec with stdin or tty: the client's frames go on */
     struct sk_conn *conn;
     size_t body_left;
     struct sk_buf body;
@@ -77,7 +92,9 @@ op_cancel_timer(struct relay_op *op)
 {
     if (op->timer)
         sk_loop_timer_cancel(op->r->loop, op->timer);
-    op->timer = 0;
+    if (op->in_timer)
+        sk_loop_timer_cancel(op->r->loop, op->in_timer);
+    op->timer = op->in_timer = 0;
 }
 
 static void
@@ -160,6 +177,44 @@ resume_check(struct sk_loop *loop, void *arg)
 }
 
 static void
+input_resume_check(struct sk_loop *loop, void *arg)
+{
+    struct relay_op *op = arg;
+
+    op->in_timer = 0;
+    if (!op->req || !op->conn)
+        return;
+    if (sk_conn_pending(op->conn) >= RELAY_INPUT_HIGH / 4) {
+        op->in_timer = sk_loop_timer_add(loop, RELAY_RESUME_MS, input_resume_check, op);
+        return;
+    }
+    api_req_stream_pause(op->req, false);
+}
+
+/* A line of the client's during an interactive exec: a frame for the
+ * agent (exec_frame.c), passed on as it came; the agent checks it. */
+static void
+relay_input(struct api_req *req, char *line, size_t len, void *arg)
+{
+    struct relay_op *op = arg;
+
+    if (!op->conn)
+        return;
+    if (len >= RELAY_INPUT_MAX ||
+        (strncmp(line, "stdin ", 6) != 0 && strcmp(line, "stdin-eof") != 0 &&
+         strncmp(line, "resize ", 7) != 0)) {
+        sk_debug("kubelet", "exec relay: dropped a line that is no input frame: '%.40s'", line);
+        return;
+    }
+    sk_conn_write(op->conn, line, len);
+    sk_conn_write(op->conn, "\n", 1);
+    if (sk_conn_pending(op->conn) >= RELAY_INPUT_HIGH && !op->in_timer) {
+        api_req_stream_pause(req, true);
+        op->in_timer = sk_loop_timer_add(op->r->loop, RELAY_RESUME_MS, input_resume_check, op);
+    }
+}
+
+static void
 line_status(struct relay_op *op, const char *line)
 {
     char *end;
@@ -178,6 +233,8 @@ line_status(struct relay_op *op, const char *line)
         char *text = sk_asprintf("%s\n", line);
         op->state = OP_STREAM;
         api_req_stream_begin(op->req, text, strlen(text), on_stream_gone, op);
+        if (op->req && op->interactive)
+            api_req_stream_input(op->req, relay_input);
         free(text);
         return;
     }
@@ -472,6 +529,7 @@ relay_verb(struct api_req *req, char *args, void *arg, const char *verb)
     op->line = line;
     sk_strlcpy(op->ns, q.ns, sizeof(op->ns));
     sk_strlcpy(op->pod, q.pod, sizeof(op->pod));
+    op->interactive = q.stdin_open || q.tty;
     kl_ep_req_release(&q);
     op->next = r->ops;
     if (r->ops)
