@@ -58,6 +58,7 @@
 #define EP_HIGH_WATER    (4u << 20) /* queued output above this: stop reading the source */
 #define EP_IN_HIGH       (1u << 20) /* stdin queued for the process: stop reading frames */
 #define EP_IN_LOW        (256u << 10)
+#define EP_LINGER_MS     5000
 #define LOG_CHUNK        (8u << 20) /* kl_log_read's most per call */
 #define EP_EXEC_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -92,6 +93,7 @@ struct kl_epc {
     int fds[2]; /* stdout (with a terminal: its master), stderr; -1 when closed */
     struct sk_buf partial[2];
     bool framed, tty;    /* stdin or tty asked: frames (exec_frame.c), not lines */
+    bool exited;         /* "exit N" is out: waiting for the server to close */
     int in_fd;           /* the process's stdin: a pipe, or the master again; -1 */
     struct sk_buf in;    /* stdin bytes it has not taken yet */
     bool in_eof;         /* stdin-eof came: close in_fd once in is written */
@@ -386,6 +388,15 @@ exec_on_fd(struct sk_loop *loop, int fd, unsigned events, void *arg)
 }
 
 static void
+exec_linger_end(struct sk_loop *loop, void *arg)
+{
+    struct kl_epc *c = arg;
+
+    c->timer = 0;
+    sk_conn_close(c->conn);
+}
+
+static void
 exec_wait(struct sk_loop *loop, void *arg)
 {
     struct kl_epc *c = arg;
@@ -404,7 +415,15 @@ exec_wait(struct sk_loop *loop, void *arg)
                    : WIFEXITED(status)   ? WEXITSTATUS(status)
                    : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
                                          : 255);
-    sk_conn_close(c->conn);
+    if (!c->framed) {
+        sk_conn_close(c->conn);
+        return;
+    }
+    /* The server may still be sending frames: closing with them unread
+     * would make TCP reset the connection, and the reset can overtake
+     * the exit line. The server closes once it has that line. */
+    c->exited = true;
+    c->timer = sk_loop_timer_add(loop, EP_LINGER_MS, exec_linger_end, c);
 }
 
 /* ---- exec: stdin and the terminal ---- */
@@ -478,6 +497,8 @@ exec_input(struct kl_epc *c, char *line)
     struct kl_frame f;
     struct sk_err err;
 
+    if (c->exited)
+        return;
     sk_err_init(&err);
     if (kl_frame_parse(line, &f, &err) < 0) {
         sk_debug("kubelet", "exec: %s", err.msg);
@@ -567,6 +588,7 @@ console_on_fd(struct sk_loop *loop, int fd, unsigned events, void *arg)
 
 struct exec_fds {
     int in, out, err, console; /* -1: /dev/null, -, -, no terminal */
+    int agent_in;              /* the agent's end of stdin: closed in the child */
 };
 
 static void
@@ -579,6 +601,11 @@ exec_child(const struct rt_ctx *rt, const char *id, const struct kl_ep_req *r,
     int in = f->in >= 0 ? f->in : open("/dev/null", O_RDONLY | O_CLOEXEC), rc;
 
     setpgid(0, 0);
+    /* O_CLOEXEC does not act before the command's own execve: the
+     * runtime's processes in between would keep stdin's writer open and
+     * the command would never see its eof */
+    if (f->agent_in >= 0)
+        close(f->agent_in);
     if (in >= 0)
         dup2(in, 0);
     dup2(f->out, 1);
@@ -673,7 +700,7 @@ serve_exec(struct kl_epc *c, const struct kl_ep_req *r, struct kl_apod *p, struc
         sk_snprintf(msg, sizeof(msg), "pipe: %s", strerror(errno));
         goto out_fail;
     }
-    f = (struct exec_fds){in[1], r->tty ? errp[1] : out[1], errp[1], sv[1]};
+    f = (struct exec_fds){in[1], r->tty ? errp[1] : out[1], errp[1], sv[1], in[0]};
     c->pid = fork();
     if (c->pid == 0)
         exec_child(&c->ep->a->rt, ctr->id, r, &f);

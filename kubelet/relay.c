@@ -54,6 +54,7 @@
  * (the output that lets the process go on) would no longer be read. */
 #define RELAY_INPUT_HIGH (1u << 20)
 #define RELAY_INPUT_MAX  (64u << 10) /* the agent's line limit */
+#define RELAY_LINGER_MS  5000
 
 struct relay_op;
 
@@ -82,6 +83,7 @@ struct relay_op {
     uint64_t timer;
     uint64_t in_timer; /* input paused: when to look again */
     bool interactive;  /* exec with stdin or tty: the client's frames go on */
+    bool finished;     /* the stream's last line is out: only the client's close to come */
     struct sk_conn *conn;
     size_t body_left;
     struct sk_buf body;
@@ -198,7 +200,7 @@ relay_input(struct api_req *req, char *line, size_t len, void *arg)
 {
     struct relay_op *op = arg;
 
-    if (!op->conn)
+    if (!op->conn || op->finished)
         return;
     if (len >= RELAY_INPUT_MAX ||
         (strncmp(line, "stdin ", 6) != 0 && strcmp(line, "stdin-eof") != 0 &&
@@ -255,6 +257,32 @@ line_status(struct relay_op *op, const char *line)
 }
 
 static void
+linger_end(struct sk_loop *loop, void *arg)
+{
+    struct relay_op *op = arg;
+
+    op->timer = 0;
+    if (op->req)
+        api_req_stream_end(op->req);
+    op->req = NULL;
+    op_maybe_free(op);
+}
+
+/* The last line of an interactive stream is out. The client may still
+ * be sending (keys, stdin-eof): closing now, with its lines unread,
+ * would make TCP reset the connection and could lose that last line
+ * on the way. Its lines are dropped until it closes, for at most
+ * RELAY_LINGER_MS. */
+static void
+relay_linger(struct relay_op *op)
+{
+    op->finished = true;
+    op_cancel_timer(op);
+    api_req_stream_pause(op->req, false);
+    op->timer = sk_loop_timer_add(op->r->loop, RELAY_LINGER_MS, linger_end, op);
+}
+
+static void
 relay_on_line(struct sk_conn *conn, char *line, size_t len, void *arg)
 {
     struct relay_op *op = arg;
@@ -288,7 +316,10 @@ relay_on_line(struct sk_conn *conn, char *line, size_t len, void *arg)
         sk_buf_reset(&op->body);
         sk_buf_printf(&op->body, "%s\n", line);
         api_req_stream_write(op->req, op->body.data, op->body.len);
-        if (strcmp(line, "end") == 0 || strncmp(line, "exit ", 5) == 0) {
+        if ((strcmp(line, "end") == 0 || strncmp(line, "exit ", 5) == 0) && op->interactive) {
+            relay_linger(op);
+            sk_conn_close(conn);
+        } else if (strcmp(line, "end") == 0 || strncmp(line, "exit ", 5) == 0) {
             api_req_stream_end(op->req);
             op->req = NULL;
             sk_conn_close(conn);
@@ -310,9 +341,11 @@ relay_on_close(struct sk_conn *conn, const struct sk_err *why, void *arg)
     if (!op)
         return;
     op->conn = NULL;
-    if (op->req)
+    if (op->req && !op->finished) {
         op_fail(op, 502, "BadGateway", "%s: %s", op->where,
                 why && why->code ? why->msg : "the agent closed the connection");
+        return; /* op_fail let go of op */
+    }
     op_maybe_free(op);
 }
 
