@@ -22,15 +22,28 @@
  *                                              (128+S for signal S)
  *
  * REQUEST is `logs NS POD [container=C] [previous] [follow] [timestamps]
- * [tail=N]` or `exec NS POD [container=C] -- CMD [ARG...]`, words
- * percent-encoded. A wrong or missing proof gets `error 401
+ * [tail=N]` or `exec NS POD [container=C] [stdin] [tty] [rows=R cols=C]
+ * -- CMD [ARG...]`, words percent-encoded. An exec with `stdin` or
+ * `tty` is interactive: after "ok stream" the server's frames (stdin,
+ * stdin-eof, resize) come in and the output goes out as frames (stdout,
+ * stderr, exit) instead of "1"/"2" lines, all base64 (exec_frame.c has
+ * the format). After "exit N" of an interactive exec the agent reads
+ * and drops frames until the server closes (at most 5 s): closing with
+ * frames unread would reset the TCP connection. A wrong or missing proof gets `error 401
  * Unauthorized`; a peer silent for 10 s before its proof is cut. Text
  * lines are the bytes the container wrote, NUL bytes dropped, a last
  * line without "\n" ended by one.
  *
  * exec runs the command in the container's namespaces and cgroup with
- * stdin from /dev/null (no terminal), PATH set, in "/"; the child is
- * killed (SIGKILL to its process group) when the connection goes away.
+ * PATH set, in "/", and stdin from /dev/null, or a pipe the agent
+ * writes the stdin frames to, or with `tty` a pty of the container the
+ * runtime makes and sends back over a console socket (runtime/
+ * console.c); the agent reads and writes its master. The child is
+ * killed (SIGKILL to its process group; the terminal's session gets its
+ * hangup when the master closes) when the connection goes away. Input
+ * the process does not take is queued up to EP_IN_HIGH, then the
+ * connection is paused; output is read only while less than
+ * EP_HIGH_WATER waits for the server.
  * logs follow polls the file every 200 ms. */
 #include "kubelet/agent_int.h"
 
