@@ -13,8 +13,8 @@
  * With a terminal, our own is put in raw mode for the session (keys
  * go to the remote terminal unchanged, ^C included) and restored on
  * every way out: the stream's end, an error, and the signals that
- * would end us (SIGHUP, SIGINT, SIGQUIT, SIGTERM), which end the
- * session with status 128+N after the terminal is restored. */
+ * would end us (SIGHUP, SIGINT, SIGPIPE, SIGQUIT, SIGTERM), which end
+ * the session with status 128+N after the terminal is restored. */
 #include "api/cli_int.h"
 #include "kubelet/kubelet.h"
 #include "lib/alloc.h"
@@ -37,7 +37,7 @@
 static int sig_wake = -1;
 static volatile sig_atomic_t got_winch, got_term;
 
-static const int term_sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+static const int term_sigs[] = {SIGHUP, SIGINT, SIGPIPE, SIGQUIT, SIGTERM};
 #define NSIGS (sizeof(term_sigs) / sizeof(term_sigs[0]))
 
 static void

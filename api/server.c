@@ -283,6 +283,12 @@ api_req_stream_pause(struct api_req *req, bool pause)
         sk_conn_resume(ac->conn);
 }
 
+void
+api_req_stream_unhold(struct api_req *req)
+{
+    req_unhold(req);
+}
+
 const struct api_peer *
 api_req_peer(const struct api_req *req)
 {

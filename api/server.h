@@ -180,6 +180,10 @@ void api_req_stream_input(struct api_req *req, api_stream_input_fn on_input);
 /* Stop (pause true) or restart reading the peer's lines, for a stream
  * whose input cannot be passed on as fast as it comes. */
 void api_req_stream_pause(struct api_req *req, bool pause);
+/* The stream has said its last line but is not ended yet (it lets the
+ * peer close first): from now on the peer's EOF closes the connection
+ * and on_close runs, as for a request that was answered. */
+void api_req_stream_unhold(struct api_req *req);
 
 /* Split args in place on runs of spaces into at most max words,
  * percent-decoding each ("app%3Dweb" -> "app=web"). Returns the number of

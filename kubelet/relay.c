@@ -279,6 +279,7 @@ relay_linger(struct relay_op *op)
     op->finished = true;
     op_cancel_timer(op);
     api_req_stream_pause(op->req, false);
+    api_req_stream_unhold(op->req); /* its close ends the linger */
     op->timer = sk_loop_timer_add(op->r->loop, RELAY_LINGER_MS, linger_end, op);
 }
 

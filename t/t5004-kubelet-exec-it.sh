@@ -163,6 +163,17 @@ test_expect_success 'unauthenticated or unauthorized callers get nothing' '
 	! grep -q "^stdout" out
 '
 
+test_expect_success 'over TCP with a token: exec -i once create pods/exec is granted' '
+	req "create {\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"Role\",\"metadata\":{\"name\":\"execer\",\"namespace\":\"default\"},\"rules\":[{\"apiGroups\":[\"\"],\"resources\":[\"pods/exec\"],\"verbs\":[\"create\"]}]}" | head -n 1 | grep -q "^ok 1" &&
+	req "create {\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"RoleBinding\",\"metadata\":{\"name\":\"bob-exec\",\"namespace\":\"default\"},\"subjects\":[{\"kind\":\"User\",\"name\":\"bob\"}],\"roleRef\":{\"apiGroup\":\"rbac.authorization.k8s.io\",\"kind\":\"Role\",\"name\":\"execer\"}}" | head -n 1 | grep -q "^ok 1" &&
+	wait_for "echo hi | as bobtok exec -i box -- cat >out" 10 0.2 &&
+	echo hi >expect &&
+	test_cmp expect out &&
+	as bobtok exec -i box -- cat <big >big.out &&
+	cmp big big.out &&
+	echo "exit 9" | as bobtok exec -i box -- sh; test $? -eq 9
+'
+
 test_expect_success 'back-pressure: a reader that does not read keeps the server and agent small' '
 	srv=$(daemon_pid skiffd) && agt=$(daemon_pid agent) &&
 	s0=$(rss_kb $srv) && a0=$(rss_kb $agt) || return 1
