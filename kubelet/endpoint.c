@@ -29,8 +29,10 @@
  * stderr, exit) instead of "1"/"2" lines, all base64 (exec_frame.c has
  * the format). After "exit N" of an interactive exec the agent reads
  * and drops frames until the server closes (at most 5 s): closing with
- * frames unread would reset the TCP connection. A wrong or missing proof gets `error 401
- * Unauthorized`; a peer silent for 10 s before its proof is cut. Text
+ * frames unread would reset the TCP connection.
+ *
+ * A wrong or missing proof gets `error 401 Unauthorized`; a peer
+ * silent for 10 s before its proof is cut. Text
  * lines are the bytes the container wrote, NUL bytes dropped, a last
  * line without "\n" ended by one.
  *
