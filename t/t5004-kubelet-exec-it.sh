@@ -41,12 +41,60 @@ as() {
 sk() { SKIFF_SERVER=$SOCK timeout 60 skiff "$@"; }
 
 # on a pty of script(1): CMD runs with a terminal of ROWS x COLS
+# At the end of its stdin script(1) types a NUL, which the remote
+# terminal may echo as "^@" anywhere in the output: both are dropped.
 on_pty() { # ROWS COLS CMD (stdin: what is typed); its status is CMD's
 	local rc=0
 	SKIFF_SERVER=$SOCK timeout 60 script -qec "stty rows $1 cols $2; $3" /dev/null >pty.raw || rc=$?
-	tr -d '\r' <pty.raw
+	tr -d '\r\0' <pty.raw | sed 's/\^@//g'
 	return $rc
 }
+
+# Client-side scripts run on script(1)'s pty. skiff goes to the
+# background with the terminal as its stdin (a background job's stdin
+# is /dev/null otherwise); raw_on waits, bounded, until it made the
+# terminal raw.
+cat >"$TEST_DIR/pty-lib.sh" <<-\EOF
+	raw_on() {
+		for _ in $(seq 200); do
+			stty -g >during
+			cmp -s before during || return 0
+			sleep 0.1
+		done
+		return 1
+	}
+	stty -g >before
+EOF
+cat >"$TEST_DIR/pty-raw.sh" <<-\EOF
+	. ./pty-lib.sh
+	skiff exec -it box -- sleep 5 </dev/tty &
+	p=$!
+	raw_on || echo "never raw"
+	wait $p
+	echo status=$?
+	stty -g >after
+EOF
+cat >"$TEST_DIR/pty-term.sh" <<-\EOF
+	. ./pty-lib.sh
+	skiff exec -it box -- sleep 60 </dev/tty &
+	p=$!
+	raw_on || echo "never raw"
+	kill -TERM $p
+	wait $p
+	echo status=$?
+	stty -g >after
+EOF
+# the remote side polls (bounded) for the new size, then prints it
+cat >"$TEST_DIR/pty-winch.sh" <<-\EOF
+	. ./pty-lib.sh
+	skiff exec -it box -- sh -c 'for i in $(seq 200); do
+		[ "$(stty size)" = "50 132" ] && break; sleep 0.1; done; stty size' </dev/tty &
+	p=$!
+	raw_on || echo "never raw"
+	stty rows 50 cols 132
+	kill -WINCH $p
+	wait $p
+EOF
 
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
@@ -138,17 +186,21 @@ test_expect_success 'exec -it: what is typed reaches the shell, its exit status 
 '
 
 test_expect_success 'exec -it: the client terminal is raw during the session and restored after' '
-	on_pty 24 80 "stty -g >before; skiff exec -it box -- sh -c \"sleep 0.5\" </dev/tty & sleep 0.3; stty -g >during; wait; stty -g >after" </dev/null &&
-	test_cmp before after &&
+	on_pty 24 80 "sh pty-raw.sh" </dev/null >out &&
+	grep -qx "status=0" out &&
 	! test_cmp before during &&
-	on_pty 24 80 "stty -g >before; (sleep 1; kill -TERM \$(pgrep -n -x skiff)) & skiff exec -it box -- sleep 30; echo status=\$?; stty -g >after" </dev/null >out &&
-	grep -q "status=143\$" out &&
+	test_cmp before after
+'
+
+test_expect_success 'exec -it: SIGTERM ends the session with 143, the terminal restored' '
+	on_pty 24 80 "sh pty-term.sh" </dev/null >out &&
+	grep -qx "status=143" out &&
 	test_cmp before after
 '
 
 test_expect_success 'exec -it: a resize reaches the remote terminal (SIGWINCH)' '
-	on_pty 24 80 "(sleep 1; stty rows 50 cols 132 </dev/tty; kill -WINCH \$(pgrep -n -x skiff)) & skiff exec -it box -- sh -c \"sleep 2; stty size\"" </dev/null >out &&
-	grep -q "50 132$" out
+	on_pty 24 80 "sh pty-winch.sh" </dev/null >out &&
+	grep -qx "50 132" out
 '
 
 test_expect_success 'unauthenticated or unauthorized callers get nothing' '
