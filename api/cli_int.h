@@ -329,4 +329,13 @@ int cli_print(const struct api_kind *k, json_t **objs, size_t n, const struct cl
 /* Milliseconds on the monotonic clock. */
 int64_t cli_now_ms(void);
 
+/* cli_exec.c: the rest of an interactive exec stream after its "ok
+ * stream" line, on sock (lb: what was read of it already): our stdin
+ * goes out as frames when want_stdin, our terminal is raw while tty
+ * (and stdin is one) and its size follows SIGWINCH. Returns the
+ * command's exit status, 128+N when signal N ended the session, or <0
+ * with err set. */
+int cli_exec_session(int sock, struct sk_linebuf *lb, bool want_stdin, bool tty,
+                     struct sk_err *err);
+
 #endif

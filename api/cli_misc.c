@@ -1,6 +1,7 @@
 /* skiff api-resources, logs and exec (top: cli_top.c). logs and exec are relayed by
  * the server to the node agent of the pod (skiff-protocol(7)); -f and
- * exec read a stream until its last line. */
+ * exec read a stream until its last line; exec -i/-t hand the stream
+ * to cli_exec.c. */
 #include "api/cli_int.h"
 #include "api/print_int.h"
 #include "lib/alloc.h"
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 static void
 join_strings(const json_t *arr, struct sk_buf *out)
@@ -161,11 +164,17 @@ stream_line(const char *l, int *status, struct sk_err *err)
     return rc;
 }
 
+/* How an exec stream is carried (0 for logs -f and a plain exec). */
+struct stream_mode {
+    bool interactive; /* frames, cli_exec.c */
+    bool want_stdin, tty;
+};
+
 /* logs -f and exec: a connection of their own that carries the stream
  * until its last line ("end", "exit N"); stdout and stderr lines go to
  * ours. Returns the exit status (exec: the command's). */
 static int
-stream(struct cli *c, struct sk_buf *line)
+stream(struct cli *c, struct sk_buf *line, const struct stream_mode *m)
 {
     struct api_client cl;
     struct api_resp resp;
@@ -205,6 +214,11 @@ stream(struct cli *c, struct sk_buf *line)
             status = SKIFF_EXIT_OK;
         }
         api_resp_release(&resp);
+        goto out_close;
+    }
+    if (rc >= 0 && m->interactive) {
+        if ((rc = cli_exec_session(cl.lc.fd, &cl.lc.lb, m->want_stdin, m->tty, &err)) >= 0)
+            status = rc;
         goto out_close;
     }
     while (rc >= 0 && (rc = sk_lineclient_recv(&cl.lc, &l, &len, -1, &err)) >= 0) {
@@ -305,16 +319,66 @@ cli_cmd_logs(struct cli *c, int argc, char **argv)
     if (timestamps)
         sk_buf_puts(&line, " timestamps");
     if (f.follow && !f.previous) {
+        struct stream_mode plain = {0};
+
         cli_flags_release(&f);
-        return stream(c, &line);
+        return stream(c, &line, &plain);
     }
     cli_flags_release(&f);
     return relay(c, &line);
 }
 
+/* -i/--stdin and -t/--tty (also -it, -ti) before "--": taken out of
+ * argv in place, as take_timestamps does. */
+static void
+take_exec_flags(int *argc, char **argv, struct stream_mode *m)
+{
+    int n = 0, i;
+
+    for (i = 0; i < *argc && strcmp(argv[i], "--") != 0; i++) {
+        const char *a = argv[i];
+
+        if (i > 0 && (strcmp(a, "-i") == 0 || strcmp(a, "--stdin") == 0)) {
+            m->want_stdin = true;
+        } else if (i > 0 && (strcmp(a, "-t") == 0 || strcmp(a, "--tty") == 0)) {
+            m->tty = true;
+        } else if (i > 0 && (strcmp(a, "-it") == 0 || strcmp(a, "-ti") == 0)) {
+            m->want_stdin = m->tty = true;
+        } else {
+            argv[n++] = argv[i];
+        }
+    }
+    for (; i < *argc; i++)
+        argv[n++] = argv[i];
+    *argc = n;
+}
+
+/* kubectl's rule: a terminal only when our stdin is one to give it. */
+static void
+exec_mode(struct stream_mode *m, struct sk_buf *line)
+{
+    struct winsize ws;
+
+    if (m->tty && (!m->want_stdin || !isatty(0))) {
+        fprintf(stderr, "Unable to use a TTY - input is not a terminal or the right kind of "
+                        "file\n");
+        m->tty = false;
+    }
+    m->interactive = m->want_stdin || m->tty;
+    if (m->want_stdin)
+        sk_buf_puts(line, " stdin");
+    if (m->tty)
+        sk_buf_puts(line, " tty");
+    if (m->tty && ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
+        sk_buf_printf(line, " rows=%u cols=%u", ws.ws_row, ws.ws_col);
+}
+
 int
 cli_cmd_exec(struct cli *c, int argc, char **argv)
 {
+    static const char usage[] =
+        "skiff: usage: skiff exec [-i] [-t] [-c CONTAINER] POD -- COMMAND [ARGS...]\n";
+    struct stream_mode m = {0};
     struct sk_buf line = SK_BUF_INIT;
     struct cli_flags f;
     struct sk_err err;
@@ -322,24 +386,18 @@ cli_cmd_exec(struct cli *c, int argc, char **argv)
     int dash, used;
 
     sk_err_init(&err);
-    for (dash = 1; dash < argc && strcmp(argv[dash], "--") != 0; dash++) {
-        if (strcmp(argv[dash], "-i") == 0 || strcmp(argv[dash], "-t") == 0 ||
-            strcmp(argv[dash], "-it") == 0 || strcmp(argv[dash], "-ti") == 0 ||
-            strcmp(argv[dash], "--stdin") == 0 || strcmp(argv[dash], "--tty") == 0) {
-            fprintf(stderr, "skiff: exec: interactive sessions (-i, -t) are not supported: the "
-                            "command runs without standard input or a terminal\n");
-            return SKIFF_EXIT_USAGE;
-        }
-    }
+    take_exec_flags(&argc, argv, &m);
+    for (dash = 1; dash < argc && strcmp(argv[dash], "--") != 0; dash++)
+        ;
     if (dash >= argc - 1) {
-        fprintf(stderr, "skiff: usage: skiff exec [-c CONTAINER] POD -- COMMAND [ARGS...]\n");
+        fputs(usage, stderr);
         return SKIFF_EXIT_USAGE;
     }
     if (cli_flags_parse(dash, argv, CLI_F_NS | CLI_F_LOGS, &f, &err) < 0)
         return cli_report(-EINVAL, &err);
     pod = pod_arg(&f, &used);
     if (!pod || used != f.nargs) {
-        fprintf(stderr, "skiff: usage: skiff exec [-c CONTAINER] POD -- COMMAND [ARGS...]\n");
+        fputs(usage, stderr);
         cli_flags_release(&f);
         return SKIFF_EXIT_USAGE;
     }
@@ -348,9 +406,10 @@ cli_cmd_exec(struct cli *c, int argc, char **argv)
     cli_put_word(&line, pod);
     if (f.container)
         cli_put_opt(&line, "container", f.container);
+    exec_mode(&m, &line);
     sk_buf_puts(&line, " --");
     for (int i = dash + 1; i < argc; i++)
         cli_put_word(&line, argv[i]);
     cli_flags_release(&f);
-    return stream(c, &line);
+    return stream(c, &line, &m);
 }

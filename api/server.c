@@ -59,6 +59,7 @@ struct api_req {
     bool counted;                   /* in the server's in-flight tally */
     bool stream; /* api_req_stream_begin: stays at the head, never freed by flush */
     api_stream_close_fn on_close;
+    api_stream_input_fn on_input;
     void *close_arg;
 };
 
@@ -72,7 +73,8 @@ struct api_conn {
     unsigned serial;         /* of which unanswered and not pipelinable */
     struct api_req *waiting; /* the one request waiting to be dispatched */
     bool paused;
-    bool streaming; /* a request became a stream: ignore further lines */
+    bool streaming;    /* a request became a stream: ignore further lines */
+    bool input_paused; /* api_req_stream_pause: the stream wants no input now */
     struct sk_loop *loop;
     uint64_t auth_timer; /* TCP peers until authenticated; 0: none */
     struct api_conn *prev, *next;
@@ -133,7 +135,8 @@ conn_flush(struct api_conn *ac)
         req_free(req);
         ac->inflight--;
     }
-    if (ac->paused && !ac->waiting && (ac->inflight < API_MAX_PIPELINE / 2 || ac->streaming)) {
+    if (ac->paused && !ac->waiting && !ac->input_paused &&
+        (ac->inflight < API_MAX_PIPELINE / 2 || ac->streaming)) {
         ac->paused = false;
         sk_conn_resume(ac->conn);
     }
@@ -260,6 +263,32 @@ api_req_stream_end(struct api_req *req)
     sk_conn_close(req->conn->conn);
 }
 
+void
+api_req_stream_input(struct api_req *req, api_stream_input_fn on_input)
+{
+    req->on_input = on_input;
+}
+
+void
+api_req_stream_pause(struct api_req *req, bool pause)
+{
+    struct api_conn *ac = req->conn;
+
+    if (!ac || ac->input_paused == pause)
+        return;
+    ac->input_paused = pause;
+    if (pause)
+        sk_conn_pause(ac->conn);
+    else if (!ac->paused)
+        sk_conn_resume(ac->conn);
+}
+
+void
+api_req_stream_unhold(struct api_req *req)
+{
+    req_unhold(req);
+}
+
 const struct api_peer *
 api_req_peer(const struct api_req *req)
 {
@@ -363,7 +392,13 @@ conn_on_line(struct sk_conn *c, char *line, size_t len, void *arg)
     struct api_req *req;
     char *args;
 
-    if (len == 0 || ac->streaming)
+    if (ac->streaming) {
+        req = ac->head; /* the stream, kept at the head */
+        if (req && req->stream && req->on_input)
+            req->on_input(req, line, len, req->close_arg);
+        return;
+    }
+    if (len == 0)
         return; /* blank lines are ignored, as a courtesy to nc users */
     args = line + strcspn(line, " ");
     if (*args)

@@ -172,6 +172,18 @@ size_t api_req_stream_pending(const struct api_req *req);
 /* End the stream from the server side: flush what is queued, close the
  * connection, free req; on_close is not called. */
 void api_req_stream_end(struct api_req *req);
+/* A stream that takes input (`exec -i`): the connection's later lines
+ * go to on_input (arg as given to api_req_stream_begin) instead of
+ * being ignored. Call right after api_req_stream_begin. */
+typedef void (*api_stream_input_fn)(struct api_req *req, char *line, size_t len, void *arg);
+void api_req_stream_input(struct api_req *req, api_stream_input_fn on_input);
+/* Stop (pause true) or restart reading the peer's lines, for a stream
+ * whose input cannot be passed on as fast as it comes. */
+void api_req_stream_pause(struct api_req *req, bool pause);
+/* The stream has said its last line but is not ended yet (it lets the
+ * peer close first): from now on the peer's EOF closes the connection
+ * and on_close runs, as for a request that was answered. */
+void api_req_stream_unhold(struct api_req *req);
 
 /* Split args in place on runs of spaces into at most max words,
  * percent-decoding each ("app%3Dweb" -> "app=web"). Returns the number of

@@ -22,16 +22,31 @@
  *                                              (128+S for signal S)
  *
  * REQUEST is `logs NS POD [container=C] [previous] [follow] [timestamps]
- * [tail=N]`, `exec NS POD [container=C] -- CMD [ARG...]` or `stats`
- * (answered `ok 1 stats` and one line of JSON, stats.c), words
- * percent-encoded. A wrong or missing proof gets `error 401
- * Unauthorized`; a peer silent for 10 s before its proof is cut. Text
+ * [tail=N]`, `exec NS POD [container=C] [stdin] [tty] [rows=R cols=C]
+ * -- CMD [ARG...]` or `stats` (answered `ok 1 stats` and one line of
+ * JSON, stats.c), words percent-encoded. An exec with `stdin` or
+ * `tty` is interactive: after "ok stream" the server's frames (stdin,
+ * stdin-eof, resize) come in and the output goes out as frames (stdout,
+ * stderr, exit) instead of "1"/"2" lines, all base64 (exec_frame.c has
+ * the format). After "exit N" of an interactive exec the agent reads
+ * and drops frames until the server closes (at most 5 s): closing with
+ * frames unread would reset the TCP connection.
+ *
+ * A wrong or missing proof gets `error 401 Unauthorized`; a peer
+ * silent for 10 s before its proof is cut. Text
  * lines are the bytes the container wrote, NUL bytes dropped, a last
  * line without "\n" ended by one.
  *
  * exec runs the command in the container's namespaces and cgroup with
- * stdin from /dev/null (no terminal), PATH set, in "/"; the child is
- * killed (SIGKILL to its process group) when the connection goes away.
+ * PATH set, in "/", and stdin from /dev/null, or a pipe the agent
+ * writes the stdin frames to, or with `tty` a pty of the container the
+ * runtime makes and sends back over a console socket (runtime/
+ * console.c); the agent reads and writes its master. The child is
+ * killed (SIGKILL to its process group; the terminal's session gets its
+ * hangup when the master closes) when the connection goes away. Input
+ * the process does not take is queued up to EP_IN_HIGH, then the
+ * connection is paused; output is read only while less than
+ * EP_HIGH_WATER waits for the server.
  * logs follow polls the file every 200 ms. */
 #include "kubelet/agent_int.h"
 
@@ -45,7 +60,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #define EP_MAX_LINE      (64u << 10)
@@ -54,6 +72,9 @@
 #define EP_FOLLOW_MS     200
 #define EP_WAIT_MS       20
 #define EP_HIGH_WATER    (4u << 20) /* queued output above this: stop reading the source */
+#define EP_IN_HIGH       (1u << 20) /* stdin queued for the process: stop reading frames */
+#define EP_IN_LOW        (256u << 10)
+#define EP_LINGER_MS     5000
 #define LOG_CHUNK        (8u << 20) /* kl_log_read's most per call */
 #define EP_EXEC_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -85,8 +106,18 @@ struct kl_epc {
     bool timestamps;
     /* exec */
     pid_t pid;
-    int fds[2]; /* stdout, stderr; -1 when closed */
+    int fds[2]; /* stdout (with a terminal: its master), stderr; -1 when closed */
     struct sk_buf partial[2];
+    bool framed, tty;    /* stdin or tty asked: frames (exec_frame.c), not lines */
+    bool exited;         /* "exit N" is out: waiting for the server to close */
+    int in_fd;           /* the process's stdin: a pipe, or the master again; -1 */
+    struct sk_buf in;    /* stdin bytes it has not taken yet */
+    bool in_eof;         /* stdin-eof came: close in_fd once in is written */
+    bool in_gone;        /* no stdin (not asked, closed, or the process quit it) */
+    bool in_watch;       /* in_fd is watched for room */
+    bool in_paused;      /* conn paused: in is over EP_IN_HIGH */
+    int csock;           /* tty: the console socket the master comes over; -1 */
+    unsigned rows, cols; /* tty: the size, also one asked before the master came */
 };
 
 static struct sk_loop *
@@ -234,6 +265,7 @@ out_release:
 /* ---- exec ---- */
 
 static void exec_wait(struct sk_loop *loop, void *arg);
+static void in_flush(struct kl_epc *c);
 
 static void
 exec_close_fd(struct kl_epc *c, int i)
@@ -243,6 +275,32 @@ exec_close_fd(struct kl_epc *c, int i)
     sk_loop_fd_del(ep_loop(c), c->fds[i]);
     close(c->fds[i]);
     c->fds[i] = -1;
+}
+
+/* The process's stdin is gone for good: what is queued for it is
+ * dropped, and later stdin frames too. */
+static void
+in_close(struct kl_epc *c)
+{
+    if (c->in_fd >= 0) {
+        if (c->in_watch)
+            sk_loop_fd_del(ep_loop(c), c->in_fd);
+        close(c->in_fd);
+    }
+    c->in_fd = -1;
+    c->in_watch = false;
+    c->in_gone = true;
+    sk_buf_reset(&c->in);
+}
+
+static void
+console_close(struct kl_epc *c)
+{
+    if (c->csock < 0)
+        return;
+    sk_loop_fd_del(ep_loop(c), c->csock);
+    close(c->csock);
+    c->csock = -1;
 }
 
 /* Stop (events 0) or restart reading the command's output. */
@@ -271,6 +329,45 @@ exec_throttle(struct sk_loop *loop, void *arg)
     exec_watch(c, SK_EV_READ);
 }
 
+/* n bytes of output of stream i (0 stdout or the terminal, 1 stderr):
+ * lines for a plain exec, data frames for an interactive one. */
+static void
+exec_output(struct kl_epc *c, int i, const char *buf, size_t n)
+{
+    struct sk_buf out = SK_BUF_INIT;
+
+    if (!c->framed) {
+        sk_buf_append(&c->partial[i], buf, n);
+        send_lines(c, i + 1, &c->partial[i], false);
+        return;
+    }
+    kl_frame_put_data(&out, i ? "stderr" : "stdout", buf, n);
+    sk_conn_write(c->conn, out.data, out.len);
+    sk_buf_release(&out);
+}
+
+/* The process has exited (its runtime's stderr reached eof): what it
+ * wrote to the terminal is still in the pty (a master reads it until
+ * EIO, or EAGAIN when a child of it keeps the terminal open). */
+static void
+tty_drain(struct kl_epc *c)
+{
+    char buf[16384];
+    ssize_t n;
+
+    for (int k = 0; c->fds[0] >= 0 && k < 64; k++) {
+        n = read(c->fds[0], buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        exec_output(c, 0, buf, (size_t)n);
+    }
+    exec_close_fd(c, 0);
+}
+
+static void console_take(struct kl_epc *c);
+
 static void
 exec_on_fd(struct sk_loop *loop, int fd, unsigned events, void *arg)
 {
@@ -282,21 +379,37 @@ exec_on_fd(struct sk_loop *loop, int fd, unsigned events, void *arg)
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
     if (n > 0) {
-        sk_buf_append(&c->partial[i], buf, (size_t)n);
-        send_lines(c, i + 1, &c->partial[i], false);
+        exec_output(c, i, buf, (size_t)n);
         if (sk_conn_pending(c->conn) >= EP_HIGH_WATER && !c->timer) {
             exec_watch(c, 0);
             c->timer = sk_loop_timer_add(loop, EP_FOLLOW_MS, exec_throttle, c);
         }
         return;
     }
-    send_lines(c, i + 1, &c->partial[i], true);
+    /* eof, or EIO: a pty master once its slave is closed everywhere */
+    if (!c->framed)
+        send_lines(c, i + 1, &c->partial[i], true);
     exec_close_fd(c, i);
+    if (i == 1 && c->tty) {
+        if (c->csock >= 0) /* sent before the runtime exited, if at all */
+            console_take(c);
+        tty_drain(c);
+    }
     if (c->fds[0] < 0 && c->fds[1] < 0) {
+        in_close(c);
         if (c->timer) /* a throttle: nothing is left to read */
             sk_loop_timer_cancel(loop, c->timer);
         c->timer = sk_loop_timer_add(loop, 0, exec_wait, c);
     }
+}
+
+static void
+exec_linger_end(struct sk_loop *loop, void *arg)
+{
+    struct kl_epc *c = arg;
+
+    c->timer = 0;
+    sk_conn_close(c->conn);
 }
 
 static void
@@ -318,32 +431,214 @@ exec_wait(struct sk_loop *loop, void *arg)
                    : WIFEXITED(status)   ? WEXITSTATUS(status)
                    : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
                                          : 255);
-    sk_conn_close(c->conn);
+    if (!c->framed) {
+        sk_conn_close(c->conn);
+        return;
+    }
+    /* The server may still be sending frames: closing with them unread
+     * would make TCP reset the connection, and the reset can overtake
+     * the exit line. The server closes once it has that line. */
+    c->exited = true;
+    c->timer = sk_loop_timer_add(loop, EP_LINGER_MS, exec_linger_end, c);
+}
+
+/* ---- exec: stdin and the terminal ---- */
+
+static void
+in_on_fd(struct sk_loop *loop, int fd, unsigned events, void *arg)
+{
+    in_flush(arg);
+}
+
+/* Write what is queued for the process's stdin as far as it takes it;
+ * watch for room when it does not take it all. Back-pressure: over
+ * EP_IN_HIGH queued, the server's connection is paused (its frames
+ * wait in the socket, then in the server, which pauses its client in
+ * turn), resumed under EP_IN_LOW. */
+static void
+in_flush(struct kl_epc *c)
+{
+    struct sk_err err;
+    bool want;
+    ssize_t n;
+
+    while (c->in_fd >= 0 && c->in.len) {
+        n = write(c->in_fd, c->in.data, c->in.len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            break;
+        if (n <= 0) { /* EPIPE: the process closed its stdin */
+            in_close(c);
+            break;
+        }
+        sk_buf_consume(&c->in, (size_t)n);
+    }
+    if (c->in_fd >= 0 && !c->in.len && c->in_eof)
+        in_close(c); /* a pipe's reader sees eof; a pty got its VEOF */
+    want = c->in_fd >= 0 && c->in.len;
+    sk_err_init(&err);
+    if (want && !c->in_watch &&
+        sk_loop_fd_add(ep_loop(c), c->in_fd, SK_EV_WRITE, in_on_fd, c, &err) < 0) {
+        sk_warn("kubelet", "exec: stdin: %s", err.msg);
+        in_close(c);
+    } else if (want != c->in_watch) {
+        if (!want)
+            sk_loop_fd_del(ep_loop(c), c->in_fd);
+        c->in_watch = want;
+    }
+    if (!c->in_paused && c->in.len >= EP_IN_HIGH) {
+        c->in_paused = true;
+        sk_conn_pause(c->conn);
+    } else if (c->in_paused && c->in.len <= EP_IN_LOW) {
+        c->in_paused = false;
+        sk_conn_resume(c->conn);
+    }
 }
 
 static void
-exec_child(const struct rt_ctx *rt, const char *id, const struct kl_ep_req *r, int out, int errfd)
+tty_resize(struct kl_epc *c)
 {
-    char *env[] = {EP_EXEC_PATH_ENV};
+    struct winsize ws = {.ws_row = (unsigned short)c->rows, .ws_col = (unsigned short)c->cols};
+
+    /* the kernel sends SIGWINCH to the terminal's foreground group */
+    if (c->tty && c->fds[0] >= 0 && c->rows && ioctl(c->fds[0], TIOCSWINSZ, &ws) < 0)
+        sk_debug("kubelet", "exec: resize: %s", strerror(errno));
+}
+
+/* One frame from the server (exec_frame.c); a bad one is dropped. */
+static void
+exec_input(struct kl_epc *c, char *line)
+{
+    struct kl_frame f;
+    struct sk_err err;
+
+    if (c->exited)
+        return;
+    sk_err_init(&err);
+    if (kl_frame_parse(line, &f, &err) < 0) {
+        sk_debug("kubelet", "exec: %s", err.msg);
+        return;
+    }
+    switch (f.type) {
+    case KL_FRAME_STDIN:
+        if (!c->in_gone && !c->in_eof)
+            sk_buf_append(&c->in, f.data, f.len);
+        break;
+    case KL_FRAME_STDIN_EOF:
+        /* a terminal has no eof of its own: VEOF (^D), which a shell
+         * reading a line takes for the end of its input */
+        if (c->tty && !c->in_gone && !c->in_eof)
+            sk_buf_putc(&c->in, 4);
+        c->in_eof = true;
+        break;
+    case KL_FRAME_RESIZE:
+        c->rows = f.rows;
+        c->cols = f.cols;
+        tty_resize(c);
+        return;
+    default:
+        sk_debug("kubelet", "exec: a frame that only the agent sends came from the server");
+        return;
+    }
+    in_flush(c);
+}
+
+/* The runtime's console message: the pty master's fd in SCM_RIGHTS
+ * (runc's --console-socket protocol, runtime/console.c); -1 when none
+ * is there. */
+static int
+console_recv(int sock)
+{
+    char ctl[CMSG_SPACE(sizeof(int))], name[256];
+    struct iovec iov = {name, sizeof(name)};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)};
+    struct cmsghdr *cm;
+    ssize_t n;
+    int fd;
+
+    while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT)) < 0 && errno == EINTR)
+        ;
+    cm = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+    if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+        cm->cmsg_len != CMSG_LEN(sizeof(int)))
+        return -1;
+    memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+    return fd;
+}
+
+static void
+console_take(struct kl_epc *c)
+{
+    int master = console_recv(c->csock);
+    struct sk_err err;
+
+    console_close(c);
+    if (master < 0)
+        return; /* the runtime failed: its message comes on stderr */
+    sk_err_init(&err);
+    if (sk_sock_set_nonblock(master, &err) < 0 ||
+        sk_loop_fd_add(ep_loop(c), master, SK_EV_READ, exec_on_fd, c, &err) < 0) {
+        sk_warn("kubelet", "exec: terminal: %s", err.msg);
+        close(master);
+        return;
+    }
+    c->fds[0] = master;
+    tty_resize(c);
+    /* a second fd of the master for writing: epoll watches it apart */
+    if (!c->in_gone && (c->in_fd = fcntl(master, F_DUPFD_CLOEXEC, 0)) < 0)
+        in_close(c);
+    if (sk_conn_pending(c->conn) >= EP_HIGH_WATER && c->timer)
+        exec_watch(c, 0); /* throttled meanwhile */
+    in_flush(c);
+}
+
+static void
+console_on_fd(struct sk_loop *loop, int fd, unsigned events, void *arg)
+{
+    console_take(arg);
+}
+
+/* ---- exec: the process ---- */
+
+struct exec_fds {
+    int in, out, err, console; /* -1: /dev/null, -, -, no terminal */
+    int agent_in;              /* the agent's end of stdin: closed in the child */
+};
+
+static void
+exec_child(const struct rt_ctx *rt, const char *id, const struct kl_ep_req *r,
+           const struct exec_fds *f)
+{
+    char *env[] = {EP_EXEC_PATH_ENV, "TERM=xterm"};
     struct rt_process proc;
     struct sk_err err;
-    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC), rc;
+    int in = f->in >= 0 ? f->in : open("/dev/null", O_RDONLY | O_CLOEXEC), rc;
 
     setpgid(0, 0);
-    if (devnull >= 0)
-        dup2(devnull, 0);
-    dup2(out, 1);
-    dup2(errfd, 2);
+    /* O_CLOEXEC does not act before the command's own execve: the
+     * runtime's processes in between would keep stdin's writer open and
+     * the command would never see its eof */
+    if (f->agent_in >= 0)
+        close(f->agent_in);
+    if (in >= 0)
+        dup2(in, 0);
+    dup2(f->out, 1);
+    dup2(f->err, 2);
     memset(&proc, 0, sizeof(proc));
     proc.args = r->argv;
     proc.nargs = r->argc;
     proc.env = env;
-    proc.nenv = 1;
+    proc.nenv = r->tty ? 2 : 1;
     proc.cwd = "/";
     proc.umask = RT_UNSET;
     proc.oom_score = RT_UNSET;
+    proc.terminal = r->tty;
+    proc.console_rows = (unsigned short)r->rows;
+    proc.console_cols = (unsigned short)r->cols;
     sk_err_init(&err);
-    rc = rt_container_exec(rt, id, &proc, &err);
+    rc = rt_container_exec_console(rt, id, &proc, f->console, &err);
     if (rc < 0) {
         dprintf(2, "exec: %s\n", err.msg);
         _exit(126);
@@ -351,56 +646,108 @@ exec_child(const struct rt_ctx *rt, const char *id, const struct kl_ep_req *r, i
     _exit(rc & 0xff);
 }
 
+/* pipes for stdin (-i without a terminal), stdout and stderr, or a
+ * console socket pair (-t); [0] the agent's end, [1] the child's. */
+static int
+exec_open(const struct kl_ep_req *r, int in[2], int out[2], int errp[2], int sv[2])
+{
+    if (r->stdin_open && !r->tty && pipe2(in, O_CLOEXEC) < 0)
+        return -1;
+    if (r->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return -1;
+    /* with a terminal, stderr alone carries the runtime's own words */
+    if ((!r->tty && pipe2(out, O_CLOEXEC) < 0) || pipe2(errp, O_CLOEXEC) < 0)
+        return -1;
+    /* the agent writes stdin's end, the child reads the other */
+    if (in[0] >= 0) {
+        int t = in[0];
+        in[0] = in[1];
+        in[1] = t;
+    }
+    return 0;
+}
+
+static void
+close_pairs(int *fds, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+}
+
+static void
+exec_watch_add(struct kl_epc *c)
+{
+    struct sk_err err;
+
+    for (int i = 0; i < 2; i++) {
+        sk_err_init(&err);
+        if (c->fds[i] >= 0 &&
+            (sk_sock_set_nonblock(c->fds[i], &err) < 0 ||
+             sk_loop_fd_add(ep_loop(c), c->fds[i], SK_EV_READ, exec_on_fd, c, &err) < 0)) {
+            sk_warn("kubelet", "exec: %s", err.msg);
+            exec_close_fd(c, i);
+        }
+    }
+    sk_err_init(&err);
+    if (c->in_fd >= 0 && sk_sock_set_nonblock(c->in_fd, &err) < 0)
+        in_close(c);
+    if (c->csock >= 0 &&
+        (sk_sock_set_nonblock(c->csock, &err) < 0 ||
+         sk_loop_fd_add(ep_loop(c), c->csock, SK_EV_READ, console_on_fd, c, &err) < 0)) {
+        sk_warn("kubelet", "exec: terminal: %s", err.msg);
+        console_close(c);
+    }
+}
+
 static void
 serve_exec(struct kl_epc *c, const struct kl_ep_req *r, struct kl_apod *p, struct kl_actr *ctr)
 {
-    int out[2] = {-1, -1}, errp[2] = {-1, -1};
+    int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1}, sv[2] = {-1, -1};
+    struct exec_fds f;
     char msg[300];
-    struct sk_err err;
 
     if (!ctr->id[0] || ctr->state != KL_CTR_RUNNING) {
         sk_snprintf(msg, sizeof(msg), "container %s in pod %s is not running", ctr->name, p->name);
         reply_error(c, 400, "BadRequest", msg);
         return;
     }
-    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+    if (exec_open(r, in, out, errp, sv) < 0) {
         sk_snprintf(msg, sizeof(msg), "pipe: %s", strerror(errno));
         goto out_fail;
     }
+    f = (struct exec_fds){in[1], r->tty ? errp[1] : out[1], errp[1], sv[1], in[0]};
     c->pid = fork();
     if (c->pid == 0)
-        exec_child(&c->ep->a->rt, ctr->id, r, out[1], errp[1]);
+        exec_child(&c->ep->a->rt, ctr->id, r, &f);
     if (c->pid < 0) {
         c->pid = 0;
         sk_snprintf(msg, sizeof(msg), "fork: %s", strerror(errno));
         goto out_fail;
     }
     setpgid(c->pid, c->pid); /* both sides, so the kill on close never misses */
-    close(out[1]);
-    close(errp[1]);
+    close_pairs((int[]){in[1], out[1], errp[1], sv[1]}, 4);
     c->fds[0] = out[0];
     c->fds[1] = errp[0];
+    c->in_fd = in[0];
+    c->csock = sv[0];
+    c->framed = r->stdin_open || r->tty;
+    c->tty = r->tty;
+    c->in_gone = !r->stdin_open;
+    c->rows = r->rows;
+    c->cols = r->cols;
     sk_conn_printf(c->conn, "ok stream container=%s\n", ctr->name);
-    sk_info("kubelet", "exec in pod '%s/%s' container '%s': %s", p->ns, p->name, ctr->name,
-            r->argv[0]);
-    for (int i = 0; i < 2; i++) {
-        sk_err_init(&err);
-        if (sk_sock_set_nonblock(c->fds[i], &err) < 0 ||
-            sk_loop_fd_add(ep_loop(c), c->fds[i], SK_EV_READ, exec_on_fd, c, &err) < 0) {
-            sk_warn("kubelet", "exec: %s", err.msg);
-            exec_close_fd(c, i);
-        }
-    }
-    if (c->fds[0] < 0 && c->fds[1] < 0)
+    sk_info("kubelet", "exec in pod '%s/%s' container '%s'%s%s: %s", p->ns, p->name, ctr->name,
+            r->stdin_open ? " with stdin" : "", r->tty ? " on a terminal" : "", r->argv[0]);
+    exec_watch_add(c);
+    if (c->fds[0] < 0 && c->fds[1] < 0 && c->csock < 0)
         c->timer = sk_loop_timer_add(ep_loop(c), 0, exec_wait, c);
     return;
 out_fail:
-    for (int i = 0; i < 2; i++) {
-        if (out[i] >= 0)
-            close(out[i]);
-        if (errp[i] >= 0)
-            close(errp[i]);
-    }
+    close_pairs(in, 2);
+    close_pairs(out, 2);
+    close_pairs(errp, 2);
+    close_pairs(sv, 2);
     reply_error(c, 500, "InternalError", msg);
 }
 
@@ -456,8 +803,13 @@ on_line(struct sk_conn *conn, char *line, size_t len, void *arg)
 {
     struct kl_epc *c = arg;
 
-    if (!c->ep || c->state == EPC_SERVING)
-        return; /* nothing is read after the request (no stdin yet) */
+    if (!c->ep)
+        return;
+    if (c->state == EPC_SERVING) {
+        if (c->framed) /* else nothing is read after the request */
+            exec_input(c, line);
+        return;
+    }
     if (c->state == EPC_REQUEST) {
         c->request = sk_strdup(line);
         c->state = EPC_MAC;
@@ -494,6 +846,8 @@ epc_detach(struct kl_epc *c)
     c->timer = 0;
     for (int i = 0; i < 2; i++)
         exec_close_fd(c, i);
+    in_close(c);
+    console_close(c);
     if (c->pid > 0) {
         kill(-c->pid, SIGKILL);
         while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
@@ -518,6 +872,7 @@ on_close(struct sk_conn *conn, const struct sk_err *why, void *arg)
     epc_detach(c);
     for (int i = 0; i < 2; i++)
         sk_buf_release(&c->partial[i]);
+    sk_buf_release(&c->in);
     free(c->request);
     free(c);
 }
@@ -549,7 +904,7 @@ on_accept(struct sk_loop *loop, int fd, void *arg)
     }
     c = sk_calloc(1, sizeof(*c));
     c->ep = ep;
-    c->fds[0] = c->fds[1] = -1;
+    c->fds[0] = c->fds[1] = c->in_fd = c->csock = -1;
     sk_err_init(&err);
     if (kl_ep_nonce(c->nonce, &err) < 0) {
         sk_warn("kubelet", "endpoint: %s", err.msg);

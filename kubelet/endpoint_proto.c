@@ -105,7 +105,20 @@ parse_opt(struct kl_ep_req *r, char *w, struct sk_err *err)
         r->follow = true;
     else if (r->verb == KL_EP_LOGS && strcmp(w, "timestamps") == 0)
         r->timestamps = true;
-    else if (r->verb == KL_EP_LOGS && strncmp(w, "tail=", 5) == 0) {
+    else if (r->verb == KL_EP_EXEC && strcmp(w, "stdin") == 0)
+        r->stdin_open = true;
+    else if (r->verb == KL_EP_EXEC && strcmp(w, "tty") == 0)
+        r->tty = true;
+    else if (r->verb == KL_EP_EXEC &&
+             (strncmp(w, "rows=", 5) == 0 || strncmp(w, "cols=", 5) == 0)) {
+        unsigned long v;
+
+        errno = 0;
+        v = strtoul(w + 5, &end, 10);
+        if (end == w + 5 || *end || errno || v < 1 || v > 65535 || w[5] < '0' || w[5] > '9')
+            return sk_err_set(err, EBADMSG, "%.4s: '%s' is not a size 1..65535", w, w + 5);
+        *(w[0] == 'r' ? &r->rows : &r->cols) = (unsigned)v;
+    } else if (r->verb == KL_EP_LOGS && strncmp(w, "tail=", 5) == 0) {
         errno = 0;
         r->tail = strtoll(w + 5, &end, 10);
         if (end == w + 5 || *end || r->tail < 0 || errno)
@@ -121,7 +134,7 @@ kl_ep_req_parse(const char *line, struct kl_ep_req *r, struct sk_err *err)
 {
     static const char *const usage[] = {
         "usage: logs NS POD [container=C] [previous] [follow] [timestamps] [tail=N]",
-        "usage: exec NS POD [container=C] -- COMMAND [ARG...]"};
+        "usage: exec NS POD [container=C] [stdin] [tty] [rows=N cols=N] -- COMMAND [ARG...]"};
     char *sp;
     int argc, i, rc;
 

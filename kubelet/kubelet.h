@@ -535,15 +535,17 @@ int kl_ep_nonce(char out[KL_EP_NONCE_HEX], struct sk_err *err);
 enum kl_ep_verb { KL_EP_LOGS = 0, KL_EP_EXEC };
 
 /* One request: `logs NS POD [container=C] [previous] [follow]
- * [timestamps] [tail=N]` or `exec NS POD [container=C] -- CMD [ARG...]`,
- * words percent-encoded as in skiff-protocol(7). Strings point into
- * buf. */
+ * [timestamps] [tail=N]` or `exec NS POD [container=C] [stdin] [tty]
+ * [rows=N cols=N] -- CMD [ARG...]`, words percent-encoded as in
+ * skiff-protocol(7). Strings point into buf. */
 struct kl_ep_req {
     enum kl_ep_verb verb;
     const char *ns, *pod, *container; /* container NULL: the only one */
     bool previous, follow, timestamps;
-    int64_t tail; /* -1: all */
-    char **argv;  /* exec: NULL-terminated */
+    bool stdin_open, tty; /* exec: a framed stream (exec_frame.c) */
+    unsigned rows, cols;  /* tty: its first size; 0: the kernel's */
+    int64_t tail;         /* -1: all */
+    char **argv;          /* exec: NULL-terminated */
     size_t argc;
     char *buf;
     char *words[KL_EP_MAX_WORDS + 1];
@@ -552,6 +554,32 @@ struct kl_ep_req {
  * usage message. */
 int kl_ep_req_parse(const char *line, struct kl_ep_req *r, struct sk_err *err);
 void kl_ep_req_release(struct kl_ep_req *r);
+
+/* ---- interactive exec frames (exec_frame.c; the format is there) ---- */
+
+#define KL_FRAME_CHUNK (32u << 10) /* payload bytes of one data frame at most */
+
+enum kl_frame_type {
+    KL_FRAME_STDIN,
+    KL_FRAME_STDIN_EOF,
+    KL_FRAME_RESIZE,
+    KL_FRAME_STDOUT,
+    KL_FRAME_STDERR,
+    KL_FRAME_EXIT,
+};
+struct kl_frame {
+    enum kl_frame_type type;
+    char *data; /* stdin, stdout, stderr: the decoded bytes, inside the line */
+    size_t len;
+    unsigned rows, cols; /* resize */
+    int status;          /* exit */
+};
+/* Append "TAG BASE64\n" for len bytes (len <= KL_FRAME_CHUNK). */
+void kl_frame_put_data(struct sk_buf *out, const char *tag, const void *data, size_t len);
+/* Parse one frame line (without its "\n"); data frames are decoded in
+ * place, so f->data points into line. -EBADMSG for an unknown frame,
+ * bad base64, a payload over KL_FRAME_CHUNK, or a size out of range. */
+int kl_frame_parse(char *line, struct kl_frame *f, struct sk_err *err);
 
 /* The API server's side: registers `logs` and `exec` on srv (replacing
  * the objects module's 501 answers). Lookups of pods and nodes go

@@ -19,6 +19,14 @@
  * `stats NODE` goes to that node's agent directly (no pod lookup) and
  * passes its `ok 1 stats` answer on.
  *
+ * An exec with `stdin` or `tty` is interactive (exec_frame.c): the
+ * agent sends "stdout B64" / "stderr B64" frames instead of text lines,
+ * and the client's lines after "ok stream" ("stdin B64", "stdin-eof",
+ * "resize ROWS COLS") are passed on to the agent. Neither side buffers
+ * without bound: over RELAY_HIGH_WATER queued for the client the
+ * agent's connection is paused, over RELAY_INPUT_HIGH queued for the
+ * agent the client's.
+ *
  * A relay failure is one `error` line: 503 when the relay is off (no
  * agent key) or the agent cannot be reached, 502 when it answers
  * nonsense or goes away, 504 when it does not answer in time. A stream
@@ -44,6 +52,12 @@
 #define RELAY_ANSWER_MS  10000 /* from the request to the agent's status line */
 #define RELAY_HIGH_WATER (4u << 20)
 #define RELAY_RESUME_MS  50
+/* exec input queued for the agent above this: stop reading the client.
+ * Well under the line layer's 4 MiB, past which the agent's own lines
+ * (the output that lets the process go on) would no longer be read. */
+#define RELAY_INPUT_HIGH (1u << 20)
+#define RELAY_INPUT_MAX  (64u << 10) /* the agent's line limit */
+#define RELAY_LINGER_MS  5000
 
 struct relay_op;
 
@@ -70,6 +84,9 @@ struct relay_op {
     struct api_acall *call;
     int fd; /* while connecting */
     uint64_t timer;
+    uint64_t in_timer; /* input paused: when to look again */
+    bool interactive;  /* exec with stdin or tty: the client's frames go on */
+    bool finished;     /* the stream's last line is out: only the client's close to come */
     struct sk_conn *conn;
     size_t body_left;
     struct sk_buf body;
@@ -80,7 +97,9 @@ op_cancel_timer(struct relay_op *op)
 {
     if (op->timer)
         sk_loop_timer_cancel(op->r->loop, op->timer);
-    op->timer = 0;
+    if (op->in_timer)
+        sk_loop_timer_cancel(op->r->loop, op->in_timer);
+    op->timer = op->in_timer = 0;
 }
 
 static void
@@ -163,6 +182,44 @@ resume_check(struct sk_loop *loop, void *arg)
 }
 
 static void
+input_resume_check(struct sk_loop *loop, void *arg)
+{
+    struct relay_op *op = arg;
+
+    op->in_timer = 0;
+    if (!op->req || !op->conn)
+        return;
+    if (sk_conn_pending(op->conn) >= RELAY_INPUT_HIGH / 4) {
+        op->in_timer = sk_loop_timer_add(loop, RELAY_RESUME_MS, input_resume_check, op);
+        return;
+    }
+    api_req_stream_pause(op->req, false);
+}
+
+/* A line of the client's during an interactive exec: a frame for the
+ * agent (exec_frame.c), passed on as it came; the agent checks it. */
+static void
+relay_input(struct api_req *req, char *line, size_t len, void *arg)
+{
+    struct relay_op *op = arg;
+
+    if (!op->conn || op->finished)
+        return;
+    if (len >= RELAY_INPUT_MAX ||
+        (strncmp(line, "stdin ", 6) != 0 && strcmp(line, "stdin-eof") != 0 &&
+         strncmp(line, "resize ", 7) != 0)) {
+        sk_debug("kubelet", "exec relay: dropped a line that is no input frame: '%.40s'", line);
+        return;
+    }
+    sk_conn_write(op->conn, line, len);
+    sk_conn_write(op->conn, "\n", 1);
+    if (sk_conn_pending(op->conn) >= RELAY_INPUT_HIGH && !op->in_timer) {
+        api_req_stream_pause(req, true);
+        op->in_timer = sk_loop_timer_add(op->r->loop, RELAY_RESUME_MS, input_resume_check, op);
+    }
+}
+
+static void
 line_status(struct relay_op *op, const char *line)
 {
     char *end;
@@ -181,6 +238,8 @@ line_status(struct relay_op *op, const char *line)
         char *text = sk_asprintf("%s\n", line);
         op->state = OP_STREAM;
         api_req_stream_begin(op->req, text, strlen(text), on_stream_gone, op);
+        if (op->req && op->interactive)
+            api_req_stream_input(op->req, relay_input);
         free(text);
         return;
     }
@@ -198,6 +257,33 @@ line_status(struct relay_op *op, const char *line)
         op->req = NULL;
         sk_conn_close(op->conn);
     }
+}
+
+static void
+linger_end(struct sk_loop *loop, void *arg)
+{
+    struct relay_op *op = arg;
+
+    op->timer = 0;
+    if (op->req)
+        api_req_stream_end(op->req);
+    op->req = NULL;
+    op_maybe_free(op);
+}
+
+/* The last line of an interactive stream is out. The client may still
+ * be sending (keys, stdin-eof): closing now, with its lines unread,
+ * would make TCP reset the connection and could lose that last line
+ * on the way. Its lines are dropped until it closes, for at most
+ * RELAY_LINGER_MS. */
+static void
+relay_linger(struct relay_op *op)
+{
+    op->finished = true;
+    op_cancel_timer(op);
+    api_req_stream_pause(op->req, false);
+    api_req_stream_unhold(op->req); /* its close ends the linger */
+    op->timer = sk_loop_timer_add(op->r->loop, RELAY_LINGER_MS, linger_end, op);
 }
 
 static void
@@ -234,7 +320,10 @@ relay_on_line(struct sk_conn *conn, char *line, size_t len, void *arg)
         sk_buf_reset(&op->body);
         sk_buf_printf(&op->body, "%s\n", line);
         api_req_stream_write(op->req, op->body.data, op->body.len);
-        if (strcmp(line, "end") == 0 || strncmp(line, "exit ", 5) == 0) {
+        if ((strcmp(line, "end") == 0 || strncmp(line, "exit ", 5) == 0) && op->interactive) {
+            relay_linger(op);
+            sk_conn_close(conn);
+        } else if (strcmp(line, "end") == 0 || strncmp(line, "exit ", 5) == 0) {
             api_req_stream_end(op->req);
             op->req = NULL;
             sk_conn_close(conn);
@@ -256,9 +345,11 @@ relay_on_close(struct sk_conn *conn, const struct sk_err *why, void *arg)
     if (!op)
         return;
     op->conn = NULL;
-    if (op->req)
+    if (op->req && !op->finished) {
         op_fail(op, 502, "BadGateway", "%s: %s", op->where,
                 why && why->code ? why->msg : "the agent closed the connection");
+        return; /* op_fail let go of op */
+    }
     op_maybe_free(op);
 }
 
@@ -475,6 +566,7 @@ relay_verb(struct api_req *req, char *args, void *arg, const char *verb)
     op->line = line;
     sk_strlcpy(op->ns, q.ns, sizeof(op->ns));
     sk_strlcpy(op->pod, q.pod, sizeof(op->pod));
+    op->interactive = q.stdin_open || q.tty;
     kl_ep_req_release(&q);
     op->next = r->ops;
     if (r->ops)

@@ -272,6 +272,100 @@ START_TEST(late_answer_to_a_vanished_client_is_dropped)
 }
 END_TEST
 
+/* ---- streams that take input (exec -i through the relay) ---- */
+
+struct talk {
+    struct sk_loop *loop;
+    struct api_req *req;
+    bool gone;
+};
+
+static void
+talk_resume(struct sk_loop *loop, void *arg)
+{
+    struct talk *t = arg;
+
+    if (t->gone)
+        return;
+    api_req_stream_write(t->req, "resumed\n", 8);
+    api_req_stream_pause(t->req, false);
+}
+
+/* each line: "got LINE"; "pause": no lines for 20 ms; "fin": the last
+ * word, then the peer's close ends it; "end": ended here */
+static void
+talk_input(struct api_req *req, char *line, size_t len, void *arg)
+{
+    struct talk *t = arg;
+    struct sk_buf out = SK_BUF_INIT;
+
+    sk_buf_printf(&out, "got %s\n", line);
+    api_req_stream_write(req, out.data, out.len);
+    sk_buf_release(&out);
+    if (strcmp(line, "pause") == 0) {
+        api_req_stream_pause(req, true);
+        sk_loop_timer_add(t->loop, 20, talk_resume, t);
+    } else if (strcmp(line, "fin") == 0) {
+        api_req_stream_unhold(req);
+    } else if (strcmp(line, "end") == 0) {
+        t->gone = true;
+        api_req_stream_end(req);
+    }
+}
+
+static void
+talk_close(struct api_req *req, void *arg)
+{
+    ((struct talk *)arg)->gone = true;
+}
+
+static struct talk talk_state;
+
+static void
+verb_talk(struct api_req *req, char *args, void *arg)
+{
+    talk_state = (struct talk){.loop = arg, .req = req};
+    api_req_stream_begin(req, "ok stream\n", 10, talk_close, &talk_state);
+    if (strcmp(args, "deaf") != 0)
+        api_req_stream_input(req, talk_input);
+}
+
+static const struct {
+    const char *send;
+    const char *answer;
+} talks[] = {
+    {"talk\na\nb\nend\nc\n", "ok stream\ngot a\ngot b\ngot end\n"},
+    /* lines that came while paused wait, in order */
+    {"talk\npause\nx\ny\nend\n", "ok stream\ngot pause\nresumed\ngot x\ngot y\ngot end\n"},
+    /* after unhold the client's half-close ends the stream */
+    {"talk\nfin\n", "ok stream\ngot fin\n"},
+    /* without an input handler later lines are ignored, as before */
+    {"talk deaf\nnow a\nend\n", "ok stream\n"},
+};
+
+START_TEST(a_stream_takes_its_connection_s_later_lines)
+{
+    struct srv s;
+    struct sk_buf got = SK_BUF_INIT;
+    int fd;
+
+    srv_start(&s);
+    api_server_handle(s.api, "talk", verb_talk, s.loop, false);
+    fd = client_half_closed(&s, talks[_i].send);
+    if (_i == 3) { /* a deaf stream holds on: read what came, then go */
+        for (int i = 0; i < 50; i++)
+            sk_loop_run_once(s.loop, 2, NULL);
+        client_read(fd, &got);
+        close(fd);
+    } else {
+        serve_until_closed(&s, &fd, &got, 1);
+    }
+    ck_assert_str_eq(got.data ? got.data : "", talks[_i].answer);
+    sk_buf_release(&got);
+    srv_stop(&s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -284,6 +378,8 @@ main(void)
     tcase_add_test(tc, every_half_closed_client_of_many_gets_its_answer);
     tcase_add_test(tc, pipeline_of_late_requests_then_eof_is_answered_in_order);
     tcase_add_test(tc, late_answer_to_a_vanished_client_is_dropped);
+    tcase_add_loop_test(tc, a_stream_takes_its_connection_s_later_lines, 0,
+                        sizeof(talks) / sizeof(talks[0]));
     suite_add_tcase(s, tc);
     return unit_main(s);
 }

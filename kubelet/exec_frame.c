@@ -1,0 +1,156 @@
+/* kubelet/exec_frame.c: the frames of an interactive exec stream
+ * (skiff-protocol(7), "Exec streams"), shared by the agent endpoint,
+ * the API server's relay and the CLI. Pure: no I/O.
+ *
+ * An exec request with the `stdin` or `tty` option turns its stream
+ * into frames, one per line, in both directions after "ok stream":
+ *
+ *     client -> agent:  stdin B64         bytes for the process's stdin
+ *                       stdin-eof         close the process's stdin
+ *                       resize ROWS COLS  the terminal's new size
+ *     agent -> client:  stdout B64        bytes the process wrote
+ *                       stderr B64        (no terminal: stderr apart)
+ *                       exit N            the status, the last frame
+ *
+ * B64 is standard base64 with padding, of at most KL_FRAME_CHUNK bytes,
+ * so any byte (NUL, a lone "\r", a last line without "\n") crosses
+ * unchanged and a frame line stays under the agent's 64 KiB line
+ * limit; an empty payload is "stdin " and means nothing. ROWS and COLS
+ * are 1..65535. */
+#include "kubelet/kubelet.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char b64_digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void
+kl_frame_put_data(struct sk_buf *out, const char *tag, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    char q[4];
+
+    sk_buf_printf(out, "%s ", tag);
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned v = (unsigned)p[i] << 16;
+
+        if (i + 1 < len)
+            v |= (unsigned)p[i + 1] << 8;
+        if (i + 2 < len)
+            v |= p[i + 2];
+        q[0] = b64_digits[(v >> 18) & 63];
+        q[1] = b64_digits[(v >> 12) & 63];
+        q[2] = i + 1 < len ? b64_digits[(v >> 6) & 63] : '=';
+        q[3] = i + 2 < len ? b64_digits[v & 63] : '=';
+        sk_buf_append(out, q, 4);
+    }
+    sk_buf_putc(out, '\n');
+}
+
+static int
+b64_value(char ch)
+{
+    const char *p = ch ? strchr(b64_digits, ch) : NULL;
+
+    return p ? (int)(p - b64_digits) : -1;
+}
+
+/* Decode s in place (the output is never longer than what was read);
+ * the length in *len, -1 for malformed text. */
+static int
+b64_decode_inplace(char *s, size_t *len)
+{
+    size_t n = strlen(s), o = 0;
+
+    if (n % 4)
+        return -1;
+    for (size_t i = 0; i < n; i += 4) {
+        int v[4], pad = 0;
+
+        for (int k = 0; k < 4; k++) {
+            if (s[i + k] == '=' && i + 4 == n && k >= 2) {
+                v[k] = 0;
+                pad++;
+                continue;
+            }
+            if (pad || (v[k] = b64_value(s[i + k])) < 0)
+                return -1; /* "=" only at the end, nothing after it */
+        }
+        s[o++] = (char)(v[0] << 2 | v[1] >> 4);
+        if (pad < 2)
+            s[o++] = (char)((v[1] & 15) << 4 | v[2] >> 2);
+        if (pad < 1)
+            s[o++] = (char)((v[2] & 3) << 6 | v[3]);
+    }
+    *len = o;
+    return 0;
+}
+
+static int
+parse_dim(const char *s, char **end, unsigned *out)
+{
+    unsigned long v;
+
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoul(s, end, 10);
+    if (errno || v < 1 || v > 65535)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+static const struct {
+    const char *tag;
+    enum kl_frame_type type;
+} data_tags[] = {
+    {"stdin", KL_FRAME_STDIN},
+    {"stdout", KL_FRAME_STDOUT},
+    {"stderr", KL_FRAME_STDERR},
+};
+
+int
+kl_frame_parse(char *line, struct kl_frame *f, struct sk_err *err)
+{
+    char *end;
+
+    memset(f, 0, sizeof(*f));
+    for (size_t i = 0; i < sizeof(data_tags) / sizeof(data_tags[0]); i++) {
+        size_t n = strlen(data_tags[i].tag);
+
+        if (strncmp(line, data_tags[i].tag, n) != 0 || line[n] != ' ')
+            continue;
+        f->type = data_tags[i].type;
+        f->data = line + n + 1;
+        if (strlen(f->data) > (KL_FRAME_CHUNK + 2) / 3 * 4 ||
+            b64_decode_inplace(f->data, &f->len) < 0)
+            return sk_err_set(err, EBADMSG, "%s: malformed or oversized base64", data_tags[i].tag);
+        return 0;
+    }
+    if (strcmp(line, "stdin-eof") == 0) {
+        f->type = KL_FRAME_STDIN_EOF;
+        return 0;
+    }
+    if (strncmp(line, "resize ", 7) == 0) {
+        f->type = KL_FRAME_RESIZE;
+        if (parse_dim(line + 7, &end, &f->rows) < 0 || *end != ' ' ||
+            parse_dim(end + 1, &end, &f->cols) < 0 || *end)
+            return sk_err_set(err, EBADMSG,
+                              "resize: want 'resize ROWS COLS' (1..65535), not '%.40s'", line + 7);
+        return 0;
+    }
+    if (strncmp(line, "exit ", 5) == 0) {
+        long v;
+
+        f->type = KL_FRAME_EXIT;
+        errno = 0;
+        v = strtol(line + 5, &end, 10);
+        if (end == line + 5 || *end || errno || v < 0 || v > 255)
+            return sk_err_set(err, EBADMSG, "exit: '%.20s' is not a status 0..255", line + 5);
+        f->status = (int)v;
+        return 0;
+    }
+    return sk_err_set(err, EBADMSG, "unknown frame '%.20s'", line);
+}
