@@ -86,6 +86,7 @@ test_expect_success 'Ctrl-C: skiffd stops, then the containers, the network chan
 	done &&
 	! lab_exec n1 ip link show skiff0 2>/dev/null &&
 	! lab_exec n1 nft list table ip skiff-demo 2>/dev/null &&
+	test -z "$(lab_exec n1 nft list tables)" &&
 	test -z "$(lab_exec n1 ip route show proto 201)" &&
 	test "$(lab_exec n1 sysctl -n net.ipv4.ip_forward)" = 0 &&
 	! grep -q "skiffd exited with status" demo.log
@@ -128,6 +129,7 @@ test_expect_success 'after kill -9 of run-demo and skiffd, run-demo clean undoes
 	test ! -e "$STATE" &&
 	! lab_exec n1 ip link show skiff0 2>/dev/null &&
 	! lab_exec n1 nft list table ip skiff-demo 2>/dev/null &&
+	test -z "$(lab_exec n1 nft list tables)" &&
 	test -z "$(lab_exec n1 ip route show proto 201)" &&
 	test "$(lab_exec n1 sysctl -n net.ipv4.ip_forward)" = 0 &&
 	for d in $CGROUPS; do
