@@ -192,6 +192,7 @@ struct e2e_out {
     double rate;   /* pods bound per second */
     double p99_ms; /* -1 when not every pod was bound */
     long hwm_kb, rss_kb;
+    double cpu_s; /* skiffd's CPU time while the pods were created and bound */
 };
 
 static void
@@ -358,6 +359,29 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
     return remove(path);
 }
 
+/* CPU seconds (user + system) pid has used so far, 0 when unknown. */
+static double
+read_cpu(pid_t pid)
+{
+    char path[64], buf[1024], *p;
+    unsigned long long ut = 0, st = 0;
+    size_t n;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    f = fopen(path, "re");
+    if (!f)
+        return 0;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* After "pid (comm)": state is field 3, utime 14, stime 15. */
+    p = strrchr(buf, ')');
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return 0;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 /* VmHWM (peak resident set) and VmRSS of pid in kB, 0 when unknown. */
 static void
 read_rss(pid_t pid, long *hwm_kb, long *rss_kb)
@@ -409,7 +433,9 @@ run_e2e(const char *skiffd, const struct scenario *sc, bool fsync, bool keep, st
     for (int i = 0; i < sc->pods; i++)
         e.lat_ns[i] = -1;
     e2e_setup(&e, sc->nodes);
+    out->cpu_s = read_cpu(pid);
     out->rate = e2e_pods(&e, sc->pods, sc->kind);
+    out->cpu_s = read_cpu(pid) - out->cpu_s;
     read_rss(pid, &out->hwm_kb, &out->rss_kb);
     qsort(e.lat_ns, (size_t)sc->pods, sizeof(int64_t), cmp_i64);
     out->p99_ms = e.nbound == sc->pods ? (double)e.lat_ns[sc->pods * 99 / 100] / 1e6 : -1;
@@ -440,6 +466,7 @@ print_e2e(const struct scenario *sc, const struct e2e_out *o)
     if (o->p99_ms >= 0)
         printf("result sched p99_ms_%s %.1f ms\n", sc->name, o->p99_ms);
     printf("result sched rss_mb_%s %.0f MB\n", sc->name, o->hwm_kb / 1024.0);
+    printf("result sched cpu_us_per_pod_%s %.0f us\n", sc->name, o->cpu_s * 1e6 / sc->pods);
     fflush(stdout);
 }
 
@@ -543,8 +570,12 @@ main(int argc, char **argv)
     if (o.e2e && access(o.skiffd, X_OK) != 0)
         fprintf(stderr, "bench sched: no skiffd at '%s': end-to-end figures skipped\n", o.skiffd);
     else if (o.e2e) {
-        printf("# e2e through skiffd, store.fsync=%s, controllers off\n# pods %d\n",
-               o.fsync ? "true" : "false", o.e2e_pods);
+        double load[3] = {0, 0, 0};
+
+        getloadavg(load, 3);
+        printf("# e2e through skiffd, store.fsync=%s, controllers off; load average %.1f\n"
+               "# pods %d\n",
+               o.fsync ? "true" : "false", load[0], o.e2e_pods);
         for (size_t i = 0; i < n; i++) {
             if (o.only && strcmp(o.only, sc[i].name) != 0)
                 continue;
