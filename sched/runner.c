@@ -391,23 +391,37 @@ scheduled_false(const json_t *pod)
     return false;
 }
 
+/* Whether the object a bind returned may carry a PodScheduled
+ * condition: a substring test, so that the common answer (no condition)
+ * is not parsed. */
+static bool
+may_have_condition(const struct api_resp *resp)
+{
+    return resp->nlines > 0 && strstr(resp->lines[0], "\"PodScheduled\"");
+}
+
 static void
 bind_succeeded(struct sched_runner *r, struct bind_op *op, const struct api_resp *resp)
 {
     const char *ns = pod_ns(op->pod), *name = pod_name(op->pod);
-    json_t *bound = api_resp_object(resp, 0, NULL);
+    json_t *bound;
     char msg[1024];
 
     r->stats.bound++;
     sched_queue_done(r->queue, ns, name);
-    /* Confirm now rather than when the watch event comes (which may
-     * have come first: then the pod is bound in the cache already). */
-    if (bound && sched_cache_pod_state(r->cache, ns, name) == 1)
-        sched_cache_pod_set(r->cache, bound, NULL);
+    /* The pod informer's event confirms the assumption (it may have
+     * come first: then the pod is bound in the cache already); until
+     * then it stays assumed, its TTL from now, as kube-scheduler's
+     * FinishBinding. Confirming from the answer would parse every pod
+     * twice more. */
+    sched_cache_finish_binding(r->cache, ns, name, now_ms(r));
     snprintf(msg, sizeof(msg), "Successfully assigned %s/%s to %s", ns, name, op->node);
     record(r, op->pod, API_EVENT_NORMAL, "Scheduled", msg);
     /* The bind verb does not touch conditions: undo our Unschedulable
      * (on the object the bind returned, the newest there is). */
+    if (!may_have_condition(resp))
+        return;
+    bound = api_resp_object(resp, 0, NULL);
     if (scheduled_false(bound))
         set_condition(r, bound, "True", NULL, NULL);
     json_decref(bound);

@@ -88,6 +88,11 @@ int sched_cache_assume(struct sched_cache *cache, const json_t *pod, const char 
  * unknown, -EINVAL if it is not assumed (a bound pod is not forgotten). */
 int sched_cache_forget(struct sched_cache *cache, const char *ns, const char *name,
                        struct sk_err *err);
+/* The bind of an assumed pod succeeded: its TTL now runs from now_ms,
+ * and the informer's event confirms it (kube-scheduler's
+ * FinishBinding). Returns 0, or -ENOENT if the pod is not assumed. */
+int sched_cache_finish_binding(struct sched_cache *cache, const char *ns, const char *name,
+                               int64_t now_ms);
 /* Drop assumed pods whose TTL ran out at now_ms; returns how many. */
 size_t sched_cache_expire(struct sched_cache *cache, int64_t now_ms);
 

@@ -123,7 +123,7 @@ score_nodes(struct attempt *a, const struct sched_cache *cache, struct sched_nod
     if (has_schedule_anyway(pod)) {
         struct sched_spread_state st;
 
-        sched_spread_prepare(&st, cache, pod, false);
+        sched_spread_prepare_score(&st, cache, pod, feas, n);
         sched_spread_score(&st, pod, feas, n, sc[SCHED_SCORE_TOPOLOGY_SPREAD]);
         sched_normalize_spread(sc[SCHED_SCORE_TOPOLOGY_SPREAD], n);
         sched_spread_release(&st);
