@@ -137,6 +137,7 @@ struct sched_node_info {
     char *name;
     json_t *obj; /* NULL for a node known only from its pods */
     json_t *labels;
+    const char *hostname; /* its kubernetes.io/hostname label, borrowed */
     bool unschedulable;
     bool not_ready; /* Ready condition False or Unknown */
     struct sched_taint *taints;
