@@ -342,7 +342,10 @@ sched_cache_each_anti_term(const struct sched_cache *c, const struct sched_pod *
 static void
 attach(struct sched_cache *c, struct sched_node_info *ni, struct sched_cached_pod *cp)
 {
+    size_t before = ni->naffinity;
+
     sched_node_info_add_pod(ni, cp);
+    c->naffinity += ni->naffinity - before;
     if (cp->pod->labels)
         index_update(c, cp, true);
     if (cp->pod->nanti_req)
@@ -352,11 +355,15 @@ attach(struct sched_cache *c, struct sched_node_info *ni, struct sched_cached_po
 static void
 detach(struct sched_cache *c, struct sched_cached_pod *cp)
 {
+    struct sched_node_info *ni = cp->node;
+    size_t before = ni->naffinity;
+
     if (cp->pod->labels)
         index_update(c, cp, false);
     if (cp->pod->nanti_req)
         anti_update(c, cp, false);
-    sched_node_info_remove_pod(cp->node, cp);
+    sched_node_info_remove_pod(ni, cp);
+    c->naffinity -= before - ni->naffinity;
 }
 
 /* The requirement of sel that narrows the search most cheaply: the
@@ -471,6 +478,12 @@ sched_cache_pod_remove(struct sched_cache *c, const char *ns, const char *name)
     return 0;
 }
 
+static int64_t
+deadline(const struct sched_cache *c, int64_t now_ms)
+{
+    return c->ttl_ms > 0 && now_ms <= INT64_MAX - c->ttl_ms ? now_ms + c->ttl_ms : INT64_MAX;
+}
+
 int
 sched_cache_assume(struct sched_cache *c, const json_t *obj, const char *node_name, int64_t now_ms,
                    struct sk_err *err)
@@ -492,8 +505,7 @@ sched_cache_assume(struct sched_cache *c, const json_t *obj, const char *node_na
     cp = sk_calloc(1, sizeof(*cp));
     cp->pod = p;
     cp->assumed = true;
-    cp->deadline_ms =
-        c->ttl_ms > 0 && now_ms <= INT64_MAX - c->ttl_ms ? now_ms + c->ttl_ms : INT64_MAX;
+    cp->deadline_ms = deadline(c, now_ms);
     sched_map_put(&c->pod_by_key, sched_pod_key(key, sizeof(key), p->ns, p->name))->ptr = cp;
     attach(c, ni, cp);
     return 0;
@@ -509,6 +521,17 @@ sched_cache_forget(struct sched_cache *c, const char *ns, const char *name, stru
     if (!cp->assumed)
         return sk_err_set(err, EINVAL, "pod '%s/%s': bound, not assumed", ns, name);
     remove_pod(c, cp);
+    return 0;
+}
+
+int
+sched_cache_finish_binding(struct sched_cache *c, const char *ns, const char *name, int64_t now_ms)
+{
+    struct sched_cached_pod *cp = find_pod(c, ns, name);
+
+    if (!cp || !cp->assumed)
+        return -ENOENT;
+    cp->deadline_ms = deadline(c, now_ms);
     return 0;
 }
 

@@ -216,7 +216,7 @@ sched_filter_interpod(const struct sched_interpod *st, const struct sched_pod *p
 {
     if (pod->naff_req && !satisfies_affinity(st, pod, ni))
         return "node(s) didn't match pod affinity rules";
-    for (size_t i = 0; i < pod->nanti_req; i++) {
+    for (size_t i = 0; st->anti.len && i < pod->nanti_req; i++) {
         if (pair_count(&st->anti, pod->anti_req[i].topology_key, ni) > 0)
             return "node(s) didn't match pod anti-affinity rules";
     }
@@ -250,6 +250,9 @@ sched_interpod_prepare_score(struct sched_interpod *st, const struct sched_cache
 {
     bool own = pod->naff_pref || pod->nanti_pref;
 
+    /* Nothing to count either way: skip the walk over every node. */
+    if (!own && cache->naffinity == 0)
+        return;
     for (size_t n = 0; n < cache->nnodes; n++) {
         const struct sched_node_info *ni = cache->nodes[n];
 

@@ -13,6 +13,16 @@
  *   binds       spread over BIND_CONNS clients of their own: a success
  *               confirms the assumed pod, a failure forgets it (the
  *               cache is then exactly as before the assume).
+ *   events      one "Scheduled" Event per pod bound, except under a
+ *               burst: from EVENT_BACKLOG Event writes in flight on the
+ *               client down to EVENT_BACKLOG_LOW, the pods bound are
+ *               counted instead and recorded as one Event per namespace
+ *               every EVENT_COALESCE_MS (involved object: the Namespace),
+ *               naming how many pods, the first and the last. This is
+ *               kube-scheduler's broadcaster, which drops events when
+ *               its queue is full, without the silence: the backlog
+ *               stays bounded and status patches behind it are not
+ *               held up by thousands of Event creates.
  *
  * Scheduling starts only when both informers have synced: before that
  * the cache lacks bound pods and would overcommit nodes.
@@ -37,7 +47,17 @@
 /* The server answers at most API_MAX_PIPELINE requests per connection
  * at a time; binds spread over a few connections so that one store
  * commit (one fsync) carries many of them. */
-#define BIND_CONNS 4
+#define BIND_CONNS        4
+#define EVENT_BACKLOG     256 /* Event writes in flight before coalescing */
+#define EVENT_BACKLOG_LOW 64  /* ... and until they are down to this */
+#define EVENT_COALESCE_MS 1000
+
+/* Pods bound while the Event writes were backlogged, for one Event. */
+struct coalesced {
+    char *ns;
+    size_t n;
+    char first[320], last[320]; /* "name to node" */
+};
 
 struct bind_op {
     struct sched_runner *r;
@@ -63,6 +83,8 @@ struct sched_runner {
     int64_t timer_at;  /* its deadline */
     int64_t expire_at; /* next sched_cache_expire */
     struct bind_op *binds;
+    struct coalesced co;
+    uint64_t co_timer;
     struct sched_runner_stats stats;
 };
 
@@ -392,23 +414,100 @@ scheduled_false(const json_t *pod)
     return false;
 }
 
+/* Whether the object a bind returned may carry a PodScheduled condition
+ * that is not True: a substring test, so that the common answer is not
+ * parsed (the bind verb sets PodScheduled True itself, as Kubernetes's
+ * binding handler does; the check stays for a server that does not). */
+static bool
+may_have_condition(const struct api_resp *resp)
+{
+    const char *line = resp->nlines > 0 ? resp->lines[0] : "";
+
+    return strstr(line, "\"PodScheduled\"") &&
+           (strstr(line, "\"False\"") || strstr(line, "\"Unknown\"") || !strstr(line, "\"True\""));
+}
+
+/* Record the Event standing for the coalesced pods, if any. */
+static void
+coalesced_flush(struct sched_runner *r)
+{
+    struct coalesced *co = &r->co;
+    char msg[1024];
+    json_t *ns;
+
+    if (!co->n)
+        return;
+    snprintf(msg, sizeof(msg),
+             "Successfully assigned %zu pods in namespace %s, first %s, last %s (one Event for "
+             "them: the Event writes were backlogged)",
+             co->n, co->ns, co->first, co->last);
+    ns = json_pack("{s:s,s:s,s:{s:s,s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata",
+                   "name", co->ns, "namespace", co->ns);
+    record(r, ns, API_EVENT_NORMAL, "Scheduled", msg);
+    json_decref(ns);
+    free(co->ns);
+    co->ns = NULL;
+    co->n = 0;
+}
+
+static void
+coalesced_timer(struct sk_loop *loop, void *arg)
+{
+    struct sched_runner *r = arg;
+
+    (void)loop;
+    r->co_timer = 0;
+    coalesced_flush(r);
+}
+
+/* The Scheduled Event of a pod bound to node (see the top of the file). */
+static void
+record_scheduled(struct sched_runner *r, const json_t *pod, const char *node)
+{
+    const char *ns = pod_ns(pod), *name = pod_name(pod);
+    struct api_event_stats st;
+    char msg[1024];
+
+    api_event_stats(r->client, &st);
+    if (st.in_flight < (r->co.n ? EVENT_BACKLOG_LOW : EVENT_BACKLOG)) {
+        coalesced_flush(r);
+        snprintf(msg, sizeof(msg), "Successfully assigned %s/%s to %s", ns, name, node);
+        record(r, pod, API_EVENT_NORMAL, "Scheduled", msg);
+        return;
+    }
+    sk_debug("sched", "pod '%s/%s' assigned to '%s' (Scheduled event coalesced)", ns, name, node);
+    if (r->co.n && strcmp(r->co.ns, ns) != 0)
+        coalesced_flush(r);
+    if (!r->co.n) {
+        r->co.ns = sk_strdup(ns);
+        snprintf(r->co.first, sizeof(r->co.first), "%.150s to %.150s", name, node);
+    }
+    snprintf(r->co.last, sizeof(r->co.last), "%.150s to %.150s", name, node);
+    r->co.n++;
+    if (!r->co_timer)
+        r->co_timer = sk_loop_timer_add(r->loop, EVENT_COALESCE_MS, coalesced_timer, r);
+}
+
 static void
 bind_succeeded(struct sched_runner *r, struct bind_op *op, const struct api_resp *resp)
 {
     const char *ns = pod_ns(op->pod), *name = pod_name(op->pod);
-    json_t *bound = api_resp_object(resp, 0, NULL);
-    char msg[1024];
+    json_t *bound;
 
     r->stats.bound++;
     sched_queue_done(r->queue, ns, name);
-    /* Confirm now rather than when the watch event comes (which may
-     * have come first: then the pod is bound in the cache already). */
-    if (bound && sched_cache_pod_state(r->cache, ns, name) == 1)
-        sched_cache_pod_set(r->cache, bound, NULL);
-    snprintf(msg, sizeof(msg), "Successfully assigned %s/%s to %s", ns, name, op->node);
-    record(r, op->pod, API_EVENT_NORMAL, "Scheduled", msg);
+    /* The pod informer's event confirms the assumption (it may have
+     * come first: then the pod is bound in the cache already); until
+     * then it stays assumed, its TTL from now, as kube-scheduler's
+     * FinishBinding. Confirming from the answer would parse every pod
+     * twice more. */
+    sched_cache_finish_binding(r->cache, ns, name, now_ms(r));
+    record_scheduled(r, op->pod, op->node);
     /* The bind verb does not touch conditions: undo our Unschedulable
      * (on the object the bind returned, the newest there is). */
+    if (!may_have_condition(resp))
+        return;
+    bound = api_resp_object(resp, 0, NULL);
     if (scheduled_false(bound))
         set_condition(r, bound, "True", NULL, NULL);
     json_decref(bound);
@@ -601,6 +700,12 @@ sched_runner_stop(struct sched_runner *r)
             (unsigned long long)r->stats.bind_errors, r->stats.binding);
     if (r->timer)
         sk_loop_timer_cancel(r->loop, r->timer);
+    if (r->co_timer)
+        sk_loop_timer_cancel(r->loop, r->co_timer);
+    if (r->co.n)
+        sk_info("sched", "%zu pods bound since %s: their coalesced Scheduled event is dropped",
+                r->co.n, r->co.first);
+    free(r->co.ns);
     api_informer_free(r->pods);
     api_informer_free(r->nodes);
     api_aclient_free(r->client);

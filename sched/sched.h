@@ -88,6 +88,11 @@ int sched_cache_assume(struct sched_cache *cache, const json_t *pod, const char 
  * unknown, -EINVAL if it is not assumed (a bound pod is not forgotten). */
 int sched_cache_forget(struct sched_cache *cache, const char *ns, const char *name,
                        struct sk_err *err);
+/* The bind of an assumed pod succeeded: its TTL now runs from now_ms,
+ * and the informer's event confirms it (kube-scheduler's
+ * FinishBinding). Returns 0, or -ENOENT if the pod is not assumed. */
+int sched_cache_finish_binding(struct sched_cache *cache, const char *ns, const char *name,
+                               int64_t now_ms);
 /* Drop assumed pods whose TTL ran out at now_ms; returns how many. */
 size_t sched_cache_expire(struct sched_cache *cache, int64_t now_ms);
 
@@ -164,17 +169,26 @@ struct sched_result {
 void sched_result_init(struct sched_result *res);
 void sched_result_release(struct sched_result *res);
 
-/* Weights of the score plugins (NULL: the defaults). */
+/* Weights of the score plugins (NULL: the defaults), and how many nodes
+ * to look at: kube-scheduler's percentageOfNodesToScore, 0 for its
+ * adaptive default (see sched_nodes_to_find), 100 for every node. */
 struct sched_config {
     int weights[SCHED_SCORE_COUNT];
+    unsigned percentage_of_nodes_to_score;
 };
 
-/* Choose a node for pod: run every filter on every node of the cache,
- * score the feasible ones, take the highest total, breaking ties
- * uniformly at random from rng. Returns 0 with res->node set, 1 when no
- * node is feasible (res->message explains, in Kubernetes' words), or
- * -EINVAL for a malformed pod. The cache is not changed: the caller
- * assumes the pod on res->node and binds. */
+/* How many feasible nodes an attempt looks for among nodes before it
+ * stops filtering (kube-scheduler's numFeasibleNodesToFind): every node
+ * below 100 nodes; else percentage of them (0: adaptive, 50% minus 1%
+ * per 125 nodes, at least 5%), never fewer than 100. */
+size_t sched_nodes_to_find(unsigned percentage, size_t nodes);
+
+/* Choose a node for pod: run every filter on the nodes of the cache,
+ * from a node drawn from rng on, until sched_nodes_to_find of them are
+ * feasible or every node was tried; score the feasible ones, take the
+ * highest total, breaking ties uniformly at random from rng. Returns 0 with res->node set, 1 when
+ * no node is feasible (res->message explains, in Kubernetes' words), or -EINVAL for a malformed
+ * pod. The cache is not changed: the caller assumes the pod on res->node and binds. */
 int sched_schedule_one(const struct sched_cache *cache, const json_t *pod, struct sched_rng *rng,
                        struct sched_result *res, struct sk_err *err);
 /* The same with explicit weights and an already parsed pod. */

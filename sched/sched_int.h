@@ -137,6 +137,7 @@ struct sched_node_info {
     char *name;
     json_t *obj; /* NULL for a node known only from its pods */
     json_t *labels;
+    const char *hostname; /* its kubernetes.io/hostname label, borrowed */
     bool unschedulable;
     bool not_ready; /* Ready condition False or Unknown */
     struct sched_taint *taints;
@@ -162,6 +163,7 @@ struct sched_cache {
     struct sched_map label_index;      /* "ns\x01key\x01value" -> pods (cache.c) */
     struct sched_map anti_index;       /* same key -> anti-affinity terms selecting it */
     struct sched_term_list *anti_scan; /* anti-affinity terms not indexable */
+    size_t naffinity;                  /* sum of the nodes' naffinity */
     int64_t ttl_ms;
 };
 
@@ -297,6 +299,10 @@ struct sched_spread_state {
 
 void sched_spread_prepare(struct sched_spread_state *st, const struct sched_cache *cache,
                           const struct sched_pod *pod, bool filtering);
+/* The state for scoring: counts in the feasible nodes' domains only. */
+void sched_spread_prepare_score(struct sched_spread_state *st, const struct sched_cache *cache,
+                                const struct sched_pod *pod,
+                                struct sched_node_info *const *feasible, size_t n);
 void sched_spread_release(struct sched_spread_state *st);
 const char *sched_filter_spread(const struct sched_spread_state *st, const struct sched_pod *pod,
                                 const struct sched_node_info *ni);

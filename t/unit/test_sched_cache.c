@@ -242,6 +242,28 @@ START_TEST(unconfirmed_assumption_expires_after_ttl)
 }
 END_TEST
 
+START_TEST(finished_binding_restarts_the_ttl)
+{
+    struct sched_cache *c = cluster(1000);
+    json_t *a = J(BIG_POD("a", "")), *bound = J(BIG_POD("a", "n1"));
+    struct sk_err err;
+
+    ck_assert_int_eq(sched_cache_assume(c, a, "n1", 0, &err), 0);
+    ck_assert_int_eq(sched_cache_finish_binding(c, "ns", "a", 900), 0);
+    ck_assert_uint_eq(sched_cache_expire(c, 1500), 0);
+    ck_assert_int_eq(sched_cache_pod_state(c, "ns", "a"), 1);
+    ck_assert_uint_eq(sched_cache_expire(c, 1900), 1);
+    ck_assert_int_eq(sched_cache_finish_binding(c, "ns", "a", 2000), -ENOENT);
+    /* A bound pod has nothing to finish. */
+    ck_assert_int_eq(sched_cache_pod_set(c, bound, &err), 0);
+    ck_assert_int_eq(sched_cache_finish_binding(c, "ns", "a", 2000), -ENOENT);
+    ck_assert_int_eq(sched_cache_pod_state(c, "ns", "a"), 2);
+    json_decref(a);
+    json_decref(bound);
+    sched_cache_free(c);
+}
+END_TEST
+
 START_TEST(assume_refuses_duplicates_and_unknown_nodes)
 {
     struct sched_cache *c = cluster(0);
@@ -342,6 +364,7 @@ main(void)
     tcase_add_test(tc, assumed_pod_counts_for_the_next_attempt);
     tcase_add_test(tc, informer_confirms_an_assumed_pod);
     tcase_add_test(tc, unconfirmed_assumption_expires_after_ttl);
+    tcase_add_test(tc, finished_binding_restarts_the_ttl);
     tcase_add_test(tc, assume_refuses_duplicates_and_unknown_nodes);
     tcase_add_test(tc, node_removal_keeps_its_pods_counted);
     tcase_add_test(tc, many_pods_and_nodes_round_trip);

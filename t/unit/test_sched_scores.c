@@ -350,6 +350,57 @@ START_TEST(equal_nodes_fill_evenly)
 }
 END_TEST
 
+START_TEST(nodes_to_find_as_kube_scheduler)
+{
+    static const struct {
+        unsigned percentage;
+        size_t nodes, want;
+    } cases[] = {
+        {0, 50, 50},     {0, 99, 99},    {0, 100, 100},     {0, 1000, 420},
+        {0, 5000, 500},  {0, 6000, 300}, {0, 100000, 5000}, {100, 1000, 1000},
+        {30, 1000, 300}, {1, 1000, 100}, {250, 1000, 1000}, {0, 0, 0},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        ck_assert_msg(sched_nodes_to_find(cases[i].percentage, cases[i].nodes) == cases[i].want,
+                      "%u%% of %zu: %zu, want %zu", cases[i].percentage, cases[i].nodes,
+                      sched_nodes_to_find(cases[i].percentage, cases[i].nodes), cases[i].want);
+}
+END_TEST
+
+/* At 1000 nodes an attempt stops after 420 feasible ones; 100% looks at
+ * all; a pod that fits nowhere is checked against every node. */
+START_TEST(large_clusters_are_sampled_unless_nothing_fits)
+{
+    struct sched_cache *c = equal_nodes(1000);
+    struct sched_config all = {.percentage_of_nodes_to_score = 100};
+    struct sched_pod *sp;
+    struct sched_rng rng;
+    struct sched_result res;
+    json_t *p = J("{'metadata':{'name':'p'}}");
+    json_t *big = J("{'metadata':{'name':'big'},'spec':{'containers':[{'resources':{'requests':{"
+                    "'cpu':'64'}}}]}}");
+
+    memcpy(all.weights, sched_score_default_weights, sizeof(all.weights));
+    sched_rng_seed(&rng, 3);
+    sched_result_init(&res);
+    ck_assert_int_eq(sched_schedule_one(c, p, &rng, &res, NULL), 0);
+    ck_assert_uint_eq(res.nodes, 420);
+    ck_assert_uint_eq(res.feasible, 420);
+    ck_assert_int_eq(sched_pod_parse(p, &sp, NULL), 0);
+    ck_assert_int_eq(sched_schedule_parsed(c, sp, &all, &rng, &res, NULL), 0);
+    ck_assert_uint_eq(res.nodes, 1000);
+    sched_pod_free(sp);
+    ck_assert_int_eq(sched_schedule_one(c, big, &rng, &res, NULL), 1);
+    ck_assert_uint_eq(res.nodes, 1000);
+    ck_assert_msg(strncmp(res.message, "0/1000 nodes are available", 26) == 0, "%s", res.message);
+    sched_result_release(&res);
+    json_decref(p);
+    json_decref(big);
+    sched_cache_free(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -364,6 +415,8 @@ main(void)
     tcase_add_test(tc, total_is_the_weighted_sum);
     tcase_add_test(tc, ties_are_random_but_seeded);
     tcase_add_test(tc, equal_nodes_fill_evenly);
+    tcase_add_test(tc, nodes_to_find_as_kube_scheduler);
+    tcase_add_test(tc, large_clusters_are_sampled_unless_nothing_fits);
     suite_add_tcase(s, tc);
     return unit_main(s);
 }
