@@ -1,9 +1,9 @@
 /* One scheduling attempt: filter the nodes, score the feasible ones,
  * pick the best (kube-scheduler's schedulePod without extenders;
- * preemption, when nothing fits, is preempt.c). The pod is parsed once and the per-attempt state of
- * inter-pod affinity and topology spread is computed once, over every
- * node and pod, so the per-node work is a handful of comparisons and map
- * lookups.
+ * preemption, when nothing fits, is preempt.c). The pod is parsed once
+ * and the per-attempt state of inter-pod affinity and topology spread is
+ * computed once, over every node and pod, so the per-node work is a
+ * handful of comparisons and map lookups.
  *
  * Node sampling, as kube-scheduler's findNodesThatPassFilters: in a
  * large cluster the filters stop once sched_nodes_to_find nodes passed
