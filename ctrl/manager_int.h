@@ -83,6 +83,8 @@ struct ctrl_manager {
     struct ctrl_cidr_set *ipam; /* node IPAM's allocation map; NULL: off */
     double evict_tokens;        /* the eviction rate limiter (run_node.c) */
     int64_t evict_at_ns;
+    int disrupted;           /* the cluster-wide view, (run_node.c) */
+    int64_t disrupted_at_ns; /* when it was counted; 0: never */
     struct ctrl_manager_stats stats;
 };
 
