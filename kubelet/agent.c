@@ -299,6 +299,7 @@ kl_agent_free(struct kl_agent *a)
         sk_loop_timer_cancel(a->loop, a->node_timer);
     if (a->sync_timer)
         sk_loop_timer_cancel(a->loop, a->sync_timer);
+    kl_netgone_free(a);
     kl_services_stop(a);
     kl_egress_stop(a);
     kl_ep_free(a->ep);

@@ -197,8 +197,8 @@ test_expect_success 'delete: graceful stop within the grace period, then the obj
 	veths=$(lab_exec n1 ip -o link show | grep -c ": skf") &&
 	req "delete pods default web" | head -n 1 | grep -q terminating &&
 	wait_for "! req \"get pods default web rev=0\" | grep -q ^ok" 20 0.1 &&
-	test "$(lab_exec n1 ip -o link show | grep -c ": skf")" -eq $((veths - 1)) &&
-	! grep -q "$uid" "$RT/ipam" &&
+	wait_for "test \$(lab_exec n1 ip -o link show | grep -c \": skf\") -eq $((veths - 1))" 20 0.1 &&
+	wait_for "! grep -q $uid $RT/ipam" 20 0.1 &&
 	test ! -d "$RT/pods/$uid"
 '
 
@@ -239,7 +239,7 @@ test_expect_success 'orphans: a pod force-deleted while the agent was down is cl
 	start_agent &&
 	wait_for "test ! -d $RT/pods/$uid" 20 0.1 &&
 	! skiff-runtime --root "$RT/containers" list -q | grep -q "$uid" &&
-	! grep -q "$uid" "$RT/ipam" &&
+	wait_for "! grep -q $uid $RT/ipam" 20 0.1 &&
 	grep -q "removing orphaned container .$uid" agent.log
 '
 
@@ -249,7 +249,7 @@ test_expect_success 'every remaining pod deleted: no sandbox, veth or container 
 	done &&
 	wait_for "req \"list pods default rev=0\" | head -n 1 | grep -q \"^ok 0 \"" 30 0.2 &&
 	wait_for "test -z \"\$(skiff-runtime --root $RT/containers list -q)\"" 10 0.1 &&
-	! lab_exec n1 ip -o link show | grep -q ": skf" &&
+	wait_for "! lab_exec n1 ip -o link show | grep -q \": skf\"" 20 0.1 &&
 	test -z "$(ls "$RT/pods")"
 '
 
