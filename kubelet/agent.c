@@ -48,6 +48,21 @@ meta_str(const json_t *obj, const char *key)
     return s ? s : "";
 }
 
+/* Once the watch brings back the status last written, keep a reference
+ * to the cached object's copy instead of a second tree of the same
+ * status per pod (a few KiB each; issue 7). p->written is never
+ * changed in place (pod_status.c replaces it), so sharing is safe. */
+static void
+share_status(struct kl_apod *p)
+{
+    json_t *st = json_object_get(p->obj, "status");
+
+    if (p->written && st && p->written != st && !p->status_busy && json_equal(p->written, st)) {
+        json_decref(p->written);
+        p->written = json_incref(st);
+    }
+}
+
 static struct kl_apod *
 pod_add(struct kl_agent *a, const json_t *obj)
 {
@@ -88,6 +103,7 @@ on_pod(struct kl_agent *a, const json_t *obj, bool gone)
     } else if (!gone) {
         json_decref(p->obj);
         p->obj = json_incref((json_t *)obj);
+        share_status(p);
     }
     if (gone)
         p->gone = true;
