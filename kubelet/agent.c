@@ -72,7 +72,7 @@ pod_add(struct kl_agent *a, const json_t *obj)
     sk_strlcpy(p->uid, meta_str(obj, "uid"), sizeof(p->uid));
     sk_strlcpy(p->ns, meta_str(obj, "namespace"), sizeof(p->ns));
     sk_strlcpy(p->name, meta_str(obj, "name"), sizeof(p->name));
-    sk_snprintf(p->dir, sizeof(p->dir), "%s/%s", a->pods_root, p->uid);
+    p->dir = sk_asprintf("%s/%s", a->pods_root, p->uid);
     p->obj = json_incref((json_t *)obj);
     p->written = json_incref(json_object_get(obj, "status"));
     sk_err_init(&err);

@@ -63,7 +63,7 @@ struct kl_apod {
     char uid[64], ns[64], name[256];
     json_t *obj; /* latest object (a reference), NULL once gone */
     bool gone;   /* deleted from the API: tear down, no API delete */
-    char dir[PATH_MAX];
+    char *dir;   /* <pods_root>/<uid>, malloc'ed (not PATH_MAX per pod: issue 7) */
     pid_t sandbox_pid;
     unsigned long long sandbox_start;
     char ip[NET_IP_STRLEN];

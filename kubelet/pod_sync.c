@@ -73,6 +73,7 @@ kl_pod_free(struct kl_apod *p)
         json_decref(p->ctrs[i].probe_pod);
     kl_pod_refs_release(p);
     free(p->ctrs);
+    free(p->dir);
     free(p);
 }
 

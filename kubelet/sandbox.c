@@ -250,11 +250,12 @@ kl_sandbox_teardown(struct kl_agent *a, const char *uid, const char *dir)
     struct kl_apod tmp;
 
     memset(&tmp, 0, sizeof(tmp));
-    sk_strlcpy(tmp.dir, dir, sizeof(tmp.dir));
+    tmp.dir = sk_strdup(dir);
     if (kl_sandbox_load(&tmp) == 0)
         kill(tmp.sandbox_pid, SIGKILL);
     if (a->ipam.path)
         kl_netgone_add(a, uid);
     if (kl_rm_rf(dir) < 0)
         sk_warn("kubelet", "pod '%s': removing '%s' failed", uid, dir);
+    free(tmp.dir);
 }

@@ -243,6 +243,24 @@ test_expect_success 'orphans: a pod force-deleted while the agent was down is cl
 	grep -q "removing orphaned container .$uid" agent.log
 '
 
+test_expect_success 'a deleted pod whose netns something else holds: address kept while its veth lingers, veth deleted after 30 s with a warning' '
+	mkpod held Always "$(ctr c "sleep 3600")" &&
+	wait_for "pj held .status.phase | grep -qx Running" 20 0.1 &&
+	uid=$(pj held .metadata.uid) &&
+	spid=$(cut -d" " -f1 "$RT/pods/$uid/sandbox") &&
+	hpid=$(nsenter --net="/proc/$spid/ns/net" sh -c "sleep 120 </dev/null >/dev/null 2>&1 & echo \$!") &&
+	test_when_finished "kill $hpid 2>/dev/null; true" &&
+	wait_for "test \"\$(readlink /proc/$hpid/ns/net)\" = \"\$(readlink /proc/$spid/ns/net)\"" 10 0.05 &&
+	req "delete pods default held grace=1" | head -n 1 | grep -q "^ok" &&
+	wait_for "! req \"get pods default held rev=0\" | grep -q ^ok" 20 0.1 &&
+	wait_for "test ! -d $RT/pods/$uid" 10 0.1 &&
+	lab_exec n1 ip -d -o link show | grep -q "alias $uid" &&
+	grep -q "$uid" "$RT/ipam" &&
+	wait_for "! lab_exec n1 ip -d -o link show | grep -q \"alias $uid\"" 45 0.5 &&
+	wait_for "! grep -q $uid $RT/ipam" 5 0.1 &&
+	grep -q "pod .$uid.: veth .skf[0-9a-f]*. still there" agent.log
+'
+
 test_expect_success 'every remaining pod deleted: no sandbox, veth or container left' '
 	for p in talk init crash bad live rdy noimg; do
 		req "delete pods default $p grace=1" >/dev/null || return 1
