@@ -50,14 +50,16 @@ meta_str(const json_t *obj, const char *key)
 
 /* Once the watch brings back the status last written, keep a reference
  * to the cached object's copy instead of a second tree of the same
- * status per pod (a few KiB each; issue 7). p->written is never
- * changed in place (pod_status.c replaces it), so sharing is safe. */
+ * status per pod (7 KiB of jansson tree for a one-container pod; issue
+ * 7). The watch event may come before the write's answer (status_busy):
+ * p->written is already what was sent then. p->written is never changed
+ * in place (pod_status.c replaces it), so sharing is safe. */
 static void
 share_status(struct kl_apod *p)
 {
     json_t *st = json_object_get(p->obj, "status");
 
-    if (p->written && st && p->written != st && !p->status_busy && json_equal(p->written, st)) {
+    if (p->written && st && p->written != st && json_equal(p->written, st)) {
         json_decref(p->written);
         p->written = json_incref(st);
     }
