@@ -157,7 +157,8 @@ kl_orphans_clean(struct kl_agent *a)
             live[nlive++] = a->pods[i]->uid;
     }
     sk_err_init(&err);
-    if (a->ipam.path && ipam_reconcile(&a->ipam, live, nlive, &err) < 0)
+    /* not ipam_reconcile: an address is freed only once its veth is gone */
+    if (a->ipam.path && kl_netgone_reconcile(a, live, nlive, &err) < 0)
         sk_warn("kubelet", "ipam: %s", err.msg);
     free(live);
 }

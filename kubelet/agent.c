@@ -48,6 +48,23 @@ meta_str(const json_t *obj, const char *key)
     return s ? s : "";
 }
 
+/* Once the watch brings back the status last written, keep a reference
+ * to the cached object's copy instead of a second tree of the same
+ * status per pod (7 KiB of jansson tree for a one-container pod; issue
+ * 7). The watch event may come before the write's answer (status_busy):
+ * p->written is already what was sent then. p->written is never changed
+ * in place (pod_status.c replaces it), so sharing is safe. */
+static void
+share_status(struct kl_apod *p)
+{
+    json_t *st = json_object_get(p->obj, "status");
+
+    if (p->written && st && p->written != st && json_equal(p->written, st)) {
+        json_decref(p->written);
+        p->written = json_incref(st);
+    }
+}
+
 static struct kl_apod *
 pod_add(struct kl_agent *a, const json_t *obj)
 {
@@ -57,7 +74,7 @@ pod_add(struct kl_agent *a, const json_t *obj)
     sk_strlcpy(p->uid, meta_str(obj, "uid"), sizeof(p->uid));
     sk_strlcpy(p->ns, meta_str(obj, "namespace"), sizeof(p->ns));
     sk_strlcpy(p->name, meta_str(obj, "name"), sizeof(p->name));
-    sk_snprintf(p->dir, sizeof(p->dir), "%s/%s", a->pods_root, p->uid);
+    p->dir = sk_asprintf("%s/%s", a->pods_root, p->uid);
     p->obj = json_incref((json_t *)obj);
     p->written = json_incref(json_object_get(obj, "status"));
     sk_err_init(&err);
@@ -88,6 +105,7 @@ on_pod(struct kl_agent *a, const json_t *obj, bool gone)
     } else if (!gone) {
         json_decref(p->obj);
         p->obj = json_incref((json_t *)obj);
+        share_status(p);
     }
     if (gone)
         p->gone = true;
@@ -300,6 +318,7 @@ kl_agent_free(struct kl_agent *a)
         sk_loop_timer_cancel(a->loop, a->node_timer);
     if (a->sync_timer)
         sk_loop_timer_cancel(a->loop, a->sync_timer);
+    kl_netgone_free(a);
     kl_services_stop(a);
     kl_egress_stop(a);
     kl_hooks_stop(a);

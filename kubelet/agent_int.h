@@ -83,7 +83,7 @@ struct kl_apod {
     char uid[64], ns[64], name[256];
     json_t *obj; /* latest object (a reference), NULL once gone */
     bool gone;   /* deleted from the API: tear down, no API delete */
-    char dir[PATH_MAX];
+    char *dir;   /* <pods_root>/<uid>, malloc'ed (not PATH_MAX per pod: issue 7) */
     pid_t sandbox_pid;
     unsigned long long sandbox_start;
     char ip[NET_IP_STRLEN];
@@ -158,6 +158,11 @@ struct kl_agent {
     uint64_t hook_timer;  /* hook_run.c: watches running hooks */
     uint64_t stats_timer; /* stats.c: the periodic sample */
     struct kl_node_sample node_stats[2];
+    /* netgone.c: pods whose veth is waited for before their address
+     * is released */
+    struct kl_netgone *gone;
+    size_t ngone, gone_cap;
+    uint64_t gone_timer, gone_delay_ms;
 };
 
 /* agent.c */
@@ -177,6 +182,16 @@ void kl_sandbox_teardown(struct kl_agent *a, const char *uid, const char *dir);
 unsigned long long kl_proc_starttime(pid_t pid);
 /* rm -rf --one-file-system (never crosses into a mount left behind). */
 int kl_rm_rf(const char *path);
+
+/* netgone.c: the pod's veth goes with its netns (killed sandbox); a
+ * timer checks it is gone, then releases the address (RTM_DELLINK after
+ * 30 s). reconcile: after a restart, every allocation whose owner is not
+ * in live is waited for the same way. */
+struct kl_netgone;
+void kl_netgone_add(struct kl_agent *a, const char *uid);
+int kl_netgone_reconcile(struct kl_agent *a, const char *const *live, size_t nlive,
+                         struct sk_err *err);
+void kl_netgone_free(struct kl_agent *a);
 
 /* pod_worker.c: container runs. */
 int kl_ctr_start(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c, struct sk_err *err);

@@ -76,6 +76,7 @@ kl_pod_free(struct kl_apod *p)
     }
     kl_pod_refs_release(p);
     free(p->ctrs);
+    free(p->dir);
     free(p);
 }
 

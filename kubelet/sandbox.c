@@ -12,7 +12,9 @@
  *
  * The pod network (net_pod_setup: veth into the bridge, address from
  * the node's IPAM owned by the pod's uid) is set up after the pause
- * process, and torn down (veth, address) after it has been killed. */
+ * process. Killing the pause process destroys the netns and the veth
+ * with it; the address is released once the host end is gone
+ * (netgone.c). */
 #include "kubelet/agent_int.h"
 
 #include "lib/alloc.h"
@@ -238,21 +240,22 @@ kl_rm_rf(const char *path)
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
-/* Kill the pause process, remove the pod network and address, and the
- * pod's directory. Idempotent; also for pods known only by their dir. */
+/* Kill the pause process (its netns, and the veth in it, go with it:
+ * no blocking RTM_DELLINK here, netgone.c waits for the veth and then
+ * releases the address), remove the pod's directory. Idempotent; also
+ * for pods known only by their dir. */
 void
 kl_sandbox_teardown(struct kl_agent *a, const char *uid, const char *dir)
 {
     struct kl_apod tmp;
-    struct sk_err err;
 
     memset(&tmp, 0, sizeof(tmp));
-    sk_strlcpy(tmp.dir, dir, sizeof(tmp.dir));
+    tmp.dir = sk_strdup(dir);
     if (kl_sandbox_load(&tmp) == 0)
         kill(tmp.sandbox_pid, SIGKILL);
-    sk_err_init(&err);
-    if (a->ipam.path && net_pod_teardown(a->nl, &a->ipam, uid, &err) < 0)
-        sk_warn("kubelet", "pod '%s': network teardown: %s", uid, err.msg);
+    if (a->ipam.path)
+        kl_netgone_add(a, uid);
     if (kl_rm_rf(dir) < 0)
         sk_warn("kubelet", "pod '%s': removing '%s' failed", uid, dir);
+    free(tmp.dir);
 }

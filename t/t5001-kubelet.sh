@@ -197,8 +197,8 @@ test_expect_success 'delete: graceful stop within the grace period, then the obj
 	veths=$(lab_exec n1 ip -o link show | grep -c ": skf") &&
 	req "delete pods default web" | head -n 1 | grep -q terminating &&
 	wait_for "! req \"get pods default web rev=0\" | grep -q ^ok" 20 0.1 &&
-	test "$(lab_exec n1 ip -o link show | grep -c ": skf")" -eq $((veths - 1)) &&
-	! grep -q "$uid" "$RT/ipam" &&
+	wait_for "test \$(lab_exec n1 ip -o link show | grep -c \": skf\") -eq $((veths - 1))" 20 0.1 &&
+	wait_for "! grep -q $uid $RT/ipam" 20 0.1 &&
 	test ! -d "$RT/pods/$uid"
 '
 
@@ -239,8 +239,26 @@ test_expect_success 'orphans: a pod force-deleted while the agent was down is cl
 	start_agent &&
 	wait_for "test ! -d $RT/pods/$uid" 20 0.1 &&
 	! skiff-runtime --root "$RT/containers" list -q | grep -q "$uid" &&
-	! grep -q "$uid" "$RT/ipam" &&
+	wait_for "! grep -q $uid $RT/ipam" 20 0.1 &&
 	grep -q "removing orphaned container .$uid" agent.log
+'
+
+test_expect_success 'a deleted pod whose netns something else holds: address kept while its veth lingers, veth deleted after 30 s with a warning' '
+	mkpod held Always "$(ctr c "sleep 3600")" &&
+	wait_for "pj held .status.phase | grep -qx Running" 20 0.1 &&
+	uid=$(pj held .metadata.uid) &&
+	spid=$(cut -d" " -f1 "$RT/pods/$uid/sandbox") &&
+	hpid=$(nsenter --net="/proc/$spid/ns/net" sh -c "sleep 120 </dev/null >/dev/null 2>&1 & echo \$!") &&
+	test_when_finished "kill $hpid 2>/dev/null; true" &&
+	wait_for "test \"\$(readlink /proc/$hpid/ns/net)\" = \"\$(readlink /proc/$spid/ns/net)\"" 10 0.05 &&
+	req "delete pods default held grace=1" | head -n 1 | grep -q "^ok" &&
+	wait_for "! req \"get pods default held rev=0\" | grep -q ^ok" 20 0.1 &&
+	wait_for "test ! -d $RT/pods/$uid" 10 0.1 &&
+	lab_exec n1 ip -d -o link show | grep -q "alias $uid" &&
+	grep -q "$uid" "$RT/ipam" &&
+	wait_for "! lab_exec n1 ip -d -o link show | grep -q \"alias $uid\"" 45 0.5 &&
+	wait_for "! grep -q $uid $RT/ipam" 5 0.1 &&
+	grep -q "pod .$uid.: veth .skf[0-9a-f]*. still there" agent.log
 '
 
 test_expect_success 'every remaining pod deleted: no sandbox, veth or container left' '
@@ -249,7 +267,7 @@ test_expect_success 'every remaining pod deleted: no sandbox, veth or container 
 	done &&
 	wait_for "req \"list pods default rev=0\" | head -n 1 | grep -q \"^ok 0 \"" 30 0.2 &&
 	wait_for "test -z \"\$(skiff-runtime --root $RT/containers list -q)\"" 10 0.1 &&
-	! lab_exec n1 ip -o link show | grep -q ": skf" &&
+	wait_for "! lab_exec n1 ip -o link show | grep -q \": skf\"" 20 0.1 &&
 	test -z "$(ls "$RT/pods")"
 '
 
