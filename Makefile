@@ -105,6 +105,19 @@ $(B)/bin/%: $(B)/cmd/%.o $(MODULE_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_LIBS)
 
+# skiff-runtime is exec'd once or twice for each container it starts
+# (the re-exec that closes CVE-2019-5736): linked statically it skips the
+# dynamic loader's work, about 0.8 ms of a 5 ms run here (bench/runtime).
+# Not under the sanitizers (ASan needs the dynamic runtime); the static
+# libraries come with Debian's -dev packages. RUNTIME_STATIC=0 turns it off.
+RUNTIME_STATIC ?= $(if $(SAN_FLAGS),0,1)
+ifeq ($(RUNTIME_STATIC),1)
+$(B)/bin/skiff-runtime: $(B)/cmd/skiff-runtime.o $(MODULE_LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -static -o $@ $< -Wl,--start-group $(MODULE_LIBS) -Wl,--end-group \
+		-lseccomp -lcap -ljansson -lm
+endif
+
 $(B)/t/unit/%.o: t/unit/%.c $(B)/config.mk
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<

@@ -712,14 +712,24 @@ out:
     return rc;
 }
 
+/* The name of uid from /etc/passwd, read with fgetpwent rather than
+ * getpwuid: skiff-runtime is linked statically, where glibc's NSS would
+ * load shared modules at run time. */
 static const char *
 owner_name(uid_t uid, char *buf, size_t bufsz)
 {
-    struct passwd *pw = getpwuid(uid);
+    FILE *f = fopen("/etc/passwd", "re");
+    struct passwd *pw;
 
-    if (pw)
-        return pw->pw_name;
     snprintf(buf, bufsz, "#%u", (unsigned)uid);
+    if (!f)
+        return buf;
+    while ((pw = fgetpwent(f)))
+        if (pw->pw_uid == uid) {
+            sk_strlcpy(buf, pw->pw_name, bufsz);
+            break;
+        }
+    fclose(f);
     return buf;
 }
 
