@@ -24,6 +24,7 @@
 #include "lib/buf.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/sha256.h"
 #include "store/store.h"
 
 #include <errno.h>
@@ -72,11 +73,9 @@ api_sa_tokens_free(struct api_sa_tokens *t)
 static void
 hex_digest(const void *s, size_t len, char out[HEX_LEN])
 {
-    unsigned char d[32];
-    unsigned int n = sizeof(d);
+    unsigned char d[SK_SHA256_LEN];
 
-    if (!EVP_Digest(s, len, d, &n, EVP_sha256(), NULL))
-        SK_BUG("sha-256 failed");
+    sk_sha256(s, len, d);
     for (size_t i = 0; i < sizeof(d); i++)
         snprintf(out + 2 * i, 3, "%02x", d[i]);
 }

@@ -22,11 +22,11 @@
 #include "lib/alloc.h"
 #include "lib/buf.h"
 #include "lib/log.h"
+#include "lib/sha256.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -59,10 +59,7 @@ struct record {
 static void
 digest(const char *s, size_t len, unsigned char *out)
 {
-    unsigned int n = DIGEST_LEN;
-
-    if (!EVP_Digest(s, len, out, &n, EVP_sha256(), NULL))
-        SK_BUG("sha-256 failed");
+    sk_sha256(s, len, out);
 }
 
 /* Parse the record in line[0..len) into r (r->buf has room for 2 * len

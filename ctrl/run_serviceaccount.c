@@ -29,11 +29,12 @@
 #include "lib/json.h"
 #include "lib/log.h"
 
+#include <errno.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #define SA_TOKEN_TYPE "kubernetes.io/service-account-token"
 #define SA_ANN_NAME   "kubernetes.io/service-account.name"
@@ -118,6 +119,24 @@ b64(const void *p, size_t n)
     return out;
 }
 
+/* Random bytes from the kernel's CSPRNG (getrandom(2), as Go's
+ * crypto/rand): OpenSSL's RAND_bytes would set up its DRBG and
+ * providers, 2.5 MB of libcrypto pages in an otherwise idle server. */
+static void
+random_fill(unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t got = getrandom(p, n, 0);
+
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            SK_BUG("getrandom failed");
+        p += got;
+        n -= (size_t)got;
+    }
+}
+
 /* A random 256-bit token as base64url text without padding (43
  * characters: safe in an `auth` line and a shell variable). */
 static void
@@ -127,8 +146,7 @@ token_new(char out[48])
     char *s;
     size_t i, j = 0;
 
-    if (RAND_bytes(r, sizeof(r)) != 1)
-        SK_BUG("RAND_bytes failed");
+    random_fill(r, sizeof(r));
     s = b64(r, sizeof(r));
     for (i = 0; s[i] && s[i] != '=' && j < 47; i++)
         out[j++] = s[i] == '+' ? '-' : s[i] == '/' ? '_' : s[i];
@@ -144,8 +162,7 @@ suffix_new(char out[6])
     unsigned char r[5];
     size_t i;
 
-    if (RAND_bytes(r, sizeof(r)) != 1)
-        SK_BUG("RAND_bytes failed");
+    random_fill(r, sizeof(r));
     for (i = 0; i < 5; i++)
         out[i] = alphabet[r[i] % (sizeof(alphabet) - 1)];
     out[5] = '\0';
