@@ -204,6 +204,14 @@ int nl_route_dump(struct nl_sock *nl, int family, struct nl_route **out, size_t 
  * or rely on thread-local state of the caller. Returns fn's result. */
 int net_netns_run(int netns_fd, int (*fn)(void *arg, struct sk_err *err), void *arg,
                   struct sk_err *err);
+/* Run the nft script cmd through libnftables in netns_fd, in one
+ * transaction; its output (a listing) is appended to out when not NULL.
+ * Errors carry the first line of libnftables' message (-ENOENT for a
+ * missing table or chain). */
+int net_nft_run(int netns_fd, const char *cmd, struct sk_buf *out, struct sk_err *err);
+/* The nf_tables ruleset generation id of netns_fd (NFT_MSG_GETGEN): it
+ * moves with every commit, anyone's. */
+int net_nft_genid(int netns_fd, uint32_t *gen, struct sk_err *err);
 /* Open a netns reference: a path such as /var/run/netns/X or
  * /proc/PID/ns/net; returns an O_CLOEXEC fd. */
 int net_netns_open(const char *path, struct sk_err *err);

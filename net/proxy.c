@@ -39,13 +39,8 @@
 #include "lib/alloc.h"
 #include "lib/log.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libmnl/libmnl.h>
-#include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nfnetlink.h>
-#include <nftables/libnftables.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -66,55 +61,10 @@ struct net_proxy {
     struct net_proxy_metrics m;
 };
 
-/* ---- libnftables calls (on the netns thread) ---- */
-
-struct nft_job {
-    const char *cmd; /* an nft script */
-    struct sk_buf *out;
-};
-
-static int
-nft_job_fn(void *arg, struct sk_err *err)
-{
-    struct nft_job *job = arg;
-    struct nft_ctx *ctx;
-    const char *msg;
-    int rc = 0;
-
-    ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-    if (!ctx)
-        return sk_err_set(err, ENOMEM, "nftables: cannot create a context");
-    nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_STATELESS);
-    if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0) {
-        rc = sk_err_set(err, ENOMEM, "nftables: cannot buffer output");
-        goto out_free;
-    }
-    if (nft_run_cmd_from_buffer(ctx, job->cmd) != 0) {
-        msg = nft_ctx_get_error_buffer(ctx);
-        /* The first line of libnftables' message says what failed. */
-        rc = sk_err_set(err, strstr(msg, "No such file") ? ENOENT : EINVAL, "nftables: %.*s",
-                        (int)strcspn(msg, "\n"), msg);
-        goto out_free;
-    }
-    if (job->out)
-        sk_buf_puts(job->out, nft_ctx_get_output_buffer(ctx));
-out_free:
-    nft_ctx_free(ctx);
-    return rc;
-}
-
-static int
-nft_run(int netns_fd, const char *cmd, struct sk_buf *out, struct sk_err *err)
-{
-    struct nft_job job = {cmd, out};
-
-    return net_netns_run(netns_fd, nft_job_fn, &job, err);
-}
-
 int
 net_proxy_list(int netns_fd, struct sk_buf *out, struct sk_err *err)
 {
-    return nft_run(netns_fd, "list table " NET_PROXY_FAMILY " " NET_PROXY_TABLE "\n", out, err);
+    return net_nft_run(netns_fd, "list table " NET_PROXY_FAMILY " " NET_PROXY_TABLE "\n", out, err);
 }
 
 /* Hash of a listing without the elements of dynamic sets (affinity
@@ -166,7 +116,7 @@ net_proxy_remove(struct net_proxy *p, struct sk_err *err)
                               "delete table " NET_PROXY_FAMILY " " NET_PROXY_TABLE "\n";
 
     p->applied = false;
-    if (nft_run(p->netns_fd, cmd, NULL, err) < 0)
+    if (net_nft_run(p->netns_fd, cmd, NULL, err) < 0)
         return sk_err_wrap(err, "remove table '%s'", NET_PROXY_TABLE);
     return 0;
 }
@@ -224,65 +174,10 @@ net_proxy_metrics_get(const struct net_proxy *p, struct net_proxy_metrics *out)
     *out = p->m;
 }
 
-/* ---- the ruleset generation ---- */
-
-static int
-gen_cb(const struct nlmsghdr *nlh, void *data)
-{
-    struct nlattr *attr;
-
-    mnl_attr_for_each(attr, nlh, sizeof(struct nfgenmsg))
-    {
-        if (mnl_attr_get_type(attr) == NFTA_GEN_ID && mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
-            *(uint32_t *)data = ntohl(mnl_attr_get_u32(attr));
-    }
-    return MNL_CB_OK;
-}
-
-/* Read the nf_tables generation id of the calling thread's netns. */
-static int
-gen_fn(void *arg, struct sk_err *err)
-{
-    char buf[MNL_SOCKET_BUFFER_SIZE];
-    struct mnl_socket *nl;
-    struct nlmsghdr *nlh;
-    struct nfgenmsg *nfg;
-    unsigned seq = 1, portid;
-    ssize_t n;
-    int rc = 0;
-
-    nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-    if (!nl)
-        return sk_err_sys(err, errno, "nftables: open netlink socket");
-    if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-        rc = sk_err_sys(err, errno, "nftables: bind netlink socket");
-        goto out_close;
-    }
-    portid = mnl_socket_get_portid(nl);
-    nlh = mnl_nlmsg_put_header(buf);
-    nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN;
-    nlh->nlmsg_flags = NLM_F_REQUEST;
-    nlh->nlmsg_seq = seq;
-    nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-    nfg->nfgen_family = AF_UNSPEC;
-    nfg->version = NFNETLINK_V0;
-    nfg->res_id = 0;
-    if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-        rc = sk_err_sys(err, errno, "nftables: ask for the ruleset generation");
-        goto out_close;
-    }
-    n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-    if (n < 0 || mnl_cb_run(buf, (size_t)n, seq, portid, gen_cb, arg) < 0)
-        rc = sk_err_sys(err, errno, "nftables: read the ruleset generation");
-out_close:
-    mnl_socket_close(nl);
-    return rc;
-}
-
 static int
 read_gen(struct net_proxy *p, uint32_t *gen, struct sk_err *err)
 {
-    return net_netns_run(p->netns_fd, gen_fn, gen, err);
+    return net_nft_genid(p->netns_fd, gen, err);
 }
 
 /* ---- sync ---- */
@@ -362,7 +257,7 @@ apply_full(struct net_proxy *p, struct px_state *st, struct sk_err *err)
     p->applied = false;
     px_render_state(st, &p->node, &script, NULL);
     t0 = now_ns();
-    rc = nft_run(p->netns_fd, script.data, NULL, err);
+    rc = net_nft_run(p->netns_fd, script.data, NULL, err);
     p->m.last_commit_ns = now_ns() - t0;
     sk_buf_release(&script);
     if (rc < 0)
