@@ -1,111 +1,47 @@
 /* Keeps the authorizer's RBAC objects current from the store: a range
- * of each RBAC kind's key prefix, then a watch from that moment on (both
- * on the loop, so no change falls between them), in process (the store's watch delivers every
- * change in order, also after a snapshot restore). */
+ * of each RBAC kind's key prefix, then a watch from that moment on
+ * (api/store_feed.c), in process. */
 #include "api/authz.h"
-#include "api/object.h"
+#include "api/store_feed.h"
 #include "lib/alloc.h"
 #include "lib/log.h"
-#include "store/store.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 static const char *const rbac_resources[] = {"roles", "clusterroles", "rolebindings",
                                              "clusterrolebindings"};
 #define NRBAC (sizeof(rbac_resources) / sizeof(rbac_resources[0]))
 
 struct api_authz_feed {
-    struct api_authz *authz;
-    struct store_watch *watches[NRBAC];
+    struct api_store_feed feeds[NRBAC];
 };
 
 static void
-feed_put(struct api_authz *a, const char *value, uint32_t len)
+feed_put(void *arg, const json_t *obj)
 {
     struct sk_err err;
-    json_error_t jerr;
-    json_t *obj = json_loadb(value, len, 0, &jerr);
 
     sk_err_init(&err);
-    if (!obj) {
-        sk_warn("authz", "unreadable RBAC object in the store: %s", jerr.text);
-        return;
-    }
-    if (api_authz_update(a, obj, &err) < 0)
+    if (api_authz_update(arg, obj, &err) < 0)
         sk_warn("authz", "RBAC object ignored: %s", err.msg);
-    json_decref(obj);
 }
 
-/* key: /registry/<resource>/[<ns>/]<name> */
 static void
-feed_delete(struct api_authz *a, const char *key, uint32_t len)
+feed_deleted(void *arg, const char *kind, const char *ns, const char *name)
 {
-    char *copy = sk_strndup(key, len);
-    char *parts[4] = {0};
-    size_t n = 0;
-    char *save = NULL;
-
-    for (char *p = strtok_r(copy, "/", &save); p && n < 4; p = strtok_r(NULL, "/", &save))
-        parts[n++] = p;
-    if (n >= 3 && strcmp(parts[0], "registry") == 0) {
-        const struct api_kind *k = api_kind_lookup(parts[1]);
-
-        if (k)
-            api_authz_remove(a, k->kind, n == 4 ? parts[2] : "", parts[n - 1]);
-    }
-    free(copy);
+    api_authz_remove(arg, kind, ns, name);
 }
 
-static int
-feed_event(void *arg, const struct mvcc_event *ev)
-{
-    struct api_authz *a = arg;
-
-    if (ev->type == MVCC_EVENT_PUT)
-        feed_put(a, ev->kv.value, ev->kv.value_len);
-    else
-        feed_delete(a, ev->kv.key, ev->kv.key_len);
-    return 0;
-}
-
-/* Load the current objects of one resource; returns 0 or <0. */
-static int
-feed_load(struct api_authz *a, struct store *s, const char *prefix, const char *end,
-          struct sk_err *err)
-{
-    struct mvcc_op op = {.type = MVCC_OP_RANGE,
-                         .key = prefix,
-                         .key_len = (uint32_t)strlen(prefix),
-                         .end = end,
-                         .end_len = (uint32_t)strlen(end)};
-    struct mvcc_op_result res;
-
-    memset(&res, 0, sizeof(res));
-    if (store_range(s, &op, &res, err) < 0)
-        return -1;
-    for (size_t i = 0; i < res.nkvs; i++)
-        feed_put(a, res.kvs[i].value, res.kvs[i].value_len);
-    mvcc_op_result_release(&res);
-    return 0;
-}
+static const struct api_store_feed_ops authz_feed_ops = {
+    .put = feed_put, .deleted = feed_deleted, .component = "authz"};
 
 struct api_authz_feed *
 api_authz_feed_start(struct api_authz *a, struct store *s, struct sk_err *err)
 {
     struct api_authz_feed *f = sk_calloc(1, sizeof(*f));
 
-    f->authz = a;
     for (size_t i = 0; i < NRBAC; i++) {
-        char prefix[64], end[64];
-        int64_t resume = 0;
-
-        snprintf(prefix, sizeof(prefix), "/registry/%s/", rbac_resources[i]);
-        snprintf(end, sizeof(end), "/registry/%s0", rbac_resources[i]); /* '/' + 1 */
-        if (feed_load(a, s, prefix, end, err) < 0 ||
-            store_watch_start(s, prefix, (uint32_t)strlen(prefix), end, (uint32_t)strlen(end), 0,
-                              feed_event, a, &f->watches[i], &resume, err) < 0) {
-            sk_err_wrap(err, "watch of %s for the authorizer", rbac_resources[i]);
+        if (api_store_feed_start(&f->feeds[i], s, rbac_resources[i], &authz_feed_ops, a, err) < 0) {
             api_authz_feed_stop(f);
             return NULL;
         }
@@ -118,9 +54,7 @@ api_authz_feed_stop(struct api_authz_feed *f)
 {
     if (!f)
         return;
-    for (size_t i = 0; i < NRBAC; i++) {
-        if (f->watches[i])
-            store_watch_cancel(f->watches[i]);
-    }
+    for (size_t i = 0; i < NRBAC; i++)
+        api_store_feed_stop(&f->feeds[i]);
     free(f);
 }

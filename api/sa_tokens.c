@@ -1,6 +1,6 @@
 /* ServiceAccount tokens: the index the authenticator looks a bearer
  * token up in, fed from the store like the authorizer's RBAC objects
- * (authz_feed.c): a range of /registry/secrets/ and
+ * (store_feed.c): a range of /registry/secrets/ and
  * /registry/serviceaccounts/, then a watch of each from that moment, in
  * process. A request never reads the store.
  *
@@ -20,6 +20,7 @@
  * timing tells at most something about a digest, not about a token. */
 #include "api/authn.h"
 #include "api/object.h"
+#include "api/store_feed.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
 #include "lib/json.h"
@@ -42,7 +43,7 @@ struct api_sa_tokens {
     json_t *by_digest; /* hex digest -> {"ns", "sa", "uid"} */
     json_t *by_secret; /* "ns/name" of the Secret -> hex digest */
     json_t *sas;       /* "ns/name" of the ServiceAccount -> uid */
-    struct store_watch *watches[2];
+    struct api_store_feed feeds[2];
 };
 
 struct api_sa_tokens *
@@ -62,8 +63,7 @@ api_sa_tokens_free(struct api_sa_tokens *t)
     if (!t)
         return;
     for (size_t i = 0; i < 2; i++)
-        if (t->watches[i])
-            store_watch_cancel(t->watches[i]);
+        api_store_feed_stop(&t->feeds[i]);
     json_decref(t->by_digest);
     json_decref(t->by_secret);
     json_decref(t->sas);
@@ -215,84 +215,29 @@ api_sa_tokens_lookup(const struct api_sa_tokens *t, const char *token, struct ap
 
 /* ---- the store feed ---- */
 
-static const char *const sa_prefixes[2] = {"/registry/secrets/", "/registry/serviceaccounts/"};
-static const char *const sa_kinds[2] = {"Secret", "ServiceAccount"};
+static const char *const sa_resources[2] = {"secrets", "serviceaccounts"};
 
 static void
-feed_value(struct api_sa_tokens *t, const char *value, uint32_t len)
+feed_put(void *arg, const json_t *obj)
 {
-    json_error_t jerr;
-    json_t *obj = json_loadb(value, len, 0, &jerr);
-
-    if (!obj) {
-        sk_warn("authn", "unreadable object in the store: %s", jerr.text);
-        return;
-    }
-    api_sa_tokens_put(t, obj);
-    json_decref(obj);
+    api_sa_tokens_put(arg, obj);
 }
 
-/* key: /registry/<resource>/<ns>/<name> */
 static void
-feed_key_deleted(struct api_sa_tokens *t, const char *key, uint32_t len)
+feed_deleted(void *arg, const char *kind, const char *ns, const char *name)
 {
-    char *copy = sk_strndup(key, len), *parts[4] = {0}, *save = NULL;
-    size_t n = 0;
-
-    for (char *p = strtok_r(copy, "/", &save); p && n < 4; p = strtok_r(NULL, "/", &save))
-        parts[n++] = p;
-    if (n == 4 && !strcmp(parts[0], "registry"))
-        api_sa_tokens_remove(t, !strcmp(parts[1], "secrets") ? "Secret" : "ServiceAccount",
-                             parts[2], parts[3]);
-    free(copy);
+    api_sa_tokens_remove(arg, kind, ns, name);
 }
 
-static int
-feed_event(void *arg, const struct mvcc_event *ev)
-{
-    struct api_sa_tokens *t = arg;
-
-    if (ev->type == MVCC_EVENT_PUT)
-        feed_value(t, ev->kv.value, ev->kv.value_len);
-    else
-        feed_key_deleted(t, ev->kv.key, ev->kv.key_len);
-    return 0;
-}
-
-static int
-feed_load(struct api_sa_tokens *t, struct store *s, const char *prefix, const char *end,
-          struct sk_err *err)
-{
-    struct mvcc_op op = {.type = MVCC_OP_RANGE,
-                         .key = prefix,
-                         .key_len = (uint32_t)strlen(prefix),
-                         .end = end,
-                         .end_len = (uint32_t)strlen(end)};
-    struct mvcc_op_result res;
-
-    memset(&res, 0, sizeof(res));
-    if (store_range(s, &op, &res, err) < 0)
-        return -1;
-    for (size_t i = 0; i < res.nkvs; i++)
-        feed_value(t, res.kvs[i].value, res.kvs[i].value_len);
-    mvcc_op_result_release(&res);
-    return 0;
-}
+static const struct api_store_feed_ops sa_feed_ops = {
+    .put = feed_put, .deleted = feed_deleted, .component = "authn"};
 
 int
 api_sa_tokens_watch(struct api_sa_tokens *t, struct store *s, struct sk_err *err)
 {
     for (size_t i = 0; i < 2; i++) {
-        char end[64];
-        int64_t resume = 0;
-        size_t len = strlen(sa_prefixes[i]);
-
-        /* the prefix with its last '/' raised to '0': every key below it */
-        snprintf(end, sizeof(end), "%.*s0", (int)(len - 1), sa_prefixes[i]);
-        if (feed_load(t, s, sa_prefixes[i], end, err) < 0 ||
-            store_watch_start(s, sa_prefixes[i], (uint32_t)len, end, (uint32_t)strlen(end), 0,
-                              feed_event, t, &t->watches[i], &resume, err) < 0)
-            return sk_err_wrap(err, "watch of %s for the service account tokens", sa_kinds[i]);
+        if (api_store_feed_start(&t->feeds[i], s, sa_resources[i], &sa_feed_ops, t, err) < 0)
+            return -1;
     }
     return 0;
 }
