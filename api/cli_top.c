@@ -143,6 +143,30 @@ node_row(struct pr_table *t, const json_t *node, const json_t *s)
     pr_table_set(t, r, 4, s ? cell : "<unknown>");
 }
 
+/* The common end of both commands: no agent answered although asked
+ * ones exist, the summaries as JSON, or the table. */
+static int
+top_output(struct pr_table *t, const struct cli_flags *f, json_t *items, size_t asked, size_t shown)
+{
+    if (asked && json_array_size(items) == 0) {
+        fprintf(stderr, "skiff: no node agent answered: no metrics available\n");
+        return SKIFF_EXIT_ERROR;
+    }
+    if (f->output) {
+        json_t *root = json_pack("{s:O}", "items", items);
+        char *text = json_dumps(root, JSON_INDENT(4));
+
+        printf("%s\n", text ? text : "{}");
+        free(text);
+        json_decref(root);
+    } else if (!shown) {
+        fprintf(stderr, "No resources found\n");
+    } else {
+        render(t);
+    }
+    return SKIFF_EXIT_OK;
+}
+
 static int
 top_nodes(struct cli *c, const struct cli_flags *f)
 {
@@ -173,23 +197,11 @@ top_nodes(struct cli *c, const struct cli_flags *f)
         if (s)
             json_array_append_new(items, s);
     }
-    rc = SKIFF_EXIT_OK;
     if (f->nargs && !shown) {
         fprintf(stderr, "skiff: nodes \"%s\" not found\n", f->args[0]);
         rc = SKIFF_EXIT_NOT_FOUND;
-    } else if (shown && json_array_size(items) == 0) {
-        fprintf(stderr, "skiff: no node agent answered: no metrics available\n");
-        rc = SKIFF_EXIT_ERROR;
-    } else if (f->output) {
-        json_t *root = json_pack("{s:O}", "items", items);
-        char *text = json_dumps(root, JSON_INDENT(4));
-        printf("%s\n", text ? text : "{}");
-        free(text);
-        json_decref(root);
-    } else if (!shown) {
-        fprintf(stderr, "No resources found\n");
     } else {
-        render(&t);
+        rc = top_output(&t, f, items, shown, shown);
     }
     pr_table_release(&t);
     json_decref(items);
@@ -304,26 +316,14 @@ top_pods(struct cli *c, const struct cli_flags *f)
         pod_rows(&t, f, pod, find_pod(items, cli_str(pod, "metadata.uid")));
         shown++;
     }
-    rc = SKIFF_EXIT_OK;
     if (f->nargs && !shown && unscheduled) {
         fprintf(stderr, "skiff: pods \"%s\": no metrics: not scheduled on a node\n", f->args[0]);
         rc = SKIFF_EXIT_ERROR;
     } else if (f->nargs && !shown) {
         fprintf(stderr, "skiff: pods \"%s\" not found\n", f->args[0]);
         rc = SKIFF_EXIT_NOT_FOUND;
-    } else if (asked && json_array_size(items) == 0) {
-        fprintf(stderr, "skiff: no node agent answered: no metrics available\n");
-        rc = SKIFF_EXIT_ERROR;
-    } else if (f->output) {
-        json_t *root = json_pack("{s:O}", "items", items);
-        char *text = json_dumps(root, JSON_INDENT(4));
-        printf("%s\n", text ? text : "{}");
-        free(text);
-        json_decref(root);
-    } else if (!shown) {
-        fprintf(stderr, "No resources found\n");
     } else {
-        render(&t);
+        rc = top_output(&t, f, items, asked, shown);
     }
     pr_table_release(&t);
     json_decref(items);
