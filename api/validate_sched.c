@@ -127,12 +127,56 @@ v_weight(struct vctx *v, const json_t *pref)
         v_err_int(v, API_FE_INVALID, "weight", w, "must be in the range 1-100");
 }
 
+/* A validator of one term (a node selector term, a pod affinity term). */
+typedef void v_term_fn(struct vctx *v, const json_t *term);
+
+/* Every element of arr, at the current path, an object checked by fn. */
+static void
+v_each_term(struct vctx *v, const json_t *arr, v_term_fn *fn)
+{
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        const json_t *t = v_elem_obj(v, arr, i);
+        size_t imark;
+
+        if (!t)
+            continue;
+        imark = vpath_index(v, i);
+        fn(v, t);
+        vpath_pop(v, imark);
+    }
+}
+
+/* preferredDuringSchedulingIgnoredDuringExecution: each element a weight
+ * and the term under key, checked by fn. */
+static void
+v_weighted_terms(struct vctx *v, const json_t *prefs, const char *key, v_term_fn *fn)
+{
+    size_t mark = vpath_child(v, "preferredDuringSchedulingIgnoredDuringExecution");
+
+    for (size_t i = 0; i < json_array_size(prefs); i++) {
+        const json_t *t = v_elem_obj(v, prefs, i), *term;
+        size_t imark;
+
+        if (!t)
+            continue;
+        imark = vpath_index(v, i);
+        v_weight(v, t);
+        if (!(term = v_obj(v, t, key)))
+            v_err(v, API_FE_REQUIRED, key, NULL, NULL);
+        vpath_child(v, key);
+        if (term)
+            fn(v, term);
+        vpath_pop(v, imark);
+    }
+    vpath_pop(v, mark);
+}
+
 static void
 v_node_affinity(struct vctx *v, const json_t *na)
 {
     json_t *req = v_obj(v, na, "requiredDuringSchedulingIgnoredDuringExecution");
-    json_t *terms, *t, *prefs = v_arr(v, na, "preferredDuringSchedulingIgnoredDuringExecution");
-    size_t mark, imark;
+    json_t *terms, *prefs = v_arr(v, na, "preferredDuringSchedulingIgnoredDuringExecution");
+    size_t mark;
 
     if (req) {
         mark = vpath_child(v, "requiredDuringSchedulingIgnoredDuringExecution");
@@ -141,29 +185,10 @@ v_node_affinity(struct vctx *v, const json_t *na)
             v_err(v, API_FE_REQUIRED, "nodeSelectorTerms", NULL,
                   "must have at least one node selector term");
         vpath_child(v, "nodeSelectorTerms");
-        for (size_t i = 0; i < json_array_size(terms); i++) {
-            if (!(t = v_elem_obj(v, terms, i)))
-                continue;
-            imark = vpath_index(v, i);
-            v_node_selector_term(v, t);
-            vpath_pop(v, imark);
-        }
+        v_each_term(v, terms, v_node_selector_term);
         vpath_pop(v, mark);
     }
-    mark = vpath_child(v, "preferredDuringSchedulingIgnoredDuringExecution");
-    for (size_t i = 0; i < json_array_size(prefs); i++) {
-        if (!(t = v_elem_obj(v, prefs, i)))
-            continue;
-        imark = vpath_index(v, i);
-        v_weight(v, t);
-        if (!(req = v_obj(v, t, "preference")))
-            v_err(v, API_FE_REQUIRED, "preference", NULL, NULL);
-        vpath_child(v, "preference");
-        if (req)
-            v_node_selector_term(v, req);
-        vpath_pop(v, imark);
-    }
-    vpath_pop(v, mark);
+    v_weighted_terms(v, prefs, "preference", v_node_selector_term);
 }
 
 /* ---- pod (anti-)affinity ---- */
@@ -187,33 +212,13 @@ v_pod_affinity_term(struct vctx *v, const json_t *term)
 static void
 v_pod_affinity(struct vctx *v, const json_t *pa)
 {
-    json_t *req = v_arr(v, pa, "requiredDuringSchedulingIgnoredDuringExecution"), *t, *term;
+    json_t *req = v_arr(v, pa, "requiredDuringSchedulingIgnoredDuringExecution");
     json_t *prefs = v_arr(v, pa, "preferredDuringSchedulingIgnoredDuringExecution");
-    size_t mark, imark;
+    size_t mark = vpath_child(v, "requiredDuringSchedulingIgnoredDuringExecution");
 
-    mark = vpath_child(v, "requiredDuringSchedulingIgnoredDuringExecution");
-    for (size_t i = 0; i < json_array_size(req); i++) {
-        if (!(t = v_elem_obj(v, req, i)))
-            continue;
-        imark = vpath_index(v, i);
-        v_pod_affinity_term(v, t);
-        vpath_pop(v, imark);
-    }
+    v_each_term(v, req, v_pod_affinity_term);
     vpath_pop(v, mark);
-    mark = vpath_child(v, "preferredDuringSchedulingIgnoredDuringExecution");
-    for (size_t i = 0; i < json_array_size(prefs); i++) {
-        if (!(t = v_elem_obj(v, prefs, i)))
-            continue;
-        imark = vpath_index(v, i);
-        v_weight(v, t);
-        if (!(term = v_obj(v, t, "podAffinityTerm")))
-            v_err(v, API_FE_REQUIRED, "podAffinityTerm", NULL, NULL);
-        vpath_child(v, "podAffinityTerm");
-        if (term)
-            v_pod_affinity_term(v, term);
-        vpath_pop(v, imark);
-    }
-    vpath_pop(v, mark);
+    v_weighted_terms(v, prefs, "podAffinityTerm", v_pod_affinity_term);
 }
 
 void
