@@ -258,27 +258,38 @@ v_volume_mounts(struct vctx *v, const json_t *ctr, const struct podv *pv)
 
 /* ---- probes ---- */
 
+/* The one handler of a probe or hook among names (NULL-terminated): the
+ * first present, with *name set; errors for none and for more than one
+ * (Kubernetes' wording). NULL when there is none. */
+static const json_t *
+v_one_handler(struct vctx *v, const json_t *obj, const char *const *names, const char **name)
+{
+    const json_t *o, *seen = NULL;
+
+    for (size_t i = 0; names[i]; i++) {
+        if (!(o = v_obj(v, obj, names[i])))
+            continue;
+        if (!seen) {
+            seen = o, *name = names[i];
+            continue;
+        }
+        v_err(v, API_FE_FORBIDDEN, names[i], NULL, "may not specify more than 1 handler type");
+    }
+    if (!seen)
+        v_err(v, API_FE_REQUIRED, NULL, NULL, "must specify a handler type");
+    return seen;
+}
+
 static void
 v_handler(struct vctx *v, const json_t *probe)
 {
-    static const char *const handlers[] = {"exec", "httpGet", "tcpSocket", "grpc"};
-    json_t *h, *seen = NULL;
+    static const char *const handlers[] = {"exec", "httpGet", "tcpSocket", "grpc", NULL};
     const char *seen_name = NULL;
-    size_t n = 0, mark;
+    const json_t *seen = v_one_handler(v, probe, handlers, &seen_name);
+    size_t mark;
 
-    for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
-        if (!(h = v_obj(v, probe, handlers[i])))
-            continue;
-        if (n++ == 0) {
-            seen = h, seen_name = handlers[i];
-            continue;
-        }
-        v_err(v, API_FE_FORBIDDEN, handlers[i], NULL, "may not specify more than 1 handler type");
-    }
-    if (n == 0) {
-        v_err(v, API_FE_REQUIRED, NULL, NULL, "must specify a handler type");
+    if (!seen)
         return;
-    }
     mark = vpath_child(v, seen_name);
     if (!strcmp(seen_name, "exec") && json_array_size(v_str_list(v, seen, "command")) == 0)
         v_err(v, API_FE_REQUIRED, "command", NULL, NULL);
@@ -327,25 +338,14 @@ v_probe(struct vctx *v, const json_t *ctr, const char *which, bool init)
 static void
 v_lifecycle_handler(struct vctx *v, const json_t *h)
 {
-    static const char *const kinds[] = {"exec", "httpGet", "tcpSocket", "sleep"};
+    static const char *const kinds[] = {"exec", "httpGet", "tcpSocket", "sleep", NULL};
     const char *seen_name = NULL;
-    json_t *o, *seen = NULL;
-    size_t n = 0, mark;
+    const json_t *seen = v_one_handler(v, h, kinds, &seen_name);
+    size_t mark;
     int64_t secs;
 
-    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-        if (!(o = v_obj(v, h, kinds[i])))
-            continue;
-        if (n++ == 0) {
-            seen = o, seen_name = kinds[i];
-            continue;
-        }
-        v_err(v, API_FE_FORBIDDEN, kinds[i], NULL, "may not specify more than 1 handler type");
-    }
-    if (n == 0) {
-        v_err(v, API_FE_REQUIRED, NULL, NULL, "must specify a handler type");
+    if (!seen)
         return;
-    }
     mark = vpath_child(v, seen_name);
     if (!strcmp(seen_name, "exec") && json_array_size(v_str_list(v, seen, "command")) == 0)
         v_err(v, API_FE_REQUIRED, "command", NULL, NULL);
