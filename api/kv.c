@@ -14,6 +14,7 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/loop.h"
+#include "lib/quote.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -47,38 +48,15 @@ enum kv_verb { KV_PUT = 1, KV_DEL, KV_GET, KV_RANGE, KV_TXN, KV_COMPACT };
 
 /* ---- parsing ---- */
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
+/* Keys and values are binary: %00 is a byte like any other. */
 static int
 decode(char *w, uint32_t *len)
 {
-    char *in = w, *out = w;
-    int hi, lo;
+    ssize_t n = sk_percent_decode(w, true);
 
-    while (*in) {
-        if (*in != '%') {
-            *out++ = *in++;
-            continue;
-        }
-        hi = hexval(in[1]);
-        lo = hi < 0 ? -1 : hexval(in[2]);
-        if (lo < 0)
-            return -1;
-        *out++ = (char)(hi << 4 | lo);
-        in += 3;
-    }
-    *len = (uint32_t)(out - w);
-    *out = '\0';
+    if (n < 0)
+        return -1;
+    *len = (uint32_t)n;
     return 0;
 }
 

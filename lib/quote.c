@@ -54,3 +54,40 @@ sk_quote_input(char *out, size_t outsz, const char *s, size_t len, size_t maxlen
     out[pos] = '\0';
     return out;
 }
+
+static int
+hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+ssize_t
+sk_percent_decode(char *s, bool nul_ok)
+{
+    char *r = s, *w = s;
+    int hi, lo;
+
+    while (*r) {
+        if (*r != '%') {
+            *w++ = *r++;
+            continue;
+        }
+        /* r[1] is NUL at the end: hex_value fails before r[2] is read */
+        hi = hex_value(r[1]);
+        lo = hi < 0 ? -1 : hex_value(r[2]);
+        if (lo < 0)
+            return SK_PCT_MALFORMED;
+        if (hi == 0 && lo == 0 && !nul_ok)
+            return SK_PCT_NUL;
+        *w++ = (char)(hi << 4 | lo);
+        r += 3;
+    }
+    *w = '\0';
+    return w - s;
+}

@@ -56,6 +56,7 @@
 #include "store/lincheck.h"
 
 #include "lib/alloc.h"
+#include "lib/quote.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -271,24 +272,10 @@ parse_fail(struct parser *p, const char *fmt, ...)
     return sk_err_set(p->err, EINVAL, "%s:%u: %s", p->name, p->line, msg);
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decode a token in place. `<nil>` gives NULL via *is_nil when allowed. */
 static int
 decode_token(struct parser *p, char *tok, int nil_ok, int *is_nil)
 {
-    char *in = tok, *out = tok;
-
     *is_nil = 0;
     if (strcmp(tok, NIL_TOKEN) == 0) {
         if (!nil_ok)
@@ -300,24 +287,14 @@ decode_token(struct parser *p, char *tok, int nil_ok, int *is_nil)
         tok[0] = '\0';
         return 0;
     }
-    while (*in) {
-        int hi, lo;
-
-        if (*in != '%') {
-            *out++ = *in++;
-            continue;
-        }
-        hi = in[1] ? hexval(in[1]) : -1;
-        lo = hi >= 0 && in[2] ? hexval(in[2]) : -1;
-        if (hi < 0 || lo < 0)
-            return parse_fail(p, "bad percent escape in '%s'", tok);
-        if (hi == 0 && lo == 0)
-            return parse_fail(p, "%%00 is not allowed in '%s'", tok);
-        *out++ = (char)(hi * 16 + lo);
-        in += 3;
+    switch (sk_percent_decode(tok, false)) {
+    case SK_PCT_MALFORMED:
+        return parse_fail(p, "bad percent escape in '%s'", tok);
+    case SK_PCT_NUL:
+        return parse_fail(p, "%%00 is not allowed in '%s'", tok);
+    default:
+        return 0;
     }
-    *out = '\0';
-    return 0;
 }
 
 static int
