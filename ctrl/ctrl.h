@@ -172,6 +172,13 @@ int ctrl_pod_available(const json_t *pod, int64_t min_ready_s, int64_t now_ns);
  * Failed (Kubernetes' FilterActivePods). */
 int ctrl_pod_active(const json_t *pod);
 
+/* The controllers' pod cache keeps this much of a pod (the informer's
+ * transform, in place): metadata and status whole, of the spec only
+ * nodeName, tolerations, restartPolicy, hostname, subdomain and each
+ * container's name and ports. A pod's spec is most of its memory and
+ * the controllers read little of it. */
+void ctrl_pod_slim(json_t *pod);
+
 /* Parse an RFC 3339 timestamp into ns since the epoch. -EINVAL on junk. */
 int ctrl_time_parse(const char *s, int64_t *ns, struct sk_err *err);
 

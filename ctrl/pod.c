@@ -223,3 +223,47 @@ ctrl_ann_int(const json_t *obj, const char *path, int64_t def)
     v = strtoll(s, &end, 10);
     return end == s || *end || v < 0 ? def : v;
 }
+
+/* ---- what the controllers' pod cache keeps ---- */
+
+/* The pod spec fields some controller reads: nodeName (ranking, the
+ * taint manager, Endpoints), tolerations (the taint manager),
+ * restartPolicy, hostname, subdomain (Endpoints) and each container's
+ * name and ports (named target ports). Metadata and status are kept
+ * whole: adopt/release patches and the node controller's status patch
+ * are computed from them. No controller writes a pod's spec back, so
+ * nothing dropped here can be lost on the server. */
+static const char *const pod_spec_keep[] = {"nodeName", "tolerations", "restartPolicy", "hostname",
+                                            "subdomain"};
+
+void
+ctrl_pod_slim(json_t *pod)
+{
+    json_t *spec = json_object_get(pod, "spec"), *slim, *cs, *c, *cs2;
+    size_t i;
+
+    if (!json_is_object(spec))
+        return;
+    slim = json_object();
+    for (i = 0; i < sizeof(pod_spec_keep) / sizeof(pod_spec_keep[0]); i++) {
+        json_t *v = json_object_get(spec, pod_spec_keep[i]);
+
+        if (v)
+            json_object_set(slim, pod_spec_keep[i], v);
+    }
+    cs = json_object_get(spec, "containers");
+    if (json_is_array(cs)) {
+        cs2 = json_array();
+        json_array_foreach (cs, i, c) {
+            json_t *c2 = json_object();
+
+            if (json_object_get(c, "name"))
+                json_object_set(c2, "name", json_object_get(c, "name"));
+            if (json_object_get(c, "ports"))
+                json_object_set(c2, "ports", json_object_get(c, "ports"));
+            json_array_append_new(cs2, c2);
+        }
+        json_object_set_new(slim, "containers", cs2);
+    }
+    json_object_set_new(pod, "spec", slim);
+}
