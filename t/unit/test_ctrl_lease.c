@@ -218,7 +218,8 @@ START_TEST(pod_cache_keeps_what_the_controllers_read)
         /* junk spec shapes are left alone or kept as they are */
         {"{'metadata':{'name':'a'}}", "{'metadata':{'name':'a'}}"},
         {"{'spec':[1]}", "{'spec':[1]}"},
-        {"{'spec':{'containers':'x','nodeName':1}}", "{'spec':{'nodeName':1}}"},
+        {"{'spec':{'containers':'x','nodeName':1,'x':2}}",
+         "{'spec':{'containers':'x','nodeName':1}}"},
         {"{'spec':{'containers':[1,{'ports':7}]}}", "{'spec':{'containers':[{},{'ports':7}]}}"},
     };
     size_t i;
