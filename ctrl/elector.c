@@ -13,6 +13,7 @@
 
 #include "api/aclient.h"
 #include "lib/alloc.h"
+#include "lib/buf.h"
 #include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -40,7 +41,8 @@ struct ctrl_elector {
     json_t *last;                /* the Lease as our last successful write left it */
     struct api_acall *call;
     uint64_t timer, deadline_timer, release_timer;
-    int unreachable; /* the failure to reach the server was reported */
+    int unreachable;   /* the failure to reach the server was reported */
+    char refused[256]; /* the server's last refusal, reported once */
     void (*done)(void *arg);
     void *done_arg;
 };
@@ -101,13 +103,17 @@ renewed(struct ctrl_elector *e)
     set_leading(e, 1, NULL);
 }
 
-/* A failure to talk to the server: said once until a call succeeds. */
+/* A failure to talk to the server, or a refusal (403, a missing
+ * namespace): each said once until a call succeeds, not every retry. */
 static void
 report(struct ctrl_elector *e, int rc, const struct api_resp *resp, const struct sk_err *err)
 {
+    const char *msg = err && *err->msg ? err->msg : "failed";
+
     if (resp) {
-        sk_warn("ctrl", "lease '%s/%s': %s", CTRL_LEASE_NAMESPACE, CTRL_LEASE_NAME,
-                err ? err->msg : "failed");
+        if (strcmp(e->refused, msg))
+            sk_warn("ctrl", "lease '%s/%s': %s", CTRL_LEASE_NAMESPACE, CTRL_LEASE_NAME, msg);
+        sk_strlcpy(e->refused, msg, sizeof(e->refused));
         return;
     }
     if (!e->unreachable)
@@ -147,6 +153,7 @@ on_write(struct api_aclient *c, int rc, const struct api_resp *resp, const struc
     e->call = NULL;
     if (rc == 0) {
         e->unreachable = 0;
+        e->refused[0] = '\0';
         json_decref(e->last);
         e->last = api_resp_object(resp, 0, NULL);
         renewed(e);

@@ -3,9 +3,18 @@ test_description='skiffd controllers: the controller manager as processes of the
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-ctrl.sh"
 
+PORT=$(free_port)
+TOKENS=$TEST_DIR/tokens.csv
+
 # ctl N: start candidate cN on the server's socket (a 2 s lease)
 ctl() {
 	start_daemon "c$1" skiffd controllers --server "$SOCK" --set controllers.lease-duration=2s
+}
+
+# ctl_tcp N: candidate cN over TCP with the controller manager's token
+ctl_tcp() {
+	start_daemon "c$1" skiffd controllers --server "127.0.0.1:$PORT" \
+		--set controllers.token-file="$TEST_DIR/ctrl-token" --set controllers.lease-duration=2s
 }
 
 # holder: the pid in the Lease's holderIdentity ("host_pid"), or nothing
@@ -39,7 +48,17 @@ all_pods() {
 
 test_expect_success 'without --server, skiffd controllers says what is missing' '
 	test_expect_code 2 skiffd controllers 2>err &&
+	grep -q "no API server: give --server" err &&
+	test_expect_code 2 skiffd controllers --server "" 2>err &&
 	grep -q "no API server: give --server" err
+'
+
+test_expect_success 'a malformed address or a missing token file is refused at once' '
+	test_expect_code 1 skiffd controllers --server "bad:port:x" 2>err &&
+	grep -q "server .bad:port:x.: address" err &&
+	test_expect_code 1 skiffd controllers --server "$SOCK" \
+		--set controllers.token-file="$TEST_DIR/none" 2>err &&
+	grep -q "controllers.token-file .*none.: No such file" err
 '
 
 test_expect_success 'an unreachable server is reported, and retried' '
@@ -50,8 +69,12 @@ test_expect_success 'an unreachable server is reported, and retried' '
 '
 
 test_expect_success 'a server with controllers off runs none itself' '
+	echo "cmtok,system:kube-controller-manager,3001,\"\"" >"$TOKENS" &&
+	chmod 600 "$TOKENS" &&
+	echo cmtok >"$TEST_DIR/ctrl-token" &&
 	start_daemon skiffd skiffd server --set scheduler.enabled=false --set controllers.enabled=false \
-		--socket "$SOCK" --listen "" --data-dir "$TEST_DIR/data" --set server.name=m1 &&
+		--socket "$SOCK" --listen "127.0.0.1:$PORT" --set server.token-file="$TOKENS" \
+		--data-dir "$TEST_DIR/data" --set server.name=m1 &&
 	wait_for "req \"list namespaces\" | grep -q \"^ok [1-9]\"" 10 &&
 	req "create $(rs web 3)" | grep -q "^ok" &&
 	! grep -q "controller manager started" "$TEST_DIR/skiffd.log" &&
@@ -97,14 +120,18 @@ test_expect_success 'kill -9 the leader: the other takes over within the lease a
 	echo $F >leader
 '
 
-test_expect_success 'SIGTERM hands the lease over at once' '
+test_expect_success 'SIGTERM hands the lease over at once, to a candidate on TCP with a token' '
 	L=$(cat leader) &&
-	ctl 3 &&
+	ctl_tcp 3 &&
 	wait_for "grep -q \"candidate\" \"$TEST_DIR/c3.log\"" 10 &&
 	stop_daemon c$L &&
 	grep -q "lease .kube-system/skiff-controllers. released" "$TEST_DIR/c$L.log" &&
 	wait_for "test \"\$(leader)\" = 3" 20 0.2 &&
-	get leases kube-system skiff-controllers | json_check ".spec.leaseTransitions >= 2"
+	get leases kube-system skiff-controllers | json_check ".spec.leaseTransitions >= 2" &&
+	wait_for "test \$(started 3) = 1" 10 &&
+	req "scale replicasets default api 3" | grep -q "^ok" &&
+	wait_for "test \$(count_pods default app=api) = 3" 20 &&
+	! grep -q "forbidden" "$TEST_DIR/c3.log"
 '
 
 test_done
