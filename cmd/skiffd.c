@@ -65,7 +65,7 @@ struct daemon {
     struct sched_runner *sched;
     struct ctrl_manager *ctrl;
     struct ctrl_elector *elector; /* `skiffd controllers`: who leads */
-    const char *ctrl_server;      /* the controllers' API server */
+    char *ctrl_server;            /* the controllers' API server (a copy: SIGHUP) */
     char ctrl_token[512];         /* their token, "" for none */
     struct kl_agent *agent;
     struct kl_relay *relay;
@@ -644,7 +644,7 @@ start_elector(struct daemon *d, struct sk_err *err)
         return -err->code;
     gethostname(host, sizeof(host) - 1);
     snprintf(identity, sizeof(identity), "%s_%ld", *host ? host : "skiffd", (long)getpid());
-    d->ctrl_server = c->controllers.server;
+    d->ctrl_server = sk_strdup(c->controllers.server);
     return ctrl_elector_start(d->loop, &ecfg, &d->elector, err);
 }
 
@@ -678,6 +678,7 @@ run_controllers(struct daemon *d)
     ctrl_manager_free(d->ctrl);
     ctrl_elector_free(d->elector);
 out_free_loop:
+    free(d->ctrl_server);
     sk_loop_free(d->loop);
 out:
     if (err.code)

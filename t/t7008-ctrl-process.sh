@@ -124,6 +124,8 @@ test_expect_success 'SIGTERM hands the lease over at once, to a candidate on TCP
 	L=$(cat leader) &&
 	ctl_tcp 3 &&
 	wait_for "grep -q \"candidate\" \"$TEST_DIR/c3.log\"" 10 &&
+	kill -HUP $(daemon_pid c3) &&
+	wait_for "grep -q \"configuration re-read\" \"$TEST_DIR/c3.log\"" 10 &&
 	stop_daemon c$L &&
 	grep -q "lease .kube-system/skiff-controllers. released" "$TEST_DIR/c$L.log" &&
 	wait_for "test \"\$(leader)\" = 3" 20 0.2 &&
