@@ -42,8 +42,14 @@ struct ev_list {
 struct ev_entry {
     struct ev_cache *cache;
     char *key;
-    json_t *event; /* the Event as created (template for a re-create) */
-    char *name;    /* the server's name; NULL until created */
+    /* The Event as first built (template for a (re-)create), as compact
+     * JSON text: a quarter of its jansson tree's heap, and up to
+     * API_EVENT_CACHE_MAX of them plus the busy ones are kept (the
+     * controllers' events name each pod: they never dedup). */
+    char *event;
+    char *ns;     /* its namespace, for the patches */
+    char *reason; /* for the log */
+    char *name;   /* the server's name; NULL until created */
     int64_t count;
     int64_t last_ns;
     int64_t unsent;
@@ -115,7 +121,9 @@ entry_set_busy(struct ev_entry *e, bool busy)
 static void
 entry_free(struct ev_entry *e)
 {
-    json_decref(e->event);
+    free(e->event);
+    free(e->ns);
+    free(e->reason);
     free(e->name);
     free(e->key);
     free(e);
@@ -204,8 +212,7 @@ ev_on_create(struct api_aclient *c, int rc, const struct api_resp *resp, const s
     json_t *obj;
 
     if (rc < 0) {
-        sk_warn("events", "event '%s' not recorded: %s",
-                json_string_value(json_object_get(e->event, "reason")), err->msg);
+        sk_warn("events", "event '%s' not recorded: %s", e->reason, err->msg);
         entry_set_busy(e, false);
         return;
     }
@@ -248,22 +255,25 @@ ev_send(struct ev_entry *e)
 {
     struct api_aclient *c = e->cache->c;
     char ts[API_TIME_LEN];
-    json_t *patch;
+    json_t *patch, *ev;
 
     e->count += e->unsent;
     e->unsent = 0;
     stamp(e->last_ns, ts);
-    json_object_set_new(e->event, "count", json_integer(e->count));
-    json_object_set_new(e->event, "lastTimestamp", json_string(ts));
     entry_set_busy(e, true);
     if (!e->name) {
-        if (!api_aclient_create(c, e->event, ev_on_create, e))
+        ev = json_loads(e->event, 0, NULL);
+        if (!ev)
+            SK_BUG("event template");
+        json_object_set_new(ev, "count", json_integer(e->count));
+        json_object_set_new(ev, "lastTimestamp", json_string(ts));
+        if (!api_aclient_create(c, ev, ev_on_create, e))
             entry_set_busy(e, false);
+        json_decref(ev);
         return;
     }
     patch = json_pack("{s:I,s:s}", "count", (json_int_t)e->count, "lastTimestamp", ts);
-    if (!api_aclient_patch(c, "events", api_meta_namespace(e->event), e->name, NULL, patch,
-                           ev_on_patch, e))
+    if (!api_aclient_patch(c, "events", e->ns, e->name, NULL, patch, ev_on_patch, e))
         entry_set_busy(e, false);
     json_decref(patch);
 }
@@ -307,6 +317,20 @@ event_build(const json_t *inv, const char *type, const char *reason, const char 
     if (!ev)
         SK_BUG("event template");
     return ev;
+}
+
+static void
+entry_set_event(struct ev_entry *e, json_t *ev)
+{
+    free(e->event);
+    free(e->ns);
+    free(e->reason);
+    e->event = sk_json_dump_line(ev);
+    if (!e->event)
+        SK_BUG("event template");
+    e->ns = sk_strdup(api_meta_namespace(ev));
+    e->reason = sk_strdup(json_string_value(json_object_get(ev, "reason")));
+    json_decref(ev);
 }
 
 static void
@@ -366,8 +390,7 @@ api_event_record(struct api_aclient *c, const json_t *involved, const char *type
     }
     lru_touch(ec, e);
     /* A new Event: an old one for the key is left to expire. */
-    json_decref(e->event);
-    e->event = event_build(involved, type, reason, message, component, now);
+    entry_set_event(e, event_build(involved, type, reason, message, component, now));
     free(e->name);
     e->name = NULL;
     e->count = 0;

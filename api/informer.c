@@ -56,6 +56,7 @@ struct api_informer {
     char *resource, *ns, *selector, *fields;
     uint32_t resync_ms;
     size_t page_size;
+    void (*transform)(json_t *obj);
     enum inf_state state;
     bool synced;
     bool dead;
@@ -230,9 +231,12 @@ static void
 cache_set(struct api_informer *inf, json_t *obj, const char *key)
 {
     struct inf_entry *e = api_map_get(&inf->cache, key);
-    uint64_t rev = obj_rev(obj);
+    uint64_t rev;
     json_t *old;
 
+    if (inf->transform)
+        inf->transform(obj);
+    rev = obj_rev(obj);
     if (!e) {
         e = sk_calloc(1, sizeof(*e));
         e->obj = json_incref(obj);
@@ -503,6 +507,7 @@ api_informer_new(struct api_aclient *c, const struct api_informer_config *cfg,
     inf->fields = dup_opt(cfg->fields);
     inf->resync_ms = cfg->resync_ms;
     inf->page_size = cfg->page_size ? cfg->page_size : 500;
+    inf->transform = cfg->transform;
     inf->pending = json_array();
     api_map_init(&inf->cache);
     api_backoff_init(&inf->backoff, c->backoff_initial_ms, c->backoff_max_ms,

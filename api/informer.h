@@ -59,6 +59,12 @@ struct api_informer_config {
     const char *fields;   /* field selector, or NULL */
     uint32_t resync_ms;   /* > 0: on_update(obj, obj) for every object this often */
     size_t page_size;     /* list limit per request; 0: 500 */
+    /* NULL, or called on every object before it is cached (listed or
+     * watched): it may drop what no reader of the cache needs, in place,
+     * to save memory (client-go's SetTransform). It must keep
+     * metadata.namespace, name and resourceVersion; handlers and
+     * lookups see the transformed object. */
+    void (*transform)(json_t *obj);
 };
 
 /* Index functions: store up to max values for obj into values (borrowed

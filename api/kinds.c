@@ -15,9 +15,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define CORE "v1"
-#define APPS "apps/v1"
-#define RBAC "rbac.authorization.k8s.io/v1"
+#define CORE  "v1"
+#define APPS  "apps/v1"
+#define RBAC  "rbac.authorization.k8s.io/v1"
+#define COORD "coordination.k8s.io/v1"
 
 static const struct api_kind kinds[] = {
     {"Namespace",
@@ -134,6 +135,8 @@ static const struct api_kind kinds[] = {
      false,
      false,
      API_NAME_PATH_SEGMENT},
+    /* Leader election of `skiffd controllers` (skiff-controllers(8)). */
+    {"Lease", COORD, "leases", "lease", {NULL}, {NULL}, true, false, false, API_NAME_SUBDOMAIN},
 };
 
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))

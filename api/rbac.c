@@ -279,7 +279,10 @@ api_rbac_forbidden(const struct api_rbac_request *rq, struct sk_err *err)
  * pods need and reports status; NodeRestriction narrows its writes to
  * its own Node and pods. The controller manager runs every controller
  * under one identity, the garbage collector and the namespace
- * controller included: those update and delete any kind. */
+ * controller included: those update and delete any kind. It creates
+ * what its controllers create: pods, ReplicaSets, Endpoints, Events,
+ * ServiceAccounts and their token Secrets (as Kubernetes's role), and
+ * the Lease of `skiffd controllers`' leader election. */
 /* clang-format off */
 static const char bootstrap_text[] = "{"
     CR("cluster-admin", RULE(Q("*"), Q("*"), Q("*"))) ","
@@ -300,8 +303,9 @@ static const char bootstrap_text[] = "{"
     CR("system:kube-controller-manager",
        RULE(Q("*"), Q("*"), READ "," Q("update") "," Q("patch") "," Q("delete")) ","
        RULE(CORE, Q("pods") "," Q("endpoints") "," Q("events") "," Q("serviceaccounts") ","
-                  Q("configmaps"), Q("create")) ","
-       RULE(Q("apps"), Q("deployments") "," Q("replicasets"), Q("create"))) ","
+                  Q("secrets") "," Q("configmaps"), Q("create")) ","
+       RULE(Q("apps"), Q("deployments") "," Q("replicasets"), Q("create")) ","
+       RULE(Q("coordination.k8s.io"), Q("leases"), Q("create"))) ","
     CRB("cluster-admin", "Group", "system:masters") ","
     CRB("system:node", "Group", "system:nodes") ","
     CRB("system:kube-scheduler", "User", "system:kube-scheduler") ","

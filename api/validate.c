@@ -366,6 +366,7 @@ v_kind_spec(struct vctx *v, const json_t *obj, const struct api_kind *k)
         {"Secret", v_secret},
         {"ServiceAccount", v_service_account},
         {"Event", v_event},
+        {"Lease", v_lease},
     };
 
     if (!strcmp(k->kind, "Role") || !strcmp(k->kind, "ClusterRole")) {

@@ -163,3 +163,24 @@ v_event(struct vctx *v, const json_t *obj)
     v_str(v, obj, "message");
     v_obj(v, obj, "source");
 }
+
+/* coordination.k8s.io/v1 Lease: the spec's fields typed, the duration
+ * positive (Kubernetes's ValidateLeaseSpec). */
+void
+v_lease(struct vctx *v, const json_t *obj)
+{
+    json_t *spec = v_obj(v, obj, "spec");
+    int64_t n;
+    size_t mark;
+
+    if (!spec)
+        return;
+    mark = vpath_child(v, "spec");
+    v_str(v, spec, "holderIdentity");
+    if (v_int(v, spec, "leaseDurationSeconds", &n) && n <= 0)
+        v_err_int(v, API_FE_INVALID, "leaseDurationSeconds", n, "must be greater than 0");
+    v_nonneg(v, spec, "leaseTransitions");
+    v_str(v, spec, "acquireTime");
+    v_str(v, spec, "renewTime");
+    vpath_pop(v, mark);
+}

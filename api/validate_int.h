@@ -129,6 +129,7 @@ void v_configmap(struct vctx *v, const json_t *obj);
 void v_secret(struct vctx *v, const json_t *obj);
 void v_service_account(struct vctx *v, const json_t *obj);
 void v_event(struct vctx *v, const json_t *obj);
+void v_lease(struct vctx *v, const json_t *obj);
 void v_role(struct vctx *v, const json_t *obj, bool cluster);
 void v_role_binding(struct vctx *v, const json_t *obj, bool cluster);
 

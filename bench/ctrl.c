@@ -1,6 +1,7 @@
 /* bench/ctrl: the controller manager end to end: a real `skiffd server`
- * (single member, fsync off, on a temporary socket and data directory)
- * runs the controllers as on any leader, and this program is a fake
+ * (single member, fsync off, on a temporary socket and data directory,
+ * controllers off) and `skiffd controllers` on its socket, the
+ * controller manager as a process of its own, and this program is a fake
  * cluster acting as scheduler and node agents over its own client:
  * every new pod is bound round-robin to one of 10 fake nodes, every
  * bound pod is reported Running and Ready with an IP, and every pod
@@ -15,9 +16,11 @@
  * update (25% surge and unavailable) has finished. Prints
  * "result ctrl deploy1000_s", "result ctrl rollout1000_s" (the names
  * keep 1000 whatever N is; a "# replicas" line says N), "result ctrl
- * cpu_s" and "result ctrl rss_mb": CPU time and peak RSS of skiffd
- * (store, API server and controllers together, so an upper bound for
- * the controllers). skiffd is $SKIFF_BUILD/bin/skiffd, else found next
+ * cpu_s" and "result ctrl rss_mb": CPU time and peak RSS of the
+ * controller process, and "result ctrl server_cpu_s" and "result ctrl
+ * server_rss_mb": the server's (store and API). --in-process runs the
+ * controllers inside the server as before (the two rss figures are then
+ * the same process). skiffd is $SKIFF_BUILD/bin/skiffd, else found next
  * to this program (../bin/skiffd). Exits 1 when a phase does not finish
  * within 120 s. */
 #include "api/aclient.h"
@@ -41,6 +44,8 @@
 struct bench {
     struct sk_loop *loop;
     pid_t skiffd;
+    pid_t ctrl; /* skiffd controllers; 0 with --in-process */
+    int in_process;
     struct api_aclient *c;
     struct api_informer *pods;
     char sock[256];
@@ -286,6 +291,21 @@ spawn(struct bench *b, const char *skiffd, const char *dir)
     if (b->skiffd == 0) {
         execl(skiffd, "skiffd", "server", "--socket", b->sock, "--listen", "", "--data-dir", data,
               "--set", "server.name=bench", "--set", "store.fsync=false", "--log-level", "error",
+              "--set", b->in_process ? "controllers.enabled=true" : "controllers.enabled=false",
+              (char *)NULL);
+        fprintf(stderr, "bench ctrl: exec '%s': %m\n", skiffd);
+        _exit(127);
+    }
+    if (b->in_process)
+        return;
+    /* Started once the socket is there (it would retry, but log that). */
+    for (int i = 0; i < 3000 && access(b->sock, F_OK) < 0; i++)
+        usleep(10000);
+    b->ctrl = fork();
+    if (b->ctrl < 0)
+        die("fork", NULL);
+    if (b->ctrl == 0) {
+        execl(skiffd, "skiffd", "controllers", "--server", b->sock, "--log-level", "error",
               (char *)NULL);
         fprintf(stderr, "bench ctrl: exec '%s': %m\n", skiffd);
         _exit(127);
@@ -325,6 +345,11 @@ teardown(struct bench *b, const char *dir)
     api_informer_free(b->pods);
     api_aclient_free(b->c);
     sk_loop_free(b->loop);
+    if (b->ctrl > 0) {
+        /* TERM: it releases the lease (at most 2 s) and exits */
+        kill(b->ctrl, SIGTERM);
+        waitpid(b->ctrl, NULL, 0);
+    }
     if (b->skiffd > 0) {
         kill(b->skiffd, SIGKILL);
         waitpid(b->skiffd, NULL, 0);
@@ -339,16 +364,18 @@ main(int argc, char **argv)
 {
     struct bench b = {.replicas = 1000};
     char dir[] = "/tmp/skiff-bench-ctrl.XXXXXX", skiffd[600];
-    double cpu_s, rss_mb;
+    double cpu_s, rss_mb, server_cpu_s, server_rss_mb;
     struct sk_err err;
 
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick"))
             b.replicas = 100;
+        else if (!strcmp(argv[i], "--in-process"))
+            b.in_process = 1;
         else if (!strcmp(argv[i], "--replicas") && i + 1 < argc)
             b.replicas = strtol(argv[++i], NULL, 10);
         else {
-            fprintf(stderr, "usage: bench/ctrl [--quick] [--replicas N]\n");
+            fprintf(stderr, "usage: bench/ctrl [--quick] [--replicas N] [--in-process]\n");
             return 2;
         }
     }
@@ -358,14 +385,19 @@ main(int argc, char **argv)
     sk_log_set_level(SK_LOG_ERROR);
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
-    printf("# replicas %ld, %d fake nodes, %s\n", b.replicas, NODES, skiffd);
+    printf("# replicas %ld, %d fake nodes, %s, controllers %s\n", b.replicas, NODES, skiffd,
+           b.in_process ? "in the server" : "in a process of their own");
     sk_err_init(&err);
     if (sk_loop_new(&b.loop, &err) < 0)
         die("loop", &err);
     spawn(&b, skiffd, dir);
     start(&b);
     sk_loop_run(b.loop, &err);
-    usage_of(b.skiffd, &cpu_s, &rss_mb);
+    usage_of(b.skiffd, &server_cpu_s, &server_rss_mb);
+    if (b.ctrl > 0)
+        usage_of(b.ctrl, &cpu_s, &rss_mb);
+    else
+        cpu_s = server_cpu_s, rss_mb = server_rss_mb;
     teardown(&b, dir);
     if (b.failed)
         return 1;
@@ -373,5 +405,7 @@ main(int argc, char **argv)
     printf("result ctrl rollout1000_s %.3f s\n", b.rollout_s);
     printf("result ctrl cpu_s %.2f s\n", cpu_s);
     printf("result ctrl rss_mb %.1f MB\n", rss_mb);
+    printf("result ctrl server_cpu_s %.2f s\n", server_cpu_s);
+    printf("result ctrl server_rss_mb %.1f MB\n", server_rss_mb);
     return 0;
 }

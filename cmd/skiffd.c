@@ -34,7 +34,7 @@
 #define MAX_SETS 64
 
 struct opts {
-    const char *mode; /* "server", "agent" or "store" */
+    const char *mode; /* "server", "agent", "controllers" or "store" */
     const char *tool; /* store: "dump", "verify" or "recover" */
     const char *tool_dir;
     const char *tool_name; /* recover: --name */
@@ -64,6 +64,9 @@ struct daemon {
     struct store_leadership *lead;   /* starts and stops the leader-only parts */
     struct sched_runner *sched;
     struct ctrl_manager *ctrl;
+    struct ctrl_elector *elector; /* `skiffd controllers`: who leads */
+    char *ctrl_server;            /* the controllers' API server (a copy: SIGHUP) */
+    char ctrl_token[512];         /* their token, "" for none */
     struct kl_agent *agent;
     struct kl_relay *relay;
     /* the agents' endpoint master key (server), this node's key (agent) */
@@ -78,6 +81,8 @@ usage(FILE *f)
                "                     [--data-dir DIR] [--log-level LEVEL] [--log-format FMT]\n"
                "                     [--agent] [--set SECTION.KEY=VALUE]...\n"
                "       skiffd agent [-c FILE] [--server PATH|HOST:PORT] [--node-name NAME]\n"
+               "                    [--set SECTION.KEY=VALUE]...\n"
+               "       skiffd controllers --server PATH|HOST:PORT [-c FILE] [--log-level LEVEL]\n"
                "                    [--set SECTION.KEY=VALUE]...\n"
                "       skiffd store dump|verify DATADIR\n"
                "       skiffd store recover DATADIR --name NAME [--dry-run]\n"
@@ -96,6 +101,24 @@ add_set(struct opts *o, const char *key, const char *value)
     }
     o->sets[o->nsets++] = key ? sk_asprintf("%s=%s", key, value) : sk_strdup(value);
     return 0;
+}
+
+/* --server is the agent's server, or in `skiffd controllers` theirs:
+ * the mode is known only once every option has been read. */
+static void
+resolve_server_sets(struct opts *o)
+{
+    const char *key =
+        o->mode && !strcmp(o->mode, "controllers") ? "controllers.server" : "agent.server";
+
+    for (int i = 0; i < o->nsets; i++) {
+        char *s = o->sets[i];
+
+        if (strncmp(s, "@server=", 8))
+            continue;
+        o->sets[i] = sk_asprintf("%s=%s", key, s + 8);
+        free(s);
+    }
 }
 
 /* Returns 0 to go on, or an exit status + 1000 to stop now. */
@@ -142,7 +165,7 @@ parse_opts(struct opts *o, int argc, char **argv)
     static const char *const keys[] = {
         [OPT_SOCKET - OPT_SOCKET] = "server.socket", [OPT_LISTEN - OPT_SOCKET] = "server.listen",
         [OPT_DATA - OPT_SOCKET] = "server.data-dir", [OPT_LEVEL - OPT_SOCKET] = "log.level",
-        [OPT_FORMAT - OPT_SOCKET] = "log.format",    [OPT_SERVER - OPT_SOCKET] = "agent.server",
+        [OPT_FORMAT - OPT_SOCKET] = "log.format",    [OPT_SERVER - OPT_SOCKET] = "@server",
         [OPT_NODE - OPT_SOCKET] = "agent.node-name",
     };
     int c;
@@ -226,12 +249,13 @@ parse_opts(struct opts *o, int argc, char **argv)
     }
     if (optind < argc || (!o->mode && !o->check_config && !o->print_config) ||
         (o->mode && strcmp(o->mode, "server") != 0 && strcmp(o->mode, "agent") != 0 &&
-         strcmp(o->mode, "_pause") != 0)) {
+         strcmp(o->mode, "controllers") != 0 && strcmp(o->mode, "_pause") != 0)) {
         if (o->mode && strcmp(o->mode, "server") != 0 && strcmp(o->mode, "store") != 0)
             fprintf(stderr, "skiffd: unknown mode '%s'\n", o->mode);
         usage(stderr);
         return 1000 + 2;
     }
+    resolve_server_sets(o);
     return 0;
 }
 
@@ -293,6 +317,14 @@ on_store_stopped(void *arg)
     sk_loop_stop(d->loop);
 }
 
+static void
+on_lease_released(void *arg)
+{
+    struct daemon *d = arg;
+
+    sk_loop_stop(d->loop);
+}
+
 /* SIGTERM: a leader hands over first (bounded), so a rolling restart
  * costs no election timeout; a second signal stops at once. */
 static void
@@ -302,6 +334,13 @@ on_stop_signal(struct sk_loop *loop, int signo, void *arg)
 
     sk_info("skiffd", "%s: shutting down", strsignal(signo));
     sk_notify("STOPPING=1", NULL);
+    if (d->elector && !d->stopping++) {
+        /* controllers: stop acting, then hand the lease over */
+        ctrl_manager_free(d->ctrl);
+        d->ctrl = NULL;
+        ctrl_elector_release(d->elector, on_lease_released, d);
+        return;
+    }
     if (!d->store || d->stopping++) {
         sk_loop_stop(loop);
         return;
@@ -362,7 +401,10 @@ on_reload_signal(struct sk_loop *loop, int signo, void *arg)
     sk_err_init(&err);
     if (d->authn && load_tokens(d, &err) < 0)
         sk_error("skiffd", "reload: %s; keeping the tokens in use", err.msg);
-    sk_notify(d->store ? "READY=1\nSTATUS=serving" : "READY=1\nSTATUS=agent running", NULL);
+    sk_notify(d->store     ? "READY=1\nSTATUS=serving"
+              : d->elector ? "READY=1\nSTATUS=controllers running"
+                           : "READY=1\nSTATUS=agent running",
+              NULL);
 }
 
 /* The scheduler runs on the store's Raft leader only (skiff-scheduler(8)):
@@ -403,6 +445,7 @@ ctrl_lead(struct daemon *d, bool leader)
     const struct sk_config *c = &d->cfg;
     struct ctrl_manager_config cfg = {
         .server = *c->server.socket ? c->server.socket : c->server.listen,
+        .token = d->ctrl_token,
         .resync_ms = (uint32_t)c->controllers.resync_ms,
         .workers = (unsigned)c->controllers.workers,
         .node_grace_ms = (uint32_t)c->controllers.node_grace_ms,
@@ -411,6 +454,8 @@ ctrl_lead(struct daemon *d, bool leader)
     };
     struct sk_err err;
 
+    if (d->ctrl_server) /* skiffd controllers */
+        cfg.server = d->ctrl_server;
     ctrl_manager_free(d->ctrl);
     d->ctrl = NULL;
     if (!leader) {
@@ -564,6 +609,76 @@ run_agent(struct daemon *d)
     rc = sk_loop_run(d->loop, &err) < 0 ? 1 : 0;
     kl_agent_free(d->agent);
 out_free_loop:
+    sk_loop_free(d->loop);
+out:
+    if (err.code)
+        sk_error("skiffd", "%s", err.msg);
+    return err.code ? 1 : rc;
+}
+
+static void
+on_ctrl_leading(void *arg, int leading)
+{
+    ctrl_lead(arg, leading != 0);
+}
+
+/* The elector of `skiffd controllers`: "host_pid" names this candidate
+ * (unique while it runs, telling the log which process leads). */
+static int
+start_elector(struct daemon *d, struct sk_err *err)
+{
+    const struct sk_config *c = &d->cfg;
+    char host[128] = "", identity[160];
+    struct ctrl_elector_config ecfg = {
+        .server = c->controllers.server,
+        .token = d->ctrl_token,
+        .identity = identity,
+        .lease_ms = (uint32_t)c->controllers.lease_ms,
+        .on_change = on_ctrl_leading,
+        .arg = d,
+    };
+
+    if (*c->controllers.token_file &&
+        read_key_file(c->controllers.token_file, "controllers.token-file", d->ctrl_token,
+                      sizeof(d->ctrl_token), err) < 0)
+        return -err->code;
+    gethostname(host, sizeof(host) - 1);
+    snprintf(identity, sizeof(identity), "%s_%ld", *host ? host : "skiffd", (long)getpid());
+    d->ctrl_server = sk_strdup(c->controllers.server);
+    return ctrl_elector_start(d->loop, &ecfg, &d->elector, err);
+}
+
+/* skiffd controllers: the controller manager as a process of its own
+ * (kube-controller-manager), one of several candidates of which the
+ * Lease's holder runs the controllers. */
+static int
+run_controllers(struct daemon *d)
+{
+    struct sk_err err;
+    int rc = 1;
+
+    if (!*d->cfg.controllers.server) {
+        fprintf(stderr, "skiffd controllers: no API server: give --server PATH|HOST:PORT "
+                        "(or controllers.server)\n");
+        return 2;
+    }
+    sk_err_init(&err);
+    if (sk_loop_new(&d->loop, &err) < 0)
+        goto out;
+    if (sk_loop_signal_add(d->loop, SIGTERM, on_stop_signal, d, &err) < 0 ||
+        sk_loop_signal_add(d->loop, SIGINT, on_stop_signal, d, &err) < 0 ||
+        sk_loop_signal_add(d->loop, SIGHUP, on_reload_signal, d, &err) < 0)
+        goto out_free_loop;
+    signal(SIGPIPE, SIG_IGN);
+    if (start_elector(d, &err) < 0)
+        goto out_free_loop;
+    if (sk_notify("READY=1\nSTATUS=controllers running", &err) < 0)
+        sk_warn("skiffd", "%s", err.msg);
+    rc = sk_loop_run(d->loop, &err) < 0 ? 1 : 0;
+    ctrl_manager_free(d->ctrl);
+    ctrl_elector_free(d->elector);
+out_free_loop:
+    free(d->ctrl_server);
     sk_loop_free(d->loop);
 out:
     if (err.code)
@@ -730,6 +845,8 @@ run(struct daemon *d)
     apply_logging(&d->cfg);
     if (strcmp(d->opts.mode, "agent") == 0)
         return run_agent(d);
+    if (strcmp(d->opts.mode, "controllers") == 0)
+        return run_controllers(d);
     return run_server(d);
 }
 

@@ -172,6 +172,13 @@ int ctrl_pod_available(const json_t *pod, int64_t min_ready_s, int64_t now_ns);
  * Failed (Kubernetes' FilterActivePods). */
 int ctrl_pod_active(const json_t *pod);
 
+/* The controllers' pod cache keeps this much of a pod (the informer's
+ * transform, in place): metadata and status whole, of the spec only
+ * nodeName, tolerations, restartPolicy, hostname, subdomain and each
+ * container's name and ports. A pod's spec is most of its memory and
+ * the controllers read little of it. */
+void ctrl_pod_slim(json_t *pod);
+
 /* Parse an RFC 3339 timestamp into ns since the epoch. -EINVAL on junk. */
 int ctrl_time_parse(const char *s, int64_t *ns, struct sk_err *err);
 
@@ -461,5 +468,76 @@ json_t *ctrl_merge_patch_top(const json_t *old, const json_t *new_obj);
 /* The finalizers of obj without name, as a patch value: an array, or
  * JSON null when none would remain. New reference. */
 json_t *ctrl_finalizers_without(const json_t *obj, const char *name);
+
+/* ---------------------------------------------------------------------
+ * Leader election of `skiffd controllers` (skiff-controllers(8)),
+ * client-go's leaderelection over a coordination.k8s.io/v1 Lease:
+ *
+ *   {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+ *    "metadata": {"namespace": "kube-system", "name": "skiff-controllers"},
+ *    "spec": {"holderIdentity": "host_1234", "leaseDurationSeconds": 15,
+ *             "acquireTime": RFC 3339, "renewTime": RFC 3339,
+ *             "leaseTransitions": 0}}
+ *
+ * Every candidate reads the Lease each retry period. Absent, it is
+ * created (the store refuses a second create: one winner); held by the
+ * candidate, renewTime is updated; held by another, the candidate waits
+ * until the record has not changed for leaseDurationSeconds *as seen by
+ * its own monotonic clock* (so clock skew between hosts does not
+ * matter), then takes it over. Updates carry the resourceVersion read,
+ * so of two candidates taking over one lease only one update succeeds
+ * (409 Conflict for the other). A holder that could not renew for the
+ * renew deadline (< the lease duration) stops leading before anybody
+ * else may start. */
+
+#define CTRL_LEASE_NAMESPACE "kube-system"
+#define CTRL_LEASE_NAME      "skiff-controllers"
+
+enum ctrl_lease_step {
+    CTRL_LEASE_CREATE, /* no Lease: create it */
+    CTRL_LEASE_RENEW,  /* ours: update renewTime */
+    CTRL_LEASE_TAKE,   /* another's, expired or released: take it over */
+    CTRL_LEASE_WAIT,   /* another's, still valid */
+};
+
+/* What candidate identity does with lease (NULL: absent), which it has
+ * seen unchanged since observed_ns (monotonic, same origin as now_ns).
+ * A Lease without a positive leaseDurationSeconds uses default_ns. */
+enum ctrl_lease_step ctrl_lease_decide(const json_t *lease, const char *identity,
+                                       int64_t observed_ns, int64_t now_ns, int64_t default_ns);
+
+/* The Lease to write for step (CREATE, RENEW or TAKE) at real_ns: lease
+ * (NULL for CREATE) with holderIdentity, leaseDurationSeconds and
+ * renewTime set, acquireTime set and leaseTransitions counted up when
+ * the holder changes, metadata.resourceVersion kept as the update's
+ * precondition. A new reference. */
+json_t *ctrl_lease_build(const json_t *lease, enum ctrl_lease_step step, const char *identity,
+                         int64_t duration_s, int64_t real_ns);
+
+struct sk_loop;
+struct ctrl_elector;
+
+struct ctrl_elector_config {
+    const char *server;   /* the API server, as ctrl_manager_config */
+    const char *token;    /* NULL: none */
+    const char *identity; /* this candidate, unique: "host_pid" */
+    uint32_t lease_ms;    /* leaseDurationSeconds * 1000; 0: 15000 */
+    /* Leading changed; leading 0 also after the renew deadline passed
+     * without a renewal. Called from the loop. */
+    void (*on_change)(void *arg, int leading);
+    void *arg;
+};
+
+/* Start campaigning on loop. -EINVAL for a bad configuration. */
+int ctrl_elector_start(struct sk_loop *loop, const struct ctrl_elector_config *cfg,
+                       struct ctrl_elector **out, struct sk_err *err);
+/* Stop (no callback after this); the lease is left to expire. */
+void ctrl_elector_free(struct ctrl_elector *e);
+int ctrl_elector_leading(const struct ctrl_elector *e);
+/* Give the lease up if held (holderIdentity emptied, so another
+ * candidate takes over at its next retry) and call done once that
+ * write is answered, failed, or after at most 2 s. done is called from
+ * the loop, never from inside this call. */
+void ctrl_elector_release(struct ctrl_elector *e, void (*done)(void *arg), void *arg);
 
 #endif

@@ -296,7 +296,9 @@ ctrl_informers_start(struct ctrl_manager *m, uint32_t resync_ms, struct sk_err *
     int rc;
 
     for (i = 0; i < RES_N; i++) {
-        struct api_informer_config cfg = {.resource = res_names[i], .resync_ms = resync_ms};
+        struct api_informer_config cfg = {.resource = res_names[i],
+                                          .resync_ms = resync_ms,
+                                          .transform = i == RES_PODS ? ctrl_pod_slim : NULL};
 
         m->res_arg[i].m = m;
         m->res_arg[i].r = (enum ctrl_res)i;

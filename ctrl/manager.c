@@ -256,7 +256,9 @@ ctrl_call_cb(struct api_aclient *c, int rc, const struct api_resp *resp, const s
 
     (void)c;
     sk_err_init(&perr);
-    if (rc == 0 && resp && resp->nlines > 0)
+    /* Only a callback reads the answer: parsing every created or
+     * patched pod just to free it costs CPU and heap churn. */
+    if (rc == 0 && cc->fn && resp && resp->nlines > 0)
         obj = api_resp_object(resp, 0, &perr);
     call_finish(cc, rc, obj, err);
     json_decref(obj);

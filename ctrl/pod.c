@@ -223,3 +223,61 @@ ctrl_ann_int(const json_t *obj, const char *path, int64_t def)
     v = strtoll(s, &end, 10);
     return end == s || *end || v < 0 ? def : v;
 }
+
+/* ---- what the controllers' pod cache keeps ---- */
+
+/* The pod spec fields some controller reads: nodeName (ranking, the
+ * taint manager, Endpoints), tolerations (the taint manager),
+ * restartPolicy, hostname, subdomain (Endpoints) and each container's
+ * name and ports (named target ports). Metadata and status are kept
+ * whole: adopt/release patches and the node controller's status patch
+ * are computed from them. No controller writes a pod's spec back, so
+ * nothing dropped here can be lost on the server. */
+static const char *const pod_spec_keep[] = {"nodeName", "tolerations", "restartPolicy",
+                                            "hostname", "subdomain",   "containers"};
+
+/* In place: the kept values stay where the parser put them, and what
+ * is freed is reused by the next pod parsed. */
+static int
+kept(const char *key, const char *const *keep, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (!strcmp(key, keep[i]))
+            return 1;
+    return 0;
+}
+
+static void
+object_keep(json_t *obj, const char *const *keep, size_t n)
+{
+    const char *k;
+    json_t *v;
+    void *tmp;
+
+    json_object_foreach_safe (obj, tmp, k, v)
+        if (!kept(k, keep, n))
+            json_object_del(obj, k);
+}
+
+void
+ctrl_pod_slim(json_t *pod)
+{
+    static const char *const container_keep[] = {"name", "ports"};
+    json_t *spec = json_object_get(pod, "spec"), *cs, *c;
+    size_t i;
+
+    if (!json_is_object(spec))
+        return;
+    cs = json_object_get(spec, "containers");
+    if (json_is_array(cs)) {
+        json_array_foreach (cs, i, c) {
+            if (json_is_object(c))
+                object_keep(c, container_keep, 2);
+            else
+                json_array_set_new(cs, i, json_object());
+        }
+    }
+    object_keep(spec, pod_spec_keep, sizeof(pod_spec_keep) / sizeof(pod_spec_keep[0]));
+}

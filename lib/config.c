@@ -515,6 +515,15 @@ static const struct sk_conf_opt options[] = {
     {"controllers", "node-cidr-mask-size", SK_CONF_UINT, OFF(controllers.node_cidr_mask_size),
      "24", NULL, 1, 30, "prefix length of the podCIDR node IPAM gives each node out of "
      "agent.cluster-cidr", 0, NULL},
+    {"controllers", "server", SK_CONF_STRING, OFF(controllers.server), NULL, NULL, 0, 0,
+     "API server of `skiffd controllers`: a UNIX socket path or host:port, or a "
+     "comma-separated list of them tried in turn", SK_CONF_EMPTY_OK, NULL},
+    {"controllers", "token-file", SK_CONF_PATH, OFF(controllers.token_file), NULL, NULL, 0, 0,
+     "file holding the API token of `skiffd controllers`; empty for none", SK_CONF_EMPTY_OK,
+     NULL},
+    {"controllers", "lease-duration", SK_CONF_DURATION, OFF(controllers.lease_ms), "15s", NULL,
+     1000, 3600000, "`skiffd controllers` leader election: a leader silent this long is "
+     "replaced", 0, NULL},
 
     {"log", "level", SK_CONF_ENUM, OFF(log.level), "info", log_levels, 0, 0,
      "least severe messages logged", 0, NULL},

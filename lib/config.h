@@ -95,6 +95,9 @@ struct sk_config {
         uint64_t resync_ms;           /* full resync of every informer */
         uint64_t node_grace_ms;       /* silence before a node is marked Unknown */
         uint64_t node_cidr_mask_size; /* prefix length of each node's podCIDR */
+        char *server;                 /* `skiffd controllers`: the API server */
+        char *token_file;             /* absolute path or "" */
+        uint64_t lease_ms;            /* leader election lease duration */
     } controllers;
     struct {
         int level;   /* enum sk_log_level */

@@ -1233,6 +1233,56 @@ START_TEST(informer_retries_a_failed_list_and_sends_its_selectors)
 }
 END_TEST
 
+/* The transform drops what the cache need not keep, before the object
+ * is cached, indexed or handed to a handler: listed and watched alike. */
+static void
+drop_node(json_t *obj)
+{
+    json_object_del(json_object_get(obj, "spec"), "nodeName");
+}
+
+START_TEST(informer_transform_runs_before_caching_and_indexing)
+{
+    struct sk_loop *loop = loop_new();
+    struct fake *f = fake_start(loop);
+    struct api_aclient *c = client_new(loop, f->path, 5, 20);
+    struct api_informer_config cfg = {.resource = "pods", .transform = drop_node};
+    struct ilog l = {0};
+    struct api_informer *inf;
+    struct sk_err err;
+    char names[256];
+
+    fake_put(f, "ns1", "a", "n1");
+    ck_assert_int_eq(api_informer_new(c, &cfg, &inf, &err), 0);
+    ck_assert_int_eq(api_informer_add_index(inf, "node", api_index_pod_node, &err), 0);
+    api_informer_add_handlers(inf, &ilog_handlers, &l);
+    l.inf = inf;
+    l.lines = json_array();
+    api_informer_start(inf);
+    wait_log(loop, &l, 2);
+    assert_log(&l, "add ns1/a, synced");
+    ck_assert_str_eq(node_of(api_informer_get(inf, "ns1", "a")), "-");
+    ck_assert_ptr_nonnull(sk_json_get(api_informer_get(inf, "ns1", "a"), "metadata.namespace"));
+    index_names(inf, "node", "n1", names);
+    ck_assert_str_eq(names, "");
+
+    fake_put(f, "ns1", "b", "n2");
+    wait_log(loop, &l, 1);
+    assert_log(&l, "add ns1/b");
+    ck_assert_str_eq(node_of(api_informer_get(inf, "ns1", "b")), "-");
+    index_names(inf, "node", "n2", names);
+    ck_assert_str_eq(names, "");
+    index_names(inf, NULL, NULL, names);
+    ck_assert_str_eq(names, "a,b");
+
+    api_informer_free(inf);
+    api_aclient_free(c);
+    fake_stop(f);
+    sk_loop_free(loop);
+    json_decref(l.lines);
+}
+END_TEST
+
 START_TEST(informer_may_be_freed_from_its_handler)
 {
     struct sk_loop *loop = loop_new();
@@ -1477,6 +1527,7 @@ main(void)
     tcase_add_test(ti, informer_lists_in_pages_and_resyncs);
     tcase_add_test(ti, informer_retries_a_failed_list_and_sends_its_selectors);
     tcase_add_test(ti, informer_may_be_freed_from_its_handler);
+    tcase_add_test(ti, informer_transform_runs_before_caching_and_indexing);
     tcase_add_test(ti, repeated_events_patch_the_count_instead_of_creating);
     tcase_add_test(ti, bulk_records_with_creates_in_flight_trim_in_linear_steps);
     suite_add_tcase(s, tc);

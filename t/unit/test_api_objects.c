@@ -85,6 +85,7 @@ START_TEST(registry_describes_every_kind)
         {"RoleBinding", "rbac.authorization.k8s.io/v1", "rolebindings", true},
         {"ClusterRole", "rbac.authorization.k8s.io/v1", "clusterroles", false},
         {"ClusterRoleBinding", "rbac.authorization.k8s.io/v1", "clusterrolebindings", false},
+        {"Lease", "coordination.k8s.io/v1", "leases", true},
     };
     size_t n;
     const struct api_kind *kinds = api_kinds(&n);

@@ -300,7 +300,11 @@ static const struct boot_case {
     {CM, "delete", "pods", "", "default", "web", true},
     {CM, "delete", "namespaces", "", "", "old", true},
     {CM, "list", "secrets", "", "", "", true},
-    {CM, "create", "secrets", "", "default", "", false},
+    /* token Secrets (the ServiceAccount token controller) and its Lease */
+    {CM, "create", "secrets", "", "default", "", true},
+    {CM, "create", "leases", "", "kube-system", "", true},
+    {CM, "update", "leases", "", "kube-system", "skiff-controllers", true},
+    {SCHED, "create", "leases", "", "kube-system", "", false},
     {CM, "create", "clusterrolebindings", "", "", "", false},
     /* plain users and anonymous: nothing */
     {DAVE, "list", "secrets", "", "", "", false},
