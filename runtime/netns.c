@@ -13,7 +13,10 @@
  * monitor creates the cgroups; the thread sends an fd of the namespace
  * to the monitor over a socketpair (SCM_RIGHTS) and exits. The monitor
  * clones the init without CLONE_NEWNET and the init setns()es into the
- * namespace before anything else.
+ * namespace before anything else. (The other place it could run in
+ * parallel, the caller right after forking the monitor, overlaps only
+ * the monitor's cgroup setup: the monitor then waited ~0.3 ms for the
+ * fd, against ~0.08 ms here.)
  *
  * The namespace is the same as the one clone3 would have made: new,
  * empty (a down loopback), owned by the caller's user namespace, and
@@ -86,7 +89,7 @@ rt_netns_prefetch_start(struct rt_netns_prefetch *p, const struct rt_spec *spec)
         return;
     /* a small stack: the thread makes four syscalls */
     if (pthread_attr_init(&attr) == 0) {
-        pthread_attr_setstacksize(&attr, 256 * 1024);
+        pthread_attr_setstacksize(&attr, 64 * 1024);
         p->started = pthread_create(&p->thread, &attr, prefetch_thread, p) == 0;
         pthread_attr_destroy(&attr);
     }

@@ -47,7 +47,9 @@ START_TEST(prefetch_only_for_a_new_netns_without_userns)
     struct rt_spec spec;
     struct rt_netns_prefetch p;
     int before = open_fds(), fd;
+    struct stat own, b;
 
+    ck_assert_int_eq(stat(netpath, &own), 0);
     memset(&spec, 0, sizeof(spec));
     spec.namespaces = (struct rt_namespace *)cases[_i].ns;
     spec.nnamespaces = cases[_i].n;
@@ -57,17 +59,18 @@ START_TEST(prefetch_only_for_a_new_netns_without_userns)
     if (!cases[_i].want) {
         ck_assert_int_eq(fd, -1);
     } else if (fd >= 0) { /* root: a new network namespace, not ours */
-        struct stat a, b;
+        struct stat a;
 
         ck_assert_int_eq(ioctl(fd, NS_GET_NSTYPE), CLONE_NEWNET);
         ck_assert_int_eq(fstat(fd, &a), 0);
-        ck_assert_int_eq(stat(netpath, &b), 0);
-        ck_assert_msg(a.st_ino != b.st_ino, "%s: the caller's own namespace", cases[_i].name);
+        ck_assert_msg(a.st_ino != own.st_ino, "%s: the caller's own namespace", cases[_i].name);
         ck_assert_int_ne(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
         close(fd);
     }
     rt_netns_prefetch_end(&p);
-    /* the caller's thread stays where it was */
+    /* only the thread moved: the caller stays where it was */
+    ck_assert_int_eq(stat(netpath, &b), 0);
+    ck_assert_int_eq(b.st_ino, own.st_ino);
     ck_assert_int_eq(p.started, 0);
     ck_assert_int_eq(open_fds(), before);
 }
