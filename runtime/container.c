@@ -52,7 +52,9 @@ struct job {
     int log_out[2], log_err[2];
     int userns;
     struct rt_bpf bpf;
-    char *hook_state[2]; /* C: the state JSON (creating, created) for hooks */
+    char *hook_state[2];            /* C: the state JSON (creating, created) for hooks */
+    struct rt_netns_prefetch netns; /* P -> M (netns.c) */
+    int netns_fd;                   /* M, C: the new network namespace, or -1 */
 };
 
 /* clone3's argument (linux/sched.h clashes with sched.h). */
@@ -166,6 +168,12 @@ init_setup(struct job *j, char *exe, size_t exesz, struct sk_err *err)
 
     if (j->userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
         return sk_err_sys(err, errno, "become root in the user namespace");
+    if (j->netns_fd >= 0) {
+        if (setns(j->netns_fd, CLONE_NEWNET) < 0)
+            return sk_err_sys(err, errno, "setns the new network namespace");
+        close(j->netns_fd);
+        j->netns_fd = -1;
+    }
     if (join_namespaces(spec, err) < 0 || setup_stdio(j, err) < 0)
         return -1;
     umask(0);
@@ -395,6 +403,9 @@ clone_init(const struct job *j, const struct rt_cgroup *cg, int *in_v2)
     int flags = clone_flags(j->spec), cgfd = -1;
     pid_t pid;
 
+    if (j->netns_fd >= 0) /* made beside create (netns.c) */
+        flags &= ~CLONE_NEWNET;
+
     *in_v2 = 0;
     if (cg->path[RT_CG_UNIFIED])
         cgfd = open(cg->path[RT_CG_UNIFIED], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -427,7 +438,12 @@ launch(struct job *j, const struct rt_cgroup *cg, struct sk_err *err)
         return -1;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         return sk_err_sys(err, errno, "socketpair");
+    j->netns_fd = rt_netns_prefetch_take(&j->netns);
     pid = clone_init(j, cg, &in_v2);
+    if (j->netns_fd >= 0 && pid != 0) {
+        close(j->netns_fd);
+        j->netns_fd = -1;
+    }
     if (pid < 0) {
         close(sv[0]);
         close(sv[1]);
@@ -541,6 +557,7 @@ monitor_main(struct job *j)
 
     sk_err_init(&err);
     signal(SIGPIPE, SIG_IGN);
+    rt_netns_prefetch_forked(&j->netns);
     if (rt_cgroup_create(&cg, j->ctx->cgroup_root,
                          j->spec->cgroups_path ? j->spec->cgroups_path : j->id, &j->spec->resources,
                          j->spec->seccomp == NULL, &err) < 0)
@@ -723,11 +740,13 @@ rt_container_create(const struct rt_ctx *ctx, const char *id, struct rt_spec *sp
     struct job *j = sk_calloc(1, sizeof(*j));
     int rc;
 
-    *j = (struct job){ctx, id, spec,     opts,     "", "",        "",          -1,
-                      -1,  -1, {-1, -1}, {-1, -1}, 0,  {NULL, 0}, {NULL, NULL}};
+    *j = (struct job){ctx, id, spec,     opts,     "", "",        "",           -1,
+                      -1,  -1, {-1, -1}, {-1, -1}, 0,  {NULL, 0}, {NULL, NULL}, {{-1, -1}, 0, 0},
+                      -1};
     for (size_t i = 0; i < spec->nnamespaces; i++)
         if (spec->namespaces[i].type == CLONE_NEWUSER)
             j->userns = 1;
+    rt_netns_prefetch_start(&j->netns, spec);
     if ((rc = rt_state_dir(ctx, id, j->dir, sizeof(j->dir), err)) < 0 ||
         (rc = check_console(spec, opts, err)) < 0 || (rc = resolve_paths(j, err)) < 0)
         goto out_free;
@@ -753,6 +772,7 @@ out_rmdir:
     if (rc < 0)
         rt_rmtree(j->dir);
 out_free:
+    rt_netns_prefetch_end(&j->netns);
     free(j->bpf.prog);
     free(j);
     if (rc < 0)

@@ -5,6 +5,7 @@
 
 #include "runtime/runtime.h"
 
+#include <pthread.h>
 #include <stdint.h>
 
 /* caps.c */
@@ -150,5 +151,18 @@ int rt_find_exec(const char *file, char **env, size_t nenv, char *out, size_t ou
                  struct sk_err *err);
 int rt_write_all(int fd, const void *buf, size_t len);
 int rt_read_file(const char *path, char **out, size_t *len, struct sk_err *err);
+
+/* netns.c: the new network namespace made by a thread of the caller
+ * while create goes on, handed to the monitor (see the file). */
+struct rt_netns_prefetch {
+    int sock[2]; /* [0] the monitor receives, [1] the thread sends */
+    int started;
+    pthread_t thread;
+};
+void rt_netns_prefetch_start(struct rt_netns_prefetch *p, const struct rt_spec *spec);
+void rt_netns_prefetch_forked(struct rt_netns_prefetch *p);
+/* An fd of the namespace, or -1: clone3 then makes one. */
+int rt_netns_prefetch_take(struct rt_netns_prefetch *p);
+void rt_netns_prefetch_end(struct rt_netns_prefetch *p);
 
 #endif

@@ -35,6 +35,20 @@ test_expect_success 'no host network devices: only lo' '
 	echo lo >expect && test_cmp expect out
 '
 
+test_expect_success 'a new network namespace, loopback down; the monitor stays outside' '
+	inside "stat -L -c %i /proc/self/ns/net; cat /sys/class/net/lo/operstate" >out &&
+	stat -L -c %i /proc/self/ns/net >host &&
+	test "$(head -1 out)" != "$(cat host)" &&
+	test "$(sed -n 2p out)" = down &&
+	set_args "$B" sleep 60 &&
+	rt run -d --bundle "$B" n1 &&
+	test_when_finished "rt delete --force n1" &&
+	mon=$(jq -r .skiff.monitorPid "$RT_STATE/n1/state.json") &&
+	pid=$(jq -r .pid "$RT_STATE/n1/state.json") &&
+	test "$(stat -L -c %i /proc/$mon/ns/net)" = "$(cat host)" &&
+	test "$(stat -L -c %i /proc/$pid/ns/net)" != "$(cat host)"
+'
+
 test_expect_success 'the mount table is the container one' '
 	inside "cat /proc/self/mounts" >out &&
 	grep -E "^proc /proc proc " out &&

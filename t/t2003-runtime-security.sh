@@ -135,12 +135,17 @@ echo "after exit: $(cat /dev/shm/err2)"
 # ("view": the read-only bind mount; "memfd": the fallback, forced by
 # SKIFF_RUNTIME_SELFEXE=memfd); the write after exit must fail with
 # EXPECTED.
+# Two copies of the runtime (and of the binary it launches, where
+# skiff-runtime is the libc-free launcher of runtime/launcher/ in front
+# of libexec/skiff-runtime): rtA is the target, rtB the attacker's way in.
 cve_attack() {
-	local how=$1 expected=$2 d=$TEST_DIR/cve-$1
-	mkdir -p "$d/rtA" "$d/rtB" &&
-	cp "$SKIFF_BUILD/bin/skiff-runtime" "$d/rtA/" &&
-	cp "$SKIFF_BUILD/bin/skiff-runtime" "$d/rtB/" &&
-	for lib in $(ldd "$d/rtA/skiff-runtime" | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
+	local how=$1 expected=$2 d=$TEST_DIR/cve-$1 real=bin/skiff-runtime f
+	[ -x "$SKIFF_BUILD/libexec/skiff-runtime" ] && real=libexec/skiff-runtime
+	for f in bin/skiff-runtime $real; do
+		mkdir -p "$d/rtA/${f%/*}" "$d/rtB/${f%/*}" &&
+		cp "$SKIFF_BUILD/$f" "$d/rtA/$f" && cp "$SKIFF_BUILD/$f" "$d/rtB/$f" || return 1
+	done
+	for lib in $(ldd "$d/rtA/$real" | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
 		mkdir -p "$B/rootfs${lib%/*}" && cp -L "$lib" "$B/rootfs$lib" || return 1
 	done &&
 	printf '#!/proc/self/exe --root\n' >"$B/rootfs/evil" && chmod 755 "$B/rootfs/evil" &&
@@ -148,13 +153,14 @@ cve_attack() {
 	set_args "$B" sleep 60 &&
 	rt run -d --bundle "$B" "cve-$how" || return 1
 	if [ "$how" = memfd ]; then export SKIFF_RUNTIME_SELFEXE=memfd; fi
-	{ "$d/rtA/skiff-runtime" --root "$RT_STATE" exec "cve-$how" /evil --log /tmp/cve-fifo state nosuch >/dev/null 2>&1 & }
-	"$d/rtB/skiff-runtime" --root "$RT_STATE" exec "cve-$how" sh -c "$ATTACK" >out 2>&1
+	{ "$d/rtA/bin/skiff-runtime" --root "$RT_STATE" exec "cve-$how" /evil --log /tmp/cve-fifo state nosuch >/dev/null 2>&1 & }
+	"$d/rtB/bin/skiff-runtime" --root "$RT_STATE" exec "cve-$how" sh -c "$ATTACK" >out 2>&1
 	unset SKIFF_RUNTIME_SELFEXE
 	cat out &&
 	grep "^alive: .*\(Read-only file system\|Text file busy\)" out &&
 	grep -x "after exit: .*$expected" out &&
-	cmp "$d/rtA/skiff-runtime" "$SKIFF_BUILD/bin/skiff-runtime" &&
+	cmp "$d/rtA/$real" "$SKIFF_BUILD/$real" &&
+	cmp "$d/rtA/bin/skiff-runtime" "$SKIFF_BUILD/bin/skiff-runtime" &&
 	rt delete --force "cve-$how"
 }
 
