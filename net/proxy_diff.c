@@ -3,27 +3,36 @@
  *
  * The objects of a service port are those net/proxy_rules.c renders:
  * its element in one or two of the shared verdict maps, and, with
- * endpoints, the chains svc-<id>, ext-<id> (a served nodePort) and
- * ep-<id>/<ip>/<port>, plus with ClientIP affinity a set
- * aff-<id>/<ip>/<port> per endpoint. For a port that differs:
+ * endpoints, the chains svc-<id> and ext-<id> (a served nodePort);
+ * without affinity the endpoint maps eps-<id> (and eps-local-<id> for
+ * a served Local nodePort), with ClientIP affinity instead a chain
+ * ep-<id>/<ip>/<port> and a set aff-<id>/<ip>/<port> per endpoint. The
+ * hairpin set is shared: an address is in it while any endpoint of any
+ * port has it (counted in a px_ipcount). For a port that differs:
  *
- *   phase 1 (all ports):  delete its elements that changed; flush its
- *                         svc and ext chains and the endpoint chains
- *                         whose content changes; delete the chains and
- *                         sets it no longer has.
- *   phase 2 (all ports):  add its new sets and chains, fill svc, ext and
- *                         the new endpoint chains, add its changed
- *                         elements.
+ *   phase 1 (all ports):  delete its elements that changed (verdict
+ *                         maps, and the slices of its endpoint maps
+ *                         that moved); flush its svc and ext chains if
+ *                         their rules change (without affinity they
+ *                         name only the map, so an endpoint change
+ *                         leaves them alone) and the endpoint chains
+ *                         whose content changes; delete the maps,
+ *                         chains and sets it no longer has.
+ *   phase 2 (all ports):  add its new sets, maps and chains, the new
+ *                         slices, fill the chains that were flushed or
+ *                         made, add its changed verdict elements.
+ *   then:                 the hairpin elements of addresses whose
+ *                         count left or reached zero.
  *
  * The kernel checks references at each message of the transaction: a
  * chain or set can only be deleted once no rule or element uses it, so
  * flushes precede deletions, and a rule can only name a chain or set
  * that exists, so additions come in dependency order. All deletions
  * precede all additions because two ports may trade a map key (one
- * service deleted, another created on its clusterIP). An endpoint chain
- * whose name and rules stay (same address, port and affinity) is not
- * touched, so a one-endpoint change of a ten-endpoint service is about
- * a dozen messages. */
+ * service deleted, another created on its clusterIP). A one-endpoint
+ * change of a service without affinity is four messages: the slice's
+ * element out and in, and a hairpin element out and in; no rule, so
+ * the commit does not validate the table (net/proxy_rules.c). */
 #include "net/proxy_int.h"
 
 #include "lib/alloc.h"

@@ -662,14 +662,16 @@ px_nl_ranges(struct px_batch *b, enum px_op op, const char *map, const struct px
         mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, NET_PROXY_TABLE);
         mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, map);
         list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+        sk_buf_printf(&b->trace, "%s element %s", op == PX_ADD ? "add" : "delete", map);
         for (j = i; j < n && j < i + RANGES_PER_MSG; j++) {
             /* A slice is its start and, one past its end, an end mark
              * (nft_rbtree; the next slice starts at the same key). */
             put_range_elem(nlh, op, r[j].lo, r[j].ep);
             put_range_elem(nlh, op, r[j].hi + 1, NULL);
-            trace(b, "%s element %s %u-%u : %s . %u", op == PX_ADD ? "add" : "delete", map, r[j].lo,
-                  r[j].hi, net_ip_format(&r[j].ep->ip, ip, sizeof(ip)), r[j].ep->port);
+            sk_buf_printf(&b->trace, "%s %u-%u : %s . %u", j > i ? "," : "", r[j].lo, r[j].hi,
+                          net_ip_format(&r[j].ep->ip, ip, sizeof(ip)), r[j].ep->port);
         }
+        sk_buf_putc(&b->trace, '\n');
         mnl_attr_nest_end(nlh, list);
         msg_end(b, nlh);
     }

@@ -17,17 +17,18 @@
  *       the chain svc-<ns>/<name>/<proto>/<port>, and on the node IPs
  *       vmap service-nodeports (l4proto . nodePort) to ext-<...>.
  *   svc-<...>  marks for masquerade traffic from outside the cluster
- *       CIDR (kube-proxy's masqueradeAll=false rule), sends clients with
- *       affinity to their endpoint, then picks one at random (below).
+ *       CIDR (kube-proxy's masqueradeAll=false rule), then picks an
+ *       endpoint at random and DNATs to it (below).
  *   ext-<...>  NodePort, externalTrafficPolicy Cluster: mark, goto svc.
- *       Local: picks among local endpoints only and does not masquerade
- *       (the client address is kept); without local endpoints the
- *       nodeport is dropped in endpoints-check.
- *   ep-<...>/<ip>/<port>  marks hairpin traffic (saddr is the endpoint
- *       itself: the reply must come back through this node), records
- *       affinity, dnat to ip:port.
- *   nat-postrouting (postrouting, 100) -> masquerading: packets with the
- *       mark bit get it cleared and are masqueraded (fully-random).
+ *       Local: picks among local endpoints only (map eps-local-<...>)
+ *       and does not masquerade (the client address is kept); without
+ *       local endpoints the nodeport is dropped in endpoints-check.
+ *   nat-postrouting (postrouting, 100): hairpin first: a connection
+ *       whose source is the endpoint it was DNATed to (ip saddr . ip
+ *       daddr in the set hairpin, which holds "a . a" for every
+ *       endpoint address a) is marked, since the reply must come back
+ *       through this node; then -> masquerading: packets with the mark
+ *       bit get it cleared and are masqueraded (fully-random).
  *   unallocated-prerouting, unallocated-output (filter, -90, after DNAT;
  *       only when the node's service CIDR is known): a packet whose
  *       destination is still in the service CIDR was translated by no
@@ -36,29 +37,45 @@
  *       `unreachable` route the node no longer has for that network
  *       would (see net_proxy_node.service_cidr).
  *
- * Random choice: a cascade, as iptables' "statistic --mode random" does,
+ * Random choice: endpoints are data, not rules. Each service port has
+ * a map eps-<id>, "typeof numgen random mod 65536 : ip daddr . th
+ * dport; flags interval", that splits 0-65535 into one slice per
+ * endpoint (endpoint k of n gets k*65536/n to (k+1)*65536/n - 1, so the
+ * choice is uniform to within n/65536), and the service chain's one
+ * rule is
+ *
+ *     meta l4proto tcp dnat ip to numgen random mod 65536 map @eps-<id>
+ *
+ * An endpoint change is then only set elements: no rule, no chain, no
+ * verdict. That matters because a transaction that adds a rule with an
+ * expression the kernel must validate (a jump or goto, nat, lookup) or
+ * an element with a jump or goto verdict makes the commit walk every
+ * chain reachable from the table's base chains (nft_table_validate):
+ * with a chain per endpoint that was 110,000 chains, 190 ms, at
+ * 10,000 services, for one endpoint. Maps, like all sets, are found by
+ * name with a linear walk of the table's sets (nft_set_lookup), so
+ * there is one per service port rather than one per endpoint. (Every
+ * commit still visits each chain of the netns once, to make its new
+ * rules current (nf_tables_commit_chain): a few milliseconds at 10,000
+ * service chains, the floor of a one-endpoint change.)
+ *
+ * Session affinity (ClientIP) keeps chains: one endpoint chain
+ * ep-<id>/<ip>/<port> per endpoint (record the client, dnat), and one
+ * dynamic set per endpoint, aff-<id>/<ip>/<port>, of client addresses
+ * with the service's timeout. The endpoint chain refreshes the client's
+ * entry ("update @set { ip saddr }") and the service chain sends a
+ * client found in an endpoint's set straight to it, else picks with a
+ * cascade, as iptables' "statistic --mode random" does:
  *
  *     numgen random mod 3 == 0 goto ep-a
  *     numgen random mod 2 == 0 goto ep-b
  *     goto ep-c
  *
- * rather than kube-proxy's "numgen random mod N vmap { 0 : goto ep-a,
- * ... }": that map is a set, one per service, and the kernel finds a
- * table's sets by name with a linear walk (nft_set_lookup) and binds an
- * anonymous set with a walk of the whole transaction
- * (__nft_set_trans_bind). Thousands of such sets made a full sync
- * quadratic (10 s at 4000 services) and made libnftables' cache fill for
- * every "add element" cost ~0.1 s. The cascade costs up to N rule
- * evaluations on the first packet of a connection only (NAT chains see
- * no others).
- *
- * Session affinity (ClientIP): one dynamic set per endpoint,
- * aff-<svc>/<ip>/<port>, of client addresses with the service's timeout.
- * The endpoint chain refreshes the client's entry ("update @set { ip
- * saddr }") and the service chain sends a client found in an endpoint's
- * set straight to it. A map from client to endpoint index would break
- * when the endpoint list changes; a set per endpoint forgets only the
- * clients of endpoints that are gone.
+ * A map from client to endpoint would break when the endpoint list
+ * changes; a set per endpoint forgets only the clients of endpoints
+ * that are gone. So an endpoint change of a service with affinity
+ * still rewrites its chains, and the commit validates the table (now
+ * a chain per service rather than per endpoint).
  *
  * Atomicity: the full script starts with "add table; delete table" and
  * then declares the whole table. libnftables sends a script as one

@@ -779,6 +779,173 @@ START_TEST(deletions_of_all_ports_precede_additions)
 }
 END_TEST
 
+/* Endpoint k of n gets slice k of 0-65535. */
+START_TEST(endpoints_split_the_random_range_evenly)
+{
+    char *s = render("[" SVC_WEB "]",
+                     "[{\"metadata\":{\"name\":\"web\"},\"subsets\":[{\"addresses\":[{\"ip\":"
+                     "\"10.244.1.3\"},{\"ip\":\"10.244.1.4\"},{\"ip\":\"10.244.1.5\"}],"
+                     "\"ports\":[{\"port\":8080}]}]}]");
+
+    HAS(s, "elements = { 0-21844 : 10.244.1.3 . 8080,\n"
+           "\t\t\t     21845-43689 : 10.244.1.4 . 8080,\n"
+           "\t\t\t     43690-65535 : 10.244.1.5 . 8080 }\n");
+    /* No chain per endpoint without affinity. */
+    HASNT(s, "chain ep-");
+    free(s);
+}
+END_TEST
+
+#define SVC_API                                                                                    \
+    "{\"metadata\":{\"name\":\"api\"},\"spec\":{\"clusterIP\":\"10.96.0.30\","                     \
+    "\"ports\":[{\"port\":443}]}}"
+#define EP_API_SHARED                                                                              \
+    "{\"metadata\":{\"name\":\"api\"},\"subsets\":[{\"addresses\":[{\"ip\":\"10.244.1.3\"}],"      \
+    "\"ports\":[{\"port\":8443}]}]}"
+
+/* Two services on one pod: its hairpin element stays until neither
+ * has it. */
+START_TEST(hairpin_element_lives_while_any_endpoint_has_the_address)
+{
+    struct px_state a, b, c;
+    int changed;
+    char *d;
+
+    state_of("[" SVC_WEB "," SVC_API "]", "[" EP_WEB_2 "," EP_API_SHARED "]", false, &a);
+    state_of("[" SVC_WEB "," SVC_API "]", "[" EP_WEB_2 "]", false, &b);
+    state_of("[" SVC_WEB "," SVC_API "]", "[]", false, &c);
+    d = diff_of(&a, &b, false, &changed);
+    ck_assert_int_eq(changed, 1);
+    HAS(d, "delete map eps-default/api/tcp/443\n");
+    HASNT(d, "hairpin");
+    free(d);
+    d = diff_of(&b, &c, false, &changed);
+    HAS(d, "delete element hairpin 10.244.1.3 . 10.244.1.3\n");
+    HAS(d, "delete element hairpin 10.244.2.2 . 10.244.2.2\n");
+    free(d);
+    d = diff_of(&a, &c, false, &changed);
+    ck_assert_int_eq(changed, 2);
+    HAS(d, "delete element hairpin 10.244.1.3 . 10.244.1.3\n");
+    free(d);
+    d = diff_of(&c, &a, false, &changed);
+    HAS(d, "add element hairpin 10.244.1.3 . 10.244.1.3\n");
+    HASNT(d, "delete element hairpin");
+    free(d);
+    px_state_release(&a);
+    px_state_release(&b);
+    px_state_release(&c);
+}
+END_TEST
+
+#define SVC_WEB_AFF                                                                                \
+    "{\"metadata\":{\"namespace\":\"default\",\"name\":\"web\"},\"spec\":{\"clusterIP\":"          \
+    "\"10.96.0.10\",\"sessionAffinity\":\"ClientIP\",\"ports\":[{\"port\":80}]}}"
+
+/* Affinity keeps endpoint chains: an endpoint change rewrites them. */
+START_TEST(affinity_endpoint_change_rewrites_its_chains)
+{
+    struct px_state a, b;
+    int changed;
+    char *d;
+
+    state_of("[" SVC_WEB_AFF "]", "[" EP_WEB_2 "]", false, &a);
+    state_of("[" SVC_WEB_AFF "]", "[" EP_WEB_2B "]", false, &b);
+    d = diff_of(&a, &b, false, &changed);
+    before(d, "flush chain svc-default/web/tcp/80\n",
+           "delete chain ep-default/web/tcp/80/10.244.1.3/8080\n");
+    HAS(d, "delete set aff-default/web/tcp/80/10.244.1.3/8080\n");
+    before(d, "add set aff-default/web/tcp/80/10.244.1.4/8080",
+           "add rule svc-default/web/tcp/80: payload lookup immediate goto "
+           "ep-default/web/tcp/80/10.244.1.4/8080\n");
+    HASNT(d, "eps-");
+    free(d);
+    /* Affinity dropped: the chains go, the map comes. */
+    px_state_release(&b);
+    state_of("[" SVC_WEB "]", "[" EP_WEB_2 "]", false, &b);
+    d = diff_of(&a, &b, false, &changed);
+    before(d, "delete chain ep-default/web/tcp/80/10.244.2.2/8080\n",
+           "add map eps-default/web/tcp/80\n");
+    before(d, "add map eps-default/web/tcp/80\n",
+           "add rule svc-default/web/tcp/80: meta cmp numgen");
+    free(d);
+    px_state_release(&a);
+    px_state_release(&b);
+}
+END_TEST
+
+/* Local: the local slice map follows the local endpoints only. */
+START_TEST(local_nodeport_endpoint_change_touches_only_the_maps)
+{
+    struct px_state a, b;
+    int changed;
+    char *d;
+
+    state_of(SVC_NP("Local"), "[" EP_WEB_2 "]", true, &a);
+    state_of(SVC_NP("Local"), "[" EP_WEB_2B "]", true, &b);
+    d = diff_of(&a, &b, true, &changed);
+    ck_assert_str_eq(d, "delete element eps-default/web/tcp/80 0-32767 : 10.244.1.3 . 8080\n"
+                        "delete element eps-local-default/web/tcp/80 0-65535 : 10.244.1.3 . 8080\n"
+                        "add element eps-default/web/tcp/80 0-32767 : 10.244.1.4 . 8080\n"
+                        "add element eps-local-default/web/tcp/80 0-65535 : 10.244.1.4 . 8080\n"
+                        "delete element hairpin 10.244.1.3 . 10.244.1.3\n"
+                        "add element hairpin 10.244.1.4 . 10.244.1.4\n");
+    free(d);
+    px_state_release(&a);
+    px_state_release(&b);
+}
+END_TEST
+
+#define EPS_RV_OBJ(name, rv, ip)                                                                   \
+    "{\"metadata\":{\"name\":\"" name "\",\"resourceVersion\":\"" rv "\"},\"subsets\":[{"          \
+    "\"addresses\":[{\"ip\":\"" ip "\"}],\"ports\":[{\"port\":8080}]}]}"
+
+/* The same objects passed again are not read again; a new object at a
+ * position is, and names moving make the order be sorted again. */
+START_TEST(unchanged_objects_are_known_by_pointer)
+{
+    struct net_proxy_node n = node(false);
+    json_t *web = js("{\"metadata\":{\"name\":\"web\",\"resourceVersion\":\"1\"},\"spec\":"
+                     "{\"clusterIP\":\"10.96.0.10\",\"ports\":[{\"port\":80}]}}");
+    json_t *db = js("{\"metadata\":{\"name\":\"db\",\"resourceVersion\":\"2\"},\"spec\":"
+                    "{\"clusterIP\":\"10.96.0.20\",\"ports\":[{\"port\":5432}]}}");
+    json_t *ew = js(EPS_RV_OBJ("web", "3", "10.244.1.2"));
+    json_t *ed = js(EPS_RV_OBJ("db", "4", "10.244.3.3"));
+    json_t *s1 = json_pack("[O,O]", web, db), *e1 = json_pack("[O,O]", ew, ed);
+    json_t *s2 = json_pack("[O,O]", db, web);
+    struct px_cache c1 = {0}, c2 = {0}, c3 = {0};
+    struct px_state a = {0}, b = {0}, c = {0};
+    struct sk_err err;
+
+    sk_err_init(&err);
+    ck_assert_int_eq(px_build(s1, e1, &n, NULL, &c1, &a, &err), 0);
+    ck_assert_uint_eq(c1.svc.n, 2);
+    ck_assert_ptr_eq(c1.svc.obj[0], web);
+    ck_assert_int_eq(px_build(s1, e1, &n, &c1, &c2, &b, &err), 0);
+    ck_assert_uint_eq(px_state_hash(&a), px_state_hash(&b));
+    /* The endpoint arrays are shared, not copied: "db" sorts first. */
+    ck_assert_str_eq(b.port[0].name, "db");
+    ck_assert_ptr_eq(a.port[0].ep, b.port[0].ep);
+    ck_assert_ptr_null(c1.e[0].port); /* moved on to c2 */
+    /* Swapped positions: read again, same state. */
+    ck_assert_int_eq(px_build(s2, e1, &n, &c2, &c3, &c, &err), 0);
+    ck_assert_uint_eq(px_state_hash(&a), px_state_hash(&c));
+    ck_assert_str_eq(c3.svc.ref[c3.svc.order[0]].name, "db");
+    px_state_release(&a);
+    px_state_release(&b);
+    px_state_release(&c);
+    px_cache_release(&c1);
+    px_cache_release(&c2);
+    px_cache_release(&c3);
+    json_decref(s1);
+    json_decref(s2);
+    json_decref(e1);
+    json_decref(web);
+    json_decref(db);
+    json_decref(ew);
+    json_decref(ed);
+}
+END_TEST
+
 static const struct {
     const char *svcs, *eps;
     bool nodeports;
@@ -962,6 +1129,11 @@ main(void)
     tcase_add_test(tc, last_endpoint_gone_swaps_map_elements_and_deletes_chains);
     tcase_add_test(tc, service_removal_flushes_before_deleting_chains_and_sets);
     tcase_add_test(tc, deletions_of_all_ports_precede_additions);
+    tcase_add_test(tc, endpoints_split_the_random_range_evenly);
+    tcase_add_test(tc, hairpin_element_lives_while_any_endpoint_has_the_address);
+    tcase_add_test(tc, affinity_endpoint_change_rewrites_its_chains);
+    tcase_add_test(tc, local_nodeport_endpoint_change_touches_only_the_maps);
+    tcase_add_test(tc, unchanged_objects_are_known_by_pointer);
     tcase_add_loop_test(tc, counted_stats_match_the_render, 0,
                         (int)(sizeof(stat_cases) / sizeof(stat_cases[0])));
     tcase_add_test(tc, state_hash_ignores_order_and_sees_an_endpoint);
