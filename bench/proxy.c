@@ -14,9 +14,12 @@
  * the render of the full script alone. Prints "result proxy
  * sync_full_ms_s<S>", "sync_one_ms_s<S>", "render_ms_s<S>", and
  * "sync_{full,one}_kernel_ms_s<S>": the part of those syncs spent in
- * the kernel's transaction (send to answer; for the one-endpoint
- * change mostly nf_tables validating every chain reachable from a base
- * chain, see net/proxy_nl.c); for S = 1000 also "sync_ms_1000svc".
+ * the kernel's transaction (send to answer; an endpoint is a map
+ * element, so the one-endpoint change validates no chain, see
+ * net/proxy_rules.c); for S = 1000 also "sync_ms_1000svc". The moved
+ * endpoint's Endpoints object is a new object and all others are the
+ * same objects in the same order, as the agent's informer hands them
+ * over (net_proxy_sync).
  *
  * Connection set-up: a TCP listener in a pod netns behind a veth, and
  * 1,000 connects (SYN to established) from this netns to it through a

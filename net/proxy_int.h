@@ -25,8 +25,9 @@ struct px_port {
     struct net_ip cluster_ip;
     unsigned affinity; /* timeout in seconds, 0: none */
     bool local;        /* externalTrafficPolicy Local */
-    struct px_ep *ep;  /* sorted, no duplicates */
+    struct px_ep *ep;  /* sorted, no duplicates; shared, read-only */
     size_t n_ep;
+    uint64_t hash; /* of all the fields above, for px_state_hash */
 };
 
 /* Everything the input says, ports sorted by ns/name/proto/port. */
@@ -64,11 +65,14 @@ struct px_refs {
     size_t n;
 };
 
-/* The parse cache: entries sorted by ns/name, and the last input. */
+/* The parse cache: entries sorted by ns/name, and the last input;
+ * checked: that input's Services passed the checks of the whole set
+ * (no port twice, no two on one map key). */
 struct px_cache {
     struct px_centry *e;
     size_t n, cap;
     struct px_refs svc, eps;
+    bool checked;
 };
 
 /* Parse and check services and endpoints (see net_proxy_render) into st
