@@ -63,6 +63,7 @@ struct px_refs {
     struct px_ref *ref;
     size_t *order;
     size_t n;
+    size_t *lo, *hi; /* Services: their Endpoints, [lo, hi) of the sorted refs */
 };
 
 /* The parse cache: entries sorted by ns/name, and the last input;

@@ -661,6 +661,8 @@ refs_release(struct px_refs *r)
     free(r->obj);
     free(r->ref);
     free(r->order);
+    free(r->lo);
+    free(r->hi);
     memset(r, 0, sizeof(*r));
 }
 
@@ -987,15 +989,31 @@ px_build(const json_t *services, const json_t *endpoints, const struct net_proxy
         st->cap = svc.n;
         st->port = sk_reallocarray(st->port, st->cap, sizeof(*st->port));
     }
-    /* Both in name order, matched in one pass. */
+    if (next && old && next->cap < old->n) {
+        next->cap = old->n;
+        next->e = sk_reallocarray(next->e, next->cap, sizeof(*next->e));
+    }
+    /* Both in name order, matched in one pass, unless every name is
+     * where it was: then so are the matches. */
     sv = refs_sorted(&svc, same_svc);
     ev = refs_sorted(&eps, same_eps);
+    if (!(same_svc && same_eps && svc.lo)) {
+        free(svc.lo);
+        free(svc.hi);
+        svc.lo = sk_reallocarray(NULL, svc.n ? svc.n : 1, sizeof(*svc.lo));
+        svc.hi = sk_reallocarray(NULL, svc.n ? svc.n : 1, sizeof(*svc.hi));
+        for (i = 0; i < svc.n; i++) {
+            while (j < eps.n && ref_cmp(ev[j], sv[i]) < 0)
+                j++;
+            for (k = j; k < eps.n && ref_cmp(ev[k], sv[i]) == 0;)
+                k++;
+            svc.lo[i] = j;
+            svc.hi[i] = k;
+        }
+    }
     for (i = 0; i < svc.n; i++) {
-        while (j < eps.n && ref_cmp(ev[j], sv[i]) < 0)
-            j++;
-        for (k = j; k < eps.n && ref_cmp(ev[k], sv[i]) == 0;)
-            k++;
-        rc = build_service(sv[i], ev + j, k - j, node, old, &hint, next, st, err);
+        rc = build_service(sv[i], ev + svc.lo[i], svc.hi[i] - svc.lo[i], node, old, &hint, next, st,
+                           err);
         if (rc < 0)
             goto out_free;
     }
@@ -1498,7 +1516,8 @@ px_state_stats(const struct px_state *st, const struct net_proxy_node *node,
     stats->rules = 14 + 2 * nodeports + 4 * (node->service_cidr.ip.family == AF_INET);
     for (i = 0; i < st->n; i++) {
         const struct px_port *p = &st->port[i];
-        size_t nl = n_local(p);
+        /* Only nodePorts need it: counting reads every endpoint. */
+        size_t nl = p->node_port ? n_local(p) : 0;
 
         /* One element in one or two of the maps. */
         stats->rules += 1 + (p->node_port != 0);
