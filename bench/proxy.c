@@ -72,8 +72,10 @@ now_ms(void)
 }
 
 /* Service i: clusterIP 10.96.x.y, port 80 -> 8080 on 10 endpoints in
- * 10.128.0.0/9; shift moves service 0's first endpoint (and gives that
- * Endpoints object a new resourceVersion, as the API server would). */
+ * 10.128.0.0/9; shift moves the first endpoint of the last service, the
+ * last in name order too (and gives that Endpoints object a new
+ * resourceVersion, as the API server would): its map is the one the
+ * kernel's search by name (a walk of the table's sets) reaches last. */
 static void
 make_world(int s, int shift, json_t **svcs, json_t **eps)
 {
@@ -92,20 +94,21 @@ make_world(int s, int shift, json_t **svcs, json_t **eps)
                              "bench", "name", name, "resourceVersion", "1", "spec", "clusterIP",
                              cip, "ports", "name", "http", "port", 80, "targetPort", 8080));
         for (j = 0; j < 10; j++) {
-            int n = i * 10 + j + (i == 0 && j == 0 ? shift : 0);
+            int n = i * 10 + j + (i == s - 1 && j == 0 ? shift : 0);
 
             snprintf(ip, sizeof(ip), "10.%d.%d.%d", 128 + n / 65536, n / 256 % 256, n % 256);
             json_array_append_new(addrs, json_pack("{s:s,s:s}", "ip", ip, "nodeName", "n1"));
         }
-        json_array_append_new(
-            *eps, json_pack("{s:{s:s,s:s,s:s},s:[{s:o,s:[{s:s,s:i}]}]}", "metadata", "namespace",
-                            "bench", "name", name, "resourceVersion", i == 0 && shift ? "2" : "1",
-                            "subsets", "addresses", addrs, "ports", "name", "http", "port", 8080));
+        json_array_append_new(*eps,
+                              json_pack("{s:{s:s,s:s,s:s},s:[{s:o,s:[{s:s,s:i}]}]}", "metadata",
+                                        "namespace", "bench", "name", name, "resourceVersion",
+                                        i == s - 1 && shift ? "2" : "1", "subsets", "addresses",
+                                        addrs, "ports", "name", "http", "port", 8080));
     }
 }
 
 /* As the agent's informer hands them over: the same objects for those
- * that did not change (only service 0's Endpoints differ), in the same
+ * that did not change (only the last service's Endpoints differ), in the same
  * order (net_proxy_sync's contract: a changed object is a new one). */
 static void
 share_unchanged(const json_t *eps, json_t **eps2)
@@ -113,9 +116,8 @@ share_unchanged(const json_t *eps, json_t **eps2)
     json_t *out = json_array();
     size_t i;
 
-    json_array_append(out, json_array_get(*eps2, 0));
-    for (i = 1; i < json_array_size(eps); i++)
-        json_array_append(out, json_array_get(eps, i));
+    for (i = 0; i < json_array_size(eps); i++)
+        json_array_append(out, json_array_get(i + 1 < json_array_size(eps) ? eps : *eps2, i));
     json_decref(*eps2);
     *eps2 = out;
 }
@@ -167,7 +169,7 @@ bench_one(int s)
     full = now_ms() - t0;
     net_proxy_metrics_get(p, &m);
     full_k = m.last_commit_ns / 1e6;
-    /* Move service 0's first endpoint back and forth. */
+    /* Move the last service's first endpoint back and forth. */
     c0 = cpu_ms();
     for (i = 0; i < N_ONE; i++) {
         t0 = now_ms();

@@ -344,25 +344,12 @@ has_map(const struct px_port *p, bool local)
     return p && px_port_data(p) && (!local || (served(p) && p->local));
 }
 
-/* Ranges of p's map (local or not) into r (room for p->n_ep). */
-static size_t
-ranges_of(const struct px_port *p, bool local, struct px_range *r)
-{
-    return px_port_ranges(p, local, r);
-}
-
+/* The same slice to the same endpoint? */
 static bool
-ranges_eq(const struct px_range *a, size_t na, const struct px_range *b, size_t nb)
+slice_eq(const struct px_range *a, const struct px_range *b)
 {
-    size_t i;
-
-    if (na != nb)
-        return false;
-    for (i = 0; i < na; i++)
-        if (a[i].lo != b[i].lo || a[i].hi != b[i].hi ||
-            memcmp(a[i].ep->ip.a, b[i].ep->ip.a, 4) != 0 || a[i].ep->port != b[i].ep->port)
-            return false;
-    return true;
+    return a->lo == b->lo && a->hi == b->hi && memcmp(a->ep->ip.a, b->ep->ip.a, 4) == 0 &&
+           a->ep->port == b->ep->port;
 }
 
 /* The element changes of the endpoint maps of a port present in both
@@ -371,28 +358,27 @@ static void
 map_elements(struct px_batch *b, const struct px_port *o, const struct px_port *n, bool local,
              int phase)
 {
-    struct px_range *ro = sk_reallocarray(NULL, o->n_ep, sizeof(*ro));
-    struct px_range *rn = sk_reallocarray(NULL, n->n_ep, sizeof(*rn));
-    size_t no = ranges_of(o, local, ro), nn = ranges_of(n, local, rn), i, j, k = 0;
+    const struct px_port *from = phase == 0 ? o : n, *other = phase == 0 ? n : o;
+    struct px_range *rf = sk_reallocarray(NULL, from->n_ep, sizeof(*rf));
+    struct px_range *ro = sk_reallocarray(NULL, other->n_ep, sizeof(*ro));
+    size_t nf = px_port_ranges(from, local, rf), no = px_port_ranges(other, local, ro);
+    size_t i, j = 0, k = 0;
     char name[NAME_MAX_LEN];
-    const struct px_range *from = phase == 0 ? ro : rn, *other = phase == 0 ? rn : ro;
-    size_t nfrom = phase == 0 ? no : nn, nother = phase == 0 ? nn : no;
-    struct px_range *out = sk_reallocarray(NULL, nfrom ? nfrom : 1, sizeof(*out));
 
     name_of(name, local ? "eps-local-" : "eps-", n, NULL);
     /* A slice stays when the other side has it with the same bounds and
-     * endpoint; both lists are ordered by lo. */
-    for (i = 0, j = 0; i < nfrom; i++) {
-        while (j < nother && other[j].lo < from[i].lo)
+     * endpoint; both lists are ordered by lo. What goes (phase 0) or
+     * comes (phase 1) is kept in place at the front of rf. */
+    for (i = 0; i < nf; i++) {
+        while (j < no && ro[j].lo < rf[i].lo)
             j++;
-        if (!(j < nother && ranges_eq(&from[i], 1, &other[j], 1)))
-            out[k++] = from[i];
+        if (!(j < no && slice_eq(&rf[i], &ro[j])))
+            rf[k++] = rf[i];
     }
     if (k)
-        px_nl_ranges(b, phase == 0 ? PX_DEL : PX_ADD, name, out, k);
-    free(out);
+        px_nl_ranges(b, phase == 0 ? PX_DEL : PX_ADD, name, rf, k);
+    free(rf);
     free(ro);
-    free(rn);
 }
 
 static void
@@ -466,7 +452,7 @@ add_maps(struct px_batch *b, const struct px_port *o, const struct px_port *n)
         name_of(name, l ? "eps-local-" : "eps-", n, NULL);
         px_nl_eps_map(b, PX_ADD, name);
         r = sk_reallocarray(NULL, n->n_ep, sizeof(*r));
-        px_nl_ranges(b, PX_ADD, name, r, ranges_of(n, l, r));
+        px_nl_ranges(b, PX_ADD, name, r, px_port_ranges(n, l, r));
         free(r);
     }
 }
