@@ -1,10 +1,13 @@
 /* net/proxy.c: keeping the proxy's table in the kernel equal to the
  * Services and Endpoints.
  *
- * Every kernel operation runs on a net_netns_run thread inside the
- * proxy's netns, with an nft context or netlink socket created there:
- * both bind to the netns of the thread that opens them, so they never
- * outlive the call and the caller's threads never change namespace.
+ * Every kernel operation uses an nft context or netlink socket created
+ * on a net_netns_run thread inside the proxy's netns: both bind to the
+ * netns of the thread that opens them, and the caller's threads never
+ * change namespace. The nft contexts never outlive the call; the
+ * netlink socket of the incremental batches and generation reads is
+ * kept for the proxy's life (closing one waits for an RCU grace period
+ * after a commit, see net/proxy_nl.c).
  *
  * A sync parses the input into a px_state (net/proxy_rules.c; a Service
  * whose object and Endpoints object kept their resourceVersions is taken
