@@ -1383,7 +1383,12 @@ px_port_ranges(const struct px_port *p, bool local_only, struct px_range *out)
 
     for (i = 0; i < p->n_ep; i++)
         n += ep_eligible(&p->ep[i], local_only);
-    for (i = 0; i < p->n_ep; i++) {
+    /* A slice each needs n <= PX_SLOTS; more endpoints than that (the
+     * API server allows far fewer in one object) are left out rather
+     * than given empty slices, which the kernel would refuse. */
+    if (n > PX_SLOTS)
+        n = PX_SLOTS;
+    for (i = 0; i < p->n_ep && k < n; i++) {
         if (!ep_eligible(&p->ep[i], local_only))
             continue;
         out[k].lo = (unsigned)(k * PX_SLOTS / n);
