@@ -248,6 +248,29 @@ proxy_sync(struct kl_agent *a, const json_t *svcs, const json_t *eps, struct sk_
     return rc;
 }
 
+static int
+append_obj(const json_t *obj, void *arg)
+{
+    json_array_append((json_t *)arg, (json_t *)obj);
+    return 0;
+}
+
+/* Every object of inf in the informer's own order, not sorted: neither
+ * the proxy nor the DNS zone needs an order, and api_informer_list's
+ * sort by namespace and name reads each object's metadata some thirty
+ * times, 0.2 s per list at 10,000 Services, on every event. The order
+ * stays the same while the set of objects does (a changed object takes
+ * the place of the old one), which lets net_proxy_sync pass over the
+ * unchanged ones without reading them. */
+static json_t *
+objects_of(const struct api_informer *inf)
+{
+    json_t *out = json_array();
+
+    api_informer_foreach(inf, append_obj, out);
+    return out;
+}
+
 /* Sync the proxy and, with zone (a Service or Endpoints changed), the
  * DNS zone; the tick's drift check needs no new zone. */
 static void
@@ -260,8 +283,8 @@ services_sync(struct kl_agent *a, bool zone)
 
     if (!a->proxy || !api_informer_synced(a->svc_inf) || !api_informer_synced(a->ep_inf))
         return;
-    svcs = api_informer_list(a->svc_inf, NULL, NULL);
-    eps = api_informer_list(a->ep_inf, NULL, NULL);
+    svcs = objects_of(a->svc_inf);
+    eps = objects_of(a->ep_inf);
     sk_err_init(&err);
     rc = proxy_sync(a, svcs, eps, &err);
     if (rc < 0) {

@@ -1,10 +1,13 @@
 /* net/proxy.c: keeping the proxy's table in the kernel equal to the
  * Services and Endpoints.
  *
- * Every kernel operation runs on a net_netns_run thread inside the
- * proxy's netns, with an nft context or netlink socket created there:
- * both bind to the netns of the thread that opens them, so they never
- * outlive the call and the caller's threads never change namespace.
+ * Every kernel operation uses an nft context or netlink socket created
+ * on a net_netns_run thread inside the proxy's netns: both bind to the
+ * netns of the thread that opens them, and the caller's threads never
+ * change namespace. The nft contexts never outlive the call; the
+ * netlink socket of the incremental batches and generation reads is
+ * kept for the proxy's life (closing one waits for an RCU grace period
+ * after a commit, see net/proxy_nl.c).
  *
  * A sync parses the input into a px_state (net/proxy_rules.c; a Service
  * whose object and Endpoints object kept their resourceVersions is taken
@@ -54,6 +57,8 @@ struct net_proxy {
     bool applied;               /* the table holds state */
     struct px_state state;      /* the input of the table as last applied */
     struct px_cache cache;      /* what the last input parsed to, per Service */
+    struct px_ipcount hairpin;  /* endpoints per address in state (the hairpin set) */
+    struct mnl_socket *nl;      /* kept open, see px_nl_open; NULL: open at next use */
     uint32_t gen;               /* nf_tables generation after our last commit */
     bool list_valid;            /* list_hash is a listing of the intact table */
     bool want_baseline;         /* take that listing (the last commit replaced the table) */
@@ -165,6 +170,8 @@ net_proxy_free(struct net_proxy *p)
     free(p->node_ip);
     px_state_release(&p->state);
     px_cache_release(&p->cache);
+    px_ipcount_release(&p->hairpin);
+    px_nl_close(p->nl);
     free(p);
 }
 
@@ -174,10 +181,33 @@ net_proxy_metrics_get(const struct net_proxy *p, struct net_proxy_metrics *out)
     *out = p->m;
 }
 
+/* The proxy's netlink socket, opened at first use. */
+static int
+sock(struct net_proxy *p, struct sk_err *err)
+{
+    if (p->nl)
+        return 0;
+    return px_nl_open(p->netns_fd, &p->nl, err);
+}
+
+/* After a failure answers may be left unread: start afresh next time. */
+static void
+sock_drop(struct net_proxy *p)
+{
+    px_nl_close(p->nl);
+    p->nl = NULL;
+}
+
 static int
 read_gen(struct net_proxy *p, uint32_t *gen, struct sk_err *err)
 {
-    return net_nft_genid(p->netns_fd, gen, err);
+    if (sock(p, err) < 0)
+        return -EIO;
+    if (px_nl_genid(p->nl, gen, err) < 0) {
+        sock_drop(p);
+        return -EIO;
+    }
+    return 0;
 }
 
 /* ---- sync ---- */
@@ -256,6 +286,7 @@ apply_full(struct net_proxy *p, struct px_state *st, struct sk_err *err)
 
     p->applied = false;
     px_render_state(st, &p->node, &script, NULL);
+    px_ipcount_build(&p->hairpin, st);
     t0 = now_ns();
     rc = net_nft_run(p->netns_fd, script.data, NULL, err);
     p->m.last_commit_ns = now_ns() - t0;
@@ -267,27 +298,21 @@ apply_full(struct net_proxy *p, struct px_state *st, struct sk_err *err)
     return rc;
 }
 
-/* Change only what differs from the table last applied, in one netlink
- * batch (net/proxy_diff.c, net/proxy_nl.c); on any failure (the table
- * was changed under us) replace the whole table instead. */
+/* Commit b, the changes from the table last applied to st (ports
+ * service ports; net/proxy_diff.c, net/proxy_nl.c); on failure (the
+ * table was changed under us) replace the whole table instead. */
 static int
-apply_changes(struct net_proxy *p, struct px_state *st, struct sk_err *err)
+apply_changes(struct net_proxy *p, struct px_batch *b, int ports, struct px_state *st,
+              struct sk_err *err)
 {
-    struct px_batch b;
+    uint64_t t0 = now_ns();
     int rc;
 
-    if (!p->applied)
-        return apply_full(p, st, err);
-    px_batch_init(&b);
-    rc = px_state_diff(&p->state, st, &p->node, &b);
-    if (rc >= 0) {
-        sk_debug("proxy", "incremental sync: %d service ports, %zu messages", rc, b.n);
-        uint64_t t0 = now_ns();
-
-        rc = px_batch_commit(&b, p->netns_fd, err);
-        p->m.last_commit_ns = now_ns() - t0;
-    }
-    px_batch_release(&b);
+    sk_debug("proxy", "incremental sync: %d service ports, %zu messages", ports, b->n);
+    rc = sock(p, err);
+    if (rc == 0 && (rc = px_batch_commit(b, p->nl, err)) < 0)
+        sock_drop(p);
+    p->m.last_commit_ns = now_ns() - t0;
     if (rc >= 0) {
         p->m.syncs_incremental++;
         return remember(p, st, err);
@@ -305,15 +330,18 @@ net_proxy_sync(struct net_proxy *p, const json_t *services, const json_t *endpoi
     uint64_t start = now_ns();
     struct px_cache cache = {0};
     struct px_state st = {0};
+    struct px_batch b;
     int rc;
 
+    px_batch_init(&b);
     rc = px_build(services, endpoints, &p->node, &p->cache, &cache, &st, err);
     /* The parse cache stays good after a refused input too. */
     px_cache_release(&p->cache);
     p->cache = cache;
     if (rc < 0)
         goto out_fail;
-    rc = p->applied ? px_state_diff(&p->state, &st, &p->node, NULL) : 1;
+    /* The changes, computed once; none: the table may need nothing. */
+    rc = p->applied ? px_state_diff(&p->state, &st, &p->node, &p->hairpin, &b) : 1;
     if (rc == 0) {
         rc = table_intact(p, err);
         if (rc < 0)
@@ -328,7 +356,11 @@ net_proxy_sync(struct net_proxy *p, const json_t *services, const json_t *endpoi
         p->m.drift_repairs++;
         p->applied = false;
     }
-    rc = apply_changes(p, &st, err);
+    /* -EINVAL: not expressible as a batch (see px_state_diff). */
+    if (p->applied && rc > 0)
+        rc = apply_changes(p, &b, rc, &st, err);
+    else
+        rc = apply_full(p, &st, err);
     if (rc < 0)
         goto out_fail;
     p->m.syncs++;
@@ -339,6 +371,7 @@ out_fail:
     p->m.sync_errors++;
     sk_err_wrap(err, "proxy sync");
 out_release:
+    px_batch_release(&b);
     px_state_release(&st);
     return rc;
 }

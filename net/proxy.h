@@ -104,6 +104,11 @@ void net_proxy_free(struct net_proxy *p);
  * the table in the kernel no longer matches (deleted or edited by
  * hand), replace it whole. Services and Endpoints that carry
  * metadata.resourceVersion are parsed again only when it changed.
+ * The proxy keeps references to the objects of the last input: an
+ * object passed again (the same json_t, as an informer's list hands
+ * over its cached objects, in the same order) is taken as unchanged
+ * without being read, so a caller must replace an object that changes,
+ * never edit one it passed before.
  * Returns 1 when the table was changed, 0 when nothing needed to
  * change. On failure the previous ruleset stays in place (the
  * transaction is all or nothing). */

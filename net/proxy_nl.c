@@ -421,48 +421,91 @@ frame_batch(const struct px_batch *b, struct sk_buf *out)
     put_batch_mark(out, NFNL_MSG_BATCH_END, b->seq + 1);
 }
 
+/* The socket is opened on a thread inside the netns (a netlink socket
+ * belongs to the netns it was created in) and then used from any
+ * thread. It is kept for the proxy's life: closing an nf_tables socket
+ * waits for the release of the objects the last commit dropped
+ * (nft_rcv_nl_event flushes the destroy work, an RCU grace period),
+ * which was 4 ms per close, most of a one-endpoint change. */
 static int
-commit_fn(void *arg, struct sk_err *err)
+open_fn(void *arg, struct sk_err *err)
 {
-    const struct px_batch *b = arg;
-    struct sk_buf out = SK_BUF_INIT;
     struct timeval tv = {10, 0};
     struct mnl_socket *nl;
-    int one = 1, size;
-    int rc = 0;
+    int one = 1;
 
     nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
     if (!nl)
         return sk_err_sys(err, errno, "nftables: open netlink socket");
     if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-        rc = sk_err_sys(err, errno, "nftables: bind netlink socket");
-        goto out_close;
+        sk_err_sys(err, errno, "nftables: bind netlink socket");
+        mnl_socket_close(nl);
+        return -EIO;
     }
     /* Errors without the request echoed; a bound wait for the answer. */
     mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one));
     setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    frame_batch(b, &out);
-    /* A big change is one big datagram: make the socket take it (root
-     * may exceed net.core.wmem_max). */
-    size = (int)out.len + 65536;
-    if (out.len > 65536)
-        setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
-    if (mnl_socket_sendto(nl, out.data, out.len) < 0) {
-        rc = sk_err_sys(err, errno, "nftables: send a batch of %zu messages", b->n);
-        goto out_close;
-    }
-    rc = read_acks(nl, b->seq, err);
-out_close:
-    mnl_socket_close(nl);
-    sk_buf_release(&out);
-    return rc;
+    *(struct mnl_socket **)arg = nl;
+    return 0;
 }
 
 int
-px_batch_commit(struct px_batch *b, int netns_fd, struct sk_err *err)
+px_nl_open(int netns_fd, struct mnl_socket **out, struct sk_err *err)
+{
+    *out = NULL;
+    return net_netns_run(netns_fd, open_fn, out, err);
+}
+
+void
+px_nl_close(struct mnl_socket *nl)
+{
+    if (nl)
+        mnl_socket_close(nl);
+}
+
+static int
+gen_cb(const struct nlmsghdr *nlh, void *data)
+{
+    struct nlattr *attr;
+
+    mnl_attr_for_each(attr, nlh, sizeof(struct nfgenmsg))
+    {
+        if (mnl_attr_get_type(attr) == NFTA_GEN_ID && mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+            *(uint32_t *)data = ntohl(mnl_attr_get_u32(attr));
+    }
+    return MNL_CB_OK;
+}
+
+int
+px_nl_genid(struct mnl_socket *nl, uint32_t *gen, struct sk_err *err)
+{
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+    struct nfgenmsg *nfg;
+    ssize_t n;
+
+    nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN;
+    nlh->nlmsg_flags = NLM_F_REQUEST;
+    nlh->nlmsg_seq = 1;
+    nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+    nfg->nfgen_family = AF_UNSPEC;
+    nfg->version = NFNETLINK_V0;
+    nfg->res_id = 0;
+    if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+        return sk_err_sys(err, errno, "nftables: ask for the ruleset generation");
+    n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+    if (n < 0 || mnl_cb_run(buf, (size_t)n, 1, mnl_socket_get_portid(nl), gen_cb, gen) < 0)
+        return sk_err_sys(err, errno, "nftables: read the ruleset generation");
+    return 0;
+}
+
+int
+px_batch_commit(struct px_batch *b, struct mnl_socket *nl, struct sk_err *err)
 {
     const char *p = b->msg.data, *last = NULL;
+    struct sk_buf out = SK_BUF_INIT;
     size_t off = 0;
+    int size, rc;
 
     if (b->n == 0)
         return 0;
@@ -474,5 +517,221 @@ px_batch_commit(struct px_batch *b, int netns_fd, struct sk_err *err)
         off += NLMSG_ALIGN(nlh->nlmsg_len);
     }
     b->last_off = (size_t)(last - p);
-    return net_netns_run(netns_fd, commit_fn, b, err);
+    frame_batch(b, &out);
+    /* A big change is one big datagram: make the socket take it (root
+     * may exceed net.core.wmem_max). */
+    size = (int)out.len + 65536;
+    if (out.len > 65536)
+        setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
+    if (mnl_socket_sendto(nl, out.data, out.len) < 0)
+        rc = sk_err_sys(err, errno, "nftables: send a batch of %zu messages", b->n);
+    else
+        rc = read_acks(nl, b->seq, err);
+    sk_buf_release(&out);
+    return rc;
+}
+
+/* ---- endpoint maps and the hairpin set ---- */
+
+/* libnftables' set user data is a list of TLVs {u8 type, u8 len,
+ * value}, integers in host order (libnftnl's nftnl_udata). */
+static size_t
+udata_u32(uint8_t *p, uint8_t type, uint32_t v)
+{
+    p[0] = type;
+    p[1] = 4;
+    memcpy(p + 2, &v, 4);
+    return 6;
+}
+
+/* Wrap the n bytes written at p + 2 as a TLV of type. */
+static size_t
+udata_nest(uint8_t *p, uint8_t type, size_t n)
+{
+    p[0] = type;
+    p[1] = (uint8_t)n;
+    return n + 2;
+}
+
+/* A payload field as "typeof" records it: expression 7 (payload), its
+ * protocol description and field. */
+static size_t
+udata_payload(uint8_t *p, uint8_t type, uint32_t desc, uint32_t field)
+{
+    size_t n = udata_u32(p + 2, 0, 7), m;
+
+    m = udata_u32(p + 4 + n, 0, desc);
+    m += udata_u32(p + 4 + n + m, 1, field);
+    n += udata_nest(p + 2 + n, 1, m);
+    return udata_nest(p, type, n);
+}
+
+/* The user data libnftables 1.0.6 writes for "typeof numgen random mod
+ * 65536 : ip daddr . th dport; flags interval" (read with `nft
+ * --debug=mnl`): key in host order, the key's typeof (numgen: type
+ * random, modulus, offset 0) and the data's (a concatenation of the
+ * payload fields ip daddr and th dport); `nft list` prints from it. */
+static size_t
+eps_map_udata(uint8_t *p)
+{
+    size_t n = 0, m, k;
+
+    n += udata_u32(p + n, 0, 1);     /* NFTNL_UDATA_SET_KEYBYTEORDER: host */
+    n += udata_u32(p + n, 1, 0);     /* ..._DATABYTEORDER */
+    m = udata_u32(p + n + 2, 0, 23); /* numgen */
+    k = udata_u32(p + n + 4 + m, 0, NFT_NG_RANDOM);
+    k += udata_u32(p + n + 4 + m + k, 1, PX_SLOTS);
+    k += udata_u32(p + n + 4 + m + k, 2, 0);
+    m += udata_nest(p + n + 2 + m, 1, k);
+    n += udata_nest(p + n, 3, m);                    /* ..._KEY_TYPEOF */
+    m = udata_u32(p + n + 2, 0, 13);                 /* concat */
+    k = udata_payload(p + n + 4 + m, 0, 12, 12);     /* ip daddr */
+    k += udata_payload(p + n + 4 + m + k, 1, 11, 2); /* th dport */
+    m += udata_nest(p + n + 2 + m, 1, k);
+    n += udata_nest(p + n, 4, m); /* ..._DATA_TYPEOF */
+    n += udata_u32(p + n, 6, 0);
+    return n;
+}
+
+void
+px_nl_eps_map(struct px_batch *b, enum px_op op, const char *name)
+{
+    uint8_t udata[128];
+    struct nlmsghdr *nlh;
+
+    if (op != PX_ADD) {
+        nlh = msg_begin(b, NFT_MSG_DELSET, 0);
+        mnl_attr_put_strz(nlh, NFTA_SET_TABLE, NET_PROXY_TABLE);
+        mnl_attr_put_strz(nlh, NFTA_SET_NAME, name);
+        msg_end(b, nlh);
+        trace(b, "delete map %s", name);
+        return;
+    }
+    nlh = msg_begin(b, NFT_MSG_NEWSET, NLM_F_CREATE);
+    mnl_attr_put_strz(nlh, NFTA_SET_TABLE, NET_PROXY_TABLE);
+    mnl_attr_put_strz(nlh, NFTA_SET_NAME, name);
+    mnl_attr_put_u32(nlh, NFTA_SET_FLAGS, htonl(NFT_SET_MAP | NFT_SET_INTERVAL));
+    mnl_attr_put_u32(nlh, NFTA_SET_KEY_TYPE, htonl(4)); /* nft's TYPE_INTEGER */
+    mnl_attr_put_u32(nlh, NFTA_SET_KEY_LEN, htonl(4));
+    /* nft's concatenated type: TYPE_IPADDR (7) << 6 | TYPE_INET_SERVICE (13) */
+    mnl_attr_put_u32(nlh, NFTA_SET_DATA_TYPE, htonl(7 << 6 | 13));
+    mnl_attr_put_u32(nlh, NFTA_SET_DATA_LEN, htonl(8));
+    mnl_attr_put_u32(nlh, NFTA_SET_ID, htonl(++b->set_id));
+    mnl_attr_put(nlh, NFTA_SET_USERDATA, eps_map_udata(udata), udata);
+    msg_end(b, nlh);
+    trace(b, "add map %s", name);
+}
+
+/* A key of 4 bytes: the slice bound in network order, as the rule's
+ * byteorder expression turns numgen's result before the lookup. */
+static void
+put_range_elem(struct nlmsghdr *nlh, enum px_op op, uint32_t key, const struct px_ep *ep)
+{
+    struct nlattr *elem = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+    uint8_t data[8] = {0};
+    uint16_t port;
+
+    key = htonl(key);
+    if (!ep)
+        mnl_attr_put_u32(nlh, NFTA_SET_ELEM_FLAGS, htonl(NFT_SET_ELEM_INTERVAL_END));
+    put_value(nlh, NFTA_SET_ELEM_KEY, &key, 4);
+    if (ep && op == PX_ADD) {
+        port = htons((uint16_t)ep->port);
+        memcpy(data, ep->ip.a, 4);
+        memcpy(data + 4, &port, 2);
+        put_value(nlh, NFTA_SET_ELEM_DATA, data, 8);
+    }
+    mnl_attr_nest_end(nlh, elem);
+}
+
+/* Ranges per message: each is two elements of under 64 bytes, so a
+ * message stays well inside MSG_MAX. */
+#define RANGES_PER_MSG 24
+
+void
+px_nl_ranges(struct px_batch *b, enum px_op op, const char *map, const struct px_range *r, size_t n)
+{
+    char ip[NET_IP_STRLEN];
+    size_t i, j;
+
+    for (i = 0; i < n; i += RANGES_PER_MSG) {
+        struct nlmsghdr *nlh = msg_begin(b, op == PX_ADD ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
+                                         op == PX_ADD ? NLM_F_CREATE : 0);
+        struct nlattr *list;
+
+        mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, NET_PROXY_TABLE);
+        mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, map);
+        list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+        sk_buf_printf(&b->trace, "%s element %s", op == PX_ADD ? "add" : "delete", map);
+        for (j = i; j < n && j < i + RANGES_PER_MSG; j++) {
+            /* A slice is its start and, one past its end, an end mark
+             * (nft_rbtree; the next slice starts at the same key). */
+            put_range_elem(nlh, op, r[j].lo, r[j].ep);
+            put_range_elem(nlh, op, r[j].hi + 1, NULL);
+            sk_buf_printf(&b->trace, "%s %u-%u : %s . %u", j > i ? "," : "", r[j].lo, r[j].hi,
+                          net_ip_format(&r[j].ep->ip, ip, sizeof(ip)), r[j].ep->port);
+        }
+        sk_buf_putc(&b->trace, '\n');
+        mnl_attr_nest_end(nlh, list);
+        msg_end(b, nlh);
+    }
+}
+
+void
+px_nl_hairpin(struct px_batch *b, enum px_op op, const struct net_ip *ip)
+{
+    struct nlmsghdr *nlh = msg_begin(b, op == PX_ADD ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
+                                     op == PX_ADD ? NLM_F_CREATE : 0);
+    struct nlattr *list, *elem;
+    char s[NET_IP_STRLEN];
+    uint8_t key[8];
+
+    memcpy(key, ip->a, 4);
+    memcpy(key + 4, ip->a, 4);
+    mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, NET_PROXY_TABLE);
+    mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, "hairpin");
+    list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+    elem = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+    put_value(nlh, NFTA_SET_ELEM_KEY, key, 8);
+    mnl_attr_nest_end(nlh, elem);
+    mnl_attr_nest_end(nlh, list);
+    msg_end(b, nlh);
+    net_ip_format(ip, s, sizeof(s));
+    trace(b, "%s element hairpin %s . %s", op == PX_ADD ? "add" : "delete", s, s);
+}
+
+/* As libnftables generates "meta l4proto P dnat ip to numgen random mod
+ * 65536 map @m" (after the meta and cmp the caller adds): the numgen
+ * result turned to network order for the interval lookup, whose data
+ * (address . port) lands in reg 1 and its second word, reg 9. */
+void
+px_nl_dnat_map(struct px_batch *b, const char *map)
+{
+    struct nlattr *e;
+
+    e = expr_begin(b, "numgen");
+    put_be32(b, NFTA_NG_DREG, NFT_REG_1);
+    put_be32(b, NFTA_NG_MODULUS, PX_SLOTS);
+    put_be32(b, NFTA_NG_TYPE, NFT_NG_RANDOM);
+    put_be32(b, NFTA_NG_OFFSET, 0);
+    expr_end(b, e);
+    e = expr_begin(b, "byteorder");
+    put_be32(b, NFTA_BYTEORDER_SREG, NFT_REG_1);
+    put_be32(b, NFTA_BYTEORDER_DREG, NFT_REG_1);
+    put_be32(b, NFTA_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+    put_be32(b, NFTA_BYTEORDER_LEN, 4);
+    put_be32(b, NFTA_BYTEORDER_SIZE, 4);
+    expr_end(b, e);
+    e = expr_begin(b, "lookup");
+    mnl_attr_put_strz(b->rule, NFTA_LOOKUP_SET, map);
+    put_be32(b, NFTA_LOOKUP_SREG, NFT_REG_1);
+    put_be32(b, NFTA_LOOKUP_DREG, NFT_REG_1);
+    expr_end(b, e);
+    sk_buf_printf(&b->trace, " @%s", map);
+    e = expr_begin(b, "nat");
+    put_be32(b, NFTA_NAT_TYPE, NFT_NAT_DNAT);
+    put_be32(b, NFTA_NAT_FAMILY, NFPROTO_IPV4);
+    put_be32(b, NFTA_NAT_REG_ADDR_MIN, NFT_REG_1);
+    put_be32(b, NFTA_NAT_REG_PROTO_MIN, NFT_REG32_01);
+    expr_end(b, e);
 }

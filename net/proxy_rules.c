@@ -17,17 +17,18 @@
  *       the chain svc-<ns>/<name>/<proto>/<port>, and on the node IPs
  *       vmap service-nodeports (l4proto . nodePort) to ext-<...>.
  *   svc-<...>  marks for masquerade traffic from outside the cluster
- *       CIDR (kube-proxy's masqueradeAll=false rule), sends clients with
- *       affinity to their endpoint, then picks one at random (below).
+ *       CIDR (kube-proxy's masqueradeAll=false rule), then picks an
+ *       endpoint at random and DNATs to it (below).
  *   ext-<...>  NodePort, externalTrafficPolicy Cluster: mark, goto svc.
- *       Local: picks among local endpoints only and does not masquerade
- *       (the client address is kept); without local endpoints the
- *       nodeport is dropped in endpoints-check.
- *   ep-<...>/<ip>/<port>  marks hairpin traffic (saddr is the endpoint
- *       itself: the reply must come back through this node), records
- *       affinity, dnat to ip:port.
- *   nat-postrouting (postrouting, 100) -> masquerading: packets with the
- *       mark bit get it cleared and are masqueraded (fully-random).
+ *       Local: picks among local endpoints only (map eps-local-<...>)
+ *       and does not masquerade (the client address is kept); without
+ *       local endpoints the nodeport is dropped in endpoints-check.
+ *   nat-postrouting (postrouting, 100): hairpin first: a connection
+ *       whose source is the endpoint it was DNATed to (ip saddr . ip
+ *       daddr in the set hairpin, which holds "a . a" for every
+ *       endpoint address a) is marked, since the reply must come back
+ *       through this node; then -> masquerading: packets with the mark
+ *       bit get it cleared and are masqueraded (fully-random).
  *   unallocated-prerouting, unallocated-output (filter, -90, after DNAT;
  *       only when the node's service CIDR is known): a packet whose
  *       destination is still in the service CIDR was translated by no
@@ -36,29 +37,45 @@
  *       `unreachable` route the node no longer has for that network
  *       would (see net_proxy_node.service_cidr).
  *
- * Random choice: a cascade, as iptables' "statistic --mode random" does,
+ * Random choice: endpoints are data, not rules. Each service port has
+ * a map eps-<id>, "typeof numgen random mod 65536 : ip daddr . th
+ * dport; flags interval", that splits 0-65535 into one slice per
+ * endpoint (endpoint k of n gets k*65536/n to (k+1)*65536/n - 1, so the
+ * choice is uniform to within n/65536), and the service chain's one
+ * rule is
+ *
+ *     meta l4proto tcp dnat ip to numgen random mod 65536 map @eps-<id>
+ *
+ * An endpoint change is then only set elements: no rule, no chain, no
+ * verdict. That matters because a transaction that adds a rule with an
+ * expression the kernel must validate (a jump or goto, nat, lookup) or
+ * an element with a jump or goto verdict makes the commit walk every
+ * chain reachable from the table's base chains (nft_table_validate):
+ * with a chain per endpoint that was 110,000 chains, 190 ms, at
+ * 10,000 services, for one endpoint. Maps, like all sets, are found by
+ * name with a linear walk of the table's sets (nft_set_lookup), so
+ * there is one per service port rather than one per endpoint. (Every
+ * commit still visits each chain of the netns once, to make its new
+ * rules current (nf_tables_commit_chain): a few milliseconds at 10,000
+ * service chains, the floor of a one-endpoint change.)
+ *
+ * Session affinity (ClientIP) keeps chains: one endpoint chain
+ * ep-<id>/<ip>/<port> per endpoint (record the client, dnat), and one
+ * dynamic set per endpoint, aff-<id>/<ip>/<port>, of client addresses
+ * with the service's timeout. The endpoint chain refreshes the client's
+ * entry ("update @set { ip saddr }") and the service chain sends a
+ * client found in an endpoint's set straight to it, else picks with a
+ * cascade, as iptables' "statistic --mode random" does:
  *
  *     numgen random mod 3 == 0 goto ep-a
  *     numgen random mod 2 == 0 goto ep-b
  *     goto ep-c
  *
- * rather than kube-proxy's "numgen random mod N vmap { 0 : goto ep-a,
- * ... }": that map is a set, one per service, and the kernel finds a
- * table's sets by name with a linear walk (nft_set_lookup) and binds an
- * anonymous set with a walk of the whole transaction
- * (__nft_set_trans_bind). Thousands of such sets made a full sync
- * quadratic (10 s at 4000 services) and made libnftables' cache fill for
- * every "add element" cost ~0.1 s. The cascade costs up to N rule
- * evaluations on the first packet of a connection only (NAT chains see
- * no others).
- *
- * Session affinity (ClientIP): one dynamic set per endpoint,
- * aff-<svc>/<ip>/<port>, of client addresses with the service's timeout.
- * The endpoint chain refreshes the client's entry ("update @set { ip
- * saddr }") and the service chain sends a client found in an endpoint's
- * set straight to it. A map from client to endpoint index would break
- * when the endpoint list changes; a set per endpoint forgets only the
- * clients of endpoints that are gone.
+ * A map from client to endpoint would break when the endpoint list
+ * changes; a set per endpoint forgets only the clients of endpoints
+ * that are gone. So an endpoint change of a service with affinity
+ * still rewrites its chains, and the commit validates the table (now
+ * a chain per service rather than per endpoint).
  *
  * Atomicity: the full script starts with "add table; delete table" and
  * then declares the whole table. libnftables sends a script as one
@@ -79,6 +96,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,10 +347,51 @@ parse_service_spec(const json_t *spec, struct px_state *st, struct px_port *base
 
 /* ---- endpoints ---- */
 
+/* Endpoint arrays are shared, read-only once parsed, by the parse cache
+ * and every state built from it (the one the table holds included): a
+ * count of users sits before the array. Copying 10,000 arrays per sync
+ * was a fifth of a one-endpoint change at 10,000 services. */
+struct ep_block {
+    size_t refs, cap;
+    struct px_ep ep[];
+};
+
+static struct ep_block *
+block_of(struct px_ep *ep)
+{
+    return (struct ep_block *)(void *)((char *)ep - offsetof(struct ep_block, ep));
+}
+
+static struct px_ep *
+ep_ref(struct px_ep *ep)
+{
+    if (ep)
+        block_of(ep)->refs++;
+    return ep;
+}
+
+static void
+ep_unref(struct px_ep *ep)
+{
+    if (ep && --block_of(ep)->refs == 0)
+        free(block_of(ep));
+}
+
 static int
 ep_add(struct px_port *p, const struct net_ip *ip, unsigned port, bool local)
 {
-    p->ep = sk_reallocarray(p->ep, p->n_ep + 1, sizeof(*p->ep));
+    struct ep_block *b = p->ep ? block_of(p->ep) : NULL;
+
+    /* Only while parsing, when the array has one user. */
+    if (!b || p->n_ep == b->cap) {
+        size_t cap = b ? 2 * b->cap : 4;
+
+        b = sk_realloc(b, sizeof(*b) + cap * sizeof(b->ep[0]));
+        if (!p->ep)
+            b->refs = 1;
+        b->cap = cap;
+        p->ep = b->ep;
+    }
     p->ep[p->n_ep].ip = *ip;
     p->ep[p->n_ep].port = port;
     p->ep[p->n_ep].local = local;
@@ -476,78 +535,99 @@ px_state_release(struct px_state *st)
     size_t i;
 
     for (i = 0; i < st->n; i++)
-        free(st->port[i].ep);
+        ep_unref(st->port[i].ep);
     free(st->port);
     memset(st, 0, sizeof(*st));
 }
 
-/* Order by the keys of the shared maps: clusterIP . proto . port, and
- * nodePort separately (key_cmp_node). */
-static int
-key_cmp_ip(const void *a, const void *b)
+/* The key of p in service-ips (node: in service-nodeports) as bytes. */
+static void
+conflict_key(const struct px_port *p, bool node, uint8_t key[8])
 {
-    const struct px_port *x = *(struct px_port *const *)a, *y = *(struct px_port *const *)b;
-    int c = memcmp(x->cluster_ip.a, y->cluster_ip.a, 4);
-
-    if (c)
-        return c;
-    if (x->proto != y->proto)
-        return x->proto - y->proto;
-    return (x->port > y->port) - (x->port < y->port);
+    memset(key, 0, 8);
+    if (!node)
+        memcpy(key, p->cluster_ip.a, 4);
+    key[4] = (uint8_t)p->proto;
+    key[5] = (uint8_t)((node ? p->node_port : p->port) >> 8);
+    key[6] = (uint8_t)(node ? p->node_port : p->port);
 }
 
-static int
-key_cmp_node(const void *a, const void *b)
+/* The first port before st->port[i] with i's key, or SIZE_MAX; slot
+ * is a hash table of port indexes (SIZE_MAX: empty) of mask + 1 slots. */
+static size_t
+conflict_probe(const struct px_state *st, size_t *slot, size_t mask, size_t i, bool node)
 {
-    const struct px_port *x = *(struct px_port *const *)a, *y = *(struct px_port *const *)b;
+    uint8_t key[8], other[8];
+    size_t h;
 
-    if (x->proto != y->proto)
-        return x->proto - y->proto;
-    return (x->node_port > y->node_port) - (x->node_port < y->node_port);
+    conflict_key(&st->port[i], node, key);
+    h = (size_t)net_proxy_hash(key, 8) & mask;
+    for (; slot[h] != SIZE_MAX; h = (h + 1) & mask) {
+        conflict_key(&st->port[slot[h]], node, other);
+        if (memcmp(key, other, 8) == 0)
+            return slot[h];
+    }
+    slot[h] = i;
+    return SIZE_MAX;
 }
 
 /* Two services on the same clusterIP:port or nodePort would give one
  * map two elements with the same key, and the kernel would refuse the
  * whole transaction: every later sync would fail. The API server
- * prevents it; refuse it here too, naming both. */
+ * prevents it; refuse it here too, naming both. A hash table per map
+ * key, not a sort: this runs on every sync. */
 static int
 check_conflicts(const struct px_state *st, struct sk_err *err)
 {
-    const struct px_port **v = sk_reallocarray(NULL, st->n, sizeof(*v));
+    size_t cap = 16, i, j, pass, *slot;
     char ip[NET_IP_STRLEN];
-    size_t i, n = 0;
     int rc = 0;
 
-    for (i = 0; i < st->n; i++)
-        v[i] = &st->port[i];
-    qsort(v, st->n, sizeof(*v), key_cmp_ip);
-    for (i = 1; i < st->n && rc == 0; i++)
-        if (key_cmp_ip(&v[i - 1], &v[i]) == 0)
-            rc = sk_err_set(err, EINVAL, "services '%s/%s' and '%s/%s' both use %s %s/%u",
-                            v[i - 1]->ns, v[i - 1]->name, v[i]->ns, v[i]->name,
-                            net_ip_format(&v[i]->cluster_ip, ip, sizeof(ip)),
-                            proto_k8s[v[i]->proto], v[i]->port);
-    for (i = 0; i < st->n; i++)
-        if (st->port[i].node_port)
-            v[n++] = &st->port[i];
-    qsort(v, n, sizeof(*v), key_cmp_node);
-    for (i = 1; i < n && rc == 0; i++)
-        if (key_cmp_node(&v[i - 1], &v[i]) == 0)
-            rc = sk_err_set(err, EINVAL, "services '%s/%s' and '%s/%s' both use nodePort %s/%u",
-                            v[i - 1]->ns, v[i - 1]->name, v[i]->ns, v[i]->name,
-                            proto_k8s[v[i]->proto], v[i]->node_port);
-    free(v);
+    while (cap < 2 * st->n)
+        cap *= 2;
+    slot = sk_reallocarray(NULL, cap, sizeof(*slot));
+    for (pass = 0; pass < 2 && rc == 0; pass++) {
+        memset(slot, 0xff, cap * sizeof(*slot));
+        for (i = 0; i < st->n && rc == 0; i++) {
+            const struct px_port *p = &st->port[i];
+
+            if (pass == 1 && !p->node_port)
+                continue;
+            j = conflict_probe(st, slot, cap - 1, i, pass == 1);
+            if (j == SIZE_MAX)
+                continue;
+            if (pass == 0)
+                rc = sk_err_set(err, EINVAL, "services '%s/%s' and '%s/%s' both use %s %s/%u",
+                                st->port[j].ns, st->port[j].name, p->ns, p->name,
+                                net_ip_format(&p->cluster_ip, ip, sizeof(ip)), proto_k8s[p->proto],
+                                p->port);
+            else
+                rc = sk_err_set(err, EINVAL, "services '%s/%s' and '%s/%s' both use nodePort %s/%u",
+                                st->port[j].ns, st->port[j].name, p->ns, p->name,
+                                proto_k8s[p->proto], p->node_port);
+        }
+    }
+    free(slot);
     return rc;
 }
 
 /* ---- building the state, with the parse cache ---- */
 
-/* An object's name and resourceVersion (NULL: none). */
-struct px_ref {
-    char ns[64], name[64];
-    const char *rv;
-    const json_t *obj;
-};
+/* Sort v unless it already is: the informers hand the objects over in
+ * the same order every sync, and at 10,000 services a qsort of the
+ * refs, ports and cache entries was most of a one-endpoint sync. */
+static void
+sort_unless_sorted(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    const char *p = v;
+    size_t i;
+
+    for (i = 1; i < n; i++)
+        if (cmp(p + (i - 1) * size, p + i * size) > 0) {
+            qsort(v, n, size, cmp);
+            return;
+        }
+}
 
 static int
 ref_cmp(const void *a, const void *b)
@@ -558,23 +638,10 @@ ref_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->name, y->name);
 }
 
-/* The Endpoints objects named like key, sorted: [*lo, *hi). */
-static void
-ref_range(const struct px_ref *v, size_t n, const struct px_ref *key, size_t *lo, size_t *hi)
+static int
+ref_ptr_cmp(const void *a, const void *b)
 {
-    size_t l = 0, h = n;
-
-    while (l < h) {
-        size_t mid = l + (h - l) / 2;
-
-        if (ref_cmp(&v[mid], key) < 0)
-            l = mid + 1;
-        else
-            h = mid;
-    }
-    *lo = *hi = l;
-    while (*hi < n && ref_cmp(&v[*hi], key) == 0)
-        (*hi)++;
+    return ref_cmp(*(const struct px_ref *const *)a, *(const struct px_ref *const *)b);
 }
 
 static bool
@@ -583,28 +650,87 @@ rv_eq(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-/* The cache entry of service key->ns/name, when its Service and
- * Endpoints have the resourceVersions they had then. */
-static struct px_centry *
-cache_find(struct px_cache *c, const struct px_ref *key, const char *eps_rv)
+static void
+refs_release(struct px_refs *r)
 {
+    size_t i;
+
+    /* json_decref(NULL) is a no-op: slots not filled yet are NULL. */
+    for (i = 0; i < r->n; i++)
+        json_decref(r->obj[i]);
+    free(r->obj);
+    free(r->ref);
+    free(r->order);
+    free(r->lo);
+    free(r->hi);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Pointers to r's refs in name order: r->order when the names are
+ * where they were (same; the order came with the arrays refs_of took
+ * over), else sorted. */
+static const struct px_ref **
+refs_sorted(struct px_refs *r, bool same)
+{
+    const struct px_ref **p = sk_reallocarray(NULL, r->n ? r->n : 1, sizeof(*p));
+    size_t i;
+
+    if (same && r->order) {
+        for (i = 0; i < r->n; i++)
+            p[i] = &r->ref[r->order[i]];
+        return p;
+    }
+    free(r->order);
+    r->order = sk_reallocarray(NULL, r->n ? r->n : 1, sizeof(*r->order));
+    for (i = 0; i < r->n; i++)
+        p[i] = &r->ref[i];
+    sort_unless_sorted(p, r->n, sizeof(*p), ref_ptr_cmp);
+    for (i = 0; i < r->n; i++)
+        r->order[i] = (size_t)(p[i] - r->ref);
+    return p;
+}
+
+static int
+centry_key_cmp(const struct px_centry *e, const struct px_ref *key)
+{
+    int r = strcmp(e->ns, key->ns);
+
+    return r ? r : strcmp(e->name, key->name);
+}
+
+/* The cache entry of service key->ns/name, when its Service and
+ * Endpoints are the objects parsed then or have the resourceVersions
+ * they had then. Services come in the cache's order, so the entry
+ * after the last one found (*hint) is tried first, by pointer. */
+static struct px_centry *
+cache_find(struct px_cache *c, const struct px_ref *key, const struct px_ref *eps, size_t *hint)
+{
+    const char *eps_rv = eps ? eps->rv : NULL;
     size_t lo = 0, hi = c ? c->n : 0;
+    struct px_centry *e = NULL;
 
-    while (lo < hi) {
+    if (*hint < hi && c->e[*hint].svc_obj == key->obj &&
+        c->e[*hint].eps_obj == (eps ? eps->obj : NULL)) {
+        e = &c->e[(*hint)++];
+        return e;
+    }
+    /* Entries taken over already are zeroed: their empty name sorts
+     * first, and they lie before the services still to come. */
+    while (!e && lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        struct px_centry *e = &c->e[mid];
-        int r = strcmp(e->ns, key->ns);
+        int r = centry_key_cmp(&c->e[mid], key);
 
-        if (r == 0)
-            r = strcmp(e->name, key->name);
-        if (r == 0)
-            return strcmp(e->svc_rv, key->rv) == 0 && rv_eq(e->eps_rv, eps_rv) ? e : NULL;
-        if (r < 0)
+        if (r == 0 && c->e[mid].svc_rv)
+            e = &c->e[mid];
+        else if (r < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return NULL;
+    if (!e)
+        return NULL;
+    *hint = (size_t)(e - c->e) + 1;
+    return strcmp(e->svc_rv, key->rv) == 0 && rv_eq(e->eps_rv, eps_rv) ? e : NULL;
 }
 
 static struct px_port *
@@ -614,17 +740,12 @@ ports_dup(const struct px_port *p, size_t n)
     size_t i;
 
     memcpy(out, p, n * sizeof(*out));
-    for (i = 0; i < n; i++) {
-        out[i].ep = NULL;
-        if (p[i].n_ep) {
-            out[i].ep = sk_reallocarray(NULL, p[i].n_ep, sizeof(*p[i].ep));
-            memcpy(out[i].ep, p[i].ep, p[i].n_ep * sizeof(*p[i].ep));
-        }
-    }
+    for (i = 0; i < n; i++)
+        ep_ref(out[i].ep);
     return out;
 }
 
-/* Append deep copies of p[0..n) to st. */
+/* Append p[0..n) to st (sharing their endpoint arrays). */
 static void
 state_append(struct px_state *st, const struct px_port *p, size_t n)
 {
@@ -635,13 +756,8 @@ state_append(struct px_state *st, const struct px_port *p, size_t n)
         st->port = sk_reallocarray(st->port, st->cap, sizeof(*st->port));
     }
     memcpy(st->port + st->n, p, n * sizeof(*p));
-    for (i = 0; i < n; i++, st->n++) {
-        st->port[st->n].ep = NULL;
-        if (p[i].n_ep) {
-            st->port[st->n].ep = sk_reallocarray(NULL, p[i].n_ep, sizeof(*p[i].ep));
-            memcpy(st->port[st->n].ep, p[i].ep, p[i].n_ep * sizeof(*p[i].ep));
-        }
-    }
+    for (i = 0; i < n; i++, st->n++)
+        ep_ref(st->port[st->n].ep);
 }
 
 static int
@@ -660,13 +776,17 @@ px_cache_release(struct px_cache *c)
 
     for (i = 0; c && i < c->n; i++) {
         for (j = 0; j < c->e[i].n; j++)
-            free(c->e[i].port[j].ep);
+            ep_unref(c->e[i].port[j].ep);
         free(c->e[i].port);
         free(c->e[i].svc_rv);
         free(c->e[i].eps_rv);
+        json_decref(c->e[i].svc_obj);
+        json_decref(c->e[i].eps_obj);
     }
     if (c) {
         free(c->e);
+        refs_release(&c->svc);
+        refs_release(&c->eps);
         memset(c, 0, sizeof(*c));
     }
 }
@@ -682,30 +802,34 @@ cache_push(struct px_cache *c)
 }
 
 static void
-cache_add(struct px_cache *c, const struct px_ref *svc, const char *eps_rv, const struct px_port *p,
-          size_t n)
+cache_add(struct px_cache *c, const struct px_ref *svc, const struct px_ref *eps,
+          const struct px_port *p, size_t n)
 {
     struct px_centry *e = cache_push(c);
 
     memcpy(e->ns, svc->ns, sizeof(e->ns));
     memcpy(e->name, svc->name, sizeof(e->name));
     e->svc_rv = sk_strdup(svc->rv);
-    e->eps_rv = eps_rv ? sk_strdup(eps_rv) : NULL;
+    e->eps_rv = eps ? sk_strdup(eps->rv) : NULL;
+    e->svc_obj = json_incref((json_t *)svc->obj);
+    e->eps_obj = eps ? json_incref((json_t *)eps->obj) : NULL;
     e->port = ports_dup(p, n);
     e->n = n;
 }
 
 /* The ports of one service with their endpoints, from the cache or
  * parsed, appended to st (and recorded in next). */
+static uint64_t port_hash(const struct px_port *p);
+
 static int
-build_service(const struct px_ref *svc, const struct px_ref *eps, size_t n_eps,
-              const struct net_proxy_node *node, struct px_cache *old, struct px_cache *next,
-              struct px_state *st, struct sk_err *err)
+build_service(const struct px_ref *svc, const struct px_ref *const *eps, size_t n_eps,
+              const struct net_proxy_node *node, struct px_cache *old, size_t *hint,
+              struct px_cache *next, struct px_state *st, struct sk_err *err)
 {
     /* Cacheable: both objects versioned (or no Endpoints at all). */
-    bool cacheable = svc->rv && (n_eps == 0 || (n_eps == 1 && eps[0].rv));
-    const char *eps_rv = n_eps ? eps[0].rv : NULL;
-    struct px_centry *hit = cacheable ? cache_find(old, svc, eps_rv) : NULL;
+    bool cacheable = svc->rv && (n_eps == 0 || (n_eps == 1 && eps[0]->rv));
+    const struct px_ref *eps0 = n_eps ? eps[0] : NULL;
+    struct px_centry *hit = cacheable ? cache_find(old, svc, eps0, hint) : NULL;
     size_t start = st->n, i, j;
 
     if (hit) {
@@ -721,46 +845,79 @@ build_service(const struct px_ref *svc, const struct px_ref *eps, size_t n_eps,
         return -EINVAL;
     for (i = 0; i < n_eps; i++)
         for (j = start; j < st->n; j++)
-            if (parse_endpoints(eps[i].obj, &st->port[j], node, err) < 0)
-                return sk_err_wrap(err, "endpoints '%s/%s'", eps[i].ns, eps[i].name);
-    for (j = start; j < st->n; j++)
+            if (parse_endpoints(eps[i]->obj, &st->port[j], node, err) < 0)
+                return sk_err_wrap(err, "endpoints '%s/%s'", eps[i]->ns, eps[i]->name);
+    for (j = start; j < st->n; j++) {
         ep_normalize(&st->port[j]);
+        st->port[j].hash = port_hash(&st->port[j]);
+    }
+    /* Ports in state order, so services taken in name order give a
+     * sorted state without sorting it. */
+    qsort(st->port + start, st->n - start, sizeof(*st->port), port_cmp);
     if (cacheable && next)
-        cache_add(next, svc, eps_rv, st->port + start, st->n - start);
+        cache_add(next, svc, eps0, st->port + start, st->n - start);
     return 0;
 }
 
-/* Make next the cache for the next build, also after a failed one: the
- * entries of old not taken over (a failed build stops half-way) join
- * it, and it is sorted. */
+/* Make next the cache for the next build, also after a failed one (rc
+ * < 0): then the entries of old not taken over (the build stopped
+ * half-way) join it. After a complete build they are of services gone
+ * or changed, and are dropped. */
 static void
-cache_finish(struct px_cache *old, struct px_cache *next)
+cache_finish(struct px_cache *old, struct px_cache *next, int rc)
 {
     size_t i;
 
     if (!next)
         return;
-    for (i = 0; old && i < old->n; i++) {
+    for (i = 0; rc < 0 && old && i < old->n; i++) {
         if (old->e[i].svc_rv) {
             *cache_push(next) = old->e[i];
             memset(&old->e[i], 0, sizeof(old->e[i]));
         }
     }
-    if (next->n)
-        qsort(next->e, next->n, sizeof(*next->e), centry_cmp);
+    sort_unless_sorted(next->e, next->n, sizeof(*next->e), centry_cmp);
 }
 
-/* Name and version of every object of arr into *out (n of them). */
+/* Name and version of every object of arr into r, taking over prev's
+ * arrays when arr has as many objects (prev is then emptied). An object
+ * at the same position as before keeps its ref: the informer hands
+ * over the same objects in the same order, and replaces an object
+ * rather than change it (net_proxy_sync's contract), while reading and
+ * checking the names of 20,000 objects (memory-bound json lookups) was
+ * most of a one-endpoint sync. *same: every name is where it was;
+ * *reread: how many objects were read. */
 static int
-refs_of(const json_t *arr, const char *what, struct px_ref **out, struct sk_err *err)
+refs_of(const json_t *arr, const char *what, struct px_refs *prev, struct px_refs *r, bool *same,
+        size_t *reread, struct sk_err *err)
 {
     size_t i, n = json_array_size(arr);
 
-    *out = sk_reallocarray(NULL, n ? n : 1, sizeof(**out));
+    *reread = 0;
+    *same = prev && prev->n == n;
+    if (*same) {
+        *r = *prev;
+        memset(prev, 0, sizeof(*prev));
+    } else {
+        r->obj = sk_calloc(n ? n : 1, sizeof(*r->obj));
+        r->ref = sk_calloc(n ? n : 1, sizeof(*r->ref));
+        r->n = n;
+    }
     for (i = 0; i < n; i++) {
-        (*out)[i].obj = json_array_get(arr, i);
-        if (get_meta_rv((*out)[i].obj, (*out)[i].ns, (*out)[i].name, &(*out)[i].rv, err) < 0)
+        json_t *obj = json_array_get(arr, i);
+        struct px_ref *ref = &r->ref[i], was;
+
+        if (*same && r->obj[i] == obj)
+            continue;
+        was = *ref;
+        (*reread)++;
+        json_decref(r->obj[i]);
+        r->obj[i] = json_incref(obj);
+        ref->obj = obj;
+        if (get_meta_rv(obj, ref->ns, ref->name, &ref->rv, err) < 0)
             return sk_err_wrap(err, "%s[%zu]", what, i);
+        if (*same && ref_cmp(ref, &was) != 0)
+            *same = false;
     }
     return 0;
 }
@@ -785,6 +942,22 @@ check_input(const json_t *services, const json_t *endpoints, const struct net_pr
     return 0;
 }
 
+/* The checks of the whole set of ports: sorted (ports of two services
+ * of one name would not be), none twice, no two on one map key. */
+static int
+check_ports(struct px_state *st, struct sk_err *err)
+{
+    size_t i;
+
+    sort_unless_sorted(st->port, st->n, sizeof(*st->port), port_cmp);
+    for (i = 1; i < st->n; i++)
+        if (port_cmp(&st->port[i - 1], &st->port[i]) == 0)
+            return sk_err_set(err, EINVAL, "service '%s/%s': port %s/%u listed twice",
+                              st->port[i].ns, st->port[i].name, proto_k8s[st->port[i].proto],
+                              st->port[i].port);
+    return check_conflicts(st, err);
+}
+
 /* Parse everything into st: ports sorted, each with its sorted ready
  * endpoints. Endpoints objects are matched by namespace/name. A
  * Service whose object and Endpoints object carry the resourceVersions
@@ -795,35 +968,75 @@ int
 px_build(const json_t *services, const json_t *endpoints, const struct net_proxy_node *node,
          struct px_cache *old, struct px_cache *next, struct px_state *st, struct sk_err *err)
 {
-    struct px_ref *svc = NULL, *eps = NULL;
-    size_t i, n_eps = json_array_size(endpoints), lo, hi;
+    struct px_refs svc = {0}, eps = {0};
+    const struct px_ref **sv = NULL, **ev = NULL;
+    size_t i, j = 0, k, hint = 0, svc_read, eps_read;
+    bool same_svc, same_eps, checked;
     int rc;
 
     if ((rc = check_input(services, endpoints, node, err)) < 0 ||
-        (rc = refs_of(services, "services", &svc, err)) < 0 ||
-        (rc = refs_of(endpoints, "endpoints", &eps, err)) < 0)
+        (rc = refs_of(services, "services", old ? &old->svc : NULL, &svc, &same_svc, &svc_read,
+                      err)) < 0 ||
+        (rc = refs_of(endpoints, "endpoints", old ? &old->eps : NULL, &eps, &same_eps, &eps_read,
+                      err)) < 0)
         goto out_free;
-    if (n_eps)
-        qsort(eps, n_eps, sizeof(*eps), ref_cmp);
-    for (i = 0; i < json_array_size(services); i++) {
-        ref_range(eps, n_eps, &svc[i], &lo, &hi);
-        rc = build_service(&svc[i], eps + lo, hi - lo, node, old, next, st, err);
+    /* The very Service objects that passed the checks of the whole set
+     * last time, in the same places: the ports are what they were. */
+    checked = old && old->checked && same_svc && svc_read == 0;
+    /* Room for a port per service at once: growing a state of 10,000
+     * ports by doubling copied it a dozen times. */
+    if (st->cap < svc.n) {
+        st->cap = svc.n;
+        st->port = sk_reallocarray(st->port, st->cap, sizeof(*st->port));
+    }
+    if (next && old && next->cap < old->n) {
+        next->cap = old->n;
+        next->e = sk_reallocarray(next->e, next->cap, sizeof(*next->e));
+    }
+    /* Both in name order, matched in one pass, unless every name is
+     * where it was: then so are the matches. */
+    sv = refs_sorted(&svc, same_svc);
+    ev = refs_sorted(&eps, same_eps);
+    if (!(same_svc && same_eps && svc.lo)) {
+        free(svc.lo);
+        free(svc.hi);
+        svc.lo = sk_reallocarray(NULL, svc.n ? svc.n : 1, sizeof(*svc.lo));
+        svc.hi = sk_reallocarray(NULL, svc.n ? svc.n : 1, sizeof(*svc.hi));
+        for (i = 0; i < svc.n; i++) {
+            while (j < eps.n && ref_cmp(ev[j], sv[i]) < 0)
+                j++;
+            for (k = j; k < eps.n && ref_cmp(ev[k], sv[i]) == 0;)
+                k++;
+            svc.lo[i] = j;
+            svc.hi[i] = k;
+        }
+    }
+    for (i = 0; i < svc.n; i++) {
+        rc = build_service(sv[i], ev + svc.lo[i], svc.hi[i] - svc.lo[i], node, old, &hint, next, st,
+                           err);
         if (rc < 0)
             goto out_free;
     }
-    if (st->n)
-        qsort(st->port, st->n, sizeof(*st->port), port_cmp);
-    for (i = 1; i < st->n; i++)
-        if (port_cmp(&st->port[i - 1], &st->port[i]) == 0) {
-            rc = sk_err_set(err, EINVAL, "service '%s/%s': port %s/%u listed twice", st->port[i].ns,
-                            st->port[i].name, proto_k8s[st->port[i].proto], st->port[i].port);
-            goto out_free;
-        }
-    rc = check_conflicts(st, err);
+    /* Services in name order, each one's ports sorted: the state is
+     * sorted already, unless two services share a name. */
+    if (!checked)
+        rc = check_ports(st, err);
 out_free:
-    free(svc);
-    free(eps);
-    cache_finish(old, next);
+    free(sv);
+    free(ev);
+    cache_finish(old, next, rc);
+    if (next)
+        next->checked = rc == 0;
+    /* The input is remembered only when fully read (refs_sorted ran). */
+    if (next && ev) {
+        refs_release(&next->svc);
+        refs_release(&next->eps);
+        next->svc = svc;
+        next->eps = eps;
+    } else {
+        refs_release(&svc);
+        refs_release(&eps);
+    }
     return rc;
 }
 
@@ -1010,7 +1223,11 @@ put_fixed_chains(struct px_out *o)
     put_chain(o, "reject-chain", NULL, "\t\tmeta l4proto tcp reject with tcp reset\n\t\treject\n");
     put_chain(o, "nat-prerouting", "type nat hook prerouting priority -100", "\t\tjump services\n");
     put_chain(o, "nat-output", "type nat hook output priority -100", "\t\tjump services\n");
+    /* Hairpin: a pod reaching its own service must see the reply come
+     * from the service, so the connection is masqueraded to the node.
+     * After DNAT, only such a connection has saddr == daddr here. */
     put_chain(o, "nat-postrouting", "type nat hook postrouting priority 100",
+              "\t\tip saddr . ip daddr @hairpin jump mark-for-masquerade\n"
               "\t\tjump masquerading\n");
     snprintf(rule, sizeof(rule),
              "\t\tmeta mark & 0x%x == 0 return\n\t\tmeta mark set meta mark ^ 0x%x\n"
@@ -1043,7 +1260,7 @@ put_fixed_chains(struct px_out *o)
         sk_buf_puts(o->b, " meta l4proto . th dport vmap @service-nodeports\n");
     }
     sk_buf_puts(o->b, "\t}\n\n");
-    o->st.rules += 13 + 2 * nodeports;
+    o->st.rules += 14 + 2 * nodeports;
 }
 
 static bool
@@ -1086,6 +1303,18 @@ put_pick(struct px_out *o, const struct px_port *p, bool local_only, size_t n)
     }
 }
 
+/* The random choice of a port without affinity: one rule whatever the
+ * endpoints, which live in map prefix<id>. */
+static void
+put_dnat_map(struct px_out *o, const struct px_port *p, const char *prefix)
+{
+    sk_buf_printf(o->b, "\t\tmeta l4proto %s dnat ip to numgen random mod %u map @%s",
+                  proto_name[p->proto], PX_SLOTS, prefix);
+    put_id(o, p);
+    sk_buf_putc(o->b, '\n');
+    o->st.rules++;
+}
+
 static void
 put_service_chains(struct px_out *o, const struct px_port *p)
 {
@@ -1100,7 +1329,10 @@ put_service_chains(struct px_out *o, const struct px_port *p)
                       net_cidr_format(&o->node->cluster_cidr, cidr, sizeof(cidr)));
         o->st.rules++;
     }
-    put_pick(o, p, false, p->n_ep);
+    if (p->affinity)
+        put_pick(o, p, false, p->n_ep);
+    else
+        put_dnat_map(o, p, "eps-");
     sk_buf_puts(o->b, "\t}\n\n");
     if (!nodeport_served(p))
         return;
@@ -1109,7 +1341,10 @@ put_service_chains(struct px_out *o, const struct px_port *p)
     sk_buf_puts(o->b, " {\n");
     if (p->local) {
         /* Local: keep the client address, so no masquerade. */
-        put_pick(o, p, true, nl);
+        if (p->affinity)
+            put_pick(o, p, true, nl);
+        else
+            put_dnat_map(o, p, "eps-local-");
     } else {
         sk_buf_puts(o->b, "\t\tjump mark-for-masquerade\n\t\tgoto svc-");
         put_id(o, p);
@@ -1119,6 +1354,7 @@ put_service_chains(struct px_out *o, const struct px_port *p)
     sk_buf_puts(o->b, "\t}\n\n");
 }
 
+/* Only ports with affinity have endpoint chains (see the top). */
 static void
 put_endpoint_chain(struct px_out *o, const struct px_port *p, const struct px_ep *e)
 {
@@ -1127,19 +1363,102 @@ put_endpoint_chain(struct px_out *o, const struct px_port *p, const struct px_ep
     net_ip_format(&e->ip, ip, sizeof(ip));
     sk_buf_puts(o->b, "\tchain ep-");
     put_ep_id(o, p, e);
-    /* Hairpin: a pod reaching its own service must see the reply come
-     * from the service, so the connection is masqueraded to the node. */
-    sk_buf_printf(o->b, " {\n\t\tip saddr %s jump mark-for-masquerade\n", ip);
-    if (p->affinity) {
-        sk_buf_puts(o->b, "\t\tupdate @aff-");
-        put_ep_id(o, p, e);
-        sk_buf_puts(o->b, " { ip saddr }\n");
+    sk_buf_puts(o->b, " {\n\t\tupdate @aff-");
+    put_ep_id(o, p, e);
+    sk_buf_printf(o->b, " { ip saddr }\n\t\tmeta l4proto %s dnat to %s:%u\n\t}\n\n",
+                  proto_name[p->proto], ip, e->port);
+    o->st.rules += 2;
+}
+
+bool
+px_port_data(const struct px_port *p)
+{
+    return p->n_ep > 0 && !p->affinity;
+}
+
+size_t
+px_port_ranges(const struct px_port *p, bool local_only, struct px_range *out)
+{
+    size_t i, k = 0, n = 0;
+
+    for (i = 0; i < p->n_ep; i++)
+        n += ep_eligible(&p->ep[i], local_only);
+    /* A slice each needs n <= PX_SLOTS; more endpoints than that (the
+     * API server allows far fewer in one object) are left out rather
+     * than given empty slices, which the kernel would refuse. */
+    if (n > PX_SLOTS)
+        n = PX_SLOTS;
+    for (i = 0; i < p->n_ep && k < n; i++) {
+        if (!ep_eligible(&p->ep[i], local_only))
+            continue;
+        out[k].lo = (unsigned)(k * PX_SLOTS / n);
+        out[k].hi = (unsigned)((k + 1) * PX_SLOTS / n - 1);
+        out[k].ep = &p->ep[i];
+        k++;
+    }
+    return k;
+}
+
+/* "map eps-<id>" (or eps-local-<id>): slices of numgen random mod
+ * PX_SLOTS to endpoint address . port. */
+static void
+put_eps_map(struct px_out *o, const struct px_port *p, bool local_only)
+{
+    struct px_range *r = sk_reallocarray(NULL, p->n_ep, sizeof(*r));
+    size_t i, n = px_port_ranges(p, local_only, r);
+
+    sk_buf_puts(o->b, local_only ? "\tmap eps-local-" : "\tmap eps-");
+    put_id(o, p);
+    sk_buf_printf(o->b,
+                  " {\n\t\ttypeof numgen random mod %u : ip daddr . th dport\n"
+                  "\t\tflags interval\n\t\telements = { ",
+                  PX_SLOTS);
+    for (i = 0; i < n; i++) {
+        sk_buf_printf(o->b, "%s%u-%u : ", i ? ",\n\t\t\t     " : "", r[i].lo, r[i].hi);
+        put_ip(o, &r[i].ep->ip);
+        sk_buf_printf(o->b, " . %u", r[i].ep->port);
         o->st.rules++;
     }
-    sk_buf_printf(o->b, "\t\tmeta l4proto %s dnat to %s:%u\n\t}\n\n", proto_name[p->proto], ip,
-                  e->port);
-    o->st.rules += 2;
-    o->st.endpoints++;
+    sk_buf_puts(o->b, " }\n\t}\n\n");
+    free(r);
+}
+
+static int
+ip_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, 4);
+}
+
+/* "set hairpin": "a . a" for every endpoint address a. */
+static void
+put_hairpin_set(struct px_out *o, const struct px_state *st)
+{
+    struct net_ip *v = NULL;
+    size_t i, j, n = 0, cap = 0;
+
+    for (i = 0; i < st->n; i++)
+        for (j = 0; j < st->port[i].n_ep; j++) {
+            if (n == cap) {
+                cap = cap ? 2 * cap : 64;
+                v = sk_reallocarray(v, cap, sizeof(*v));
+            }
+            v[n++] = st->port[i].ep[j].ip;
+        }
+    if (n)
+        qsort(v, n, sizeof(*v), ip_cmp);
+    sk_buf_puts(o->b, "\tset hairpin {\n\t\ttype ipv4_addr . ipv4_addr\n");
+    for (i = 0, j = 0; i < n; i++) {
+        if (i && memcmp(v[i].a, v[i - 1].a, 4) == 0)
+            continue;
+        sk_buf_puts(o->b, j++ ? ",\n\t\t\t     " : "\t\telements = { ");
+        put_ip(o, &v[i]);
+        sk_buf_puts(o->b, " . ");
+        put_ip(o, &v[i]);
+    }
+    if (j)
+        sk_buf_puts(o->b, " }\n");
+    sk_buf_puts(o->b, "\t}\n\n");
+    free(v);
 }
 
 static void
@@ -1155,16 +1474,24 @@ render_state(struct px_out *o, const struct px_state *st)
     put_map(o, st, "no-endpoint-services", "ipv4_addr . inet_proto . inet_service",
             elem_no_ep_service);
     put_map(o, st, "no-endpoint-nodeports", "inet_proto . inet_service", elem_no_ep_nodeport);
+    put_hairpin_set(o, st);
     put_fixed_chains(o);
     for (i = 0; i < st->n; i++) {
         const struct px_port *p = &st->port[i];
-        if (p->n_ep > 0) {
-            o->st.services++;
-            put_affinity_sets(o, p);
-            put_service_chains(o, p);
-            for (j = 0; j < p->n_ep; j++)
-                put_endpoint_chain(o, p, &p->ep[j]);
+
+        if (p->n_ep == 0)
+            continue;
+        o->st.services++;
+        o->st.endpoints += p->n_ep;
+        put_affinity_sets(o, p);
+        if (px_port_data(p)) {
+            put_eps_map(o, p, false);
+            if (nodeport_served(p) && p->local)
+                put_eps_map(o, p, true);
         }
+        put_service_chains(o, p);
+        for (j = 0; p->affinity && j < p->n_ep; j++)
+            put_endpoint_chain(o, p, &p->ep[j]);
     }
     /* No blank line before the closing brace. */
     sk_buf_truncate(o->b, o->b->len - 1);
@@ -1191,10 +1518,11 @@ px_state_stats(const struct px_state *st, const struct net_proxy_node *node,
     size_t i;
 
     memset(stats, 0, sizeof(*stats));
-    stats->rules = 13 + 2 * nodeports + 4 * (node->service_cidr.ip.family == AF_INET);
+    stats->rules = 14 + 2 * nodeports + 4 * (node->service_cidr.ip.family == AF_INET);
     for (i = 0; i < st->n; i++) {
         const struct px_port *p = &st->port[i];
-        size_t aff = p->affinity ? 1 : 0, nl = n_local(p);
+        /* Only nodePorts need it: counting reads every endpoint. */
+        size_t nl = p->node_port ? n_local(p) : 0;
 
         /* One element in one or two of the maps. */
         stats->rules += 1 + (p->node_port != 0);
@@ -1202,10 +1530,13 @@ px_state_stats(const struct px_state *st, const struct net_proxy_node *node,
             continue;
         stats->services++;
         stats->endpoints += p->n_ep;
-        stats->rules += (node->cluster_cidr.ip.family == AF_INET) + (1 + aff) * p->n_ep;
+        stats->rules += (node->cluster_cidr.ip.family == AF_INET);
+        /* Affinity: a lookup and a cascade rule per endpoint, and an
+         * endpoint chain of two rules; else one rule and the elements
+         * of the endpoint map. */
+        stats->rules += p->affinity ? 4 * p->n_ep : 1 + p->n_ep;
         if (nodeport_served(p))
-            stats->rules += p->local ? (1 + aff) * nl : 4;
-        stats->rules += (2 + aff) * p->n_ep;
+            stats->rules += !p->local ? 4 : p->affinity ? 2 * nl : 1 + nl;
     }
 }
 
@@ -1215,29 +1546,40 @@ hash_mix(uint64_t *h, const void *data, size_t len)
     *h = *h * 31 + net_proxy_hash(data, len);
 }
 
+/* Every field of p but the hash. */
+static uint64_t
+port_hash(const struct px_port *p)
+{
+    unsigned v[6] = {(unsigned)p->proto, p->port,  p->node_port,
+                     p->affinity,        p->local, (unsigned)p->n_ep};
+    uint64_t h = 0;
+    size_t j;
+
+    hash_mix(&h, p->ns, strlen(p->ns) + 1);
+    hash_mix(&h, p->name, strlen(p->name) + 1);
+    hash_mix(&h, p->pname, strlen(p->pname) + 1);
+    hash_mix(&h, p->cluster_ip.a, 4);
+    hash_mix(&h, v, sizeof(v));
+    for (j = 0; j < p->n_ep; j++) {
+        unsigned e[2] = {p->ep[j].port, p->ep[j].local};
+
+        hash_mix(&h, p->ep[j].ip.a, 4);
+        hash_mix(&h, e, sizeof(e));
+    }
+    return h;
+}
+
+/* Of the ports' hashes, taken when they were parsed (build_service):
+ * hashing every endpoint of 10,000 services on each sync was a tenth
+ * of a one-endpoint change. */
 uint64_t
 px_state_hash(const struct px_state *st)
 {
     uint64_t h = 0;
-    size_t i, j;
+    size_t i;
 
-    for (i = 0; i < st->n; i++) {
-        const struct px_port *p = &st->port[i];
-        unsigned v[6] = {(unsigned)p->proto, p->port,  p->node_port,
-                         p->affinity,        p->local, (unsigned)p->n_ep};
-
-        hash_mix(&h, p->ns, strlen(p->ns) + 1);
-        hash_mix(&h, p->name, strlen(p->name) + 1);
-        hash_mix(&h, p->pname, strlen(p->pname) + 1);
-        hash_mix(&h, p->cluster_ip.a, 4);
-        hash_mix(&h, v, sizeof(v));
-        for (j = 0; j < p->n_ep; j++) {
-            unsigned e[2] = {p->ep[j].port, p->ep[j].local};
-
-            hash_mix(&h, p->ep[j].ip.a, 4);
-            hash_mix(&h, e, sizeof(e));
-        }
-    }
+    for (i = 0; i < st->n; i++)
+        h = h * 31 + st->port[i].hash;
     return h;
 }
 

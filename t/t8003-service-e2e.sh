@@ -246,7 +246,7 @@ test_expect_success 'NodePort on both nodes from outside; externalTrafficPolicy 
 
 test_expect_success 'after an agent restart the rules are intact and the same' '
 	table n2 >before &&
-	grep -q "dnat to $IP_3:8080" before &&
+	grep -qE "$IP_3( \. |:)8080" before &&
 	{ stop_daemon n2 KILL || :; } &&
 	table n2 >during &&
 	test_cmp before during &&
@@ -278,7 +278,7 @@ test_expect_success 'a backend that becomes unready stops receiving traffic quic
 	rm "www/be-1/ready" &&
 	start=$(date +%s%N) &&
 	wait_for "! ready_ips | grep -q \"$IP_1\\b\"" 10 0.05 &&
-	wait_for "! lab_exec n2 nft list table ip skiff-proxy | grep -q \"dnat to $IP_1:\"" 10 0.05 &&
+	wait_for "! lab_exec n2 nft list table ip skiff-proxy | grep -qE \"$IP_1( |:)\"" 10 0.05 &&
 	echo "unready to out of the rules: $(( ($(date +%s%N) - start) / 1000000 )) ms" &&
 	URL=http://$CIP/ &&
 	hits 30 nsenter --net="$(podns n2 client)" >seen &&

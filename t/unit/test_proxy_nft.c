@@ -154,9 +154,13 @@ START_TEST(table_is_applied_read_back_updated_and_removed)
     OK(net_proxy_sync(p, svcs, eps2, &err));
     ck_assert_int_eq(err.code, 0);
     OK(net_proxy_list(ns, &list, &err));
-    ck_assert_ptr_nonnull(strstr(list.data, "chain ep-default/web/tcp/80/10.244.1.3/8080 {"));
+    /* The endpoints are data: slices of a random number in a map. */
+    ck_assert_ptr_nonnull(strstr(list.data, "map eps-default/web/tcp/80 {"));
     ck_assert_ptr_nonnull(
-        strstr(list.data, "numgen random mod 2 0 goto ep-default/web/tcp/80/10.244.1.2/8080"));
+        strstr(list.data, "0-32767 : 10.244.1.2 . 8080, 32768-65535 : 10.244.1.3 . 8080"));
+    ck_assert_ptr_nonnull(strstr(list.data, "meta l4proto tcp dnat ip to numgen random mod 65536 "
+                                            "map @eps-default/web/tcp/80"));
+    ck_assert_ptr_nonnull(strstr(list.data, "10.244.1.3 . 10.244.1.3")); /* hairpin */
     ck_assert_ptr_null(strstr(list.data, "stale"));
 
     /* Unchanged input: nothing applied. */
@@ -182,7 +186,7 @@ START_TEST(table_is_applied_read_back_updated_and_removed)
     sk_buf_reset(&list);
     OK(net_proxy_list(ns, &list, &err));
     ck_assert_ptr_null(strstr(list.data, "10.244.1.3"));
-    ck_assert_ptr_nonnull(strstr(list.data, "dnat to 10.244.1.2:8080"));
+    ck_assert_ptr_nonnull(strstr(list.data, "0-65535 : 10.244.1.2 . 8080"));
 
     /* Drift: someone deletes a chain's rule; the next sync repairs it. */
     raw_nft(ns, "flush chain ip skiff-proxy services\n");
@@ -455,7 +459,7 @@ START_TEST(malformed_input_leaves_the_applied_table)
     net_proxy_metrics_get(p, &m);
     ck_assert_uint_eq(m.sync_errors, 1);
     OK(net_proxy_list(-1, &list, &err));
-    ck_assert_ptr_nonnull(strstr(list.data, "dnat to 10.244.1.3:8080"));
+    ck_assert_ptr_nonnull(strstr(list.data, "32768-65535 : 10.244.1.3 . 8080"));
     net_proxy_free(p);
     sk_buf_release(&list);
     json_decref(svcs);

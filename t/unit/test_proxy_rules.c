@@ -87,6 +87,11 @@ static const char golden_clusterip[] =
     "\tmap no-endpoint-nodeports {\n"
     "\t\ttype inet_proto . inet_service : verdict\n"
     "\t}\n\n"
+    "\tset hairpin {\n"
+    "\t\ttype ipv4_addr . ipv4_addr\n"
+    "\t\telements = { 10.244.1.3 . 10.244.1.3,\n"
+    "\t\t\t     10.244.2.2 . 10.244.2.2 }\n"
+    "\t}\n\n"
     "\tchain filter-prerouting {\n"
     "\t\ttype filter hook prerouting priority -110; policy accept;\n"
     "\t\tct state new jump endpoints-check\n"
@@ -112,6 +117,7 @@ static const char golden_clusterip[] =
     "\t}\n\n"
     "\tchain nat-postrouting {\n"
     "\t\ttype nat hook postrouting priority 100; policy accept;\n"
+    "\t\tip saddr . ip daddr @hairpin jump mark-for-masquerade\n"
     "\t\tjump masquerading\n"
     "\t}\n\n"
     "\tchain masquerading {\n"
@@ -125,18 +131,15 @@ static const char golden_clusterip[] =
     "\tchain services {\n"
     "\t\tip daddr . meta l4proto . th dport vmap @service-ips\n"
     "\t}\n\n"
+    "\tmap eps-default/web/tcp/80 {\n"
+    "\t\ttypeof numgen random mod 65536 : ip daddr . th dport\n"
+    "\t\tflags interval\n"
+    "\t\telements = { 0-32767 : 10.244.1.3 . 8080,\n"
+    "\t\t\t     32768-65535 : 10.244.2.2 . 8080 }\n"
+    "\t}\n\n"
     "\tchain svc-default/web/tcp/80 {\n"
     "\t\tip saddr != 10.244.0.0/16 jump mark-for-masquerade\n"
-    "\t\tnumgen random mod 2 == 0 goto ep-default/web/tcp/80/10.244.1.3/8080\n"
-    "\t\tgoto ep-default/web/tcp/80/10.244.2.2/8080\n"
-    "\t}\n\n"
-    "\tchain ep-default/web/tcp/80/10.244.1.3/8080 {\n"
-    "\t\tip saddr 10.244.1.3 jump mark-for-masquerade\n"
-    "\t\tmeta l4proto tcp dnat to 10.244.1.3:8080\n"
-    "\t}\n\n"
-    "\tchain ep-default/web/tcp/80/10.244.2.2/8080 {\n"
-    "\t\tip saddr 10.244.2.2 jump mark-for-masquerade\n"
-    "\t\tmeta l4proto tcp dnat to 10.244.2.2:8080\n"
+    "\t\tmeta l4proto tcp dnat ip to numgen random mod 65536 map @eps-default/web/tcp/80\n"
     "\t}\n"
     "}\n";
 
@@ -148,7 +151,8 @@ START_TEST(clusterip_with_two_endpoints_matches_golden)
     ck_assert_str_eq(s, golden_clusterip);
     ck_assert_uint_eq(st.services, 1);
     ck_assert_uint_eq(st.endpoints, 2);
-    ck_assert_uint_eq(st.rules, 1 + 13 + 3 + 4);
+    /* Element, fixed rules, the svc chain's two, the map's two. */
+    ck_assert_uint_eq(st.rules, 1 + 14 + 2 + 2);
     free(s);
 }
 END_TEST
@@ -187,7 +191,7 @@ START_TEST(service_cidr_gets_reject_chains_after_dnat)
     HAS(b.data, "\tchain unallocated-output {\n"
                 "\t\ttype filter hook output priority -90; policy accept;\n"
                 "\t\tip daddr 10.96.0.0/12 meta l4proto tcp reject with tcp reset\n");
-    ck_assert_uint_eq(st.rules, 13 + 4);
+    ck_assert_uint_eq(st.rules, 14 + 4);
     sk_buf_release(&b);
     json_decref(e);
 }
@@ -207,9 +211,11 @@ START_TEST(multiple_ports_map_by_endpoint_port_name)
            "\t\t\t     10.96.1.1 . tcp . 443 : goto svc-shop/app/tcp/443 }\n");
     HAS(s, "\tchain svc-shop/app/tcp/80 {\n"
            "\t\tip saddr != 10.244.0.0/16 jump mark-for-masquerade\n"
-           "\t\tgoto ep-shop/app/tcp/80/10.244.1.5/8080\n\t}\n");
-    HAS(s, "meta l4proto tcp dnat to 10.244.1.5:8080\n");
-    HAS(s, "meta l4proto tcp dnat to 10.244.1.5:8443\n");
+           "\t\tmeta l4proto tcp dnat ip to numgen random mod 65536 map @eps-shop/app/tcp/80\n"
+           "\t}\n");
+    HAS(s, "\tmap eps-shop/app/tcp/80 {\n");
+    HAS(s, "elements = { 0-65535 : 10.244.1.5 . 8080 }\n");
+    HAS(s, "elements = { 0-65535 : 10.244.1.5 . 8443 }\n");
     free(s);
 }
 END_TEST
@@ -248,7 +254,7 @@ START_TEST(not_ready_addresses_get_no_traffic)
                      "\"10.244.1.3\"}],\"notReadyAddresses\":[{\"ip\":\"10.244.1.4\"}],"
                      "\"ports\":[{\"port\":8080}]}]}]");
 
-    HAS(s, "goto ep-default/web/tcp/80/10.244.1.3/8080\n");
+    HAS(s, "elements = { 0-65535 : 10.244.1.3 . 8080 }\n");
     HASNT(s, "10.244.1.4");
     free(s);
     /* Only unready endpoints: the same as none. */
@@ -290,9 +296,13 @@ START_TEST(external_traffic_policy_local_uses_local_endpoints_without_snat)
 
     /* n1 is this node: only 10.244.1.3 is local. */
     HAS(s, "\tchain ext-default/web/tcp/80 {\n"
-           "\t\tgoto ep-default/web/tcp/80/10.244.1.3/8080\n\t}\n");
+           "\t\tmeta l4proto tcp dnat ip to numgen random mod 65536 map "
+           "@eps-local-default/web/tcp/80\n\t}\n");
+    HAS(s, "\tmap eps-local-default/web/tcp/80 {\n");
+    HAS(s, "elements = { 0-65535 : 10.244.1.3 . 8080 }\n");
     /* The ClusterIP still balances over all endpoints. */
-    HAS(s, "\t\tnumgen random mod 2 == 0 goto ep-default/web/tcp/80/10.244.1.3/8080\n");
+    HAS(s, "elements = { 0-32767 : 10.244.1.3 . 8080,\n"
+           "\t\t\t     32768-65535 : 10.244.2.2 . 8080 }\n");
     free(s);
     /* Endpoints only on other nodes: the nodeport drops. */
     s = render(SVC_NP("Local"), "[{\"metadata\":{\"name\":\"web\"},\"subsets\":[{\"addresses\":"
@@ -338,8 +348,9 @@ START_TEST(udp_and_sctp_ports_use_their_protocol)
 
     HAS(s, "10.96.0.53 . udp . 53 : goto svc-default/dns/udp/53");
     HAS(s, "10.96.0.53 . sctp . 9 : goto svc-default/dns/sctp/9");
-    HAS(s, "meta l4proto udp dnat to 10.244.1.3:5353\n");
-    HAS(s, "meta l4proto sctp dnat to 10.244.1.3:9\n");
+    HAS(s, "meta l4proto udp dnat ip to numgen random mod 65536 map @eps-default/dns/udp/53\n");
+    HAS(s, "meta l4proto sctp dnat ip to numgen random mod 65536 map @eps-default/dns/sctp/9\n");
+    HAS(s, "elements = { 0-65535 : 10.244.1.3 . 5353 }\n");
     free(s);
     /* An endpoint port of another protocol does not serve the port. */
     s = render("[{\"metadata\":{\"name\":\"dns\"},\"spec\":{\"clusterIP\":\"10.96.0.53\","
@@ -561,7 +572,9 @@ START_TEST(duplicate_endpoint_addresses_render_once)
 {
     char *s = render("[" SVC_WEB "]", "[" EP_WEB_2 "," EP_WEB_2 "]");
 
-    HAS(s, "\t\tnumgen random mod 2 == 0 goto ep-default/web/tcp/80/10.244.1.3/8080\n");
+    HAS(s, "elements = { 0-32767 : 10.244.1.3 . 8080,\n"
+           "\t\t\t     32768-65535 : 10.244.2.2 . 8080 }\n");
+    HAS(s, "elements = { 10.244.1.3 . 10.244.1.3,\n\t\t\t     10.244.2.2 . 10.244.2.2 }\n");
     free(s);
 }
 END_TEST
@@ -603,12 +616,15 @@ static char *
 diff_of(const struct px_state *a, const struct px_state *b, bool nodeports, int *changed)
 {
     struct net_proxy_node n = node(nodeports);
+    struct px_ipcount hp = {0};
     struct px_batch bt;
     size_t lines = 0;
     char *out, *c;
 
     px_batch_init(&bt);
-    *changed = px_state_diff(a, b, &n, &bt);
+    px_ipcount_build(&hp, a);
+    *changed = px_state_diff(a, b, &n, &hp, &bt);
+    px_ipcount_release(&hp);
     out = sk_buf_detach(&bt.trace, NULL);
     for (c = out; *c; c++)
         lines += *c == '\n';
@@ -640,22 +656,14 @@ START_TEST(one_endpoint_change_touches_only_its_service)
     state_of("[" SVC_WEB "," SVC_DB "]", "[" EP_WEB_2B "," EP_DB "]", false, &b);
     d = diff_of(&a, &b, false, &changed);
     ck_assert_int_eq(changed, 1);
-    /* The kept endpoint's chain (10.244.2.2) is not touched; the map
-     * element of the service stays. */
-    ck_assert_str_eq(d, "flush chain svc-default/web/tcp/80\n"
-                        "flush chain ep-default/web/tcp/80/10.244.1.3/8080\n"
-                        "delete chain ep-default/web/tcp/80/10.244.1.3/8080\n"
-                        "add chain ep-default/web/tcp/80/10.244.1.4/8080\n"
-                        "add rule ep-default/web/tcp/80/10.244.1.4/8080: payload cmp immediate "
-                        "jump mark-for-masquerade\n"
-                        "add rule ep-default/web/tcp/80/10.244.1.4/8080: meta cmp immediate "
-                        "immediate nat\n"
-                        "add rule svc-default/web/tcp/80: payload cmp immediate jump "
-                        "mark-for-masquerade\n"
-                        "add rule svc-default/web/tcp/80: numgen cmp immediate goto "
-                        "ep-default/web/tcp/80/10.244.1.4/8080\n"
-                        "add rule svc-default/web/tcp/80: immediate goto "
-                        "ep-default/web/tcp/80/10.244.2.2/8080\n");
+    /* Only data: the slice of the endpoint that went now goes to the
+     * new one, and the hairpin set follows. No rule, no chain, so the
+     * kernel does not validate the table (see net/proxy_rules.c). */
+    ck_assert_str_eq(d, "delete element eps-default/web/tcp/80 0-32767 : 10.244.1.3 . 8080\n"
+                        "add element eps-default/web/tcp/80 0-32767 : 10.244.1.4 . 8080\n"
+                        "delete element hairpin 10.244.1.3 . 10.244.1.3\n"
+                        "add element hairpin 10.244.1.4 . 10.244.1.4\n");
+    HASNT(d, "rule");
     free(d);
     /* Unchanged: nothing at all. */
     d = diff_of(&b, &b, false, &changed);
@@ -680,17 +688,24 @@ START_TEST(last_endpoint_gone_swaps_map_elements_and_deletes_chains)
     ck_assert_str_eq(d, "delete element service-ips 10.96.0.20 . tcp . 5432 : "
                         "svc-default/db/tcp/5432\n"
                         "flush chain svc-default/db/tcp/5432\n"
-                        "flush chain ep-default/db/tcp/5432/10.244.3.3/5432\n"
+                        "delete map eps-default/db/tcp/5432\n"
                         "delete chain svc-default/db/tcp/5432\n"
-                        "delete chain ep-default/db/tcp/5432/10.244.3.3/5432\n"
                         "add element no-endpoint-services 10.96.0.20 . tcp . 5432 : "
-                        "reject-chain\n");
+                        "reject-chain\n"
+                        "delete element hairpin 10.244.3.3 . 10.244.3.3\n");
     ck_assert_ptr_null(strstr(d, "web"));
     free(d);
     /* And back: chains first, then the element that points at them. */
     d = diff_of(&b, &a, false, &changed);
     HAS(d, "delete element no-endpoint-services 10.96.0.20 . tcp . 5432");
     before(d, "add chain svc-default/db/tcp/5432", "add element service-ips");
+    /* The map and its element before the rule that uses it. */
+    before(d, "add map eps-default/db/tcp/5432\n",
+           "add element eps-default/db/tcp/5432 0-65535 : 10.244.3.3 . 5432\n");
+    before(d, "add element eps-default/db/tcp/5432 0-65535",
+           "add rule svc-default/db/tcp/5432: meta cmp numgen byteorder lookup "
+           "@eps-default/db/tcp/5432 nat\n");
+    HAS(d, "add element hairpin 10.244.3.3 . 10.244.3.3\n");
     free(d);
     px_state_release(&a);
     px_state_release(&b);
@@ -761,6 +776,173 @@ START_TEST(deletions_of_all_ports_precede_additions)
     free(d);
     px_state_release(&a);
     px_state_release(&b);
+}
+END_TEST
+
+/* Endpoint k of n gets slice k of 0-65535. */
+START_TEST(endpoints_split_the_random_range_evenly)
+{
+    char *s = render("[" SVC_WEB "]",
+                     "[{\"metadata\":{\"name\":\"web\"},\"subsets\":[{\"addresses\":[{\"ip\":"
+                     "\"10.244.1.3\"},{\"ip\":\"10.244.1.4\"},{\"ip\":\"10.244.1.5\"}],"
+                     "\"ports\":[{\"port\":8080}]}]}]");
+
+    HAS(s, "elements = { 0-21844 : 10.244.1.3 . 8080,\n"
+           "\t\t\t     21845-43689 : 10.244.1.4 . 8080,\n"
+           "\t\t\t     43690-65535 : 10.244.1.5 . 8080 }\n");
+    /* No chain per endpoint without affinity. */
+    HASNT(s, "chain ep-");
+    free(s);
+}
+END_TEST
+
+#define SVC_API                                                                                    \
+    "{\"metadata\":{\"name\":\"api\"},\"spec\":{\"clusterIP\":\"10.96.0.30\","                     \
+    "\"ports\":[{\"port\":443}]}}"
+#define EP_API_SHARED                                                                              \
+    "{\"metadata\":{\"name\":\"api\"},\"subsets\":[{\"addresses\":[{\"ip\":\"10.244.1.3\"}],"      \
+    "\"ports\":[{\"port\":8443}]}]}"
+
+/* Two services on one pod: its hairpin element stays until neither
+ * has it. */
+START_TEST(hairpin_element_lives_while_any_endpoint_has_the_address)
+{
+    struct px_state a, b, c;
+    int changed;
+    char *d;
+
+    state_of("[" SVC_WEB "," SVC_API "]", "[" EP_WEB_2 "," EP_API_SHARED "]", false, &a);
+    state_of("[" SVC_WEB "," SVC_API "]", "[" EP_WEB_2 "]", false, &b);
+    state_of("[" SVC_WEB "," SVC_API "]", "[]", false, &c);
+    d = diff_of(&a, &b, false, &changed);
+    ck_assert_int_eq(changed, 1);
+    HAS(d, "delete map eps-default/api/tcp/443\n");
+    HASNT(d, "hairpin");
+    free(d);
+    d = diff_of(&b, &c, false, &changed);
+    HAS(d, "delete element hairpin 10.244.1.3 . 10.244.1.3\n");
+    HAS(d, "delete element hairpin 10.244.2.2 . 10.244.2.2\n");
+    free(d);
+    d = diff_of(&a, &c, false, &changed);
+    ck_assert_int_eq(changed, 2);
+    HAS(d, "delete element hairpin 10.244.1.3 . 10.244.1.3\n");
+    free(d);
+    d = diff_of(&c, &a, false, &changed);
+    HAS(d, "add element hairpin 10.244.1.3 . 10.244.1.3\n");
+    HASNT(d, "delete element hairpin");
+    free(d);
+    px_state_release(&a);
+    px_state_release(&b);
+    px_state_release(&c);
+}
+END_TEST
+
+#define SVC_WEB_AFF                                                                                \
+    "{\"metadata\":{\"namespace\":\"default\",\"name\":\"web\"},\"spec\":{\"clusterIP\":"          \
+    "\"10.96.0.10\",\"sessionAffinity\":\"ClientIP\",\"ports\":[{\"port\":80}]}}"
+
+/* Affinity keeps endpoint chains: an endpoint change rewrites them. */
+START_TEST(affinity_endpoint_change_rewrites_its_chains)
+{
+    struct px_state a, b;
+    int changed;
+    char *d;
+
+    state_of("[" SVC_WEB_AFF "]", "[" EP_WEB_2 "]", false, &a);
+    state_of("[" SVC_WEB_AFF "]", "[" EP_WEB_2B "]", false, &b);
+    d = diff_of(&a, &b, false, &changed);
+    before(d, "flush chain svc-default/web/tcp/80\n",
+           "delete chain ep-default/web/tcp/80/10.244.1.3/8080\n");
+    HAS(d, "delete set aff-default/web/tcp/80/10.244.1.3/8080\n");
+    before(d, "add set aff-default/web/tcp/80/10.244.1.4/8080",
+           "add rule svc-default/web/tcp/80: payload lookup immediate goto "
+           "ep-default/web/tcp/80/10.244.1.4/8080\n");
+    HASNT(d, "eps-");
+    free(d);
+    /* Affinity dropped: the chains go, the map comes. */
+    px_state_release(&b);
+    state_of("[" SVC_WEB "]", "[" EP_WEB_2 "]", false, &b);
+    d = diff_of(&a, &b, false, &changed);
+    before(d, "delete chain ep-default/web/tcp/80/10.244.2.2/8080\n",
+           "add map eps-default/web/tcp/80\n");
+    before(d, "add map eps-default/web/tcp/80\n",
+           "add rule svc-default/web/tcp/80: meta cmp numgen");
+    free(d);
+    px_state_release(&a);
+    px_state_release(&b);
+}
+END_TEST
+
+/* Local: the local slice map follows the local endpoints only. */
+START_TEST(local_nodeport_endpoint_change_touches_only_the_maps)
+{
+    struct px_state a, b;
+    int changed;
+    char *d;
+
+    state_of(SVC_NP("Local"), "[" EP_WEB_2 "]", true, &a);
+    state_of(SVC_NP("Local"), "[" EP_WEB_2B "]", true, &b);
+    d = diff_of(&a, &b, true, &changed);
+    ck_assert_str_eq(d, "delete element eps-default/web/tcp/80 0-32767 : 10.244.1.3 . 8080\n"
+                        "delete element eps-local-default/web/tcp/80 0-65535 : 10.244.1.3 . 8080\n"
+                        "add element eps-default/web/tcp/80 0-32767 : 10.244.1.4 . 8080\n"
+                        "add element eps-local-default/web/tcp/80 0-65535 : 10.244.1.4 . 8080\n"
+                        "delete element hairpin 10.244.1.3 . 10.244.1.3\n"
+                        "add element hairpin 10.244.1.4 . 10.244.1.4\n");
+    free(d);
+    px_state_release(&a);
+    px_state_release(&b);
+}
+END_TEST
+
+#define EPS_RV_OBJ(name, rv, ip)                                                                   \
+    "{\"metadata\":{\"name\":\"" name "\",\"resourceVersion\":\"" rv "\"},\"subsets\":[{"          \
+    "\"addresses\":[{\"ip\":\"" ip "\"}],\"ports\":[{\"port\":8080}]}]}"
+
+/* The same objects passed again are not read again; a new object at a
+ * position is, and names moving make the order be sorted again. */
+START_TEST(unchanged_objects_are_known_by_pointer)
+{
+    struct net_proxy_node n = node(false);
+    json_t *web = js("{\"metadata\":{\"name\":\"web\",\"resourceVersion\":\"1\"},\"spec\":"
+                     "{\"clusterIP\":\"10.96.0.10\",\"ports\":[{\"port\":80}]}}");
+    json_t *db = js("{\"metadata\":{\"name\":\"db\",\"resourceVersion\":\"2\"},\"spec\":"
+                    "{\"clusterIP\":\"10.96.0.20\",\"ports\":[{\"port\":5432}]}}");
+    json_t *ew = js(EPS_RV_OBJ("web", "3", "10.244.1.2"));
+    json_t *ed = js(EPS_RV_OBJ("db", "4", "10.244.3.3"));
+    json_t *s1 = json_pack("[O,O]", web, db), *e1 = json_pack("[O,O]", ew, ed);
+    json_t *s2 = json_pack("[O,O]", db, web);
+    struct px_cache c1 = {0}, c2 = {0}, c3 = {0};
+    struct px_state a = {0}, b = {0}, c = {0};
+    struct sk_err err;
+
+    sk_err_init(&err);
+    ck_assert_int_eq(px_build(s1, e1, &n, NULL, &c1, &a, &err), 0);
+    ck_assert_uint_eq(c1.svc.n, 2);
+    ck_assert_ptr_eq(c1.svc.obj[0], web);
+    ck_assert_int_eq(px_build(s1, e1, &n, &c1, &c2, &b, &err), 0);
+    ck_assert_uint_eq(px_state_hash(&a), px_state_hash(&b));
+    /* The endpoint arrays are shared, not copied: "db" sorts first. */
+    ck_assert_str_eq(b.port[0].name, "db");
+    ck_assert_ptr_eq(a.port[0].ep, b.port[0].ep);
+    ck_assert_ptr_null(c1.e[0].port); /* moved on to c2 */
+    /* Swapped positions: read again, same state. */
+    ck_assert_int_eq(px_build(s2, e1, &n, &c2, &c3, &c, &err), 0);
+    ck_assert_uint_eq(px_state_hash(&a), px_state_hash(&c));
+    ck_assert_str_eq(c3.svc.ref[c3.svc.order[0]].name, "db");
+    px_state_release(&a);
+    px_state_release(&b);
+    px_state_release(&c);
+    px_cache_release(&c1);
+    px_cache_release(&c2);
+    px_cache_release(&c3);
+    json_decref(s1);
+    json_decref(s2);
+    json_decref(e1);
+    json_decref(web);
+    json_decref(db);
+    json_decref(ew);
+    json_decref(ed);
 }
 END_TEST
 
@@ -907,13 +1089,15 @@ START_TEST(zero_length_cluster_cidr_is_left_to_a_full_sync)
 {
     struct net_proxy_node n = node(false);
     struct px_state a, none = {0};
+    struct px_ipcount hp = {0};
     struct px_batch bt;
 
     ck_assert_int_eq(net_cidr_parse("0.0.0.0/0", false, &n.cluster_cidr, NULL), 0);
     state_of("[" SVC_WEB "]", "[" EP_WEB_2 "]", false, &a);
     px_batch_init(&bt);
-    ck_assert_int_eq(px_state_diff(&none, &a, &n, &bt), -EINVAL);
+    ck_assert_int_eq(px_state_diff(&none, &a, &n, &hp, &bt), -EINVAL);
     px_batch_release(&bt);
+    px_ipcount_release(&hp);
     px_state_release(&a);
 }
 END_TEST
@@ -945,6 +1129,11 @@ main(void)
     tcase_add_test(tc, last_endpoint_gone_swaps_map_elements_and_deletes_chains);
     tcase_add_test(tc, service_removal_flushes_before_deleting_chains_and_sets);
     tcase_add_test(tc, deletions_of_all_ports_precede_additions);
+    tcase_add_test(tc, endpoints_split_the_random_range_evenly);
+    tcase_add_test(tc, hairpin_element_lives_while_any_endpoint_has_the_address);
+    tcase_add_test(tc, affinity_endpoint_change_rewrites_its_chains);
+    tcase_add_test(tc, local_nodeport_endpoint_change_touches_only_the_maps);
+    tcase_add_test(tc, unchanged_objects_are_known_by_pointer);
     tcase_add_loop_test(tc, counted_stats_match_the_render, 0,
                         (int)(sizeof(stat_cases) / sizeof(stat_cases[0])));
     tcase_add_test(tc, state_hash_ignores_order_and_sees_an_endpoint);
