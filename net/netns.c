@@ -13,6 +13,7 @@
  * per call and cannot hand a socket back without SCM_RIGHTS. */
 #include "net/nl_int.h"
 
+#include "lib/alloc.h"
 #include "lib/buf.h"
 
 #include <errno.h>
@@ -20,8 +21,10 @@
 #include <linux/nsfs.h>
 #include <pthread.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -67,6 +70,91 @@ net_netns_run(int netns_fd, int (*fn)(void *arg, struct sk_err *err), void *arg,
         return sk_err_sys(err, rc, "start a thread to enter a network namespace");
     pthread_join(tid, NULL);
     return job.rc;
+}
+
+/* ---- a thread that goes on after handing back its first result ---- */
+
+struct net_netns_task {
+    pthread_t tid;
+    int fd;
+    int (*first)(void *arg, struct sk_err *err);
+    int (*then)(void *arg, struct sk_err *err);
+    void *arg;
+    sem_t ready;           /* posted once first has returned */
+    int first_rc, then_rc; /* then_rc: read only after the join */
+    struct sk_err first_err, then_err;
+};
+
+static void *
+task_thread(void *p)
+{
+    struct net_netns_task *t = p;
+
+    if (setns(t->fd, CLONE_NEWNET) < 0)
+        t->first_rc = sk_err_sys(&t->first_err, errno, "enter network namespace");
+    else
+        t->first_rc = t->first(t->arg, &t->first_err);
+    /* After the post the spawner reads first_rc and goes on; then
+     * touches only then_err and what the caller leaves to it in arg. */
+    sem_post(&t->ready);
+    if (t->first_rc >= 0)
+        t->then_rc = t->then(t->arg, &t->then_err);
+    return NULL;
+}
+
+int
+net_netns_spawn(struct net_netns_task **out, int netns_fd,
+                int (*first)(void *arg, struct sk_err *err),
+                int (*then)(void *arg, struct sk_err *err), void *arg, struct sk_err *err)
+{
+    struct net_netns_task *t = sk_calloc(1, sizeof(*t));
+    sigset_t all, old;
+    int rc;
+
+    *out = NULL;
+    t->fd = netns_fd;
+    t->first = first;
+    t->then = then;
+    t->arg = arg;
+    sk_err_init(&t->first_err);
+    sk_err_init(&t->then_err);
+    sem_init(&t->ready, 0, 0);
+    /* Every signal blocked, as in net_netns_run. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(&t->tid, NULL, task_thread, t);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        rc = sk_err_sys(err, rc, "start a thread to enter a network namespace");
+        goto out_free;
+    }
+    while (sem_wait(&t->ready) < 0)
+        ; /* EINTR only */
+    if (t->first_rc < 0) {
+        pthread_join(t->tid, NULL);
+        rc = sk_err_copy(err, &t->first_err);
+        goto out_free;
+    }
+    *out = t;
+    return 0;
+out_free:
+    sem_destroy(&t->ready);
+    free(t);
+    return rc;
+}
+
+int
+net_netns_join(struct net_netns_task *t, struct sk_err *err)
+{
+    int rc;
+
+    if (!t)
+        return 0;
+    pthread_join(t->tid, NULL);
+    rc = t->then_rc < 0 ? sk_err_copy(err, &t->then_err) : 0;
+    sem_destroy(&t->ready);
+    free(t);
+    return rc;
 }
 
 int

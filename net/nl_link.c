@@ -52,16 +52,30 @@ int
 nl_link_add_veth_mac(struct nl_sock *nl, const char *name, const char *peer, int peer_netns_fd,
                      const uint8_t peer_mac[6], struct sk_err *err)
 {
+    struct nl_veth v = {name, peer, peer_netns_fd, peer_mac, 0, 0};
+
+    return nl_link_add_veth_full(nl, &v, err);
+}
+
+int
+nl_link_add_veth_full(struct nl_sock *nl, const struct nl_veth *v, struct sk_err *err)
+{
     struct nlmsghdr *nlh;
     struct nlattr *linkinfo, *data, *peerinfo;
     char what[WHAT_MAX];
 
-    snprintf(what, sizeof(what), "veth '%s'", name);
-    if (nl_check_ifname(peer, err) < 0)
+    snprintf(what, sizeof(what), "veth '%s'", v->name);
+    if (nl_check_ifname(v->peer, err) < 0)
         return sk_err_wrap(err, "%s: peer", what);
     nlh = link_msg(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, 0);
-    if (nl_put_name(nlh, IFLA_IFNAME, name, err) < 0)
+    if (nl_put_name(nlh, IFLA_IFNAME, v->name, err) < 0)
         return -EINVAL;
+    if (v->mtu)
+        mnl_attr_put_u32(nlh, IFLA_MTU, v->mtu);
+    /* rtnl_newlink_create sets the master after registering the pair,
+     * and unregisters it again if that fails: no half-made pair. */
+    if (v->master > 0)
+        mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)v->master);
     linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
     mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
     data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -69,13 +83,15 @@ nl_link_add_veth_mac(struct nl_sock *nl, const char *name, const char *peer, int
     /* The peer's attributes follow a struct ifinfomsg of its own, as
      * in a RTM_NEWLINK message (drivers/net/veth.c: veth_newlink). */
     mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifinfomsg));
-    mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
-    if (peer_netns_fd >= 0)
-        mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)peer_netns_fd);
-    /* rtnl_create_link takes IFLA_ADDRESS for the peer too: no
-     * RTM_SETLINK (and its NETDEV_CHANGEADDR round) afterwards. */
-    if (peer_mac)
-        mnl_attr_put(nlh, IFLA_ADDRESS, 6, peer_mac);
+    mnl_attr_put_strz(nlh, IFLA_IFNAME, v->peer);
+    if (v->peer_netns_fd >= 0)
+        mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)v->peer_netns_fd);
+    /* rtnl_create_link takes IFLA_ADDRESS and IFLA_MTU for the peer
+     * too: no RTM_SETLINK (and its notifier round) afterwards. */
+    if (v->peer_mac)
+        mnl_attr_put(nlh, IFLA_ADDRESS, 6, v->peer_mac);
+    if (v->mtu)
+        mnl_attr_put_u32(nlh, IFLA_MTU, v->mtu);
     mnl_attr_nest_end(nlh, peerinfo);
     mnl_attr_nest_end(nlh, data);
     mnl_attr_nest_end(nlh, linkinfo);
@@ -218,15 +234,23 @@ nl_link_set_alias(struct nl_sock *nl, const char *name, const char *alias, struc
 int
 nl_link_set_hairpin(struct nl_sock *nl, const char *name, bool on, struct sk_err *err)
 {
-    struct nlmsghdr *nlh;
-    struct ifinfomsg *ifm;
-    struct nlattr *info;
-    char what[WHAT_MAX + 32];
     int index;
 
     index = nl_link_index(nl, name, err);
     if (index < 0)
         return sk_err_wrap(err, "link '%s': set hairpin", name);
+    return nl_link_set_hairpin_index(nl, name, index, on, err);
+}
+
+int
+nl_link_set_hairpin_index(struct nl_sock *nl, const char *name, int index, bool on,
+                          struct sk_err *err)
+{
+    struct nlmsghdr *nlh;
+    struct ifinfomsg *ifm;
+    struct nlattr *info;
+    char what[WHAT_MAX + 32];
+
     snprintf(what, sizeof(what), "link '%s': set hairpin %s", name, on ? "on" : "off");
     /* The bridge's own RTM_SETLINK (PF_BRIDGE, br_setlink): port
      * attributes nested in IFLA_PROTINFO, which must carry
