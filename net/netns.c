@@ -81,6 +81,7 @@ struct net_netns_task {
     int (*then)(void *arg, struct sk_err *err);
     void *arg;
     sem_t ready;           /* posted once first has returned */
+    bool waited;           /* net_netns_ready has seen the post */
     int first_rc, then_rc; /* then_rc: read only after the join */
     struct sk_err first_err, then_err;
 };
@@ -125,22 +126,23 @@ net_netns_spawn(struct net_netns_task **out, int netns_fd,
     rc = pthread_create(&t->tid, NULL, task_thread, t);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
-        rc = sk_err_sys(err, rc, "start a thread to enter a network namespace");
-        goto out_free;
-    }
-    while (sem_wait(&t->ready) < 0)
-        ; /* EINTR only */
-    if (t->first_rc < 0) {
-        pthread_join(t->tid, NULL);
-        rc = sk_err_copy(err, &t->first_err);
-        goto out_free;
+        sem_destroy(&t->ready);
+        free(t);
+        return sk_err_sys(err, rc, "start a thread to enter a network namespace");
     }
     *out = t;
     return 0;
-out_free:
-    sem_destroy(&t->ready);
-    free(t);
-    return rc;
+}
+
+int
+net_netns_ready(struct net_netns_task *t, struct sk_err *err)
+{
+    if (!t->waited) {
+        while (sem_wait(&t->ready) < 0)
+            ; /* EINTR only */
+        t->waited = true;
+    }
+    return t->first_rc < 0 ? sk_err_copy(err, &t->first_err) : 0;
 }
 
 int
@@ -151,7 +153,10 @@ net_netns_join(struct net_netns_task *t, struct sk_err *err)
     if (!t)
         return 0;
     pthread_join(t->tid, NULL);
-    rc = t->then_rc < 0 ? sk_err_copy(err, &t->then_err) : 0;
+    if (t->first_rc < 0)
+        rc = sk_err_copy(err, &t->first_err);
+    else
+        rc = t->then_rc < 0 ? sk_err_copy(err, &t->then_err) : 0;
     sem_destroy(&t->ready);
     free(t);
     return rc;

@@ -104,6 +104,10 @@ struct nl_veth {
     const uint8_t *peer_mac;
     unsigned mtu;
     int master;
+    /* If not NULL: the host end as created, from the kernel's echo of
+     * the request (NLM_F_ECHO, honoured by rtnl_newlink since Linux
+     * 6.3); index 0 when the kernel sent none. */
+    struct nl_link *echo;
 };
 
 int nl_link_add_veth_full(struct nl_sock *nl, const struct nl_veth *v, struct sk_err *err);
@@ -118,17 +122,19 @@ int nl_addr_add_index(struct nl_sock *nl, const char *dev, int index, const stru
                       const struct net_ip *brd, unsigned flags, struct sk_err *err);
 
 /* A thread inside the netns of netns_fd that runs first(arg), hands
- * its result back (net_netns_spawn returns then, with first's error
- * if it failed, the thread joined), and goes on with then(arg) while
- * the caller works on; net_netns_join waits for it and returns then's
- * result (0 for a NULL task). Work that has to happen inside the netns
- * but that nothing waits for (sysctl writes) so overlaps the caller's.
- * Every spawned task must be joined. */
+ * its result back, and goes on with then(arg) while the caller works
+ * on: net_netns_spawn only starts it; net_netns_ready waits for first
+ * (its error if it failed; arg's fields first fills may be read after
+ * it returned 0); net_netns_join waits for the end and returns first's
+ * error, else then's (0 for a NULL task). Work that has to happen
+ * inside the netns but that nothing waits for (sysctl writes) so
+ * overlaps the caller's. Every spawned task must be joined. */
 struct net_netns_task;
 
 int net_netns_spawn(struct net_netns_task **out, int netns_fd,
                     int (*first)(void *arg, struct sk_err *err),
                     int (*then)(void *arg, struct sk_err *err), void *arg, struct sk_err *err);
+int net_netns_ready(struct net_netns_task *t, struct sk_err *err);
 int net_netns_join(struct net_netns_task *t, struct sk_err *err);
 
 /* The length in bytes of an address of family (4 or 16), 0 if unknown. */

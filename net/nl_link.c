@@ -19,6 +19,8 @@
 
 #define WHAT_MAX 64
 
+static int link_echo_cb(const struct nlmsghdr *nlh, void *data);
+
 static struct nlmsghdr *
 link_msg(struct nl_sock *nl, uint16_t type, uint16_t flags, int index)
 {
@@ -52,7 +54,7 @@ int
 nl_link_add_veth_mac(struct nl_sock *nl, const char *name, const char *peer, int peer_netns_fd,
                      const uint8_t peer_mac[6], struct sk_err *err)
 {
-    struct nl_veth v = {name, peer, peer_netns_fd, peer_mac, 0, 0};
+    struct nl_veth v = {name, peer, peer_netns_fd, peer_mac, 0, 0, NULL};
 
     return nl_link_add_veth_full(nl, &v, err);
 }
@@ -67,7 +69,8 @@ nl_link_add_veth_full(struct nl_sock *nl, const struct nl_veth *v, struct sk_err
     snprintf(what, sizeof(what), "veth '%s'", v->name);
     if (nl_check_ifname(v->peer, err) < 0)
         return sk_err_wrap(err, "%s: peer", what);
-    nlh = link_msg(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, 0);
+    nlh = link_msg(nl, RTM_NEWLINK,
+                   NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK | (v->echo ? NLM_F_ECHO : 0), 0);
     if (nl_put_name(nlh, IFLA_IFNAME, v->name, err) < 0)
         return -EINVAL;
     if (v->mtu)
@@ -95,7 +98,11 @@ nl_link_add_veth_full(struct nl_sock *nl, const struct nl_veth *v, struct sk_err
     mnl_attr_nest_end(nlh, peerinfo);
     mnl_attr_nest_end(nlh, data);
     mnl_attr_nest_end(nlh, linkinfo);
-    return nl_talk(nl, nlh, NULL, NULL, what, err);
+    if (!v->echo)
+        return nl_talk(nl, nlh, NULL, NULL, what, err);
+    memset(v->echo, 0, sizeof(*v->echo));
+    sk_strlcpy(v->echo->name, v->name, sizeof(v->echo->name));
+    return nl_talk(nl, nlh, link_echo_cb, v->echo, what, err);
 }
 
 int
@@ -360,6 +367,22 @@ static int
 link_get_cb(const struct nlmsghdr *nlh, void *data)
 {
     return link_parse(nlh, data);
+}
+
+/* Echoes of a RTM_NEWLINK: the one for out->name (set by the caller)
+ * fills out. */
+static int
+link_echo_cb(const struct nlmsghdr *nlh, void *data)
+{
+    struct nl_link *out = data, link;
+
+    if (nlh->nlmsg_type != RTM_NEWLINK)
+        return MNL_CB_OK;
+    if (link_parse(nlh, &link) != MNL_CB_OK)
+        return MNL_CB_ERROR;
+    if (!strcmp(link.name, out->name))
+        *out = link;
+    return MNL_CB_OK;
 }
 
 int

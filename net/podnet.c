@@ -150,6 +150,7 @@ struct pod_ctx {
     struct net_cidr addr;
     struct net_ip gw;
     int host_index; /* of the host end, once known */
+    int pod_index;  /* of eth0 when this call created it (and learnt it) */
     bool new_link;  /* created by this call: removed again on failure */
     bool new_ip;
 };
@@ -239,8 +240,12 @@ veth_find(struct pod_ctx *c, struct sk_err *err)
         rc = nl_link_del(c->nl, c->host_if, err);
         if (rc < 0 && rc != -ENODEV)
             return rc;
+        rc = pod_side_link(c, &peer, err);
+    } else {
+        /* A peer under the temporary name only exists with its host
+         * end (the pair is made whole in one request): eth0 alone. */
+        rc = pod_get_veth(c, POD_IF, &peer, err);
     }
-    rc = pod_side_link(c, &peer, err);
     if (rc <= 0)
         return rc;
     rc = nl_link_del(c->pod, peer.name, err);
@@ -274,7 +279,8 @@ bridge_index(struct pod_ctx *c, struct sk_err *err)
 static int
 veth_ensure(struct pod_ctx *c, struct sk_err *err)
 {
-    struct nl_veth v = {c->host_if, POD_IF, c->netns_fd, NULL, c->spec->mtu, 0};
+    struct nl_veth v = {c->host_if, POD_IF, c->netns_fd, NULL, c->spec->mtu, 0, NULL};
+    struct nl_link host;
     uint8_t mac[6];
     int rc = veth_find(c, err);
 
@@ -286,10 +292,17 @@ veth_ensure(struct pod_ctx *c, struct sk_err *err)
     /* The pair is born with eth0's name, MAC and MTU and the host end's
      * master: one request instead of five (pod_side finds them right). */
     v.peer_mac = pod_mac(c, mac) ? mac : NULL;
+    v.echo = &host;
     rc = nl_link_add_veth_full(c->nl, &v, err);
     if (rc < 0)
         return rc;
     c->new_link = true;
+    /* The echo names the host end's ifindex and its peer's (eth0's,
+     * in the pod netns): no lookups afterwards. */
+    if (host.index > 0 && host.link > 0) {
+        c->host_index = host.index;
+        c->pod_index = host.link;
+    }
     return 0;
 }
 
@@ -378,7 +391,13 @@ pod_side(struct pod_ctx *c, struct sk_err *err)
     uint8_t mac[6];
     int rc;
 
-    rc = pod_eth0(c, &link, err);
+    /* eth0 this call created is known as it was born (MAC, MTU). */
+    memset(&link, 0, sizeof(link));
+    link.index = c->pod_index;
+    if (pod_mac(c, mac))
+        memcpy(link.mac, mac, link.mac_len = 6);
+    link.mtu = c->spec->mtu;
+    rc = c->pod_index > 0 ? 0 : pod_eth0(c, &link, err);
     if (rc < 0)
         return rc;
     def.dst.ip.family = c->gw.family;
@@ -473,8 +492,9 @@ pod_address(struct pod_ctx *c, struct ipam *ipam, struct sk_err *err)
     return 0;
 }
 
-/* Wait for the sysctls. They used to run before everything else, so
- * their failure is the one reported when both failed. */
+/* Wait for the thread. Entering the netns and the sysctls used to come
+ * before everything else, so their failure is the one reported when
+ * both failed. */
 static int
 pod_join(struct pod_ctx *c, int rc, struct sk_err *err)
 {
@@ -514,7 +534,11 @@ net_pod_setup(struct nl_sock *nl, struct ipam *ipam, const struct net_pod_spec *
     rc = pod_open(&c, err);
     if (rc < 0)
         goto out;
+    /* The allocation file is written while the thread enters the
+     * netns and opens the pod's socket. */
     rc = pod_address(&c, ipam, err);
+    if (rc >= 0)
+        rc = net_netns_ready(c.task, err);
     if (rc >= 0)
         rc = veth_ensure(&c, err);
     if (rc >= 0)
