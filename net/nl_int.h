@@ -94,7 +94,7 @@ int nl_check_ifname(const char *name, struct sk_err *err);
 /* What a new veth pair is born with: the host end name, in the
  * socket's netns, with MTU (0: the default) and bridge master (ifindex,
  * 0: none); the peer in peer_netns_fd (-1: the same netns) with its
- * MAC (NULL: random) and the same MTU. Both ends stay down. One
+ * MAC (NULL: random) and the same MTU; both ends up or down. One
  * RTM_NEWLINK: the kernel creates both ends or none, and unregisters
  * the pair again if the master cannot be set (rtnl_newlink_create). */
 struct nl_veth {
@@ -104,6 +104,7 @@ struct nl_veth {
     const uint8_t *peer_mac;
     unsigned mtu;
     int master;
+    bool up;
     /* If not NULL: the host end as created, from the kernel's echo of
      * the request (NLM_F_ECHO, honoured by rtnl_newlink since Linux
      * 6.3); index 0 when the kernel sent none. */

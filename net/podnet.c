@@ -13,9 +13,9 @@
  * crash recognises its own veth by the alias, and a hash collision
  * between two pods is an error instead of a stolen interface. The peer
  * is created directly inside the pod netns as eth0, with its MAC and
- * MTU, and the host end with its bridge master, in one RTM_NEWLINK (a
- * rename would cost an RCU grace period: dev_change_name calls
- * synchronize_net). The kernel ignores IFLA_IFALIAS in RTM_NEWLINK, so
+ * MTU, and the host end with its bridge master, both up, in one
+ * RTM_NEWLINK (a rename would cost an RCU grace period: dev_change_name
+ * calls synchronize_net). The kernel ignores IFLA_IFALIAS in RTM_NEWLINK, so
  * the alias takes a second request; a crash between the two leaves a
  * pair without alias, which a re-run adopts when the pod netns's eth0
  * and the host end name each other as peer (IFLA_LINK both ways).
@@ -24,9 +24,10 @@
  * and renamed too.
  *
  * The requests that need no answer go out in two bursts (nl_batch_run):
- * address, lo and eth0 up and the default route on the pod's socket,
- * then alias, hairpin and up of the host end; one system call each
- * instead of one round trip per request. */
+ * address, lo up and the default route on the pod's socket, then alias
+ * and hairpin of the host end; one system call each instead of one
+ * round trip per request. A pair found from an earlier run gets the
+ * rest too (MAC, MTU, master, both ends up). */
 #include "net/nl_int.h"
 
 #include "lib/buf.h"
@@ -149,6 +150,9 @@ struct pod_ctx {
     char tmp_if[IF_NAMESIZE];
     struct net_cidr addr;
     struct net_ip gw;
+    struct nl_link host; /* the host end as found by node_lookup */
+    bool host_found;
+    int bridge_index;
     int host_index; /* of the host end, once known */
     int pod_index;  /* of eth0 when this call created it (and learnt it) */
     bool new_link;  /* created by this call: removed again on failure */
@@ -218,15 +222,11 @@ host_link_is_ours(struct pod_ctx *c, const struct nl_link *host, struct sk_err *
 static int
 veth_find(struct pod_ctx *c, struct sk_err *err)
 {
-    struct nl_link host, peer;
-    struct sk_err lerr;
+    const struct nl_link host = c->host;
+    struct nl_link peer;
     int rc;
 
-    sk_err_init(&lerr);
-    rc = nl_link_get(c->nl, c->host_if, &host, &lerr);
-    if (rc < 0 && rc != -ENODEV)
-        return sk_err_copy(err, &lerr);
-    if (rc == 0) {
+    if (c->host_found) {
         rc = host_link_is_ours(c, &host, err);
         if (rc < 0)
             return rc;
@@ -266,31 +266,41 @@ pod_mac(const struct pod_ctx *c, uint8_t mac[6])
     return true;
 }
 
-/* The bridge's ifindex, for the host end's master. */
+/* What the node netns has: the host end (if any) and the bridge's
+ * ifindex, for the host end's master. Needs no pod socket, so it runs
+ * while the thread is still entering the pod netns. */
 static int
-bridge_index(struct pod_ctx *c, struct sk_err *err)
+node_lookup(struct pod_ctx *c, struct sk_err *err)
 {
     const char *bridge = c->spec->bridge ? c->spec->bridge : NET_BRIDGE_DEFAULT;
-    int index = nl_link_index(c->nl, bridge, err);
+    struct sk_err lerr;
+    int rc;
 
-    return index < 0 ? sk_err_wrap(err, "link '%s': set master", c->host_if) : index;
+    sk_err_init(&lerr);
+    rc = nl_link_get(c->nl, c->host_if, &c->host, &lerr);
+    if (rc < 0 && rc != -ENODEV)
+        return sk_err_copy(err, &lerr);
+    c->host_found = rc == 0;
+    c->bridge_index = nl_link_index(c->nl, bridge, err);
+    if (c->bridge_index < 0)
+        return sk_err_wrap(err, "link '%s': set master", c->host_if);
+    return 0;
 }
 
 static int
 veth_ensure(struct pod_ctx *c, struct sk_err *err)
 {
-    struct nl_veth v = {c->host_if, POD_IF, c->netns_fd, NULL, c->spec->mtu, 0, NULL};
+    struct nl_veth v = {c->host_if, POD_IF, c->netns_fd, NULL, c->spec->mtu, 0, true, NULL};
     struct nl_link host;
     uint8_t mac[6];
     int rc = veth_find(c, err);
 
     if (rc != 0)
         return rc < 0 ? rc : 0;
-    v.master = bridge_index(c, err);
-    if (v.master < 0)
-        return v.master;
-    /* The pair is born with eth0's name, MAC and MTU and the host end's
-     * master: one request instead of five (pod_side finds them right). */
+    v.master = c->bridge_index;
+    /* The pair is born with eth0's name, MAC and MTU, the host end's
+     * master, both ends up: one request instead of seven (pod_side and
+     * host_side find them right). */
     v.peer_mac = pod_mac(c, mac) ? mac : NULL;
     v.echo = &host;
     rc = nl_link_add_veth_full(c->nl, &v, err);
@@ -412,7 +422,7 @@ pod_side(struct pod_ctx *c, struct sk_err *err)
         rc = nl_addr_add_index(c->pod, POD_IF, link.index, &c->addr, &brd, NL_F_REPLACE, err);
     if (rc >= 0)
         rc = nl_link_set_up(c->pod, "lo", true, err);
-    if (rc >= 0)
+    if (rc >= 0 && !c->new_link)
         rc = nl_link_set_up(c->pod, POD_IF, true, err);
     if (rc >= 0)
         rc = nl_route_add(c->pod, &def, NL_F_REPLACE, err);
@@ -454,7 +464,7 @@ host_side(struct pod_ctx *c, struct sk_err *err)
      * in by (kubelet's hairpin-veth mode). */
     if (rc >= 0)
         rc = nl_link_set_hairpin_index(c->nl, c->host_if, c->host_index, true, err);
-    if (rc >= 0)
+    if (rc >= 0 && !c->new_link)
         rc = nl_link_set_up(c->nl, c->host_if, true, err);
     if (rc < 0) {
         nl_batch_cancel(c->nl);
@@ -534,9 +544,11 @@ net_pod_setup(struct nl_sock *nl, struct ipam *ipam, const struct net_pod_spec *
     rc = pod_open(&c, err);
     if (rc < 0)
         goto out;
-    /* The allocation file is written while the thread enters the
-     * netns and opens the pod's socket. */
+    /* The allocation file is written and the node looked at while the
+     * thread enters the netns and opens the pod's socket. */
     rc = pod_address(&c, ipam, err);
+    if (rc >= 0)
+        rc = node_lookup(&c, err);
     if (rc >= 0)
         rc = net_netns_ready(c.task, err);
     if (rc >= 0)

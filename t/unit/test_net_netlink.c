@@ -669,7 +669,7 @@ START_TEST(veth_born_whole_reports_both_ends)
     struct nl_sock *nl, *pod;
     struct sk_err err;
     uint8_t mac[6] = {0x0a, 0x58, 10, 244, 1, 9};
-    struct nl_veth v = {"h0", "eth0", -1, mac, 1400, 0, &host};
+    struct nl_veth v = {"h0", "eth0", -1, mac, 1400, 0, true, &host};
     int ns;
 
     if (!enter_private_netns("veth_born_whole_reports_both_ends"))
@@ -682,6 +682,7 @@ START_TEST(veth_born_whole_reports_both_ends)
     OK(nl_link_add_veth_full(nl, &v, &err));
     ck_assert_int_gt(host.index, 0);
     ck_assert_uint_eq(host.mtu, 1400);
+    ck_assert(host.flags & IFF_UP);
     /* the echo is sent before the master is set (rtnl_newlink_create) */
     OK(nl_link_get(nl, "h0", &peer, &err));
     ck_assert_int_eq(peer.master, v.master);
@@ -690,6 +691,7 @@ START_TEST(veth_born_whole_reports_both_ends)
     ck_assert_int_eq(host.link, peer.index);
     ck_assert_int_eq(peer.link, host.index);
     ck_assert_uint_eq(peer.mtu, 1400);
+    ck_assert(peer.flags & IFF_UP);
     ck_assert_int_eq(memcmp(peer.mac, mac, 6), 0);
     /* a master that is not there: no half-made pair is left */
     v.name = "h1";
