@@ -94,7 +94,9 @@ int nl_check_ifname(const char *name, struct sk_err *err);
 /* What a new veth pair is born with: the host end name, in the
  * socket's netns, with MTU (0: the default) and bridge master (ifindex,
  * 0: none); the peer in peer_netns_fd (-1: the same netns) with its
- * MAC (NULL: random) and the same MTU; both ends up or down. One
+ * MAC (NULL: random) and the same MTU; the host end up if asked, the
+ * peer down (veth_open fails with ENOTCONN while its own peer is not
+ * registered yet, which is when veth_newlink configures it). One
  * RTM_NEWLINK: the kernel creates both ends or none, and unregisters
  * the pair again if the master cannot be set (rtnl_newlink_create). */
 struct nl_veth {

@@ -72,8 +72,8 @@ nl_link_add_veth_full(struct nl_sock *nl, const struct nl_veth *v, struct sk_err
         return sk_err_wrap(err, "%s: peer", what);
     nlh = link_msg(nl, RTM_NEWLINK,
                    NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK | (v->echo ? NLM_F_ECHO : 0), 0);
-    /* Flags of a new link are applied once it is registered
-     * (rtnl_configure_link), for the peer from its own ifinfomsg. */
+    /* Flags of a new link are applied once the pair is registered
+     * (rtnl_configure_link). */
     ifm = mnl_nlmsg_get_payload(nlh);
     ifm->ifi_change = v->up ? IFF_UP : 0;
     ifm->ifi_flags = v->up ? IFF_UP : 0;
@@ -91,9 +91,7 @@ nl_link_add_veth_full(struct nl_sock *nl, const struct nl_veth *v, struct sk_err
     peerinfo = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
     /* The peer's attributes follow a struct ifinfomsg of its own, as
      * in a RTM_NEWLINK message (drivers/net/veth.c: veth_newlink). */
-    ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
-    ifm->ifi_change = v->up ? IFF_UP : 0;
-    ifm->ifi_flags = v->up ? IFF_UP : 0;
+    mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifinfomsg));
     mnl_attr_put_strz(nlh, IFLA_IFNAME, v->peer);
     if (v->peer_netns_fd >= 0)
         mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)v->peer_netns_fd);

@@ -24,10 +24,10 @@
  * and renamed too.
  *
  * The requests that need no answer go out in two bursts (nl_batch_run):
- * address, lo up and the default route on the pod's socket, then alias
- * and hairpin of the host end; one system call each instead of one
- * round trip per request. A pair found from an earlier run gets the
- * rest too (MAC, MTU, master, both ends up). */
+ * address, lo and eth0 up and the default route on the pod's socket,
+ * then alias and hairpin of the host end; one system call each instead
+ * of one round trip per request. A pair found from an earlier run gets
+ * the rest too (MAC, MTU, master, host end up). */
 #include "net/nl_int.h"
 
 #include "lib/buf.h"
@@ -299,7 +299,7 @@ veth_ensure(struct pod_ctx *c, struct sk_err *err)
         return rc < 0 ? rc : 0;
     v.master = c->bridge_index;
     /* The pair is born with eth0's name, MAC and MTU, the host end's
-     * master, both ends up: one request instead of seven (pod_side and
+     * master, the host end up: one request instead of six (pod_side and
      * host_side find them right). */
     v.peer_mac = pod_mac(c, mac) ? mac : NULL;
     v.echo = &host;
@@ -422,7 +422,7 @@ pod_side(struct pod_ctx *c, struct sk_err *err)
         rc = nl_addr_add_index(c->pod, POD_IF, link.index, &c->addr, &brd, NL_F_REPLACE, err);
     if (rc >= 0)
         rc = nl_link_set_up(c->pod, "lo", true, err);
-    if (rc >= 0 && !c->new_link)
+    if (rc >= 0)
         rc = nl_link_set_up(c->pod, POD_IF, true, err);
     if (rc >= 0)
         rc = nl_route_add(c->pod, &def, NL_F_REPLACE, err);

@@ -691,7 +691,7 @@ START_TEST(veth_born_whole_reports_both_ends)
     ck_assert_int_eq(host.link, peer.index);
     ck_assert_int_eq(peer.link, host.index);
     ck_assert_uint_eq(peer.mtu, 1400);
-    ck_assert(peer.flags & IFF_UP);
+    ck_assert(!(peer.flags & IFF_UP));
     ck_assert_int_eq(memcmp(peer.mac, mac, 6), 0);
     /* a master that is not there: no half-made pair is left */
     v.name = "h1";
