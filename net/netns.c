@@ -21,7 +21,6 @@
 #include <linux/nsfs.h>
 #include <pthread.h>
 #include <sched.h>
-#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,77 +71,36 @@ net_netns_run(int netns_fd, int (*fn)(void *arg, struct sk_err *err), void *arg,
     return job.rc;
 }
 
-/* ---- a thread that goes on after handing back its first result ---- */
+/* ---- a thread that runs beside the caller ---- */
 
 struct net_netns_task {
     pthread_t tid;
-    int fd;
-    int (*first)(void *arg, struct sk_err *err);
-    int (*then)(void *arg, struct sk_err *err);
-    void *arg;
-    sem_t ready;           /* posted once first has returned */
-    bool waited;           /* net_netns_ready has seen the post */
-    int first_rc, then_rc; /* then_rc: read only after the join */
-    struct sk_err first_err, then_err;
+    struct netns_job job;
+    struct sk_err err; /* job.err; read only after the join */
 };
 
-static void *
-task_thread(void *p)
-{
-    struct net_netns_task *t = p;
-
-    if (setns(t->fd, CLONE_NEWNET) < 0)
-        t->first_rc = sk_err_sys(&t->first_err, errno, "enter network namespace");
-    else
-        t->first_rc = t->first(t->arg, &t->first_err);
-    /* After the post the spawner reads first_rc and goes on; then
-     * touches only then_err and what the caller leaves to it in arg. */
-    sem_post(&t->ready);
-    if (t->first_rc >= 0)
-        t->then_rc = t->then(t->arg, &t->then_err);
-    return NULL;
-}
-
 int
-net_netns_spawn(struct net_netns_task **out, int netns_fd,
-                int (*first)(void *arg, struct sk_err *err),
-                int (*then)(void *arg, struct sk_err *err), void *arg, struct sk_err *err)
+net_netns_spawn(struct net_netns_task **out, int netns_fd, int (*fn)(void *arg, struct sk_err *err),
+                void *arg, struct sk_err *err)
 {
     struct net_netns_task *t = sk_calloc(1, sizeof(*t));
     sigset_t all, old;
     int rc;
 
     *out = NULL;
-    t->fd = netns_fd;
-    t->first = first;
-    t->then = then;
-    t->arg = arg;
-    sk_err_init(&t->first_err);
-    sk_err_init(&t->then_err);
-    sem_init(&t->ready, 0, 0);
+    sk_err_init(&t->err);
+    t->job = (struct netns_job){netns_fd, fn, arg, &t->err, 0};
     /* Every signal blocked, as in net_netns_run. */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    rc = pthread_create(&t->tid, NULL, task_thread, t);
+    rc = pthread_create(&t->tid, NULL, netns_thread, &t->job);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
-        sem_destroy(&t->ready);
         free(t);
         return sk_err_sys(err, rc, "start a thread to enter a network namespace");
     }
     *out = t;
     return 0;
-}
-
-int
-net_netns_ready(struct net_netns_task *t, struct sk_err *err)
-{
-    if (!t->waited) {
-        while (sem_wait(&t->ready) < 0)
-            ; /* EINTR only */
-        t->waited = true;
-    }
-    return t->first_rc < 0 ? sk_err_copy(err, &t->first_err) : 0;
 }
 
 int
@@ -153,12 +111,42 @@ net_netns_join(struct net_netns_task *t, struct sk_err *err)
     if (!t)
         return 0;
     pthread_join(t->tid, NULL);
-    if (t->first_rc < 0)
-        rc = sk_err_copy(err, &t->first_err);
-    else
-        rc = t->then_rc < 0 ? sk_err_copy(err, &t->then_err) : 0;
-    sem_destroy(&t->ready);
+    rc = t->job.rc < 0 ? sk_err_copy(err, &t->err) : 0;
     free(t);
+    return rc;
+}
+
+/* ---- a socket opened from inside, without a thread ---- */
+
+/* The one exception to the rule above, for the pod setup's hot path:
+ * a thread costs a clone, an exit and, on a busy machine, a wait for a
+ * CPU, where two setns calls cost a microsecond each. Only socket()
+ * runs in between, with every signal blocked, so no other code runs
+ * on this thread in the wrong netns; the way back (into a netns this
+ * thread held open) can only fail when the kernel cannot allocate the
+ * new nsproxy, and skiff aborts on an allocation failure anyway: going
+ * on in the wrong netns would be worse. */
+int
+nl_sock_open_in(struct nl_sock **out, int netns_fd, struct sk_err *err)
+{
+    sigset_t all, old;
+    int self, rc;
+
+    *out = NULL;
+    self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (self < 0)
+        return sk_err_sys(err, errno, "open this thread's network namespace");
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    if (setns(netns_fd, CLONE_NEWNET) < 0) {
+        rc = sk_err_sys(err, errno, "enter network namespace");
+    } else {
+        rc = nl_sock_open(out, err);
+        if (setns(self, CLONE_NEWNET) < 0)
+            SK_BUG("cannot return to this thread's network namespace: %s", strerror(errno));
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(self);
     return rc;
 }
 

@@ -124,21 +124,20 @@ int nl_link_set_hairpin_index(struct nl_sock *nl, const char *name, int index, b
 int nl_addr_add_index(struct nl_sock *nl, const char *dev, int index, const struct net_cidr *addr,
                       const struct net_ip *brd, unsigned flags, struct sk_err *err);
 
-/* A thread inside the netns of netns_fd that runs first(arg), hands
- * its result back, and goes on with then(arg) while the caller works
- * on: net_netns_spawn only starts it; net_netns_ready waits for first
- * (its error if it failed; arg's fields first fills may be read after
- * it returned 0); net_netns_join waits for the end and returns first's
- * error, else then's (0 for a NULL task). Work that has to happen
- * inside the netns but that nothing waits for (sysctl writes) so
- * overlaps the caller's. Every spawned task must be joined. */
+/* fn(arg) on a thread inside the netns of netns_fd, beside the caller:
+ * net_netns_spawn starts it, net_netns_join waits for it and returns
+ * its result (0 for a NULL task). For work that has to happen inside
+ * the netns and that nothing waits for (sysctl writes). Every spawned
+ * task must be joined. */
 struct net_netns_task;
 
 int net_netns_spawn(struct net_netns_task **out, int netns_fd,
-                    int (*first)(void *arg, struct sk_err *err),
-                    int (*then)(void *arg, struct sk_err *err), void *arg, struct sk_err *err);
-int net_netns_ready(struct net_netns_task *t, struct sk_err *err);
+                    int (*fn)(void *arg, struct sk_err *err), void *arg, struct sk_err *err);
 int net_netns_join(struct net_netns_task *t, struct sk_err *err);
+
+/* nl_sock_open_netns by switching the calling thread into the netns
+ * and back around socket() (netns.c says why that is safe there). */
+int nl_sock_open_in(struct nl_sock **out, int netns_fd, struct sk_err *err);
 
 /* The length in bytes of an address of family (4 or 16), 0 if unknown. */
 size_t nl_family_len(int family);

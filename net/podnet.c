@@ -336,25 +336,12 @@ sysctl_list(const char *const *list, struct sk_err *err)
     return 0;
 }
 
-/* Runs on a thread inside the pod netns: the pod's netlink socket (it
- * stays in that netns for its life). */
-static int
-pod_sock_fn(void *arg, struct sk_err *err)
-{
-    struct pod_ctx *c = arg;
-    int rc;
-
-    rc = nl_sock_open(&c->pod, err);
-    if (rc < 0 && c->spec->netns_path)
-        sk_err_wrap(err, "network namespace '%s'", c->spec->netns_path);
-    return rc;
-}
-
-/* Then, on the same thread while the setup goes on: the sysctls. The
- * first /proc/sys/net lookup in a new netns is slow (tens to hundreds
- * of µs: d_lookup compares against every netns's /proc/sys/net dentry,
- * proc_sys_compare), so it overlaps the netlink work instead of
- * preceding it. Reads only c->spec. */
+/* On a thread inside the pod netns while the setup goes on: the
+ * sysctls. The first /proc/sys/net lookup in a new netns is slow (tens
+ * to hundreds of µs, growing with the netns alive on the node: every
+ * one has a "net" dentry under /proc/sys, all in one hash chain, which
+ * a miss walks calling proc_sys_compare on each), so it overlaps the
+ * netlink work instead of preceding it. Reads only c->spec. */
 static int
 pod_sysctl_fn(void *arg, struct sk_err *err)
 {
@@ -476,6 +463,8 @@ host_side(struct pod_ctx *c, struct sk_err *err)
 static int
 pod_open(struct pod_ctx *c, struct sk_err *err)
 {
+    int rc;
+
     if (c->spec->netns_path) {
         c->netns_fd = net_netns_open(c->spec->netns_path, err);
         if (c->netns_fd < 0)
@@ -486,7 +475,12 @@ pod_open(struct pod_ctx *c, struct sk_err *err)
     } else {
         c->netns_fd = c->spec->netns_fd;
     }
-    return net_netns_spawn(&c->task, c->netns_fd, pod_sock_fn, pod_sysctl_fn, c, err);
+    /* The pod's netlink socket, bound to the pod netns for its life. */
+    rc = nl_sock_open_in(&c->pod, c->netns_fd, err);
+    if (rc < 0)
+        return c->spec->netns_path ? sk_err_wrap(err, "network namespace '%s'", c->spec->netns_path)
+                                   : rc;
+    return net_netns_spawn(&c->task, c->netns_fd, pod_sysctl_fn, c, err);
 }
 
 static int
@@ -502,9 +496,8 @@ pod_address(struct pod_ctx *c, struct ipam *ipam, struct sk_err *err)
     return 0;
 }
 
-/* Wait for the thread. Entering the netns and the sysctls used to come
- * before everything else, so their failure is the one reported when
- * both failed. */
+/* Wait for the sysctls. They used to come before everything else, so
+ * their failure is the one reported when both failed. */
 static int
 pod_join(struct pod_ctx *c, int rc, struct sk_err *err)
 {
@@ -544,13 +537,9 @@ net_pod_setup(struct nl_sock *nl, struct ipam *ipam, const struct net_pod_spec *
     rc = pod_open(&c, err);
     if (rc < 0)
         goto out;
-    /* The allocation file is written and the node looked at while the
-     * thread enters the netns and opens the pod's socket. */
     rc = pod_address(&c, ipam, err);
     if (rc >= 0)
         rc = node_lookup(&c, err);
-    if (rc >= 0)
-        rc = net_netns_ready(c.task, err);
     if (rc >= 0)
         rc = veth_ensure(&c, err);
     if (rc >= 0)
