@@ -13,8 +13,8 @@
 #include "lib/buf.h"
 
 #include <ctype.h>
-#include <linux/rtnetlink.h>
 #include <errno.h>
+#include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

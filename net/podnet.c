@@ -13,10 +13,10 @@
  * crash recognises its own veth by the alias, and a hash collision
  * between two pods is an error instead of a stolen interface. The peer
  * is created directly inside the pod netns as eth0, with its MAC and
- * MTU, and the host end with its bridge master, both up, in one
+ * MTU, and the host end with its bridge master and up, in one
  * RTM_NEWLINK (a rename would cost an RCU grace period: dev_change_name
- * calls synchronize_net). The kernel ignores IFLA_IFALIAS in RTM_NEWLINK, so
- * the alias takes a second request; a crash between the two leaves a
+ * calls synchronize_net). The kernel ignores IFLA_IFALIAS in
+ * RTM_NEWLINK, so the alias takes a second request; a crash between the two leaves a
  * pair without alias, which a re-run adopts when the pod netns's eth0
  * and the host end name each other as peer (IFLA_LINK both ways).
  * Earlier versions created the peer under a temporary name ("skp" +
@@ -267,8 +267,7 @@ pod_mac(const struct pod_ctx *c, uint8_t mac[6])
 }
 
 /* What the node netns has: the host end (if any) and the bridge's
- * ifindex, for the host end's master. Needs no pod socket, so it runs
- * while the thread is still entering the pod netns. */
+ * ifindex, for the host end's master. */
 static int
 node_lookup(struct pod_ctx *c, struct sk_err *err)
 {
@@ -299,8 +298,9 @@ veth_ensure(struct pod_ctx *c, struct sk_err *err)
         return rc < 0 ? rc : 0;
     v.master = c->bridge_index;
     /* The pair is born with eth0's name, MAC and MTU, the host end's
-     * master, the host end up: one request instead of six (pod_side and
-     * host_side find them right). */
+     * master, the host end up: one request where a rename, a MAC, an
+     * MTU, a master and an up took one each (pod_side and host_side
+     * find them right). */
     v.peer_mac = pod_mac(c, mac) ? mac : NULL;
     v.echo = &host;
     rc = nl_link_add_veth_full(c->nl, &v, err);
