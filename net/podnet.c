@@ -150,7 +150,7 @@ struct pod_ctx {
     char tmp_if[IF_NAMESIZE];
     struct net_cidr addr;
     struct net_ip gw;
-    struct nl_link host; /* the host end as found by node_lookup */
+    struct nl_link host; /* the host end as found by host_lookup */
     bool host_found;
     int bridge_index;
     int host_index; /* of the host end, once known */
@@ -266,12 +266,22 @@ pod_mac(const struct pod_ctx *c, uint8_t mac[6])
     return true;
 }
 
-/* What the node netns has: the host end (if any) and the bridge's
- * ifindex, for the host end's master. */
+/* The bridge's ifindex, for the host end's master. */
 static int
-node_lookup(struct pod_ctx *c, struct sk_err *err)
+bridge_lookup(struct pod_ctx *c, struct sk_err *err)
 {
     const char *bridge = c->spec->bridge ? c->spec->bridge : NET_BRIDGE_DEFAULT;
+
+    c->bridge_index = nl_link_index(c->nl, bridge, err);
+    if (c->bridge_index < 0)
+        return sk_err_wrap(err, "link '%s': set master", c->host_if);
+    return 0;
+}
+
+/* The host end, if there is one. */
+static int
+host_lookup(struct pod_ctx *c, struct sk_err *err)
+{
     struct sk_err lerr;
     int rc;
 
@@ -280,27 +290,22 @@ node_lookup(struct pod_ctx *c, struct sk_err *err)
     if (rc < 0 && rc != -ENODEV)
         return sk_err_copy(err, &lerr);
     c->host_found = rc == 0;
-    c->bridge_index = nl_link_index(c->nl, bridge, err);
-    if (c->bridge_index < 0)
-        return sk_err_wrap(err, "link '%s': set master", c->host_if);
     return 0;
 }
 
+/* The pair is born with eth0's name, MAC and MTU, the host end's
+ * master, the host end up: one request where a rename, a MAC, an MTU, a
+ * master and an up took one each (pod_side and host_side find them
+ * right). */
 static int
-veth_ensure(struct pod_ctx *c, struct sk_err *err)
+veth_create(struct pod_ctx *c, struct sk_err *err)
 {
     struct nl_veth v = {c->host_if, POD_IF, c->netns_fd, NULL, c->spec->mtu, 0, true, NULL};
     struct nl_link host;
     uint8_t mac[6];
-    int rc = veth_find(c, err);
+    int rc;
 
-    if (rc != 0)
-        return rc < 0 ? rc : 0;
     v.master = c->bridge_index;
-    /* The pair is born with eth0's name, MAC and MTU, the host end's
-     * master, the host end up: one request where a rename, a MAC, an
-     * MTU, a master and an up took one each (pod_side and host_side
-     * find them right). */
     v.peer_mac = pod_mac(c, mac) ? mac : NULL;
     v.echo = &host;
     rc = nl_link_add_veth_full(c->nl, &v, err);
@@ -314,6 +319,29 @@ veth_ensure(struct pod_ctx *c, struct sk_err *err)
         c->pod_index = host.link;
     }
     return 0;
+}
+
+/* Most setups are of a new pod in a new netns: the pair is created
+ * first, and what is there looked at only when a name is taken. The
+ * kernel answers EEXIST before it creates anything: for the host end's
+ * name in __rtnl_newlink (NLM_F_EXCL), for eth0 when registering the
+ * peer, before the host end is registered (veth_newlink). */
+static int
+veth_ensure(struct pod_ctx *c, struct sk_err *err)
+{
+    struct sk_err lerr;
+    int rc;
+
+    sk_err_init(&lerr);
+    rc = veth_create(c, &lerr);
+    if (rc != -EEXIST)
+        return rc < 0 ? sk_err_copy(err, &lerr) : 0;
+    rc = host_lookup(c, err);
+    if (rc >= 0)
+        rc = veth_find(c, err);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    return veth_create(c, err);
 }
 
 static int
@@ -539,7 +567,7 @@ net_pod_setup(struct nl_sock *nl, struct ipam *ipam, const struct net_pod_spec *
         goto out;
     rc = pod_address(&c, ipam, err);
     if (rc >= 0)
-        rc = node_lookup(&c, err);
+        rc = bridge_lookup(&c, err);
     if (rc >= 0)
         rc = veth_ensure(&c, err);
     if (rc >= 0)
