@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #define WHAT_MAX 64
@@ -411,8 +412,21 @@ int
 nl_link_index(struct nl_sock *nl, const char *name, struct sk_err *err)
 {
     struct nl_link link;
+    struct ifreq ifr;
     int rc;
 
+    if (nl_check_ifname(name, err) < 0)
+        return -EINVAL;
+    /* SIOCGIFINDEX works on any socket, a netlink one too (sock_do_ioctl
+     * hands what the protocol does not know to dev_ioctl), and resolves
+     * the name in the socket's netns, under RCU: none of the RTM_NEWLINK
+     * message a RTM_GETLINK would have the kernel fill. */
+    memset(&ifr, 0, sizeof(ifr));
+    sk_strlcpy(ifr.ifr_name, name, sizeof(ifr.ifr_name));
+    if (ioctl(mnl_socket_get_fd(nl->mnl), SIOCGIFINDEX, &ifr) == 0 && ifr.ifr_ifindex > 0)
+        return ifr.ifr_ifindex;
+    if (errno == ENODEV)
+        return sk_err_set(err, ENODEV, "link '%s': %s", name, strerror(ENODEV));
     rc = nl_link_get(nl, name, &link, err);
     if (rc < 0)
         return rc;
