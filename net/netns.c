@@ -10,7 +10,10 @@
  * and a /proc/sys/net file belongs to the netns of the thread that
  * opened it (fs/proc/proc_sysctl.c resolves net sysctls through
  * current->nsproxy). A forked child would do as well but costs a fork
- * per call and cannot hand a socket back without SCM_RIGHTS. */
+ * per call and cannot hand a socket back without SCM_RIGHTS. The one
+ * exception is nl_sock_open_in, for the pod setup's hot path (below).
+ * net_netns_spawn runs such a thread beside the caller instead of
+ * waiting for it at once. */
 #include "net/nl_int.h"
 
 #include "lib/alloc.h"
