@@ -659,6 +659,16 @@ START_TEST(burst_runs_every_request_and_reports_the_first_failure)
     nl_batch_cancel(nl);
     OK(nl_link_get(nl, "br0", &link, &err));
     ck_assert_str_eq(link.alias, "second");
+    /* a burst holds NL_BATCH_MAX requests; one more is refused */
+    nl_batch_begin(nl);
+    for (int i = 0; i < NL_BATCH_MAX; i++)
+        OK(nl_link_set_up(nl, "br0", true, &err));
+    sk_err_init(&err);
+    ck_assert_int_eq(nl_link_set_up(nl, "br0", true, &err), -EMSGSIZE);
+    ck_assert_str_eq(err.msg, "link 'br0': set up: netlink burst too large");
+    OK(nl_batch_run(nl, &err)); /* the ones queued still go */
+    OK(nl_link_get(nl, "br0", &link, &err));
+    ck_assert(link.flags & IFF_UP);
     nl_sock_free(nl);
 }
 END_TEST
