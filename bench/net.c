@@ -13,9 +13,11 @@
  *
  *  - skiff setup: a new netns (unshare; `ip netns add` on the other
  *    side) and net_pod_setup: address from the allocation file, veth
- *    pair created into the netns, alias, rename to eth0, MAC, address,
- *    lo and eth0 up, two sysctls, default route, bridge port, hairpin,
- *    up. No process is started (two short threads enter the netns).
+ *    pair created with eth0 in the netns (its MAC; the host end in the
+ *    bridge and up), address, lo and eth0 up, default route, alias,
+ *    hairpin, two sysctls. No process is started (the calling thread
+ *    enters the netns for its socket, a short thread writes the
+ *    sysctls).
  *  - skiff teardown: the pod's netns is dropped (its fd closed, as the
  *    sandbox's last process exiting does) and the address released;
  *    the kernel deletes the veth pair with the netns. The time includes
@@ -44,8 +46,8 @@
  *    bash's $EPOCHREALTIME (no process for the clock) and followed by
  *    the same wait until the host ends are gone. One bash runs the whole
  *    sequential loop; M subshells run the concurrent one. The ip loop
- *    does fewer steps (no alias, MAC, hairpin, sysctls, rename, and no
- *    address allocation).
+ *    does fewer steps (no alias, MAC, hairpin, sysctls, and no address
+ *    allocation).
  *
  * The allocation file goes to DIR (default: the private tmpfs): its two
  * fsync'ed rewrites per pod cost what the disk costs, which the ip loop

@@ -10,9 +10,13 @@
  * and a /proc/sys/net file belongs to the netns of the thread that
  * opened it (fs/proc/proc_sysctl.c resolves net sysctls through
  * current->nsproxy). A forked child would do as well but costs a fork
- * per call and cannot hand a socket back without SCM_RIGHTS. */
+ * per call and cannot hand a socket back without SCM_RIGHTS. The one
+ * exception is nl_sock_open_in, for the pod setup's hot path (below).
+ * net_netns_spawn runs such a thread beside the caller instead of
+ * waiting for it at once. */
 #include "net/nl_int.h"
 
+#include "lib/alloc.h"
 #include "lib/buf.h"
 
 #include <errno.h>
@@ -22,6 +26,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -67,6 +72,85 @@ net_netns_run(int netns_fd, int (*fn)(void *arg, struct sk_err *err), void *arg,
         return sk_err_sys(err, rc, "start a thread to enter a network namespace");
     pthread_join(tid, NULL);
     return job.rc;
+}
+
+/* ---- a thread that runs beside the caller ---- */
+
+struct net_netns_task {
+    pthread_t tid;
+    struct netns_job job;
+    struct sk_err err; /* job.err; read only after the join */
+};
+
+int
+net_netns_spawn(struct net_netns_task **out, int netns_fd, int (*fn)(void *arg, struct sk_err *err),
+                void *arg, struct sk_err *err)
+{
+    struct net_netns_task *t = sk_calloc(1, sizeof(*t));
+    sigset_t all, old;
+    int rc;
+
+    *out = NULL;
+    sk_err_init(&t->err);
+    t->job = (struct netns_job){netns_fd, fn, arg, &t->err, 0};
+    /* Every signal blocked, as in net_netns_run. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(&t->tid, NULL, netns_thread, &t->job);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        free(t);
+        return sk_err_sys(err, rc, "start a thread to enter a network namespace");
+    }
+    *out = t;
+    return 0;
+}
+
+int
+net_netns_join(struct net_netns_task *t, struct sk_err *err)
+{
+    int rc;
+
+    if (!t)
+        return 0;
+    pthread_join(t->tid, NULL);
+    rc = t->job.rc < 0 ? sk_err_copy(err, &t->err) : 0;
+    free(t);
+    return rc;
+}
+
+/* ---- a socket opened from inside, without a thread ---- */
+
+/* The one exception to the rule above, for the pod setup's hot path:
+ * a thread costs a clone, an exit and, on a busy machine, a wait for a
+ * CPU, where two setns calls cost a microsecond each. Only socket()
+ * runs in between, with every signal blocked, so no other code runs
+ * on this thread in the wrong netns; the way back (into a netns this
+ * thread held open) can only fail when the kernel cannot allocate the
+ * new nsproxy, and skiff aborts on an allocation failure anyway: going
+ * on in the wrong netns would be worse. */
+int
+nl_sock_open_in(struct nl_sock **out, int netns_fd, struct sk_err *err)
+{
+    sigset_t all, old;
+    int self, rc;
+
+    *out = NULL;
+    self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (self < 0)
+        return sk_err_sys(err, errno, "open this thread's network namespace");
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    if (setns(netns_fd, CLONE_NEWNET) < 0) {
+        rc = sk_err_sys(err, errno, "enter network namespace");
+    } else {
+        rc = nl_sock_open(out, err);
+        if (setns(self, CLONE_NEWNET) < 0)
+            SK_BUG("cannot return to this thread's network namespace: %s", strerror(errno));
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(self);
+    return rc;
 }
 
 int

@@ -14,6 +14,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,16 +71,20 @@ nl_sock_free(struct nl_sock *nl)
         mnl_socket_close(nl->mnl);
     free(nl->sbuf);
     free(nl->rbuf);
+    free(nl->batch);
     free(nl);
 }
 
 struct nlmsghdr *
 nl_msg_start(struct nl_sock *nl, uint16_t type, uint16_t flags)
 {
+    size_t off = nl->batch && nl->batch->on ? nl->batch->len : 0;
     struct nlmsghdr *nlh;
 
-    memset(nl->sbuf, 0, NL_SEND_SIZE);
-    nlh = mnl_nlmsg_put_header(nl->sbuf);
+    /* A burst's requests follow each other in sbuf (nl_talk keeps
+     * batch->len below NL_BATCH_ROOM). */
+    memset(nl->sbuf + off, 0, NL_SEND_SIZE - off);
+    nlh = mnl_nlmsg_put_header(nl->sbuf + off);
     nlh->nlmsg_type = type;
     nlh->nlmsg_flags = NLM_F_REQUEST | flags;
     nlh->nlmsg_seq = ++nl->seq;
@@ -235,6 +240,98 @@ nl_reply_run(const void *buf, size_t len, unsigned seq, unsigned portid, mnl_cb_
     return report(&ctx, errno, what, err);
 }
 
+/* Queue nlh (built by nl_msg_start after the requests already queued). */
+static int
+batch_queue(struct nl_sock *nl, struct nlmsghdr *nlh, mnl_cb_t cb, const char *what,
+            struct sk_err *err)
+{
+    struct nl_batch *b = nl->batch;
+
+    if (cb)
+        SK_BUG("%s: a request with an answer in a netlink burst", what);
+    if (b->n == NL_BATCH_MAX || b->len + NLMSG_ALIGN(nlh->nlmsg_len) > NL_BATCH_ROOM)
+        return sk_err_set(err, EMSGSIZE, "%s: netlink burst too large", what);
+    if (b->n == 0)
+        b->seq0 = nlh->nlmsg_seq;
+    sk_strlcpy(b->what[b->n++], what, NL_WHAT_SIZE);
+    b->len += NLMSG_ALIGN(nlh->nlmsg_len);
+    return 0;
+}
+
+void
+nl_batch_begin(struct nl_sock *nl)
+{
+    if (!nl->batch)
+        nl->batch = sk_malloc(sizeof(*nl->batch));
+    nl->batch->on = true;
+    nl->batch->len = 0;
+    nl->batch->n = 0;
+}
+
+void
+nl_batch_cancel(struct nl_sock *nl)
+{
+    if (nl->batch)
+        nl->batch->on = false;
+}
+
+/* One datagram of acks: each message is the answer to the request
+ * whose sequence number it carries; anything else is left over from an
+ * earlier exchange and skipped. The first failure in queue order wins
+ * (*first: its index, *code: its errno). Returns the acks seen. */
+static unsigned
+batch_acks(struct nl_sock *nl, size_t len, unsigned *first, int *code, struct sk_err *err)
+{
+    const struct nl_batch *b = nl->batch;
+    const struct nlmsghdr *nlh = (const struct nlmsghdr *)nl->rbuf;
+    unsigned i, acks = 0;
+    struct sk_err lerr;
+    int left = (int)len;
+
+    for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+        i = nlh->nlmsg_seq - b->seq0;
+        if (i >= b->n || nlh->nlmsg_type != NLMSG_ERROR)
+            continue;
+        acks++;
+        sk_err_init(&lerr);
+        if (nl_reply_run(nlh, nlh->nlmsg_len, nlh->nlmsg_seq, nl->portid, NULL, NULL, b->what[i],
+                         &lerr) < 0 &&
+            i < *first) {
+            *first = i;
+            *code = lerr.code > 0 ? lerr.code : EIO;
+            sk_err_copy(err, &lerr);
+        }
+    }
+    return acks;
+}
+
+int
+nl_batch_run(struct nl_sock *nl, struct sk_err *err)
+{
+    struct nl_batch *b = nl->batch;
+    unsigned acks = 0, first;
+    int code = 0;
+    ssize_t n;
+
+    if (!b || !b->on)
+        SK_BUG("nl_batch_run without nl_batch_begin");
+    b->on = false;
+    first = b->n;
+    if (b->n == 0)
+        return 0;
+    if (mnl_socket_sendto(nl->mnl, nl->sbuf, b->len) < 0)
+        return sk_err_sys(err, errno, "%s: send netlink requests", b->what[0]);
+    while (acks < b->n) {
+        n = mnl_socket_recvfrom(nl->mnl, nl->rbuf, NL_RECV_SIZE);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return sk_err_sys(err, errno, "%s: receive netlink reply", b->what[acks]);
+        acks += batch_acks(nl, (size_t)n, &first, &code, err);
+    }
+    return first < b->n ? -code : 0;
+}
+
 int
 nl_talk(struct nl_sock *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data, const char *what,
         struct sk_err *err)
@@ -242,6 +339,8 @@ nl_talk(struct nl_sock *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data, const
     ssize_t n;
     int rc;
 
+    if (nl->batch && nl->batch->on)
+        return batch_queue(nl, nlh, cb, what, err);
     if (mnl_socket_sendto(nl->mnl, nlh, nlh->nlmsg_len) < 0)
         return sk_err_sys(err, errno, "%s: send netlink request", what);
     for (;;) {
@@ -308,6 +407,10 @@ nl_dump(struct nl_sock *nl, uint16_t type, uint8_t family, size_t hdrlen, mnl_cb
         nlh = nl_msg_start(nl, type, NLM_F_DUMP);
         hdr = mnl_nlmsg_put_extra_header(nlh, hdrlen);
         hdr[0] = family;
+        /* Links without their counters (nothing reads them): a
+         * fraction of the kernel's work and of the reply. */
+        if (type == RTM_GETLINK)
+            mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
         rc = nl_talk(nl, nlh, cb, data, what, err);
     }
     return rc;

@@ -50,18 +50,32 @@ int
 nl_addr_add(struct nl_sock *nl, const char *dev, const struct net_cidr *addr,
             const struct net_ip *brd, unsigned flags, struct sk_err *err)
 {
+    char cidr[NET_CIDR_STRLEN];
+    int index, rc;
+
+    rc = addr_check(addr, dev, err);
+    if (rc < 0)
+        return rc;
+    index = nl_link_index(nl, dev, err);
+    if (index < 0)
+        return sk_err_wrap(err, "add address %s on '%s'", net_cidr_format(addr, cidr, sizeof(cidr)),
+                           dev);
+    return nl_addr_add_index(nl, dev, index, addr, brd, flags, err);
+}
+
+int
+nl_addr_add_index(struct nl_sock *nl, const char *dev, int index, const struct net_cidr *addr,
+                  const struct net_ip *brd, unsigned flags, struct sk_err *err)
+{
     char what[WHAT_MAX], cidr[NET_CIDR_STRLEN];
     struct nlmsghdr *nlh;
-    int index, rc;
+    int rc;
 
     rc = addr_check(addr, dev, err);
     if (rc < 0)
         return rc;
     snprintf(what, sizeof(what), "address %s on '%s'", net_cidr_format(addr, cidr, sizeof(cidr)),
              dev);
-    index = nl_link_index(nl, dev, err);
-    if (index < 0)
-        return sk_err_wrap(err, "add %s", what);
     nlh = addr_msg(nl, RTM_NEWADDR,
                    NLM_F_ACK | NLM_F_CREATE | (flags & NL_F_REPLACE ? NLM_F_REPLACE : NLM_F_EXCL),
                    index, addr);

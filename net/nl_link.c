@@ -15,9 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #define WHAT_MAX 64
+
+static int link_echo_cb(const struct nlmsghdr *nlh, void *data);
 
 static struct nlmsghdr *
 link_msg(struct nl_sock *nl, uint16_t type, uint16_t flags, int index)
@@ -52,16 +55,37 @@ int
 nl_link_add_veth_mac(struct nl_sock *nl, const char *name, const char *peer, int peer_netns_fd,
                      const uint8_t peer_mac[6], struct sk_err *err)
 {
+    struct nl_veth v = {name, peer, peer_netns_fd, peer_mac, 0, 0, false, NULL};
+
+    return nl_link_add_veth_full(nl, &v, err);
+}
+
+int
+nl_link_add_veth_full(struct nl_sock *nl, const struct nl_veth *v, struct sk_err *err)
+{
     struct nlmsghdr *nlh;
     struct nlattr *linkinfo, *data, *peerinfo;
+    struct ifinfomsg *ifm;
     char what[WHAT_MAX];
 
-    snprintf(what, sizeof(what), "veth '%s'", name);
-    if (nl_check_ifname(peer, err) < 0)
+    snprintf(what, sizeof(what), "veth '%s'", v->name);
+    if (nl_check_ifname(v->peer, err) < 0)
         return sk_err_wrap(err, "%s: peer", what);
-    nlh = link_msg(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, 0);
-    if (nl_put_name(nlh, IFLA_IFNAME, name, err) < 0)
+    nlh = link_msg(nl, RTM_NEWLINK,
+                   NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK | (v->echo ? NLM_F_ECHO : 0), 0);
+    /* Flags of a new link are applied once the pair is registered
+     * (rtnl_configure_link). */
+    ifm = mnl_nlmsg_get_payload(nlh);
+    ifm->ifi_change = v->up ? IFF_UP : 0;
+    ifm->ifi_flags = v->up ? IFF_UP : 0;
+    if (nl_put_name(nlh, IFLA_IFNAME, v->name, err) < 0)
         return -EINVAL;
+    if (v->mtu)
+        mnl_attr_put_u32(nlh, IFLA_MTU, v->mtu);
+    /* rtnl_newlink_create sets the master after registering the pair,
+     * and unregisters it again if that fails: no half-made pair. */
+    if (v->master > 0)
+        mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)v->master);
     linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
     mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
     data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -69,17 +93,23 @@ nl_link_add_veth_mac(struct nl_sock *nl, const char *name, const char *peer, int
     /* The peer's attributes follow a struct ifinfomsg of its own, as
      * in a RTM_NEWLINK message (drivers/net/veth.c: veth_newlink). */
     mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifinfomsg));
-    mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
-    if (peer_netns_fd >= 0)
-        mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)peer_netns_fd);
-    /* rtnl_create_link takes IFLA_ADDRESS for the peer too: no
-     * RTM_SETLINK (and its NETDEV_CHANGEADDR round) afterwards. */
-    if (peer_mac)
-        mnl_attr_put(nlh, IFLA_ADDRESS, 6, peer_mac);
+    mnl_attr_put_strz(nlh, IFLA_IFNAME, v->peer);
+    if (v->peer_netns_fd >= 0)
+        mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)v->peer_netns_fd);
+    /* rtnl_create_link takes IFLA_ADDRESS and IFLA_MTU for the peer
+     * too: no RTM_SETLINK (and its notifier round) afterwards. */
+    if (v->peer_mac)
+        mnl_attr_put(nlh, IFLA_ADDRESS, 6, v->peer_mac);
+    if (v->mtu)
+        mnl_attr_put_u32(nlh, IFLA_MTU, v->mtu);
     mnl_attr_nest_end(nlh, peerinfo);
     mnl_attr_nest_end(nlh, data);
     mnl_attr_nest_end(nlh, linkinfo);
-    return nl_talk(nl, nlh, NULL, NULL, what, err);
+    if (!v->echo)
+        return nl_talk(nl, nlh, NULL, NULL, what, err);
+    memset(v->echo, 0, sizeof(*v->echo));
+    sk_strlcpy(v->echo->name, v->name, sizeof(v->echo->name));
+    return nl_talk(nl, nlh, link_echo_cb, v->echo, what, err);
 }
 
 int
@@ -218,15 +248,23 @@ nl_link_set_alias(struct nl_sock *nl, const char *name, const char *alias, struc
 int
 nl_link_set_hairpin(struct nl_sock *nl, const char *name, bool on, struct sk_err *err)
 {
-    struct nlmsghdr *nlh;
-    struct ifinfomsg *ifm;
-    struct nlattr *info;
-    char what[WHAT_MAX + 32];
     int index;
 
     index = nl_link_index(nl, name, err);
     if (index < 0)
         return sk_err_wrap(err, "link '%s': set hairpin", name);
+    return nl_link_set_hairpin_index(nl, name, index, on, err);
+}
+
+int
+nl_link_set_hairpin_index(struct nl_sock *nl, const char *name, int index, bool on,
+                          struct sk_err *err)
+{
+    struct nlmsghdr *nlh;
+    struct ifinfomsg *ifm;
+    struct nlattr *info;
+    char what[WHAT_MAX + 32];
+
     snprintf(what, sizeof(what), "link '%s': set hairpin %s", name, on ? "on" : "off");
     /* The bridge's own RTM_SETLINK (PF_BRIDGE, br_setlink): port
      * attributes nested in IFLA_PROTINFO, which must carry
@@ -338,6 +376,22 @@ link_get_cb(const struct nlmsghdr *nlh, void *data)
     return link_parse(nlh, data);
 }
 
+/* Echoes of a RTM_NEWLINK: the one for out->name (set by the caller)
+ * fills out. */
+static int
+link_echo_cb(const struct nlmsghdr *nlh, void *data)
+{
+    struct nl_link *out = data, link;
+
+    if (nlh->nlmsg_type != RTM_NEWLINK)
+        return MNL_CB_OK;
+    if (link_parse(nlh, &link) != MNL_CB_OK)
+        return MNL_CB_ERROR;
+    if (!strcmp(link.name, out->name))
+        *out = link;
+    return MNL_CB_OK;
+}
+
 int
 nl_link_get(struct nl_sock *nl, const char *name, struct nl_link *out, struct sk_err *err)
 {
@@ -347,6 +401,9 @@ nl_link_get(struct nl_sock *nl, const char *name, struct nl_link *out, struct sk
     snprintf(what, sizeof(what), "link '%s'", name);
     if (nl_put_name(nlh, IFLA_IFNAME, name, err) < 0)
         return -EINVAL;
+    /* No counters: nothing here reads them, and filling them (IPv6's
+     * above all) is most of the kernel's work for the answer. */
+    mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
     out->index = 0;
     return nl_talk(nl, nlh, link_get_cb, out, what, err);
 }
@@ -355,8 +412,21 @@ int
 nl_link_index(struct nl_sock *nl, const char *name, struct sk_err *err)
 {
     struct nl_link link;
+    struct ifreq ifr;
     int rc;
 
+    if (nl_check_ifname(name, err) < 0)
+        return -EINVAL;
+    /* SIOCGIFINDEX works on any socket, a netlink one too (sock_do_ioctl
+     * hands what the protocol does not know to dev_ioctl), and resolves
+     * the name in the socket's netns, under RCU: none of the RTM_NEWLINK
+     * message a RTM_GETLINK would have the kernel fill. */
+    memset(&ifr, 0, sizeof(ifr));
+    sk_strlcpy(ifr.ifr_name, name, sizeof(ifr.ifr_name));
+    if (ioctl(mnl_socket_get_fd(nl->mnl), SIOCGIFINDEX, &ifr) == 0 && ifr.ifr_ifindex > 0)
+        return ifr.ifr_ifindex;
+    if (errno == ENODEV)
+        return sk_err_set(err, ENODEV, "link '%s': %s", name, strerror(ENODEV));
     rc = nl_link_get(nl, name, &link, err);
     if (rc < 0)
         return rc;

@@ -12,12 +12,22 @@
  * (IFLA_IFALIAS) carries the pod id itself: a setup re-run after a
  * crash recognises its own veth by the alias, and a hash collision
  * between two pods is an error instead of a stolen interface. The peer
- * is created directly inside the pod netns under a temporary name
- * ("skp" + the same hash) and renamed to eth0 there, so the pod netns
- * never sees a half-made eth0 and a re-run can tell "created but not
- * renamed yet" apart from "done" (and adopt a pair created just before
- * a crash, before its alias was set: the kernel ignores IFLA_IFALIAS
- * in RTM_NEWLINK, so that takes a second request). */
+ * is created directly inside the pod netns as eth0, with its MAC and
+ * MTU, and the host end with its bridge master and up, in one
+ * RTM_NEWLINK (a rename would cost an RCU grace period: dev_change_name
+ * calls synchronize_net). The kernel ignores IFLA_IFALIAS in
+ * RTM_NEWLINK, so the alias takes a second request; a crash between the two leaves a
+ * pair without alias, which a re-run adopts when the pod netns's eth0
+ * and the host end name each other as peer (IFLA_LINK both ways).
+ * Earlier versions created the peer under a temporary name ("skp" +
+ * the same hash) and renamed it; a pair left so by a crash is adopted
+ * and renamed too.
+ *
+ * The requests that need no answer go out in two bursts (nl_batch_run):
+ * address, lo and eth0 up and the default route on the pod's socket,
+ * then alias and hairpin of the host end; one system call each instead
+ * of one round trip per request. A pair found from an earlier run gets
+ * the rest too (MAC, MTU, master, host end up). */
 #include "net/nl_int.h"
 
 #include "lib/buf.h"
@@ -135,11 +145,17 @@ struct pod_ctx {
     struct nl_sock *pod; /* pod netns */
     int netns_fd;
     bool own_fd;
+    struct net_netns_task *task; /* writing the sysctls, until joined */
     char host_if[IF_NAMESIZE];
     char tmp_if[IF_NAMESIZE];
     struct net_cidr addr;
     struct net_ip gw;
-    bool new_link; /* created by this call: removed again on failure */
+    struct nl_link host; /* the host end as found by host_lookup */
+    bool host_found;
+    int bridge_index;
+    int host_index; /* of the host end, once known */
+    int pod_index;  /* of eth0 when this call created it (and learnt it) */
+    bool new_link;  /* created by this call: removed again on failure */
     bool new_ip;
 };
 
@@ -173,9 +189,10 @@ pod_side_link(struct pod_ctx *c, struct nl_link *out, struct sk_err *err)
 }
 
 /* Is the host link ours? A veth with the pod id as alias is; one with
- * no alias whose peer is still under the temporary name in this pod's
- * netns is what a crash between creating the pair and setting the alias
- * leaves, and is adopted. 1 ours, <0 someone else's. */
+ * no alias whose peer is this pod netns's eth0 (or, from an earlier
+ * version, its temporary name), each naming the other as peer, is what
+ * a crash between creating the pair and setting the alias leaves, and
+ * is adopted. 1 ours, <0 someone else's. */
 static int
 host_link_is_ours(struct pod_ctx *c, const struct nl_link *host, struct sk_err *err)
 {
@@ -185,10 +202,10 @@ host_link_is_ours(struct pod_ctx *c, const struct nl_link *host, struct sk_err *
     if (!strcmp(host->kind, "veth") && !strcmp(host->alias, c->spec->pod_id))
         return 1;
     if (!strcmp(host->kind, "veth") && !host->alias[0]) {
-        rc = pod_get_veth(c, c->tmp_if, &peer, err);
+        rc = pod_side_link(c, &peer, err);
         if (rc < 0)
             return rc;
-        if (rc == 1 && peer.index == host->link)
+        if (rc == 1 && peer.index == host->link && peer.link == host->index)
             return nl_link_set_alias(c->nl, c->host_if, c->spec->pod_id, err) < 0 ? -EIO : 1;
     }
     if (host->alias[0])
@@ -205,28 +222,30 @@ host_link_is_ours(struct pod_ctx *c, const struct nl_link *host, struct sk_err *
 static int
 veth_find(struct pod_ctx *c, struct sk_err *err)
 {
-    struct nl_link host, peer;
-    struct sk_err lerr;
+    const struct nl_link host = c->host;
+    struct nl_link peer;
     int rc;
 
-    sk_err_init(&lerr);
-    rc = nl_link_get(c->nl, c->host_if, &host, &lerr);
-    if (rc < 0 && rc != -ENODEV)
-        return sk_err_copy(err, &lerr);
-    if (rc == 0) {
+    if (c->host_found) {
         rc = host_link_is_ours(c, &host, err);
         if (rc < 0)
             return rc;
         rc = pod_side_link(c, &peer, err);
         if (rc < 0)
             return rc;
-        if (rc == 1 && peer.index == host.link)
+        if (rc == 1 && peer.index == host.link) {
+            c->host_index = host.index;
             return 1;
+        }
         rc = nl_link_del(c->nl, c->host_if, err);
         if (rc < 0 && rc != -ENODEV)
             return rc;
+        rc = pod_side_link(c, &peer, err);
+    } else {
+        /* A peer under the temporary name only exists with its host
+         * end (the pair is made whole in one request): eth0 alone. */
+        rc = pod_get_veth(c, POD_IF, &peer, err);
     }
-    rc = pod_side_link(c, &peer, err);
     if (rc <= 0)
         return rc;
     rc = nl_link_del(c->pod, peer.name, err);
@@ -247,21 +266,82 @@ pod_mac(const struct pod_ctx *c, uint8_t mac[6])
     return true;
 }
 
+/* The bridge's ifindex, for the host end's master. */
 static int
-veth_ensure(struct pod_ctx *c, struct sk_err *err)
+bridge_lookup(struct pod_ctx *c, struct sk_err *err)
 {
-    uint8_t mac[6];
-    int rc = veth_find(c, err);
+    const char *bridge = c->spec->bridge ? c->spec->bridge : NET_BRIDGE_DEFAULT;
 
-    if (rc != 0)
-        return rc < 0 ? rc : 0;
-    /* The peer is born with its MAC; pod_set_mac then finds it right. */
-    rc = nl_link_add_veth_mac(c->nl, c->host_if, c->tmp_if, c->netns_fd,
-                              pod_mac(c, mac) ? mac : NULL, err);
+    c->bridge_index = nl_link_index(c->nl, bridge, err);
+    if (c->bridge_index < 0)
+        return sk_err_wrap(err, "link '%s': set master", c->host_if);
+    return 0;
+}
+
+/* The host end, if there is one. */
+static int
+host_lookup(struct pod_ctx *c, struct sk_err *err)
+{
+    struct sk_err lerr;
+    int rc;
+
+    sk_err_init(&lerr);
+    rc = nl_link_get(c->nl, c->host_if, &c->host, &lerr);
+    if (rc < 0 && rc != -ENODEV)
+        return sk_err_copy(err, &lerr);
+    c->host_found = rc == 0;
+    return 0;
+}
+
+/* The pair is born with eth0's name, MAC and MTU, the host end's
+ * master, the host end up: one request where a rename, a MAC, an MTU, a
+ * master and an up took one each (pod_side and host_side find them
+ * right). */
+static int
+veth_create(struct pod_ctx *c, struct sk_err *err)
+{
+    struct nl_veth v = {c->host_if, POD_IF, c->netns_fd, NULL, c->spec->mtu, 0, true, NULL};
+    struct nl_link host;
+    uint8_t mac[6];
+    int rc;
+
+    v.master = c->bridge_index;
+    v.peer_mac = pod_mac(c, mac) ? mac : NULL;
+    v.echo = &host;
+    rc = nl_link_add_veth_full(c->nl, &v, err);
     if (rc < 0)
         return rc;
     c->new_link = true;
-    return nl_link_set_alias(c->nl, c->host_if, c->spec->pod_id, err);
+    /* The echo names the host end's ifindex and its peer's (eth0's,
+     * in the pod netns): no lookups afterwards. */
+    if (host.index > 0 && host.link > 0) {
+        c->host_index = host.index;
+        c->pod_index = host.link;
+    }
+    return 0;
+}
+
+/* Most setups are of a new pod in a new netns: the pair is created
+ * first, and what is there looked at only when a name is taken. The
+ * kernel answers EEXIST before it creates anything: for the host end's
+ * name in __rtnl_newlink (NLM_F_EXCL), for eth0 when registering the
+ * peer, before the host end is registered (veth_newlink). */
+static int
+veth_ensure(struct pod_ctx *c, struct sk_err *err)
+{
+    struct sk_err lerr;
+    int rc;
+
+    sk_err_init(&lerr);
+    rc = veth_create(c, &lerr);
+    if (rc != -EEXIST)
+        return rc < 0 ? sk_err_copy(err, &lerr) : 0;
+    rc = host_lookup(c, err);
+    if (rc >= 0)
+        rc = veth_find(c, err);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    return veth_create(c, err);
 }
 
 static int
@@ -284,95 +364,135 @@ sysctl_list(const char *const *list, struct sk_err *err)
     return 0;
 }
 
-/* Runs on a thread inside the pod netns: the pod's netlink socket (it
- * stays in that netns for its life) and the sysctl writes, one thread
- * for both. */
+/* On a thread inside the pod netns while the setup goes on: the
+ * sysctls. The first /proc/sys/net lookup in a new netns is slow (tens
+ * to hundreds of µs, growing with the netns alive on the node: every
+ * one has a "net" dentry under /proc/sys, all in one hash chain, which
+ * a miss walks calling proc_sys_compare on each), so it overlaps the
+ * netlink work instead of preceding it. Reads only c->spec. */
 static int
-pod_enter_fn(void *arg, struct sk_err *err)
+pod_sysctl_fn(void *arg, struct sk_err *err)
 {
-    struct pod_ctx *c = arg;
+    const struct pod_ctx *c = arg;
     int rc;
 
-    rc = nl_sock_open(&c->pod, err);
-    if (rc < 0) {
-        if (c->spec->netns_path)
-            sk_err_wrap(err, "network namespace '%s'", c->spec->netns_path);
-        return rc;
-    }
     rc = sysctl_list(pod_default_sysctls, err);
     if (rc >= 0)
         rc = sysctl_list(c->spec->sysctls, err);
     return rc;
 }
 
-/* The MAC of a veth made by an earlier run (or before a crash) may
- * still be the kernel's random one. */
+/* eth0 as found in the pod netns; a pair from an earlier version still
+ * under its temporary name is renamed first. */
 static int
-pod_set_mac(struct pod_ctx *c, struct sk_err *err)
+pod_eth0(struct pod_ctx *c, struct nl_link *link, struct sk_err *err)
 {
-    uint8_t mac[6];
-    struct nl_link link;
-    int rc;
+    int rc = 0;
 
-    if (!pod_mac(c, mac))
-        return 0;
-    rc = nl_link_get(c->pod, POD_IF, &link, err);
-    if (rc < 0)
-        return rc;
-    if (link.mac_len == 6 && !memcmp(link.mac, mac, 6))
-        return 0;
-    return nl_link_set_mac(c->pod, POD_IF, mac, err);
-}
-
-static int
-pod_side(struct pod_ctx *c, struct sk_err *err)
-{
-    struct nl_route def = {.gw = c->gw, .type = NL_ROUTE_UNICAST};
-    struct nl_link tmp;
-    struct net_ip brd = net_cidr_broadcast(&c->addr);
-    int rc;
-
-    rc = pod_get_veth(c, c->tmp_if, &tmp, err);
+    if (!c->new_link)
+        rc = pod_get_veth(c, c->tmp_if, link, err);
     if (rc > 0)
         rc = nl_link_rename(c->pod, c->tmp_if, POD_IF, err);
     if (rc < 0)
         return rc;
-    if ((rc = pod_set_mac(c, err)) < 0)
+    rc = nl_link_get(c->pod, POD_IF, link, err);
+    if (rc < 0)
         return rc;
-    if (c->spec->mtu && (rc = nl_link_set_mtu(c->pod, POD_IF, c->spec->mtu, err)) < 0)
-        return rc;
-    if ((rc = nl_addr_add(c->pod, POD_IF, &c->addr, &brd, NL_F_REPLACE, err)) < 0)
-        return rc;
-    if ((rc = nl_link_set_up(c->pod, "lo", true, err)) < 0)
-        return rc;
-    if ((rc = nl_link_set_up(c->pod, POD_IF, true, err)) < 0)
-        return rc;
-    def.dst.ip.family = c->gw.family;
-    sk_strlcpy(def.dev, POD_IF, sizeof(def.dev));
-    return nl_route_add(c->pod, &def, NL_F_REPLACE, err);
+    /* eth0's IFLA_LINK is its peer's ifindex in the node netns
+     * (veth_get_iflink): the host end. */
+    if (!c->host_index)
+        c->host_index = link->link;
+    return 0;
 }
 
+/* The pod's side in one burst. The MAC of a veth made by an earlier run
+ * (or before a crash) may still be the kernel's random one. */
 static int
-host_side(struct pod_ctx *c, struct sk_err *err)
+pod_side(struct pod_ctx *c, struct sk_err *err)
+{
+    struct nl_route def = {.gw = c->gw, .type = NL_ROUTE_UNICAST};
+    struct net_ip brd = net_cidr_broadcast(&c->addr);
+    struct nl_link link;
+    uint8_t mac[6];
+    int rc;
+
+    /* eth0 this call created is known as it was born (MAC, MTU). */
+    memset(&link, 0, sizeof(link));
+    link.index = c->pod_index;
+    if (pod_mac(c, mac))
+        memcpy(link.mac, mac, link.mac_len = 6);
+    link.mtu = c->spec->mtu;
+    rc = c->pod_index > 0 ? 0 : pod_eth0(c, &link, err);
+    if (rc < 0)
+        return rc;
+    def.dst.ip.family = c->gw.family;
+    def.ifindex = link.index;
+    sk_strlcpy(def.dev, POD_IF, sizeof(def.dev));
+    nl_batch_begin(c->pod);
+    if (pod_mac(c, mac) && (link.mac_len != 6 || memcmp(link.mac, mac, 6) != 0))
+        rc = nl_link_set_mac(c->pod, POD_IF, mac, err);
+    if (rc >= 0 && c->spec->mtu && link.mtu != c->spec->mtu)
+        rc = nl_link_set_mtu(c->pod, POD_IF, c->spec->mtu, err);
+    if (rc >= 0)
+        rc = nl_addr_add_index(c->pod, POD_IF, link.index, &c->addr, &brd, NL_F_REPLACE, err);
+    if (rc >= 0)
+        rc = nl_link_set_up(c->pod, "lo", true, err);
+    if (rc >= 0)
+        rc = nl_link_set_up(c->pod, POD_IF, true, err);
+    if (rc >= 0)
+        rc = nl_route_add(c->pod, &def, NL_F_REPLACE, err);
+    if (rc < 0) {
+        nl_batch_cancel(c->pod);
+        return rc;
+    }
+    return nl_batch_run(c->pod, err);
+}
+
+/* A pair this call did not create may lack the MTU and master. */
+static int
+host_adopted(struct pod_ctx *c, struct sk_err *err)
 {
     const char *bridge = c->spec->bridge ? c->spec->bridge : NET_BRIDGE_DEFAULT;
     int rc;
 
     if (c->spec->mtu && (rc = nl_link_set_mtu(c->nl, c->host_if, c->spec->mtu, err)) < 0)
         return rc;
-    if ((rc = nl_link_set_master(c->nl, c->host_if, bridge, err)) < 0)
+    return nl_link_set_master(c->nl, c->host_if, bridge, err);
+}
+
+/* The host end in one burst: alias (the kernel ignores it in
+ * RTM_NEWLINK), hairpin, up. */
+static int
+host_side(struct pod_ctx *c, struct sk_err *err)
+{
+    int rc = 0;
+
+    if (!c->new_link && (rc = host_adopted(c, err)) < 0)
         return rc;
+    if (c->host_index <= 0 && (c->host_index = nl_link_index(c->nl, c->host_if, err)) < 0)
+        return c->host_index;
+    nl_batch_begin(c->nl);
+    if (c->new_link)
+        rc = nl_link_set_alias(c->nl, c->host_if, c->spec->pod_id, err);
     /* Hairpin: a pod's connection to its own Service is DNATed back to
      * it, and the bridge must send that frame out of the port it came
      * in by (kubelet's hairpin-veth mode). */
-    if ((rc = nl_link_set_hairpin(c->nl, c->host_if, true, err)) < 0)
+    if (rc >= 0)
+        rc = nl_link_set_hairpin_index(c->nl, c->host_if, c->host_index, true, err);
+    if (rc >= 0 && !c->new_link)
+        rc = nl_link_set_up(c->nl, c->host_if, true, err);
+    if (rc < 0) {
+        nl_batch_cancel(c->nl);
         return rc;
-    return nl_link_set_up(c->nl, c->host_if, true, err);
+    }
+    return nl_batch_run(c->nl, err);
 }
 
 static int
 pod_open(struct pod_ctx *c, struct sk_err *err)
 {
+    int rc;
+
     if (c->spec->netns_path) {
         c->netns_fd = net_netns_open(c->spec->netns_path, err);
         if (c->netns_fd < 0)
@@ -383,7 +503,12 @@ pod_open(struct pod_ctx *c, struct sk_err *err)
     } else {
         c->netns_fd = c->spec->netns_fd;
     }
-    return net_netns_run(c->netns_fd, pod_enter_fn, c, err);
+    /* The pod's netlink socket, bound to the pod netns for its life. */
+    rc = nl_sock_open_in(&c->pod, c->netns_fd, err);
+    if (rc < 0)
+        return c->spec->netns_path ? sk_err_wrap(err, "network namespace '%s'", c->spec->netns_path)
+                                   : rc;
+    return net_netns_spawn(&c->task, c->netns_fd, pod_sysctl_fn, c, err);
 }
 
 static int
@@ -397,6 +522,20 @@ pod_address(struct pod_ctx *c, struct ipam *ipam, struct sk_err *err)
     c->addr.prefix = ipam->pool.prefix;
     c->gw = ipam_gateway(ipam);
     return 0;
+}
+
+/* Wait for the sysctls. They used to come before everything else, so
+ * their failure is the one reported when both failed. */
+static int
+pod_join(struct pod_ctx *c, int rc, struct sk_err *err)
+{
+    struct sk_err serr;
+    int src;
+
+    sk_err_init(&serr);
+    src = net_netns_join(c->task, &serr);
+    c->task = NULL;
+    return src < 0 ? sk_err_copy(err, &serr) : rc;
 }
 
 /* Undo what this call created; errors here are logged into nothing:
@@ -427,13 +566,15 @@ net_pod_setup(struct nl_sock *nl, struct ipam *ipam, const struct net_pod_spec *
     if (rc < 0)
         goto out;
     rc = pod_address(&c, ipam, err);
-    if (rc < 0)
-        goto out;
-    rc = veth_ensure(&c, err);
+    if (rc >= 0)
+        rc = bridge_lookup(&c, err);
+    if (rc >= 0)
+        rc = veth_ensure(&c, err);
     if (rc >= 0)
         rc = pod_side(&c, err);
     if (rc >= 0)
         rc = host_side(&c, err);
+    rc = pod_join(&c, rc, err);
     if (rc < 0) {
         pod_rollback(&c, ipam);
         goto out;

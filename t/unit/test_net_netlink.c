@@ -610,6 +610,114 @@ START_TEST(bad_route_requests_are_refused_before_sending)
 }
 END_TEST
 
+START_TEST(burst_runs_every_request_and_reports_the_first_failure)
+{
+    struct net_cidr a;
+    struct nl_sock *nl;
+    struct nl_link link;
+    struct sk_err err;
+    int idx;
+
+    if (!enter_private_netns("burst_runs_every_request_and_reports_the_first_failure"))
+        return;
+    nl = open_nl();
+    OK(nl_link_add_bridge(nl, "br0", &err));
+    idx = nl_link_index(nl, "br0", NULL);
+    ck_assert_int_eq(net_cidr_parse("10.244.1.1/24", true, &a, NULL), 0);
+    /* all fine: one sendmsg, every ack read */
+    nl_batch_begin(nl);
+    OK(nl_addr_add_index(nl, "br0", idx, &a, NULL, 0, &err));
+    OK(nl_link_set_alias(nl, "br0", "first", &err));
+    OK(nl_link_set_up(nl, "br0", true, &err));
+    OK(nl_batch_run(nl, &err));
+    ck_assert(addr_present(nl, "10.244.1.1/24", idx, NULL));
+    OK(nl_link_get(nl, "br0", &link, &err));
+    ck_assert_str_eq(link.alias, "first");
+    ck_assert(link.flags & IFF_UP);
+    /* the second and fourth fail: the kernel still runs the others, the
+     * first failure in queue order is reported */
+    nl_batch_begin(nl);
+    OK(nl_link_set_up(nl, "br0", false, &err));
+    OK(nl_addr_add_index(nl, "br0", idx, &a, NULL, 0, &err));
+    OK(nl_link_set_alias(nl, "br0", "second", &err));
+    OK(nl_link_set_up(nl, "nope0", true, &err));
+    sk_err_init(&err);
+    ck_assert_int_eq(nl_batch_run(nl, &err), -EEXIST);
+    ck_assert_msg(strstr(err.msg, "address 10.244.1.1/24 on 'br0': File exists") == err.msg, "%s",
+                  err.msg);
+    OK(nl_link_get(nl, "br0", &link, &err)); /* no ack left behind */
+    ck_assert_str_eq(link.alias, "second");
+    ck_assert(!(link.flags & IFF_UP));
+    /* an empty burst sends nothing; a cancelled one leaves the socket
+     * as it was */
+    nl_batch_begin(nl);
+    OK(nl_batch_run(nl, &err));
+    nl_batch_begin(nl);
+    OK(nl_link_set_alias(nl, "br0", "third", &err));
+    sk_err_init(&err);
+    ck_assert_int_eq(nl_link_set_up(nl, "bad/name", true, &err), -EINVAL);
+    nl_batch_cancel(nl);
+    OK(nl_link_get(nl, "br0", &link, &err));
+    ck_assert_str_eq(link.alias, "second");
+    /* a burst holds NL_BATCH_MAX requests; one more is refused */
+    nl_batch_begin(nl);
+    for (int i = 0; i < NL_BATCH_MAX; i++)
+        OK(nl_link_set_up(nl, "br0", true, &err));
+    sk_err_init(&err);
+    ck_assert_int_eq(nl_link_set_up(nl, "br0", true, &err), -EMSGSIZE);
+    ck_assert_str_eq(err.msg, "link 'br0': set up: netlink burst too large");
+    OK(nl_batch_run(nl, &err)); /* the ones queued still go */
+    OK(nl_link_get(nl, "br0", &link, &err));
+    ck_assert(link.flags & IFF_UP);
+    nl_sock_free(nl);
+}
+END_TEST
+
+START_TEST(veth_born_whole_reports_both_ends)
+{
+    struct nl_link host, peer;
+    struct nl_sock *nl, *pod;
+    struct sk_err err;
+    uint8_t mac[6] = {0x0a, 0x58, 10, 244, 1, 9};
+    struct nl_veth v = {"h0", "eth0", -1, mac, 1400, 0, true, &host};
+    int ns;
+
+    if (!enter_private_netns("veth_born_whole_reports_both_ends"))
+        return;
+    nl = open_nl();
+    OK(nl_link_add_bridge(nl, "br0", &err));
+    v.master = nl_link_index(nl, "br0", NULL);
+    ns = make_netns();
+    v.peer_netns_fd = ns;
+    OK(nl_link_add_veth_full(nl, &v, &err));
+    ck_assert_int_gt(host.index, 0);
+    ck_assert_uint_eq(host.mtu, 1400);
+    ck_assert(host.flags & IFF_UP);
+    /* the echo is sent before the master is set (rtnl_newlink_create) */
+    OK(nl_link_get(nl, "h0", &peer, &err));
+    ck_assert_int_eq(peer.master, v.master);
+    OK(nl_sock_open_netns(&pod, ns, &err));
+    OK(nl_link_get(pod, "eth0", &peer, &err));
+    ck_assert_int_eq(host.link, peer.index);
+    ck_assert_int_eq(peer.link, host.index);
+    ck_assert_uint_eq(peer.mtu, 1400);
+    ck_assert(!(peer.flags & IFF_UP));
+    ck_assert_int_eq(memcmp(peer.mac, mac, 6), 0);
+    /* a master that is not there: no half-made pair is left */
+    v.name = "h1";
+    v.master = 999999;
+    v.peer_netns_fd = -1;
+    v.peer = "p1";
+    sk_err_init(&err);
+    ck_assert_int_lt(nl_link_add_veth_full(nl, &v, &err), 0);
+    ck_assert(nl_link_index(nl, "h1", NULL) < 0);
+    ck_assert(nl_link_index(nl, "p1", NULL) < 0);
+    nl_sock_free(pod);
+    close(ns);
+    nl_sock_free(nl);
+}
+END_TEST
+
 START_TEST(sysctls_are_per_netns)
 {
     char v[32];
@@ -663,6 +771,8 @@ main(void)
     tcase_add_test(kern, ipv6_addresses_and_routes);
     tcase_add_test(kern, bad_route_requests_are_refused_before_sending);
     tcase_add_test(kern, sysctls_are_per_netns);
+    tcase_add_test(kern, burst_runs_every_request_and_reports_the_first_failure);
+    tcase_add_test(kern, veth_born_whole_reports_both_ends);
     suite_add_tcase(s, dec);
     suite_add_tcase(s, kern);
     return unit_main(s);

@@ -416,6 +416,37 @@ START_TEST(setup_interrupted_before_rename_is_completed_by_a_rerun)
 }
 END_TEST
 
+START_TEST(setup_interrupted_before_the_alias_is_completed_by_a_rerun)
+{
+    char host[IF_NAMESIZE];
+    struct net_pod_result r;
+    struct nl_link link;
+    struct node n;
+    struct sk_err err;
+    int pa, pb;
+
+    if (!enter_private_netns("setup_interrupted_before_the_alias_is_completed_by_a_rerun"))
+        return;
+    node_init(&n, -1, "10.244.1.0/24");
+    pa = make_netns();
+    pb = make_netns();
+    /* what a crash right after creating the veth leaves behind: the
+     * pair with eth0 in the pod netns, no alias, no master, down */
+    net_pod_ifname("ns/crashed", host);
+    OK(nl_link_add_veth(n.nl, host, "eth0", pa, &err));
+    pod_setup(&n, "ns/crashed", pa, &r);
+    OK(nl_link_get(n.nl, host, &link, &err));
+    ck_assert_str_eq(link.alias, "ns/crashed");
+    ck_assert_int_eq(link.master, nl_link_index(n.nl, NET_BRIDGE_DEFAULT, NULL));
+    ck_assert(link.flags & IFF_UP);
+    pod_setup(&n, "ns/other", pb, NULL);
+    assert_ping(pb, &r.addr.ip);
+    close(pa);
+    close(pb);
+    node_release(&n);
+}
+END_TEST
+
 START_TEST(new_sandbox_and_stale_eth0_are_replaced)
 {
     char host[IF_NAMESIZE];
@@ -684,6 +715,7 @@ main(void)
     tcase_add_test(tc, host_check_names_what_to_change);
     tcase_add_test(tc, two_pods_on_one_node_reach_each_other_and_the_gateway);
     tcase_add_test(tc, setup_interrupted_before_rename_is_completed_by_a_rerun);
+    tcase_add_test(tc, setup_interrupted_before_the_alias_is_completed_by_a_rerun);
     tcase_add_test(tc, new_sandbox_and_stale_eth0_are_replaced);
     tcase_add_test(tc, failed_setup_leaves_nothing_behind);
     tcase_add_test(tc, exhausted_pool_fails_cleanly);
