@@ -79,8 +79,8 @@ store_mkdirs(const char *path, struct sk_err *err)
     }
 }
 
-static int
-fsync_dir_at(int root_fd, const char *dir, struct sk_err *err)
+int
+rt_image_fsync_dir_at(int root_fd, const char *dir, struct sk_err *err)
 {
     int fd = openat(root_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int rc = 0;
@@ -333,7 +333,7 @@ blob_put(struct rt_image_store *s, int src_fd, const void *data, size_t len, con
         rc = sk_err_sys(err, errno, "rename blob into '%s'", dst);
         goto out_unlink;
     }
-    return fsync_dir_at(s->root_fd, "blobs/sha256", err);
+    return rt_image_fsync_dir_at(s->root_fd, "blobs/sha256", err);
 out_unlink:
     unlinkat(s->root_fd, tmp, 0);
     return rc;
@@ -419,73 +419,6 @@ out:
     return rc;
 }
 
-/* --- layers ------------------------------------------------------------ */
-
-static int
-layer_unpack_tmp(struct rt_image_store *s, const char *blob, const char *tmp, char *got,
-                 struct sk_err *err)
-{
-    int dfd, bfd, rc = -1;
-
-    dfd = openat(s->root_fd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return sk_err_sys(err, errno, "open '%s'", tmp);
-    bfd = rt_image_blob_open(s, blob, err);
-    if (bfd < 0)
-        goto out_close_dfd;
-    /* mkdtemp made it 0700; a layer without a "./" entry keeps this. */
-    if (fchmod(dfd, 0755) < 0) {
-        sk_err_sys(err, errno, "chmod '%s'", tmp);
-        goto out_close_bfd;
-    }
-    if (rt_image_unpack(bfd, dfd, RT_IMAGE_UNPACK_LAYER, got, err) < 0)
-        goto out_close_bfd;
-    if (syncfs(dfd) < 0) {
-        sk_err_sys(err, errno, "syncfs '%s'", tmp);
-        goto out_close_bfd;
-    }
-    rc = 0;
-out_close_bfd:
-    close(bfd);
-out_close_dfd:
-    close(dfd);
-    return rc;
-}
-
-int
-rt_image_layer_put(struct rt_image_store *s, const char *blob, const char *diffid,
-                   struct sk_err *err)
-{
-    char tmp[PATH_MAX], dst[128], got[RT_IMAGE_DIGEST_LEN];
-    struct sk_err ignore;
-
-    snprintf(dst, sizeof(dst), "layers/%s", rt_image_digest_hex(diffid));
-    if (faccessat(s->root_fd, dst, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-        return 0;
-    if (rt_image_tmpdir(s, "layer", tmp, sizeof(tmp), err) < 0)
-        return -1;
-    if (layer_unpack_tmp(s, blob, tmp, got, err) < 0)
-        goto fail;
-    if (strcmp(got, diffid) != 0) {
-        sk_err_set(err, EBADMSG, "uncompressed digest is '%s', config's diff_id is '%s'", got,
-                   diffid);
-        goto fail;
-    }
-    if (renameat(s->root_fd, tmp, s->root_fd, dst) < 0) {
-        /* Another import finished the same layer first: same content. */
-        if (errno == EEXIST || errno == ENOTEMPTY) {
-            rt_image_rmtree(s->root_fd, tmp, &ignore);
-            return 0;
-        }
-        sk_err_sys(err, errno, "rename into '%s'", dst);
-        goto fail;
-    }
-    return fsync_dir_at(s->root_fd, "layers", err);
-fail:
-    rt_image_rmtree(s->root_fd, tmp, &ignore);
-    return sk_err_wrap(err, "layer '%s'", blob);
-}
-
 /* --- pins -------------------------------------------------------------- */
 
 static int
@@ -531,7 +464,7 @@ rt_image_pin_write(struct rt_image_store *s, const char *id, const char *digest,
         unlinkat(s->root_fd, tmp, 0);
         return -1;
     }
-    return fsync_dir_at(s->root_fd, "pins", err);
+    return rt_image_fsync_dir_at(s->root_fd, "pins", err);
 }
 
 int
