@@ -42,8 +42,12 @@ struct ev_list {
 struct ev_entry {
     struct ev_cache *cache;
     char *key;
-    json_t *event; /* the Event as created (template for a re-create) */
-    char *name;    /* the server's name; NULL until created */
+    /* The Event as first built (template for a create or re-create), as
+     * compact JSON text: a jansson tree of it is four times the size,
+     * 2 KiB an entry, a third of the agent's memory per pod after the
+     * pods themselves (issue 7, bench/README.md "agent memory"). */
+    char *event;
+    char *name; /* the server's name; NULL until created */
     int64_t count;
     int64_t last_ns;
     int64_t unsent;
@@ -115,7 +119,7 @@ entry_set_busy(struct ev_entry *e, bool busy)
 static void
 entry_free(struct ev_entry *e)
 {
-    json_decref(e->event);
+    free(e->event);
     free(e->name);
     free(e->key);
     free(e);
@@ -190,6 +194,17 @@ cache_trim(struct ev_cache *ec)
     }
 }
 
+/* The entry's Event as a new tree (parsing what event_keep wrote). */
+static json_t *
+entry_event(const struct ev_entry *e)
+{
+    json_t *ev = json_loads(e->event, 0, NULL);
+
+    if (!ev)
+        SK_BUG("event template does not parse");
+    return ev;
+}
+
 static void
 stamp(int64_t now_ns, char *out)
 {
@@ -204,8 +219,11 @@ ev_on_create(struct api_aclient *c, int rc, const struct api_resp *resp, const s
     json_t *obj;
 
     if (rc < 0) {
+        json_t *ev = entry_event(e);
+
         sk_warn("events", "event '%s' not recorded: %s",
-                json_string_value(json_object_get(e->event, "reason")), err->msg);
+                json_string_value(json_object_get(ev, "reason")), err->msg);
+        json_decref(ev);
         entry_set_busy(e, false);
         return;
     }
@@ -248,24 +266,26 @@ ev_send(struct ev_entry *e)
 {
     struct api_aclient *c = e->cache->c;
     char ts[API_TIME_LEN];
-    json_t *patch;
+    json_t *ev = entry_event(e), *patch;
 
     e->count += e->unsent;
     e->unsent = 0;
     stamp(e->last_ns, ts);
-    json_object_set_new(e->event, "count", json_integer(e->count));
-    json_object_set_new(e->event, "lastTimestamp", json_string(ts));
+    json_object_set_new(ev, "count", json_integer(e->count));
+    json_object_set_new(ev, "lastTimestamp", json_string(ts));
     entry_set_busy(e, true);
     if (!e->name) {
-        if (!api_aclient_create(c, e->event, ev_on_create, e))
+        if (!api_aclient_create(c, ev, ev_on_create, e))
             entry_set_busy(e, false);
+        json_decref(ev);
         return;
     }
     patch = json_pack("{s:I,s:s}", "count", (json_int_t)e->count, "lastTimestamp", ts);
-    if (!api_aclient_patch(c, "events", api_meta_namespace(e->event), e->name, NULL, patch,
-                           ev_on_patch, e))
+    if (!api_aclient_patch(c, "events", api_meta_namespace(ev), e->name, NULL, patch, ev_on_patch,
+                           e))
         entry_set_busy(e, false);
     json_decref(patch);
+    json_decref(ev);
 }
 
 static json_t *
@@ -288,12 +308,13 @@ involved_ref(const json_t *inv)
     return ref;
 }
 
-static json_t *
+/* The Event as compact JSON text (see struct ev_entry). */
+static char *
 event_build(const json_t *inv, const char *type, const char *reason, const char *message,
             const char *component, int64_t now_ns)
 {
     const char *ns = api_meta_namespace(inv);
-    char ts[API_TIME_LEN], gen[320];
+    char ts[API_TIME_LEN], gen[320], *text;
     json_t *ev;
 
     stamp(now_ns, ts);
@@ -306,7 +327,11 @@ event_build(const json_t *inv, const char *type, const char *reason, const char 
                    component ? component : "", "reportingComponent", component ? component : "");
     if (!ev)
         SK_BUG("event template");
-    return ev;
+    text = json_dumps(ev, JSON_COMPACT);
+    if (!text)
+        SK_BUG("event template");
+    json_decref(ev);
+    return text;
 }
 
 static void
@@ -366,7 +391,7 @@ api_event_record(struct api_aclient *c, const json_t *involved, const char *type
     }
     lru_touch(ec, e);
     /* A new Event: an old one for the key is left to expire. */
-    json_decref(e->event);
+    free(e->event);
     e->event = event_build(involved, type, reason, message, component, now);
     free(e->name);
     e->name = NULL;
