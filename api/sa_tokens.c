@@ -23,13 +23,13 @@
 #include "api/store_feed.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
+#include "lib/base64.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/sha256.h"
 #include "store/store.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,22 +85,19 @@ hex_digest(const void *s, size_t len, char out[HEX_LEN])
 static int
 token_decode(const char *b64, char out[API_TOKEN_MAX + 1])
 {
-    size_t len = strlen(b64), pad = 0;
+    size_t len = strlen(b64);
     unsigned char *buf;
-    int n, rc = -1;
+    ssize_t n;
+    int rc = -1;
 
     if (len == 0 || len % 4 || len / 4 * 3 > API_TOKEN_MAX + 2)
         return -1;
-    pad = (b64[len - 1] == '=') + (len > 1 && b64[len - 2] == '=');
     buf = sk_malloc(len / 4 * 3 + 1);
-    n = EVP_DecodeBlock(buf, (const unsigned char *)b64, (int)len);
-    if (n >= 0 && (size_t)n >= pad) {
-        n -= (int)pad;
-        if (n > 0 && n <= API_TOKEN_MAX && !memchr(buf, '\0', (size_t)n)) {
-            memcpy(out, buf, (size_t)n);
-            out[n] = '\0';
-            rc = 0;
-        }
+    n = sk_base64_decode(b64, len, buf);
+    if (n > 0 && n <= API_TOKEN_MAX && !memchr(buf, '\0', (size_t)n)) {
+        memcpy(out, buf, (size_t)n);
+        out[n] = '\0';
+        rc = 0;
     }
     free(buf);
     return rc;
@@ -140,7 +137,7 @@ secret_put(struct api_sa_tokens *t, const json_t *obj, const char *key)
         return;
     }
     hex_digest(token, strlen(token), hex);
-    OPENSSL_cleanse(token, sizeof(token));
+    explicit_bzero(token, sizeof(token));
     json_object_set_new(t->by_digest, hex,
                         json_pack("{ss ss ss}", "ns",
                                   json_string_value(sk_json_get(obj, "metadata.namespace")), "sa",

@@ -26,7 +26,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -340,7 +339,7 @@ api_tokens_lookup(const struct api_tokens *t, const char *token, struct api_peer
     /* No early exit: the time taken does not depend on which entry (if
      * any) matches. */
     for (i = 0; i < t->n; i++)
-        if (CRYPTO_memcmp(t->v[i].digest, d, DIGEST_LEN) == 0)
+        if (sk_mem_equal_ct(t->v[i].digest, d, DIGEST_LEN))
             found = &t->v[i];
     if (!found)
         return -ENOENT;

@@ -25,12 +25,12 @@
 #include "ctrl/manager_int.h"
 
 #include "lib/alloc.h"
+#include "lib/base64.h"
 #include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/log.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,9 +113,9 @@ sa_sync(struct ctrl_job *job)
 static char *
 b64(const void *p, size_t n)
 {
-    char *out = sk_malloc(4 * ((n + 2) / 3) + 1);
+    char *out = sk_malloc(SK_BASE64_LEN(n) + 1);
 
-    EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+    sk_base64_encode(p, n, out);
     return out;
 }
 
@@ -184,7 +184,7 @@ token_secret(const json_t *sa, char *name_out, size_t n)
                        "Secret", "metadata", "name", name_out, "namespace", ns, "annotations",
                        SA_ANN_NAME, name, SA_ANN_UID, str_at(sa, "metadata.uid"), "type",
                        SA_TOKEN_TYPE, "data", "token", tok64, "namespace", ns64);
-    OPENSSL_cleanse(token, sizeof(token));
+    explicit_bzero(token, sizeof(token));
     free(tok64);
     free(ns64);
     return secret;

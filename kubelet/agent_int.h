@@ -61,9 +61,9 @@ struct kl_actr {
     int64_t started_s;
     enum kl_ctr_state state; /* as last observed */
     char reason[64];         /* waiting reason */
-    char message[512];
-    struct kl_aterm term; /* terminated: of the current run */
-    struct kl_aterm last; /* lastState */
+    char *message;           /* waiting message, kl_msg_set; NULL: none */
+    struct kl_aterm term;    /* terminated: of the current run */
+    struct kl_aterm last;    /* lastState */
     bool has_last;
     struct kl_probes probes;
     bool probes_on;
@@ -95,9 +95,9 @@ struct kl_apod {
     bool terminating;
     int64_t kill_at_ms; /* SIGKILL what still runs at this time */
     bool delete_sent;
-    bool done; /* torn down: free at the next sync */
-    char sandbox_error[512];
-    bool files_written; /* etc-hosts, resolv.conf, hostname */
+    bool done;           /* torn down: free at the next sync */
+    char *sandbox_error; /* kl_msg_set; NULL: none */
+    bool files_written;  /* etc-hosts, resolv.conf, hostname */
     /* podrefs.c: the ConfigMaps [0] and Secrets [1] the pod refers to */
     json_t *refs[2];      /* last complete round (arrays), NULL before */
     json_t *refs_next[2]; /* the round in flight */
@@ -108,7 +108,7 @@ struct kl_apod {
     unsigned refs_gen;      /* moves on when a round brought changes */
     unsigned projected_gen; /* refs_gen the volumes were last written for */
     bool projected;
-    char volume_error[512]; /* last failed volume update, reported once */
+    char *volume_error; /* last failed volume update, reported once (kl_msg_set) */
 };
 
 struct kl_agent {

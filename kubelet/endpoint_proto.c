@@ -18,11 +18,9 @@
 
 #include "lib/alloc.h"
 #include "lib/log.h"
+#include "lib/sha256.h"
 
 #include <errno.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -42,12 +40,10 @@ hex(const unsigned char *in, size_t n, char *out)
 static void
 hmac_hex(const void *key, size_t keylen, const void *msg, size_t len, char out[KL_EP_MAC_HEX])
 {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int maclen = 0;
+    unsigned char mac[SK_SHA256_LEN];
 
-    if (!HMAC(EVP_sha256(), key, (int)keylen, msg, len, mac, &maclen) || maclen != 32)
-        SK_BUG("HMAC-SHA256 failed");
-    hex(mac, 32, out);
+    sk_hmac_sha256(key, keylen, msg, len, mac);
+    hex(mac, SK_SHA256_LEN, out);
 }
 
 void
@@ -76,7 +72,7 @@ kl_ep_mac_ok(const char *key, const char *nonce, const char *request, const char
     if (!key || !*key || !mac || strlen(mac) != KL_EP_MAC_HEX - 1)
         return false;
     kl_ep_mac(key, nonce, request, want);
-    return CRYPTO_memcmp(want, mac, KL_EP_MAC_HEX - 1) == 0;
+    return sk_mem_equal_ct(want, mac, KL_EP_MAC_HEX - 1);
 }
 
 int

@@ -15,6 +15,15 @@ struct kl_strv {
 };
 
 void kl_strv_push(struct kl_strv *s, char *owned);
+
+/* The per-pod and per-container messages (a waiting reason's message,
+ * the last sandbox or volume error): allocated to size rather than a
+ * 512-byte array each, three per one-container pod (issue 7). *dst
+ * becomes a copy of the first KL_MSG_MAX - 1 bytes of src, NULL when
+ * src is NULL or empty; kl_msg reads one ("" for NULL). */
+#define KL_MSG_MAX 512
+void kl_msg_set(char **dst, const char *src);
+const char *kl_msg(const char *msg);
 void kl_strv_release(struct kl_strv *s);
 
 /* Optional member key of obj (obj itself at path base): 1 and *out NULL

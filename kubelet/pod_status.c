@@ -58,7 +58,7 @@ ctr_obs(const struct kl_apod *p, const struct kl_actr *c, struct kl_ctr_obs *o)
             /* waiting to restart: the run that ended is lastState */
             o->state = KL_CTR_WAITING;
             o->reason = c->reason;
-            o->message = c->message;
+            o->message = kl_msg(c->message);
             o->has_last = true;
             term_obs(&c->term, &o->last);
             break;
@@ -70,7 +70,7 @@ ctr_obs(const struct kl_apod *p, const struct kl_actr *c, struct kl_ctr_obs *o)
     default:
         o->state = KL_CTR_WAITING;
         o->reason = c->reason[0] ? c->reason : "ContainerCreating";
-        o->message = c->message[0] ? c->message : NULL;
+        o->message = c->message;
         break;
     }
 }
@@ -107,7 +107,7 @@ kl_pod_status_write(struct kl_agent *a, struct kl_apod *p)
             ctr_obs(p, &p->ctrs[i], &init[in.ninit++]);
         else
             ctr_obs(p, &p->ctrs[i], &app[in.nctrs++]);
-        if (p->sandbox_error[0] && !p->ctrs[i].id[0]) {
+        if (p->sandbox_error && !p->ctrs[i].id[0]) {
             struct kl_ctr_obs *o = p->ctrs[i].init ? &init[in.ninit - 1] : &app[in.nctrs - 1];
             o->reason = "ContainerCreating";
             o->message = p->sandbox_error;

@@ -73,7 +73,10 @@ kl_pod_free(struct kl_apod *p)
     for (size_t i = 0; i < p->nctrs; i++) {
         kl_hook_abandon(&p->ctrs[i]);
         json_decref(p->ctrs[i].probe_pod);
+        free(p->ctrs[i].message);
     }
+    free(p->sandbox_error);
+    free(p->volume_error);
     kl_pod_refs_release(p);
     free(p->ctrs);
     free(p->dir);
@@ -190,7 +193,7 @@ restart_or_wait(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c)
         if (strcmp(c->reason, out.reason) != 0)
             kl_pod_event(a, p, API_EVENT_WARNING, "BackOff", "%s", out.message);
         sk_strlcpy(c->reason, out.reason, sizeof(c->reason));
-        sk_strlcpy(c->message, out.message, sizeof(c->message));
+        kl_msg_set(&c->message, out.message);
         return;
     }
     /* the run that ended becomes lastState; its container goes */
@@ -219,20 +222,23 @@ sync_ctr(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c)
      * hook leaves the hook to end on its own */
     hook_busy = !kl_hook_done(a, p, c);
     if (!c->id[0] && c->state != KL_CTR_TERMINATED) {
-        char before[sizeof(c->message)];
+        char *before = sk_strdup(kl_msg(c->message));
+        bool same;
 
-        sk_strlcpy(before, c->message, sizeof(before));
         sk_err_init(&err);
         if (kl_ctr_start(a, p, c, &err) < 0) {
-            if (strcmp(before, c->message) == 0)
+            same = strcmp(before, kl_msg(c->message)) == 0;
+            free(before);
+            if (same)
                 return !c->init; /* reported already: retried every sync */
             sk_warn("kubelet", "pod '%s/%s' container '%s': %s", p->ns, p->name, c->name, err.msg);
             kl_pod_event(a, p, API_EVENT_WARNING,
                          strcmp(c->reason, "ErrImageNeverPull") == 0 ? "ErrImageNeverPull"
                                                                      : "Failed",
-                         "Error: %s", c->message);
+                         "Error: %s", kl_msg(c->message));
             return !c->init;
         }
+        free(before);
         kl_pod_event(a, p, API_EVENT_NORMAL, "Started", "Started container %s", c->name);
     } else if (c->state == KL_CTR_TERMINATED) {
         restart_or_wait(a, p, c);
@@ -255,14 +261,14 @@ update_volumes(struct kl_agent *a, struct kl_apod *p)
 
     sk_err_init(&err);
     if (kl_pod_volumes(p, &err) == 0) {
-        p->volume_error[0] = '\0';
+        kl_msg_set(&p->volume_error, NULL);
         sk_debug("kubelet", "pod '%s/%s': configMap/secret volumes updated", p->ns, p->name);
         return;
     }
     p->projected_gen = p->refs_gen; /* not again until the objects change again */
-    if (strcmp(p->volume_error, err.msg) == 0)
+    if (strcmp(kl_msg(p->volume_error), err.msg) == 0)
         return;
-    sk_strlcpy(p->volume_error, err.msg, sizeof(p->volume_error));
+    kl_msg_set(&p->volume_error, err.msg);
     sk_warn("kubelet", "pod '%s/%s': %s", p->ns, p->name, err.msg);
     kl_pod_event(a, p, API_EVENT_WARNING, "FailedMount", "MountVolume.SetUp failed: %s", err.msg);
 }
@@ -305,16 +311,16 @@ kl_pod_sync(struct kl_agent *a, struct kl_apod *p)
     }
     sk_err_init(&err);
     if (kl_sandbox_ensure(a, p, &err) < 0) {
-        if (strcmp(p->sandbox_error, err.msg) != 0) {
+        if (strcmp(kl_msg(p->sandbox_error), err.msg) != 0) {
             sk_warn("kubelet", "pod '%s/%s': %s", p->ns, p->name, err.msg);
             kl_pod_event(a, p, API_EVENT_WARNING, "FailedCreatePodSandBox",
                          "Failed to create pod sandbox: %s", err.msg);
         }
-        sk_strlcpy(p->sandbox_error, err.msg, sizeof(p->sandbox_error));
+        kl_msg_set(&p->sandbox_error, err.msg);
         kl_pod_status_write(a, p);
         return;
     }
-    p->sandbox_error[0] = '\0';
+    kl_msg_set(&p->sandbox_error, NULL);
     if (!p->start_time[0])
         kl_agent_now(p->start_time, sizeof(p->start_time));
     kl_pod_refs_sync(a, p);

@@ -39,7 +39,7 @@ set_waiting(struct kl_actr *c, const char *reason, const char *msg)
 {
     c->state = KL_CTR_WAITING;
     sk_strlcpy(c->reason, reason, sizeof(c->reason));
-    sk_strlcpy(c->message, msg ? msg : "", sizeof(c->message));
+    kl_msg_set(&c->message, msg);
 }
 
 /* lowerdir=L1:L2:... (top first), a fresh upper and work dir. */
@@ -262,7 +262,8 @@ kl_ctr_start(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c, struct sk
         return rc;
     }
     c->state = KL_CTR_RUNNING;
-    c->reason[0] = c->message[0] = '\0';
+    c->reason[0] = '\0';
+    kl_msg_set(&c->message, NULL);
     kl_agent_now(c->started_at, sizeof(c->started_at));
     c->started_s = kl_agent_now_s();
     c->poststart_failed = false;

@@ -41,7 +41,6 @@
 
 #include <errno.h>
 #include <netdb.h>
-#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -686,7 +685,7 @@ kl_relay_free(struct kl_relay *r)
     }
     api_aclient_free(r->client);
     if (r->key)
-        OPENSSL_cleanse(r->key, r->keylen);
+        explicit_bzero(r->key, r->keylen);
     free(r->key);
     free(r);
 }

@@ -19,6 +19,19 @@ kl_strv_push(struct kl_strv *s, char *owned)
 }
 
 void
+kl_msg_set(char **dst, const char *src)
+{
+    free(*dst);
+    *dst = src && *src ? sk_strndup(src, KL_MSG_MAX - 1) : NULL;
+}
+
+const char *
+kl_msg(const char *msg)
+{
+    return msg ? msg : "";
+}
+
+void
 kl_strv_release(struct kl_strv *s)
 {
     for (size_t i = 0; i < s->n; i++)

@@ -86,6 +86,12 @@ int rt_image_blob_open(struct rt_image_store *s, const char *digest, struct sk_e
 int rt_image_blob_json(struct rt_image_store *s, const char *digest, json_t **out,
                        struct sk_err *err);
 
+/* blobs/sha256/<hex> of a digest; whether that blob is stored. */
+void rt_image_blob_path(const char *digest, char *out, size_t outsz);
+int rt_image_blob_exists(struct rt_image_store *s, const char *digest);
+/* fsync(2) the directory dir below root_fd. */
+int rt_image_fsync_dir_at(int root_fd, const char *dir, struct sk_err *err);
+
 /* Unpack the stored layer blob into layers/<diffid hex>/ unless it is
  * already there. The uncompressed digest must equal diffid. */
 int rt_image_layer_put(struct rt_image_store *s, const char *blob, const char *diffid,

@@ -44,10 +44,8 @@
 #include "store/io.h"
 
 #include "lib/alloc.h"
+#include "lib/sha256.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -216,7 +214,6 @@ frame_auth_mac(const void *secret, size_t secret_len, char role, const struct fr
                const struct frame_hello *listener, unsigned char mac[FRAME_MAC_SIZE])
 {
     unsigned char msg[12 + 1 + 2 * FRAME_NONCE_SIZE + 16];
-    unsigned int mac_len = FRAME_MAC_SIZE;
     size_t n = 0;
 
     memcpy(msg, "skiff-peer-1", 12);
@@ -229,14 +226,13 @@ frame_auth_mac(const void *secret, size_t secret_len, char role, const struct fr
     store_le64_put(msg + n, dialer->id);
     store_le64_put(msg + n + 8, listener->id);
     n += 16;
-    if (!HMAC(EVP_sha256(), secret, (int)secret_len, msg, n, mac, &mac_len))
-        SK_BUG("HMAC-SHA256 failed");
+    sk_hmac_sha256(secret, secret_len, msg, n, mac);
 }
 
 int
 frame_mac_equal(const unsigned char *a, const unsigned char *b)
 {
-    return CRYPTO_memcmp(a, b, FRAME_MAC_SIZE) == 0;
+    return sk_mem_equal_ct(a, b, FRAME_MAC_SIZE);
 }
 
 /* ---- RAFT ---- */

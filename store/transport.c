@@ -36,10 +36,10 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -246,6 +246,24 @@ check_auth(struct tconn *c, const unsigned char *p, size_t len)
     return frame_mac_equal(mac, p) ? 0 : -1;
 }
 
+/* The kernel's CSPRNG (getrandom(2)); OpenSSL's RAND_bytes was skiffd's
+ * one reason but a few to load libcrypto (lib/sha256.c). */
+static void
+nonce_fill(unsigned char nonce[FRAME_NONCE_SIZE])
+{
+    size_t n = 0;
+
+    while (n < FRAME_NONCE_SIZE) {
+        ssize_t got = getrandom(nonce + n, FRAME_NONCE_SIZE - n, 0);
+
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            SK_BUG("getrandom failed");
+        n += (size_t)got;
+    }
+}
+
 static void
 conn_init_hello(struct tconn *c)
 {
@@ -254,8 +272,7 @@ conn_init_hello(struct tconn *c)
     c->mine.id = t->id;
     sk_strlcpy(c->mine.name, t->name, sizeof(c->mine.name));
     sk_strlcpy(c->mine.addr, t->addr, sizeof(c->mine.addr));
-    if (RAND_bytes(c->mine.nonce, FRAME_NONCE_SIZE) != 1)
-        SK_BUG("RAND_bytes failed");
+    nonce_fill(c->mine.nonce);
 }
 
 /* A peer dials again only after dropping its previous connection to us;
@@ -603,7 +620,7 @@ transport_free(struct transport *t)
             conn_free(t->in[i], NULL);
     for (i = 0; i < t->npeers; i++)
         transport_remove_peer(t, t->peers[i].id);
-    OPENSSL_cleanse(t->secret, t->secret_len);
+    explicit_bzero(t->secret, t->secret_len);
     free(t->secret);
     free(t);
 }
