@@ -99,7 +99,11 @@ $(B)/libskiff-$(1).a: $$(patsubst %.c,$(B)/%.o,$$(wildcard $(1)/*.c))
 endef
 $(foreach m,$(BUILT_MODULES),$(eval $(call module_rule,$(m))))
 
-LINK_LIBS = -Wl,--start-group $(MODULE_LIBS) -Wl,--end-group $(PKG_LIBS) -lm
+# --as-needed (gcc's default on Debian, not clang's): skiffd references
+# neither libarchive nor libcrypto (the importers in skiff-image and
+# skiff-runtime do), and each mapped library costs the agent resident
+# memory (bench/README.md, agent memory).
+LINK_LIBS = -Wl,--as-needed -Wl,--start-group $(MODULE_LIBS) -Wl,--end-group $(PKG_LIBS) -lm
 
 $(B)/bin/%: $(B)/cmd/%.o $(MODULE_LIBS)
 	@mkdir -p $(@D)
