@@ -228,7 +228,7 @@ test_expect_success 'watch: initial ADDED list, then changes in order, DELETED w
 
 test_expect_success 'api-resources lists every kind; whoami names the peer; logs and exec need an agent key' '
 	req api-resources whoami "logs default web" "exec default web -- ls" >out &&
-	head -n 1 out | grep "^ok 15$" &&
+	head -n 1 out | grep "^ok 16$" &&
 	grep -q "{\"name\":\"pods\",\"singularName\":\"pod\",\"namespaced\":true,\"kind\":\"Pod\"" out &&
 	grep -q "\"user\":\"system:admin\"" out &&
 	grep -q "\"system:masters\"" out &&
