@@ -204,7 +204,7 @@ sched_nodes_to_find(unsigned percentage, size_t nodes)
  * filters read its first cache lines (flags, taints, allocatable,
  * requested). The prefetch is written in the loop itself: GCC 12 finds
  * a helper holding only __builtin_prefetch pure and deletes the call. */
-#define PREFETCH_AHEAD 4
+#define PREFETCH_AHEAD 12
 
 int
 sched_schedule_parsed(const struct sched_cache *cache, const struct sched_pod *pod,
