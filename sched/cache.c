@@ -527,19 +527,31 @@ sched_cache_assume(struct sched_cache *c, const json_t *obj, const char *node_na
                    struct sk_err *err)
 {
     struct sched_node_info *ni = find_node(c, node_name);
-    struct sched_cached_pod *cp;
     struct sched_pod *p;
-    char key[SCHED_KEY_MAX];
+    int rc;
 
     if (!ni || !ni->obj)
         return sk_err_set(err, ENOENT, "node '%s': not found", node_name);
     if (sched_pod_parse(obj, &p, err) < 0)
         return -EINVAL;
-    if (find_pod(c, p->ns, p->name)) {
-        sk_err_set(err, EEXIST, "pod '%s/%s': already in the cache", p->ns, p->name);
+    rc = sched_cache_assume_parsed(c, p, node_name, now_ms, err);
+    if (rc < 0)
         sched_pod_free(p);
-        return -EEXIST;
-    }
+    return rc;
+}
+
+int
+sched_cache_assume_parsed(struct sched_cache *c, struct sched_pod *p, const char *node_name,
+                          int64_t now_ms, struct sk_err *err)
+{
+    struct sched_node_info *ni = find_node(c, node_name);
+    struct sched_cached_pod *cp;
+    char key[SCHED_KEY_MAX];
+
+    if (!ni || !ni->obj)
+        return sk_err_set(err, ENOENT, "node '%s': not found", node_name);
+    if (find_pod(c, p->ns, p->name))
+        return sk_err_set(err, EEXIST, "pod '%s/%s': already in the cache", p->ns, p->name);
     cp = sk_calloc(1, sizeof(*cp));
     cp->pod = p;
     cp->assumed = true;
