@@ -542,7 +542,7 @@ loop_timeout(const struct sk_loop *loop, int timeout_ms)
 {
     uint64_t wait;
 
-    if (loop->deferred.n)
+    if (loop->deferred.n || loop->at_end.n) /* at_end: a nested run_once */
         return 0;
     if (!loop->heap_len)
         return timeout_ms;
