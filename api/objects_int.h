@@ -51,6 +51,11 @@ struct api_objects {
     uint64_t repair_timer; /* the repair of Service claims */
     struct obj_repair_wait *repair_wait;
     size_t boot_next; /* index of the next default namespace to ensure */
+    /* The last namespace a create checked (objects_write.c): its key,
+     * the revision it was stored at and whether it was terminating. */
+    char ns_seen_key[128];
+    int64_t ns_seen_mod;
+    bool ns_seen_terminating;
 };
 
 /* ---- objects.c ---- */

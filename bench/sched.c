@@ -172,7 +172,7 @@ run(int nodes, int pods, enum kind kind)
 
 /* ---- end to end through skiffd ---- */
 
-#define E2E_CLIENTS 4 /* pod and node creates over this many connections */
+#define E2E_CLIENTS 16 /* pod and node creates over this many connections */
 
 /* One sized run: a fresh skiffd, nodes Node objects, pods pods of kind. */
 struct scenario {

@@ -188,6 +188,7 @@ struct sk_conn {
     bool draining_in; /* output done, write side shut, reading to EOF */
     bool dead;        /* fd closed; on_close and free are deferred */
     bool drain_queued;
+    bool flush_queued; /* output waits for the end of the loop iteration */
     bool has_why;
     uint64_t close_timer;
     struct sk_err why;
@@ -249,7 +250,7 @@ conn_update(struct sk_conn *c)
         return;
     if ((conn_can_read(c) || c->draining_in) && !c->eof)
         want |= SK_EV_READ;
-    if (sk_conn_pending(c))
+    if (sk_conn_pending(c) && !c->flush_queued)
         want |= SK_EV_WRITE;
     if (want == c->watched)
         return;
@@ -526,6 +527,25 @@ sk_conn_new(struct sk_loop *loop, int fd, size_t max_line, const struct sk_conn_
     return c;
 }
 
+/* The end of the iteration in which output was queued (sk_conn_write). */
+static void
+conn_flush_at_end(struct sk_loop *loop, void *arg)
+{
+    struct sk_conn *c = arg;
+
+    c->flush_queued = false;
+    if (c->dead)
+        return; /* freed by a deferred call of a later iteration */
+    conn_flush(c);
+    conn_update(c);
+}
+
+/* Inside a loop iteration the output only queues, and goes out in one
+ * write at the iteration's end: an API server answering a batch of
+ * pipelined requests and sending the watch events of one store commit
+ * made one send(2) (and one wakeup of the peer) per line before. The
+ * conn cannot be freed before that: conn_finalize runs from a deferred
+ * call, which is queued for the next iteration at the earliest. */
 void
 sk_conn_write(struct sk_conn *c, const void *data, size_t len)
 {
@@ -534,7 +554,10 @@ sk_conn_write(struct sk_conn *c, const void *data, size_t len)
 
     if (c->dead || len == 0)
         return;
-    if (sk_conn_pending(c) == 0) {
+    if (!c->flush_queued && sk_conn_pending(c) == 0 &&
+        sk_loop_at_end(c->loop, conn_flush_at_end, c))
+        c->flush_queued = true;
+    if (sk_conn_pending(c) == 0 && !c->flush_queued) {
         n = conn_syswrite(c, p, len);
         if (n < 0) {
             conn_write_failed(c, errno);

@@ -82,6 +82,7 @@ struct sk_loop {
     uint64_t timer_seq;
     struct loop_calls deferred; /* queued for the next deferred round */
     struct loop_calls spare;    /* the other buffer, reused */
+    struct loop_calls at_end;   /* sk_loop_at_end: end of this iteration */
     struct loop_signal signals[NSIG];
     sigset_t sigmask;
     int sigfd;
@@ -140,6 +141,7 @@ sk_loop_free(struct sk_loop *loop)
     free(loop->heap);
     free(loop->deferred.v);
     free(loop->spare.v);
+    free(loop->at_end.v);
     free(loop);
 }
 
@@ -406,11 +408,9 @@ loop_fire_timers(struct sk_loop *loop, int *ran)
 
 /* --- deferred calls --- */
 
-void
-sk_loop_defer(struct sk_loop *loop, sk_timer_cb cb, void *arg)
+static void
+calls_push(struct loop_calls *q, sk_timer_cb cb, void *arg)
 {
-    struct loop_calls *q = &loop->deferred;
-
     if (q->n == q->cap) {
         q->cap = q->cap ? q->cap * 2 : 16;
         q->v = sk_reallocarray(q->v, q->cap, sizeof(*q->v));
@@ -418,6 +418,33 @@ sk_loop_defer(struct sk_loop *loop, sk_timer_cb cb, void *arg)
     q->v[q->n].cb = cb;
     q->v[q->n].arg = arg;
     q->n++;
+}
+
+void
+sk_loop_defer(struct sk_loop *loop, sk_timer_cb cb, void *arg)
+{
+    calls_push(&loop->deferred, cb, arg);
+}
+
+bool
+sk_loop_at_end(struct sk_loop *loop, sk_timer_cb cb, void *arg)
+{
+    if (!loop->dispatching)
+        return false;
+    calls_push(&loop->at_end, cb, arg);
+    return true;
+}
+
+/* The end of an iteration: the sk_loop_at_end calls, outside dispatching
+ * so that whatever they queue in turn is done at once or next time. */
+static void
+loop_run_at_end(struct sk_loop *loop, int *ran)
+{
+    for (size_t i = 0; i < loop->at_end.n; i++) {
+        loop->at_end.v[i].cb(loop, loop->at_end.v[i].arg);
+        (*ran)++;
+    }
+    loop->at_end.n = 0;
 }
 
 /* Run one round: the calls queued so far. The queue is swapped with the
@@ -515,7 +542,7 @@ loop_timeout(const struct sk_loop *loop, int timeout_ms)
 {
     uint64_t wait;
 
-    if (loop->deferred.n)
+    if (loop->deferred.n || loop->at_end.n) /* at_end: a nested run_once */
         return 0;
     if (!loop->heap_len)
         return timeout_ms;
@@ -543,6 +570,7 @@ sk_loop_run_once(struct sk_loop *loop, int timeout_ms, struct sk_err *err)
     loop_fire_timers(loop, &ran);
     loop_run_deferred(loop, &ran);
     loop->dispatching = false;
+    loop_run_at_end(loop, &ran);
     return ran;
 }
 

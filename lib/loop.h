@@ -24,6 +24,7 @@
 
 #include "err.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct sk_loop;
@@ -94,6 +95,14 @@ int sk_loop_signal_add(struct sk_loop *loop, int signo, sk_signal_cb cb, void *a
  * iteration (which then does not wait), so a callback re-deferring itself
  * cannot starve the fds. */
 void sk_loop_defer(struct sk_loop *loop, sk_timer_cb cb, void *arg);
+
+/* Inside an iteration (a callback of sk_loop_run_once): call cb(loop,
+ * arg) once at the end of this iteration, after its deferred calls, in
+ * FIFO order, and return true. Outside an iteration nothing is queued
+ * and it returns false: the caller acts at once. For work that gains
+ * from batching everything an iteration produced, such as one write(2)
+ * per connection instead of one per message (lib/line.c). */
+bool sk_loop_at_end(struct sk_loop *loop, sk_timer_cb cb, void *arg);
 
 /* CLOCK_MONOTONIC in milliseconds. Inside callbacks it is read once per
  * iteration (after waiting), so every callback of an iteration sees the

@@ -96,7 +96,12 @@ sched_cache_free(struct sched_cache *c)
         free(ni->pods);
         free(ni->ports);
         free(ni->name);
-        free(ni);
+    }
+    while (c->slabs) {
+        struct sched_node_slab *next = c->slabs->next;
+
+        free(c->slabs);
+        c->slabs = next;
     }
     free(c->nodes);
     sched_map_release(&c->node_by_name);
@@ -112,6 +117,42 @@ find_node(const struct sched_cache *c, const char *name)
     return e ? e->ptr : NULL;
 }
 
+/* Node infos live side by side in slabs rather than each in its own
+ * allocation among the JSON of the objects: a scheduling attempt walks
+ * hundreds of them, and at 5,000 nodes scattered infos made the filter
+ * loop wait on a cache (and TLB) miss for nearly every node. */
+static struct sched_node_info *
+node_alloc(struct sched_cache *c)
+{
+    struct sched_node_info *ni = c->free_nodes;
+
+    if (ni) {
+        c->free_nodes = ni->free_next;
+    } else {
+        if (!c->slabs || c->slabs->used == SCHED_NODE_SLAB) {
+            struct sched_node_slab *s = sk_malloc(sizeof(*s));
+
+            s->next = c->slabs;
+            s->used = 0;
+            c->slabs = s;
+        }
+        ni = &c->slabs->v[c->slabs->used++];
+    }
+    memset(ni, 0, sizeof(*ni));
+    return ni;
+}
+
+static void
+node_release(struct sched_cache *c, struct sched_node_info *ni)
+{
+    free(ni->pods);
+    free(ni->ports);
+    free(ni->name);
+    memset(ni, 0, sizeof(*ni));
+    ni->free_next = c->free_nodes;
+    c->free_nodes = ni;
+}
+
 /* The info for name, created empty (no object) when missing: a pod may
  * be seen bound before its node is. */
 static struct sched_node_info *
@@ -121,7 +162,7 @@ get_node(struct sched_cache *c, const char *name)
 
     if (ni)
         return ni;
-    ni = sk_calloc(1, sizeof(*ni));
+    ni = node_alloc(c);
     ni->name = sk_strdup(name);
     if (c->nnodes == c->nodes_cap) {
         c->nodes_cap = c->nodes_cap ? c->nodes_cap * 2 : 16;
@@ -142,10 +183,7 @@ maybe_drop_node(struct sched_cache *c, struct sched_node_info *ni)
     sched_map_del(&c->node_by_name, ni->name);
     c->nodes[ni->index] = c->nodes[--c->nnodes];
     c->nodes[ni->index]->index = ni->index;
-    free(ni->pods);
-    free(ni->ports);
-    free(ni->name);
-    free(ni);
+    node_release(c, ni);
 }
 
 int
@@ -489,19 +527,31 @@ sched_cache_assume(struct sched_cache *c, const json_t *obj, const char *node_na
                    struct sk_err *err)
 {
     struct sched_node_info *ni = find_node(c, node_name);
-    struct sched_cached_pod *cp;
     struct sched_pod *p;
-    char key[SCHED_KEY_MAX];
+    int rc;
 
     if (!ni || !ni->obj)
         return sk_err_set(err, ENOENT, "node '%s': not found", node_name);
     if (sched_pod_parse(obj, &p, err) < 0)
         return -EINVAL;
-    if (find_pod(c, p->ns, p->name)) {
-        sk_err_set(err, EEXIST, "pod '%s/%s': already in the cache", p->ns, p->name);
+    rc = sched_cache_assume_parsed(c, p, node_name, now_ms, err);
+    if (rc < 0)
         sched_pod_free(p);
-        return -EEXIST;
-    }
+    return rc;
+}
+
+int
+sched_cache_assume_parsed(struct sched_cache *c, struct sched_pod *p, const char *node_name,
+                          int64_t now_ms, struct sk_err *err)
+{
+    struct sched_node_info *ni = find_node(c, node_name);
+    struct sched_cached_pod *cp;
+    char key[SCHED_KEY_MAX];
+
+    if (!ni || !ni->obj)
+        return sk_err_set(err, ENOENT, "node '%s': not found", node_name);
+    if (find_pod(c, p->ns, p->name))
+        return sk_err_set(err, EEXIST, "pod '%s/%s': already in the cache", p->ns, p->name);
     cp = sk_calloc(1, sizeof(*cp));
     cp->pod = p;
     cp->assumed = true;

@@ -581,8 +581,8 @@ schedule_pod(struct sched_runner *r, json_t *pod)
     if (rc == 0)
         rc =
             sched_preemptor_schedule(r->preempt, r->cache, sp, pod, &r->score, &r->rng, &res, &err);
-    if (rc == 0)
-        rc = sched_cache_assume(r->cache, pod, res.node, now_ms(r), &err);
+    if (rc == 0 && (rc = sched_cache_assume_parsed(r->cache, sp, res.node, now_ms(r), &err)) == 0)
+        sp = NULL; /* the cache's now */
     if (rc == 0)
         bind_start(r, pod, res.node);
     else if (rc == 1)

@@ -84,6 +84,11 @@ int sched_cache_pod_remove(struct sched_cache *cache, const char *ns, const char
  * node is unknown, -EINVAL for a malformed pod. */
 int sched_cache_assume(struct sched_cache *cache, const json_t *pod, const char *node_name,
                        int64_t now_ms, struct sk_err *err);
+/* The same for a pod already parsed (sched_pod_parse): on success the
+ * cache owns p, on failure the caller still does. Saves the second parse
+ * the scheduler loop paid per pod. */
+int sched_cache_assume_parsed(struct sched_cache *cache, struct sched_pod *p, const char *node_name,
+                              int64_t now_ms, struct sk_err *err);
 /* The bind failed: undo an assumed pod exactly. -ENOENT if the pod is
  * unknown, -EINVAL if it is not assumed (a bound pod is not forgotten). */
 int sched_cache_forget(struct sched_cache *cache, const char *ns, const char *name,

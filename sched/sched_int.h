@@ -149,15 +149,26 @@ struct sched_node_info {
     size_t nports, ports_cap;
     struct sched_cached_pod **pods;
     size_t npods, pods_cap;
-    size_t naffinity; /* pods with affinity or preferred anti-affinity */
-    size_t nanti;     /* pods with required anti-affinity */
-    size_t index;     /* in cache->nodes */
+    size_t naffinity;                  /* pods with affinity or preferred anti-affinity */
+    size_t nanti;                      /* pods with required anti-affinity */
+    size_t index;                      /* in cache->nodes */
+    struct sched_node_info *free_next; /* on the cache's free list */
+};
+
+/* Node infos come from slabs of this many (cache.c). */
+#define SCHED_NODE_SLAB 64
+struct sched_node_slab {
+    struct sched_node_slab *next;
+    size_t used;
+    struct sched_node_info v[SCHED_NODE_SLAB];
 };
 
 struct sched_cache {
     struct sched_node_info **nodes; /* with and without objects */
     size_t nnodes, nodes_cap;
     size_t nlive; /* nodes with an object */
+    struct sched_node_slab *slabs;
+    struct sched_node_info *free_nodes;
     struct sched_map node_by_name;
     struct sched_map pod_by_key;       /* "ns/name" -> sched_cached_pod */
     struct sched_map label_index;      /* "ns\x01key\x01value" -> pods (cache.c) */

@@ -156,4 +156,20 @@ test_expect_success 'pipelined writes on one connection take effect in order' '
 	tail -n 1 out | grep -q "\"n\":\"30\""
 '
 
+test_expect_success 'pipelined binds answer as one at a time: a second bind of a pod is a conflict' '
+	for p in pa pb pc; do
+		req "create {\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"$p\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}" |
+			grep -q "^ok 1" || return 1
+	done &&
+	printf "%s\n" "bind default pa node-1" "bind default pb node-2" "bind default pa node-3" \
+		"bind default pc node-1" "get pods default pa" >reqs &&
+	timeout 10 nc.openbsd -N -U "$SOCK" <reqs >out &&
+	grep "^ok\|^error" out >heads &&
+	sed -n 1p heads | grep -q "^ok 1" &&
+	sed -n 2p heads | grep -q "^ok 1" &&
+	sed -n 3p heads | grep -q "^error 409 Conflict" &&
+	sed -n 4p heads | grep -q "^ok 1" &&
+	tail -n 1 out | grep -q "\"nodeName\":\"node-1\""
+'
+
 test_done

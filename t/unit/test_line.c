@@ -275,6 +275,8 @@ later_start(struct sk_conn *c, const char *args)
     sk_loop_timer_add(loop, ms, later_fire, lt);
 }
 
+static bool peek_empty;
+
 static void
 on_line(struct sk_conn *c, char *line, size_t len, void *arg)
 {
@@ -291,6 +293,12 @@ on_line(struct sk_conn *c, char *line, size_t len, void *arg)
         sk_conn_abort(c, &why);
         sk_conn_write(c, "lost\n", 5); /* dropped */
         sk_conn_close(c);
+    } else if (strcmp(line, "peek") == 0) {
+        char b;
+
+        sk_conn_printf(c, "peeked\n");
+        /* Inside the iteration the answer is queued, not sent. */
+        peek_empty = recv(client, &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && errno == EAGAIN;
     } else if (strcmp(line, "pause") == 0) {
         sk_conn_pause(c);
         sk_conn_printf(c, "paused\n");
@@ -416,6 +424,16 @@ START_TEST(pipelined_requests_are_answered_in_order)
     PUMP_UNTIL(got.len >= 31);
     ck_assert_str_eq(got.data, "ok get a\nok get b\nok \nok get c\n");
     ck_assert_int_eq(closes, 0);
+}
+END_TEST
+
+START_TEST(answers_go_out_at_the_end_of_the_iteration)
+{
+    peek_empty = false;
+    client_send("peek\nget a\n", 11);
+    PUMP_UNTIL(got.len >= 16);
+    ck_assert(peek_empty);
+    ck_assert_str_eq(got.data, "peeked\nok get a\n");
 }
 END_TEST
 
@@ -714,6 +732,7 @@ main(void)
 
     tcase_add_checked_fixture(cn, conn_setup, conn_teardown);
     tcase_add_test(cn, pipelined_requests_are_answered_in_order);
+    tcase_add_test(cn, answers_go_out_at_the_end_of_the_iteration);
     tcase_add_test(cn, eof_after_pipelined_lines_answers_them_then_closes);
     tcase_add_test(cn, held_conn_answers_a_peer_that_half_closed_from_a_timer);
     tcase_add_test(cn, eof_waits_for_every_hold_and_the_flush_of_their_answers);

@@ -394,6 +394,38 @@ START_TEST(deferred_call_from_timer_runs_in_same_iteration)
 }
 END_TEST
 
+/* at_end from a timer: queued for after this iteration's deferred
+ * calls; queued from an at_end call, nothing is (it is past the end). */
+static void
+at_end_inner(struct sk_loop *l, void *arg)
+{
+    order[norder++] = (int)(intptr_t)arg;
+    ck_assert(!sk_loop_at_end(l, record, (void *)99));
+}
+
+static void
+queue_at_end(struct sk_loop *l, void *arg)
+{
+    order[norder++] = 1;
+    ck_assert(sk_loop_at_end(l, at_end_inner, (void *)3));
+    ck_assert(sk_loop_at_end(l, record, (void *)4));
+    sk_loop_defer(l, record, (void *)2);
+}
+
+START_TEST(at_end_calls_run_after_the_deferred_ones_once)
+{
+    norder = 0;
+    ck_assert(!sk_loop_at_end(loop, record, (void *)9)); /* outside an iteration */
+    sk_loop_timer_add(loop, 0, queue_at_end, NULL);
+    ck_assert_int_eq(sk_loop_run_once(loop, 0, NULL), 4);
+    ck_assert_int_eq(norder, 4);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(order[i], i + 1);
+    ck_assert_int_eq(sk_loop_run_once(loop, 0, NULL), 0);
+    ck_assert_int_eq(norder, 4);
+}
+END_TEST
+
 START_TEST(free_runs_queued_deferred_calls)
 {
     norder = 0;
@@ -518,6 +550,7 @@ main(void)
     tcase_add_checked_fixture(misc, setup, teardown);
     tcase_add_test(misc, deferred_calls_run_fifo_and_new_ones_next_round);
     tcase_add_test(misc, deferred_call_from_timer_runs_in_same_iteration);
+    tcase_add_test(misc, at_end_calls_run_after_the_deferred_ones_once);
     tcase_add_test(misc, free_runs_queued_deferred_calls);
     tcase_add_test(misc, signals_arrive_through_signalfd);
     tcase_add_test(misc, run_returns_after_stop);
