@@ -34,4 +34,41 @@ test_expect_success 'it exits cleanly on SIGTERM with no valgrind errors' '
 	grep -q "ERROR SUMMARY: 0 errors" vg.log
 '
 
+# The controller manager as its own process (skiffd controllers): the
+# election, the informers and a ReplicaSet's reconcile, create and
+# delete under valgrind, against a plain server without controllers.
+CSOCK=$TEST_DIR/c.sock
+
+rs_json() {
+	echo "{\"apiVersion\":\"apps/v1\",\"kind\":\"ReplicaSet\",\"metadata\":{\"name\":\"web\",\"namespace\":\"default\"},\"spec\":{\"replicas\":$1,\"selector\":{\"matchLabels\":{\"app\":\"web\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}}}"
+}
+
+pods() {
+	skiff -s "$CSOCK" get pods -l app=web -o name 2>/dev/null | wc -l
+}
+
+test_expect_success 'skiffd controllers under valgrind leads and reconciles a ReplicaSet' '
+	start_daemon srv skiffd server --socket "$CSOCK" --listen "" \
+		--data-dir "$TEST_DIR/cdata" --set controllers.enabled=false \
+		--set scheduler.enabled=false &&
+	wait_for "skiff -s \"$CSOCK\" ping" 20 &&
+	start_daemon vgc valgrind --error-exitcode=9 --leak-check=full \
+		--errors-for-leak-kinds=definite,indirect \
+		skiffd controllers --server "$CSOCK" --set controllers.lease-duration=3s &&
+	wait_for "grep -q \"controller manager started\" vgc.log" 60 &&
+	rs_json 3 >rs.json &&
+	skiff -s "$CSOCK" apply -f rs.json &&
+	wait_for "test \$(pods) -eq 3" 60 &&
+	rs_json 1 >rs.json &&
+	skiff -s "$CSOCK" apply -f rs.json &&
+	wait_for "test \$(pods) -le 1" 60 &&
+	skiff -s "$CSOCK" delete replicasets web
+'
+
+test_expect_success 'skiffd controllers exits on SIGTERM with no valgrind errors' '
+	stop_daemon vgc &&
+	grep -q "ERROR SUMMARY: 0 errors" vgc.log &&
+	stop_daemon srv
+'
+
 test_done
