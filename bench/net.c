@@ -45,9 +45,12 @@
  *    master up` (7 execs of ip) and `ip netns del` (1 exec), timed with
  *    bash's $EPOCHREALTIME (no process for the clock) and followed by
  *    the same wait until the host ends are gone. One bash runs the whole
- *    sequential loop; M subshells run the concurrent one. The ip loop
- *    does fewer steps (no alias, MAC, hairpin, sysctls, and no address
- *    allocation).
+ *    sequential loop; M subshells run the concurrent one. With FULL
+ *    set (ratio_vs_ip, the concurrent loop) it does skiff's steps: the
+ *    MAC at creation, the alias with the master, then `ip link set type
+ *    bridge_slave hairpin on` and `ip netns exec sysctl -qw` of the two
+ *    sysctls (9 execs); only the address allocation has no counterpart.
+ *    Without (ratio_vs_ip_bare) it is the 7-exec loop above.
  *
  * The allocation file goes to DIR (default: the private tmpfs): its two
  * fsync'ed rewrites per pod cost what the disk costs, which the ip loop
@@ -57,7 +60,8 @@
  * setup_netns_create_ms, the unshare(CLONE_NEWNET)), teardown_ms,
  * teardown_dellink_ms, concurrent_*, ip_*, setup_ratio_vs_ip (skiff
  * setup / ip setup), ratio_vs_ip (skiff setup + teardown over the ip
- * loop's, sequential) and concurrent_ratio_vs_ip. */
+ * loop's, sequential), ratio_vs_ip_bare (the same over the bare loop)
+ * and concurrent_ratio_vs_ip. */
 #include "lib/alloc.h"
 #include "lib/buf.h"
 #include "net/net.h"
@@ -388,13 +392,19 @@ run_ipam_disk(struct bench *b, int n)
 static const char ip_funcs[] =
     "export LC_ALL=C\n"
     "up() {\n"
+    "\tlocal mac=\n"
+    "\t[ -z \"$FULL\" ] || printf -v mac 'address 0a:58:0a:f4:01:%02x' $((2 + $1 % 250))\n"
     "\tip netns add ipb$1\n"
-    "\tip link add ipv$1 type veth peer name eth0 netns ipb$1\n"
+    "\tip link add ipv$1 type veth peer name eth0 $mac netns ipb$1\n"
     "\tip -n ipb$1 addr add 10.244.1.$((2 + $1 % 250))/24 brd 10.244.1.255 dev eth0\n"
     "\tip -n ipb$1 link set lo up\n"
     "\tip -n ipb$1 link set eth0 up\n"
     "\tip -n ipb$1 route add default via 10.244.1.1\n"
-    "\tip link set ipv$1 master " NET_BRIDGE_DEFAULT " up\n"
+    "\tip link set ipv$1 master " NET_BRIDGE_DEFAULT " ${FULL:+alias ipb$1} up\n"
+    "\t[ -z \"$FULL\" ] && return\n"
+    "\tip link set ipv$1 type bridge_slave hairpin on\n"
+    "\tip netns exec ipb$1 sysctl -qw 'net.ipv4.ping_group_range=0 2147483647' "
+    "net.ipv4.ip_unprivileged_port_start=0\n"
     "}\n"
     "down() { ip netns del ipb$1; }\n";
 
@@ -419,7 +429,7 @@ static const char ip_concurrent[] = "set -e\n"
 /* Run body (after ip_funcs) with bash, $1 = n; its one output line is
  * "SETUP_US TEARDOWN_US". Returns 0 when it ran through. */
 static int
-run_bash(struct bench *b, const char *body, int n, double *setup, double *teardown)
+run_bash(struct bench *b, const char *body, int n, bool full, double *setup, double *teardown)
 {
     char *path = sk_asprintf("%s/ip.sh", b->dir), cmd[512];
     long long su = 0, td = 0;
@@ -428,7 +438,7 @@ run_bash(struct bench *b, const char *body, int n, double *setup, double *teardo
 
     if (!f || fputs(ip_funcs, f) < 0 || fputs(body, f) < 0 || fclose(f) != 0)
         die(path, NULL);
-    snprintf(cmd, sizeof(cmd), "bash -e '%s' %d", path, n);
+    snprintf(cmd, sizeof(cmd), "FULL=%s bash -e '%s' %d", full ? "1" : "", path, n);
     f = popen(cmd, "re");
     if (f && fscanf(f, "%lld %lld", &su, &td) == 2)
         rc = 0;
@@ -465,10 +475,10 @@ ip_wait_gone(struct nl_sock *nl)
 }
 
 static int
-run_ip(struct bench *b, struct nl_sock *nl, const char *body, int n, double *setup,
+run_ip(struct bench *b, struct nl_sock *nl, const char *body, int n, bool full, double *setup,
        double *teardown)
 {
-    if (run_bash(b, body, n, setup, teardown) < 0)
+    if (run_bash(b, body, n, full, setup, teardown) < 0)
         return -1;
     *teardown += ip_wait_gone(nl);
     return 0;
@@ -522,8 +532,9 @@ print_load(const char *when)
 
 struct figures {
     double s, t, netns, del, del_s, lat, cs, ct; /* skiff: sums (sequential), walls (concurrent) */
-    double is, it, ics, ict;                     /* ip loop */
-    bool ip_seq, ip_conc;
+    double is, it, ics, ict;                     /* ip loop, the same steps */
+    double bis, bit;                             /* ip loop, bare (sequential) */
+    bool ip_seq, ip_conc, ip_bare;
 };
 
 static void
@@ -543,6 +554,11 @@ print_figures(const struct figures *f, int n, int m, double ipam_ms)
         printf("result net ip_teardown_ms %.3f ms\n", f->it / n);
         printf("result net setup_ratio_vs_ip %.4f x\n", f->s / f->is);
         printf("result net ratio_vs_ip %.4f x\n", (f->s + f->t) / (f->is + f->it));
+    }
+    if (f->ip_bare) {
+        printf("result net ip_bare_setup_ms %.3f ms\n", f->bis / n);
+        printf("result net ip_bare_teardown_ms %.3f ms\n", f->bit / n);
+        printf("result net ratio_vs_ip_bare %.4f x\n", (f->s + f->t) / (f->bis + f->bit));
     }
     if (f->ip_conc) {
         printf("result net ip_concurrent_setup_ms %.3f ms\n", f->ics / m);
@@ -598,13 +614,15 @@ main(int argc, char **argv)
            ipam_dir ? ipam_dir : "a tmpfs");
     run_sequential(&b, nl, n, &f.s, &f.t, &f.netns);
     if (ip)
-        f.ip_seq = run_ip(&b, nl, ip_sequential, n, &f.is, &f.it) == 0;
+        f.ip_seq = run_ip(&b, nl, ip_sequential, n, true, &f.is, &f.it) == 0;
+    if (ip)
+        f.ip_bare = run_ip(&b, nl, ip_sequential, n, false, &f.bis, &f.bit) == 0;
     f.del = run_dellink(&b, nl, n, &f.del_s);
     f.lat = run_gone_latency(&b, nl, n < 20 ? n : 20);
     run_concurrent(&b, nl, m, &f.cs, &f.ct);
     if (ip)
-        f.ip_conc = run_ip(&b, nl, ip_concurrent, m, &f.ics, &f.ict) == 0;
-    if (ip && (!f.ip_seq || !f.ip_conc))
+        f.ip_conc = run_ip(&b, nl, ip_concurrent, m, true, &f.ics, &f.ict) == 0;
+    if (ip && (!f.ip_seq || !f.ip_conc || !f.ip_bare))
         fprintf(stderr, "bench net: the ip loop failed\n");
     ipam_ms = run_ipam_disk(&b, n < 50 ? n : 50);
     check_clean(nl);
