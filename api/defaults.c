@@ -5,6 +5,7 @@
 #include "object.h"
 
 #include "lib/alloc.h"
+#include "lib/base64.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -267,20 +268,9 @@ def_endpoints(json_t *obj)
 static char *
 base64_encode(const char *s, size_t n)
 {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = sk_malloc((n + 2) / 3 * 4 + 1), *o = out;
-    const unsigned char *p = (const unsigned char *)s;
+    char *out = sk_malloc(SK_BASE64_LEN(n) + 1);
 
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
-                     (i + 2 < n ? p[i + 2] : 0);
-
-        *o++ = tab[v >> 18 & 63];
-        *o++ = tab[v >> 12 & 63];
-        *o++ = i + 1 < n ? tab[v >> 6 & 63] : '=';
-        *o++ = i + 2 < n ? tab[v & 63] : '=';
-    }
-    *o = '\0';
+    sk_base64_encode(s, n, out);
     return out;
 }
 

@@ -18,42 +18,21 @@
  * limit; an empty payload is "stdin " and means nothing. ROWS and COLS
  * are 1..65535. */
 #include "kubelet/kubelet.h"
+#include "lib/alloc.h"
+#include "lib/base64.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char b64_digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 void
 kl_frame_put_data(struct sk_buf *out, const char *tag, const void *data, size_t len)
 {
-    const unsigned char *p = data;
-    char q[4];
+    char *enc = sk_malloc(SK_BASE64_LEN(len) + 1);
 
-    sk_buf_printf(out, "%s ", tag);
-    for (size_t i = 0; i < len; i += 3) {
-        unsigned v = (unsigned)p[i] << 16;
-
-        if (i + 1 < len)
-            v |= (unsigned)p[i + 1] << 8;
-        if (i + 2 < len)
-            v |= p[i + 2];
-        q[0] = b64_digits[(v >> 18) & 63];
-        q[1] = b64_digits[(v >> 12) & 63];
-        q[2] = i + 1 < len ? b64_digits[(v >> 6) & 63] : '=';
-        q[3] = i + 2 < len ? b64_digits[v & 63] : '=';
-        sk_buf_append(out, q, 4);
-    }
-    sk_buf_putc(out, '\n');
-}
-
-static int
-b64_value(char ch)
-{
-    const char *p = ch ? strchr(b64_digits, ch) : NULL;
-
-    return p ? (int)(p - b64_digits) : -1;
+    sk_base64_encode(data, len, enc);
+    sk_buf_printf(out, "%s %s\n", tag, enc);
+    free(enc);
 }
 
 /* Decode s in place (the output is never longer than what was read);
@@ -61,29 +40,11 @@ b64_value(char ch)
 static int
 b64_decode_inplace(char *s, size_t *len)
 {
-    size_t n = strlen(s), o = 0;
+    ssize_t n = sk_base64_decode(s, strlen(s), (unsigned char *)s);
 
-    if (n % 4)
+    if (n < 0)
         return -1;
-    for (size_t i = 0; i < n; i += 4) {
-        int v[4], pad = 0;
-
-        for (int k = 0; k < 4; k++) {
-            if (s[i + k] == '=' && i + 4 == n && k >= 2) {
-                v[k] = 0;
-                pad++;
-                continue;
-            }
-            if (pad || (v[k] = b64_value(s[i + k])) < 0)
-                return -1; /* "=" only at the end, nothing after it */
-        }
-        s[o++] = (char)(v[0] << 2 | v[1] >> 4);
-        if (pad < 2)
-            s[o++] = (char)((v[1] & 15) << 4 | v[2] >> 2);
-        if (pad < 1)
-            s[o++] = (char)((v[2] & 3) << 6 | v[3]);
-    }
-    *len = o;
+    *len = (size_t)n;
     return 0;
 }
 

@@ -2,6 +2,7 @@
 #include "kubelet/kl_int.h"
 
 #include "lib/alloc.h"
+#include "lib/base64.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -192,51 +193,26 @@ kl_find_named(const json_t *arr, const char *name)
     return NULL;
 }
 
-static int
-b64val(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
 int
 kl_base64_decode(const char *in, char **out, size_t *len)
 {
-    size_t n = strlen(in), o = 0;
-    char *buf = sk_malloc(n / 4 * 3 + 4);
-    unsigned acc = 0;
-    int bits = 0;
+    size_t n = strlen(in), m = n;
+    char *padded = sk_malloc(n + 4), *buf;
+    ssize_t got;
 
-    while (n > 0 && in[n - 1] == '=')
-        n--;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64val((unsigned char)in[i]);
-        if (v < 0) {
-            free(buf);
-            return -EINVAL;
-        }
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            buf[o++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    if (bits >= 6) {
+    /* padding optional here: lib's decoder wants whole quads */
+    memcpy(padded, in, n);
+    while (m % 4)
+        padded[m++] = '=';
+    buf = sk_malloc(m / 4 * 3 + 1);
+    got = sk_base64_decode(padded, m, (unsigned char *)buf);
+    free(padded);
+    if (got < 0) {
         free(buf);
         return -EINVAL;
     }
-    buf[o] = '\0';
+    buf[got] = '\0';
     *out = buf;
-    *len = o;
+    *len = (size_t)got;
     return 0;
 }
