@@ -37,7 +37,6 @@
 #define SA_TOKEN_TYPE "kubernetes.io/service-account-token"
 #define SA_ANN_NAME   "kubernetes.io/service-account.name"
 #define SA_ANN_UID    "kubernetes.io/service-account.uid"
-#define HEX_LEN       (2 * 32 + 1)
 
 struct api_sa_tokens {
     json_t *by_digest; /* hex digest -> {"ns", "sa", "uid"} */
@@ -71,13 +70,12 @@ api_sa_tokens_free(struct api_sa_tokens *t)
 }
 
 static void
-hex_digest(const void *s, size_t len, char out[HEX_LEN])
+hex_digest(const void *s, size_t len, char out[SK_SHA256_HEX])
 {
     unsigned char d[SK_SHA256_LEN];
 
     sk_sha256(s, len, d);
-    for (size_t i = 0; i < sizeof(d); i++)
-        snprintf(out + 2 * i, 3, "%02x", d[i]);
+    sk_hex(d, sizeof(d), out);
 }
 
 /* Decode base64 text into a NUL-terminated token; -1 when it is not
@@ -127,7 +125,7 @@ secret_put(struct api_sa_tokens *t, const json_t *obj, const char *key)
     const char *sa = json_string_value(json_object_get(ann, SA_ANN_NAME));
     const char *uid = json_string_value(json_object_get(ann, SA_ANN_UID));
     const char *b64 = json_string_value(sk_json_get(obj, "data.token"));
-    char token[API_TOKEN_MAX + 1], hex[HEX_LEN];
+    char token[API_TOKEN_MAX + 1], hex[SK_SHA256_HEX];
 
     secret_forget(t, key);
     if (!type || strcmp(type, SA_TOKEN_TYPE) || !sa || !*sa || !b64)
@@ -184,7 +182,7 @@ api_sa_tokens_count(const struct api_sa_tokens *t)
 int
 api_sa_tokens_lookup(const struct api_sa_tokens *t, const char *token, struct api_peer *peer)
 {
-    char hex[HEX_LEN], key[320];
+    char hex[SK_SHA256_HEX], key[320];
     const json_t *e;
     const char *ns, *sa, *uid, *have;
 

@@ -26,24 +26,12 @@
 #include <sys/random.h>
 
 static void
-hex(const unsigned char *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static void
 hmac_hex(const void *key, size_t keylen, const void *msg, size_t len, char out[KL_EP_MAC_HEX])
 {
     unsigned char mac[SK_SHA256_LEN];
 
     sk_hmac_sha256(key, keylen, msg, len, mac);
-    hex(mac, SK_SHA256_LEN, out);
+    sk_hex(mac, SK_SHA256_LEN, out);
 }
 
 void
@@ -82,7 +70,7 @@ kl_ep_nonce(char out[KL_EP_NONCE_HEX], struct sk_err *err)
 
     if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
         return sk_err_sys(err, errno ? errno : EIO, "getrandom");
-    hex(raw, sizeof(raw), out);
+    sk_hex(raw, sizeof(raw), out);
     return 0;
 }
 

@@ -196,3 +196,15 @@ sk_mem_equal_ct(const void *a, const void *b, size_t n)
         diff |= x[i] ^ y[i];
     return diff == 0;
 }
+
+void
+sk_hex(const unsigned char *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}

@@ -28,6 +28,11 @@ void sk_sha256(const void *data, size_t len, unsigned char out[SK_SHA256_LEN]);
 void sk_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t len,
                     unsigned char out[SK_SHA256_LEN]);
 
+/* Lowercase hex of the n bytes at in, NUL-terminated: out has room for
+ * 2 n + 1 bytes (SK_SHA256_HEX for a digest). */
+#define SK_SHA256_HEX (2 * SK_SHA256_LEN + 1)
+void sk_hex(const unsigned char *in, size_t n, char *out);
+
 /* 1 if the n bytes at a and b are equal, in a time that depends on n
  * only (for MACs and token digests). */
 int sk_mem_equal_ct(const void *a, const void *b, size_t n);

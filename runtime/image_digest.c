@@ -5,6 +5,8 @@
  * strings are in image_digest_text.c. */
 #include "runtime/image_int.h"
 
+#include "lib/sha256.h"
+
 #include "lib/alloc.h"
 #include "lib/err.h"
 
@@ -39,13 +41,12 @@ void
 rt_image_sha256_final(struct rt_image_sha256 *h, char out[RT_IMAGE_DIGEST_LEN])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0, i;
+    unsigned int mdlen = 0;
 
     if (EVP_DigestFinal_ex(h->ctx, md, &mdlen) != 1 || mdlen != 32)
         SK_BUG("sha256: EVP_DigestFinal_ex failed");
     memcpy(out, "sha256:", 7);
-    for (i = 0; i < mdlen; i++)
-        snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
+    sk_hex(md, mdlen, out + 7);
     rt_image_sha256_free(h);
 }
 

@@ -11,17 +11,11 @@
 void
 rt_image_sha256_buf(const void *data, size_t len, char out[RT_IMAGE_DIGEST_LEN])
 {
-    static const char digits[] = "0123456789abcdef";
     unsigned char md[SK_SHA256_LEN];
-    int i;
 
     sk_sha256(data, len, md);
     memcpy(out, "sha256:", 7);
-    for (i = 0; i < SK_SHA256_LEN; i++) {
-        out[7 + 2 * i] = digits[md[i] >> 4];
-        out[7 + 2 * i + 1] = digits[md[i] & 15];
-    }
-    out[7 + 2 * SK_SHA256_LEN] = '\0';
+    sk_hex(md, SK_SHA256_LEN, out + 7);
 }
 
 int

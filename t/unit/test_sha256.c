@@ -44,6 +44,9 @@ START_TEST(sha256_matches_fips_vectors)
     sk_sha256(sha_vectors[_i].in, strlen(sha_vectors[_i].in), md);
     to_hex(md, sizeof(md), hex);
     ck_assert_str_eq(hex, sha_vectors[_i].hex);
+    memset(hex, 'x', sizeof(hex));
+    sk_hex(md, sizeof(md), hex);
+    ck_assert_str_eq(hex, sha_vectors[_i].hex);
 }
 END_TEST
 
