@@ -119,35 +119,6 @@ END_TEST
 
 /* ---- kernel ---- */
 
-static bool
-enter_private_netns(const char *test)
-{
-    if (geteuid() != 0) {
-        fprintf(stderr, "# SKIP %s: needs root (network namespaces)\n", test);
-        return false;
-    }
-    if (unshare(CLONE_NEWNET) < 0) {
-        fprintf(stderr, "# SKIP %s: unshare(CLONE_NEWNET): %s\n", test, strerror(errno));
-        return false;
-    }
-    return true;
-}
-
-/* A new netns held by the returned fd only. */
-static int
-make_netns(void)
-{
-    int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), fd;
-
-    ck_assert_int_ge(self, 0);
-    ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
-    fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(setns(self, CLONE_NEWNET), 0);
-    close(self);
-    return fd;
-}
-
 /* Run an nft script as an outsider would (another owner, or someone
  * editing our table by hand). */
 static int
@@ -191,7 +162,7 @@ START_TEST(table_is_applied_kept_repaired_and_removed)
     struct sk_err err;
     uint64_t syncs, drifts;
 
-    if (!enter_private_netns("table_is_applied_kept_repaired_and_removed"))
+    if (!unit_enter_private_netns("table_is_applied_kept_repaired_and_removed"))
         return;
     OK(net_masq_new(&m, -1, &c, &err));
     ck_assert_int_eq(table_state(-1, &b), -ENOENT); /* no kernel call before a sync */
@@ -312,7 +283,7 @@ node_init(struct node *n, const char *podcidr)
     struct net_cidr pool = cidr(podcidr), cluster = cidr("10.244.0.0/16");
     struct sk_err err;
 
-    n->netns = make_netns();
+    n->netns = unit_make_netns();
     n->path = sk_asprintf("%s/ipam-%d-%d", unit_tmpdir(), (int)getpid(), count++);
     OK(nl_sock_open_netns(&n->nl, n->netns, &err));
     OK(ipam_init(&n->ipam, n->path, &pool, &err));
@@ -357,19 +328,19 @@ START_TEST(egress_leaves_with_the_node_address_pod_to_pod_keeps_the_pod_address)
     char pa[NET_IP_STRLEN], pb[NET_IP_STRLEN], seen[64];
     int outside, pod_a, pod_b;
 
-    if (!enter_private_netns("egress_leaves_with_the_node_address"))
+    if (!unit_enter_private_netns("egress_leaves_with_the_node_address"))
         return;
     node_init(&a, "10.244.1.0/24");
     node_init(&b, "10.244.2.0/24");
-    outside = make_netns();
+    outside = unit_make_netns();
     OK(nl_sock_open_netns(&onl, outside, &err));
     link_pair(a.nl, "eth1", b.netns, b.nl, "192.168.77.1/24", "192.168.77.2/24");
     link_pair(a.nl, "eth2", outside, onl, "198.51.100.1/24", "198.51.100.2/24");
     route(a.nl, "10.244.2.0/24", "192.168.77.2");
     route(b.nl, "10.244.1.0/24", "192.168.77.1");
     route(onl, "10.244.0.0/16", "198.51.100.1");
-    sa.netns_fd = pod_a = make_netns();
-    sb.netns_fd = pod_b = make_netns();
+    sa.netns_fd = pod_a = unit_make_netns();
+    sb.netns_fd = pod_b = unit_make_netns();
     OK(net_pod_setup(a.nl, &a.ipam, &sa, &ra, &err));
     OK(net_pod_setup(b.nl, &b.ipam, &sb, &rb, &err));
     net_ip_format(&ra.addr.ip, pa, sizeof(pa));

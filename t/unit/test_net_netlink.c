@@ -216,35 +216,6 @@ END_TEST
 
 /* ---- against the kernel, in a private netns ---- */
 
-static bool
-enter_private_netns(const char *test)
-{
-    if (geteuid() != 0) {
-        fprintf(stderr, "# SKIP %s: needs root (network namespaces)\n", test);
-        return false;
-    }
-    if (unshare(CLONE_NEWNET) < 0) {
-        fprintf(stderr, "# SKIP %s: unshare(CLONE_NEWNET): %s\n", test, strerror(errno));
-        return false;
-    }
-    return true;
-}
-
-/* Another netns, held by the returned fd only (gone when it closes). */
-static int
-make_netns(void)
-{
-    int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), fd;
-
-    ck_assert_int_ge(self, 0);
-    ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
-    fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(setns(self, CLONE_NEWNET), 0);
-    close(self);
-    return fd;
-}
-
 static struct nl_sock *
 open_nl(void)
 {
@@ -289,7 +260,7 @@ START_TEST(veth_and_bridge_lifecycle)
     struct nl_sock *nl;
     struct sk_err err;
 
-    if (!enter_private_netns("veth_and_bridge_lifecycle"))
+    if (!unit_enter_private_netns("veth_and_bridge_lifecycle"))
         return;
     nl = open_nl();
     OK(nl_link_add_veth(nl, "skf1a2b3c", "skp1a2b3c", -1, &err));
@@ -340,7 +311,7 @@ START_TEST(bad_names_and_missing_links_are_named)
     struct nl_sock *nl;
     struct sk_err err;
 
-    if (!enter_private_netns("bad_names_and_missing_links_are_named"))
+    if (!unit_enter_private_netns("bad_names_and_missing_links_are_named"))
         return;
     nl = open_nl();
     sk_err_init(&err);
@@ -369,9 +340,9 @@ START_TEST(veth_peer_created_in_and_moved_to_other_netns)
     struct sk_err err;
     int fd;
 
-    if (!enter_private_netns("veth_peer_created_in_and_moved_to_other_netns"))
+    if (!unit_enter_private_netns("veth_peer_created_in_and_moved_to_other_netns"))
         return;
-    fd = make_netns();
+    fd = unit_make_netns();
     nl = open_nl();
     OK(nl_sock_open_netns(&other, fd, &err));
     OK(nl_link_add_veth(nl, "host0", "peer0", fd, &err));
@@ -418,7 +389,7 @@ START_TEST(addresses_add_dump_replace_delete)
     struct sk_err err;
     int idx;
 
-    if (!enter_private_netns("addresses_add_dump_replace_delete"))
+    if (!unit_enter_private_netns("addresses_add_dump_replace_delete"))
         return;
     nl = open_nl();
     OK(nl_link_add_bridge(nl, "br0", &err));
@@ -475,7 +446,7 @@ START_TEST(routes_add_dump_replace_delete)
     struct nl_sock *nl;
     struct sk_err err;
 
-    if (!enter_private_netns("routes_add_dump_replace_delete"))
+    if (!unit_enter_private_netns("routes_add_dump_replace_delete"))
         return;
     nl = open_nl();
     OK(nl_link_add_veth(nl, "wire0", "wire1", -1, &err));
@@ -548,7 +519,7 @@ START_TEST(ipv6_addresses_and_routes)
     size_t n, i;
     bool found = false;
 
-    if (!enter_private_netns("ipv6_addresses_and_routes"))
+    if (!unit_enter_private_netns("ipv6_addresses_and_routes"))
         return;
     nl = open_nl();
     OK(nl_link_add_veth(nl, "v6a", "v6b", -1, &err));
@@ -588,7 +559,7 @@ START_TEST(bad_route_requests_are_refused_before_sending)
     struct nl_sock *nl;
     struct sk_err err;
 
-    if (!enter_private_netns("bad_route_requests_are_refused_before_sending"))
+    if (!unit_enter_private_netns("bad_route_requests_are_refused_before_sending"))
         return;
     nl = open_nl();
     ck_assert_int_eq(net_cidr_parse("10.1.0.0/16", false, &r.dst, NULL), 0);
@@ -618,7 +589,7 @@ START_TEST(burst_runs_every_request_and_reports_the_first_failure)
     struct sk_err err;
     int idx;
 
-    if (!enter_private_netns("burst_runs_every_request_and_reports_the_first_failure"))
+    if (!unit_enter_private_netns("burst_runs_every_request_and_reports_the_first_failure"))
         return;
     nl = open_nl();
     OK(nl_link_add_bridge(nl, "br0", &err));
@@ -682,12 +653,12 @@ START_TEST(veth_born_whole_reports_both_ends)
     struct nl_veth v = {"h0", "eth0", -1, mac, 1400, 0, true, &host};
     int ns;
 
-    if (!enter_private_netns("veth_born_whole_reports_both_ends"))
+    if (!unit_enter_private_netns("veth_born_whole_reports_both_ends"))
         return;
     nl = open_nl();
     OK(nl_link_add_bridge(nl, "br0", &err));
     v.master = nl_link_index(nl, "br0", NULL);
-    ns = make_netns();
+    ns = unit_make_netns();
     v.peer_netns_fd = ns;
     OK(nl_link_add_veth_full(nl, &v, &err));
     ck_assert_int_gt(host.index, 0);
@@ -724,9 +695,9 @@ START_TEST(sysctls_are_per_netns)
     struct sk_err err;
     int fd;
 
-    if (!enter_private_netns("sysctls_are_per_netns"))
+    if (!unit_enter_private_netns("sysctls_are_per_netns"))
         return;
-    fd = make_netns();
+    fd = unit_make_netns();
     OK(net_sysctl_set(-1, "net.ipv4.ip_forward", "1", &err));
     OK(net_sysctl_get(fd, "net.ipv4.ip_forward", v, sizeof(v), &err));
     ck_assert_str_eq(v, "0");

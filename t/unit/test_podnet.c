@@ -34,36 +34,6 @@
         ck_assert_msg((call) >= 0, "%s: %s", #call, err.msg);                                      \
     } while (0)
 
-static bool
-enter_private_netns(const char *test)
-{
-    if (geteuid() != 0) {
-        fprintf(stderr, "# SKIP %s: needs root (network namespaces)\n", test);
-        return false;
-    }
-    if (unshare(CLONE_NEWNET) < 0) {
-        fprintf(stderr, "# SKIP %s: unshare(CLONE_NEWNET): %s\n", test, strerror(errno));
-        return false;
-    }
-    return true;
-}
-
-/* A new netns held by the returned fd only; loopback stays down (the
- * pod setup must bring it up). */
-static int
-make_netns(void)
-{
-    int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), fd;
-
-    ck_assert_int_ge(self, 0);
-    ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
-    fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(setns(self, CLONE_NEWNET), 0);
-    close(self);
-    return fd;
-}
-
 static struct net_cidr
 cidr(const char *s)
 {
@@ -302,7 +272,7 @@ START_TEST(host_check_names_what_to_change)
 {
     struct sk_err err;
 
-    if (!enter_private_netns("host_check_names_what_to_change"))
+    if (!unit_enter_private_netns("host_check_names_what_to_change"))
         return;
     sk_err_init(&err);
     ck_assert_int_eq(net_host_check(-1, &err), -EOPNOTSUPP);
@@ -325,14 +295,14 @@ START_TEST(two_pods_on_one_node_reach_each_other_and_the_gateway)
     char *before, *after, buf[64];
     int pa, pb;
 
-    if (!enter_private_netns("two_pods_on_one_node_reach_each_other_and_the_gateway"))
+    if (!unit_enter_private_netns("two_pods_on_one_node_reach_each_other_and_the_gateway"))
         return;
     node_init(&n, -1, "10.244.1.0/24");
     /* the bridge is idempotent too */
     OK(net_bridge_ensure(n.nl, NET_BRIDGE_DEFAULT, &n.podcidr, &err));
     before = snapshot(n.nl);
-    pa = make_netns();
-    pb = make_netns();
+    pa = unit_make_netns();
+    pb = unit_make_netns();
     pod_setup(&n, "default/a", pa, &ra);
     /* by path, as the runtime will pass it */
     snprintf(buf, sizeof(buf), "/proc/%d/fd/%d", (int)getpid(), pb);
@@ -393,11 +363,11 @@ START_TEST(setup_interrupted_before_rename_is_completed_by_a_rerun)
     struct sk_err err;
     int pa, pb;
 
-    if (!enter_private_netns("setup_interrupted_before_rename_is_completed_by_a_rerun"))
+    if (!unit_enter_private_netns("setup_interrupted_before_rename_is_completed_by_a_rerun"))
         return;
     node_init(&n, -1, "10.244.1.0/24");
-    pa = make_netns();
-    pb = make_netns();
+    pa = unit_make_netns();
+    pb = unit_make_netns();
     /* what a crash right after creating the veth leaves behind: the
      * pair, the peer under its temporary name, no alias yet */
     net_pod_ifname("ns/crashed", host);
@@ -425,11 +395,11 @@ START_TEST(setup_interrupted_before_the_alias_is_completed_by_a_rerun)
     struct sk_err err;
     int pa, pb;
 
-    if (!enter_private_netns("setup_interrupted_before_the_alias_is_completed_by_a_rerun"))
+    if (!unit_enter_private_netns("setup_interrupted_before_the_alias_is_completed_by_a_rerun"))
         return;
     node_init(&n, -1, "10.244.1.0/24");
-    pa = make_netns();
-    pb = make_netns();
+    pa = unit_make_netns();
+    pb = unit_make_netns();
     /* what a crash right after creating the veth leaves behind: the
      * pair with eth0 in the pod netns, no alias, no master, down */
     net_pod_ifname("ns/crashed", host);
@@ -456,12 +426,12 @@ START_TEST(new_sandbox_and_stale_eth0_are_replaced)
     struct sk_err err;
     int old, fresh, other;
 
-    if (!enter_private_netns("new_sandbox_and_stale_eth0_are_replaced"))
+    if (!unit_enter_private_netns("new_sandbox_and_stale_eth0_are_replaced"))
         return;
     node_init(&n, -1, "10.244.1.0/24");
-    old = make_netns();
-    fresh = make_netns();
-    other = make_netns();
+    old = unit_make_netns();
+    fresh = unit_make_netns();
+    other = unit_make_netns();
     /* the pod's sandbox is recreated: same pod id, new netns */
     pod_setup(&n, "ns/re", old, &r1);
     pod_setup(&n, "ns/re", fresh, &r2);
@@ -493,10 +463,10 @@ START_TEST(failed_setup_leaves_nothing_behind)
     struct sk_err err;
     int pa;
 
-    if (!enter_private_netns("failed_setup_leaves_nothing_behind"))
+    if (!unit_enter_private_netns("failed_setup_leaves_nothing_behind"))
         return;
     node_init(&n, -1, "10.244.1.0/24");
-    pa = make_netns();
+    pa = unit_make_netns();
     before = snapshot(n.nl);
     /* a sysctl that cannot be set: rolled back, address released */
     spec.pod_id = "ns/bad-sysctl";
@@ -547,11 +517,11 @@ START_TEST(exhausted_pool_fails_cleanly)
     struct sk_err err;
     int pa, pb;
 
-    if (!enter_private_netns("exhausted_pool_fails_cleanly"))
+    if (!unit_enter_private_netns("exhausted_pool_fails_cleanly"))
         return;
     node_init(&n, -1, "10.244.1.0/30"); /* one usable address: .2 */
-    pa = make_netns();
-    pb = make_netns();
+    pa = unit_make_netns();
+    pb = unit_make_netns();
     pod_setup(&n, "p1", pa, NULL);
     spec.netns_fd = pb;
     sk_err_init(&err);
@@ -582,10 +552,10 @@ START_TEST(pods_on_two_nodes_reach_each_other_via_host_gw_routes)
     struct timespec t0, t1;
     struct net_ip nobody = ip("10.244.9.9");
 
-    if (!enter_private_netns("pods_on_two_nodes_reach_each_other_via_host_gw_routes"))
+    if (!unit_enter_private_netns("pods_on_two_nodes_reach_each_other_via_host_gw_routes"))
         return;
-    fa = make_netns();
-    fb = make_netns();
+    fa = unit_make_netns();
+    fb = unit_make_netns();
     node_init(&na, fa, "10.244.1.0/24");
     node_init(&nb, fb, "10.244.2.0/24");
     /* the wire between the nodes: eth1 in each */
@@ -607,7 +577,7 @@ START_TEST(pods_on_two_nodes_reach_each_other_via_host_gw_routes)
     before_a = snapshot(na.nl);
     before_b = snapshot(nb.nl);
     for (i = 0; i < 4; i++) {
-        pods[i] = make_netns();
+        pods[i] = unit_make_netns();
         pod_setup(i < 2 ? &na : &nb, ids[i], pods[i], &res[i]);
     }
     for (i = 0; i < 4; i++) {
@@ -668,12 +638,12 @@ START_TEST(veth_goes_with_the_pod_netns_and_the_wait_is_bounded)
     char *before, *after;
     int pods[3], i, rc;
 
-    if (!enter_private_netns("veth_goes_with_the_pod_netns_and_the_wait_is_bounded"))
+    if (!unit_enter_private_netns("veth_goes_with_the_pod_netns_and_the_wait_is_bounded"))
         return;
     node_init(&n, -1, "10.244.1.0/24");
     before = snapshot(n.nl);
     for (i = 0; i < 3; i++) {
-        pods[i] = make_netns();
+        pods[i] = unit_make_netns();
         pod_setup(&n, ids[i], pods[i], &res[i]);
     }
     /* x1 and x2 die (their only reference was the fd); held lives on */

@@ -34,35 +34,6 @@
         ck_assert_msg((call) >= 0, "%s: %s", #call, err.msg);                                      \
     } while (0)
 
-static bool
-enter_private_netns(const char *test)
-{
-    if (geteuid() != 0) {
-        fprintf(stderr, "# SKIP %s: needs root (network namespaces)\n", test);
-        return false;
-    }
-    if (unshare(CLONE_NEWNET) < 0) {
-        fprintf(stderr, "# SKIP %s: unshare(CLONE_NEWNET): %s\n", test, strerror(errno));
-        return false;
-    }
-    return true;
-}
-
-/* A new netns held by the returned fd only. */
-static int
-make_netns(void)
-{
-    int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), fd;
-
-    ck_assert_int_ge(self, 0);
-    ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
-    fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(setns(self, CLONE_NEWNET), 0);
-    close(self);
-    return fd;
-}
-
 static json_t *
 js(const char *text)
 {
@@ -139,9 +110,9 @@ START_TEST(table_is_applied_read_back_updated_and_removed)
     struct sk_err err;
     int ns;
 
-    if (!enter_private_netns("table_is_applied_read_back_updated_and_removed"))
+    if (!unit_enter_private_netns("table_is_applied_read_back_updated_and_removed"))
         return;
-    ns = make_netns();
+    ns = unit_make_netns();
     /* Another owner's table, and a stale one of ours from a crash. */
     raw_nft(ns, "table ip other { chain keep { type filter hook input priority 0; }; }\n"
                 "table ip skiff-proxy { chain stale { }; }\n");
@@ -286,13 +257,13 @@ START_TEST(random_incremental_syncs_match_full_syncs)
     struct sk_err err;
     int ns, i;
 
-    if (!enter_private_netns("random_incremental_syncs_match_full_syncs"))
+    if (!unit_enter_private_netns("random_incremental_syncs_match_full_syncs"))
         return;
-    ns = make_netns();
+    ns = unit_make_netns();
     OK(net_proxy_new(&inc, ns, &n, &err));
     for (i = 0; i < 16; i++) {
         struct sk_buf svcs = SK_BUF_INIT, eps = SK_BUF_INIT;
-        int fresh_ns = make_netns();
+        int fresh_ns = unit_make_netns();
         struct net_proxy *full;
         char *a, *b;
 
@@ -330,9 +301,9 @@ START_TEST(foreign_commit_after_incremental_sync_replaces_the_table)
     struct sk_err err;
     int ns;
 
-    if (!enter_private_netns("foreign_commit_after_incremental_sync_replaces_the_table"))
+    if (!unit_enter_private_netns("foreign_commit_after_incremental_sync_replaces_the_table"))
         return;
-    ns = make_netns();
+    ns = unit_make_netns();
     raw_nft(ns, "table ip other { chain keep { type filter hook input priority 0; }; }\n");
     OK(net_proxy_new(&p, ns, &n, &err));
     OK(net_proxy_sync(p, svcs, eps2, &err));
@@ -410,12 +381,12 @@ START_TEST(incremental_syncs_leave_the_same_table_as_a_full_sync)
     size_t i;
     int ns;
 
-    if (!enter_private_netns("incremental_syncs_leave_the_same_table_as_a_full_sync"))
+    if (!unit_enter_private_netns("incremental_syncs_leave_the_same_table_as_a_full_sync"))
         return;
-    ns = make_netns();
+    ns = unit_make_netns();
     OK(net_proxy_new(&inc, ns, &n, &err));
     for (i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
-        int fresh_ns = make_netns();
+        int fresh_ns = unit_make_netns();
         struct net_proxy *full;
         char *a, *b;
 
@@ -448,7 +419,7 @@ START_TEST(malformed_input_leaves_the_applied_table)
     struct sk_buf list = SK_BUF_INIT;
     struct sk_err err;
 
-    if (!enter_private_netns("malformed_input_leaves_the_applied_table"))
+    if (!unit_enter_private_netns("malformed_input_leaves_the_applied_table"))
         return;
     OK(net_proxy_new(&p, -1, &n, &err));
     OK(net_proxy_sync(p, svcs, eps, &err));
@@ -619,7 +590,7 @@ START_TEST(clusterip_connections_balance_over_both_endpoints)
     int counts[2];
     pid_t srv[2];
 
-    if (!enter_private_netns("clusterip_connections_balance_over_both_endpoints"))
+    if (!unit_enter_private_netns("clusterip_connections_balance_over_both_endpoints"))
         return;
     setup_node(srv);
     OK(net_proxy_new(&p, -1, &n, &err));
@@ -647,7 +618,7 @@ START_TEST(client_ip_affinity_sticks_to_one_endpoint)
     int counts[2], first;
     pid_t srv[2];
 
-    if (!enter_private_netns("client_ip_affinity_sticks_to_one_endpoint"))
+    if (!unit_enter_private_netns("client_ip_affinity_sticks_to_one_endpoint"))
         return;
     setup_node(srv);
     OK(net_proxy_new(&p, -1, &n, &err));
@@ -677,7 +648,7 @@ START_TEST(local_traffic_policy_nodeport_reaches_local_endpoints_only)
     int counts[2];
     pid_t srv[2];
 
-    if (!enter_private_netns("local_traffic_policy_nodeport_reaches_local_endpoints_only"))
+    if (!unit_enter_private_netns("local_traffic_policy_nodeport_reaches_local_endpoints_only"))
         return;
     setup_node(srv);
     OK(net_proxy_new(&p, -1, &n, &err));
@@ -703,7 +674,7 @@ START_TEST(service_without_endpoints_refuses_at_once)
     struct sk_err err;
     pid_t srv[2];
 
-    if (!enter_private_netns("service_without_endpoints_refuses_at_once"))
+    if (!unit_enter_private_netns("service_without_endpoints_refuses_at_once"))
         return;
     setup_node(srv);
     OK(net_proxy_new(&p, -1, &n, &err));
@@ -726,7 +697,7 @@ START_TEST(unallocated_service_ip_is_unreachable_at_once)
     struct sk_err err;
     pid_t srv[2];
 
-    if (!enter_private_netns("unallocated_service_ip_is_unreachable_at_once"))
+    if (!unit_enter_private_netns("unallocated_service_ip_is_unreachable_at_once"))
         return;
     setup_node(srv);
     ck_assert_int_eq(net_cidr_parse("10.96.0.0/12", false, &n.service_cidr, NULL), 0);

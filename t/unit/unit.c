@@ -1,9 +1,13 @@
 /* Runner shared by every unit suite. */
 #include "unit.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static char tmpdir[64];
@@ -51,4 +55,32 @@ unit_main(Suite *suite)
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed == 0 ? 0 : 1;
+}
+
+bool
+unit_enter_private_netns(const char *test)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "# SKIP %s: needs root (network namespaces)\n", test);
+        return false;
+    }
+    if (unshare(CLONE_NEWNET) < 0) {
+        fprintf(stderr, "# SKIP %s: unshare(CLONE_NEWNET): %s\n", test, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+int
+unit_make_netns(void)
+{
+    int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), fd;
+
+    ck_assert_int_ge(self, 0);
+    ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
+    fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(setns(self, CLONE_NEWNET), 0);
+    close(self);
+    return fd;
 }
