@@ -235,7 +235,7 @@ route(struct ctrl_manager *m, enum ctrl_res r, const json_t *old, const json_t *
         ctrl_enqueue(m, CTL_EP, key);
         break;
     case RES_NODES:
-        m->disrupted_at_ns = 0; /* run_node.c counts the nodes again */
+        ctrl_nodes_observe(m, old, obj, deleted);
         ctrl_enqueue(m, CTL_NODE, key);
         ctrl_ipam_observe(m, obj, deleted);
         break;

@@ -83,8 +83,8 @@ struct ctrl_manager {
     struct ctrl_cidr_set *ipam; /* node IPAM's allocation map; NULL: off */
     double evict_tokens;        /* the eviction rate limiter (run_node.c) */
     int64_t evict_at_ns;
-    int disrupted;           /* the cluster-wide view, (run_node.c) */
-    int64_t disrupted_at_ns; /* when it was counted; 0: never */
+    size_t nodes_total;     /* the Nodes cached, kept by ctrl_nodes_observe */
+    size_t nodes_unhealthy; /* of them not Ready=True (run_node.c) */
     struct ctrl_manager_stats stats;
 };
 
@@ -183,6 +183,8 @@ void ctrl_gc_observe(struct ctrl_manager *m, enum ctrl_res r, const json_t *obj,
 /* Node IPAM's share of node events: occupy a podCIDR seen, release a
  * deleted Node's, enqueue Nodes still without one. */
 void ctrl_ipam_observe(struct ctrl_manager *m, const json_t *node, int deleted);
+/* run_node.c: a Node added, changed or deleted (the disruption counts). */
+void ctrl_nodes_observe(struct ctrl_manager *m, const json_t *old, const json_t *obj, int deleted);
 /* The ServiceAccount and token controllers' share of namespace,
  * ServiceAccount and Secret events (run_serviceaccount.c). */
 void ctrl_sa_observe(struct ctrl_manager *m, enum ctrl_res r, const json_t *obj);

@@ -28,32 +28,36 @@
 #define EVICT_RETRY_NS (100 * 1000 * 1000LL)
 
 static int
-count_unhealthy(const json_t *node, void *arg)
+node_unhealthy(const json_t *node)
 {
     const json_t *ready = ctrl_cond_find(sk_json_get(node, "status.conditions"), "Ready");
-    size_t *n = arg;
 
-    if (!ready || strcmp(json_string_value(json_object_get(ready, "status")) ?: "", "True"))
-        (*n)++;
-    return 0;
+    return !ready || strcmp(json_string_value(json_object_get(ready, "status")) ?: "", "True");
 }
 
-/* Whether the unhealthy nodes look like a disruption, counted over every
- * node once per change of a Node (the informer handler clears
- * disrupted_at_ns): counting at every node's sync, which every pod event
- * queues, made the controller quadratic (59% of the server's CPU with
- * 1,000 nodes in bench/sched). */
+/* The informer's Node events keep the counts behind disrupted(): a
+ * recount over every node at each node's sync (every heartbeat queues
+ * one) made the controller quadratic in the nodes. */
+void
+ctrl_nodes_observe(struct ctrl_manager *m, const json_t *old, const json_t *obj, int deleted)
+{
+    if (deleted) {
+        m->nodes_total--;
+        m->nodes_unhealthy -= (size_t)node_unhealthy(obj);
+        return;
+    }
+    if (!old)
+        m->nodes_total++;
+    else
+        m->nodes_unhealthy -= (size_t)node_unhealthy(old);
+    m->nodes_unhealthy += (size_t)node_unhealthy(obj);
+}
+
+/* Whether the unhealthy nodes look like a disruption. */
 static int
 disrupted(struct ctrl_manager *m)
 {
-    size_t unhealthy = 0, total;
-
-    if (m->disrupted_at_ns)
-        return m->disrupted;
-    total = api_informer_foreach(m->inf[RES_NODES], count_unhealthy, &unhealthy);
-    m->disrupted = ctrl_nodes_disrupted(unhealthy, total);
-    m->disrupted_at_ns = sk_clock_mono_ns();
-    return m->disrupted;
+    return ctrl_nodes_disrupted(m->nodes_unhealthy, m->nodes_total);
 }
 
 /* Take one eviction token; 0 when none is left now. */
