@@ -15,6 +15,7 @@
 #include "lib/loop.h"
 #include "lib/notify.h"
 #include "lib/version.h"
+#include "lib/sha256.h"
 #include "sched/sched.h"
 #include "store/store.h"
 #include "store/tool.h"
@@ -511,10 +512,8 @@ load_agent_master(struct daemon *d, struct sk_err *err)
                              sizeof(d->agent_master), err);
     if (!d->opts.agent)
         return 0;
-    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-        return sk_err_sys(err, errno ? errno : EIO, "getrandom");
-    for (size_t i = 0; i < sizeof(raw); i++)
-        snprintf(d->agent_master + 2 * i, 3, "%02x", raw[i]);
+    sk_random_bytes(raw, sizeof(raw));
+    sk_hex(raw, sizeof(raw), d->agent_master);
     return 0;
 }
 

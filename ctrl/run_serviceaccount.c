@@ -29,6 +29,7 @@
 #include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/sha256.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -119,24 +120,6 @@ b64(const void *p, size_t n)
     return out;
 }
 
-/* Random bytes from the kernel's CSPRNG (getrandom(2), as Go's
- * crypto/rand): OpenSSL's RAND_bytes would set up its DRBG and
- * providers, 2.5 MB of libcrypto pages in an otherwise idle server. */
-static void
-random_fill(unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t got = getrandom(p, n, 0);
-
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            SK_BUG("getrandom failed");
-        p += got;
-        n -= (size_t)got;
-    }
-}
-
 /* A random 256-bit token as base64url text without padding (43
  * characters: safe in an `auth` line and a shell variable). */
 static void
@@ -146,7 +129,7 @@ token_new(char out[48])
     char *s;
     size_t i, j = 0;
 
-    random_fill(r, sizeof(r));
+    sk_random_bytes(r, sizeof(r));
     s = b64(r, sizeof(r));
     for (i = 0; s[i] && s[i] != '=' && j < 47; i++)
         out[j++] = s[i] == '+' ? '-' : s[i] == '/' ? '_' : s[i];
@@ -162,7 +145,7 @@ suffix_new(char out[6])
     unsigned char r[5];
     size_t i;
 
-    random_fill(r, sizeof(r));
+    sk_random_bytes(r, sizeof(r));
     for (i = 0; i < 5; i++)
         out[i] = alphabet[r[i] % (sizeof(alphabet) - 1)];
     out[5] = '\0';

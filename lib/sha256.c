@@ -9,6 +9,11 @@
  * vectors in t/unit/test_sha256.c. */
 #include "lib/sha256.h"
 
+#include "lib/err.h"
+
+#include <errno.h>
+#include <sys/random.h>
+
 #include <string.h>
 
 /* FIPS 180-4 4.2.2: the first 32 bits of the fractional parts of the
@@ -207,4 +212,21 @@ sk_hex(const unsigned char *in, size_t n, char *out)
         out[2 * i + 1] = digits[in[i] & 15];
     }
     out[2 * n] = '\0';
+}
+
+void
+sk_random_bytes(void *p, size_t n)
+{
+    unsigned char *q = p;
+
+    while (n > 0) {
+        ssize_t got = getrandom(q, n, 0);
+
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            SK_BUG("getrandom failed");
+        q += got;
+        n -= (size_t)got;
+    }
 }

@@ -33,6 +33,12 @@ void sk_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t len,
 #define SK_SHA256_HEX (2 * SK_SHA256_LEN + 1)
 void sk_hex(const unsigned char *in, size_t n, char *out);
 
+/* n bytes from the kernel's CSPRNG (getrandom(2), retried on EINTR and
+ * short reads; a failure is a bug: it only blocks before the pool is
+ * seeded). OpenSSL's RAND_bytes would load its DRBG and providers,
+ * megabytes of libcrypto pages in an idle daemon. */
+void sk_random_bytes(void *p, size_t n);
+
 /* 1 if the n bytes at a and b are equal, in a time that depends on n
  * only (for MACs and token digests). */
 int sk_mem_equal_ct(const void *a, const void *b, size_t n);

@@ -31,6 +31,7 @@
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/sock.h"
+#include "lib/sha256.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -246,24 +247,6 @@ check_auth(struct tconn *c, const unsigned char *p, size_t len)
     return frame_mac_equal(mac, p) ? 0 : -1;
 }
 
-/* The kernel's CSPRNG (getrandom(2)); OpenSSL's RAND_bytes was skiffd's
- * one reason but a few to load libcrypto (lib/sha256.c). */
-static void
-nonce_fill(unsigned char nonce[FRAME_NONCE_SIZE])
-{
-    size_t n = 0;
-
-    while (n < FRAME_NONCE_SIZE) {
-        ssize_t got = getrandom(nonce + n, FRAME_NONCE_SIZE - n, 0);
-
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            SK_BUG("getrandom failed");
-        n += (size_t)got;
-    }
-}
-
 static void
 conn_init_hello(struct tconn *c)
 {
@@ -272,7 +255,7 @@ conn_init_hello(struct tconn *c)
     c->mine.id = t->id;
     sk_strlcpy(c->mine.name, t->name, sizeof(c->mine.name));
     sk_strlcpy(c->mine.addr, t->addr, sizeof(c->mine.addr));
-    nonce_fill(c->mine.nonce);
+    sk_random_bytes(c->mine.nonce, FRAME_NONCE_SIZE);
 }
 
 /* A peer dials again only after dropping its previous connection to us;
