@@ -4,13 +4,18 @@
 #include "api/store_feed.h"
 
 #include "api/object.h"
-#include "lib/alloc.h"
+#include "lib/buf.h"
 #include "lib/log.h"
+#include "store/mvcc.h"
 #include "store/store.h"
 
-#include <stdio.h>
-#include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+
+/* Kubernetes' longest names: a DNS label for namespaces, a DNS subdomain
+ * for objects; longer keys are not the API's and are skipped. */
+#define FEED_NS_MAX   63
+#define FEED_NAME_MAX 253
 
 static void
 feed_value(const struct api_store_feed_ops *ops, void *arg, const char *value, uint32_t len)
@@ -26,22 +31,28 @@ feed_value(const struct api_store_feed_ops *ops, void *arg, const char *value, u
     json_decref(obj);
 }
 
-/* key: /registry/<resource>/[<ns>/]<name> */
+/* key: the feed's prefix, then [<ns>/]<name> */
 static void
-feed_key_deleted(const struct api_store_feed_ops *ops, void *arg, const char *key, uint32_t len)
+feed_key_deleted(const struct api_store_feed *f, const char *key, uint32_t len)
 {
-    char *copy = sk_strndup(key, len), *parts[4] = {0}, *save = NULL;
-    size_t n = 0;
+    char ns[FEED_NS_MAX + 1] = "", name[FEED_NAME_MAX + 1];
+    const char *rest = key + f->prefix_len, *end = key + len, *slash = rest;
 
-    for (char *p = strtok_r(copy, "/", &save); p && n < 4; p = strtok_r(NULL, "/", &save))
-        parts[n++] = p;
-    if (n >= 3 && !strcmp(parts[0], "registry")) {
-        const struct api_kind *k = api_kind_lookup(parts[1]);
-
-        if (k)
-            ops->deleted(arg, k->kind, n == 4 ? parts[2] : "", parts[n - 1]);
+    if (len <= f->prefix_len)
+        return;
+    if (f->kind->namespaced) {
+        slash = memchr(rest, '/', (size_t)(end - rest));
+        if (!slash || (size_t)(slash - rest) > FEED_NS_MAX)
+            return;
+        memcpy(ns, rest, (size_t)(slash - rest));
+        ns[slash - rest] = '\0';
+        slash++;
     }
-    free(copy);
+    if ((size_t)(end - slash) > FEED_NAME_MAX)
+        return;
+    memcpy(name, slash, (size_t)(end - slash));
+    name[end - slash] = '\0';
+    f->ops->deleted(f->arg, f->kind->kind, ns, name);
 }
 
 static int
@@ -52,19 +63,19 @@ feed_event(void *arg, const struct mvcc_event *ev)
     if (ev->type == MVCC_EVENT_PUT)
         feed_value(f->ops, f->arg, ev->kv.value, ev->kv.value_len);
     else
-        feed_key_deleted(f->ops, f->arg, ev->kv.key, ev->kv.key_len);
+        feed_key_deleted(f, ev->kv.key, ev->kv.key_len);
     return 0;
 }
 
 static int
 feed_load(const struct api_store_feed *f, struct store *s, const char *prefix, const char *end,
-          struct sk_err *err)
+          uint32_t end_len, struct sk_err *err)
 {
     struct mvcc_op op = {.type = MVCC_OP_RANGE,
                          .key = prefix,
                          .key_len = (uint32_t)strlen(prefix),
                          .end = end,
-                         .end_len = (uint32_t)strlen(end)};
+                         .end_len = end_len};
     struct mvcc_op_result res;
 
     memset(&res, 0, sizeof(res));
@@ -80,19 +91,28 @@ int
 api_store_feed_start(struct api_store_feed *f, struct store *s, const char *resource,
                      const struct api_store_feed_ops *ops, void *arg, struct sk_err *err)
 {
-    char prefix[96], end[96];
+    struct sk_buf prefix = SK_BUF_INIT;
+    char end[96];
+    uint32_t end_len;
     int64_t resume = 0;
+    int rc = 0;
 
     memset(f, 0, sizeof(*f));
     f->ops = ops;
     f->arg = arg;
-    snprintf(prefix, sizeof(prefix), "/registry/%s/", resource);
-    snprintf(end, sizeof(end), "/registry/%s0", resource); /* '/' + 1: every key below */
-    if (feed_load(f, s, prefix, end, err) < 0 ||
-        store_watch_start(s, prefix, (uint32_t)strlen(prefix), end, (uint32_t)strlen(end), 0,
-                          feed_event, f, &f->watch, &resume, err) < 0)
-        return sk_err_wrap(err, "watch of %s for %s", resource, ops->component);
-    return 0;
+    if (!(f->kind = api_kind_lookup(resource)))
+        return sk_err_set(err, EINVAL, "store feed: unknown resource '%s'", resource);
+    api_key_prefix(f->kind, NULL, &prefix);
+    f->prefix_len = prefix.len;
+    if (prefix.len > sizeof(end))
+        SK_BUG("store feed: key prefix too long");
+    end_len = mvcc_prefix_end(prefix.data, (uint32_t)prefix.len, end);
+    if (feed_load(f, s, prefix.data, end, end_len, err) < 0 ||
+        store_watch_start(s, prefix.data, (uint32_t)prefix.len, end, end_len, 0, feed_event, f,
+                          &f->watch, &resume, err) < 0)
+        rc = sk_err_wrap(err, "watch of %s for %s", resource, ops->component);
+    sk_buf_release(&prefix);
+    return rc;
 }
 
 void

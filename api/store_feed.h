@@ -11,6 +11,7 @@
 #include "lib/err.h"
 #include "lib/json.h"
 
+struct api_kind;
 struct store;
 struct store_watch;
 
@@ -26,6 +27,8 @@ struct api_store_feed_ops {
 struct api_store_feed {
     const struct api_store_feed_ops *ops;
     void *arg;
+    const struct api_kind *kind; /* of the resource fed */
+    size_t prefix_len;           /* of its key prefix "/registry/<resource>/" */
     struct store_watch *watch;
 };
 
