@@ -257,9 +257,10 @@ pod_rows(struct pr_table *t, const struct cli_flags *f, const json_t *pod, const
     }
 }
 
-/* The summaries of every node that runs one of the pods. */
+/* The summaries of every node that runs one of the pods (only the pod
+ * named name, when given: the others' nodes are not asked). */
 static json_t *
-pods_stats(struct cli *c, const struct cli_objs *o, size_t *nasked)
+pods_stats(struct cli *c, const struct cli_objs *o, const char *name, size_t *nasked)
 {
     json_t *items = json_array(), *asked = json_object(), *s;
 
@@ -267,6 +268,8 @@ pods_stats(struct cli *c, const struct cli_objs *o, size_t *nasked)
     for (size_t i = 0; i < o->n; i++) {
         const char *node = cli_str(o->items[i], "spec.nodeName");
 
+        if (name && strcmp(cli_str(o->items[i], "metadata.name"), name) != 0)
+            continue;
         if (!*node || json_object_get(asked, node))
             continue;
         json_object_set_new(asked, node, json_true());
@@ -296,7 +299,7 @@ top_pods(struct cli *c, const struct cli_flags *f)
     sk_err_init(&err);
     if ((rc = cli_list(c, k, ns, f->selector, NULL, &o, &err)) < 0)
         return cli_report(rc, &err);
-    items = pods_stats(c, &o, &asked);
+    items = pods_stats(c, &o, f->nargs ? f->args[0] : NULL, &asked);
     for (size_t i = 0, n = 0; i < 5; i++) {
         if ((i == 0 && !f->all_ns) || (i == 1 && !f->containers))
             continue;
