@@ -70,10 +70,23 @@ pull_policy_for(const char *image)
     return "IfNotPresent";
 }
 
+/* An HTTPGetAction, of a probe or a lifecycle hook alike (Kubernetes'
+ * SetDefaults_HTTPGetAction). */
+static void
+def_http_get(json_t *handler)
+{
+    json_t *h = field(handler, "httpGet");
+
+    if (!json_is_object(h))
+        return;
+    def_str(h, "path", "/");
+    def_str(h, "scheme", "HTTP");
+}
+
 static void
 def_probe(json_t *ctr, const char *which)
 {
-    json_t *p = field(ctr, which), *h;
+    json_t *p = field(ctr, which);
 
     if (!json_is_object(p))
         return;
@@ -81,10 +94,20 @@ def_probe(json_t *ctr, const char *which)
     def_int(p, "periodSeconds", 10);
     def_int(p, "successThreshold", 1);
     def_int(p, "failureThreshold", 3);
-    if (json_is_object(h = field(p, "httpGet"))) {
-        def_str(h, "path", "/");
-        def_str(h, "scheme", "HTTP");
-    }
+    def_http_get(p);
+}
+
+static void
+def_lifecycle(json_t *ctr)
+{
+    json_t *lc = field(ctr, "lifecycle"), *h;
+
+    if (!json_is_object(lc))
+        return;
+    if (json_is_object(h = field(lc, "postStart")))
+        def_http_get(h);
+    if (json_is_object(h = field(lc, "preStop")))
+        def_http_get(h);
 }
 
 /* requests[r] = limits[r] for every limit without a request. */
@@ -130,6 +153,7 @@ def_container(json_t *ctr, bool host_network)
     def_probe(ctr, "livenessProbe");
     def_probe(ctr, "readinessProbe");
     def_probe(ctr, "startupProbe");
+    def_lifecycle(ctr);
 }
 
 static void

@@ -280,6 +280,29 @@ v_one_handler(struct vctx *v, const json_t *obj, const char *const *names, const
     return seen;
 }
 
+/* An exec, httpGet or tcpSocket action, at its path: the same checks for
+ * probes and lifecycle hooks (Kubernetes' validateExecAction,
+ * validateHTTPGetAction, validateTCPSocketAction; path and scheme are
+ * defaulted before, api/defaults.c). */
+static void
+v_handler_action(struct vctx *v, const char *name, const json_t *action)
+{
+    if (!strcmp(name, "exec")) {
+        if (json_array_size(v_str_list(v, action, "command")) == 0)
+            v_err(v, API_FE_REQUIRED, "command", NULL, NULL);
+        return;
+    }
+    if (!strcmp(name, "httpGet")) {
+        const char *path = v_str(v, action, "path");
+
+        if (!path || !*path)
+            v_err(v, API_FE_REQUIRED, "path", NULL, NULL);
+        v_str(v, action, "host");
+        v_enum(v, action, "scheme", (const char *const[]){"HTTP", "HTTPS", NULL}, false);
+    }
+    v_port_num_or_name(v, action, "port", true);
+}
+
 static void
 v_handler(struct vctx *v, const json_t *probe)
 {
@@ -291,19 +314,10 @@ v_handler(struct vctx *v, const json_t *probe)
     if (!seen)
         return;
     mark = vpath_child(v, seen_name);
-    if (!strcmp(seen_name, "exec") && json_array_size(v_str_list(v, seen, "command")) == 0)
-        v_err(v, API_FE_REQUIRED, "command", NULL, NULL);
-    if (!strcmp(seen_name, "httpGet")) {
-        const char *path = v_str(v, seen, "path");
-
-        if (!path || !*path)
-            v_err(v, API_FE_REQUIRED, "path", NULL, NULL);
-        v_enum(v, seen, "scheme", (const char *const[]){"HTTP", "HTTPS", NULL}, false);
-    }
-    if (strcmp(seen_name, "exec") && strcmp(seen_name, "grpc"))
-        v_port_num_or_name(v, seen, "port", true);
     if (!strcmp(seen_name, "grpc"))
         v_port_range(v, seen, "port", true);
+    else
+        v_handler_action(v, seen_name, seen);
     vpath_pop(v, mark);
 }
 
@@ -347,21 +361,12 @@ v_lifecycle_handler(struct vctx *v, const json_t *h)
     if (!seen)
         return;
     mark = vpath_child(v, seen_name);
-    if (!strcmp(seen_name, "exec") && json_array_size(v_str_list(v, seen, "command")) == 0)
-        v_err(v, API_FE_REQUIRED, "command", NULL, NULL);
-    if (!strcmp(seen_name, "httpGet")) {
-        v_str(v, seen, "path");
-        v_str(v, seen, "host");
-        v_enum(v, seen, "scheme", (const char *const[]){"HTTP", "HTTPS", NULL}, false);
-    }
-    if (!strcmp(seen_name, "httpGet") || !strcmp(seen_name, "tcpSocket"))
-        v_port_num_or_name(v, seen, "port", true);
-    if (!strcmp(seen_name, "sleep")) {
-        if (!v_int64(v, seen, "seconds", &secs))
-            v_err(v, API_FE_REQUIRED, "seconds", NULL, NULL);
-        else if (secs < 0)
-            v_err_int(v, API_FE_INVALID, "seconds", secs, "must be greater than or equal to 0");
-    }
+    if (strcmp(seen_name, "sleep") != 0)
+        v_handler_action(v, seen_name, seen);
+    else if (!v_int64(v, seen, "seconds", &secs))
+        v_err(v, API_FE_REQUIRED, "seconds", NULL, NULL);
+    else if (secs < 0)
+        v_err_int(v, API_FE_INVALID, "seconds", secs, "must be greater than or equal to 0");
     vpath_pop(v, mark);
 }
 

@@ -69,7 +69,11 @@ static const struct {
      "        port: 80\n"
      "  - name: sidecar\n"
      "    image: busybox\n"
-     "    command: [\"sh\", \"-c\", \"sleep 3600\"]\n",
+     "    command: [\"sh\", \"-c\", \"sleep 3600\"]\n"
+     "    lifecycle:\n"
+     "      preStop:\n"
+     "        httpGet:\n"
+     "          port: 8080\n",
      "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"web\",\"labels\":{\"app\":"
      "\"web\"}},\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"nginx:1.25\",\"ports\":[{"
      "\"containerPort\":80,\"protocol\":\"TCP\"}],\"resources\":{\"limits\":{\"cpu\":\"500m\","
@@ -78,7 +82,9 @@ static const struct {
      "\"timeoutSeconds\":1,\"periodSeconds\":10,\"successThreshold\":1,\"failureThreshold\":3},"
      "\"imagePullPolicy\":\"IfNotPresent\",\"terminationMessagePath\":\"/dev/termination-log\","
      "\"terminationMessagePolicy\":\"File\"},{\"name\":\"sidecar\",\"image\":\"busybox\","
-     "\"command\":[\"sh\",\"-c\",\"sleep 3600\"],\"resources\":{},\"imagePullPolicy\":\"Always\","
+     "\"command\":[\"sh\",\"-c\",\"sleep 3600\"],\"lifecycle\":{\"preStop\":{\"httpGet\":{"
+     "\"port\":8080,\"path\":\"/"
+     "\",\"scheme\":\"HTTP\"}}},\"resources\":{},\"imagePullPolicy\":\"Always\","
      "\"terminationMessagePath\":\"/dev/termination-log\",\"terminationMessagePolicy\":\"File\"}],"
      "\"restartPolicy\":\"Always\",\"terminationGracePeriodSeconds\":30,\"dnsPolicy\":"
      "\"ClusterFirst\",\"securityContext\":{},\"schedulerName\":\"default-scheduler\","

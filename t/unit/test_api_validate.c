@@ -371,6 +371,10 @@ static const struct {
      "value\nspec.containers[0].lifecycle.preStop.httpGet.port: Required value"},
     {"Pod",
      "{\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"nginx\",\"lifecycle\":{"
+     "\"preStop\":{\"httpGet\":{\"path\":\"\",\"port\":80}}}}]}}",
+     "spec.containers[0].lifecycle.preStop.httpGet.path: Required value"},
+    {"Pod",
+     "{\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"nginx\",\"lifecycle\":{"
      "\"preStop\":{\"sleep\":{\"seconds\":-1}}}}]}}",
      "spec.containers[0].lifecycle.preStop.sleep.seconds: Invalid value: -1: must be greater than "
      "or equal to 0"},
