@@ -18,7 +18,6 @@
  * limit; an empty payload is "stdin " and means nothing. ROWS and COLS
  * are 1..65535. */
 #include "kubelet/kubelet.h"
-#include "lib/alloc.h"
 #include "lib/base64.h"
 
 #include <errno.h>
@@ -28,11 +27,13 @@
 void
 kl_frame_put_data(struct sk_buf *out, const char *tag, const void *data, size_t len)
 {
-    char *enc = sk_malloc(SK_BASE64_LEN(len) + 1);
-
-    sk_base64_encode(data, len, enc);
-    sk_buf_printf(out, "%s %s\n", tag, enc);
-    free(enc);
+    sk_buf_puts(out, tag);
+    sk_buf_putc(out, ' ');
+    /* encoded straight into the buffer: one copy per chunk of output */
+    sk_buf_grow(out, SK_BASE64_LEN(len) + 2);
+    sk_base64_encode(data, len, out->data + out->len);
+    out->len += SK_BASE64_LEN(len);
+    sk_buf_putc(out, '\n');
 }
 
 /* Decode s in place (the output is never longer than what was read);
