@@ -1,7 +1,9 @@
-/* nftables through libnftables and the ruleset generation id, run on a
- * thread inside a network namespace (net_netns_run); shared by the
- * service proxy (proxy.c) and the masquerade table (masq.c). */
+/* nftables through libnftables, nf_tables netlink sockets and the
+ * ruleset generation id, run on a thread inside a network namespace
+ * (net_netns_run); shared by the service proxy (proxy.c, proxy_nl.c)
+ * and the masquerade table (masq.c). */
 #include "net/net.h"
+#include "net/nft_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,6 +12,8 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <nftables/libnftables.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 struct nft_job {
     const char *cmd; /* an nft script */
@@ -53,6 +57,48 @@ net_nft_run(int netns_fd, const char *cmd, struct sk_buf *out, struct sk_err *er
     return net_netns_run(netns_fd, nft_job_fn, &job, err);
 }
 
+/* The socket is opened on a thread inside the netns (a netlink socket
+ * belongs to the netns it was created in) and then used from any
+ * thread. It is kept for the proxy's life: closing an nf_tables socket
+ * waits for the release of the objects the last commit dropped
+ * (nft_rcv_nl_event flushes the destroy work, an RCU grace period),
+ * which was 4 ms per close, most of a one-endpoint change. */
+static int
+open_fn(void *arg, struct sk_err *err)
+{
+    struct timeval tv = {10, 0};
+    struct mnl_socket *nl;
+    int one = 1;
+
+    nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+    if (!nl)
+        return sk_err_sys(err, errno, "nftables: open netlink socket");
+    if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+        sk_err_sys(err, errno, "nftables: bind netlink socket");
+        mnl_socket_close(nl);
+        return -EIO;
+    }
+    /* Errors without the request echoed; a bound wait for the answer. */
+    mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one));
+    setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    *(struct mnl_socket **)arg = nl;
+    return 0;
+}
+
+int
+net_nft_sock_open(int netns_fd, struct mnl_socket **out, struct sk_err *err)
+{
+    *out = NULL;
+    return net_netns_run(netns_fd, open_fn, out, err);
+}
+
+void
+net_nft_sock_close(struct mnl_socket *nl)
+{
+    if (nl)
+        mnl_socket_close(nl);
+}
+
 static int
 gen_cb(const struct nlmsghdr *nlh, void *data)
 {
@@ -66,27 +112,14 @@ gen_cb(const struct nlmsghdr *nlh, void *data)
     return MNL_CB_OK;
 }
 
-/* NFT_MSG_GETGEN in the calling thread's netns. */
-static int
-gen_fn(void *arg, struct sk_err *err)
+int
+net_nft_sock_genid(struct mnl_socket *nl, uint32_t *gen, struct sk_err *err)
 {
     char buf[MNL_SOCKET_BUFFER_SIZE];
-    struct mnl_socket *nl;
-    struct nlmsghdr *nlh;
+    struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
     struct nfgenmsg *nfg;
-    unsigned portid;
     ssize_t n;
-    int rc = 0;
 
-    nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-    if (!nl)
-        return sk_err_sys(err, errno, "nftables: open netlink socket");
-    if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-        rc = sk_err_sys(err, errno, "nftables: bind netlink socket");
-        goto out_close;
-    }
-    portid = mnl_socket_get_portid(nl);
-    nlh = mnl_nlmsg_put_header(buf);
     nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN;
     nlh->nlmsg_flags = NLM_F_REQUEST;
     nlh->nlmsg_seq = 1;
@@ -94,15 +127,24 @@ gen_fn(void *arg, struct sk_err *err)
     nfg->nfgen_family = AF_UNSPEC;
     nfg->version = NFNETLINK_V0;
     nfg->res_id = 0;
-    if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-        rc = sk_err_sys(err, errno, "nftables: ask for the ruleset generation");
-        goto out_close;
-    }
+    if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+        return sk_err_sys(err, errno, "nftables: ask for the ruleset generation");
     n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-    if (n < 0 || mnl_cb_run(buf, (size_t)n, 1, portid, gen_cb, arg) < 0)
-        rc = sk_err_sys(err, errno, "nftables: read the ruleset generation");
-out_close:
-    mnl_socket_close(nl);
+    if (n < 0 || mnl_cb_run(buf, (size_t)n, 1, mnl_socket_get_portid(nl), gen_cb, gen) < 0)
+        return sk_err_sys(err, errno, "nftables: read the ruleset generation");
+    return 0;
+}
+
+static int
+gen_fn(void *arg, struct sk_err *err)
+{
+    struct mnl_socket *nl = NULL;
+    int rc;
+
+    if (open_fn(&nl, err) < 0)
+        return -EIO;
+    rc = net_nft_sock_genid(nl, arg, err);
+    net_nft_sock_close(nl);
     return rc;
 }
 

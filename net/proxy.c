@@ -58,7 +58,7 @@ struct net_proxy {
     struct px_state state;      /* the input of the table as last applied */
     struct px_cache cache;      /* what the last input parsed to, per Service */
     struct px_ipcount hairpin;  /* endpoints per address in state (the hairpin set) */
-    struct mnl_socket *nl;      /* kept open, see px_nl_open; NULL: open at next use */
+    struct mnl_socket *nl;      /* kept open, see net_nft_sock_open; NULL: open at next use */
     uint32_t gen;               /* nf_tables generation after our last commit */
     bool list_valid;            /* list_hash is a listing of the intact table */
     bool want_baseline;         /* take that listing (the last commit replaced the table) */
@@ -171,7 +171,7 @@ net_proxy_free(struct net_proxy *p)
     px_state_release(&p->state);
     px_cache_release(&p->cache);
     px_ipcount_release(&p->hairpin);
-    px_nl_close(p->nl);
+    net_nft_sock_close(p->nl);
     free(p);
 }
 
@@ -187,14 +187,14 @@ sock(struct net_proxy *p, struct sk_err *err)
 {
     if (p->nl)
         return 0;
-    return px_nl_open(p->netns_fd, &p->nl, err);
+    return net_nft_sock_open(p->netns_fd, &p->nl, err);
 }
 
 /* After a failure answers may be left unread: start afresh next time. */
 static void
 sock_drop(struct net_proxy *p)
 {
-    px_nl_close(p->nl);
+    net_nft_sock_close(p->nl);
     p->nl = NULL;
 }
 
@@ -203,7 +203,7 @@ read_gen(struct net_proxy *p, uint32_t *gen, struct sk_err *err)
 {
     if (sock(p, err) < 0)
         return -EIO;
-    if (px_nl_genid(p->nl, gen, err) < 0) {
+    if (net_nft_sock_genid(p->nl, gen, err) < 0) {
         sock_drop(p);
         return -EIO;
     }

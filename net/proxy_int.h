@@ -5,6 +5,7 @@
  * port), the full render of it, and the incremental change between two
  * of them as a raw nf_tables netlink batch. */
 
+#include "net/nft_int.h"
 #include "net/proxy.h"
 
 #include <libmnl/libmnl.h>
@@ -156,15 +157,8 @@ struct px_elem {
 
 void px_batch_init(struct px_batch *b);
 void px_batch_release(struct px_batch *b);
-/* An nf_tables netlink socket in netns_fd (-1: the caller's), for
- * px_batch_commit and px_nl_genid from any thread. After a failure of
- * either, close it (answers may be left unread). */
-int px_nl_open(int netns_fd, struct mnl_socket **out, struct sk_err *err);
-void px_nl_close(struct mnl_socket *nl);
 /* Send b as one transaction and wait for the kernel's answer. */
 int px_batch_commit(struct px_batch *b, struct mnl_socket *nl, struct sk_err *err);
-/* The ruleset generation id (NFT_MSG_GETGEN). */
-int px_nl_genid(struct mnl_socket *nl, uint32_t *gen, struct sk_err *err);
 void px_nl_chain(struct px_batch *b, enum px_op op, const char *name);
 void px_nl_affinity_set(struct px_batch *b, enum px_op op, const char *name, unsigned timeout_s);
 void px_nl_element(struct px_batch *b, enum px_op op, const char *map, const struct px_elem *e);
