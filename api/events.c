@@ -66,7 +66,7 @@ struct ev_cache {
     struct api_event_stats stats;
 };
 
-static void ev_send(struct ev_entry *e);
+static void ev_send(struct ev_entry *e, json_t *built);
 
 static void
 list_unlink(struct ev_entry *e)
@@ -221,7 +221,7 @@ ev_on_create(struct api_aclient *c, int rc, const struct api_resp *resp, const s
     e->name = obj ? sk_strdup(api_meta_name(obj)) : NULL;
     json_decref(obj);
     if (e->unsent)
-        ev_send(e);
+        ev_send(e, NULL);
     else
         entry_set_busy(e, false);
 }
@@ -237,21 +237,22 @@ ev_on_patch(struct api_aclient *c, int rc, const struct api_resp *resp, const st
          * new Event that carries the count on. */
         free(e->name);
         e->name = NULL;
-        ev_send(e);
+        ev_send(e, NULL);
         return;
     }
     if (rc < 0)
         sk_warn("events", "event '%s' not updated: %s", e->name, err->msg);
     if (e->unsent)
-        ev_send(e);
+        ev_send(e, NULL);
     else
         entry_set_busy(e, false);
 }
 
 /* Send what the entry owes the server: a create when it has no Event
- * yet, else a patch of count and lastTimestamp. */
+ * yet, else a patch of count and lastTimestamp. built: the Event just
+ * built for a new entry (spares parsing its text back), else NULL. */
 static void
-ev_send(struct ev_entry *e)
+ev_send(struct ev_entry *e, json_t *built)
 {
     struct api_aclient *c = e->cache->c;
     char ts[API_TIME_LEN];
@@ -262,7 +263,7 @@ ev_send(struct ev_entry *e)
     stamp(e->last_ns, ts);
     entry_set_busy(e, true);
     if (!e->name) {
-        ev = json_loads(e->event, 0, NULL);
+        ev = built ? json_incref(built) : json_loads(e->event, 0, NULL);
         if (!ev)
             SK_BUG("event template");
         json_object_set_new(ev, "count", json_integer(e->count));
@@ -330,7 +331,6 @@ entry_set_event(struct ev_entry *e, json_t *ev)
         SK_BUG("event template");
     e->ns = sk_strdup(api_meta_namespace(ev));
     e->reason = sk_strdup(json_string_value(json_object_get(ev, "reason")));
-    json_decref(ev);
 }
 
 static void
@@ -366,6 +366,7 @@ api_event_record(struct api_aclient *c, const json_t *involved, const char *type
     struct sk_buf key = SK_BUF_INIT;
     struct ev_cache *ec;
     struct ev_entry *e;
+    json_t *ev;
     int64_t now = api_aclient_now_ns(c);
 
     if (check_args(involved, type, reason, err) < 0)
@@ -378,7 +379,7 @@ api_event_record(struct api_aclient *c, const json_t *involved, const char *type
         e->last_ns = now;
         e->unsent++;
         if (!e->busy)
-            ev_send(e);
+            ev_send(e, NULL);
         sk_buf_release(&key);
         return 0;
     }
@@ -390,14 +391,16 @@ api_event_record(struct api_aclient *c, const json_t *involved, const char *type
     }
     lru_touch(ec, e);
     /* A new Event: an old one for the key is left to expire. */
-    entry_set_event(e, event_build(involved, type, reason, message, component, now));
+    ev = event_build(involved, type, reason, message, component, now);
+    entry_set_event(e, ev);
     free(e->name);
     e->name = NULL;
     e->count = 0;
     e->unsent = 1;
     e->last_ns = now;
     if (!e->busy)
-        ev_send(e);
+        ev_send(e, ev);
+    json_decref(ev);
     cache_trim(ec);
     sk_buf_release(&key);
     return 0;
