@@ -63,69 +63,6 @@ rt_cgroup_path_join(const char *mount, const char *own, const char *root, const 
     return sk_buf_detach(&b, NULL);
 }
 
-/* Own cgroup path in the hierarchy with this controller ("" key: v2). */
-static char *
-own_path(const char *ctrl)
-{
-    FILE *f = fopen("/proc/self/cgroup", "re");
-    char line[1024], *res = NULL;
-
-    if (!f)
-        return NULL;
-    while (!res && fgets(line, sizeof(line), f)) {
-        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-
-        if (!c2)
-            continue;
-        *c1 = '\0';
-        *c2 = '\0';
-        c2[1 + strcspn(c2 + 1, "\n")] = '\0';
-        if (!*ctrl && strcmp(line, "0") == 0 && c1 + 1 == c2) {
-            res = sk_strdup(c2 + 1);
-            break;
-        }
-        if (*ctrl) {
-            char *tok, *save = NULL;
-
-            for (tok = strtok_r(c1 + 1, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-                if (strcmp(tok, ctrl) == 0)
-                    res = sk_strdup(c2 + 1);
-        }
-    }
-    fclose(f);
-    return res;
-}
-
-/* Mount point of the v1 hierarchy with ctrl, or of cgroup2 (ctrl ""). */
-static char *
-mount_point(const char *ctrl)
-{
-    FILE *f = fopen("/proc/self/mountinfo", "re");
-    char line[4096], *res = NULL;
-
-    if (!f)
-        return NULL;
-    while (!res && fgets(line, sizeof(line), f)) {
-        char mnt[4096], fstype[64], super[1024];
-        char *sep = strstr(line, " - ");
-
-        if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
-            sscanf(sep + 3, "%63s %*s %1023s", fstype, super) != 2)
-            continue;
-        if (!*ctrl && strcmp(fstype, "cgroup2") == 0) {
-            res = sk_strdup(mnt);
-        } else if (*ctrl && strcmp(fstype, "cgroup") == 0) {
-            char *tok, *save = NULL;
-
-            for (tok = strtok_r(super, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-                if (strcmp(tok, ctrl) == 0)
-                    res = sk_strdup(mnt);
-        }
-    }
-    fclose(f);
-    return res;
-}
-
 int
 rt_cg_write(const char *dir, const char *file, const char *val, struct sk_err *err)
 {
@@ -216,34 +153,31 @@ static int
 resolve(struct rt_cgroup *cg, const char *cgroot, const char *name, const struct rt_resources *r,
         int need_devices)
 {
-    char *v2mnt = mount_point(""), *v2own = own_path(""), ctrls[512] = "";
+    const int u = RT_CG_UNIFIED;
+    struct rt_cg_where w;
+    char ctrls[512] = "";
 
-    if (v2mnt && v2own) {
-        char *own = rt_cgroup_path_join(v2mnt, v2own, NULL, NULL);
+    rt_cg_where_read(&w);
+    if (w.mount[u] && w.own[u]) {
+        char *own = rt_cgroup_path_join(w.mount[u], w.own[u], NULL, NULL);
 
         rt_cg_read(own, "cgroup.controllers", ctrls, sizeof(ctrls));
         free(own);
-        cg->path[RT_CG_UNIFIED] = rt_cgroup_path_join(v2mnt, v2own, cgroot, name);
-        cg->v2[RT_CG_UNIFIED] = 1;
+        cg->path[u] = rt_cgroup_path_join(w.mount[u], w.own[u], cgroot, name);
+        cg->v2[u] = 1;
     }
-    for (int c = 0; c < RT_CG_UNIFIED; c++) {
-        if (cg->path[RT_CG_UNIFIED] && c != RT_CG_DEVICES && has_word(ctrls, ctrl_names[c])) {
-            cg->path[c] = sk_strdup(cg->path[RT_CG_UNIFIED]);
+    for (int c = 0; c < u; c++) {
+        if (cg->path[u] && c != RT_CG_DEVICES && has_word(ctrls, ctrl_names[c])) {
+            cg->path[c] = sk_strdup(cg->path[u]);
             cg->v2[c] = 1;
-        } else if (wanted_v1(c, r, need_devices)) {
-            char *mnt = mount_point(ctrl_names[c]), *own = own_path(ctrl_names[c]);
-
-            if (mnt && own)
-                cg->path[c] = rt_cgroup_path_join(mnt, own, cgroot, name);
-            free(mnt);
-            free(own);
+        } else if (wanted_v1(c, r, need_devices) && w.mount[c] && w.own[c]) {
+            cg->path[c] = rt_cgroup_path_join(w.mount[c], w.own[c], cgroot, name);
         }
         sk_debug("runtime", "cgroup controller '%s': %s %s", ctrl_names[c],
                  cg->path[c] ? (cg->v2[c] ? "v2" : "v1") : "unused or unavailable",
                  cg->path[c] ? cg->path[c] : "");
     }
-    free(v2mnt);
-    free(v2own);
+    rt_cg_where_release(&w);
     return 0;
 }
 

@@ -182,17 +182,23 @@ console_for(const struct create_args *a, const struct rt_spec *spec, int foregro
 }
 
 static int
-do_create(const struct cli *c, const struct create_args *a, const char *id, int exit_fd,
-          int *master_sock, struct sk_err *err)
+do_create(const struct cli *c, const struct create_args *a, const char *id, int exit_fd, int start,
+          int *started, int *master_sock, struct sk_err *err)
 {
     struct rt_create_opts o = {0};
+    struct rt_netns_prefetch netns;
     struct rt_spec spec;
     char *text = NULL;
     pid_t pid;
     int rc;
 
-    if ((rc = load_bundle(a->bundle, &spec, &text, err)) < 0)
+    /* Most bundles ask for a new network namespace, the slowest part of
+     * a start: begin making it before reading config.json (netns.c). */
+    rt_netns_prefetch_begin(&netns);
+    if ((rc = load_bundle(a->bundle, &spec, &text, err)) < 0) {
+        rt_netns_prefetch_end(&netns);
         return rc;
+    }
     if (a->tty)
         spec.process.terminal = 1;
     o.bundle = a->bundle;
@@ -204,8 +210,13 @@ do_create(const struct cli *c, const struct create_args *a, const char *id, int 
     o.cri_log_max = a->cri_max;
     o.config_json = text;
     o.exit_fd = exit_fd;
-    if ((rc = console_for(a, &spec, exit_fd >= 0, &o.console_fd, master_sock, err)) < 0)
+    o.netns_early = &netns;
+    o.start = start;
+    *started = rt_container_starts_at_once(&spec, &o);
+    if ((rc = console_for(a, &spec, exit_fd >= 0, &o.console_fd, master_sock, err)) < 0) {
+        rt_netns_prefetch_end(&netns);
         goto out;
+    }
     rc = rt_container_create(&c->ctx, id, &spec, &o, &pid, err);
     if (rc == 0 && a->pid_file && write_pid_file(a->pid_file, pid, err) < 0) {
         rt_container_delete(&c->ctx, id, 1, NULL);
@@ -225,12 +236,12 @@ cmd_create(const struct cli *c, int argc, char **argv)
     struct create_args a;
     struct sk_err err;
     const char *id = NULL;
-    int none;
+    int none, started;
 
     sk_err_init(&err);
     if (parse_create(c, argc, argv, &a, &id))
         return 1;
-    if (do_create(c, &a, id, -1, &none, &err) < 0)
+    if (do_create(c, &a, id, -1, 0, &started, &none, &err) < 0)
         return report(c, &err), 1;
     return 0;
 }
@@ -301,7 +312,7 @@ cmd_run(const struct cli *c, int argc, char **argv)
     struct sk_err err;
     const char *id = NULL;
     char line[64] = "";
-    int p[2] = {-1, -1}, code = 1, sig = 0, oom = 0, msock = -1;
+    int p[2] = {-1, -1}, code = 1, sig = 0, oom = 0, msock = -1, started = 0;
     ssize_t n;
 
     sk_err_init(&err);
@@ -309,7 +320,9 @@ cmd_run(const struct cli *c, int argc, char **argv)
         return 1;
     if (!a.detach && pipe2(p, O_CLOEXEC) < 0)
         return usage_error(c, "pipe: %s", strerror(errno));
-    if (do_create(c, &a, id, p[1], &msock, &err) < 0 || rt_container_start(&c->ctx, id, &err) < 0) {
+    /* Created and started in one go unless start hooks need the split. */
+    if (do_create(c, &a, id, p[1], 1, &started, &msock, &err) < 0 ||
+        (!started && rt_container_start(&c->ctx, id, &err) < 0)) {
         report(c, &err);
         rt_container_delete(&c->ctx, id, 1, NULL);
         goto out;

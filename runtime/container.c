@@ -8,6 +8,9 @@
  * drops privileges, reports "ready" and blocks opening exec.fifo for
  * writing until `start` opens it for reading (runc's create/start
  * split). M then writes state.json and reports the pid to P over a pipe.
+ * A create that starts at once (`run`, rt_create_opts.start) has no
+ * exec.fifo: C executes the process right after "ready", sparing the
+ * round trip M -> P -> start -> C (~0.4 ms of a 4 ms run).
  * Any failure on the way kills what was started and removes cgroups and
  * the state dir; the mounts die with C's mount namespace. */
 #include "runtime/rt_int.h"
@@ -51,10 +54,12 @@ struct job {
     int sync_fd;   /* M <-> C */
     int log_out[2], log_err[2];
     int userns;
+    int start; /* started at once: no exec.fifo */
     struct rt_bpf bpf;
-    char *hook_state[2];            /* C: the state JSON (creating, created) for hooks */
-    struct rt_netns_prefetch netns; /* P -> M (netns.c) */
-    int netns_fd;                   /* M, C: the new network namespace, or -1 */
+    char *hook_state[2];                /* C: the state JSON (creating, created) for hooks */
+    struct rt_netns_prefetch own_netns; /* P -> M (netns.c) */
+    struct rt_netns_prefetch *netns;    /* own_netns or the caller's netns_early */
+    int netns_fd;                       /* M, C: the new network namespace, or -1 */
 };
 
 /* clone3's argument (linux/sched.h clashes with sched.h). */
@@ -218,6 +223,8 @@ init_main(struct job *j)
     argv = rt_strv_nul(j->spec->process.args, j->spec->process.nargs);
     envp = rt_strv_nul(j->spec->process.env, j->spec->process.nenv);
     msg_send(j->sync_fd, 'R', "");
+    if (j->fifo_fd < 0)
+        goto exec; /* started at once */
     /* Blocks until `start` opens the fifo for reading. */
     snprintf(path, sizeof(path), "/proc/self/fd/%d", j->fifo_fd);
     fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -232,6 +239,7 @@ init_main(struct job *j)
     }
     if (write(fd, "0", 1) != 1)
         _exit(1);
+exec:
     syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
     execve(exe, argv, envp);
     dprintf(2, "skiff-runtime: exec '%s': %s\n", exe, strerror(errno));
@@ -310,13 +318,13 @@ fill_state(const struct job *j, pid_t pid, const struct rt_cgroup *cg, struct rt
 }
 
 static int
-write_state(const struct job *j, pid_t pid, const struct rt_cgroup *cg, struct sk_err *err)
+stage_state(const struct job *j, pid_t pid, const struct rt_cgroup *cg, struct sk_err *err)
 {
     struct rt_state st;
     int rc;
 
     fill_state(j, pid, cg, &st);
-    rc = rt_state_write(j->dir, &st, err);
+    rc = rt_state_stage(j->dir, &st, err);
     free(st.cgroup_paths);
     return rc;
 }
@@ -431,14 +439,14 @@ launch(struct job *j, const struct rt_cgroup *cg, struct sk_err *err)
     pid_t pid;
 
     snprintf(path, sizeof(path), "%s/exec.fifo", j->dir);
-    j->fifo_fd = open(path, O_PATH | O_CLOEXEC);
-    if (j->fifo_fd < 0)
+    j->fifo_fd = j->start ? -1 : open(path, O_PATH | O_CLOEXEC);
+    if (!j->start && j->fifo_fd < 0)
         return sk_err_sys(err, errno, "open '%s'", path);
     if (join_pid_namespace(j->spec, err) < 0)
         return -1;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         return sk_err_sys(err, errno, "socketpair");
-    j->netns_fd = rt_netns_prefetch_take(&j->netns);
+    j->netns_fd = rt_netns_prefetch_take(j->netns);
     pid = clone_init(j, cg, &in_v2);
     if (j->netns_fd >= 0 && pid != 0) {
         close(j->netns_fd);
@@ -455,12 +463,13 @@ launch(struct job *j, const struct rt_cgroup *cg, struct sk_err *err)
         init_main(j);
     }
     close(sv[1]);
-    close(j->fifo_fd);
+    if (j->fifo_fd >= 0)
+        close(j->fifo_fd);
     if ((j->userns &&
          (write_idmap(pid, "uid_map", j->spec->uid_maps, j->spec->nuid_maps, err) < 0 ||
           write_idmap(pid, "gid_map", j->spec->gid_maps, j->spec->ngid_maps, err) < 0)) ||
         write(sv[0], "G", 1) != 1 || rt_cgroup_enter(cg, pid, !in_v2, err) < 0 ||
-        wait_ready_hooks(j, pid, cg, sv[0], err) < 0) {
+        stage_state(j, pid, cg, err) < 0 || wait_ready_hooks(j, pid, cg, sv[0], err) < 0) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
         close(sv[0]);
@@ -478,18 +487,19 @@ launch(struct job *j, const struct rt_cgroup *cg, struct sk_err *err)
 static void
 close_other_fds(const struct rt_monitor_args *a)
 {
-    int keep[4] = {a->out_fd, a->err_fd, a->exit_fd, a->mntns_fd};
+    enum { NKEEP = 4 };
+    int keep[NKEEP] = {a->out_fd, a->err_fd, a->exit_fd, a->mntns_fd};
     int lo = 3, maxfd;
 
-    for (int i = 0; i < 4; i++) /* sort them */
-        for (int k = i + 1; k < 4; k++)
+    for (int i = 0; i < NKEEP; i++) /* sort them */
+        for (int k = i + 1; k < NKEEP; k++)
             if (keep[k] < keep[i]) {
                 int t = keep[i];
 
                 keep[i] = keep[k];
                 keep[k] = t;
             }
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < NKEEP; i++) {
         if (keep[i] < lo)
             continue;
         if (keep[i] > lo && syscall(SYS_close_range, lo, keep[i] - 1, 0) < 0)
@@ -500,10 +510,14 @@ close_other_fds(const struct rt_monitor_args *a)
         return;
 fallback: /* kernel < 5.9 */
     maxfd = (int)sysconf(_SC_OPEN_MAX);
-    for (int fd = 3; fd < maxfd && fd < 65536; fd++)
-        if (fd != keep[0] && fd != keep[1] && fd != keep[2] && fd != keep[3] &&
-            fcntl(fd, F_GETFD) >= 0)
+    for (int fd = 3; fd < maxfd && fd < 65536; fd++) {
+        int kept = 0;
+
+        for (int i = 0; i < NKEEP; i++)
+            kept |= fd == keep[i];
+        if (!kept && fcntl(fd, F_GETFD) >= 0)
             close(fd);
+    }
 }
 
 static void
@@ -557,13 +571,13 @@ monitor_main(struct job *j)
 
     sk_err_init(&err);
     signal(SIGPIPE, SIG_IGN);
-    rt_netns_prefetch_forked(&j->netns);
+    rt_netns_prefetch_forked(j->netns);
     if (rt_cgroup_create(&cg, j->ctx->cgroup_root,
                          j->spec->cgroups_path ? j->spec->cgroups_path : j->id, &j->spec->resources,
                          j->spec->seccomp == NULL, &err) < 0)
         goto fail;
     pid = launch(j, &cg, &err);
-    if (pid < 0 || write_state(j, pid, &cg, &err) < 0) {
+    if (pid < 0 || rt_state_commit(j->dir, &err) < 0) {
         if (pid > 0) {
             kill(pid, SIGKILL);
             waitpid(pid, NULL, 0);
@@ -650,7 +664,7 @@ prepare_dir(struct job *j, struct sk_err *err)
     }
     snprintf(path, sizeof(path), "%s/exec.fifo", j->dir);
     /* 0622: the init opens it after switching to the container's user */
-    if (mkfifo(path, 0622) < 0 || chmod(path, 0622) < 0)
+    if (!j->start && (mkfifo(path, 0622) < 0 || chmod(path, 0622) < 0))
         return sk_err_sys(err, errno, "mkfifo '%s'", path);
     if (j->opts->config_json) {
         int fd;
@@ -740,13 +754,29 @@ rt_container_create(const struct rt_ctx *ctx, const char *id, struct rt_spec *sp
     struct job *j = sk_calloc(1, sizeof(*j));
     int rc;
 
-    *j = (struct job){ctx, id, spec,     opts,     "", "",        "",           -1,
-                      -1,  -1, {-1, -1}, {-1, -1}, 0,  {NULL, 0}, {NULL, NULL}, {{-1, -1}, 0, 0},
-                      -1};
+    *j = (struct job){.ctx = ctx,
+                      .id = id,
+                      .spec = spec,
+                      .opts = opts,
+                      .report_fd = -1,
+                      .fifo_fd = -1,
+                      .sync_fd = -1,
+                      .log_out = {-1, -1},
+                      .log_err = {-1, -1},
+                      .own_netns = {{-1, -1}, 0, 0},
+                      .netns_fd = -1};
     for (size_t i = 0; i < spec->nnamespaces; i++)
         if (spec->namespaces[i].type == CLONE_NEWUSER)
             j->userns = 1;
-    rt_netns_prefetch_start(&j->netns, spec);
+    j->start = rt_container_starts_at_once(spec, opts);
+    if (opts->netns_early) {
+        j->netns = opts->netns_early;
+        if (!rt_netns_prefetch_wanted(spec))
+            rt_netns_prefetch_end(j->netns);
+    } else {
+        j->netns = &j->own_netns;
+        rt_netns_prefetch_start(j->netns, spec);
+    }
     if ((rc = rt_state_dir(ctx, id, j->dir, sizeof(j->dir), err)) < 0 ||
         (rc = check_console(spec, opts, err)) < 0 || (rc = resolve_paths(j, err)) < 0)
         goto out_free;
@@ -772,12 +802,19 @@ out_rmdir:
     if (rc < 0)
         rt_rmtree(j->dir);
 out_free:
-    rt_netns_prefetch_end(&j->netns);
+    rt_netns_prefetch_end(j->netns);
     free(j->bpf.prog);
     free(j);
     if (rc < 0)
         sk_err_wrap(err, "create '%s'", id);
     return rc;
+}
+
+int
+rt_container_starts_at_once(const struct rt_spec *spec, const struct rt_create_opts *opts)
+{
+    return opts->start && !spec->hooks.n[RT_HOOK_START_CONTAINER] &&
+           !spec->hooks.n[RT_HOOK_POSTSTART];
 }
 
 /* ---- state and the verbs on an existing container --------------------- */

@@ -59,6 +59,17 @@ struct rt_cgroup {
     char *path[RT_CG_NCTRL]; /* absolute dirs, NULL when unused */
     int v2[RT_CG_NCTRL];     /* 1 if enforced in the v2 tree */
 };
+/* The caller's own cgroups: per controller (RT_CG_UNIFIED: cgroup2) the
+ * hierarchy's mount point and the caller's path in it, NULL if none. */
+struct rt_cg_where {
+    char *mount[RT_CG_NCTRL];
+    char *own[RT_CG_NCTRL];
+};
+/* Pure: parses (and modifies) the texts of /proc/self/cgroup and
+ * /proc/self/mountinfo; either may be NULL. */
+void rt_cg_where_parse(struct rt_cg_where *w, char *cgroup_text, char *mountinfo_text);
+void rt_cg_where_read(struct rt_cg_where *w);
+void rt_cg_where_release(struct rt_cg_where *w);
 /* Pure: "<mount><own>/<root>/<name>" with slashes normalised. */
 char *rt_cgroup_path_join(const char *mount, const char *own, const char *root, const char *name);
 /* v1 hierarchies are used only for controllers with a requested limit
@@ -90,7 +101,11 @@ int rt_cg_read(const char *dir, const char *file, char *buf, size_t bufsz);
 /* state.c */
 int rt_state_dir(const struct rt_ctx *ctx, const char *id, char *out, size_t outsz,
                  struct sk_err *err);
-int rt_state_write(const char *dir, const struct rt_state *st, struct sk_err *err);
+/* state.json in two steps: staged (written under a temporary name)
+ * while the init still sets the container up, committed (renamed) once
+ * it is ready; until then the status stays "creating". */
+int rt_state_stage(const char *dir, const struct rt_state *st, struct sk_err *err);
+int rt_state_commit(const char *dir, struct sk_err *err);
 int rt_state_read(const char *dir, struct rt_state *st, struct sk_err *err);
 int rt_exit_write(const char *dir, const struct rt_exit *ex);
 int rt_exit_read(const char *dir, struct rt_exit *ex);
@@ -159,6 +174,10 @@ struct rt_netns_prefetch {
     int started;
     pthread_t thread;
 };
+/* A new network namespace only without a user namespace (netns.c). */
+int rt_netns_prefetch_wanted(const struct rt_spec *spec);
+/* begin: unconditionally; start: if the spec wants it. */
+void rt_netns_prefetch_begin(struct rt_netns_prefetch *p);
 void rt_netns_prefetch_start(struct rt_netns_prefetch *p, const struct rt_spec *spec);
 void rt_netns_prefetch_forked(struct rt_netns_prefetch *p);
 /* An fd of the namespace, or -1: clone3 then makes one. */

@@ -193,6 +193,8 @@ struct rt_ctx {
     const char *monitor_exe;
 };
 
+struct rt_netns_prefetch;
+
 struct rt_create_opts {
     const char *bundle;
     const char *pid_file; /* may be NULL */
@@ -205,6 +207,16 @@ struct rt_create_opts {
      * UNIX socket; the container's pty master is sent over it (runc's
      * console socket protocol, see console.c). stdio is then unused. */
     int console_fd;
+    /* A network namespace already being made by rt_netns_prefetch_begin
+     * (the CLI starts it before reading config.json), or NULL. Create
+     * owns it from then on: uses it if the spec wants a new network
+     * namespace, else drops it, and ends it in every case. */
+    struct rt_netns_prefetch *netns_early;
+    /* Start at once (create + start, as `run` does): no exec.fifo, the
+     * process runs as soon as it is set up, and the state says running.
+     * Ignored when the spec has startContainer or poststart hooks: those
+     * need rt_container_start (rt_container_starts_at_once tells). */
+    int start;
 };
 
 enum rt_status {
@@ -249,6 +261,8 @@ const char *rt_status_name(enum rt_status status);
 int rt_container_create(const struct rt_ctx *ctx, const char *id, struct rt_spec *spec,
                         const struct rt_create_opts *opts, pid_t *pid, struct sk_err *err);
 int rt_container_start(const struct rt_ctx *ctx, const char *id, struct sk_err *err);
+/* Whether create with opts->start set starts the process itself. */
+int rt_container_starts_at_once(const struct rt_spec *spec, const struct rt_create_opts *opts);
 /* Load the state of id, status derived from the live process. -ENOENT if
  * no such container. */
 int rt_container_state(const struct rt_ctx *ctx, const char *id, struct rt_state *st,

@@ -4,7 +4,9 @@
  *
  *   <root>/<id>/              one directory per container (mode 0700)
  *   <root>/<id>/state.json    written once by the monitor when the
- *                             container is created (tmp file + rename):
+ *                             container is created (tmp file written
+ *                             while the init sets up, renamed once it
+ *                             is ready):
  *     { "ociVersion": "1.0.2", "id": ID, "pid": N, "bundle": DIR,
  *       "rootfs": DIR, "created": RFC3339Nano, "owner": UID,
  *       "annotations": {..},
@@ -16,6 +18,7 @@
  *   <root>/<id>/config.json   copy of the bundle's config (exec uses it)
  *   <root>/<id>/exec.fifo     exists until `start`: the container's init
  *                             blocks opening it until start reads it
+ *                             (none when created and started at once)
  *   <root>/<id>/exit.json     written by the monitor when the init exited
  *                             (tmp file + rename):
  *     { "exitCode": N, "signal": N, "oomKilled": B, "finished": TS }
@@ -141,32 +144,52 @@ rt_proc_start_time(pid_t pid)
     return start;
 }
 
-static int
-write_atomic(const char *dir, const char *name, const char *text)
+static void
+state_paths(const char *dir, const char *name, char *tmp, char *path, size_t sz)
 {
-    char tmp[4200], path[4200];
-    int fd, rc;
+    snprintf(tmp, sz, "%s/.%s.tmp", dir, name);
+    snprintf(path, sz, "%s/%s", dir, name);
+}
 
-    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+static int
+write_tmp(const char *tmp, const char *text)
+{
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), rc;
+
     if (fd < 0)
         return -errno;
     rc = rt_write_all(fd, text, strlen(text));
     close(fd);
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = -errno;
     if (rc < 0)
         unlink(tmp);
     return rc;
 }
 
-int
-rt_state_write(const char *dir, const struct rt_state *st, struct sk_err *err)
+static int
+commit_tmp(const char *tmp, const char *path)
+{
+    if (rename(tmp, path) == 0)
+        return 0;
+    unlink(tmp);
+    return -errno;
+}
+
+static int
+write_atomic(const char *dir, const char *name, const char *text)
+{
+    char tmp[4200], path[4200];
+    int rc;
+
+    state_paths(dir, name, tmp, path, sizeof(tmp));
+    rc = write_tmp(tmp, text);
+    return rc < 0 ? rc : commit_tmp(tmp, path);
+}
+
+static char *
+state_text(const struct rt_state *st)
 {
     json_t *o = json_object(), *sk = json_object(), *ann = json_object();
     char *text;
-    int rc;
 
     json_object_set_new(o, "ociVersion", json_string("1.0.2"));
     json_object_set_new(o, "id", json_string(st->id));
@@ -189,10 +212,32 @@ rt_state_write(const char *dir, const struct rt_state *st, struct sk_err *err)
     json_decref(o);
     if (!text)
         SK_BUG("out of memory");
-    rc = write_atomic(dir, "state.json", text);
+    return text;
+}
+
+int
+rt_state_stage(const char *dir, const struct rt_state *st, struct sk_err *err)
+{
+    char tmp[4200], path[4200], *text = state_text(st);
+    int rc;
+
+    state_paths(dir, "state.json", tmp, path, sizeof(tmp));
+    rc = write_tmp(tmp, text);
     free(text);
     if (rc < 0)
-        return sk_err_sys(err, -rc, "write '%s/state.json'", dir);
+        return sk_err_sys(err, -rc, "write '%s'", tmp);
+    return 0;
+}
+
+int
+rt_state_commit(const char *dir, struct sk_err *err)
+{
+    char tmp[4200], path[4200];
+    int rc;
+
+    state_paths(dir, "state.json", tmp, path, sizeof(tmp));
+    if ((rc = commit_tmp(tmp, path)) < 0)
+        return sk_err_sys(err, -rc, "write '%s'", path);
     return 0;
 }
 

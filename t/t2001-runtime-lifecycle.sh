@@ -37,6 +37,23 @@ test_expect_success 'run shows the container output on the caller stdio' '
 	test_cmp expect out
 '
 
+test_expect_success 'run starts at once: no exec.fifo, unlike create' '
+	cat >"$TEST_DIR/see-fifo" <<-EOF &&
+	#!/bin/sh
+	id=\$(/usr/bin/jq -r .id)
+	if [ -p "$RT_STATE/\$id/exec.fifo" ]; then echo "\$id fifo"; else echo "\$id none"; fi >>"$TEST_DIR/fifo-seen"
+	EOF
+	chmod +x "$TEST_DIR/see-fifo" &&
+	edit_config "$B" ".hooks = {createRuntime: [{path: \$h}]}" --arg h "$TEST_DIR/see-fifo" &&
+	set_args "$B" true &&
+	rt run --bundle "$B" r5 &&
+	rt create --bundle "$B" c5 && rt delete --force c5 &&
+	edit_config "$B" "del(.hooks)" &&
+	printf "r5 none\nc5 fifo\n" >expect &&
+	test_cmp expect "$TEST_DIR/fifo-seen" &&
+	no_state_left r5 && no_state_left c5
+'
+
 test_expect_success 'create waits; start runs the process (create/start split)' '
 	mkdir -p "$TEST_DIR/shared" &&
 	edit_config "$B" ".mounts += [{destination: \"/out\", type: \"bind\", source: \$d, options: [\"rbind\", \"rw\"]}]" --arg d "$TEST_DIR/shared" &&

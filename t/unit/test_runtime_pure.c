@@ -83,6 +83,40 @@ START_TEST(cgroup_path_is_beneath_own_cgroup)
 }
 END_TEST
 
+/* A hybrid host like the development machine: memory in v1 (nested),
+ * cpu co-mounted with cpuacct, cgroup2 beside; a second cgroup2 mount
+ * and a mount point with an escaped space; a truncated last line. */
+START_TEST(cgroup_where_parses_hybrid_hosts)
+{
+    char cgroup[] = "9:name=systemd:/\n8:pids:/\n4:memory:/job/7d\n1:cpu,cpuacct:/c\n0::/u\n";
+    char mountinfo[] =
+        "22 1 0:21 / /proc rw,relatime - proc proc rw\n"
+        "30 25 0:26 / /sys/fs/cgroup/unified rw,nosuid shared:9 - cgroup2 cgroup2 rw\n"
+        "31 25 0:27 / /sys/fs/cgroup/mem\\040ory rw - cgroup cgroup rw,memory\n"
+        "32 25 0:28 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n"
+        "33 25 0:29 / /other/unified rw - cgroup2 cgroup2 rw\n"
+        "34 25 0:30 / /sys/fs/cgroup/pids rw - cgroup";
+    struct rt_cg_where w;
+
+    rt_cg_where_parse(&w, cgroup, mountinfo);
+    ck_assert_str_eq(w.mount[RT_CG_UNIFIED], "/sys/fs/cgroup/unified");
+    ck_assert_str_eq(w.own[RT_CG_UNIFIED], "/u");
+    ck_assert_str_eq(w.mount[RT_CG_MEMORY], "/sys/fs/cgroup/mem ory");
+    ck_assert_str_eq(w.own[RT_CG_MEMORY], "/job/7d");
+    ck_assert_str_eq(w.mount[RT_CG_CPU], "/sys/fs/cgroup/cpu,cpuacct");
+    ck_assert_str_eq(w.own[RT_CG_CPU], "/c");
+    ck_assert_str_eq(w.own[RT_CG_PIDS], "/");
+    ck_assert_ptr_null(w.mount[RT_CG_PIDS]); /* its line has no super options */
+    ck_assert_ptr_null(w.mount[RT_CG_DEVICES]);
+    ck_assert_ptr_null(w.own[RT_CG_DEVICES]);
+    rt_cg_where_release(&w);
+
+    rt_cg_where_parse(&w, NULL, NULL);
+    for (int c = 0; c < RT_CG_NCTRL; c++)
+        ck_assert(!w.mount[c] && !w.own[c]);
+}
+END_TEST
+
 START_TEST(capability_names_round_trip)
 {
     ck_assert_int_eq(rt_cap_from_name("CAP_SYS_ADMIN"), CAP_SYS_ADMIN);
@@ -264,6 +298,7 @@ main(void)
     tcase_add_test(tc, cri_line_full_and_partial);
     tcase_add_loop_test(tc, cgroup_path_is_beneath_own_cgroup, 0,
                         (int)(sizeof(cgpaths) / sizeof(cgpaths[0])));
+    tcase_add_test(tc, cgroup_where_parses_hybrid_hosts);
     tcase_add_test(tc, capability_names_round_trip);
     tcase_add_test(tc, mount_options_fold_into_flags);
     tcase_add_test(tc, default_profile_filters_namespaces_and_mounts);
