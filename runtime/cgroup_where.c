@@ -63,9 +63,8 @@ parse_cgroup(struct rt_cg_where *w, char *text)
         if (!c2)
             continue;
         for (int c = 0; c < RT_CG_NCTRL; c++) {
-            int match = c == RT_CG_UNIFIED
-                            ? c1 - line == 1 && line[0] == '0' && c2 == c1 + 1
-                            : in_list(c1 + 1, (size_t)(c2 - c1 - 1), where_names[c]);
+            int match = c == RT_CG_UNIFIED ? c1 - line == 1 && line[0] == '0' && c2 == c1 + 1
+                                           : in_list(c1 + 1, (size_t)(c2 - c1 - 1), where_names[c]);
 
             if (match && !w->own[c])
                 w->own[c] = sk_strdup(c2 + 1);
@@ -135,7 +134,8 @@ parse_mountinfo(struct rt_cg_where *w, char *text)
             continue;
         unescape_octal(mnt);
         for (int c = 0; c < RT_CG_NCTRL; c++) {
-            int match = c == RT_CG_UNIFIED ? v2 : !v2 && in_list(super, strlen(super), where_names[c]);
+            int match =
+                c == RT_CG_UNIFIED ? v2 : !v2 && in_list(super, strlen(super), where_names[c]);
 
             if (match && !w->mount[c])
                 w->mount[c] = sk_strdup(mnt);

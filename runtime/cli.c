@@ -210,6 +210,7 @@ do_create(const struct cli *c, const struct create_args *a, const char *id, int 
     o.cri_log_max = a->cri_max;
     o.config_json = text;
     o.exit_fd = exit_fd;
+    o.remove = exit_fd >= 0;
     o.netns_early = &netns;
     o.start = start;
     *started = rt_container_starts_at_once(&spec, &o);
@@ -312,7 +313,7 @@ cmd_run(const struct cli *c, int argc, char **argv)
     struct sk_err err;
     const char *id = NULL;
     char line[64] = "";
-    int p[2] = {-1, -1}, code = 1, sig = 0, oom = 0, msock = -1, started = 0;
+    int p[2] = {-1, -1}, code = 1, sig = 0, oom = 0, removed = 0, msock = -1, started = 0;
     ssize_t n;
 
     sk_err_init(&err);
@@ -349,12 +350,13 @@ cmd_run(const struct cli *c, int argc, char **argv)
     if (pending_signal)
         rt_container_kill(&c->ctx, id, pending_signal, NULL);
     line[n > 0 ? n : 0] = '\0';
-    if (n <= 0 || sscanf(line, "%d %d %d", &code, &sig, &oom) != 3) {
+    if (n <= 0 || sscanf(line, "%d %d %d %d", &code, &sig, &oom, &removed) != 4) {
         struct rt_exit ex;
 
         code = rt_container_wait(&c->ctx, id, &ex, &err) < 0 ? (report(c, &err), 1) : ex.code;
     }
-    if (rt_container_delete(&c->ctx, id, 1, &err) < 0)
+    /* The monitor removed it unless poststop hooks are left to delete. */
+    if (!removed && rt_container_delete(&c->ctx, id, 1, &err) < 0)
         report(c, &err);
 out:
     if (p[0] >= 0)

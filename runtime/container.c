@@ -604,6 +604,7 @@ monitor_main(struct job *j)
     a.cri_log = j->opts->cri_log ? sk_strdup(j->opts->cri_log) : NULL;
     a.cri_log_max = j->opts->cri_log_max;
     a.exit_fd = j->opts->exit_fd;
+    a.remove = a.exit_fd >= 0 && j->opts->remove && !j->spec->hooks.n[RT_HOOK_POSTSTOP];
     if (j->log_out[1] >= 0) {
         close(j->log_out[1]);
         close(j->log_err[1]);

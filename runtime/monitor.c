@@ -19,6 +19,8 @@
  * trimmed (container.c). */
 #include "runtime/rt_int.h"
 
+#include "lib/log.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -172,12 +174,32 @@ oom_killed(const struct rt_monitor_args *a)
     return oom;
 }
 
+/* What `delete --force` would do, for a foreground run whose caller
+ * only waits for the status: it saves the caller reading the state
+ * back. Leftovers of a pid namespace not the container's own are
+ * killed; once SIGCHLD is ignored they need no reaping. */
+static int
+remove_container(const struct rt_monitor_args *a)
+{
+    struct sk_err err;
+
+    sk_err_init(&err);
+    signal(SIGCHLD, SIG_IGN);
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        ;
+    if (rt_cgroup_destroy(a->cg, &err) < 0) {
+        sk_warn("runtime", "remove: %s", err.msg);
+        return 0;
+    }
+    return rt_rmtree(a->dir) == 0;
+}
+
 _Noreturn void
 rt_monitor_run(const struct rt_monitor_args *a)
 {
     struct rt_exit ex = {0};
     struct timespec ts;
-    int status = 0;
+    int status = 0, removed = 0;
     pid_t pid;
 
     prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -198,10 +220,14 @@ rt_monitor_run(const struct rt_monitor_args *a)
     ex.oom_killed = oom_killed(a);
     clock_gettime(CLOCK_REALTIME, &ts);
     rt_time_rfc3339(ex.finished, sizeof(ex.finished), &ts);
-    rt_exit_write(a->dir, &ex);
+    if (a->remove && a->cg)
+        removed = remove_container(a);
+    if (!removed)
+        rt_exit_write(a->dir, &ex);
     if (a->exit_fd >= 0) {
         char line[64];
-        int n = snprintf(line, sizeof(line), "%d %d %d\n", ex.code, ex.signal, ex.oom_killed);
+        int n = snprintf(line, sizeof(line), "%d %d %d %d\n", ex.code, ex.signal, ex.oom_killed,
+                         removed);
 
         rt_write_all(a->exit_fd, line, (size_t)n);
     }
@@ -223,6 +249,7 @@ rt_monitor_exec_main(int argc, char **argv)
     a.err_fd = atoi(argv[4]);
     a.exit_fd = atoi(argv[5]);
     a.mntns_fd = -1;
+    a.remove = 0;
     a.cri_log_max = atoll(argv[6]);
     a.cri_log = strcmp(argv[7], "-") ? argv[7] : NULL;
     for (int fd = 0; fd < 3; fd++)

@@ -125,6 +125,7 @@ struct rt_monitor_args {
     int exit_fd;
     int mntns_fd; /* the container's mount namespace, held until the exit
                      is reported (see container.c), or -1 */
+    int remove;   /* remove the container before reporting to exit_fd */
 };
 _Noreturn void rt_monitor_run(const struct rt_monitor_args *a);
 

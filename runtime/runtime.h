@@ -202,7 +202,11 @@ struct rt_create_opts {
     const char *cri_log;  /* CRI-format log file instead of stdio */
     long long cri_log_max;
     const char *config_json; /* stored for exec; NULL: defaults */
-    int exit_fd;             /* run: monitor writes "code signal oom\n" here at exit, -1 none */
+    int exit_fd; /* run: monitor writes "code signal oom removed\n" here at exit, -1 none */
+    /* With exit_fd: the monitor removes the container (cgroups, state
+     * dir) when its process exited, before it reports ("removed" 1).
+     * Not with poststop hooks: rt_container_delete runs those. */
+    int remove;
     /* With process.terminal (then required, else ignored): a connected
      * UNIX socket; the container's pty master is sent over it (runc's
      * console socket protocol, see console.c). stdio is then unused. */
