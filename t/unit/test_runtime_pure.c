@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 
 static const struct {
     const char *in;
@@ -80,6 +81,49 @@ START_TEST(cgroup_path_is_beneath_own_cgroup)
 
     ck_assert_str_eq(p, cgpaths[_i].want);
     free(p);
+}
+END_TEST
+
+static void
+on_usr2(int sig)
+{
+    (void)sig;
+}
+
+/* In a child: what the caller ignored, caught or blocked is back at the
+ * default. */
+START_TEST(signals_reset_to_defaults)
+{
+    pid_t pid = fork();
+    int status;
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        struct sigaction sa, got;
+        sigset_t block, now;
+        int bad = 0;
+
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_usr2;
+        signal(SIGUSR1, SIG_IGN);
+        signal(SIGPIPE, SIG_IGN);
+        sigaction(SIGUSR2, &sa, NULL);
+        sigemptyset(&block);
+        sigaddset(&block, SIGTERM);
+        sigprocmask(SIG_BLOCK, &block, NULL);
+        rt_signals_reset();
+        for (int sig = 1; sig < 32; sig++) {
+            if (sig == SIGKILL || sig == SIGSTOP)
+                continue;
+            sigaction(sig, NULL, &got);
+            bad |= got.sa_handler != SIG_DFL;
+        }
+        sigprocmask(SIG_SETMASK, NULL, &now);
+        bad |= sigismember(&now, SIGTERM);
+        _exit(bad);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 END_TEST
 
@@ -299,6 +343,7 @@ main(void)
     tcase_add_loop_test(tc, cgroup_path_is_beneath_own_cgroup, 0,
                         (int)(sizeof(cgpaths) / sizeof(cgpaths[0])));
     tcase_add_test(tc, cgroup_where_parses_hybrid_hosts);
+    tcase_add_test(tc, signals_reset_to_defaults);
     tcase_add_test(tc, capability_names_round_trip);
     tcase_add_test(tc, mount_options_fold_into_flags);
     tcase_add_test(tc, default_profile_filters_namespaces_and_mounts);
