@@ -60,6 +60,7 @@ struct job {
     struct rt_netns_prefetch own_netns; /* P -> M (netns.c) */
     struct rt_netns_prefetch *netns;    /* own_netns or the caller's netns_early */
     int netns_fd;                       /* M, C: the new network namespace, or -1 */
+    int mntns_fd;                       /* M: the container's mount namespace, or -1 */
 };
 
 /* clone3's argument (linux/sched.h clashes with sched.h). */
@@ -431,6 +432,22 @@ clone_init(const struct job *j, const struct rt_cgroup *cg, int *in_v2)
     return (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
 }
 
+/* The last reference to the container's mount namespace would be
+ * dropped by its init's exit, and tearing its mounts down waits for an
+ * RCU grace period (namespace_unlock(): synchronize_rcu_expedited, 1-2
+ * ms) before the exit is reported to us. Holding the namespace moves
+ * that wait to our own exit, after the exit is reported. Opened while
+ * the init sets up, off the path to "ready". Close-on-exec: a
+ * re-executed monitor does not keep it. -1 if it cannot be had. */
+static int
+hold_mntns(pid_t pid)
+{
+    char path[64];
+
+    snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
 static pid_t
 launch(struct job *j, const struct rt_cgroup *cg, struct sk_err *err)
 {
@@ -465,6 +482,7 @@ launch(struct job *j, const struct rt_cgroup *cg, struct sk_err *err)
     close(sv[1]);
     if (j->fifo_fd >= 0)
         close(j->fifo_fd);
+    j->mntns_fd = hold_mntns(pid);
     if ((j->userns &&
          (write_idmap(pid, "uid_map", j->spec->uid_maps, j->spec->nuid_maps, err) < 0 ||
           write_idmap(pid, "gid_map", j->spec->gid_maps, j->spec->ngid_maps, err) < 0)) ||
@@ -473,6 +491,9 @@ launch(struct job *j, const struct rt_cgroup *cg, struct sk_err *err)
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
         close(sv[0]);
+        if (j->mntns_fd >= 0)
+            close(j->mntns_fd);
+        j->mntns_fd = -1;
         return -1;
     }
     close(sv[0]);
@@ -585,14 +606,7 @@ monitor_main(struct job *j)
         rt_cgroup_destroy(&cg, NULL);
         goto fail;
     }
-    /* The last reference to the container's mount namespace would be
-     * dropped by its init's exit, and tearing its mounts down waits for
-     * an RCU grace period (namespace_unlock(): synchronize_rcu_expedited,
-     * 1-2 ms) before the exit is reported to us. Holding the namespace
-     * moves that wait to our own exit, after the exit is reported.
-     * Close-on-exec: a re-executed monitor does not keep it. */
-    snprintf(ok, sizeof(ok), "/proc/%d/ns/mnt", (int)pid);
-    a.mntns_fd = open(ok, O_RDONLY | O_CLOEXEC);
+    a.mntns_fd = j->mntns_fd;
     snprintf(ok, sizeof(ok), "O%d", (int)pid);
     rt_write_all(j->report_fd, ok, strlen(ok));
     close(j->report_fd);
@@ -765,7 +779,8 @@ rt_container_create(const struct rt_ctx *ctx, const char *id, struct rt_spec *sp
                       .log_out = {-1, -1},
                       .log_err = {-1, -1},
                       .own_netns = {{-1, -1}, 0, 0},
-                      .netns_fd = -1};
+                      .netns_fd = -1,
+                      .mntns_fd = -1};
     for (size_t i = 0; i < spec->nnamespaces; i++)
         if (spec->namespaces[i].type == CLONE_NEWUSER)
             j->userns = 1;
