@@ -51,6 +51,7 @@
 #include "kubelet/agent_int.h"
 
 #include "lib/alloc.h"
+#include "lib/fdpass.h"
 #include "lib/line.h"
 #include "lib/log.h"
 #include "lib/sock.h"
@@ -550,21 +551,13 @@ exec_input(struct kl_epc *c, char *line)
 static int
 console_recv(int sock)
 {
-    char ctl[CMSG_SPACE(sizeof(int))], name[256];
-    struct iovec iov = {name, sizeof(name)};
-    struct msghdr msg = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)};
-    struct cmsghdr *cm;
-    ssize_t n;
+    char name[256];
     int fd;
 
-    while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT)) < 0 && errno == EINTR)
-        ;
-    cm = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
-    if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
-        cm->cmsg_len != CMSG_LEN(sizeof(int)))
-        return -1;
-    memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+    if (sk_fd_recv(sock, &fd, name, sizeof(name), MSG_DONTWAIT) <= 0 && fd >= 0) {
+        close(fd);
+        fd = -1;
+    }
     return fd;
 }
 

@@ -13,6 +13,8 @@
  * foreground `run` or `exec`) copies between it and the user. */
 #include "runtime/rt_int.h"
 
+#include "lib/fdpass.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -32,49 +34,25 @@
 int
 rt_console_send(int sock, int fd, const char *name, struct sk_err *err)
 {
-    char ctl[CMSG_SPACE(sizeof(int))];
-    struct iovec iov = {(void *)name, strlen(name)};
-    struct msghdr msg = {0};
-    struct cmsghdr *c;
+    int rc = sk_fd_send(sock, fd, name, strlen(name));
 
-    memset(ctl, 0, sizeof(ctl));
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctl;
-    msg.msg_controllen = sizeof(ctl);
-    c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
-        if (errno != EINTR)
-            return sk_err_sys(err, errno, "send the console to the console socket");
-    return 0;
+    return rc < 0 ? sk_err_sys(err, -rc, "send the console to the console socket") : 0;
 }
 
 int
 rt_console_recv(int sock, int *fd, struct sk_err *err)
 {
-    char ctl[CMSG_SPACE(sizeof(int))], name[256];
-    struct iovec iov = {name, sizeof(name)};
-    struct msghdr msg = {0};
-    struct cmsghdr *c;
-    ssize_t n;
+    char name[256];
+    ssize_t n = sk_fd_recv(sock, fd, name, sizeof(name), 0);
 
-    *fd = -1;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctl;
-    msg.msg_controllen = sizeof(ctl);
-    while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0)
-        if (errno != EINTR)
-            return sk_err_sys(err, errno, "receive the console");
-    c = CMSG_FIRSTHDR(&msg);
-    if (n == 0 || !c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-        c->cmsg_len != CMSG_LEN(sizeof(int)))
+    if (n < 0)
+        return sk_err_sys(err, (int)-n, "receive the console");
+    if (n == 0 || *fd < 0) {
+        if (*fd >= 0)
+            close(*fd);
+        *fd = -1;
         return sk_err_set(err, EIO, "receive the console: no terminal came back");
-    memcpy(fd, CMSG_DATA(c), sizeof(int));
+    }
     return 0;
 }
 

@@ -34,6 +34,8 @@
  * creates the namespace as before: the errors stay the kernel's. */
 #include "runtime/rt_int.h"
 
+#include "lib/fdpass.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -46,31 +48,13 @@ static void *
 prefetch_thread(void *arg)
 {
     struct rt_netns_prefetch *p = arg;
-    char ctl[CMSG_SPACE(sizeof(int))], tag = '-';
-    struct iovec iov = {&tag, 1};
-    struct msghdr msg = {0};
     int fd = -1;
 
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
     if (unshare(CLONE_NEWNET) == 0)
         fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        struct cmsghdr *c;
-
-        memset(ctl, 0, sizeof(ctl));
-        tag = 'N';
-        msg.msg_control = ctl;
-        msg.msg_controllen = sizeof(ctl);
-        c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    }
-    /* MSG_NOSIGNAL: a monitor that died must not kill the caller */
-    while (sendmsg(p->sock[1], &msg, MSG_NOSIGNAL) < 0 && errno == EINTR)
-        ;
+    /* 'N' with the fd, '-' without: the monitor then lets clone3 make
+     * one. A monitor that died must not kill the caller (no SIGPIPE). */
+    sk_fd_send(p->sock[1], fd, fd >= 0 ? "N" : "-", 1);
     if (fd >= 0)
         close(fd);
     return NULL;
@@ -135,25 +119,16 @@ rt_netns_prefetch_forked(struct rt_netns_prefetch *p)
 int
 rt_netns_prefetch_take(struct rt_netns_prefetch *p)
 {
-    char ctl[CMSG_SPACE(sizeof(int))], tag = 0;
-    struct iovec iov = {&tag, 1};
-    struct msghdr msg = {0};
-    struct cmsghdr *c;
-    ssize_t n;
+    char tag = 0;
     int fd = -1;
 
     if (p->sock[0] < 0)
         return -1;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctl;
-    msg.msg_controllen = sizeof(ctl);
-    while ((n = recvmsg(p->sock[0], &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
-        ;
-    c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
-    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-        c->cmsg_len == CMSG_LEN(sizeof(int)))
-        memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    if (sk_fd_recv(p->sock[0], &fd, &tag, 1, 0) <= 0 || tag != 'N') {
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
     close(p->sock[0]);
     p->sock[0] = -1;
     return fd;
