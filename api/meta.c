@@ -4,6 +4,7 @@
 #include "validate_int.h"
 
 #include "lib/alloc.h"
+#include "lib/clock.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -70,15 +71,14 @@ api_time_format(int64_t t, char *out)
 int
 api_time_parse(const char *s, int64_t *t, struct sk_err *err)
 {
-    struct tm tm;
-    char *end;
+    int64_t ns;
 
-    memset(&tm, 0, sizeof(tm));
-    end = s ? strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
-    if (!end || *end || strlen(s) != API_TIME_LEN - 1)
+    /* the one form the API writes: seconds, upper-case T and Z */
+    if (!s || strlen(s) != API_TIME_LEN - 1 || s[10] != 'T' || s[API_TIME_LEN - 2] != 'Z' ||
+        sk_clock_rfc3339_parse(s, &ns) < 0)
         return sk_err_set(err, EINVAL, "time '%s': not RFC 3339 UTC (2006-01-02T15:04:05Z)",
                           s ? s : "");
-    *t = (int64_t)timegm(&tm);
+    *t = ns / 1000000000;
     return 0;
 }
 

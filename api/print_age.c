@@ -2,12 +2,11 @@
  * the type-tolerant field readers every printer uses. */
 #include "api/print_int.h"
 
+#include "lib/clock.h"
 #include "lib/json.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 /* The thresholds are kubectl's: precision drops as the age grows, so a
  * column stays short ("3m20s" early on, "23d" later). A clock skew of up
@@ -41,46 +40,15 @@ api_print_duration(int64_t secs, char *out, size_t outsz)
         snprintf(out, outsz, "%lldy", (long long)(days / 365));
 }
 
-static int
-parse_offset(const char *p, int64_t *off)
-{
-    if (*p == 'Z' || *p == 'z') {
-        *off = 0;
-        return p[1] ? -1 : 0;
-    }
-    if ((*p != '+' && *p != '-') || !isdigit((unsigned char)p[1]) ||
-        !isdigit((unsigned char)p[2]) || p[3] != ':' || !isdigit((unsigned char)p[4]) ||
-        !isdigit((unsigned char)p[5]) || p[6])
-        return -1;
-    *off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 + ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
-    if (*p == '-')
-        *off = -*off;
-    return 0;
-}
-
 int
 api_print_time_parse(const char *s, int64_t *t)
 {
-    struct tm tm;
-    const char *p;
-    int64_t off;
+    int64_t ns;
 
-    if (!s)
+    if (sk_clock_rfc3339_parse(s, &ns) < 0)
         return -1;
-    memset(&tm, 0, sizeof(tm));
-    p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!p || !isdigit((unsigned char)s[0]))
-        return -1;
-    if (*p == '.') {
-        p++;
-        if (!isdigit((unsigned char)*p))
-            return -1;
-        while (isdigit((unsigned char)*p))
-            p++;
-    }
-    if (parse_offset(p, &off) < 0)
-        return -1;
-    *t = (int64_t)timegm(&tm) - off;
+    /* whole seconds, rounded down also before the epoch */
+    *t = ns / 1000000000 - (ns % 1000000000 < 0);
     return 0;
 }
 

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 int
 ctrl_obj_key(const json_t *obj, char *key, size_t n, struct sk_err *err)
@@ -38,60 +37,13 @@ ctrl_obj_deleting(const json_t *obj)
     return ts && !json_is_null(ts);
 }
 
-static int
-digits(const char *s, int n, int *out)
-{
-    int v = 0, i;
-
-    for (i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
 /* "YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)", the form Kubernetes writes. */
 int
 ctrl_time_parse(const char *s, int64_t *ns, struct sk_err *err)
 {
-    struct tm tm = {0};
-    int y, mo, d, h, mi, sec, oh, om, sign;
-    int64_t frac = 0, scale = 100000000;
-    const char *p;
-
-    if (!s || strlen(s) < 20 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) ||
-        s[7] != '-' || digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
-        digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
-        digits(s + 17, 2, &sec))
-        goto bad;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        goto bad;
-    p = s + 19;
-    if (*p == '.') {
-        for (p++; *p >= '0' && *p <= '9'; p++) {
-            frac += (*p - '0') * scale;
-            scale /= 10;
-        }
-    }
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    *ns = (int64_t)timegm(&tm) * 1000000000LL + frac;
-    if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
-        return 0;
-    if ((*p != '+' && *p != '-') || digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om) ||
-        p[6] != '\0')
-        goto bad;
-    sign = *p == '+' ? 1 : -1;
-    *ns -= sign * (oh * 3600LL + om * 60LL) * 1000000000LL;
+    if (sk_clock_rfc3339_parse(s, ns) < 0)
+        return sk_err_set(err, EINVAL, "'%.64s': not an RFC 3339 time", s ? s : "");
     return 0;
-bad:
-    return sk_err_set(err, EINVAL, "'%.64s': not an RFC 3339 time", s ? s : "");
 }
 
 json_t *

@@ -3,12 +3,12 @@
 #include "kubelet/kl_int.h"
 
 #include "lib/alloc.h"
+#include "lib/clock.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static void
 set_str(json_t *o, const char *k, const char *v)
@@ -227,40 +227,7 @@ kl_status_build(const struct kl_status_in *in, json_t **out, struct sk_err *err)
 static bool
 parse_time(const char *s, int64_t *ns)
 {
-    struct tm tm = {0};
-    int y, mo, d, h, mi, sec, n = 0, oh = 0, om = 0;
-    int64_t frac = 0, scale = 1000000000;
-    const char *p;
-
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19)
-        return false;
-    p = s + 19;
-    if (*p == '.') {
-        for (p++; *p >= '0' && *p <= '9'; p++) {
-            if (scale > 1) {
-                scale /= 10;
-                frac += (*p - '0') * scale;
-            }
-        }
-    }
-    if (*p == '+' || *p == '-') {
-        if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2 || strlen(p) != 6)
-            return false;
-        if (*p == '-') {
-            oh = -oh;
-            om = -om;
-        }
-    } else if (strcmp(p, "Z") != 0) {
-        return false;
-    }
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    *ns = ((int64_t)timegm(&tm) - oh * 3600 - om * 60) * 1000000000 + frac;
-    return true;
+    return sk_clock_rfc3339_parse(s, ns) == 0;
 }
 
 static bool

@@ -20,4 +20,10 @@ int64_t sk_clock_real_ns(void);
 #define SK_CLOCK_RFC3339_MAX 40
 void sk_clock_rfc3339(int64_t real_ns, int digits, char *out, size_t outsz);
 
+/* Parse an RFC 3339 date-time, "2006-01-02T15:04:05[.frac](Z|+hh:mm|-hh:mm)"
+ * ('t' and 'z' too; fraction digits beyond nanoseconds are dropped),
+ * into ns since the epoch. The whole string must be the timestamp and
+ * every field in range. 0, or -EINVAL. */
+int sk_clock_rfc3339_parse(const char *s, int64_t *real_ns);
+
 #endif

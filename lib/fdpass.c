@@ -71,8 +71,10 @@ sk_fd_recv(int sock, int *fd, void *data, size_t len, int flags)
         struct cmsghdr align;
     } ctl;
     struct iovec iov = {data, len};
-    struct msghdr msg = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf)};
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = ctl.buf,
+                         .msg_controllen = sizeof(ctl.buf)};
     ssize_t n;
 
     *fd = -1;

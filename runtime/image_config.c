@@ -3,13 +3,13 @@
 #include "runtime/image_int.h"
 
 #include "lib/alloc.h"
+#include "lib/clock.h"
 #include "lib/buf.h"
 #include "lib/err.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static int
 desc_parse(json_t *d, const char *what, char *digest, int64_t *size, struct sk_err *err)
@@ -255,26 +255,7 @@ rt_image_info_release(struct rt_image_info *info)
 int64_t
 rt_image_time_parse(const char *s)
 {
-    struct tm tm;
-    const char *p;
-    int64_t t;
-    int sign, hh, mm;
+    int64_t ns;
 
-    if (!s)
-        return 0;
-    memset(&tm, 0, sizeof(tm));
-    p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!p)
-        return 0;
-    if (*p == '.')
-        for (p++; *p >= '0' && *p <= '9'; p++)
-            ;
-    t = (int64_t)timegm(&tm);
-    if (*p == 'Z' || *p == 'z')
-        return t;
-    if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &hh, &mm) == 2) {
-        sign = *p == '+' ? 1 : -1;
-        return t - sign * (hh * 3600 + mm * 60);
-    }
-    return 0;
+    return s && sk_clock_rfc3339_parse(s, &ns) == 0 ? ns / 1000000000 : 0;
 }

@@ -73,7 +73,9 @@ START_TEST(extra_fds_are_closed)
         struct cmsghdr align;
     } ctl;
     struct iovec iov = {(void *)"m", 1};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = ctl.buf,
                          .msg_controllen = sizeof(ctl.buf)};
     struct cmsghdr *c;
     char buf[4];
