@@ -7,6 +7,7 @@
  * key and is read at the same revision. */
 #include "api/objects.h"
 #include "lib/alloc.h"
+#include "lib/base64.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -130,50 +131,6 @@ api_obj_filter_match(const struct api_obj_filter *f, const json_t *obj)
 
 /* ---- continue tokens ---- */
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static void
-b64_encode(const unsigned char *s, size_t n, struct sk_buf *out)
-{
-    size_t i;
-
-    for (i = 0; i + 2 < n; i += 3) {
-        uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
-        char q[4] = {b64[v >> 18], b64[v >> 12 & 63], b64[v >> 6 & 63], b64[v & 63]};
-
-        sk_buf_append(out, q, 4);
-    }
-    if (n - i == 1) {
-        sk_buf_putc(out, b64[s[i] >> 2]);
-        sk_buf_putc(out, b64[(s[i] & 3) << 4]);
-    } else if (n - i == 2) {
-        sk_buf_putc(out, b64[s[i] >> 2]);
-        sk_buf_putc(out, b64[(s[i] & 3) << 4 | s[i + 1] >> 4]);
-        sk_buf_putc(out, b64[(s[i + 1] & 15) << 2]);
-    }
-}
-
-static int
-b64_decode(const char *s, struct sk_buf *out)
-{
-    uint32_t acc = 0;
-    int bits = 0;
-
-    for (; *s; s++) {
-        const char *c = strchr(b64, *s);
-
-        if (!c || !*s)
-            return -1;
-        acc = acc << 6 | (uint32_t)(c - b64);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            sk_buf_putc(out, (char)(acc >> bits & 0xff));
-        }
-    }
-    return bits >= 6 ? -1 : 0;
-}
-
 void
 api_obj_continue_encode(int64_t rev, const char *rel_key, size_t len, struct sk_buf *out)
 {
@@ -181,7 +138,9 @@ api_obj_continue_encode(int64_t rev, const char *rel_key, size_t len, struct sk_
 
     sk_buf_printf(&raw, "%" PRId64 ":", rev);
     sk_buf_append(&raw, rel_key, len);
-    b64_encode((const unsigned char *)raw.data, raw.len, out);
+    sk_buf_grow(out, SK_BASE64URL_LEN(raw.len) + 1);
+    sk_base64url_encode(raw.data, raw.len, out->data + out->len);
+    out->len += SK_BASE64URL_LEN(raw.len);
     sk_buf_release(&raw);
 }
 
@@ -190,10 +149,15 @@ api_obj_continue_decode(const char *token, int64_t *rev, struct sk_buf *rel_key,
 {
     struct sk_buf raw = SK_BUF_INIT;
     char *colon, *end;
+    ssize_t n;
     int rc = 0;
 
-    if (!*token || strlen(token) > 4096 || b64_decode(token, &raw) < 0 || !raw.len)
+    if (!*token || strlen(token) > 4096)
         goto bad;
+    sk_buf_grow(&raw, strlen(token) * 3 / 4 + 1);
+    if ((n = sk_base64url_decode(token, strlen(token), (unsigned char *)raw.data)) <= 0)
+        goto bad;
+    raw.len = (size_t)n;
     colon = memchr(raw.data, ':', raw.len);
     if (!colon || colon == raw.data)
         goto bad;

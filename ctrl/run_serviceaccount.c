@@ -123,18 +123,12 @@ b64(const void *p, size_t n)
 /* A random 256-bit token as base64url text without padding (43
  * characters: safe in an `auth` line and a shell variable). */
 static void
-token_new(char out[48])
+token_new(char out[SK_BASE64URL_LEN(32) + 1])
 {
     unsigned char r[32];
-    char *s;
-    size_t i, j = 0;
 
     sk_random_bytes(r, sizeof(r));
-    s = b64(r, sizeof(r));
-    for (i = 0; s[i] && s[i] != '=' && j < 47; i++)
-        out[j++] = s[i] == '+' ? '-' : s[i] == '/' ? '_' : s[i];
-    out[j] = '\0';
-    free(s);
+    sk_base64url_encode(r, sizeof(r), out);
 }
 
 /* Kubernetes' rand.String alphabet: no vowels, no look-alikes. */
@@ -155,7 +149,7 @@ static json_t *
 token_secret(const json_t *sa, char *name_out, size_t n)
 {
     const char *ns = str_at(sa, "metadata.namespace"), *name = str_at(sa, "metadata.name");
-    char token[48], sfx[6], *tok64, *ns64;
+    char token[SK_BASE64URL_LEN(32) + 1], sfx[6], *tok64, *ns64;
     json_t *secret;
 
     token_new(token);

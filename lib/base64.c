@@ -3,9 +3,12 @@
 #include "lib/base64.h"
 
 static const char ALPHABET[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char URL_ALPHABET[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-void
-sk_base64_encode(const void *in, size_t n, char *out)
+/* Both encodings; a partial last group is padded with '=' or left short. */
+static void
+encode(const void *in, size_t n, char *out, const char *alphabet, int pad)
 {
     const unsigned char *p = in;
     size_t i;
@@ -13,25 +16,41 @@ sk_base64_encode(const void *in, size_t n, char *out)
     for (i = 0; i + 2 < n; i += 3) {
         unsigned long v = (unsigned long)p[i] << 16 | (unsigned long)p[i + 1] << 8 | p[i + 2];
 
-        *out++ = ALPHABET[v >> 18];
-        *out++ = ALPHABET[(v >> 12) & 63];
-        *out++ = ALPHABET[(v >> 6) & 63];
-        *out++ = ALPHABET[v & 63];
+        *out++ = alphabet[v >> 18];
+        *out++ = alphabet[(v >> 12) & 63];
+        *out++ = alphabet[(v >> 6) & 63];
+        *out++ = alphabet[v & 63];
     }
     if (i < n) {
         unsigned long v =
             (unsigned long)p[i] << 16 | (i + 1 < n ? (unsigned long)p[i + 1] << 8 : 0);
 
-        *out++ = ALPHABET[v >> 18];
-        *out++ = ALPHABET[(v >> 12) & 63];
-        *out++ = i + 1 < n ? ALPHABET[(v >> 6) & 63] : '=';
-        *out++ = '=';
+        *out++ = alphabet[v >> 18];
+        *out++ = alphabet[(v >> 12) & 63];
+        if (i + 1 < n)
+            *out++ = alphabet[(v >> 6) & 63];
+        else if (pad)
+            *out++ = '=';
+        if (pad)
+            *out++ = '=';
     }
     *out = '\0';
 }
 
+void
+sk_base64_encode(const void *in, size_t n, char *out)
+{
+    encode(in, n, out, ALPHABET, 1);
+}
+
+void
+sk_base64url_encode(const void *in, size_t n, char *out)
+{
+    encode(in, n, out, URL_ALPHABET, 0);
+}
+
 static int
-value_of(char c)
+value_in(char c, const char *alphabet)
 {
     if (c >= 'A' && c <= 'Z')
         return c - 'A';
@@ -39,11 +58,17 @@ value_of(char c)
         return c - 'a' + 26;
     if (c >= '0' && c <= '9')
         return c - '0' + 52;
-    if (c == '+')
+    if (c && c == alphabet[62])
         return 62;
-    if (c == '/')
+    if (c && c == alphabet[63])
         return 63;
     return -1;
+}
+
+static int
+value_of(char c)
+{
+    return value_in(c, ALPHABET);
 }
 
 ssize_t
@@ -74,6 +99,30 @@ sk_base64_decode(const char *in, size_t len, unsigned char *out)
             out[n++] = (unsigned char)(w >> 8);
         if (i + 4 < len || pad < 1)
             out[n++] = (unsigned char)w;
+    }
+    return (ssize_t)n;
+}
+
+ssize_t
+sk_base64url_decode(const char *in, size_t len, unsigned char *out)
+{
+    unsigned long acc = 0;
+    size_t n = 0;
+    int bits = 0;
+
+    if (len % 4 == 1)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        int v = value_in(in[i], URL_ALPHABET);
+
+        if (v < 0)
+            return -1;
+        acc = (acc << 6 | (unsigned long)v) & 0xffffff;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[n++] = (unsigned char)(acc >> bits);
+        }
     }
     return (ssize_t)n;
 }

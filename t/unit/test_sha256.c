@@ -187,6 +187,37 @@ START_TEST(base64_decode_refuses_malformed_input)
 }
 END_TEST
 
+/* base64url: the standard encoding with - and _ for + and /, no '='
+ * (RFC 4648 section 5), checked against the standard one at every
+ * length, and what it refuses. */
+START_TEST(base64url_is_base64_with_its_alphabet_and_no_padding)
+{
+    unsigned char data[100], dec[100];
+    char std[SK_BASE64_LEN(100) + 1], url[SK_BASE64URL_LEN(100) + 1];
+    static const char *bad[] = {"Z", "Zg=", "Zm9v+", "Zm9/", "Zm 9", "Zm9vY"};
+
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (unsigned char)(255 - i * 5);
+    for (size_t n = 0; n <= sizeof(data); n++) {
+        size_t k = 0;
+
+        sk_base64_encode(data, n, std);
+        sk_base64url_encode(data, n, url);
+        ck_assert_int_eq(strlen(url), SK_BASE64URL_LEN(n));
+        for (; url[k]; k++)
+            ck_assert_int_eq(url[k], std[k] == '+' ? '-' : std[k] == '/' ? '_' : std[k]);
+        ck_assert(std[k] == '\0' || std[k] == '=');
+        ck_assert_int_eq(sk_base64url_decode(url, strlen(url), dec), (ssize_t)n);
+        ck_assert(memcmp(dec, data, n) == 0);
+    }
+    sk_base64url_encode("\xfb\xff", 2, url);
+    ck_assert_str_eq(url, "-_8");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(sk_base64url_decode(bad[i], strlen(bad[i]), dec) < 0, "'%s' accepted",
+                      bad[i]);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -203,6 +234,7 @@ main(void)
                         sizeof(b64_vectors) / sizeof(b64_vectors[0]));
     tcase_add_test(tc, base64_agrees_with_openssl_on_binary);
     tcase_add_test(tc, base64_decode_refuses_malformed_input);
+    tcase_add_test(tc, base64url_is_base64_with_its_alphabet_and_no_padding);
     suite_add_tcase(s, tc);
     return unit_main(s);
 }
