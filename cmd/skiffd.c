@@ -584,6 +584,38 @@ start_agent(struct daemon *d, struct sk_err *err)
     return kl_agent_start(d->loop, &kcfg, &d->agent, err);
 }
 
+/* The event loop every role runs, with the signals they all take:
+ * TERM and INT stop; HUP (systemd's ExecReload), whose default action
+ * would kill the daemon, re-reads the logging settings only, the
+ * others take a restart; SIGPIPE is ignored (peers that went away). */
+static int
+daemon_loop_open(struct daemon *d, struct sk_err *err)
+{
+    if (sk_loop_new(&d->loop, err) < 0)
+        return -1;
+    if (sk_loop_signal_add(d->loop, SIGTERM, on_stop_signal, d, err) < 0 ||
+        sk_loop_signal_add(d->loop, SIGINT, on_stop_signal, d, err) < 0 ||
+        sk_loop_signal_add(d->loop, SIGHUP, on_reload_signal, d, err) < 0) {
+        sk_loop_free(d->loop);
+        d->loop = NULL;
+        return -1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+/* Tell systemd the role is up (a failure to is only a warning), then run
+ * until stopped: 0, or 1 if the loop failed. */
+static int
+daemon_serve(struct daemon *d, const char *status, struct sk_err *err)
+{
+    if (sk_notify(status, err) < 0) {
+        sk_warn("skiffd", "%s", err->msg);
+        sk_err_init(err);
+    }
+    return sk_loop_run(d->loop, err) < 0 ? 1 : 0;
+}
+
 static int
 run_agent(struct daemon *d)
 {
@@ -591,21 +623,11 @@ run_agent(struct daemon *d)
     int rc = 1;
 
     sk_err_init(&err);
-    if (sk_loop_new(&d->loop, &err) < 0)
+    if (daemon_loop_open(d, &err) < 0)
         goto out;
-    /* SIGHUP too: systemd's ExecReload sends it, and its default action
-     * would kill the agent. Only logging changes live; the agent's other
-     * settings (its token among them) take a restart. */
-    if (sk_loop_signal_add(d->loop, SIGTERM, on_stop_signal, d, &err) < 0 ||
-        sk_loop_signal_add(d->loop, SIGINT, on_stop_signal, d, &err) < 0 ||
-        sk_loop_signal_add(d->loop, SIGHUP, on_reload_signal, d, &err) < 0)
-        goto out_free_loop;
-    signal(SIGPIPE, SIG_IGN);
     if (start_agent(d, &err) < 0)
         goto out_free_loop;
-    if (sk_notify("READY=1\nSTATUS=agent running", &err) < 0)
-        sk_warn("skiffd", "%s", err.msg);
-    rc = sk_loop_run(d->loop, &err) < 0 ? 1 : 0;
+    rc = daemon_serve(d, "READY=1\nSTATUS=agent running", &err);
     kl_agent_free(d->agent);
 out_free_loop:
     sk_loop_free(d->loop);
@@ -662,18 +684,11 @@ run_controllers(struct daemon *d)
         return 2;
     }
     sk_err_init(&err);
-    if (sk_loop_new(&d->loop, &err) < 0)
+    if (daemon_loop_open(d, &err) < 0)
         goto out;
-    if (sk_loop_signal_add(d->loop, SIGTERM, on_stop_signal, d, &err) < 0 ||
-        sk_loop_signal_add(d->loop, SIGINT, on_stop_signal, d, &err) < 0 ||
-        sk_loop_signal_add(d->loop, SIGHUP, on_reload_signal, d, &err) < 0)
-        goto out_free_loop;
-    signal(SIGPIPE, SIG_IGN);
     if (start_elector(d, &err) < 0)
         goto out_free_loop;
-    if (sk_notify("READY=1\nSTATUS=controllers running", &err) < 0)
-        sk_warn("skiffd", "%s", err.msg);
-    rc = sk_loop_run(d->loop, &err) < 0 ? 1 : 0;
+    rc = daemon_serve(d, "READY=1\nSTATUS=controllers running", &err);
     ctrl_manager_free(d->ctrl);
     ctrl_elector_free(d->elector);
 out_free_loop:
@@ -715,13 +730,8 @@ run_server(struct daemon *d)
     int rc = 1;
 
     sk_err_init(&err);
-    if (sk_loop_new(&d->loop, &err) < 0)
+    if (daemon_loop_open(d, &err) < 0)
         goto out;
-    if (sk_loop_signal_add(d->loop, SIGTERM, on_stop_signal, d, &err) < 0 ||
-        sk_loop_signal_add(d->loop, SIGINT, on_stop_signal, d, &err) < 0 ||
-        sk_loop_signal_add(d->loop, SIGHUP, on_reload_signal, d, &err) < 0)
-        goto out_free_loop;
-    signal(SIGPIPE, SIG_IGN);
     /* Identities before listening: no peer is ever served unnamed. */
     d->authn = api_authn_new(geteuid());
     if (api_authn_set_local(d->authn, d->cfg.auth.local_users, d->cfg.auth.local_groups, &err) <
@@ -766,9 +776,7 @@ run_server(struct daemon *d)
     if (d->opts.agent && start_agent(d, &err) < 0)
         goto out_stop_api;
     sk_info("skiffd", "skiffd %s server '%s' ready", SKIFF_VERSION, d->cfg.server.name);
-    if (sk_notify("READY=1\nSTATUS=serving", &err) < 0)
-        sk_warn("skiffd", "%s", err.msg);
-    rc = sk_loop_run(d->loop, &err) < 0 ? 1 : 0;
+    rc = daemon_serve(d, "READY=1\nSTATUS=serving", &err);
     if (store_failed(d->store, &err))
         rc = 1;
 out_stop_api:
