@@ -54,6 +54,17 @@ test_expect_success 'run starts at once: no exec.fifo, unlike create' '
 	no_state_left r5 && no_state_left c5
 '
 
+test_expect_success 'a foreground run'"'"'s container is removed by its monitor, also when run was killed' '
+	set_args "$B" sleep 60 &&
+	{ rt run --bundle "$B" r6 >/dev/null 2>&1 & } &&
+	wait_for "test \"\$(state_field r6 status)\" = running" 20 &&
+	# -o: the caller; its monitor, a fork of it, has the same command line
+	pkill -KILL -o -f -- "--root $RT_STATE run --bundle $B r6" &&
+	rt kill r6 KILL &&
+	wait_for "no_state_left r6" 20 &&
+	no_cgroup_left r6
+'
+
 test_expect_success 'create waits; start runs the process (create/start split)' '
 	mkdir -p "$TEST_DIR/shared" &&
 	edit_config "$B" ".mounts += [{destination: \"/out\", type: \"bind\", source: \$d, options: [\"rbind\", \"rw\"]}]" --arg d "$TEST_DIR/shared" &&
