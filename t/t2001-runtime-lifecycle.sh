@@ -82,7 +82,9 @@ test_expect_success 'create waits; start runs the process (create/start split)' 
 
 test_expect_success 'state has the OCI fields' '
 	rt state c1 >state.json &&
-	jq -e ".ociVersion == \"1.0.2\" and .id == \"c1\" and .status == \"running\" and .pid > 0 and .bundle == \"$B\" and (.annotations | type) == \"object\" and (.created | test(\"^[0-9-]+T[0-9:.]+Z$\"))" state.json
+	jq -e ".ociVersion == \"1.0.2\" and .id == \"c1\" and .status == \"running\" and .pid > 0 and .bundle == \"$B\" and (.annotations | type) == \"object\" and (.created | test(\"^[0-9-]+T[0-9:.]+Z$\"))" state.json &&
+	# written under a temporary name during the setup, renamed once ready
+	test -f "$RT_STATE/c1/state.json" && test ! -e "$RT_STATE/c1/.state.json.tmp"
 '
 
 test_expect_success 'list shows the container (table, json, quiet)' '
