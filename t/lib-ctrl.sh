@@ -5,11 +5,6 @@
 
 SOCK=$TEST_DIR/api.sock
 
-# req LINE...: send the lines on one connection, print every response line.
-req() {
-	printf '%s\n' "$@" | timeout 10 nc.openbsd -N -U "$SOCK"
-}
-
 # start_server [NAME]: start skiffd on $TEST_DIR/data and wait until it
 # serves (the default namespaces exist).
 start_server() {

@@ -243,6 +243,18 @@ test_line_count() {
 	fi
 }
 
+# --- the API server's line protocol -------------------------------------------------
+
+# req LINE...: send the lines on one connection to the API server's UNIX
+# socket ($REQ_SOCK, else $SOCK), half-closed after the last as nc -N
+# does, and print every response line (timeout $REQ_TIMEOUT, 10 s). The
+# server answers every request before it closes. No retry: right after a
+# server (re)starts nc may find no socket or a stale one and print
+# nothing; the wait_for that follows each start polls until it answers.
+req() {
+	printf '%s\n' "$@" | timeout "${REQ_TIMEOUT:-10}" nc.openbsd -N -U "${REQ_SOCK:-$SOCK}"
+}
+
 # --- bounded waits -----------------------------------------------------------------
 
 # wait_for 'shell condition' TIMEOUT_SECONDS [INTERVAL]: poll until the

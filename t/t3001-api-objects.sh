@@ -4,11 +4,6 @@ test_description='the object verbs through the real socket: get, list, create, a
 
 SOCK=$TEST_DIR/api.sock
 
-# req LINE...: send the lines on one connection, print every response line.
-req() {
-	printf '%s\n' "$@" | timeout 10 nc.openbsd -N -U "$SOCK"
-}
-
 # body FILE: the first body line after the status line
 body() {
 	sed -n 2p "$1"

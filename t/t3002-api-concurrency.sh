@@ -4,10 +4,6 @@ test_description='object writes under concurrency: optimistic concurrency (409),
 
 SOCK=$TEST_DIR/api.sock
 
-req() {
-	printf '%s\n' "$@" | timeout 10 nc.openbsd -N -U "$SOCK"
-}
-
 body() {
 	sed -n 2p "$1"
 }

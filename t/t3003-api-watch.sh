@@ -4,10 +4,6 @@ test_description='object watch: order, resume after a restart, compaction (410),
 
 SOCK=$TEST_DIR/api.sock
 
-req() {
-	printf '%s\n' "$@" | timeout 10 nc.openbsd -N -U "${REQ_SOCK:-$SOCK}"
-}
-
 cm() {
 	printf '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"%s","namespace":"%s"%s},"data":%s}' \
 		"$1" "${2:-default}" "${4:-}" "${3:-{\}}"

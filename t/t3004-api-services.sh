@@ -5,10 +5,7 @@ test_description='Service cluster IPs and node ports allocated by the API server
 
 SOCK=$TEST_DIR/api.sock
 SOCK2=$TEST_DIR/small.sock
-
-req() {
-	printf '%s\n' "$@" | timeout 20 nc.openbsd -N -U "${REQ_SOCK:-$SOCK}"
-}
+REQ_TIMEOUT=20 # req (lib.sh): creates of many Services wait for their allocations
 
 body() {
 	sed -n 2p "$1"

@@ -6,11 +6,6 @@ SOCK=$TEST_DIR/api.sock
 DATA=$TEST_DIR/data
 DUMP=$TEST_DIR/dump.log
 
-# req LINE...: send the lines on one connection, print every response line.
-req() {
-	printf '%s\n' "$@" | timeout 10 nc.openbsd -N -U "$SOCK"
-}
-
 pod() {
 	printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"%s","namespace":"%s","labels":{"app":"%s"}},"spec":{"containers":[{"name":"c","image":"nginx"}]}}' "$1" "${2:-default}" "${3:-web}"
 }

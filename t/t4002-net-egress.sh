@@ -24,19 +24,6 @@ SOCK=$TEST_DIR/api.sock
 export SKIFF_IMAGE_ROOT=$TEST_DIR/images
 mkimage=$SRCDIR/t/mkimage
 
-req() {
-	local out i
-	for i in 1 2 3 4 5; do
-		out=$(printf '%s\n' "$@" | timeout 10 nc.openbsd -N -U "$SOCK")
-		if [ -n "$out" ]; then
-			printf '%s\n' "$out"
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
-
 create() { req "create $1" | head -n 1 | grep -q "^ok 1 "; }
 obj() { req "get $1 rev=0" | sed -n 2p; }
 pj() { obj "pods default $1" | jq -r "$2"; }

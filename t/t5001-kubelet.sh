@@ -12,16 +12,6 @@ RT=$TEST_DIR/rt
 export SKIFF_IMAGE_ROOT=$TEST_DIR/images
 mkimage=$SRCDIR/t/mkimage
 
-# req LINE...: send the lines on one connection (half-closed after the
-# last, as nc -N does), print every response line. The server answers
-# every request before it closes, also the late ones (t3001 checks 200 in
-# a row). Right after skiffd (re)starts, nc may find no socket or a
-# stale one (kill -9) and print nothing: the wait_for after each start
-# polls until the server answers.
-req() {
-	printf '%s\n' "$@" | timeout 10 nc.openbsd -N -U "$SOCK"
-}
-
 . "$(dirname "$0")/lib-kubelet.sh"
 
 # pj NAME JQ: a field of the stored pod

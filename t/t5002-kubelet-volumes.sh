@@ -12,25 +12,6 @@ RT=$TEST_DIR/rt
 export SKIFF_IMAGE_ROOT=$TEST_DIR/images
 mkimage=$SRCDIR/t/mkimage
 
-# Reads use rev=0 (the server's local state, answered at once): a
-# linearizable read waits for a store round and nc -N half-closes right
-# after sending, which the server may take as the end of the connection.
-# An empty answer (seen now and then: the connection closed with no
-# response line) is retried a few times.
-req() {
-	local out i
-	for i in 1 2 3 4 5; do
-		out=$(printf '%s\n' "$@" | timeout 10 nc.openbsd -N -U "$SOCK")
-		if [ -n "$out" ]; then
-			printf '%s\n' "$out"
-			return 0
-		fi
-		echo "req: empty answer to '$1' (try $i)" >>"$TEST_DIR/req-retries"
-		sleep 0.1
-	done
-	return 1
-}
-
 . "$(dirname "$0")/lib-kubelet.sh"
 
 # pj NAME JQ: a field of the stored pod

@@ -14,19 +14,6 @@ API=192.168.92.10:6443
 export SKIFF_IMAGE_ROOT=$TEST_DIR/images
 mkimage=$SRCDIR/t/mkimage
 
-req() {
-	local out i
-	for i in 1 2 3 4 5; do
-		out=$(printf '%s\n' "$@" | timeout 10 nc.openbsd -N -U "$SOCK")
-		if [ -n "$out" ]; then
-			printf '%s\n' "$out"
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
-
 pj() { req "get pods default $1 rev=0" | sed -n 2p | jq -r "$2"; }
 
 . "$(dirname "$0")/lib-kubelet.sh"

@@ -13,10 +13,6 @@ HP=$TEST_DIR/hp
 export SKIFF_IMAGE_ROOT=$TEST_DIR/images
 mkimage=$SRCDIR/t/mkimage
 
-req() {
-	printf '%s\n' "$@" | timeout 10 nc.openbsd -N -U "$SOCK"
-}
-
 . "$(dirname "$0")/lib-kubelet.sh"
 
 pj() {

@@ -4,12 +4,6 @@ test_description='the scheduler inside skiffd server: binds pods to fitting node
 
 SOCK=$TEST_DIR/api.sock
 
-# req LINE...: send the lines on one connection to $SOCK (or $S), print
-# every response line.
-req() {
-	printf '%s\n' "$@" | timeout 10 nc.openbsd -N -U "${S:-$SOCK}"
-}
-
 # node NAME CPU MEMORY [TAINTS-JSON] [LABELS-JSON]: a Ready Node object.
 node() {
 	printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s","labels":{"kubernetes.io/hostname":"%s"%s}},"spec":{"taints":%s},"status":{"capacity":{"cpu":"%s","memory":"%s","pods":"110"},"allocatable":{"cpu":"%s","memory":"%s","pods":"110"},"conditions":[{"type":"Ready","status":"True"}]}}' \
@@ -178,11 +172,11 @@ leader_of() {
 on() {
 	local n=$1
 	shift
-	S=$TEST_DIR/s$n.sock req "$@"
+	REQ_SOCK=$TEST_DIR/s$n.sock req "$@"
 }
 
 bound_on() {
-	S=$TEST_DIR/s$1.sock bound "$2"
+	REQ_SOCK=$TEST_DIR/s$1.sock bound "$2"
 }
 
 test_expect_success 'a 3-member control plane schedules, only on the leader' '

@@ -4,10 +4,6 @@ test_description='scheduler preemption: a pending pod of higher priority evicts 
 
 SOCK=$TEST_DIR/api.sock
 
-req() {
-	printf '%s\n' "$@" | timeout 10 nc.openbsd -N -U "$SOCK"
-}
-
 # node NAME CPU [LABELS-JSON]: a Ready Node object (no agent: nodes are
 # only API objects here).
 node() {

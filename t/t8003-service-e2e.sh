@@ -26,19 +26,6 @@ CIP=10.96.0.50 # web (NodePort 30080)
 LIP=10.96.0.51 # web-local (NodePort 30081, externalTrafficPolicy Local)
 SIP=10.96.0.52 # web-sticky (sessionAffinity ClientIP)
 
-req() {
-	local out i
-	for i in 1 2 3 4 5; do
-		out=$(printf '%s\n' "$@" | timeout 10 nc.openbsd -N -U "$SOCK")
-		if [ -n "$out" ]; then
-			printf '%s\n' "$out"
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
-
 create() { req "create $1" | head -n 1 | grep -q "^ok 1 "; }
 # The proxy table of node $1 with its sets and chains in name order: nft
 # lists them in creation order, and an incremental sync creates only
