@@ -67,14 +67,16 @@ test_expect_success 'a failing createRuntime hook fails create with its output, 
 	no_state_left h2 && no_cgroup_left h2
 '
 
+# The sleep's argument is this script's own (30.PID seconds), so that no
+# other sleep on the host is taken for the hook's.
 test_expect_success 'a hook past its timeout is killed and fails create' '
-	edit_config "$B" ".hooks = {createContainer: [{path: \"/bin/sleep\", args: [\"sleep\", \"30\"], timeout: 1}]}" &&
+	edit_config "$B" ".hooks = {createContainer: [{path: \"/bin/sleep\", args: [\"sleep\", \$t], timeout: 1}]}" --arg t "30.$$" &&
 	start=$(date +%s) &&
 	test_must_fail rt create --bundle "$B" h3 2>err &&
 	test $(($(date +%s) - start)) -lt 10 &&
 	grep "createContainer hook: hook ./bin/sleep.: timed out after 1 s" err &&
 	no_state_left h3 && no_cgroup_left h3 &&
-	! pgrep -f "^sleep 30$"
+	! pgrep -f "^sleep 30\.$$\$"
 '
 
 test_expect_success 'a failing startContainer hook fails start; the process never runs' '
