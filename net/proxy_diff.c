@@ -44,26 +44,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const proto_name[] = {"tcp", "udp", "sctp"};
 static const uint8_t proto_num[] = {6, 17, 132};
 
-#define NAME_MAX_LEN 256
-
-static size_t
-n_local(const struct px_port *p)
-{
-    size_t i, n = 0;
-
-    for (i = 0; i < p->n_ep; i++)
-        n += p->ep[i].local;
-    return n;
-}
-
-static bool
-served(const struct px_port *p)
-{
-    return p && p->node_port && (p->local ? n_local(p) > 0 : p->n_ep > 0);
-}
+#define NAME_MAX_LEN PX_ID_MAX
 
 static bool
 has_chains(const struct px_port *p)
@@ -74,13 +57,7 @@ has_chains(const struct px_port *p)
 static void
 name_of(char *out, const char *prefix, const struct px_port *p, const struct px_ep *e)
 {
-    char ip[NET_IP_STRLEN];
-    int n = snprintf(out, NAME_MAX_LEN, "%s%s/%s/%s/%u", prefix, p->ns, p->name,
-                     proto_name[p->proto], p->port);
-
-    if (e)
-        snprintf(out + n, NAME_MAX_LEN - (size_t)n, "/%s/%u", net_ip_format(&e->ip, ip, sizeof(ip)),
-                 e->port);
+    px_port_id(out, NAME_MAX_LEN, prefix, p, e);
 }
 
 /* ---- elements ---- */
@@ -100,7 +77,7 @@ key_ip(struct px_elem *e, const struct px_port *p)
     memcpy(e->key + 8, &port, 2);
     e->key_len = 12;
     snprintf(e->text, sizeof(e->text), "%s . %s . %u",
-             net_ip_format(&p->cluster_ip, ip, sizeof(ip)), proto_name[p->proto], p->port);
+             net_ip_format(&p->cluster_ip, ip, sizeof(ip)), px_proto_name[p->proto], p->port);
 }
 
 static void
@@ -112,7 +89,7 @@ key_node(struct px_elem *e, const struct px_port *p)
     e->key[0] = proto_num[p->proto];
     memcpy(e->key + 4, &port, 2);
     e->key_len = 8;
-    snprintf(e->text, sizeof(e->text), "%s . %u", proto_name[p->proto], p->node_port);
+    snprintf(e->text, sizeof(e->text), "%s . %u", px_proto_name[p->proto], p->node_port);
 }
 
 /* The element of p (NULL: none) in map m; false when it has none. */
@@ -130,7 +107,7 @@ elem_of(const struct px_port *p, size_t m, struct px_elem *e)
         name_of(e->chain, "svc-", p, NULL);
         return true;
     case 1:
-        if (!served(p))
+        if (!px_nodeport_served(p))
             return false;
         key_node(e, p);
         name_of(e->chain, "ext-", p, NULL);
@@ -142,7 +119,7 @@ elem_of(const struct px_port *p, size_t m, struct px_elem *e)
         snprintf(e->chain, sizeof(e->chain), "reject-chain");
         return true;
     default:
-        if (!p->node_port || served(p))
+        if (!p->node_port || px_nodeport_served(p))
             return false;
         key_node(e, p);
         /* Local without local endpoints: dropped (see proxy_rules.c). */
@@ -332,7 +309,7 @@ svc_kept(const struct px_port *o, const struct px_port *n)
 static bool
 ext_kept(const struct px_port *o, const struct px_port *n)
 {
-    return served(o) && served(n) && o->local == n->local &&
+    return px_nodeport_served(o) && px_nodeport_served(n) && o->local == n->local &&
            (!o->local || (!o->affinity && !n->affinity));
 }
 
@@ -341,7 +318,7 @@ ext_kept(const struct px_port *o, const struct px_port *n)
 static bool
 has_map(const struct px_port *p, bool local)
 {
-    return p && px_port_data(p) && (!local || (served(p) && p->local));
+    return p && px_port_data(p) && (!local || (px_nodeport_served(p) && p->local));
 }
 
 /* The same slice to the same endpoint? */
@@ -398,7 +375,7 @@ phase_delete(struct px_batch *b, const struct px_port *o, const struct px_port *
     if (!svc_kept(o, n))
         px_nl_chain(b, PX_FLUSH, name);
     name_of(name, "ext-", o, NULL);
-    if (served(o) && !ext_kept(o, n))
+    if (px_nodeport_served(o) && !ext_kept(o, n))
         px_nl_chain(b, PX_FLUSH, name);
     for (i = 0; o->affinity && i < o->n_ep; i++) {
         if (ep_kept(o, &o->ep[i], n))
@@ -417,7 +394,7 @@ phase_delete(struct px_batch *b, const struct px_port *o, const struct px_port *
     }
     /* Nothing refers to these any more. */
     name_of(name, "ext-", o, NULL);
-    if (served(o) && !served(n))
+    if (px_nodeport_served(o) && !px_nodeport_served(n))
         px_nl_chain(b, PX_DEL, name);
     name_of(name, "svc-", o, NULL);
     if (!has_chains(n))
@@ -481,14 +458,14 @@ phase_add(struct px_batch *b, const struct px_port *o, const struct px_port *n,
         if (!has_chains(o))
             px_nl_chain(b, PX_ADD, name);
         name_of(name, "ext-", n, NULL);
-        if (served(n) && !served(o))
+        if (px_nodeport_served(n) && !px_nodeport_served(o))
             px_nl_chain(b, PX_ADD, name);
         for (i = 0; n->affinity && i < n->n_ep; i++)
             if (!ep_kept(n, &n->ep[i], o))
                 rules_ep(b, n, &n->ep[i]);
         if (!svc_kept(o, n) && rules_svc(b, n, node) < 0)
             return -EINVAL;
-        if (served(n) && !ext_kept(o, n))
+        if (px_nodeport_served(n) && !ext_kept(o, n))
             rules_ext(b, n);
     }
     for (m = 0; m < 4; m++)

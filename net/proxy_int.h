@@ -98,6 +98,21 @@ void px_state_stats(const struct px_state *st, const struct net_proxy_node *node
 /* FNV-1a over every field of every port: equal for equal states. */
 uint64_t px_state_hash(const struct px_state *st);
 
+/* ---- names and facts of a service port (net/proxy_port.c) ---- */
+
+extern const char *const px_proto_name[3]; /* by px_port.proto */
+/* How many of p's endpoints are on this node. */
+size_t px_n_local(const struct px_port *p);
+/* Does p (NULL: no) get its nodePort element in service-nodeports, that
+ * is has a nodePort and endpoints (local ones for Local)? */
+bool px_nodeport_served(const struct px_port *p);
+/* "<prefix><ns>/<name>/<proto>/<port>", and "/<ip>/<port>" of endpoint
+ * e unless NULL: the names of p's chains, sets and maps. Returns what
+ * snprintf returns. */
+#define PX_ID_MAX 256
+int px_port_id(char *out, size_t outsz, const char *prefix, const struct px_port *p,
+               const struct px_ep *e);
+
 /* Does p pick its endpoint from a data map (eps-<id>, and for a served
  * Local nodePort eps-local-<id>) rather than from endpoint chains? All
  * ports with endpoints do, except those with ClientIP affinity. */

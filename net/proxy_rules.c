@@ -101,7 +101,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const proto_name[] = {"tcp", "udp", "sctp"};
 static const char *const proto_k8s[] = {"TCP", "UDP", "SCTP"};
 
 /* ---- validation helpers ---- */
@@ -1054,16 +1053,19 @@ struct px_out {
 static void
 put_id(struct px_out *o, const struct px_port *p)
 {
-    sk_buf_printf(o->b, "%s/%s/%s/%u", p->ns, p->name, proto_name[p->proto], p->port);
+    char id[PX_ID_MAX];
+
+    px_port_id(id, sizeof(id), "", p, NULL);
+    sk_buf_puts(o->b, id);
 }
 
 static void
 put_ep_id(struct px_out *o, const struct px_port *p, const struct px_ep *e)
 {
-    char ip[NET_IP_STRLEN];
+    char id[PX_ID_MAX];
 
-    put_id(o, p);
-    sk_buf_printf(o->b, "/%s/%u", net_ip_format(&e->ip, ip, sizeof(ip)), e->port);
+    px_port_id(id, sizeof(id), "", p, e);
+    sk_buf_puts(o->b, id);
 }
 
 static void
@@ -1087,24 +1089,6 @@ put_node_ips(struct px_out *o)
         put_ip(o, &o->node->node_ip[i]);
     }
     sk_buf_puts(o->b, " }");
-}
-
-static size_t
-n_local(const struct px_port *p)
-{
-    size_t i, n = 0;
-
-    for (i = 0; i < p->n_ep; i++)
-        n += p->ep[i].local;
-    return n;
-}
-
-/* Does p get a nodeport element in service-nodeports (else, if it has a
- * nodePort, one in no-endpoint-nodeports)? */
-static bool
-nodeport_served(const struct px_port *p)
-{
-    return p->node_port && (p->local ? n_local(p) > 0 : p->n_ep > 0);
 }
 
 /* One verdict map; the element writer is called per port and returns
@@ -1138,7 +1122,7 @@ elem_service_ip(struct px_out *o, const struct px_port *p)
     if (p->n_ep == 0)
         return false;
     put_ip(o, &p->cluster_ip);
-    sk_buf_printf(o->b, " . %s . %u : goto svc-", proto_name[p->proto], p->port);
+    sk_buf_printf(o->b, " . %s . %u : goto svc-", px_proto_name[p->proto], p->port);
     put_id(o, p);
     return true;
 }
@@ -1146,9 +1130,9 @@ elem_service_ip(struct px_out *o, const struct px_port *p)
 static bool
 elem_nodeport(struct px_out *o, const struct px_port *p)
 {
-    if (!nodeport_served(p))
+    if (!px_nodeport_served(p))
         return false;
-    sk_buf_printf(o->b, "%s . %u : goto ext-", proto_name[p->proto], p->node_port);
+    sk_buf_printf(o->b, "%s . %u : goto ext-", px_proto_name[p->proto], p->node_port);
     put_id(o, p);
     return true;
 }
@@ -1159,7 +1143,7 @@ elem_no_ep_service(struct px_out *o, const struct px_port *p)
     if (p->n_ep > 0)
         return false;
     put_ip(o, &p->cluster_ip);
-    sk_buf_printf(o->b, " . %s . %u : goto reject-chain", proto_name[p->proto], p->port);
+    sk_buf_printf(o->b, " . %s . %u : goto reject-chain", px_proto_name[p->proto], p->port);
     return true;
 }
 
@@ -1169,9 +1153,9 @@ elem_no_ep_service(struct px_out *o, const struct px_port *p)
 static bool
 elem_no_ep_nodeport(struct px_out *o, const struct px_port *p)
 {
-    if (!p->node_port || nodeport_served(p))
+    if (!p->node_port || px_nodeport_served(p))
         return false;
-    sk_buf_printf(o->b, "%s . %u : %s", proto_name[p->proto], p->node_port,
+    sk_buf_printf(o->b, "%s . %u : %s", px_proto_name[p->proto], p->node_port,
                   p->n_ep ? "drop" : "goto reject-chain");
     return true;
 }
@@ -1309,7 +1293,7 @@ static void
 put_dnat_map(struct px_out *o, const struct px_port *p, const char *prefix)
 {
     sk_buf_printf(o->b, "\t\tmeta l4proto %s dnat ip to numgen random mod %u map @%s",
-                  proto_name[p->proto], PX_SLOTS, prefix);
+                  px_proto_name[p->proto], PX_SLOTS, prefix);
     put_id(o, p);
     sk_buf_putc(o->b, '\n');
     o->st.rules++;
@@ -1319,7 +1303,7 @@ static void
 put_service_chains(struct px_out *o, const struct px_port *p)
 {
     char cidr[NET_CIDR_STRLEN];
-    size_t nl = n_local(p);
+    size_t nl = px_n_local(p);
 
     sk_buf_puts(o->b, "\tchain svc-");
     put_id(o, p);
@@ -1334,7 +1318,7 @@ put_service_chains(struct px_out *o, const struct px_port *p)
     else
         put_dnat_map(o, p, "eps-");
     sk_buf_puts(o->b, "\t}\n\n");
-    if (!nodeport_served(p))
+    if (!px_nodeport_served(p))
         return;
     sk_buf_puts(o->b, "\tchain ext-");
     put_id(o, p);
@@ -1366,7 +1350,7 @@ put_endpoint_chain(struct px_out *o, const struct px_port *p, const struct px_ep
     sk_buf_puts(o->b, " {\n\t\tupdate @aff-");
     put_ep_id(o, p, e);
     sk_buf_printf(o->b, " { ip saddr }\n\t\tmeta l4proto %s dnat to %s:%u\n\t}\n\n",
-                  proto_name[p->proto], ip, e->port);
+                  px_proto_name[p->proto], ip, e->port);
     o->st.rules += 2;
 }
 
@@ -1486,7 +1470,7 @@ render_state(struct px_out *o, const struct px_state *st)
         put_affinity_sets(o, p);
         if (px_port_data(p)) {
             put_eps_map(o, p, false);
-            if (nodeport_served(p) && p->local)
+            if (px_nodeport_served(p) && p->local)
                 put_eps_map(o, p, true);
         }
         put_service_chains(o, p);
@@ -1522,7 +1506,7 @@ px_state_stats(const struct px_state *st, const struct net_proxy_node *node,
     for (i = 0; i < st->n; i++) {
         const struct px_port *p = &st->port[i];
         /* Only nodePorts need it: counting reads every endpoint. */
-        size_t nl = p->node_port ? n_local(p) : 0;
+        size_t nl = p->node_port ? px_n_local(p) : 0;
 
         /* One element in one or two of the maps. */
         stats->rules += 1 + (p->node_port != 0);
@@ -1535,7 +1519,7 @@ px_state_stats(const struct px_state *st, const struct net_proxy_node *node,
          * endpoint chain of two rules; else one rule and the elements
          * of the endpoint map. */
         stats->rules += p->affinity ? 4 * p->n_ep : 1 + p->n_ep;
-        if (nodeport_served(p))
+        if (px_nodeport_served(p))
             stats->rules += !p->local ? 4 : p->affinity ? 2 * nl : 1 + nl;
     }
 }
