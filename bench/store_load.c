@@ -33,6 +33,7 @@
  * any write succeeded and no connection was lost, else 1; 2 on bad
  * usage. */
 #include "lib/alloc.h"
+#include "lib/base64.h"
 #include "lib/buf.h"
 #include "lib/clock.h"
 #include "lib/err.h"
@@ -128,24 +129,9 @@ pct_encode(struct sk_buf *out, const char *s, size_t len)
 static void
 b64_encode(struct sk_buf *out, const char *s, size_t len)
 {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i;
-
-    for (i = 0; i + 2 < len; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        char q[4] = {tab[v >> 18], tab[(v >> 12) & 63], tab[(v >> 6) & 63], tab[v & 63]};
-        sk_buf_append(out, q, 4);
-    }
-    if (len - i == 1) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        char q[4] = {tab[v >> 18], tab[(v >> 12) & 63], '=', '='};
-        sk_buf_append(out, q, 4);
-    } else if (len - i == 2) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-        char q[4] = {tab[v >> 18], tab[(v >> 12) & 63], tab[(v >> 6) & 63], '='};
-        sk_buf_append(out, q, 4);
-    }
+    sk_buf_grow(out, SK_BASE64_LEN(len) + 1);
+    sk_base64_encode(s, len, out->data + out->len);
+    out->len += SK_BASE64_LEN(len);
 }
 
 /* --- response framing (pure: bytes in, length of one response out) --- */
