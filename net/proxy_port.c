@@ -33,7 +33,7 @@ px_port_id(char *out, size_t outsz, const char *prefix, const struct px_port *p,
                      p->port);
 
     if (e && n >= 0 && (size_t)n < outsz)
-        n += snprintf(out + n, outsz - (size_t)n, "/%s/%u",
-                      net_ip_format(&e->ip, ip, sizeof(ip)), e->port);
+        n += snprintf(out + n, outsz - (size_t)n, "/%s/%u", net_ip_format(&e->ip, ip, sizeof(ip)),
+                      e->port);
     return n;
 }
