@@ -111,41 +111,6 @@ rss_of(struct kl_agent *a, const char *id)
     return sum;
 }
 
-/* Kubernetes's working set: the usage less the inactive file pages
- * (page cache the kernel reclaims first), from the memory cgroup's
- * memory.stat (inactive_file in v2, total_inactive_file in v1). */
-static uint64_t
-working_set(struct kl_agent *a, const char *id, uint64_t usage)
-{
-    unsigned long long v, inactive = 0;
-    char path[PATH_MAX + 32], line[256];
-    const json_t *m;
-    const char *dir;
-    struct rt_state st;
-    struct sk_err err;
-    json_t *paths;
-    bool v2;
-    FILE *f;
-
-    sk_err_init(&err);
-    if (rt_container_state(&a->rt, id, &st, &err) < 0)
-        return usage;
-    paths = json_loads(st.cgroup_paths ? st.cgroup_paths : "", 0, NULL);
-    m = json_object_get(paths, "memory");
-    dir = json_string_value(json_object_get(m, "path"));
-    v2 = json_is_true(json_object_get(m, "v2"));
-    sk_snprintf(path, sizeof(path), "%s/memory.stat", dir ? dir : "");
-    if (dir && (f = fopen(path, "re"))) {
-        while (fgets(line, sizeof(line), f))
-            if (sscanf(line, v2 ? "inactive_file %llu" : "total_inactive_file %llu", &v) == 1)
-                inactive = v;
-        fclose(f);
-    }
-    json_decref(paths);
-    rt_state_release(&st);
-    return inactive < usage ? usage - inactive : 0;
-}
-
 static void
 sample_all(struct kl_agent *a)
 {
@@ -166,8 +131,11 @@ sample_all(struct kl_agent *a)
             if (rt_container_stats(&a->rt, c->id, &st, &err) < 0)
                 continue;
             if (st.mem_current) {
+                /* Kubernetes' working set: the usage less the inactive
+                 * file pages (page cache the kernel reclaims first) */
                 shift(c->stats, now, st.cpu_usage_ns, st.mem_current,
-                      working_set(a, c->id, st.mem_current));
+                      st.mem_inactive_file < st.mem_current ? st.mem_current - st.mem_inactive_file
+                                                            : 0);
             } else {
                 uint64_t rss = rss_of(a, c->id);
                 shift(c->stats, now, st.cpu_usage_ns, rss, rss);

@@ -368,6 +368,15 @@ read_ull(const char *dir, const char *file)
     return dir && rt_cg_read(dir, file, buf, sizeof(buf)) > 0 ? strtoull(buf, NULL, 10) : 0;
 }
 
+/* A field of dir/memory.stat, 0 if absent. */
+static unsigned long long
+stat_field(const char *dir, const char *name)
+{
+    char buf[8192];
+
+    return rt_cg_read(dir, "memory.stat", buf, sizeof(buf)) > 0 ? field(buf, name) : 0;
+}
+
 int
 rt_cgroup_stats(const struct rt_cgroup *cg, struct rt_stats *st)
 {
@@ -383,9 +392,11 @@ rt_cgroup_stats(const struct rt_cgroup *cg, struct rt_stats *st)
     if (m && cg->v2[RT_CG_MEMORY]) {
         st->mem_current = read_ull(m, "memory.current");
         st->mem_peak = read_ull(m, "memory.peak");
+        st->mem_inactive_file = stat_field(m, "inactive_file");
     } else if (m) {
         st->mem_current = read_ull(m, "memory.usage_in_bytes");
         st->mem_peak = read_ull(m, "memory.max_usage_in_bytes");
+        st->mem_inactive_file = stat_field(m, "total_inactive_file");
     }
     st->pids_current = read_ull(cg->path[RT_CG_PIDS], "pids.current");
     return 0;

@@ -308,6 +308,10 @@ int rt_container_list(const struct rt_ctx *ctx, char ***ids, size_t *n, struct s
 struct rt_stats {
     unsigned long long cpu_usage_ns;
     unsigned long long mem_current, mem_peak;
+    /* memory.stat inactive_file (v1: total_inactive_file): page cache
+     * the kernel reclaims first; Kubernetes' working set is
+     * mem_current less it */
+    unsigned long long mem_inactive_file;
     unsigned long long pids_current;
 };
 int rt_container_stats(const struct rt_ctx *ctx, const char *id, struct rt_stats *stats,

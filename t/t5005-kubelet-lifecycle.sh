@@ -122,7 +122,7 @@ test_expect_success 'a failing postStart kills the run: FailedPostStartHook, res
 test_expect_success 'stats: a busy container has CPU time and a CPU rate; skiff top shows it' '
 	mkpod busy Always "$(ctr c "while :; do :; done")" &&
 	wait_for "pj busy .status.phase | grep -qx Running" 20 0.1 &&
-	sleep 1.2 && req "stats n1" >stats1 &&
+	wait_for "req \"stats n1\" >stats1 && sed -n 2p stats1 | json_check \"[.pods[] | select(.podRef.name == \\\"busy\\\") | .containers[0].cpu.usageCoreNanoSeconds] | .[0] > 0\"" 20 0.2 &&
 	head -n 1 stats1 | grep -q "^ok 1 stats" &&
 	sed -n 2p stats1 | json_check ".node.nodeName == \"n1\" and .node.memory.workingSetBytes > 0" &&
 	sed -n 2p stats1 | json_check "[.pods[] | select(.podRef.name == \"busy\") | .containers[0].cpu.usageCoreNanoSeconds] | .[0] > 0" &&
@@ -140,7 +140,6 @@ test_expect_success 'stats: a busy container has CPU time and a CPU rate; skiff 
 test_expect_success 'stats: a container with a memory limit reports its cgroup usage and working set' '
 	mkpod lim Always "$(ctr c "exec sleep 1000" "{\"resources\":{\"limits\":{\"memory\":\"64Mi\"}}}")" &&
 	wait_for "pj lim .status.phase | grep -qx Running" 20 0.1 &&
-	sleep 1.2 &&
 	wait_for "req \"stats n1\" | sed -n 2p | json_check \"[.pods[] | select(.podRef.name == \\\"lim\\\") | .containers[0].memory | .usageBytes > 0 and .workingSetBytes > 0 and .workingSetBytes <= .usageBytes] | .[0]\"" 20 1.2
 '
 
