@@ -70,8 +70,10 @@ struct kl_actr {
     json_t *probe_pod; /* the pod the probes borrow their strings from */
     char image_id[RT_IMAGE_DIGEST_LEN];
     /* hook_run.c: the postStart or preStop hook of this run, while it runs */
-    pid_t hook_pid; /* 0: none */
-    int hook_fd;    /* its message pipe (valid while hook_pid > 0) */
+    pid_t hook_pid;            /* 0: none */
+    int hook_fd;               /* its message pipe (valid while hook_pid > 0) */
+    int hook_pidfd;            /* watched for its exit, or -1 (valid while hook_pid > 0) */
+    struct sk_loop *hook_loop; /* where hook_pidfd is watched */
     enum kl_hook_kind hook_kind;
     int64_t hook_deadline_ms;
     bool poststart_failed; /* the run was killed for its postStart hook */

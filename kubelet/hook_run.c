@@ -7,9 +7,11 @@
  * child runs the handler with the executors of probe_exec.c, bounded by
  * the hook's deadline, writes at most 1 KiB of message into the pipe
  * (less than a pipe's buffer: the child never blocks on it) and exits 0
- * for success. The agent looks at the child on every sync and on a
- * 50 ms timer while a hook runs (waitid WNOWAIT: a look, not a reap),
- * so a preStop that ends lets the SIGTERM go at once.
+ * for success. The agent watches a pidfd of the child on its loop, so
+ * a preStop that ends lets the SIGTERM go at once, and a timer for the
+ * nearest deadline; it looks at the child (waitid WNOWAIT: a look, not
+ * a reap) on every sync. Without pidfds (Linux < 5.3) the timer ticks
+ * every 50 ms instead.
  *
  * An exec hook's process runs inside the container's pid namespace, so
  * the container's SIGKILL at the end of the grace period ends it too:
@@ -24,6 +26,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -114,11 +117,88 @@ hook_child(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c, const struc
 
 static void hook_tick(struct sk_loop *loop, void *arg);
 
+/* The timer for the nearest deadline of a running hook (every
+ * HOOK_TICK_MS for one whose exit no pidfd reports); none when no hook
+ * runs before its deadline. */
 static void
 arm_tick(struct kl_agent *a)
 {
-    if (!a->hook_timer)
-        a->hook_timer = sk_loop_timer_add(a->loop, HOOK_TICK_MS, hook_tick, a);
+    int64_t now = sk_clock_mono_ms(), next = -1;
+
+    for (size_t i = 0; i < a->npods; i++)
+        for (size_t j = 0; j < a->pods[i]->nctrs; j++) {
+            const struct kl_actr *c = &a->pods[i]->ctrs[j];
+            int64_t at;
+
+            if (c->hook_pid <= 0 || now >= c->hook_deadline_ms)
+                continue;
+            at = c->hook_pidfd >= 0 ? c->hook_deadline_ms : now + HOOK_TICK_MS;
+            if (at > c->hook_deadline_ms)
+                at = c->hook_deadline_ms;
+            if (next < 0 || at < next)
+                next = at;
+        }
+    if (a->hook_timer)
+        sk_loop_timer_cancel(a->loop, a->hook_timer);
+    a->hook_timer = 0;
+    if (next >= 0)
+        a->hook_timer =
+            sk_loop_timer_add(a->loop, (uint64_t)(next > now ? next - now : 1), hook_tick, a);
+}
+
+static void
+unwatch(struct kl_actr *c)
+{
+    if (c->hook_pidfd < 0)
+        return;
+    sk_loop_fd_del(c->hook_loop, c->hook_pidfd);
+    close(c->hook_pidfd);
+    c->hook_pidfd = -1;
+}
+
+/* A hook's pidfd became readable: it exited. Its pod syncs now, which
+ * reaps and reports it (kl_hook_done). */
+static void
+on_hook_exit(struct sk_loop *loop, int fd, unsigned events, void *arg)
+{
+    struct kl_agent *a = arg;
+
+    (void)events;
+    for (size_t i = 0; i < a->npods; i++) {
+        struct kl_apod *p = a->pods[i];
+
+        for (size_t j = 0; j < p->nctrs; j++) {
+            struct kl_actr *c = &p->ctrs[j];
+
+            if (c->hook_pid <= 0 || c->hook_pidfd != fd)
+                continue;
+            unwatch(c);
+            if (!p->done)
+                kl_pod_sync(a, p);
+            return;
+        }
+    }
+    /* no hook owns it (cannot happen): a readable pidfd must not spin */
+    sk_loop_fd_del(loop, fd);
+    close(fd);
+}
+
+/* Watch the child's exit through a pidfd; -1 (the timer ticks) when
+ * the kernel has none or the loop refuses it. */
+static int
+watch(struct kl_agent *a, pid_t pid)
+{
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    struct sk_err err;
+
+    if (fd < 0)
+        return -1;
+    sk_err_init(&err);
+    if (sk_loop_fd_add(a->loop, fd, SK_EV_READ, on_hook_exit, a, &err) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 int
@@ -165,6 +245,8 @@ kl_hook_start(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c, enum kl_
     setpgid(pid, pid);
     c->hook_pid = pid;
     c->hook_fd = pfd[0];
+    c->hook_loop = a->loop;
+    c->hook_pidfd = watch(a, pid);
     c->hook_kind = kind;
     c->hook_deadline_ms = deadline_ms;
     sk_debug("kubelet", "pod '%s/%s' container '%s': %s hook started", p->ns, p->name, c->name,
@@ -180,6 +262,7 @@ hook_reap(struct kl_actr *c, bool kill_it, char *msg, size_t msgsz)
     ssize_t n;
     int status = 0;
 
+    unwatch(c);
     if (kill_it)
         kill(-c->hook_pid, SIGKILL);
     while (waitpid(c->hook_pid, &status, 0) < 0 && errno == EINTR)
@@ -243,12 +326,12 @@ kl_hook_done(struct kl_agent *a, struct kl_apod *p, struct kl_actr *c)
     return true;
 }
 
-/* While hooks run: sync the pods whose hook ended or is overdue. */
+/* At a deadline (or every HOOK_TICK_MS without pidfds): sync the pods
+ * whose hook ended or is overdue. */
 static void
 hook_tick(struct sk_loop *loop, void *arg)
 {
     struct kl_agent *a = arg;
-    bool more = false;
 
     a->hook_timer = 0;
     for (size_t i = 0; i < a->npods; i++) {
@@ -265,14 +348,11 @@ hook_tick(struct sk_loop *loop, void *arg)
             if (waitid(P_PID, (id_t)c->hook_pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
                 si.si_pid != 0 || sk_clock_mono_ms() >= c->hook_deadline_ms)
                 ended = true;
-            else
-                more = true;
         }
         if (ended && !p->done)
             kl_pod_sync(a, p);
     }
-    if (more)
-        arm_tick(a);
+    arm_tick(a);
 }
 
 void
