@@ -91,7 +91,7 @@ test_expect_success 'list shows the container (table, json, quiet)' '
 	rt list >list &&
 	head -1 list | grep -E "^ID +PID +STATUS +BUNDLE +CREATED +OWNER" &&
 	grep -E "^c1 +[0-9]+ +running +$B .* root$" list &&
-	rt list --format json | jq -e ".[0].id == \"c1\"" &&
+	rt list --format json | json_check ".[0].id == \"c1\"" &&
 	test "$(rt list -q)" = c1
 '
 

@@ -46,7 +46,7 @@ test_expect_success 'stats report cpu, memory and pids usage' '
 	set_args "$B" sh -c "i=0; while [ \$i -lt 20000 ]; do i=\$((i+1)); done; sleep 60" &&
 	edit_config "$B" ".linux.resources.pids = {limit: 100}" &&
 	rt run -d --bundle "$B" st1 &&
-	wait_for "rt stats st1 | jq -e \".cpuUsageNs > 0 and .memoryCurrent > 0 and .memoryPeak >= .memoryCurrent and .pidsCurrent >= 1\"" 10 &&
+	wait_for "rt stats st1 | json_check \".cpuUsageNs > 0 and .memoryCurrent > 0 and .memoryPeak >= .memoryCurrent and .pidsCurrent >= 1\"" 10 &&
 	rt delete --force st1 &&
 	edit_config "$B" "del(.linux.resources.pids)"
 '

@@ -41,7 +41,7 @@ seen() { cat "$RT/pods/$(pj "$1" .metadata.uid)/volumes/empty-dir/out/$2" 2>/dev
 
 test_expect_success 'server --agent registers node n1' '
 	start_node &&
-	wait_for "node_json | jq -e \".spec.podCIDR != null and (.status.conditions[] | select(.type==\\\"Ready\\\") | .status == \\\"True\\\")\"" 20 0.2
+	wait_for "node_json | json_check \".spec.podCIDR != null and (.status.conditions[] | select(.type==\\\"Ready\\\") | .status == \\\"True\\\")\"" 20 0.2
 '
 
 test_expect_success 'a ConfigMap and a Secret' '

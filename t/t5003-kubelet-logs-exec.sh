@@ -83,7 +83,7 @@ test_expect_success 'server in cp, agent in n1 with a node token: podCIDR from n
 	# with a node token (RBAC): the agent registers the Node and the
 	# node IPAM of the controllers gives it its podCIDR
 	start_agent &&
-	wait_for "req \"get nodes n1 rev=0\" | sed -n 2p | jq -e \".status.daemonEndpoints.kubeletEndpoint.Port == 10250 and .spec.podCIDR != null\"" 20 0.2
+	wait_for "req \"get nodes n1 rev=0\" | sed -n 2p | json_check \".status.daemonEndpoints.kubeletEndpoint.Port == 10250 and .spec.podCIDR != null\"" 20 0.2
 '
 
 test_expect_success 'pods on n1 run' '

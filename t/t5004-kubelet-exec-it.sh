@@ -118,7 +118,7 @@ test_expect_success 'lab: server in cp, agent in n1, keys, tokens, a running pod
 			--set agent.image-root=\"\$2/images\" --set agent.cgroup-root=pods \
 			--set agent.heartbeat-interval=2s --set agent.token-file=\"\$2/node-token\" \
 			--set agent.endpoint-key-file=\"\$2/n1.key\" --log-level debug" "$CGROUPS" "$API" "$TEST_DIR" &&
-	wait_for "req \"get nodes n1 rev=0\" | sed -n 2p | jq -e \".status.daemonEndpoints.kubeletEndpoint.Port == 10250\"" 20 0.2 &&
+	wait_for "req \"get nodes n1 rev=0\" | sed -n 2p | json_check \".status.daemonEndpoints.kubeletEndpoint.Port == 10250\"" 20 0.2 &&
 	mkpod box Always "$(ctr c "exec sleep 1000")" "{\"terminationGracePeriodSeconds\":1}" &&
 	wait_for "pj box .status.phase | grep -qx Running" 30 0.1
 '

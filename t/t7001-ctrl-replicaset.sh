@@ -121,7 +121,7 @@ test_expect_success 'kill -9 right after creating a ReplicaSet: the restarted co
 	start_server &&
 	wait_for "test \$(count_pods default app=burst) = 10" 20 &&
 	wait_for "test \$(count_pods default app=web) = 3" 10 &&
-	wait_for "get replicasets default burst | jq -e \".status.replicas == 10\"" 10 &&
+	wait_for "get replicasets default burst | json_check \".status.replicas == 10\"" 10 &&
 	test "$(count_pods default app=burst)" = 10 &&
 	test "$(count_pods default app=web)" = 3
 '

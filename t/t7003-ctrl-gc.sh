@@ -43,7 +43,7 @@ test_expect_success 'foreground: the owner waits with the foregroundDeletion fin
 	watch_start fgrs "watch replicasets default rev=$(rev)" &&
 	req "delete replicasets default fg propagation=Foreground" >out &&
 	head -n 1 out | grep -q "^ok 1 rev=[0-9]* terminating$" &&
-	sed -n 2p out | jq -e ".metadata.finalizers == [\"foregroundDeletion\"] and .metadata.deletionTimestamp != null" &&
+	sed -n 2p out | json_check ".metadata.finalizers == [\"foregroundDeletion\"] and .metadata.deletionTimestamp != null" &&
 	wait_for "test -z \"\$(get replicasets default fg)\"" 10 &&
 	test -z "$(objs pods default app=fg)" &&
 	wait_for "test -n \"\$(deleted_rev fgrs fg)\"" 5 &&

@@ -26,7 +26,7 @@ taints_of() {
 }
 
 deleting() {
-	get pods default "$1" | jq -e '.metadata.deletionTimestamp != null' >/dev/null
+	get pods default "$1" | json_check '.metadata.deletionTimestamp != null' >/dev/null
 }
 
 unreach='node.kubernetes.io/unreachable'

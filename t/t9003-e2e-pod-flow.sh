@@ -153,7 +153,7 @@ test_expect_success 'self-healing: a worker dies (agent and containers killed, n
 	wait_for "k get nodes $dead | grep -q NotReady" 30 0.2 &&
 	wait_for "hello_running 3 && ! hello_pods | grep -q \" $dead \"" 60 0.2 &&
 	hello_pods &&
-	k get nodes $dead -o json | jq -e "[.spec.taints[]?.key] | index(\"node.kubernetes.io/unreachable\")"
+	k get nodes $dead -o json | json_check "[.spec.taints[]?.key] | index(\"node.kubernetes.io/unreachable\")"
 '
 
 test_expect_success 'the worker comes back: Ready again, untainted, the pods it had are gone, it runs new pods' '

@@ -101,7 +101,7 @@ test_expect_success 'the rollout completes: 4 pods of the new template, Ready, n
 	k "$survivor" get replicasets -l app=roll -o json >rs.json &&
 	jq -e "[.items[] | select(.metadata.labels[\"pod-template-hash\"] != \"$hash\") | .spec.replicas] | all(. == 0)" rs.json &&
 	jq -e "[.items[] | select(.metadata.labels[\"pod-template-hash\"] == \"$hash\")] | length == 1" rs.json &&
-	k "$survivor" get deployments roll -o json | jq -e ".spec.template.spec.containers[0].env[0].value == \"2\""
+	k "$survivor" get deployments roll -o json | json_check ".spec.template.spec.containers[0].env[0].value == \"2\""
 '
 
 test_expect_success 'no acknowledged write lost: every acked key on all three members, the restarted one too' '

@@ -36,7 +36,7 @@ test_expect_success 'protocol: ping, create a pod from JSON, get it back' '
 		spec:{containers:[{name:\"c\",image:\"busybox:test\",command:[\"sleep\",\"1000\"]}]}}" >pod.json &&
 	proto "create $(cat pod.json)" >created && head -n 1 created | grep -q "^ok 1 " &&
 	rev=$(sed -n 2p created | jq -r .metadata.resourceVersion) && test -n "$rev" &&
-	proto "get pods default scripted" | sed -n 2p | jq -e ".metadata.labels.via == \"nc\""
+	proto "get pods default scripted" | sed -n 2p | json_check ".metadata.labels.via == \"nc\""
 '
 
 # The watch starts at the creation's revision: it replays what happened
