@@ -10,17 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int
-open_fds(void)
-{
-    int n = 0;
-
-    for (int fd = 0; fd < 1024; fd++)
-        if (fcntl(fd, F_GETFD) >= 0)
-            n++;
-    return n;
-}
-
 START_TEST(an_fd_and_its_data_arrive)
 {
     int sv[2], fd = -1, p[2];
@@ -92,10 +81,10 @@ START_TEST(extra_fds_are_closed)
     ck_assert_int_eq(sendmsg(sv[0], &msg, 0), 1);
     for (int i = 0; i < 3; i++)
         close(fds[i]);
-    before = open_fds();
+    before = unit_open_fds();
     ck_assert_int_eq(sk_fd_recv(sv[1], &fd, buf, sizeof(buf), 0), 1);
     ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(open_fds(), before + 1);
+    ck_assert_int_eq(unit_open_fds(), before + 1);
     close(fd);
     close(sv[0]);
     close(sv[1]);

@@ -31,22 +31,11 @@ static const struct {
     {"a new network namespace", {{CLONE_NEWNS, NULL}, {CLONE_NEWNET, NULL}}, 2, 1},
 };
 
-static int
-open_fds(void)
-{
-    int n = 0;
-
-    for (int fd = 0; fd < 1024; fd++)
-        if (fcntl(fd, F_GETFD) >= 0)
-            n++;
-    return n;
-}
-
 START_TEST(prefetch_only_for_a_new_netns_without_userns)
 {
     struct rt_spec spec;
     struct rt_netns_prefetch p;
-    int before = open_fds(), fd;
+    int before = unit_open_fds(), fd;
     struct stat own, b;
 
     ck_assert_int_eq(stat(netpath, &own), 0);
@@ -72,7 +61,7 @@ START_TEST(prefetch_only_for_a_new_netns_without_userns)
     ck_assert_int_eq(stat(netpath, &b), 0);
     ck_assert_int_eq(b.st_ino, own.st_ino);
     ck_assert_int_eq(p.started, 0);
-    ck_assert_int_eq(open_fds(), before);
+    ck_assert_int_eq(unit_open_fds(), before);
 }
 END_TEST
 
@@ -81,14 +70,14 @@ START_TEST(unclaimed_namespace_is_dropped_with_the_sockets)
     struct rt_namespace ns[] = {{CLONE_NEWNET, NULL}};
     struct rt_spec spec;
     struct rt_netns_prefetch p;
-    int before = open_fds();
+    int before = unit_open_fds();
 
     memset(&spec, 0, sizeof(spec));
     spec.namespaces = ns;
     spec.nnamespaces = 1;
     rt_netns_prefetch_start(&p, &spec);
     rt_netns_prefetch_end(&p); /* the monitor never took it */
-    ck_assert_int_eq(open_fds(), before);
+    ck_assert_int_eq(unit_open_fds(), before);
     ck_assert_int_eq(rt_netns_prefetch_take(&p), -1);
 }
 END_TEST

@@ -84,3 +84,14 @@ unit_make_netns(void)
     close(self);
     return fd;
 }
+
+int
+unit_open_fds(void)
+{
+    int n = 0;
+
+    for (int fd = 0; fd < 1024; fd++)
+        if (fcntl(fd, F_GETFD) >= 0)
+            n++;
+    return n;
+}

@@ -23,4 +23,7 @@ bool unit_enter_private_netns(const char *test);
  * loopback down); the caller stays in its own. Asserts on failure. */
 int unit_make_netns(void);
 
+/* How many of fds 0..1023 are open: for tests that nothing leaks. */
+int unit_open_fds(void);
+
 #endif
