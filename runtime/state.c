@@ -168,10 +168,13 @@ write_tmp(const char *tmp, const char *text)
 static int
 commit_tmp(const char *tmp, const char *path)
 {
+    int e;
+
     if (rename(tmp, path) == 0)
         return 0;
+    e = errno; /* before unlink() overwrites it */
     unlink(tmp);
-    return -errno;
+    return -e;
 }
 
 static int
